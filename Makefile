@@ -1,0 +1,41 @@
+# amkit: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# torch is named in the same pip command as the package so pip takes the local
+# CPU build and never resolves a CUDA build of several GB.
+TORCH := torch==2.13.0
+
+.PHONY: setup demo test test-all bench lint format clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)" -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/amkit demo
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/pytest -q -m "slow or not slow"
+
+bench: $(STAMP)
+	$(BIN)/amkit bench attention
+
+lint: $(STAMP)
+	$(BIN)/ruff check amkit tests benchmarks
+	$(BIN)/ruff format --check amkit tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format amkit tests benchmarks
+	$(BIN)/ruff check --fix amkit tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

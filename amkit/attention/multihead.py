@@ -1,0 +1,208 @@
+"""Multi-head attention with a fused fast path and per-head weights on request.
+
+Without ``need_weights`` the block runs ``torch.nn.functional.scaled_dot_product_attention``
+(SDPA); with it, an explicit matmul-softmax-matmul path that returns per-head weights
+``(B, H, T, S)``. Both give the same output to float tolerance.
+
+Masks follow amkit's convention (``True`` = may attend), including ``key_padding_mask``
+``(B, S)`` where ``True`` marks a **real** key -- the opposite of
+``torch.nn.MultiheadAttention``. :meth:`MultiHeadAttention.from_torch` /
+:meth:`MultiHeadAttention.to_torch` move weights between the two; convert torch-style masks
+with :func:`amkit.attention.masks.from_torch_mask`.
+
+Legend: B batch, T query length, S key length, D d_model, H heads, Dh = D / H.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from amkit.attention.masks import masked_softmax, merge_masks
+
+
+class MultiHeadAttention(nn.Module):
+    """Batch-first multi-head attention (Vaswani et al. 2017).
+
+    Args:
+        d_model: model width D (query width and output width).
+        n_heads: number of heads H; must divide ``d_model``.
+        dropout: dropout on attention weights (training only).
+        bias: add biases to the input and output projections.
+        kdim: key width (defaults to ``d_model``).
+        vdim: value width (defaults to ``d_model``).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        kdim: int | None = None,
+        vdim: int | None = None,
+    ):
+        super().__init__()
+        if d_model <= 0 or n_heads <= 0:
+            raise ValueError(f"d_model ({d_model}) and n_heads ({n_heads}) must be positive")
+        if d_model % n_heads != 0:
+            divisors = [h for h in range(1, min(d_model, 64) + 1) if d_model % h == 0]
+            near = sorted(divisors, key=lambda h: abs(h - n_heads))[:2]
+            raise ValueError(
+                f"d_model ({d_model}) must be divisible by n_heads ({n_heads}); "
+                f"try n_heads={' or '.join(map(str, sorted(near)))}"
+            )
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.head_dim = d_model // n_heads
+        self.kdim = kdim or d_model
+        self.vdim = vdim or d_model
+        self.dropout = dropout
+        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+        self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)
+        self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)
+        self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+
+    def _split_heads(self, x: Tensor) -> Tensor:
+        b, t, _ = x.shape
+        return x.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, Dh)
+
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor | None = None,
+        value: Tensor | None = None,
+        mask: Tensor | None = None,
+        key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        """Attend from ``query`` to ``key``/``value``.
+
+        Args:
+            query: ``(B, T, D)``.
+            key: ``(B, S, kdim)``; defaults to ``query`` (self-attention).
+            value: ``(B, S, vdim)``; defaults to ``key``.
+            mask: bool ``(T, S)``, ``(B, T, S)`` or ``(B, H, T, S)``; ``True`` = may attend.
+            key_padding_mask: bool ``(B, S)``; ``True`` = real key.
+            is_causal: query ``i`` attends keys ``j <= i`` only (top-left aligned).
+            need_weights: also return per-head weights ``(B, H, T, S)``.
+
+        Returns:
+            ``(output (B, T, D), weights (B, H, T, S) or None)``.
+        """
+        key = query if key is None else key
+        value = key if value is None else value
+        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
+            raise ValueError(
+                "MultiHeadAttention is batch-first: expected query (B, T, D), key (B, S, kdim), "
+                f"value (B, S, vdim); got {tuple(query.shape)}, {tuple(key.shape)}, "
+                f"{tuple(value.shape)}"
+            )
+        if query.shape[-1] != self.d_model:
+            raise ValueError(f"query width {query.shape[-1]} != d_model {self.d_model}")
+        b, t, _ = query.shape
+        s = key.shape[1]
+        q = self._split_heads(self.q_proj(query))  # (B, H, T, Dh)
+        k = self._split_heads(self.k_proj(key))  # (B, H, S, Dh)
+        v = self._split_heads(self.v_proj(value))  # (B, H, S, Dh)
+        dropout_p = self.dropout if self.training else 0.0
+
+        plain_causal = is_causal and mask is None and key_padding_mask is None
+        merged = None if plain_causal else merge_masks(
+            mask, key_padding_mask, is_causal, b, t, s, query.device
+        )  # (B|1, H|1, T, S) or None
+
+        if need_weights:
+            scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, S)
+            if plain_causal:
+                merged = merge_masks(None, None, True, b, t, s, query.device)
+            weights = masked_softmax(scores, merged)  # (B, H, T, S)
+            dropped = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
+            context = dropped @ v  # (B, H, T, Dh)
+        else:
+            weights = None
+            row_any = None
+            if merged is not None:
+                row_any = merged.any(dim=-1, keepdim=True)  # (B|1, H|1, T, 1)
+                if bool(row_any.all()):
+                    row_any = None
+                else:  # rows with no allowed key: let SDPA see all keys, zero them after
+                    merged = merged | ~row_any
+            context = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=merged, dropout_p=dropout_p, is_causal=plain_causal
+            )  # (B, H, T, Dh)
+            if row_any is not None:
+                context = context * row_any
+        context = context.transpose(1, 2).reshape(b, t, self.d_model)  # (B, T, D)
+        return self.out_proj(context), weights
+
+    # ----------------------------------------------------------------- torch interop
+    @classmethod
+    def from_torch(cls, mha: nn.MultiheadAttention) -> MultiHeadAttention:
+        """Build an equivalent block from a ``torch.nn.MultiheadAttention``.
+
+        Its masks must then be given in amkit's convention (``True`` = may attend); see
+        :func:`amkit.attention.masks.from_torch_mask`.
+        """
+        if mha.bias_k is not None or mha.add_zero_attn:
+            raise ValueError("add_bias_kv and add_zero_attn are not supported")
+        block = cls(
+            mha.embed_dim,
+            mha.num_heads,
+            dropout=mha.dropout,
+            bias=mha.in_proj_bias is not None,
+            kdim=mha.kdim,
+            vdim=mha.vdim,
+        )
+        block.load_torch_state_dict(mha.state_dict())
+        return block
+
+    def load_torch_state_dict(self, state: dict[str, Tensor]) -> None:
+        """Copy weights from a ``torch.nn.MultiheadAttention`` state dict."""
+        d = self.d_model
+        if "in_proj_weight" in state:
+            wq, wk, wv = state["in_proj_weight"].split(d, dim=0)
+        else:
+            wq, wk, wv = (state[f"{n}_proj_weight"] for n in ("q", "k", "v"))
+        new = {"q_proj.weight": wq, "k_proj.weight": wk, "v_proj.weight": wv}
+        new["out_proj.weight"] = state["out_proj.weight"]
+        if state.get("in_proj_bias") is not None:
+            bq, bk, bv = state["in_proj_bias"].split(d, dim=0)
+            new.update({"q_proj.bias": bq, "k_proj.bias": bk, "v_proj.bias": bv})
+            new["out_proj.bias"] = state["out_proj.bias"]
+        self.load_state_dict(new)
+
+    def to_torch(self) -> nn.MultiheadAttention:
+        """Export to an equivalent ``torch.nn.MultiheadAttention`` (batch_first=True).
+
+        Remember its masks mean the opposite: ``True`` = ignore.
+        """
+        bias = self.q_proj.bias is not None
+        mha = nn.MultiheadAttention(
+            self.d_model,
+            self.n_heads,
+            dropout=self.dropout,
+            bias=bias,
+            kdim=self.kdim,
+            vdim=self.vdim,
+            batch_first=True,
+        )
+        state: dict[str, Tensor] = {"out_proj.weight": self.out_proj.weight.detach().clone()}
+        weights = [p.weight.detach() for p in (self.q_proj, self.k_proj, self.v_proj)]
+        if mha._qkv_same_embed_dim:
+            state["in_proj_weight"] = torch.cat(weights, dim=0)
+        else:
+            for name, w in zip(("q", "k", "v"), weights, strict=True):
+                state[f"{name}_proj_weight"] = w.clone()
+        if bias:
+            biases = [p.bias.detach() for p in (self.q_proj, self.k_proj, self.v_proj)]
+            state["in_proj_bias"] = torch.cat(biases, dim=0)
+            state["out_proj.bias"] = self.out_proj.bias.detach().clone()
+        mha.load_state_dict(state)
+        return mha

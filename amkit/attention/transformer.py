@@ -1,0 +1,81 @@
+"""Pre-norm Transformer encoder built on :class:`MultiHeadAttention`.
+
+Legend: B batch, T time steps, D d_model, H heads, F feed-forward width.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from amkit.attention.multihead import MultiHeadAttention
+
+
+class TransformerEncoderLayer(nn.Module):
+    """``x + Attn(LN(x))`` then ``x + FFN(LN(x))`` (pre-norm, Xiong et al. 2020)."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int | None = None, dropout: float = 0.1):
+        super().__init__()
+        d_ff = d_ff or 4 * d_model
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(
+            nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model)
+        )
+        self.drop = nn.Dropout(dropout)
+
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, Tensor | None]:
+        h = self.norm1(x)
+        attended, weights = self.attn(
+            h, h, h, mask=mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
+            need_weights=need_weights,
+        )  # (B, T, D), (B, H, T, T)
+        x = x + self.drop(attended)
+        x = x + self.drop(self.ff(self.norm2(x)))
+        return x, weights
+
+
+class TransformerEncoder(nn.Module):
+    """A stack of pre-norm layers with a final LayerNorm.
+
+    ``forward(x, ...)`` returns ``(output (B, T, D), weights)`` where ``weights`` is a list
+    with one ``(B, H, T, T)`` tensor per layer when ``need_weights=True``, else ``None``.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        d_ff: int | None = None,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        if n_layers < 1:
+            raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+        self.layers = nn.ModuleList(
+            TransformerEncoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
+        )
+        self.norm = nn.LayerNorm(d_model)
+
+    def forward(
+        self,
+        x: Tensor,
+        mask: Tensor | None = None,
+        key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+        need_weights: bool = False,
+    ) -> tuple[Tensor, list[Tensor] | None]:
+        all_weights: list[Tensor] = []
+        for layer in self.layers:
+            x, weights = layer(x, mask, key_padding_mask, is_causal, need_weights)
+            if weights is not None:
+                all_weights.append(weights)
+        return self.norm(x), (all_weights if need_weights else None)

@@ -1,0 +1,42 @@
+"""Plain-dict registries filled by decorators (``amkit ls`` prints them)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+REGISTRIES: dict[str, Registry] = {}
+
+
+class UnknownNameError(KeyError):
+    """Raised for a component name that is not registered; lists the known names."""
+
+    def __str__(self) -> str:  # KeyError would print the message with quotes
+        return str(self.args[0])
+
+
+class Registry(dict):
+    """A named ``dict`` of components with a decorator and helpful lookup errors."""
+
+    def __init__(self, kind: str):
+        super().__init__()
+        self.kind = kind
+        REGISTRIES[kind] = self
+
+    def register(self, name: str) -> Callable[[Any], Any]:
+        def decorator(obj: Any) -> Any:
+            if name in self:
+                raise ValueError(f"{self.kind} {name!r} is already registered")
+            self[name] = obj
+            return obj
+
+        return decorator
+
+    def get_or_raise(self, name: str) -> Any:
+        if name not in self:
+            hint = difflib.get_close_matches(name, list(self), n=1)
+            did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
+            known = ", ".join(sorted(self))
+            raise UnknownNameError(f"unknown {self.kind} {name!r}{did_you_mean}; known: {known}")
+        return self[name]
