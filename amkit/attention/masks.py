@@ -83,6 +83,12 @@ def merge_masks(
                 f"mask has shape {tuple(mask.shape)}; its last two dims must be "
                 f"(queries, keys) = ({t}, {s})"
             )
+        if mask.dim() in (3, 4) and mask.shape[0] not in (1, batch):
+            raise ValueError(
+                f"mask has shape {tuple(mask.shape)}; its first dim must be the batch "
+                f"({batch}) or 1. A 3-D mask is (B, T, S), not torch's (B*H, T, S): "
+                "pass per-head masks as 4-D (B, H, T, S)"
+            )
         if mask.dim() == 2:
             merged = mask.view(1, 1, t, s)
         elif mask.dim() == 3:

@@ -106,6 +106,16 @@ class MultiHeadAttention(nn.Module):
             )
         if query.shape[-1] != self.d_model:
             raise ValueError(f"query width {query.shape[-1]} != d_model {self.d_model}")
+        if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
+            raise ValueError(
+                f"key width {key.shape[-1]} must be kdim ({self.kdim}) and value width "
+                f"{value.shape[-1]} must be vdim ({self.vdim})"
+            )
+        if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
+            raise ValueError(
+                f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+                f"{tuple(value.shape)} must share B, and key and value (B, S)"
+            )
         b, t, _ = query.shape
         s = key.shape[1]
         q = self._split_heads(self.q_proj(query))  # (B, H, T, Dh)
@@ -159,7 +169,7 @@ class MultiHeadAttention(nn.Module):
             bias=mha.in_proj_bias is not None,
             kdim=mha.kdim,
             vdim=mha.vdim,
-        )
+        ).to(device=mha.out_proj.weight.device, dtype=mha.out_proj.weight.dtype)
         block.load_torch_state_dict(mha.state_dict())
         return block
 
@@ -192,6 +202,8 @@ class MultiHeadAttention(nn.Module):
             kdim=self.kdim,
             vdim=self.vdim,
             batch_first=True,
+            device=self.out_proj.weight.device,
+            dtype=self.out_proj.weight.dtype,
         )
         state: dict[str, Tensor] = {"out_proj.weight": self.out_proj.weight.detach().clone()}
         weights = [p.weight.detach() for p in (self.q_proj, self.k_proj, self.v_proj)]

@@ -188,10 +188,16 @@ class Attention(nn.Module):
         if mask is not None:
             if mask.dtype != torch.bool:
                 raise TypeError(f"mask must be bool (True = may attend), got {mask.dtype}")
+            given = tuple(mask.shape)
             if mask.dim() == 2:
                 mask = mask.unsqueeze(1)  # (B, 1, S)
-            if mask.shape[-1] != keys.shape[1]:
-                raise ValueError(f"mask {tuple(mask.shape)} does not match {keys.shape[1]} keys")
+            b, t, s = scores.shape
+            fits = mask.dim() == 3 and mask.shape[0] in (1, b) and mask.shape[1] in (1, t)
+            if not fits or mask.shape[-1] != s:
+                raise ValueError(
+                    f"mask has shape {given}; expected (B, S) = ({b}, {s}) "
+                    f"or (B, T, S) = ({b}, {t}, {s})"
+                )
         weights = masked_softmax(scores, mask)  # (B, T, S)
         context = self.dropout(weights) @ values  # (B, T, Dv)
         if single:

@@ -1,0 +1,1 @@
+"""Benchmarks: ``amkit bench attention`` and friends; results go to ``docs/benchmarks/``."""

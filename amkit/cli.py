@@ -1,0 +1,151 @@
+"""The ``amkit`` command: a thin layer over the Python API.
+
+    amkit demo
+    amkit train CONFIG [--set key=value ...] [--out DIR] | amkit train --resume DIR
+    amkit evaluate RUN_DIR [--split test] [--set data.path=...]
+    amkit ls
+    amkit bench attention [--quick]
+    amkit --version
+
+User mistakes (bad config, missing file, bad usage) print a short message and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+import amkit
+from amkit.experiments.config import ConfigError
+from amkit.registry import REGISTRIES, UnknownNameError
+
+EXIT_USAGE = 2
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from amkit import demo
+
+    demo.main(out=args.out)
+    return 0
+
+
+def _print_epoch(epoch: int, record: dict) -> None:
+    print(
+        f"epoch {epoch:3d}  train_loss {record['train_loss']:.4f}  "
+        f"train_acc {record['train_accuracy']:.4f}  val_loss {record['val_loss']:.4f}  "
+        f"val_acc {record['val_accuracy']:.4f}  ({record['seconds']:.1f}s)"
+    )
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    if args.resume is None and args.config is None:
+        raise _UsageError("train needs a CONFIG file, or --resume RUN_DIR")
+    if args.resume is not None and args.out is not None:
+        raise _UsageError("--resume continues in its own directory; do not also give --out")
+    result = amkit.run(
+        args.config,
+        run_dir=args.resume or args.out,
+        overrides=args.set,
+        resume=args.resume is not None,
+        on_epoch_end=[_print_epoch],
+    )
+    test = result.metrics.get("test")
+    if test is not None:
+        print(f"test accuracy {test['accuracy']:.4f} ({test['n']} examples)")
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    metrics = amkit.evaluate_run(args.run_dir, split=args.split, overrides=args.set)
+    print(json.dumps({"split": args.split, **metrics}, indent=2))
+    return 0
+
+
+def _cmd_ls(args: argparse.Namespace) -> int:
+    import amkit.attention  # noqa: F401  (registers score functions)
+
+    for kind, registry in sorted(REGISTRIES.items()):
+        print(f"{kind}s: {', '.join(sorted(registry)) or '(none)'}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from amkit.bench import attention as bench_attention
+
+    return bench_attention.main(args)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # exit 2 with a short message, as argparse does
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"amkit: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="amkit", description="Attention, memory and knowledge models.")
+    parser.add_argument("--version", action="version", version=f"amkit {amkit.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="train the built-in demo (no dataset needed)")
+    demo.add_argument("--out", default=None, help="output folder (default runs/demo-<time>)")
+    demo.set_defaults(func=_cmd_demo)
+
+    train = sub.add_parser("train", help="train one config into a run directory")
+    train.add_argument("config", nargs="?", help="YAML config file")
+    train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                       help="dotted overrides, e.g. train.lr=0.01 model.hops=3")
+    train.add_argument("--out", default=None, help="run directory (default runs/<model>-...)")
+    train.add_argument("--resume", default=None, metavar="RUN_DIR",
+                       help="continue an interrupted run from its last epoch")
+    train.set_defaults(func=_cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
+    evaluate.add_argument("run_dir")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                          help="overrides, e.g. data.path=/other/copy")
+    evaluate.set_defaults(func=_cmd_evaluate)
+
+    ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
+    ls.set_defaults(func=_cmd_ls)
+
+    bench = sub.add_parser("bench", help="speed / memory benchmarks (not tests)")
+    bench_sub = bench.add_subparsers(dest="bench", required=True, parser_class=_Parser)
+    bench_attention = bench_sub.add_parser("attention", help="multi-head attention speed")
+    from amkit.bench import attention as bench_attention_module
+
+    bench_attention_module.add_arguments(bench_attention)
+    bench_attention.set_defaults(func=_cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if args.verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    logging.getLogger().addHandler(console)
+    try:
+        return args.func(args)
+    except ConfigError as err:
+        print(f"amkit: {err}", file=sys.stderr)
+    except (_UsageError, UnknownNameError, FileNotFoundError, FileExistsError) as err:
+        print(f"amkit: error: {err}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("amkit: interrupted; resume with `amkit train --resume RUN_DIR`", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Datasets as dicts of tensors, batching, and the dataset registry.
+
+A dataset builder takes its config dataclass and a seed and returns a :class:`DataBundle`:
+the splits plus ``info`` (what a model needs to know, e.g. ``vocab_size``, ``n_classes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from amkit.registry import Registry
+
+DATASETS = Registry("dataset")
+
+
+class TensorDictDataset:
+    """Equal-length tensors under names; ``ds[i]`` is a dict of rows.
+
+    Every tensor's first dimension is the example index. Includes ``targets`` for
+    supervised tasks.
+    """
+
+    def __init__(self, tensors: dict[str, Tensor]):
+        if not tensors:
+            raise ValueError("a dataset needs at least one tensor")
+        lengths = {name: len(t) for name, t in tensors.items()}
+        if len(set(lengths.values())) != 1:
+            raise ValueError(f"all tensors must have the same length, got {lengths}")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, index: Any) -> dict[str, Tensor]:
+        return {name: t[index] for name, t in self.tensors.items()}
+
+
+def iterate_batches(
+    dataset: TensorDictDataset,
+    batch_size: int,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+) -> Iterator[dict[str, Tensor]]:
+    """Yield dict batches; the last partial batch is kept (every example is scored)."""
+    n = len(dataset)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield dataset[order[start : start + batch_size]]
+
+
+@dataclass
+class DataBundle:
+    """Splits of one dataset plus what models need to know about it."""
+
+    splits: dict[str, TensorDictDataset]
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def split(self, name: str) -> TensorDictDataset:
+        if name not in self.splits:
+            raise KeyError(f"no split {name!r}; available: {', '.join(self.splits)}")
+        return self.splits[name]
+
+
+@dataclass
+class DatasetEntry:
+    build: Any
+    config_cls: type
+
+
+def register_dataset(name: str, config: type):
+    """Function decorator: ``build(config, seed) -> DataBundle`` registered under ``name``."""
+
+    def decorator(fn):
+        DATASETS.register(name)(DatasetEntry(fn, config))
+        return fn
+
+    return decorator

@@ -1,0 +1,108 @@
+"""``amkit demo``: the built-in default experiment, no dataset needed.
+
+Trains the attention model on generated associative recall, prints accuracy per epoch and
+on the test split, shows where the query attended for one example (and saves it as a PNG
+heat map in the run directory), and contrasts a model whose attention works on bare
+embeddings (no encoder to bind keys to values), which cannot solve the task.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+from amkit.experiments.run import RunResult, run
+from amkit.explain.heatmap import save_heatmap
+
+# Same as configs/demo/recall.yaml (a test keeps them equal).
+DEMO_CONFIG = {
+    "seed": 0,
+    "data": {
+        "name": "associative_recall",
+        "n_keys": 26,
+        "n_values": 10,
+        "n_pairs": 12,
+        "n_train": 6000,
+        "n_val": 1000,
+        "n_test": 1000,
+    },
+    "model": {
+        "name": "recall_attention",
+        "d_model": 64,
+        "encoder": "gru",
+        "score": "general",
+        "dropout": 0.1,
+    },
+    "train": {
+        "epochs": 8,
+        "batch_size": 32,
+        "optimizer": "adam",
+        "lr": 0.001,
+        "monitor": "val_accuracy",
+        "mode": "max",
+    },
+}
+
+
+def _print_epoch(epoch: int, record: dict) -> None:
+    print(
+        f"  epoch {epoch:2d}  train loss {record['train_loss']:.4f}  "
+        f"train acc {record['train_accuracy']:.3f}  val acc {record['val_accuracy']:.3f}"
+    )
+
+
+def explain_recall(result: RunResult, index: int = 0) -> tuple[str, Path]:
+    """Text trace and PNG heat map of the query's attention for one test example."""
+    vocab = result.data.info["vocab"]
+    example = result.data.split("test")[index : index + 1]
+    model = result.model.eval()
+    with torch.no_grad():
+        out = model(**example, need_weights=True)
+    weights = out.attention["query"][0]  # (T,)
+    tokens = [vocab[int(t)] for t in example["tokens"][0]]
+    query = vocab[int(example["query"][0])]
+    first_value = len(vocab) - result.data.info["n_classes"]  # value tokens come last
+    answer = vocab[first_value + int(example["targets"][0])]
+    predicted = vocab[first_value + int(out.logits.argmax())]
+    lines = [f"  sequence: {' '.join(tokens)}   query: {query}   answer: {answer}"
+             f"   predicted: {predicted}"]
+    bars = "  attention: " + "  ".join(
+        f"{tok}:{w:.2f}" for tok, w in zip(tokens, weights.tolist(), strict=True)
+    )
+    lines.append(bars)
+    png = save_heatmap(
+        weights.numpy(),
+        result.run_dir / "plots" / "query_attention.png",
+        x_labels=tokens,
+        y_labels=[f"query {query}"],
+        title=f"query {query} -> answer {answer} (predicted {predicted})",
+    )
+    return "\n".join(lines), png
+
+
+def main(out: str | Path | None = None) -> dict:
+    """Run the demo; returns the key numbers (for tests)."""
+    started = time.perf_counter()
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = Path(out) if out is not None else Path("runs") / f"demo-{stamp}"
+    print("amkit demo: associative recall (generated key-value sequences, no dataset)")
+    print("  task: 'c 7 a 2 f 9 ... ? f' -> '9'.  Model: embedding + BiGRU, bilinear attention "
+          "from the query key.")
+    result = run(DEMO_CONFIG, run_dir=out / "recall", on_epoch_end=[_print_epoch])
+    accuracy = result.metrics["test"]["accuracy"]
+    print(f"  test accuracy: {accuracy:.3f} on {result.metrics['test']['n']} sequences")
+    trace, png = explain_recall(result)
+    print(trace)
+    print(f"  heat map: {png}")
+
+    print("ablation: attention over bare embeddings (encoder: none) cannot bind key to value")
+    ablation = run(DEMO_CONFIG, run_dir=out / "recall-no-encoder",
+                   overrides=["model.encoder=none", "train.epochs=3", "train.progress=false"])
+    ablation_accuracy = ablation.metrics["test"]["accuracy"]
+    print(f"  test accuracy without encoder: {ablation_accuracy:.3f} (chance is 0.100)")
+    seconds = time.perf_counter() - started
+    print(f"done in {seconds:.0f} s; run directories under {out}")
+    return {"accuracy": accuracy, "ablation_accuracy": ablation_accuracy, "run_dir": str(out)}

@@ -1,0 +1,305 @@
+"""One entry point: ``amkit.run(config) -> RunResult``; the CLI calls the same function.
+
+A config has four parts, each validated against its dataclass::
+
+    seed: 0
+    data:  {name: associative_recall, n_pairs: 6, ...}   # DATASETS[name] config
+    model: {name: recall_attention, d_model: 64, ...}    # MODELS[name] config
+    train: {epochs: 10, lr: 0.001, ...}                   # TrainConfig
+
+A run directory holds everything needed to evaluate, explain or resume the run:
+``config.yaml`` (fully resolved), ``metrics.jsonl``, ``metrics.json``, ``model.safetensors``,
+``last.safetensors`` + ``last.json``, ``train.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+
+import amkit
+from amkit.data.base import DATASETS, DataBundle
+from amkit.experiments.config import (
+    ConfigError,
+    build_section,
+    apply_overrides,
+    from_dict,
+    load_yaml,
+    to_dict,
+)
+from amkit.models.base import MODELS
+from amkit.train.checkpoint import atomic_write_json, atomic_write_text, load_model
+from amkit.train.metrics import evaluate
+from amkit.train.trainer import TrainConfig, Trainer
+
+log = logging.getLogger("amkit")
+
+TOP_LEVEL_KEYS = ("seed", "data", "model", "train")
+
+
+@dataclass
+class ComponentSpec:
+    """A registered component by name plus its validated config dataclass."""
+
+    name: str
+    config: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **to_dict(self.config)}
+
+
+@dataclass
+class ExperimentConfig:
+    data: ComponentSpec
+    model: ComponentSpec
+    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "data": self.data.to_dict(),
+            "model": self.model.to_dict(),
+            "train": to_dict(self.train),
+        }
+
+
+def _component(
+    raw: Any, section: str, registry: Mapping[str, Any], problems: list[str]
+) -> ComponentSpec | None:
+    if not isinstance(raw, Mapping):
+        problems.append(f"{section}: expected a mapping with a 'name' key, got {raw!r}")
+        return None
+    raw = dict(raw)
+    name = raw.pop("name", None)
+    if name is None:
+        problems.append(f"{section}.name: required; known: {', '.join(sorted(registry))}")
+        return None
+    try:
+        entry = registry.get_or_raise(name)
+    except KeyError as err:
+        problems.append(f"{section}.name: {err}")
+        return None
+    config = build_section(entry.config_cls, raw, section, problems)
+    return ComponentSpec(name, config) if config is not None else None
+
+
+def parse_config(raw: Mapping[str, Any], source: str | None = None) -> ExperimentConfig:
+    """Validate a raw mapping (from YAML) into an :class:`ExperimentConfig`.
+
+    Every problem in every section is reported in one :class:`ConfigError`.
+    """
+    problems: list[str] = []
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(f"{key}: unknown top-level key; known: {', '.join(TOP_LEVEL_KEYS)}")
+    for key in ("data", "model"):
+        if key not in raw:
+            problems.append(f"{key}: required section is missing")
+    data = _component(raw["data"], "data", DATASETS, problems) if "data" in raw else None
+    model = _component(raw["model"], "model", MODELS, problems) if "model" in raw else None
+    train = None
+    try:
+        train = from_dict(TrainConfig, raw.get("train") or {})
+    except ConfigError as err:
+        problems.extend(f"train.{p}" for p in err.problems)
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        problems.append(f"seed: expected an integer >= 0, got {seed!r}")
+    if problems:
+        raise ConfigError(problems, source)
+    return ExperimentConfig(data=data, model=model, train=train, seed=seed)
+
+
+def load_config(
+    config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Iterable[str] = ()
+) -> ExperimentConfig:
+    """A config from a YAML path, a mapping or an :class:`ExperimentConfig`, plus overrides."""
+    if isinstance(config, ExperimentConfig):
+        if not overrides:
+            return config
+        config = config.to_dict()
+    source = None
+    if isinstance(config, str | Path):
+        source = str(config)
+        config = load_yaml(config)
+    return parse_config(apply_overrides(config, overrides), source)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_data(config: ExperimentConfig) -> DataBundle:
+    entry = DATASETS.get_or_raise(config.data.name)
+    return entry.build(config.data.config, config.seed)
+
+
+def build_model_for(config: ExperimentConfig, data: DataBundle) -> nn.Module:
+    entry = MODELS.get_or_raise(config.model.name)
+    return entry.cls(config.model.config, data.info)
+
+
+@dataclass
+class RunResult:
+    """What one run produced (also on disk in ``run_dir``)."""
+
+    model: nn.Module
+    data: DataBundle
+    metrics: dict[str, Any]
+    history: list[dict]
+    timings: dict[str, float]
+    seed: int
+    config: dict[str, Any]
+    run_dir: Path
+    version: str = amkit.__version__
+
+
+def default_run_dir(config: ExperimentConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{config.model.name}-{config.data.name}-{stamp}"
+
+
+class _RunLog:
+    """Attach ``train.log`` in the run directory to the ``amkit`` logger for one run."""
+
+    def __init__(self, run_dir: Path):
+        self.handler = logging.FileHandler(run_dir / "train.log", encoding="utf-8")
+        self.handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+
+    def __enter__(self) -> None:
+        log.addHandler(self.handler)
+        if log.level == logging.NOTSET or log.level > logging.INFO:
+            log.setLevel(logging.INFO)
+
+    def __exit__(self, *exc: object) -> None:
+        log.removeHandler(self.handler)
+        self.handler.close()
+
+
+def run(
+    config: str | Path | Mapping[str, Any] | ExperimentConfig | None = None,
+    run_dir: str | Path | None = None,
+    overrides: Iterable[str] = (),
+    resume: bool = False,
+    on_epoch_end: list[Callable[[int, dict], None]] | None = None,
+) -> RunResult:
+    """Train and test one configuration; write the run directory; return a :class:`RunResult`.
+
+    Args:
+        config: YAML path, mapping or :class:`ExperimentConfig`. With ``resume=True`` it may
+            be ``None``: the run directory's own ``config.yaml`` is used.
+        run_dir: output folder; default ``runs/<model>-<data>-<time>``.
+        overrides: dotted ``key=value`` strings applied on top of the config.
+        resume: continue the run in ``run_dir`` from its last finished epoch.
+        on_epoch_end: callbacks passed to the :class:`Trainer`.
+    """
+    started = time.perf_counter()
+    overrides = list(overrides)
+    if resume:
+        if run_dir is None:
+            raise ValueError("resume needs the run directory to continue")
+        run_dir = Path(run_dir)
+        saved = run_dir / "config.yaml"
+        if not saved.is_file():
+            raise FileNotFoundError(f"cannot resume: {saved} does not exist")
+        cfg = load_config(config if config is not None else saved, overrides)
+    else:
+        if config is None:
+            raise ValueError("a config is required unless resuming")
+        cfg = load_config(config, overrides)
+        run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
+        if (run_dir / "last.json").exists():
+            raise FileExistsError(
+                f"{run_dir} already holds a run; resume it with --resume {run_dir} "
+                "or choose another --out"
+            )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = cfg.to_dict()
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+
+    with _RunLog(run_dir):
+        log.info("amkit %s, run dir %s, seed %d", amkit.__version__, run_dir, cfg.seed)
+        seed_everything(cfg.seed)
+        data = build_data(cfg)
+        model = build_model_for(cfg, data)
+        setup_seconds = time.perf_counter() - started
+        trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)
+        if resume:
+            trainer.resume()
+        fit = trainer.fit()
+        load_model(model, run_dir / "model.safetensors")
+        metrics: dict[str, Any] = {
+            "best": fit["best"],
+            "final": fit["history"][-1] if fit["history"] else None,
+            "epochs": len(fit["history"]),
+        }
+        for split in ("val", "test"):
+            if split in data.splits:
+                metrics[split] = evaluate(model, data.split(split), cfg.train.eval_batch_size)
+        timings = {
+            "setup_seconds": round(setup_seconds, 3),
+            "train_seconds": round(fit["train_seconds"], 3),
+            "total_seconds": round(time.perf_counter() - started, 3),
+        }
+        summary = {
+            **metrics,
+            "timings": timings,
+            "seed": cfg.seed,
+            "amkit_version": amkit.__version__,
+            "torch_version": torch.__version__,
+            "machine": platform.machine(),
+            "threads": torch.get_num_threads(),
+        }
+        atomic_write_json(run_dir / "metrics.json", summary)
+        if "test" in metrics:
+            log.info("test accuracy %.4f on %d examples", metrics["test"]["accuracy"],
+                     metrics["test"]["n"])
+    return RunResult(
+        model=model,
+        data=data,
+        metrics=metrics,
+        history=fit["history"],
+        timings=timings,
+        seed=cfg.seed,
+        config=resolved,
+        run_dir=run_dir,
+    )
+
+
+def load_run(run_dir: str | Path, overrides: Iterable[str] = ()) -> tuple[
+    ExperimentConfig, nn.Module, DataBundle
+]:
+    """Rebuild the config, data and best model of a finished run directory."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
+    cfg = load_config(run_dir / "config.yaml", overrides)
+    seed_everything(cfg.seed)
+    data = build_data(cfg)
+    model = build_model_for(cfg, data)
+    load_model(model, run_dir / "model.safetensors")
+    model.eval()
+    return cfg, model, data
+
+
+def evaluate_run(
+    run_dir: str | Path, split: str = "test", overrides: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Evaluate a run directory's best model on ``split``."""
+    cfg, model, data = load_run(run_dir, overrides)
+    return evaluate(model, data.split(split), cfg.train.eval_batch_size)

@@ -1,0 +1,185 @@
+"""Atomic, pickle-free checkpoints: safetensors for tensors, JSON for everything else.
+
+A training checkpoint is two files written atomically (temp file + ``os.replace``):
+``last.safetensors`` (model weights, optimizer tensors, RNG state) and ``last.json``
+(epoch, optimizer hyper-parameters, scheduler state, early-stopping state, history).
+An interrupted write never leaves a corrupt file behind: the old copy stays until the new
+one is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+MODEL_PREFIX = "model."
+OPTIM_PREFIX = "optim."
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def atomic_save_tensors(
+    path: str | Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None
+) -> None:
+    """``safetensors`` save through a temp file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        # safetensors refuses tensors that share storage (tied weights): store copies.
+        tensors = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
+        save_file(tensors, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> None:
+    """Save a model's ``state_dict`` as safetensors (atomic)."""
+    atomic_save_tensors(path, dict(model.state_dict()), metadata)
+
+
+def load_model(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load weights saved by :func:`save_model` into ``model`` (strict)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {path}")
+    state = load_file(str(path))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"{path} does not fit {type(model).__name__}: missing keys {missing[:5]}, "
+            f"unexpected keys {unexpected[:5]}; was it saved from a different config?"
+        )
+    return model
+
+
+def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict]:
+    """Split an optimizer ``state_dict`` into tensors and JSON-able rest."""
+    tensors: dict[str, torch.Tensor] = {}
+    per_param: dict[str, dict[str, Any]] = {}
+    for param_id, slots in state["state"].items():
+        rest: dict[str, Any] = {}
+        for name, value in slots.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"{OPTIM_PREFIX}{param_id}.{name}"] = value
+            else:
+                rest[name] = value
+        per_param[str(param_id)] = rest
+    return tensors, {"state": per_param, "param_groups": state["param_groups"]}
+
+
+def _join_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict[str, Any]) -> dict:
+    state: dict[int, dict[str, Any]] = {int(k): dict(v) for k, v in rest["state"].items()}
+    for key, value in tensors.items():
+        if not key.startswith(OPTIM_PREFIX):
+            continue
+        param_id, name = key[len(OPTIM_PREFIX) :].split(".", 1)
+        state.setdefault(int(param_id), {})[name] = value
+    return {"state": state, "param_groups": rest["param_groups"]}
+
+
+def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Current torch / numpy / python RNG states as (tensors, JSON-able)."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    return (
+        {"rng.torch": torch.get_rng_state()},
+        {
+            "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
+            "python": [py_state[0], list(py_state[1]), py_state[2]],
+        },
+    )
+
+
+def set_rng_state(tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+    torch.set_rng_state(tensors["rng.torch"])
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def save_training_state(
+    run_dir: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any | None,
+    extra: dict[str, Any],
+) -> None:
+    """Write ``last.safetensors`` + ``last.json`` so training can resume exactly."""
+    run_dir = Path(run_dir)
+    optim_tensors, optim_rest = _split_optimizer_state(optimizer.state_dict())
+    rng_tensors, rng_rest = rng_state()
+    tensors = {MODEL_PREFIX + k: v for k, v in model.state_dict().items()}
+    tensors.update(optim_tensors)
+    tensors.update(rng_tensors)
+    meta = {
+        "optimizer": optim_rest,
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "rng": rng_rest,
+        **extra,
+    }
+    # Tensors first, then the JSON that refers to them: if we stop between the two, the
+    # JSON still describes the previous epoch and resume repeats that epoch's end state.
+    atomic_save_tensors(run_dir / "last.safetensors", tensors)
+    atomic_write_json(run_dir / "last.json", meta)
+
+
+def load_training_state(
+    run_dir: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Any | None,
+) -> dict[str, Any]:
+    """Restore what :func:`save_training_state` wrote; returns the ``extra`` fields."""
+    run_dir = Path(run_dir)
+    tensor_path, meta_path = run_dir / "last.safetensors", run_dir / "last.json"
+    if not tensor_path.is_file() or not meta_path.is_file():
+        raise FileNotFoundError(
+            f"{run_dir} has no resumable checkpoint (last.safetensors + last.json); "
+            "was training started with this run directory?"
+        )
+    tensors = load_file(str(tensor_path))
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    model_state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
+    model.load_state_dict(model_state)
+    optimizer.load_state_dict(_join_optimizer_state(tensors, meta.pop("optimizer")))
+    sched_state = meta.pop("scheduler")
+    if scheduler is not None and sched_state is not None:
+        scheduler.load_state_dict(sched_state)
+    set_rng_state(tensors, meta.pop("rng"))
+    return meta

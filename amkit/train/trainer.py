@@ -1,0 +1,258 @@
+"""The training loop: optimizer, schedule, clipping, evaluation, early stopping, checkpoints.
+
+The trainer knows nothing of a model's insides: ``model(**batch)`` returns an output with
+``loss`` and ``logits``. Everything it writes goes into one run directory:
+
+- ``metrics.jsonl``: one JSON line per epoch (train loss/accuracy, validation metrics, lr);
+- ``model.safetensors``: weights of the best epoch on the monitored validation metric;
+- ``last.safetensors`` + ``last.json``: everything needed to resume exactly;
+- TensorBoard events under ``events/`` when ``tensorboard`` is installed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from amkit.data.base import DataBundle, iterate_batches
+from amkit.experiments.config import option
+from amkit.train.checkpoint import (
+    atomic_write_text,
+    load_training_state,
+    save_model,
+    save_training_state,
+)
+from amkit.train.metrics import evaluate
+
+log = logging.getLogger("amkit")
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Defaults are a sensible Adam setup; task configs set their paper's."""
+
+    epochs: int = option(20, ge=1)
+    batch_size: int = option(32, ge=1)
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = option(1e-3, gt=0)
+    momentum: float = option(0.0, ge=0, lt=1)
+    weight_decay: float = option(0.0, ge=0)
+    scheduler: Literal["none", "step", "cosine", "plateau"] = "none"
+    step_size: int = option(25, ge=1)  # epochs between decays for scheduler=step
+    gamma: float = option(0.5, gt=0, le=1)  # decay factor for step and plateau
+    patience: int = option(5, ge=0)  # plateau scheduler: epochs without improvement
+    clip_grad_norm: float | None = option(None, gt=0)
+    early_stopping: int | None = option(None, ge=1)  # stop after N epochs without improvement
+    monitor: str = "val_accuracy"
+    mode: Literal["max", "min"] = "max"
+    eval_batch_size: int = option(256, ge=1)
+    progress: bool = True
+
+    def validate(self) -> list[str]:
+        if not self.monitor.startswith(("val_", "train_")):
+            return [f"monitor: {self.monitor!r} must start with 'val_' or 'train_'"]
+        return []
+
+
+def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer):
+    if cfg.scheduler == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, cfg.step_size, gamma=cfg.gamma)
+    if cfg.scheduler == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    if cfg.scheduler == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=cfg.mode, factor=cfg.gamma, patience=cfg.patience
+        )
+    return None
+
+
+def _tensorboard_writer(run_dir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is an optional extra
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "events"))
+
+
+class Trainer:
+    """Train ``model`` on ``data`` into ``run_dir``.
+
+    Args:
+        model: a task model whose ``forward(**batch)`` returns ``ModelOutput``.
+        data: the dataset bundle (splits ``train`` and ``val``; ``test`` optional).
+        config: training settings.
+        run_dir: output folder (created).
+        seed: controls shuffling (a per-epoch generator) and the global RNG.
+        on_epoch_end: callbacks ``f(epoch, record)`` called after each epoch is saved.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        data: DataBundle,
+        config: TrainConfig,
+        run_dir: str | Path,
+        seed: int = 0,
+        on_epoch_end: list[Callable[[int, dict], None]] | None = None,
+    ):
+        self.model = model
+        self.data = data
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.seed = seed
+        self.on_epoch_end = on_epoch_end or []
+        self.optimizer = make_optimizer(config, model.parameters())
+        self.scheduler = make_scheduler(config, self.optimizer)
+        self.history: list[dict] = []
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.bad_epochs = 0
+        self.start_epoch = 1
+        self.train_seconds = 0.0
+
+    # ------------------------------------------------------------------ state
+    def _improved(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.config.mode == "max" else value < self.best
+
+    def resume(self) -> None:
+        """Restore the last finished epoch from ``run_dir``."""
+        extra = load_training_state(self.run_dir, self.model, self.optimizer, self.scheduler)
+        self.history = extra["history"]
+        self.best, self.best_epoch = extra["best"], extra["best_epoch"]
+        self.bad_epochs = extra["bad_epochs"]
+        self.train_seconds = extra["train_seconds"]
+        self.start_epoch = extra["epoch"] + 1
+        # metrics.jsonl may hold an epoch written after the last checkpoint: rewrite it.
+        self._write_history()
+        log.info("resumed %s after epoch %d", self.run_dir, extra["epoch"])
+
+    def _write_history(self) -> None:
+        lines = "".join(json.dumps(r) + "\n" for r in self.history)
+        atomic_write_text(self.run_dir / "metrics.jsonl", lines)
+
+    def _save(self, epoch: int) -> None:
+        extra = {
+            "epoch": epoch,
+            "history": self.history,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+            "train_seconds": self.train_seconds,
+            "finished": False,
+        }
+        save_training_state(self.run_dir, self.model, self.optimizer, self.scheduler, extra)
+
+    # ------------------------------------------------------------------ loop
+    def _train_epoch(self, epoch: int) -> dict:
+        cfg = self.config
+        self.model.train()
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+        train = self.data.split("train")
+        n_batches = math.ceil(len(train) / cfg.batch_size)
+        batches = iterate_batches(train, cfg.batch_size, shuffle=True, generator=generator)
+        bar = tqdm(
+            batches, total=n_batches, desc=f"epoch {epoch}", leave=False,
+            disable=not cfg.progress,
+        )
+        total_loss, correct, count = 0.0, 0, 0
+        for batch in bar:
+            out = self.model(**batch)
+            if out.loss is None:
+                raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
+            if not torch.isfinite(out.loss):
+                raise FloatingPointError(
+                    f"loss became {float(out.loss)} at epoch {epoch}; lower train.lr or set "
+                    "train.clip_grad_norm"
+                )
+            self.optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            if cfg.clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
+            self.optimizer.step()
+            n = len(batch["targets"])
+            total_loss += out.loss.item() * n
+            correct += int((out.logits.argmax(-1) == batch["targets"]).sum())
+            count += n
+            bar.set_postfix(loss=f"{total_loss / count:.4f}")
+        return {"train_loss": total_loss / count, "train_accuracy": correct / count}
+
+    def fit(self) -> dict:
+        """Train until ``epochs`` or early stopping; returns ``{"best": ..., "history": ...}``."""
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        writer = _tensorboard_writer(self.run_dir)
+        try:
+            for epoch in range(self.start_epoch, cfg.epochs + 1):
+                if cfg.early_stopping is not None and self.bad_epochs >= cfg.early_stopping:
+                    break
+                started = time.perf_counter()
+                record = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
+                record.update(self._train_epoch(epoch))
+                val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
+                record.update({f"val_{k}": v for k, v in val.items() if k != "n"})
+                self.train_seconds += time.perf_counter() - started
+                record["seconds"] = round(self.train_seconds, 3)
+                if cfg.monitor not in record:
+                    raise KeyError(
+                        f"train.monitor {cfg.monitor!r} is not a recorded metric; "
+                        f"recorded: {', '.join(k for k in record if k != 'epoch')}"
+                    )
+                value = record[cfg.monitor]
+                if self._improved(value):
+                    self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+                    save_model(self.model, self.run_dir / "model.safetensors")
+                else:
+                    self.bad_epochs += 1
+                self._step_scheduler(value)
+                self.history.append(record)
+                self._write_history()
+                self._save(epoch)
+                log.info(
+                    "epoch %d  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f",
+                    epoch, record["train_loss"], record["train_accuracy"],
+                    record["val_loss"], record["val_accuracy"],
+                )
+                if writer is not None:
+                    for key, v in record.items():
+                        if key != "epoch":
+                            writer.add_scalar(key, v, epoch)
+                for callback in self.on_epoch_end:
+                    callback(epoch, record)
+        finally:
+            if writer is not None:
+                writer.close()
+        return {
+            "best": {cfg.monitor: self.best, "epoch": self.best_epoch},
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+        }
+
+    def _step_scheduler(self, monitored: float) -> None:
+        if self.scheduler is None:
+            return
+        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            self.scheduler.step(monitored)
+        else:
+            self.scheduler.step()
