@@ -91,7 +91,8 @@ def main(out: str | Path | None = None) -> dict:
     print("amkit demo: associative recall (generated key-value sequences, no dataset)")
     print("  task: 'c 7 a 2 f 9 ... ? f' -> '9'.  Model: embedding + BiGRU, bilinear attention "
           "from the query key.")
-    result = run(DEMO_CONFIG, run_dir=out / "recall", on_epoch_end=[_print_epoch])
+    result = run(DEMO_CONFIG, run_dir=out / "recall", on_epoch_end=[_print_epoch],
+                 overrides=["train.progress=false"])
     accuracy = result.metrics["test"]["accuracy"]
     print(f"  test accuracy: {accuracy:.3f} on {result.metrics['test']['n']} sequences")
     trace, png = explain_recall(result)

@@ -37,6 +37,8 @@ class AttentionPooling(nn.Module):
         """
         if inputs.dim() != 3:
             raise ValueError(f"inputs must be (B, T, D), got {tuple(inputs.shape)}")
+        if mask is not None and mask.dtype != torch.bool:
+            raise TypeError(f"mask must be bool (True = real step), got {mask.dtype}")
         if mask is not None and mask.shape != inputs.shape[:2]:
             raise ValueError(f"mask {tuple(mask.shape)} must be (B, T) = {tuple(inputs.shape[:2])}")
         scores = self.context(torch.tanh(self.proj(inputs))).squeeze(-1)  # (B, T)

@@ -174,7 +174,7 @@ class Trainer:
         batches = iterate_batches(train, cfg.batch_size, shuffle=True, generator=generator)
         bar = tqdm(
             batches, total=n_batches, desc=f"epoch {epoch}", leave=False,
-            disable=not cfg.progress,
+            disable=None if cfg.progress else True,  # None: off when stderr is not a TTY
         )
         total_loss, correct, count = 0.0, 0, 0
         for batch in bar:

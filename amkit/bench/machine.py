@@ -1,0 +1,114 @@
+"""What a benchmark records about the machine it ran on, and how busy that machine is.
+
+Benchmarks here share a small machine with other people's jobs, so they wait for a quiet
+moment before each measurement and record the load they saw (Linux ``/proc`` only; on other
+systems the load helpers report nothing and never wait).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cpu_model() -> str:
+    """The ``model name`` line of ``/proc/cpuinfo`` (or ``platform.processor()``)."""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
+        for line in fh:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def available_gb() -> float:
+    """``MemAvailable`` in GB (1e9 bytes); infinite when unknown."""
+    with contextlib.suppress(OSError), open("/proc/meminfo") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024 / 1e9
+    return float("inf")
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """``(idle, total)`` jiffies summed over all CPUs."""
+    try:
+        with open("/proc/stat") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user..steal
+
+
+def cpu_busy(interval_s: float = 1.0) -> float | None:
+    """Fraction of all CPUs busy over the next ``interval_s`` seconds (0..1)."""
+    first = _cpu_times()
+    time.sleep(interval_s)
+    second = _cpu_times()
+    if first is None or second is None or second[1] == first[1]:
+        return None
+    return 1.0 - (second[0] - first[0]) / (second[1] - first[1])
+
+
+def wait_for_quiet(max_busy: float, max_wait_s: float) -> tuple[float | None, float]:
+    """Wait until at most ``max_busy`` of the machine is busy, or ``max_wait_s`` passed.
+
+    Returns:
+        ``(busy fraction seen last, seconds waited)``.
+    """
+    started = time.perf_counter()
+    while True:
+        busy = cpu_busy(1.0)
+        waited = time.perf_counter() - started
+        if busy is None or busy <= max_busy or waited >= max_wait_s:
+            return busy, waited
+        time.sleep(2.0)
+
+
+def git_revision() -> str:
+    """Short commit of the working tree, flagged when it has uncommitted changes."""
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{rev}{' (uncommitted changes)' if dirty else ''}" if rev else "unknown"
+
+
+def invocation(module: str) -> str:
+    """The command line that started this process, written as a user would type it.
+
+    Args:
+        module: dotted name of the benchmark module, for ``python -m`` starts.
+    """
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    args = sys.argv[1:]
+    if argv0.name == "amkit":
+        return shlex.join(["amkit", *args])
+    spec = importlib.util.find_spec(module)
+    if spec and spec.origin and argv0.resolve() == Path(spec.origin).resolve():
+        return shlex.join(["python", "-m", module, *args])
+    if argv0.name in ("-c", ""):
+        return "python -c ... (called from Python)"
+    with contextlib.suppress(ValueError):  # outside the working directory: keep it absolute
+        argv0 = argv0.resolve().relative_to(Path.cwd())
+    return shlex.join(["python", str(argv0), *args])
+
+
+def child_env(threads: int) -> dict[str, str]:
+    """Environment for a benchmark child: this repo importable, thread pools pinned."""
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    n = str(threads)
+    return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS=n, MKL_NUM_THREADS=n)

@@ -1,0 +1,73 @@
+"""The ``amkit`` command end to end, and bad usage exiting 2 with a short message."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amkit.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = [
+    "data.n_train=200",
+    "data.n_val=50",
+    "data.n_test=60",
+    "model.d_model=16",
+    "train.epochs=2",
+    "train.progress=false",
+]
+
+
+def test_train_evaluate_resume_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        ["train", str(ROOT / "configs/demo/recall.yaml"), "--out", str(out), "--set", *TINY]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "epoch   2" in printed and "test accuracy" in printed
+    assert main(["evaluate", str(out), "--split", "val"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated["split"] == "val" and evaluated["n"] == 50
+    # a finished run resumed with more epochs continues from epoch 3
+    assert main(["train", "--resume", str(out), "--set", "train.epochs=3"]) == 0
+    assert "epoch   3" in capsys.readouterr().out
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "missing.yaml"], "config file not found: missing.yaml"),
+        (["train"], "train needs a CONFIG file"),
+        (["evaluate", "/nonexistent/run"], "is not a run directory"),
+        (
+            ["train", str(ROOT / "configs/demo/recall.yaml"), "--set", "train.lr=oops"],
+            "train.lr: expected a number, got 'oops'",
+        ),
+        (
+            ["train", str(ROOT / "configs/demo/recall.yaml"), "--set", "model.name=nope"],
+            "unknown model 'nope'",
+        ),
+    ],
+)
+def test_bad_usage_exits_2_with_a_message(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_console_script_version_and_ls():
+    exe = Path(sys.executable).parent / "amkit"
+    version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("amkit ")
+    listing = subprocess.run([str(exe), "ls"], capture_output=True, text=True, check=True)
+    assert "models: recall_attention" in listing.stdout
+    assert "scores: additive, cosine, dot, general, scaled_dot" in listing.stdout
+    bad = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr

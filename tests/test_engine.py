@@ -1,0 +1,156 @@
+"""Trainer and run directory: files, save -> load, exact resume, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import amkit
+from amkit.demo import DEMO_CONFIG
+from amkit.experiments.run import load_config
+from amkit.train.checkpoint import atomic_save_tensors, load_model, save_model
+
+TINY = [
+    "data.n_keys=8",
+    "data.n_pairs=3",
+    "data.n_train=256",
+    "data.n_val=64",
+    "data.n_test=96",
+    "model.d_model=16",
+    "train.batch_size=32",
+    "train.progress=false",
+]
+
+
+def _history_without_time(run_dir):
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
+
+
+def test_run_writes_a_complete_run_directory(tmp_path):
+    result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=[*TINY, "train.epochs=2"])
+    run_dir = result.run_dir
+    for name in (
+        "config.yaml",
+        "metrics.jsonl",
+        "metrics.json",
+        "model.safetensors",
+        "last.safetensors",
+        "last.json",
+        "train.log",
+    ):
+        assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 96  # every test example scored, no partial batch dropped
+    assert metrics["epochs"] == 2 and metrics["seed"] == 0
+    assert len(_history_without_time(run_dir)) == 2
+    # the saved config is fully resolved and reproduces the run's config
+    assert load_config(run_dir / "config.yaml").to_dict() == result.config
+    assert "epoch 2" in (run_dir / "train.log").read_text()
+
+
+def test_evaluate_run_reloads_the_best_model(tmp_path):
+    result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=[*TINY, "train.epochs=2"])
+    reloaded = amkit.evaluate_run(result.run_dir, split="test")
+    assert reloaded == pytest.approx(result.metrics["test"])
+
+
+def test_save_load_gives_identical_outputs(tmp_path):
+    result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=[*TINY, "train.epochs=1"])
+    _, model, data = amkit.load_run(result.run_dir)
+    batch = data.split("test")[:16]
+    result.model.eval()
+    with torch.no_grad():
+        expected = result.model(**batch, need_weights=True)
+        got = model(**batch, need_weights=True)
+    assert torch.equal(expected.logits, got.logits)
+    assert torch.equal(expected.attention["query"], got.attention["query"])
+
+
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tmp_path):
+    # dropout, a step schedule and Adam state all have to survive the interruption
+    overrides = [
+        *TINY,
+        "train.epochs=4",
+        "train.scheduler=step",
+        "train.step_size=1",
+        "model.dropout=0.3",
+    ]
+    amkit.run(DEMO_CONFIG, run_dir=tmp_path / "full", overrides=overrides)
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_two(epoch, record):
+        if epoch == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        amkit.run(
+            DEMO_CONFIG,
+            run_dir=tmp_path / "cut",
+            overrides=overrides,
+            on_epoch_end=[stop_after_two],
+        )
+    assert len(_history_without_time(tmp_path / "cut")) == 2
+    resumed = amkit.run(run_dir=tmp_path / "cut", resume=True)
+    assert _history_without_time(tmp_path / "cut") == _history_without_time(tmp_path / "full")
+    full_metrics = json.loads((tmp_path / "full" / "metrics.json").read_text())
+    assert resumed.metrics["test"] == full_metrics["test"]
+
+
+def test_same_seed_same_metrics_other_seed_differs(tmp_path):
+    a = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "a", overrides=[*TINY, "train.epochs=1"])
+    b = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "b", overrides=[*TINY, "train.epochs=1"])
+    c = amkit.run(
+        DEMO_CONFIG, run_dir=tmp_path / "c", overrides=[*TINY, "train.epochs=1", "seed=1"]
+    )
+    assert _history_without_time(a.run_dir) == _history_without_time(b.run_dir)
+    assert _history_without_time(a.run_dir) != _history_without_time(c.run_dir)
+
+
+def test_existing_run_directory_is_not_overwritten(tmp_path):
+    amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=[*TINY, "train.epochs=1"])
+    with pytest.raises(FileExistsError, match="--resume"):
+        amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=[*TINY, "train.epochs=1"])
+
+
+def test_early_stopping_stops(tmp_path):
+    # lr so small nothing improves after the first epoch's noise: stops after patience
+    result = amkit.run(
+        DEMO_CONFIG,
+        run_dir=tmp_path / "run",
+        overrides=[
+            *TINY,
+            "train.epochs=30",
+            "train.early_stopping=2",
+            "train.lr=1e-9",
+            "train.monitor=val_loss",
+            "train.mode=min",
+        ],
+    )
+    assert len(result.history) < 30
+
+
+def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
+    model = torch.nn.Linear(3, 2)
+    path = tmp_path / "model.safetensors"
+    save_model(model, path)
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("amkit.train.checkpoint.save_file", explode)
+    with pytest.raises(OSError, match="disk full"):
+        atomic_save_tensors(path, {"w": torch.ones(2)})
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temp left
+
+
+def test_load_model_names_the_mismatch(tmp_path):
+    save_model(torch.nn.Linear(3, 2), tmp_path / "m.safetensors")
+    with pytest.raises(ValueError, match="does not fit Sequential"):
+        load_model(torch.nn.Sequential(torch.nn.Linear(3, 2)), tmp_path / "m.safetensors")

@@ -1,0 +1,377 @@
+"""MultiHeadAttention: equivalence with torch.nn.MultiheadAttention, fast == explicit path,
+fully masked rows, errors.
+
+amkit masks are True = may attend (key_padding_mask True = real key); torch's are True =
+ignore, so every torch mask below is the negation of ours. torch's 3-D attn_mask is
+(B*H, T, S) with row b*H + h; ours is (B, T, S) shared by the heads or (B, H, T, S).
+Legend: B batch, T queries, S keys, D d_model, H heads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+import torch
+from torch import Tensor, nn
+
+from amkit.attention import MultiHeadAttention, causal_mask, padding_mask
+
+B, D, H = 3, 8, 2
+
+
+@dataclass
+class Case:
+    """Inputs for one forward call, in amkit's and in torch's mask conventions."""
+
+    query: Tensor
+    key: Tensor
+    value: Tensor
+    ours: dict = field(default_factory=dict)  # kwargs for MultiHeadAttention.forward
+    theirs: dict = field(default_factory=dict)  # kwargs for nn.MultiheadAttention.forward
+    module: dict = field(default_factory=dict)  # constructor kwargs (bias, kdim, vdim)
+
+
+def _random_mask(shape: tuple[int, ...], g: torch.Generator) -> Tensor:
+    """Random allowed-mask whose every (.., T, S) row keeps key 0 (no fully masked rows)."""
+    mask = torch.rand(shape, generator=g) < 0.6
+    mask[..., 0] = True
+    return mask
+
+
+def make_case(name: str, seed: int = 0) -> Case:
+    g = torch.Generator().manual_seed(seed)
+    t = s = 4
+    kdim = vdim = D
+    module: dict = {}
+    if name == "cross_kdim_vdim":
+        t, s, kdim, vdim = 3, 6, 5, 7
+        module = {"kdim": kdim, "vdim": vdim}
+    elif name == "causal_rectangular":
+        t, s = 3, 5
+    x = torch.randn(B, t, D, generator=g)
+    if t == s and kdim == vdim == D:
+        key = value = x  # self-attention, like most callers
+    else:
+        key, value = torch.randn(B, s, kdim, generator=g), torch.randn(B, s, vdim, generator=g)
+    case = Case(x, key, value, module=module)
+
+    lengths = padding_mask([s, 2, s - 1])  # (B, S), every row keeps >= 1 key
+    if name in ("key_padding", "no_bias", "cross_kdim_vdim", "causal_and_padding"):
+        case.ours["key_padding_mask"] = lengths
+        case.theirs["key_padding_mask"] = ~lengths
+    if name == "no_bias":
+        case.module["bias"] = False
+    if name in ("mask_2d", "mask_and_padding"):
+        mask = _random_mask((t, s), g)
+        case.ours["mask"], case.theirs["attn_mask"] = mask, ~mask
+    if name == "mask_and_padding":
+        case.ours["key_padding_mask"], case.theirs["key_padding_mask"] = lengths, ~lengths
+    if name == "mask_3d":
+        mask = _random_mask((B, t, s), g)
+        case.ours["mask"] = mask
+        case.theirs["attn_mask"] = (~mask).repeat_interleave(H, dim=0)  # (B*H, T, S)
+    if name == "mask_4d":
+        mask = _random_mask((B, H, t, s), g)
+        case.ours["mask"] = mask
+        case.theirs["attn_mask"] = (~mask).reshape(B * H, t, s)
+    if name in ("causal", "causal_and_padding", "causal_rectangular"):
+        case.ours["is_causal"] = True
+        # torch needs the mask itself with is_causal=True (the flag is only a hint)
+        case.theirs["attn_mask"] = ~causal_mask(t, s)
+        case.theirs["is_causal"] = True
+    return case
+
+
+TORCH_CASES = [
+    "no_mask",
+    "key_padding",
+    "mask_2d",
+    "mask_3d",
+    "mask_4d",
+    "mask_and_padding",
+    "causal",
+    "causal_and_padding",
+    "causal_rectangular",
+    "cross_kdim_vdim",
+    "no_bias",
+]
+
+
+def _torch_mha(seed: int = 0, **kwargs) -> nn.MultiheadAttention:
+    torch.manual_seed(seed)
+    mha = nn.MultiheadAttention(D, H, batch_first=True, **kwargs).eval()
+    with torch.no_grad():  # torch starts biases at 0; random ones catch a wrong bias split
+        for p in mha.parameters():
+            if p.dim() == 1:
+                p.normal_()
+    return mha
+
+
+def _compare_with_torch(ours: MultiHeadAttention, theirs: nn.MultiheadAttention, case: Case):
+    ours.eval(), theirs.eval()
+    q, k, v = case.query, case.key, case.value
+    with torch.no_grad():
+        out_fast, none = ours(q, k, v, **case.ours)
+        out, weights = ours(q, k, v, **case.ours, need_weights=True)  # (B, H, T, S)
+        t_out, t_avg = theirs(q, k, v, **case.theirs, need_weights=True)
+        _, t_heads = theirs(q, k, v, **case.theirs, need_weights=True, average_attn_weights=False)
+        t_out_fast, _ = theirs(q, k, v, **case.theirs, need_weights=False)
+    assert none is None
+    assert weights.shape == (q.shape[0], H, q.shape[1], k.shape[1])
+    torch.testing.assert_close(out, t_out)
+    torch.testing.assert_close(out_fast, t_out)
+    torch.testing.assert_close(out_fast, t_out_fast)
+    torch.testing.assert_close(weights.mean(dim=1), t_avg)
+    torch.testing.assert_close(weights, t_heads)
+
+
+# --------------------------------------------------------------------- torch equivalence
+@pytest.mark.parametrize("name", TORCH_CASES)
+def test_from_torch_matches_torch_multihead_attention(name):
+    case = make_case(name)
+    theirs = _torch_mha(**case.module)
+    _compare_with_torch(MultiHeadAttention.from_torch(theirs), theirs, case)
+
+
+@pytest.mark.parametrize("name", TORCH_CASES)
+def test_to_torch_matches_and_round_trips(name):
+    case = make_case(name)
+    torch.manual_seed(1)
+    ours = MultiHeadAttention(D, H, **case.module)
+    theirs = ours.to_torch()
+    assert theirs.batch_first
+    _compare_with_torch(ours, theirs, case)
+
+    back = MultiHeadAttention.from_torch(theirs)
+    assert back.state_dict().keys() == ours.state_dict().keys()
+    for key, value in ours.state_dict().items():
+        assert torch.equal(back.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_torch_interop_keeps_dtype(dtype):
+    theirs = _torch_mha().to(dtype)
+    ours = MultiHeadAttention.from_torch(theirs)
+    assert all(p.dtype == dtype for p in ours.parameters())
+    assert all(p.dtype == dtype for p in ours.to_torch().parameters())
+    x = torch.randn(2, 4, D, dtype=dtype)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x)[0], theirs(x, x, x)[0])
+
+
+def test_from_torch_rejects_what_it_cannot_express():
+    with pytest.raises(ValueError, match="add_bias_kv"):
+        MultiHeadAttention.from_torch(nn.MultiheadAttention(D, H, add_bias_kv=True))
+    with pytest.raises(ValueError, match="add_zero_attn"):
+        MultiHeadAttention.from_torch(nn.MultiheadAttention(D, H, add_zero_attn=True))
+
+
+# ------------------------------------------------------------------- fast == explicit path
+def _mask_config(name: str, b: int, t: int, s: int, g: torch.Generator) -> dict:
+    """Forward kwargs for the fast/explicit comparison; some leave rows with no key."""
+    kpm = padding_mask([s, 0, 2][:b], max_len=s)  # batch element 1 has no key at all
+    rows = torch.ones(b, t, s, dtype=torch.bool)
+    rows[0, 1] = False  # one query row with no allowed key
+    return {
+        "none": {},
+        "key_padding": {"key_padding_mask": kpm},
+        "mask_2d": {"mask": torch.rand(t, s, generator=g) < 0.5},
+        "mask_3d_empty_rows": {"mask": rows},
+        "mask_4d": {"mask": torch.rand(b, H, t, s, generator=g) < 0.5},
+        "causal": {"is_causal": True},
+        "causal_and_padding": {"is_causal": True, "key_padding_mask": kpm},
+        "everything_masked": {"key_padding_mask": torch.zeros(b, s, dtype=torch.bool)},
+        "all_of_them": {
+            "mask": torch.rand(b, t, s, generator=g) < 0.7,
+            "key_padding_mask": kpm,
+            "is_causal": True,
+        },
+    }[name]
+
+
+FAST_CASES = [
+    "none",
+    "key_padding",
+    "mask_2d",
+    "mask_3d_empty_rows",
+    "mask_4d",
+    "causal",
+    "causal_and_padding",
+    "everything_masked",
+    "all_of_them",
+]
+
+
+@pytest.mark.parametrize("name", FAST_CASES)
+@pytest.mark.parametrize(("t", "s"), [(4, 4), (3, 5), (5, 3)], ids=["square", "wide", "tall"])
+def test_fast_path_equals_explicit_path(name, t, s):
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(D, H, dropout=0.1).eval()
+    query, key = torch.randn(B, t, D, generator=g), torch.randn(B, s, D, generator=g)
+    kwargs = _mask_config(name, B, t, s, g)
+    with torch.no_grad():
+        fast, none = mha(query, key, **kwargs)
+        explicit, weights = mha(query, key, **kwargs, need_weights=True)
+    assert none is None
+    assert weights is not None
+    assert torch.isfinite(fast).all()
+    torch.testing.assert_close(fast, explicit)
+
+
+# ------------------------------------------------------------------- fully masked rows
+def _fully_masked_setup():
+    g = torch.Generator().manual_seed(3)
+    torch.manual_seed(3)
+    mha = MultiHeadAttention(D, H).eval()
+    query = torch.randn(B, 4, D, generator=g, requires_grad=True)
+    key = torch.randn(B, 5, D, generator=g, requires_grad=True)
+    value = torch.randn(B, 5, D, generator=g, requires_grad=True)
+    mask = torch.rand(B, 4, 5, generator=g) < 0.6
+    mask[..., 0] = True
+    mask[0, 2] = False  # query 2 of batch 0 sees nothing
+    kpm = torch.tensor([[True] * 5, [False] * 5, [True] * 5])  # batch 1 has no real key
+    empty = ~(mask & kpm[:, None, :]).any(-1)  # (B, T) rows with no allowed key
+    return mha, (query, key, value), {"mask": mask, "key_padding_mask": kpm}, empty
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
+def test_fully_masked_rows_give_out_proj_bias_and_zero_weights(need_weights):
+    mha, (query, key, value), masks, empty = _fully_masked_setup()
+    assert empty.sum() == 5  # the setup really has empty rows: 1 + all 4 of batch 1
+    out, _ = mha(query, key, value, **masks, need_weights=need_weights)
+    _, weights = mha(query, key, value, **masks, need_weights=True)
+
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[empty], mha.out_proj.bias.expand(int(empty.sum()), D))
+    assert torch.all(weights.permute(0, 2, 1, 3)[empty] == 0.0)  # all heads of empty rows
+    torch.testing.assert_close(weights.sum(-1), (~empty)[:, None, :].float().expand(B, H, 4))
+    assert not torch.allclose(out[~empty], mha.out_proj.bias.expand(int((~empty).sum()), D))
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
+def test_fully_masked_rows_backward_is_finite(
+    need_weights, attn_assert_grads_reach_every_parameter
+):
+    mha, inputs, masks, empty = _fully_masked_setup()
+    out, weights = mha(*inputs, **masks, need_weights=need_weights)
+    loss = out.pow(2).sum() + (weights.pow(2).sum() if need_weights else 0.0)
+    loss.backward()
+
+    attn_assert_grads_reach_every_parameter(mha)
+    for x in inputs:
+        assert x.grad is not None
+        assert torch.isfinite(x.grad).all()
+    # the output of an empty row is a constant: its query gets exactly zero gradient
+    assert torch.all(inputs[0].grad[empty] == 0.0)
+    assert inputs[0].grad[~empty].abs().sum() > 0
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
+def test_gradcheck_float64_with_fully_masked_rows(need_weights):
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(4, 2).double().eval()
+    g = torch.Generator().manual_seed(0)
+    query = torch.randn(2, 3, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    key = torch.randn(2, 4, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    mask = torch.ones(2, 3, 4, dtype=torch.bool)
+    mask[0, 1] = False
+    mask[1, :, 2:] = False
+
+    def fn(q: Tensor, k: Tensor) -> Tensor:
+        return mha(q, k, mask=mask, is_causal=True, need_weights=need_weights)[0]
+
+    assert torch.autograd.gradcheck(fn, (query, key))
+
+
+# ------------------------------------------------------------------------ weights contract
+def test_weights_are_per_head_post_softmax_and_pre_dropout():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(D, H, dropout=0.5).train()
+    x = torch.randn(B, 4, D)
+    kpm = padding_mask([4, 2, 3])
+    _, weights = mha(x, key_padding_mask=kpm, need_weights=True)
+    assert weights.shape == (B, H, 4, 4)
+    assert torch.all(weights[~kpm[:, None, None, :].expand_as(weights)] == 0.0)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(B, H, 4))  # dropout would break this
+    _, eval_weights = mha.eval()(x, key_padding_mask=kpm, need_weights=True)
+    torch.testing.assert_close(weights, eval_weights)
+
+
+def test_self_attention_defaults_key_and_value_to_query():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(D, H)
+    x = torch.randn(B, 4, D)
+    torch.testing.assert_close(mha(x)[0], mha(x, x, x)[0])
+
+
+# -------------------------------------------------------------------------------- errors
+@pytest.mark.parametrize(("d_model", "n_heads"), [(300, 8), (10, 4), (7, 3), (8, 16)])
+def test_indivisible_d_model_names_both_numbers_and_a_fix(d_model, n_heads):
+    with pytest.raises(ValueError) as info:
+        MultiHeadAttention(d_model, n_heads)
+    message = str(info.value)
+    assert f"({d_model})" in message
+    assert f"({n_heads})" in message
+    assert "try n_heads=" in message
+    suggested = [int(h) for h in message.split("try n_heads=")[1].split(" or ")]
+    assert suggested
+    assert all(d_model % h == 0 for h in suggested)
+
+
+def test_indivisible_d_model_suggests_the_nearest_divisors():
+    with pytest.raises(ValueError, match=r"try n_heads=6 or 10"):
+        MultiHeadAttention(300, 8)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"d_model": 0, "n_heads": 1}, {"d_model": 8, "n_heads": 0}, {"dropout": 1.0}]
+)
+def test_bad_constructor_values_are_value_errors(kwargs):
+    with pytest.raises(ValueError):
+        MultiHeadAttention(**{"d_model": 8, "n_heads": 2, **kwargs})
+
+
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
+@pytest.mark.parametrize("which", ["mask", "key_padding_mask"])
+def test_non_bool_masks_are_type_errors(which, need_weights):
+    mha = MultiHeadAttention(D, H)
+    shape = (4, 4) if which == "mask" else (B, 4)
+    with pytest.raises(TypeError, match="bool"):
+        mha(torch.randn(B, 4, D), **{which: torch.ones(shape)}, need_weights=need_weights)
+
+
+@pytest.mark.parametrize(
+    ("which", "shape"),
+    [
+        ("mask", (4, 5)),
+        ("mask", (B, 3, 4)),
+        ("mask", (B * H, 4, 4)),  # torch's 3-D layout
+        ("mask", (B + 1, H, 4, 4)),
+        ("mask", (1, 1, 1, 4, 4)),
+        ("key_padding_mask", (B, 5)),
+        ("key_padding_mask", (B + 1, 4)),
+    ],
+)
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
+def test_wrong_mask_shape_is_a_value_error_naming_the_shape(which, shape, need_weights):
+    mha = MultiHeadAttention(D, H)
+    mask = torch.ones(shape, dtype=torch.bool)
+    named = str(shape).replace("(", r"\(").replace(")", r"\)") if len(shape) < 5 else "5-D"
+    with pytest.raises(ValueError, match=named):
+        mha(torch.randn(B, 4, D), **{which: mask}, need_weights=need_weights)
+
+
+def test_wrong_input_shapes_are_value_errors():
+    mha = MultiHeadAttention(D, H, kdim=5, vdim=7)
+    with pytest.raises(ValueError, match="batch-first"):
+        mha(torch.randn(4, D))
+    with pytest.raises(ValueError, match="d_model"):
+        mha(torch.randn(B, 4, D + 1), torch.randn(B, 3, 5), torch.randn(B, 3, 7))
+    with pytest.raises(ValueError, match="kdim"):
+        mha(torch.randn(B, 4, D), torch.randn(B, 3, D), torch.randn(B, 3, 7))
+    with pytest.raises(ValueError, match="vdim"):
+        mha(torch.randn(B, 4, D), torch.randn(B, 3, 5), torch.randn(B, 3, 5))
+    with pytest.raises(ValueError, match=r"\(B, S\)"):
+        mha(torch.randn(B, 4, D), torch.randn(B, 3, 5), torch.randn(B, 2, 7))
