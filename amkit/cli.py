@@ -101,18 +101,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train one config into a run directory")
     train.add_argument("config", nargs="?", help="YAML config file")
-    train.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                       help="dotted overrides, e.g. train.lr=0.01 model.hops=3")
+    train.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="dotted overrides, e.g. train.lr=0.01 model.hops=3",
+    )
     train.add_argument("--out", default=None, help="run directory (default runs/<model>-...)")
-    train.add_argument("--resume", default=None, metavar="RUN_DIR",
-                       help="continue an interrupted run from its last epoch")
+    train.add_argument(
+        "--resume",
+        default=None,
+        metavar="RUN_DIR",
+        help="continue an interrupted run from its last epoch",
+    )
     train.set_defaults(func=_cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", default="test")
-    evaluate.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
-                          help="overrides, e.g. data.path=/other/copy")
+    evaluate.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides, e.g. data.path=/other/copy",
+    )
     evaluate.set_defaults(func=_cmd_evaluate)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")

@@ -67,8 +67,10 @@ def explain_recall(result: RunResult, index: int = 0) -> tuple[str, Path]:
     first_value = len(vocab) - result.data.info["n_classes"]  # value tokens come last
     answer = vocab[first_value + int(example["targets"][0])]
     predicted = vocab[first_value + int(out.logits.argmax())]
-    lines = [f"  sequence: {' '.join(tokens)}   query: {query}   answer: {answer}"
-             f"   predicted: {predicted}"]
+    lines = [
+        f"  sequence: {' '.join(tokens)}   query: {query}   answer: {answer}"
+        f"   predicted: {predicted}"
+    ]
     bars = "  attention: " + "  ".join(
         f"{tok}:{w:.2f}" for tok, w in zip(tokens, weights.tolist(), strict=True)
     )
@@ -89,10 +91,16 @@ def main(out: str | Path | None = None) -> dict:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"demo-{stamp}"
     print("amkit demo: associative recall (generated key-value sequences, no dataset)")
-    print("  task: 'c 7 a 2 f 9 ... ? f' -> '9'.  Model: embedding + BiGRU, bilinear attention "
-          "from the query key.")
-    result = run(DEMO_CONFIG, run_dir=out / "recall", on_epoch_end=[_print_epoch],
-                 overrides=["train.progress=false"])
+    print(
+        "  task: 'c 7 a 2 f 9 ... ? f' -> '9'.  Model: embedding + BiGRU, bilinear attention "
+        "from the query key."
+    )
+    result = run(
+        DEMO_CONFIG,
+        run_dir=out / "recall",
+        on_epoch_end=[_print_epoch],
+        overrides=["train.progress=false"],
+    )
     accuracy = result.metrics["test"]["accuracy"]
     print(f"  test accuracy: {accuracy:.3f} on {result.metrics['test']['n']} sequences")
     trace, png = explain_recall(result)
@@ -100,8 +108,11 @@ def main(out: str | Path | None = None) -> dict:
     print(f"  heat map: {png}")
 
     print("ablation: attention over bare embeddings (encoder: none) cannot bind key to value")
-    ablation = run(DEMO_CONFIG, run_dir=out / "recall-no-encoder",
-                   overrides=["model.encoder=none", "train.epochs=3", "train.progress=false"])
+    ablation = run(
+        DEMO_CONFIG,
+        run_dir=out / "recall-no-encoder",
+        overrides=["model.encoder=none", "train.epochs=3", "train.progress=false"],
+    )
     ablation_accuracy = ablation.metrics["test"]["accuracy"]
     print(f"  test accuracy without encoder: {ablation_accuracy:.3f} (chance is 0.100)")
     seconds = time.perf_counter() - started

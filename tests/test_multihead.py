@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention import MultiHeadAttention, causal_mask, padding_mask
@@ -266,6 +267,28 @@ def test_fully_masked_rows_backward_is_finite(
     # the output of an empty row is a constant: its query gets exactly zero gradient
     assert torch.all(inputs[0].grad[empty] == 0.0)
     assert inputs[0].grad[~empty].abs().sum() > 0
+
+
+def _nan_on_empty_rows_sdpa(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False):
+    """SDPA as older torch / other kernels compute it: NaN for a row with no allowed key."""
+    assert dropout_p == 0.0
+    scores = (q @ k.transpose(-1, -2)) / q.shape[-1] ** 0.5
+    if is_causal:
+        attn_mask = causal_mask(q.shape[-2], k.shape[-2])
+    if attn_mask is not None:
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    return scores.softmax(-1) @ v
+
+
+def test_fast_path_does_not_rely_on_the_kernel_for_fully_masked_rows(monkeypatch):
+    monkeypatch.setattr(F, "scaled_dot_product_attention", _nan_on_empty_rows_sdpa)
+    mha, inputs, masks, empty = _fully_masked_setup()
+    out, _ = mha(*inputs, **masks)
+    out.pow(2).sum().backward()
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out[empty], mha.out_proj.bias.expand(int(empty.sum()), D))
+    assert all(torch.isfinite(x.grad).all() for x in inputs)
+    assert all(torch.isfinite(p.grad).all() for p in mha.parameters())
 
 
 @pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])

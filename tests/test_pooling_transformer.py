@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
-from amkit.attention import AttentionPooling, TransformerEncoder, padding_mask
+from amkit.attention import AttentionPooling, TransformerEncoder, causal_mask, padding_mask
 
 B, T, D, H, L = 3, 5, 8, 2, 2
 
@@ -184,3 +185,50 @@ def test_encoder_rejects_zero_layers():
 def test_encoder_rejects_indivisible_heads():
     with pytest.raises(ValueError, match="try n_heads="):
         TransformerEncoder(10, 4, n_layers=1)
+
+
+# ------------------------------------------------------------ reference: torch's encoder
+def _torch_encoder_with_our_weights(enc: TransformerEncoder) -> nn.TransformerEncoder:
+    """torch's pre-norm GELU encoder (plus final LayerNorm) holding ``enc``'s weights."""
+    layer = nn.TransformerEncoderLayer(
+        D,
+        H,
+        dim_feedforward=16,
+        dropout=0.0,
+        activation="gelu",
+        batch_first=True,
+        norm_first=True,
+    )
+    theirs = nn.TransformerEncoder(
+        layer, num_layers=L, norm=nn.LayerNorm(D), enable_nested_tensor=False
+    )
+    for ours, their in zip(enc.layers, theirs.layers, strict=True):
+        their.self_attn.load_state_dict(ours.attn.to_torch().state_dict())
+        their.norm1.load_state_dict(ours.norm1.state_dict())
+        their.norm2.load_state_dict(ours.norm2.state_dict())
+        their.linear1.load_state_dict(ours.ff[0].state_dict())
+        their.linear2.load_state_dict(ours.ff[3].state_dict())
+    theirs.norm.load_state_dict(enc.norm.state_dict())
+    return theirs.eval()
+
+
+@pytest.mark.parametrize("name", ["none", "key_padding", "causal", "causal_and_padding"])
+@pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
+def test_encoder_matches_torch_pre_norm_encoder(name, need_weights):
+    enc = _encoder().eval()
+    with torch.no_grad():  # random LayerNorm affine, so a skipped or swapped norm shows
+        for p in enc.parameters():
+            if p.dim() == 1:
+                p.normal_()
+    theirs = _torch_encoder_with_our_weights(enc)
+    kwargs = ENCODER_MASKS[name]
+    torch_kwargs = {}
+    if "key_padding_mask" in kwargs:
+        torch_kwargs["src_key_padding_mask"] = ~kwargs["key_padding_mask"]
+    if kwargs.get("is_causal"):
+        torch_kwargs["mask"] = ~causal_mask(T)
+        torch_kwargs["is_causal"] = True
+    x = _x()
+    out, _ = enc(x, **kwargs, need_weights=need_weights)
+    expected = theirs(x, **torch_kwargs)
+    torch.testing.assert_close(out, expected)

@@ -124,8 +124,10 @@ class MultiHeadAttention(nn.Module):
         dropout_p = self.dropout if self.training else 0.0
 
         plain_causal = is_causal and mask is None and key_padding_mask is None
-        merged = None if plain_causal else merge_masks(
-            mask, key_padding_mask, is_causal, b, t, s, query.device
+        merged = (
+            None
+            if plain_causal
+            else merge_masks(mask, key_padding_mask, is_causal, b, t, s, query.device)
         )  # (B|1, H|1, T, S) or None
 
         if need_weights:

@@ -34,7 +34,12 @@ class TransformerEncoderLayer(nn.Module):
     ) -> tuple[Tensor, Tensor | None]:
         h = self.norm1(x)
         attended, weights = self.attn(
-            h, h, h, mask=mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
+            h,
+            h,
+            h,
+            mask=mask,
+            key_padding_mask=key_padding_mask,
+            is_causal=is_causal,
             need_weights=need_weights,
         )  # (B, T, D), (B, H, T, T)
         x = x + self.drop(attended)

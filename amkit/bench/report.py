@@ -213,8 +213,8 @@ def render_markdown(data: dict) -> str:
         out.append(f"| {t['target']} | {t['threshold']} | {_target_result(t)} | {status} |")
     out += [
         "",
-        "Ratios are median time of the case / median time of the other. "
-        "See *Method* for what they do and do not show.",
+        "A ratio is the median time of one case over the median time of the other at the same "
+        "T; below 1 is faster.",
     ]
     for t in sorted({r["T"] for r in data["results"]}):
         out += [
@@ -263,7 +263,10 @@ def render_markdown(data: dict) -> str:
             {(r["T"], r["case"]): r for r in data["results"] if "peak_mb" in r}, case
         )
         out.append(f"| {case} | " + " | ".join(cells) + f" | {_fmt(slope, '.2f')} |")
-    out += ["", "## Method", "", *_METHOD.format(**cfg, n=mm["n"]).strip().splitlines(), ""]
+    steps = {r["T"]: f"{r['warmup']} + {r['repeats']}" for r in data["results"] if "warmup" in r}
+    steps_text = ", ".join(f"T={t}: {v}" for t, v in sorted(steps.items()))
+    method = _METHOD.format(**cfg, n=mm["n"], steps=steps_text)
+    out += ["", "## Method", "", *method.strip().splitlines(), ""]
     return "\n".join(out)
 
 
@@ -274,8 +277,8 @@ _METHOD = """
   then the gradients are set to `None`. The input requires grad; dropout is 0; modules are in
   train mode (so `nn.MultiheadAttention` takes its Python path, not its inference fast path).
   Returned weights stay alive through backward, as they would for a caller who keeps them.
-- Timing: 2 warm-up + 10 timed steps for T <= 512, 1 + 3 above (quick runs: 1 + 3);
-  the table shows the median and the minimum of the timed steps (wall clock).
+- Timing: warm-up + timed steps per case: {steps}; the table shows the median and the
+  minimum of the timed steps (wall clock).
   *CPU util* is process CPU time / wall time, at most 2.0; a value well below that means
   the case was starved by other load on the machine.
 - Shared machine: each case starts only once the whole machine has been at most 20% busy

@@ -22,7 +22,8 @@ class TensorDictDataset:
     """Equal-length tensors under names; ``ds[i]`` is a dict of rows.
 
     Every tensor's first dimension is the example index. Includes ``targets`` for
-    supervised tasks.
+    supervised tasks; names starting with ``meta_`` (e.g. ``meta_task``) are bookkeeping
+    for evaluation and explanation, not model inputs.
     """
 
     def __init__(self, tensors: dict[str, Tensor]):
@@ -38,6 +39,14 @@ class TensorDictDataset:
 
     def __getitem__(self, index: Any) -> dict[str, Tensor]:
         return {name: t[index] for name, t in self.tensors.items()}
+
+
+META_PREFIX = "meta_"
+
+
+def model_inputs(batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    """The batch without ``meta_*`` entries (bookkeeping the model does not take)."""
+    return {k: v for k, v in batch.items() if not k.startswith(META_PREFIX)}
 
 
 def iterate_batches(

@@ -33,7 +33,9 @@ class RecallDataConfig:
 
     def validate(self) -> list[str]:
         if self.n_pairs > self.n_keys:
-            return [f"n_pairs ({self.n_pairs}) must be <= n_keys ({self.n_keys}): keys are distinct"]
+            return [
+                f"n_pairs ({self.n_pairs}) must be <= n_keys ({self.n_keys}): keys are distinct"
+            ]
         return []
 
 

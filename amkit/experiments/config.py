@@ -174,7 +174,9 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
     return None
 
 
-def build_section(cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[str]) -> T | None:
+def build_section(
+    cls: type[T], data: Mapping[str, Any], prefix: str, problems: list[str]
+) -> T | None:
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs: dict[str, Any] = {}
@@ -214,7 +216,9 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, source: str | None =
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ConfigError([f"expected a mapping at the top level, got {type(data).__name__}"], source)
+        raise ConfigError(
+            [f"expected a mapping at the top level, got {type(data).__name__}"], source
+        )
     instance = build_section(cls, data, "", problems)
     if problems or instance is None:
         raise ConfigError(problems, source)

@@ -33,8 +33,8 @@ import amkit
 from amkit.data.base import DATASETS, DataBundle
 from amkit.experiments.config import (
     ConfigError,
-    build_section,
     apply_overrides,
+    build_section,
     from_dict,
     load_yaml,
     to_dict,
@@ -267,8 +267,11 @@ def run(
         }
         atomic_write_json(run_dir / "metrics.json", summary)
         if "test" in metrics:
-            log.info("test accuracy %.4f on %d examples", metrics["test"]["accuracy"],
-                     metrics["test"]["n"])
+            log.info(
+                "test accuracy %.4f on %d examples",
+                metrics["test"]["accuracy"],
+                metrics["test"]["n"],
+            )
     return RunResult(
         model=model,
         data=data,
@@ -281,9 +284,9 @@ def run(
     )
 
 
-def load_run(run_dir: str | Path, overrides: Iterable[str] = ()) -> tuple[
-    ExperimentConfig, nn.Module, DataBundle
-]:
+def load_run(
+    run_dir: str | Path, overrides: Iterable[str] = ()
+) -> tuple[ExperimentConfig, nn.Module, DataBundle]:
     """Rebuild the config, data and best model of a finished run directory."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():

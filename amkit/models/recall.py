@@ -54,7 +54,9 @@ class RecallAttention(nn.Module):
             )
         self.attention = Attention(config.score, query_dim=d, dropout=0.0)
         self.out = nn.Sequential(
-            nn.Linear(2 * d, d), nn.ReLU(), nn.Dropout(config.dropout),
+            nn.Linear(2 * d, d),
+            nn.ReLU(),
+            nn.Dropout(config.dropout),
             nn.Linear(d, data_info["n_classes"]),
         )
 
@@ -68,7 +70,10 @@ class RecallAttention(nn.Module):
         return x
 
     def forward(
-        self, tokens: Tensor, query: Tensor, targets: Tensor | None = None,
+        self,
+        tokens: Tensor,
+        query: Tensor,
+        targets: Tensor | None = None,
         need_weights: bool = False,
     ) -> ModelOutput:
         """tokens ``(B, T)``, query ``(B,)`` token ids, targets ``(B,)`` value classes."""

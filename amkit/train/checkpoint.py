@@ -175,7 +175,9 @@ def load_training_state(
         )
     tensors = load_file(str(tensor_path))
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    model_state = {k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)}
+    model_state = {
+        k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)
+    }
     model.load_state_dict(model_state)
     optimizer.load_state_dict(_join_optimizer_state(tensors, meta.pop("optimizer")))
     sched_state = meta.pop("scheduler")

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from amkit.data.base import DataBundle, iterate_batches
+from amkit.data.base import DataBundle, iterate_batches, model_inputs
 from amkit.experiments.config import option
 from amkit.train.checkpoint import (
     atomic_write_text,
@@ -173,12 +173,15 @@ class Trainer:
         n_batches = math.ceil(len(train) / cfg.batch_size)
         batches = iterate_batches(train, cfg.batch_size, shuffle=True, generator=generator)
         bar = tqdm(
-            batches, total=n_batches, desc=f"epoch {epoch}", leave=False,
+            batches,
+            total=n_batches,
+            desc=f"epoch {epoch}",
+            leave=False,
             disable=None if cfg.progress else True,  # None: off when stderr is not a TTY
         )
         total_loss, correct, count = 0.0, 0, 0
         for batch in bar:
-            out = self.model(**batch)
+            out = self.model(**model_inputs(batch))
             if out.loss is None:
                 raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
             if not torch.isfinite(out.loss):
@@ -211,7 +214,7 @@ class Trainer:
                 record = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
                 record.update(self._train_epoch(epoch))
                 val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
-                record.update({f"val_{k}": v for k, v in val.items() if k != "n"})
+                record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
                 self.train_seconds += time.perf_counter() - started
                 record["seconds"] = round(self.train_seconds, 3)
                 if cfg.monitor not in record:
@@ -225,18 +228,26 @@ class Trainer:
                     save_model(self.model, self.run_dir / "model.safetensors")
                 else:
                     self.bad_epochs += 1
+                # after the best-model save, so a saved model matches the state it was
+                # evaluated in (e.g. MemN2N's linear-start phase)
+                epoch_end = getattr(self.model, "epoch_end", None)
+                if callable(epoch_end):
+                    epoch_end(epoch, record)
                 self._step_scheduler(value)
                 self.history.append(record)
                 self._write_history()
                 self._save(epoch)
                 log.info(
                     "epoch %d  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f",
-                    epoch, record["train_loss"], record["train_accuracy"],
-                    record["val_loss"], record["val_accuracy"],
+                    epoch,
+                    record["train_loss"],
+                    record["train_accuracy"],
+                    record["val_loss"],
+                    record["val_accuracy"],
                 )
                 if writer is not None:
                     for key, v in record.items():
-                        if key != "epoch":
+                        if key != "epoch" and isinstance(v, int | float):
                             writer.add_scalar(key, v, epoch)
                 for callback in self.on_epoch_end:
                     callback(epoch, record)

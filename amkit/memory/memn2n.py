@@ -1,0 +1,212 @@
+"""End-to-end memory network hop stack (Sukhbaatar et al. 2015, "End-To-End Memory Networks").
+
+Each hop ``k`` embeds the story twice -- input memories ``m_i = sum_j l_j * A^k x_ij + T_A^k(i)``
+and output memories ``c_i = sum_j l_j * C^k x_ij + T_C^k(i)`` -- addresses them with the
+controller state ``p = softmax(u^T m)``, reads ``o = sum_i p_i c_i`` and updates
+``u <- u + o`` (or ``u <- H u + o`` with layer-wise tying). The first ``u`` embeds the question
+with ``B``.
+
+Paper features, all switchable:
+
+- sentence encoding: bag of words, or position encoding (PE)
+  ``l_kj = (1 - j/J) - (k/d)(1 - 2j/J)`` with ``J`` the number of words in the sentence;
+- temporal encoding ``T_A``, ``T_C`` indexed by a memory's age (0 = most recent sentence);
+- random noise (RN): at training, empty memories are inserted (each sentence is followed by
+  a blank with probability ``random_noise``), which shifts the ages;
+- linear start (LS): no softmax in the memory layers (``p = u^T m``, masked) while
+  ``linear`` is on; the task model switches it off when validation loss stops falling;
+- weight tying: *adjacent* (``A^{k+1} = C^k``, ``B = A^1``, answer ``W^T = C^K``), *layerwise*
+  (``A^k = A``, ``C^k = C``, plus ``H``), or *none*.
+
+Legend: B batch, M memory slots, L words per sentence, Lq question words, d width,
+K hops, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from amkit.attention.masks import masked_softmax
+
+TYINGS = ("adjacent", "layerwise", "none")
+ENCODINGS = ("bow", "pe")
+
+
+def position_encoding_weights(lengths: Tensor, max_len: int, dim: int) -> Tensor:
+    """The paper's PE matrix per sentence: ``l[..., j, k] = (1 - j/J) - (k/d)(1 - 2j/J)``.
+
+    Args:
+        lengths: ``(...)`` number of words ``J`` of each sentence.
+        max_len: padded sentence length L.
+        dim: embedding width d.
+
+    Returns:
+        ``(..., L, d)`` weights; 1-based ``j`` and ``k`` as in the paper; zero past ``J``.
+    """
+    j = torch.arange(1, max_len + 1, dtype=torch.float32, device=lengths.device)  # (L,)
+    k = torch.arange(1, dim + 1, dtype=torch.float32, device=lengths.device)  # (d,)
+    big_j = lengths.clamp(min=1).unsqueeze(-1).float()  # (..., 1)
+    ratio = (j / big_j).unsqueeze(-1)  # (..., L, 1)
+    weights = (1 - ratio) - (k / dim) * (1 - 2 * ratio)  # (..., L, d)
+    real = (j <= big_j).unsqueeze(-1)  # (..., L, 1)
+    return weights * real
+
+
+class MemN2N(nn.Module):
+    """The hop stack with its embeddings; the task model adds the answer layer and loss.
+
+    Args:
+        vocab_size: V, index 0 is padding (its embedding stays zero).
+        memory_size: M, also the number of temporal-encoding rows.
+        dim: d.
+        hops: K.
+        encoding: ``"pe"`` or ``"bow"``.
+        temporal: add temporal encoding.
+        tying: ``"adjacent"``, ``"layerwise"`` or ``"none"``.
+        random_noise: probability of a blank memory after each sentence at training.
+        init_std: embeddings are initialised from N(0, init_std) (paper: 0.1).
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        memory_size: int,
+        dim: int = 20,
+        hops: int = 3,
+        encoding: str = "pe",
+        temporal: bool = True,
+        tying: str = "adjacent",
+        random_noise: float = 0.1,
+        init_std: float = 0.1,
+    ):
+        super().__init__()
+        if tying not in TYINGS:
+            raise ValueError(f"tying must be one of {TYINGS}, got {tying!r}")
+        if encoding not in ENCODINGS:
+            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+        if hops < 1:
+            raise ValueError(f"hops must be >= 1, got {hops}")
+        self.dim, self.hops, self.memory_size = dim, hops, memory_size
+        self.encoding, self.temporal, self.tying = encoding, temporal, tying
+        self.random_noise = random_noise
+
+        def words() -> nn.Embedding:
+            emb = nn.Embedding(vocab_size, dim, padding_idx=0)
+            nn.init.normal_(emb.weight, std=init_std)
+            with torch.no_grad():
+                emb.weight[0].zero_()
+            return emb
+
+        def times() -> nn.Embedding:
+            emb = nn.Embedding(memory_size, dim)
+            nn.init.normal_(emb.weight, std=init_std)
+            return emb
+
+        if tying == "adjacent":
+            # E_0 = B = A^1, E_k = C^k = A^{k+1}, E_K = C^K = W^T
+            self.word_embeddings = nn.ModuleList(words() for _ in range(hops + 1))
+            n_time = hops + 1
+        elif tying == "layerwise":
+            # word_embeddings: [A, C, B, W]; H maps u between hops
+            self.word_embeddings = nn.ModuleList(words() for _ in range(4))
+            self.hop_map = nn.Linear(dim, dim, bias=False)
+            nn.init.normal_(self.hop_map.weight, std=init_std)
+            n_time = 2
+        else:
+            # word_embeddings: [A^1, C^1, ..., A^K, C^K, B, W]
+            self.word_embeddings = nn.ModuleList(words() for _ in range(2 * hops + 2))
+            n_time = 2 * hops
+        self.time_embeddings = nn.ModuleList(times() for _ in range(n_time)) if temporal else None
+
+    # ---------------------------------------------------------------- tied matrices
+    def _input_index(self, hop: int) -> tuple[int, int]:
+        """Indices of A^hop and C^hop (0-based hop) in the word and time embeddings."""
+        if self.tying == "adjacent":
+            return hop, hop + 1
+        if self.tying == "layerwise":
+            return 0, 1
+        return 2 * hop, 2 * hop + 1
+
+    @property
+    def question_embedding(self) -> nn.Embedding:
+        if self.tying == "adjacent":
+            return self.word_embeddings[0]
+        return self.word_embeddings[-2]
+
+    @property
+    def answer_weight(self) -> Tensor:
+        """W ``(V, d)``: logits are ``u @ W.T``."""
+        return self.word_embeddings[-1].weight
+
+    # ---------------------------------------------------------------- encoding
+    def _sentence_weights(self, ids: Tensor) -> Tensor | None:
+        """``(..., L, d)`` PE weights, or ``None`` for bag of words."""
+        if self.encoding == "bow":
+            return None
+        lengths = (ids != 0).sum(-1)  # (...)
+        return position_encoding_weights(lengths, ids.shape[-1], self.dim)
+
+    @staticmethod
+    def _embed(embedding: nn.Embedding, ids: Tensor, weights: Tensor | None) -> Tensor:
+        vectors = embedding(ids)  # (..., L, d)
+        if weights is not None:
+            vectors = vectors * weights
+        return vectors.sum(-2)  # (..., d)
+
+    def memory_ages(self, memory_mask: Tensor) -> Tensor:
+        """Age of each slot (0 = most recent), with random blanks at training (RN).
+
+        Slots hold sentences oldest first and are left-aligned; ``memory_mask`` ``(B, M)``.
+        """
+        step = memory_mask.long()  # (B, M)
+        if self.training and self.random_noise > 0:
+            blanks = torch.rand(memory_mask.shape, device=memory_mask.device) < self.random_noise
+            step = step + (blanks & memory_mask).long()
+        ages = step.flip(-1).cumsum(-1).flip(-1) - 1  # (B, M) newer slots counted after i
+        return ages.clamp(0, self.memory_size - 1)
+
+    def forward(
+        self, story: Tensor, query: Tensor, linear: bool = False, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        """Run K hops.
+
+        Args:
+            story: ``(B, M, L)`` word ids, oldest sentence first, padding 0.
+            query: ``(B, Lq)`` word ids.
+            linear: linear start -- no softmax in the memory layers.
+            need_weights: also return hop attention ``(B, K, M)``.
+
+        Returns:
+            ``(u (B, d), weights (B, K, M) or None)`` -- ``u`` is ``o^K + u^K``.
+        """
+        story, query = story.long(), query.long()
+        memory_mask = (story != 0).any(-1)  # (B, M)
+        story_pe = self._sentence_weights(story)  # (B, M, L, d) or None
+        ages = self.memory_ages(memory_mask) if self.temporal else None  # (B, M)
+        u = self._embed(self.question_embedding, query, self._sentence_weights(query))  # (B, d)
+
+        cache: dict[int, Tensor] = {}  # adjacent tying: C^k and A^{k+1} embed once
+
+        def memories(index: int) -> Tensor:
+            if index not in cache:
+                m = self._embed(self.word_embeddings[index], story, story_pe)  # (B, M, d)
+                if self.time_embeddings is not None:
+                    m = m + self.time_embeddings[index](ages)  # T_A / T_C share the index
+                cache[index] = m
+            return cache[index]
+
+        hop_weights = []
+        for hop in range(self.hops):
+            a_index, c_index = self._input_index(hop)
+            m, c = memories(a_index), memories(c_index)  # (B, M, d) each
+            scores = torch.einsum("bmd,bd->bm", m, u)  # (B, M)
+            if linear:
+                p = scores.masked_fill(~memory_mask, 0.0)
+            else:
+                p = masked_softmax(scores, memory_mask)  # (B, M)
+            o = torch.einsum("bm,bmd->bd", p, c)  # (B, d)
+            u = (self.hop_map(u) if self.tying == "layerwise" else u) + o
+            hop_weights.append(p)
+        weights = torch.stack(hop_weights, dim=1) if need_weights else None  # (B, K, M)
+        return u, weights

@@ -1,0 +1,132 @@
+"""MemN2N: the paper's formulas, weight tying, linear start, attention, learning, save/load."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import amkit
+from amkit.memory.memn2n import MemN2N, position_encoding_weights
+from amkit.models.memqa import MemN2NConfig, MemN2NQA
+
+
+def test_position_encoding_matches_the_paper_formula():
+    lengths = torch.tensor([3, 5, 1])
+    weights = position_encoding_weights(lengths, max_len=6, dim=4)  # (3, 6, 4)
+    for s, big_j in enumerate(lengths.tolist()):
+        for j in range(1, 7):
+            for k in range(1, 5):
+                expected = (1 - j / big_j) - (k / 4) * (1 - 2 * j / big_j) if j <= big_j else 0.0
+                assert weights[s, j - 1, k - 1].item() == pytest.approx(expected, abs=1e-6)
+
+
+def _batch(b=4, m=6, length=5, vocab=20, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    story = torch.randint(1, vocab, (b, m, length), generator=g)
+    story[:, :, 3:] = 0  # sentences of 3 words
+    story[0, 4:] = 0  # first story has only 4 sentences
+    query = torch.randint(1, vocab, (b, 4), generator=g)
+    return story, query
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise", "none"])
+def test_hop_attention_is_a_distribution_over_real_memories(tying):
+    net = MemN2N(20, 6, dim=8, hops=3, tying=tying).eval()
+    story, query = _batch()
+    u, weights = net(story, query, need_weights=True)
+    assert u.shape == (4, 8) and weights.shape == (4, 3, 6)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4, 3))
+    assert torch.all(weights[0, :, 4:] == 0)  # padding slots get exactly 0
+
+
+def test_linear_start_drops_the_softmax():
+    net = MemN2N(20, 6, dim=8, hops=1, temporal=False).eval()
+    story, query = _batch()
+    _, linear = net(story, query, linear=True, need_weights=True)
+    m = net._embed(net.word_embeddings[0], story.long(), net._sentence_weights(story.long()))
+    u = net._embed(net.word_embeddings[0], query.long(), net._sentence_weights(query.long()))
+    expected = torch.einsum("bmd,bd->bm", m, u).masked_fill((story == 0).all(-1), 0.0)
+    torch.testing.assert_close(linear[:, 0], expected)
+
+
+def test_adjacent_tying_shares_the_right_matrices():
+    net = MemN2N(20, 6, dim=8, hops=3, tying="adjacent")
+    assert len(net.word_embeddings) == 4 and len(net.time_embeddings) == 4
+    assert net.question_embedding is net.word_embeddings[0]  # B = A^1
+    assert net._input_index(1) == (1, 2)  # A^2 = C^1 = E_1
+    assert net.answer_weight is net.word_embeddings[3].weight  # W^T = C^K
+    assert not hasattr(net, "hop_map")
+
+
+def test_layerwise_tying_shares_across_hops_and_adds_h():
+    net = MemN2N(20, 6, dim=8, hops=3, tying="layerwise")
+    assert {net._input_index(h) for h in range(3)} == {(0, 1)}
+    assert net.hop_map.weight.shape == (8, 8)
+    params = dict(net.named_parameters())
+    assert "hop_map.weight" in params and len(net.word_embeddings) == 4
+
+
+def test_untied_has_separate_matrices_per_hop():
+    net = MemN2N(20, 6, dim=8, hops=3, tying="none")
+    assert len({net._input_index(h) for h in range(3)}) == 3
+    assert len(net.time_embeddings) == 6
+
+
+def test_temporal_encoding_ages_and_random_noise():
+    net = MemN2N(20, 6, dim=8, hops=1)
+    mask = torch.tensor([[True, True, True, False, False, False]])
+    net.eval()
+    assert net.memory_ages(mask).tolist() == [[2, 1, 0, 0, 0, 0]]
+    net.train()
+    net.random_noise = 0.5
+    torch.manual_seed(0)
+    ages = torch.stack([net.memory_ages(mask)[0, :3] for _ in range(200)])
+    assert (ages[:, 0] >= 2).all() and (ages[:, 0] > 2).any()  # blanks only push ages up
+    assert (ages[:, 0] > ages[:, 1]).all() and (ages[:, 1] > ages[:, 2]).all()
+
+
+def test_padding_embedding_stays_zero_and_gets_no_gradient():
+    model = MemN2NQA(MemN2NConfig(d_model=8), {"vocab_size": 20, "memory_size": 6})
+    story, query = _batch()
+    out = model(story, query, targets=torch.tensor([1, 2, 3, 4]))
+    out.loss.backward()
+    for emb in model.memory.word_embeddings:
+        assert torch.all(emb.weight[0] == 0)
+        assert torch.all(emb.weight.grad[0] == 0)
+
+
+def test_linear_start_switches_softmax_back_on():
+    model = MemN2NQA(MemN2NConfig(d_model=8, ls_max_epochs=5), {"vocab_size": 20, "memory_size": 6})
+    assert bool(model.linear_phase)
+    model.epoch_end(1, {"val_loss": 2.0})
+    model.epoch_end(2, {"val_loss": 1.5})
+    assert bool(model.linear_phase)
+    record = {"val_loss": 1.6}  # stopped falling
+    model.epoch_end(3, record)
+    assert not bool(model.linear_phase) and record["linear_start_ended"]
+    capped = MemN2NQA(
+        MemN2NConfig(d_model=8, ls_max_epochs=2), {"vocab_size": 20, "memory_size": 6}
+    )
+    capped.epoch_end(1, {"val_loss": 2.0})
+    capped.epoch_end(2, {"val_loss": 1.0})
+    assert not bool(capped.linear_phase)
+
+
+GENERATED = {
+    "data": {"name": "babi_generated", "tasks": [1], "n_train": 1000, "n_test": 300},
+    "model": {"name": "memn2n", "d_model": 20, "hops": 1, "linear_start": False},
+    "train": {"epochs": 15, "optimizer": "adam", "lr": 0.01, "progress": False},
+}
+
+
+def test_learns_single_supporting_fact_stories(tmp_path):
+    result = amkit.run(GENERATED, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["accuracy"] > 0.95, result.history
+    # save -> load -> same answers
+    _, model, data = amkit.load_run(result.run_dir)
+    batch = data.split("test")[:64]
+    result.model.eval()
+    with torch.no_grad():
+        a = result.model(batch["story"], batch["query"], need_weights=True)
+        b = model(batch["story"], batch["query"], need_weights=True)
+    assert torch.equal(a.logits, b.logits) and torch.equal(a.attention["hops"], b.attention["hops"])
