@@ -3,6 +3,7 @@
     amkit demo
     amkit train CONFIG [--set key=value ...] [--out DIR] | amkit train --resume DIR
     amkit evaluate RUN_DIR [--split test] [--set data.path=...]
+    amkit data download babi --dest DIR [--sha256 HEX]
     amkit ls
     amkit bench attention [--quick]
     amkit --version
@@ -19,6 +20,7 @@ import sys
 from collections.abc import Sequence
 
 import amkit
+from amkit.data.download import DownloadError
 from amkit.experiments.config import ConfigError
 from amkit.registry import REGISTRIES, UnknownNameError
 
@@ -70,6 +72,18 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
     for kind, registry in sorted(REGISTRIES.items()):
         print(f"{kind}s: {', '.join(sorted(registry)) or '(none)'}")
+    return 0
+
+
+def _cmd_data_download(args: argparse.Namespace) -> int:
+    from amkit.data.download import download
+
+    result = download(args.name, args.dest, url=args.url, sha256=args.sha256)
+    if result.verified:
+        print(f"{args.name}: sha256 verified, extracted into {result.path}")
+    else:
+        print(f"{args.name}: no published sha256; got {result.sha256} ({result.size} bytes); "
+              f"pin it with --sha256 {result.sha256}. Extracted into {result.path}")
     return 0
 
 
@@ -129,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=_cmd_evaluate)
 
+    data = sub.add_parser("data", help="dataset tools")
+    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
+    fetch = data_sub.add_parser("download", help="download, verify and extract a dataset")
+    fetch.add_argument("name", help="dataset name, e.g. babi")
+    fetch.add_argument("--dest", required=True, help="destination folder")
+    fetch.add_argument("--url", default=None, help="another location of the same archive")
+    fetch.add_argument("--sha256", default=None, help="expected sha256 of the archive")
+    fetch.set_defaults(func=_cmd_data_download)
+
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
     ls.set_defaults(func=_cmd_ls)
 
@@ -145,15 +168,21 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "amkit_console", False)]:
+        root.removeHandler(handler)
     console = logging.StreamHandler(sys.stderr)
+    console.amkit_console = True
     console.setLevel(logging.INFO if args.verbose else logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-    logging.getLogger().addHandler(console)
+    root.addHandler(console)
     try:
         return args.func(args)
     except ConfigError as err:
         print(f"amkit: {err}", file=sys.stderr)
-    except (_UsageError, UnknownNameError, FileNotFoundError, FileExistsError) as err:
+    except (
+        _UsageError, UnknownNameError, FileNotFoundError, FileExistsError, DownloadError
+    ) as err:
         print(f"amkit: error: {err}", file=sys.stderr)
     except KeyboardInterrupt:
         print("amkit: interrupted; resume with `amkit train --resume RUN_DIR`", file=sys.stderr)

@@ -20,6 +20,17 @@ def test_position_encoding_matches_the_paper_formula():
                 assert weights[s, j - 1, k - 1].item() == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.parametrize("encoding", ["pe", "bow"])
+def test_sentence_encoding_equals_the_weighted_word_sum(encoding):
+    net = MemN2N(20, 6, dim=8, hops=1, encoding=encoding)
+    story, _ = _batch()
+    story = story.long()
+    words = net.word_embeddings[0](story)  # (B, M, L, d)
+    if encoding == "pe":
+        words = words * position_encoding_weights((story != 0).sum(-1), story.shape[-1], 8)
+    torch.testing.assert_close(net.encode(net.word_embeddings[0], story), words.sum(-2))
+
+
 def _batch(b=4, m=6, length=5, vocab=20, seed=0):
     g = torch.Generator().manual_seed(seed)
     story = torch.randint(1, vocab, (b, m, length), generator=g)
@@ -43,8 +54,8 @@ def test_linear_start_drops_the_softmax():
     net = MemN2N(20, 6, dim=8, hops=1, temporal=False).eval()
     story, query = _batch()
     _, linear = net(story, query, linear=True, need_weights=True)
-    m = net._embed(net.word_embeddings[0], story.long(), net._sentence_weights(story.long()))
-    u = net._embed(net.word_embeddings[0], query.long(), net._sentence_weights(query.long()))
+    m = net.encode(net.word_embeddings[0], story.long())
+    u = net.encode(net.word_embeddings[0], query.long())
     expected = torch.einsum("bmd,bd->bm", m, u).masked_fill((story == 0).all(-1), 0.0)
     torch.testing.assert_close(linear[:, 0], expected)
 

@@ -25,6 +25,7 @@ K hops, V vocabulary.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
@@ -140,19 +141,36 @@ class MemN2N(nn.Module):
         return self.word_embeddings[-1].weight
 
     # ---------------------------------------------------------------- encoding
-    def _sentence_weights(self, ids: Tensor) -> Tensor | None:
-        """``(..., L, d)`` PE weights, or ``None`` for bag of words."""
+    # Sentence encoding is a weighted sum of word vectors. PE's l_jk = a_j - (k/d) b_j, with
+    # a_j = 1 - j/J and b_j = 1 - 2j/J, splits it into two weighted sums over the words (BoW:
+    # one, all weights 1), each a small batched matmul: no (..., L, d) weight tensor and no
+    # sort in the backward pass (embedding_bag's). Same numbers as the formula.
+    def word_weights(self, ids: Tensor) -> Tensor:
+        """``(N, P, L)`` word weights of the flattened sentences (P = 2 for PE, 1 for BoW)."""
+        flat = ids.reshape(-1, ids.shape[-1])  # (N, L)
+        real = (flat != 0).float()  # (N, L)
         if self.encoding == "bow":
-            return None
-        lengths = (ids != 0).sum(-1)  # (...)
-        return position_encoding_weights(lengths, ids.shape[-1], self.dim)
+            return real.unsqueeze(1)  # (N, 1, L)
+        big_j = real.sum(-1, keepdim=True).clamp(min=1)  # (N, 1)
+        j = torch.arange(1, flat.shape[-1] + 1, device=ids.device, dtype=torch.float32)
+        a = (1 - j / big_j) * real  # (N, L)
+        b = (1 - 2 * j / big_j) * real  # (N, L)
+        return torch.stack([a, b], dim=1)  # (N, 2, L)
 
-    @staticmethod
-    def _embed(embedding: nn.Embedding, ids: Tensor, weights: Tensor | None) -> Tensor:
-        vectors = embedding(ids)  # (..., L, d)
-        if weights is not None:
-            vectors = vectors * weights
-        return vectors.sum(-2)  # (..., d)
+    def encode(self, embedding: nn.Embedding, ids: Tensor, weights: Tensor | None = None) -> Tensor:
+        """Encode sentences ``(..., L)`` into ``(..., d)`` with BoW or PE.
+
+        ``weights`` is :meth:`word_weights` of ``ids``, passed in when several embedding
+        matrices encode the same sentences.
+        """
+        lead = ids.shape[:-1]
+        weights = self.word_weights(ids) if weights is None else weights  # (N, P, L)
+        vectors = embedding(ids.reshape(-1, ids.shape[-1]))  # (N, L, d)
+        sums = torch.bmm(weights, vectors)  # (N, P, d)
+        if self.encoding == "bow":
+            return sums[:, 0].view(*lead, self.dim)
+        k = torch.arange(1, self.dim + 1, device=ids.device, dtype=sums.dtype) / self.dim
+        return (sums[:, 0] - k * sums[:, 1]).view(*lead, self.dim)  # (..., d)
 
     def memory_ages(self, memory_mask: Tensor) -> Tensor:
         """Age of each slot (0 = most recent), with random blanks at training (RN).
@@ -182,15 +200,15 @@ class MemN2N(nn.Module):
         """
         story, query = story.long(), query.long()
         memory_mask = (story != 0).any(-1)  # (B, M)
-        story_pe = self._sentence_weights(story)  # (B, M, L, d) or None
         ages = self.memory_ages(memory_mask) if self.temporal else None  # (B, M)
-        u = self._embed(self.question_embedding, query, self._sentence_weights(query))  # (B, d)
+        u = self.encode(self.question_embedding, query)  # (B, d)
+        story_weights = self.word_weights(story)  # (B * M, P, L)
 
         cache: dict[int, Tensor] = {}  # adjacent tying: C^k and A^{k+1} embed once
 
         def memories(index: int) -> Tensor:
             if index not in cache:
-                m = self._embed(self.word_embeddings[index], story, story_pe)  # (B, M, d)
+                m = self.encode(self.word_embeddings[index], story, story_weights)  # (B, M, d)
                 if self.time_embeddings is not None:
                     m = m + self.time_embeddings[index](ages)  # T_A / T_C share the index
                 cache[index] = m
