@@ -4,6 +4,7 @@
     amkit train CONFIG [--set key=value ...] [--out DIR] | amkit train --resume DIR
     amkit evaluate RUN_DIR [--split test] [--set data.path=...]
     amkit data download babi --dest DIR [--sha256 HEX]
+    amkit explain RUN_DIR [--task 2] [--example 7]
     amkit ls
     amkit bench attention [--quick]
     amkit --version
@@ -67,6 +68,34 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    _, model, data = amkit.load_run(args.run_dir, overrides=args.set)
+    out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+    if "meta_task" in data.split(args.split).tensors:
+        from amkit.explain.memory import explain_story
+
+        task = (
+            args.task
+            if args.task is not None
+            else int(data.split(args.split).tensors["meta_task"][0])
+        )
+        png = out / f"explain_task{task}_{args.split}{args.example}.png"
+        result = explain_story(model, data, task, args.example, png, split=args.split)
+        print(result.text)
+        print(f"heat map: {result.png}")
+        return 0
+    if "query" in data.split(args.split).tensors and "tokens" in data.split(args.split).tensors:
+        from amkit.demo import explain_recall_example
+
+        text, png = explain_recall_example(model, data, args.example, out, split=args.split)
+        print(text)
+        print(f"heat map: {png}")
+        return 0
+    raise _UsageError(f"no explanation for the data of {args.run_dir} yet")
+
+
 def _cmd_ls(args: argparse.Namespace) -> int:
     import amkit.attention  # noqa: F401  (registers score functions)
 
@@ -82,8 +111,10 @@ def _cmd_data_download(args: argparse.Namespace) -> int:
     if result.verified:
         print(f"{args.name}: sha256 verified, extracted into {result.path}")
     else:
-        print(f"{args.name}: no published sha256; got {result.sha256} ({result.size} bytes); "
-              f"pin it with --sha256 {result.sha256}. Extracted into {result.path}")
+        print(
+            f"{args.name}: no published sha256; got {result.sha256} ({result.size} bytes); "
+            f"pin it with --sha256 {result.sha256}. Extracted into {result.path}"
+        )
     return 0
 
 
@@ -152,6 +183,21 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--sha256", default=None, help="expected sha256 of the archive")
     fetch.set_defaults(func=_cmd_data_download)
 
+    explain = sub.add_parser("explain", help="show a model's attention for one example")
+    explain.add_argument("run_dir")
+    explain.add_argument("--task", type=int, default=None, help="bAbI task (default: first)")
+    explain.add_argument("--example", type=int, default=0, help="example index, from 0")
+    explain.add_argument("--split", default="test")
+    explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
+    explain.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides, e.g. data.path=/other/copy",
+    )
+    explain.set_defaults(func=_cmd_explain)
+
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
     ls.set_defaults(func=_cmd_ls)
 
@@ -178,10 +224,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     root.addHandler(console)
     try:
         return args.func(args)
-    except ConfigError as err:
+    except (ConfigError, ValueError) as err:
         print(f"amkit: {err}", file=sys.stderr)
     except (
-        _UsageError, UnknownNameError, FileNotFoundError, FileExistsError, DownloadError
+        _UsageError,
+        UnknownNameError,
+        FileNotFoundError,
+        FileExistsError,
+        DownloadError,
     ) as err:
         print(f"amkit: error: {err}", file=sys.stderr)
     except KeyboardInterrupt:

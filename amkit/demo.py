@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from amkit.experiments.run import RunResult, run
+from amkit.experiments.run import run
 from amkit.explain.heatmap import save_heatmap
 
 # Same as configs/demo/recall.yaml (a test keeps them equal).
@@ -54,30 +54,30 @@ def _print_epoch(epoch: int, record: dict) -> None:
     )
 
 
-def explain_recall(result: RunResult, index: int = 0) -> tuple[str, Path]:
-    """Text trace and PNG heat map of the query's attention for one test example."""
-    vocab = result.data.info["vocab"]
-    example = result.data.split("test")[index : index + 1]
-    model = result.model.eval()
+def explain_recall_example(
+    model: torch.nn.Module, data, index: int, out_dir: str | Path, split: str = "test"
+) -> tuple[str, Path]:
+    """Text trace and PNG heat map of the query's attention for one recall example."""
+    vocab = data.info["vocab"]
+    example = data.split(split)[index : index + 1]
+    model.eval()
     with torch.no_grad():
         out = model(**example, need_weights=True)
     weights = out.attention["query"][0]  # (T,)
     tokens = [vocab[int(t)] for t in example["tokens"][0]]
     query = vocab[int(example["query"][0])]
-    first_value = len(vocab) - result.data.info["n_classes"]  # value tokens come last
+    first_value = len(vocab) - data.info["n_classes"]  # value tokens come last
     answer = vocab[first_value + int(example["targets"][0])]
     predicted = vocab[first_value + int(out.logits.argmax())]
     lines = [
         f"  sequence: {' '.join(tokens)}   query: {query}   answer: {answer}"
-        f"   predicted: {predicted}"
+        f"   predicted: {predicted}",
+        "  attention: "
+        + "  ".join(f"{tok}:{w:.2f}" for tok, w in zip(tokens, weights.tolist(), strict=True)),
     ]
-    bars = "  attention: " + "  ".join(
-        f"{tok}:{w:.2f}" for tok, w in zip(tokens, weights.tolist(), strict=True)
-    )
-    lines.append(bars)
     png = save_heatmap(
         weights.numpy(),
-        result.run_dir / "plots" / "query_attention.png",
+        Path(out_dir) / f"query_attention_{split}{index}.png",
         x_labels=tokens,
         y_labels=[f"query {query}"],
         title=f"query {query} -> answer {answer} (predicted {predicted})",
@@ -103,7 +103,7 @@ def main(out: str | Path | None = None) -> dict:
     )
     accuracy = result.metrics["test"]["accuracy"]
     print(f"  test accuracy: {accuracy:.3f} on {result.metrics['test']['n']} sequences")
-    trace, png = explain_recall(result)
+    trace, png = explain_recall_example(result.model, result.data, 0, result.run_dir / "plots")
     print(trace)
     print(f"  heat map: {png}")
 

@@ -48,8 +48,22 @@ def test_cli_download_and_errors(served_archive, tmp_path, capsys):
     url, digest = served_archive
     assert main(["data", "download", "babi", "--dest", str(tmp_path / "d"), "--url", url]) == 0
     assert f"pin it with --sha256 {digest}" in capsys.readouterr().out
-    assert main(["data", "download", "babi", "--dest", str(tmp_path / "e"), "--url", url,
-                 "--sha256", "f" * 64]) == 2
+    assert (
+        main(
+            [
+                "data",
+                "download",
+                "babi",
+                "--dest",
+                str(tmp_path / "e"),
+                "--url",
+                url,
+                "--sha256",
+                "f" * 64,
+            ]
+        )
+        == 2
+    )
     assert "sha256 mismatch" in capsys.readouterr().err
     assert main(["data", "download", "nope", "--dest", str(tmp_path / "f")]) == 2
     assert "unknown dataset 'nope'" in capsys.readouterr().err

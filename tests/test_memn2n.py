@@ -141,3 +141,18 @@ def test_learns_single_supporting_fact_stories(tmp_path):
         a = result.model(batch["story"], batch["query"], need_weights=True)
         b = model(batch["story"], batch["query"], need_weights=True)
     assert torch.equal(a.logits, b.logits) and torch.equal(a.attention["hops"], b.attention["hops"])
+
+
+def test_explain_prints_hops_beside_the_story(tmp_path, capsys):
+    from amkit.cli import main
+
+    config = {**GENERATED, "train": {**GENERATED["train"], "epochs": 2}}
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert main(["explain", str(result.run_dir), "--task", "1", "--example", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "task 1, test question 3" in text and "hop1" in text
+    assert "(* = supporting fact)" in text and "\n*" in text  # a supporting fact is marked
+    png = result.run_dir / "plots" / "explain_task1_test3.png"
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert main(["explain", str(result.run_dir), "--task", "9"]) == 2
+    assert "task 9 is not in this run's test split" in capsys.readouterr().err

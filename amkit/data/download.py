@@ -71,8 +71,11 @@ def _fetch(url: str, target: Path, progress: bool) -> None:
     with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as out:
         total = response.headers.get("Content-Length")
         bar = tqdm(
-            total=int(total) if total else None, unit="B", unit_scale=True,
-            desc=target.name, disable=None if progress else True,
+            total=int(total) if total else None,
+            unit="B",
+            unit_scale=True,
+            desc=target.name,
+            disable=None if progress else True,
         )
         with bar:
             while block := response.read(1 << 16):

@@ -25,7 +25,6 @@ K hops, V vocabulary.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax

@@ -1,0 +1,82 @@
+"""Why did a memory network answer that? Hop attention over the story, as text and PNG.
+
+Legend: K hops, M memory slots (sentences).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from amkit.data.base import DataBundle, model_inputs
+from amkit.explain.heatmap import save_heatmap
+
+
+@dataclass
+class StoryExplanation:
+    text: str
+    png: Path
+    correct: bool
+
+
+def explain_story(
+    model: nn.Module,
+    data: DataBundle,
+    task: int,
+    example: int,
+    out_png: str | Path,
+    split: str = "test",
+) -> StoryExplanation:
+    """Hop attention of ``model`` for question ``example`` (0-based) of ``task`` in ``split``.
+
+    The text lists the story (the sentences in memory), one column per hop, supporting facts
+    marked ``*``; the PNG is the same table as a heat map.
+    """
+    dataset = data.split(split)
+    rows = (dataset.tensors["meta_task"] == task).nonzero().flatten()
+    if len(rows) == 0:
+        tasks = sorted(set(dataset.tensors["meta_task"].tolist()))
+        raise ValueError(f"task {task} is not in this run's {split} split; tasks: {tasks}")
+    if not 0 <= example < len(rows):
+        raise ValueError(f"example must be in 0..{len(rows) - 1} for task {task}, got {example}")
+    index = int(rows[example])
+    batch = dataset[index : index + 1]
+    record = data.info["examples"][split][index]
+    vocab = data.info["vocab"]
+    model.eval()
+    with torch.no_grad():
+        out = model(**model_inputs(batch), need_weights=True)
+    hops = out.attention["hops"][0]  # (K, M)
+    memory_size = data.info["memory_size"]
+    sentences = record.story[-memory_size:]
+    ids = record.story_ids[-memory_size:]
+    weights = hops[:, : len(sentences)].T  # (M_real, K)
+    predicted = vocab[int(out.logits.argmax())]
+    k = hops.shape[0]
+    header = " " * 8 + "".join(f"{f'hop{h + 1}':>7}" for h in range(k))
+    lines = [f"task {task}, {split} question {example} ({record.source})", header]
+    for line_id, sentence, row in zip(ids, sentences, weights.tolist(), strict=True):
+        mark = "*" if line_id in record.supporting else " "
+        cells = "".join(f"  {w:5.2f}" for w in row)
+        lines.append(f"{mark} {line_id:4d}  {cells}   {' '.join(sentence)}")
+    correct = predicted == record.answer
+    lines.append(
+        f"question: {' '.join(record.question)}?   answer: {record.answer}   "
+        f"predicted: {predicted} ({'right' if correct else 'wrong'})"
+    )
+    lines.append("(* = supporting fact)")
+    labels = [
+        f"{'*' if i in record.supporting else ' '}{i}: {' '.join(s)}"
+        for i, s in zip(ids, sentences, strict=True)
+    ]
+    png = save_heatmap(
+        weights.numpy(),
+        out_png,
+        x_labels=[f"hop {h + 1}" for h in range(k)],
+        y_labels=labels,
+        title=f"{' '.join(record.question)}? -> {predicted} (answer {record.answer})",
+    )
+    return StoryExplanation("\n".join(lines), png, correct)
