@@ -19,6 +19,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import amkit
 from amkit.data.download import DownloadError
@@ -48,13 +49,27 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise _UsageError("train needs a CONFIG file, or --resume RUN_DIR")
     if args.resume is not None and args.out is not None:
         raise _UsageError("--resume continues in its own directory; do not also give --out")
-    result = amkit.run(
-        args.config,
-        run_dir=args.resume or args.out,
-        overrides=args.set,
-        resume=args.resume is not None,
-        on_epoch_end=[_print_epoch],
-    )
+    if args.repeats > 1:
+        if args.out is None and args.resume is None:
+            raise _UsageError("--repeats needs --out RUN_DIR (rerun the same command to resume)")
+        from amkit.experiments.run import run_repeats
+
+        result = run_repeats(
+            args.config or Path(args.resume) / "repeat-0" / "config.yaml",
+            args.out or args.resume,
+            args.repeats,
+            overrides=args.set,
+            on_epoch_end=[_print_epoch],
+        )
+        print(f"best of {args.repeats} on validation: {result.run_dir}")
+    else:
+        result = amkit.run(
+            args.config,
+            run_dir=args.resume or args.out,
+            overrides=args.set,
+            resume=args.resume is not None,
+            on_epoch_end=[_print_epoch],
+        )
     test = result.metrics.get("test")
     if test is not None:
         print(f"test accuracy {test['accuracy']:.4f} ({test['n']} examples)")
@@ -69,8 +84,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     _, model, data = amkit.load_run(args.run_dir, overrides=args.set)
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
     if "meta_task" in data.split(args.split).tensors:

@@ -154,3 +154,23 @@ def test_load_model_names_the_mismatch(tmp_path):
     save_model(torch.nn.Linear(3, 2), tmp_path / "m.safetensors")
     with pytest.raises(ValueError, match="does not fit Sequential"):
         load_model(torch.nn.Sequential(torch.nn.Linear(3, 2)), tmp_path / "m.safetensors")
+
+
+def test_repeats_keep_the_best_on_validation_and_resume(tmp_path):
+    from amkit.experiments.run import run_repeats
+
+    overrides = [*TINY, "train.epochs=1"]
+    best = run_repeats(DEMO_CONFIG, tmp_path / "rep", repeats=2, overrides=overrides)
+    summary = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    vals = [r["val"]["accuracy"] for r in summary["repeats"]]
+    assert [r["seed"] for r in summary["repeats"]] == [0, 1]
+    assert summary["selected_repeat"] == vals.index(max(vals))
+    assert best.run_dir == tmp_path / "rep" / f"repeat-{summary['selected_repeat']}"
+    # the top-level folder evaluates like a run directory
+    assert amkit.evaluate_run(tmp_path / "rep")["accuracy"] == pytest.approx(
+        summary["test"]["accuracy"]
+    )
+    # running again skips finished repeats (no new epoch lines)
+    before = (tmp_path / "rep" / "repeat-0" / "metrics.jsonl").read_text()
+    run_repeats(DEMO_CONFIG, tmp_path / "rep", repeats=2, overrides=overrides)
+    assert (tmp_path / "rep" / "repeat-0" / "metrics.jsonl").read_text() == before

@@ -107,20 +107,42 @@ def test_padding_embedding_stays_zero_and_gets_no_gradient():
 
 
 def test_linear_start_switches_softmax_back_on():
-    model = MemN2NQA(MemN2NConfig(d_model=8, ls_max_epochs=5), {"vocab_size": 20, "memory_size": 6})
+    info = {"vocab_size": 20, "memory_size": 6}
+    model = MemN2NQA(MemN2NConfig(d_model=8, ls_max_epochs=10, ls_patience=2), info)
     assert bool(model.linear_phase)
-    model.epoch_end(1, {"val_loss": 2.0})
-    model.epoch_end(2, {"val_loss": 1.5})
+    assert model.epoch_end(1, {"val_loss": 2.0}) is None
+    assert model.epoch_end(2, {"val_loss": 1.5}) is None
+    assert model.epoch_end(3, {"val_loss": 1.6}) is None  # one bad epoch: patience 2
     assert bool(model.linear_phase)
-    record = {"val_loss": 1.6}  # stopped falling
-    model.epoch_end(3, record)
+    record = {"val_loss": 1.55}  # second epoch without beating 1.5
+    assert model.epoch_end(4, record) == {"restart_schedule": True}
     assert not bool(model.linear_phase) and record["linear_start_ended"]
-    capped = MemN2NQA(
-        MemN2NConfig(d_model=8, ls_max_epochs=2), {"vocab_size": 20, "memory_size": 6}
-    )
+    assert model.epoch_end(5, {"val_loss": 9.0}) is None  # stays off
+    capped = MemN2NQA(MemN2NConfig(d_model=8, ls_max_epochs=2), info)
     capped.epoch_end(1, {"val_loss": 2.0})
     capped.epoch_end(2, {"val_loss": 1.0})
     assert not bool(capped.linear_phase)
+
+
+def test_trainer_restarts_the_schedule_when_linear_start_ends(tmp_path):
+    config = {
+        **GENERATED,
+        "model": {**GENERATED["model"], "linear_start": True, "ls_max_epochs": 2},
+        "train": {
+            "epochs": 4,
+            "optimizer": "sgd",
+            "lr": 0.1,
+            "scheduler": "step",
+            "step_size": 1,
+            "gamma": 0.5,
+            "progress": False,
+        },
+    }
+    config["data"] = {**GENERATED["data"], "n_train": 100, "n_test": 20}
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    lrs = [round(h["lr"], 6) for h in result.history]
+    assert lrs == [0.1, 0.05, 0.1, 0.05]  # decayed, reset when LS ended at epoch 2
+    assert result.history[1].get("linear_start_ended")
 
 
 GENERATED = {

@@ -14,9 +14,12 @@ A run directory holds everything needed to evaluate, explain or resume the run:
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import platform
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -281,6 +284,73 @@ def run(
         seed=cfg.seed,
         config=resolved,
         run_dir=run_dir,
+    )
+
+
+def run_repeats(
+    config: str | Path | Mapping[str, Any] | ExperimentConfig,
+    run_dir: str | Path,
+    repeats: int,
+    overrides: Iterable[str] = (),
+    on_epoch_end: list[Callable[[int, dict], None]] | None = None,
+) -> RunResult:
+    """Train ``repeats`` runs (seeds ``seed``, ``seed+1``, ...) and keep the best on validation.
+
+    As Sukhbaatar et al. (2015) did, who repeated each training 10 times and kept the best
+    (amkit picks on *validation* accuracy, never on test). Each repeat is a complete run
+    directory ``RUN_DIR/repeat-<i>``, resumable on its own: a finished repeat is skipped
+    when the command runs again. ``RUN_DIR`` itself gets the chosen repeat's ``config.yaml``
+    and ``model.safetensors`` (so ``amkit evaluate RUN_DIR`` works) and a ``metrics.json``
+    listing every repeat.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    base = load_config(config, overrides)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    summaries: list[dict[str, Any]] = []
+    for i in range(repeats):
+        seeded = load_config(base, [f"seed={base.seed + i}"])
+        sub = run_dir / f"repeat-{i}"
+        if (sub / "metrics.json").is_file():
+            log.info("repeat %d already finished in %s", i, sub)
+        else:
+            resume = (sub / "last.json").is_file()
+            run(None if resume else seeded, run_dir=sub, resume=resume, on_epoch_end=on_epoch_end)
+        summary = json.loads((sub / "metrics.json").read_text(encoding="utf-8"))
+        summaries.append({"repeat": i, "seed": seeded.seed, "run_dir": str(sub), **summary})
+    chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
+    best_dir = run_dir / f"repeat-{chosen}"
+    shutil.copyfile(best_dir / "model.safetensors", run_dir / ".model.safetensors.tmp")
+    os.replace(run_dir / ".model.safetensors.tmp", run_dir / "model.safetensors")
+    shutil.copyfile(best_dir / "config.yaml", run_dir / ".config.yaml.tmp")
+    os.replace(run_dir / ".config.yaml.tmp", run_dir / "config.yaml")
+    train_seconds = sum(r["timings"]["train_seconds"] for r in summaries)
+    atomic_write_json(
+        run_dir / "metrics.json",
+        {
+            "selected_repeat": chosen,
+            "selection": "best validation accuracy",
+            "val": summaries[chosen]["val"],
+            "test": summaries[chosen]["test"],
+            "repeats": summaries,
+            "timings": {
+                "total_seconds": round(time.perf_counter() - started, 3),
+                "train_seconds_all_repeats": round(train_seconds, 3),
+            },
+        },
+    )
+    cfg, model, data = load_run(best_dir)
+    return RunResult(
+        model=model,
+        data=data,
+        metrics={k: summaries[chosen][k] for k in ("val", "test")},
+        history=[],
+        timings=summaries[chosen]["timings"],
+        seed=cfg.seed,
+        config=cfg.to_dict(),
+        run_dir=best_dir,
     )
 
 

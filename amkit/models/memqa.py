@@ -8,9 +8,10 @@ Deviations from the paper, and why:
 - the loss is the *mean* cross-entropy over the batch; the paper's code sums it. With plain
   SGD the two are the same once the learning rate and the clipping norm are scaled by the
   batch size, which the shipped configs do (lr 0.01 * 32, clip 40 / 32).
-- linear start ends when validation loss has not improved for one epoch, or after
-  ``ls_max_epochs`` epochs, whichever comes first (the paper: "when validation loss stops
-  decreasing").
+- linear start ends when validation loss has not improved for ``ls_patience`` epochs, or
+  after ``ls_max_epochs`` epochs, whichever comes first (the paper: "when validation loss
+  stops decreasing"; the authors' code runs a fixed 20 epochs per task, 30 joint). As in
+  their code, the learning-rate schedule starts again when the softmax is put back.
 
 Legend: B batch, M memory slots, L words, K hops, V vocabulary.
 """
@@ -42,7 +43,8 @@ class MemN2NConfig:
     temporal: bool = True
     tying: Literal["adjacent", "layerwise", "none"] = "adjacent"
     linear_start: bool = True
-    ls_max_epochs: int = option(20, ge=1)  # linear start never lasts longer than this
+    ls_max_epochs: int = option(30, ge=1)  # linear start never lasts longer than this
+    ls_patience: int = option(3, ge=1)  # epochs without a lower val loss that end LS
     random_noise: float = option(0.1, ge=0, lt=1)  # RN: share of blank memories at training
     init_std: float = option(0.1, gt=0)
 
@@ -68,6 +70,7 @@ class MemN2NQA(nn.Module):
         # Linear-start state lives in buffers so checkpoints and resume carry it.
         self.register_buffer("linear_phase", torch.tensor(config.linear_start))
         self.register_buffer("linear_best_val_loss", torch.tensor(float("inf")))
+        self.register_buffer("linear_bad_epochs", torch.tensor(0))
         pad_column = torch.zeros(data_info["vocab_size"], dtype=torch.bool)
         pad_column[0] = True
         self.register_buffer("pad_column", pad_column, persistent=False)
@@ -91,14 +94,23 @@ class MemN2NQA(nn.Module):
         attention = {"hops": weights} if weights is not None else {}
         return ModelOutput(logits=logits, loss=loss, attention=attention)
 
-    def epoch_end(self, epoch: int, record: dict) -> None:
-        """Trainer hook: end linear start when validation loss stops falling."""
+    def epoch_end(self, epoch: int, record: dict) -> dict | None:
+        """Trainer hook: end linear start when validation loss stops falling.
+
+        Returns ``{"restart_schedule": True}`` when the softmax goes back in.
+        """
         if not bool(self.linear_phase):
-            return
+            return None
         val_loss = record["val_loss"]
-        stalled = val_loss >= float(self.linear_best_val_loss)
-        self.linear_best_val_loss.fill_(min(val_loss, float(self.linear_best_val_loss)))
+        if val_loss < float(self.linear_best_val_loss):
+            self.linear_best_val_loss.fill_(val_loss)
+            self.linear_bad_epochs.zero_()
+        else:
+            self.linear_bad_epochs += 1
+        stalled = int(self.linear_bad_epochs) >= self.config.ls_patience
         if stalled or epoch >= self.config.ls_max_epochs:
             self.linear_phase.fill_(False)
             record["linear_start_ended"] = True
             log.info("epoch %d: linear start ends, softmax back in the memory layers", epoch)
+            return {"restart_schedule": True}
+        return None

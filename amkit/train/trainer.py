@@ -104,6 +104,10 @@ class Trainer:
         run_dir: output folder (created).
         seed: controls shuffling (a per-epoch generator) and the global RNG.
         on_epoch_end: callbacks ``f(epoch, record)`` called after each epoch is saved.
+
+    A model may define ``epoch_end(epoch, record) -> dict | None``, called after validation
+    and the best-model save; returning ``{"restart_schedule": True}`` resets the learning
+    rate and its schedule (MemN2N's linear start does, as its authors' code did).
     """
 
     def __init__(
@@ -213,6 +217,10 @@ class Trainer:
                 started = time.perf_counter()
                 record = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
                 record.update(self._train_epoch(epoch))
+                train_time = time.perf_counter() - started
+                record["train_examples_per_second"] = round(
+                    len(self.data.split("train")) / max(train_time, 1e-9), 1
+                )
                 val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
                 record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
                 self.train_seconds += time.perf_counter() - started
@@ -231,9 +239,11 @@ class Trainer:
                 # after the best-model save, so a saved model matches the state it was
                 # evaluated in (e.g. MemN2N's linear-start phase)
                 epoch_end = getattr(self.model, "epoch_end", None)
-                if callable(epoch_end):
-                    epoch_end(epoch, record)
-                self._step_scheduler(value)
+                request = epoch_end(epoch, record) if callable(epoch_end) else None
+                if request and request.get("restart_schedule"):
+                    self._restart_schedule()
+                else:
+                    self._step_scheduler(value)
                 self.history.append(record)
                 self._write_history()
                 self._save(epoch)
@@ -259,6 +269,12 @@ class Trainer:
             "history": self.history,
             "train_seconds": self.train_seconds,
         }
+
+    def _restart_schedule(self) -> None:
+        """Back to the initial learning rate with a fresh schedule (a model's phase change)."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr
+        self.scheduler = make_scheduler(self.config, self.optimizer)
 
     def _step_scheduler(self, monitored: float) -> None:
         if self.scheduler is None:
