@@ -10,6 +10,9 @@ def test_demo_runs_and_learns(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert result["accuracy"] >= 0.95
     assert result["ablation_accuracy"] < 0.3
+    assert min(result["memory_accuracy"].values()) >= 0.9
+    assert "hop attention for one two-fact story" in printed
+    assert (tmp_path / "demo" / "memn2n" / "plots" / "hops_task2_test0.png").is_file()
     assert "attention:" in printed and "heat map:" in printed
     png = tmp_path / "demo" / "recall" / "plots" / "query_attention_test0.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

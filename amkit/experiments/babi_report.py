@@ -1,0 +1,232 @@
+"""bAbI results page: collect run directories into ``docs/results/babi.json``, render ``.md``.
+
+    python -m amkit.experiments.babi_report add RUN_DIR --id ID --label TEXT --command CMD
+    python -m amkit.experiments.babi_report render
+
+The JSON twin is the source of truth; the Markdown table is generated from it. Published
+numbers sit in the same JSON under ``published`` with their source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+
+RESULTS = Path("docs/results/babi.json")
+FAILED_ABOVE = 5.0  # a task "fails" with test error above 5 %, as in the papers
+
+# Sukhbaatar et al. 2015, Table 1, test error (%) per task.
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "memn2n-1k-joint-pe-ls-rn": {
+        "label": "MemN2N PE LS RN, joint (paper, best of 10 runs)",
+        "setting": "1k joint",
+        "source": "Sukhbaatar et al. 2015, Table 1, column 'PE LS RN' (joint training, 1k)",
+        "per_task_error": [
+            0.0,
+            11.4,
+            21.9,
+            13.4,
+            14.4,
+            2.8,
+            18.3,
+            9.3,
+            1.9,
+            6.5,
+            0.3,
+            0.1,
+            0.2,
+            6.9,
+            0.0,
+            2.7,
+            40.4,
+            9.4,
+            88.0,
+            0.0,
+        ],
+    },
+    "matlab-1k-joint": {
+        "label": "authors' Matlab code, joint (as reported by the MemN2N-babi-python port)",
+        "setting": "1k joint",
+        "source": "MemN2N-babi-python README benchmark table (3 hops PE LS RN JOINT)",
+        "per_task_error": [
+            0.0,
+            13.1,
+            23.4,
+            5.9,
+            12.9,
+            3.7,
+            22.9,
+            9.1,
+            2.7,
+            7.2,
+            0.8,
+            0.1,
+            0.1,
+            4.2,
+            0.0,
+            1.2,
+            43.6,
+            10.5,
+            86.7,
+            0.0,
+        ],
+    },
+}
+
+
+def summarize_errors(per_task_error: dict[str, float] | list[float]) -> dict[str, Any]:
+    values = (
+        list(per_task_error.values()) if isinstance(per_task_error, dict) else list(per_task_error)
+    )
+    return {
+        "mean_error": round(sum(values) / len(values), 2),
+        "failed_tasks": sum(v > FAILED_ABOVE for v in values),
+    }
+
+
+def row_from_run(run_dir: str | Path) -> dict[str, Any]:
+    """Numbers of one finished run directory (single run or ``--repeats``)."""
+    run_dir = Path(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    test = metrics["test"]
+    per_task = {t: round(100 * (1 - v["accuracy"]), 1) for t, v in test["per_task"].items()}
+    row: dict[str, Any] = {
+        "per_task_error": per_task,
+        "per_task_n": {t: v["n"] for t, v in test["per_task"].items()},
+        "n_test": test["n"],
+        "val_accuracy": round(metrics["val"]["accuracy"], 4),
+        **summarize_errors(per_task),
+    }
+    if "repeats" in metrics:
+        row["seeds"] = [r["seed"] for r in metrics["repeats"]]
+        row["selected_seed"] = metrics["repeats"][metrics["selected_repeat"]]["seed"]
+        row["seconds"] = metrics["timings"]["train_seconds_all_repeats"]
+        row["repeat_mean_errors"] = [
+            summarize_errors(
+                {t: 100 * (1 - v["accuracy"]) for t, v in r["test"]["per_task"].items()}
+            )["mean_error"]
+            for r in metrics["repeats"]
+        ]
+        eps = [r.get("final", {}).get("train_examples_per_second") for r in metrics["repeats"]]
+    else:
+        row["seeds"] = [metrics["seed"]]
+        row["seconds"] = metrics["timings"]["train_seconds"]
+        eps = [metrics.get("final", {}).get("train_examples_per_second")]
+    eps = [e for e in eps if e]
+    if eps:
+        row["train_examples_per_second"] = round(sum(eps) / len(eps), 1)
+    return row
+
+
+def load_results(path: Path = RESULTS) -> dict[str, Any]:
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"rows": {}, "published": PUBLISHED}
+
+
+def add_run(
+    run_dir: str | Path,
+    row_id: str,
+    label: str,
+    setting: str,
+    command: str,
+    notes: str = "",
+    path: Path = RESULTS,
+) -> dict[str, Any]:
+    results = load_results(path)
+    results["published"] = PUBLISHED
+    row = {
+        "label": label,
+        "setting": setting,
+        "command": command,
+        "notes": notes,
+        **row_from_run(run_dir),
+    }
+    row["machine"] = f"{platform.machine()}, torch threads 2"
+    results["rows"][row_id] = row
+    atomic_write_json(path, results)
+    return row
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown page for ``results`` (the JSON twin)."""
+    published = results["published"]
+    rows = results["rows"]
+    lines = [
+        "# bAbI question answering (20 tasks, v1.2)",
+        "",
+        "<!-- generated from babi.json by `python -m amkit.experiments.babi_report render`;"
+        " do not edit by hand -->",
+        "",
+        "Test error (%) per task; a task *fails* above 5 %. Every test question is scored "
+        "(1,000 per task). Validation is a seeded 10 % of each task's training questions; "
+        "nothing is tuned or selected on test. Machine: 2 CPU cores, no GPU.",
+        "",
+    ]
+    columns = [(key, p["label"], p) for key, p in published.items()]
+    columns += [(key, r["label"], r) for key, r in rows.items()]
+    header = "| task | " + " | ".join(f"{label}" for _, label, _ in columns) + " |"
+    lines += [header, "|---|" + "---:|" * len(columns)]
+    for task in range(1, 21):
+        cells = []
+        for _, _, entry in columns:
+            errors = entry["per_task_error"]
+            value = errors[task - 1] if isinstance(errors, list) else errors.get(str(task))
+            cells.append("" if value is None else f"{value:.1f}")
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    summaries = [summarize_errors(entry["per_task_error"]) for _, _, entry in columns]
+    lines.append(
+        "| **mean** | " + " | ".join(f"**{s['mean_error']:.1f}**" for s in summaries) + " |"
+    )
+    lines.append(
+        "| failed (> 5 %) | " + " | ".join(str(s["failed_tasks"]) for s in summaries) + " |"
+    )
+    lines += ["", "## How each column was produced", ""]
+    for key, p in published.items():
+        lines.append(f"- **{p['label']}** (`{key}`): {p['source']}.")
+    for key, r in rows.items():
+        detail = [f"`{r['command']}`", f"seeds {r['seeds']}"]
+        if "selected_seed" in r:
+            detail.append(
+                f"kept seed {r['selected_seed']} (best validation accuracy); "
+                f"mean error of each repeat: {r['repeat_mean_errors']}"
+            )
+        detail.append(f"training time {r['seconds'] / 60:.1f} min")
+        if "train_examples_per_second" in r:
+            detail.append(f"{r['train_examples_per_second']:.0f} training examples/s")
+        detail.append(f"{r['n_test']} test questions scored")
+        lines.append(f"- **{r['label']}** (`{key}`, {r['setting']}): " + "; ".join(detail) + ".")
+        if r.get("notes"):
+            lines.append(f"  {r['notes']}")
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *results["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.babi_report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="add or replace a row from a run directory")
+    add.add_argument("run_dir")
+    add.add_argument("--id", required=True)
+    add.add_argument("--label", required=True)
+    add.add_argument("--setting", required=True)
+    add.add_argument("--command", required=True, dest="run_command")
+    add.add_argument("--notes", default="")
+    sub.add_parser("render", help="write babi.md from babi.json")
+    args = parser.parse_args(argv)
+    if args.command == "add":
+        add_run(args.run_dir, args.id, args.label, args.setting, args.run_command, args.notes)
+    results = load_results()
+    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
