@@ -1,7 +1,8 @@
 """The ``amkit`` command: a thin layer over the Python API.
 
     amkit demo
-    amkit train CONFIG [--set key=value ...] [--out DIR] | amkit train --resume DIR
+    amkit train CONFIG [--set key=value ...] [--out DIR] [--repeats N]
+    amkit train --resume DIR
     amkit evaluate RUN_DIR [--split test] [--set data.path=...]
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
@@ -172,6 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="RUN_DIR",
         help="continue an interrupted run from its last epoch",
+    )
+    train.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="train N seeds (seed, seed+1, ...) and keep the best on validation",
     )
     train.set_defaults(func=_cmd_train)
 
