@@ -41,8 +41,18 @@ def test_train_evaluate_resume_end_to_end(tmp_path, capsys):
 
 def test_train_repeats_keeps_the_best(tmp_path, capsys):
     out = tmp_path / "rep"
-    argv = ["train", str(ROOT / "configs/demo/recall.yaml"), "--out", str(out), "--repeats",
-            "2", "--set", *TINY[:-2], "train.epochs=1", "train.progress=false"]
+    argv = [
+        "train",
+        str(ROOT / "configs/demo/recall.yaml"),
+        "--out",
+        str(out),
+        "--repeats",
+        "2",
+        "--set",
+        *TINY[:-2],
+        "train.epochs=1",
+        "train.progress=false",
+    ]
     assert main(argv) == 0
     assert "best of 2 on validation" in capsys.readouterr().out
     assert json.loads((out / "metrics.json").read_text())["selected_repeat"] in (0, 1)

@@ -175,3 +175,22 @@ def test_repeats_keep_the_best_on_validation_and_resume(tmp_path):
     before = (tmp_path / "rep" / "repeat-0" / "metrics.jsonl").read_text()
     run_repeats(DEMO_CONFIG, tmp_path / "rep", repeats=2, overrides=overrides)
     assert (tmp_path / "rep" / "repeat-0" / "metrics.jsonl").read_text() == before
+
+
+def test_clip_gradients_global_and_per_parameter():
+    from amkit.train.trainer import clip_gradients
+
+    def params():
+        a, b = torch.zeros(3, requires_grad=True), torch.zeros(4, requires_grad=True)
+        a.grad, b.grad = torch.full((3,), 10.0), torch.full((4,), 0.1)
+        return a, b
+
+    a, b = params()
+    clip_gradients([a, b], 1.0, "global")
+    total = torch.cat([a.grad, b.grad]).norm()
+    assert total == pytest.approx(1.0, rel=1e-4)
+    assert b.grad.norm() < 0.02  # scaled down with the rest
+    a, b = params()
+    clip_gradients([a, b], 1.0, "per_parameter")
+    assert a.grad.norm() == pytest.approx(1.0, rel=1e-4)
+    assert torch.equal(b.grad, torch.full((4,), 0.1))  # small one untouched

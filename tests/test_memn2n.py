@@ -20,7 +20,17 @@ def test_position_encoding_matches_the_paper_formula():
                 assert weights[s, j - 1, k - 1].item() == pytest.approx(expected, abs=1e-6)
 
 
-@pytest.mark.parametrize("encoding", ["pe", "bow"])
+def authors_code_weights(length: int, dim: int, temporal: bool) -> torch.Tensor:
+    """(L, d) PE of the authors' code: 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J), J fixed."""
+    big_j = length + int(temporal)
+    w = torch.ones(length, dim)
+    for j in range(1, length + 1):
+        for k in range(1, dim + 1):
+            w[j - 1, k - 1] = 1 + 4 * (k - (dim + 1) / 2) * (j - (big_j + 1) / 2) / (dim * big_j)
+    return w
+
+
+@pytest.mark.parametrize("encoding", ["pe", "pe_code", "bow"])
 def test_sentence_encoding_equals_the_weighted_word_sum(encoding):
     net = MemN2N(20, 6, dim=8, hops=1, encoding=encoding)
     story, _ = _batch()
@@ -28,6 +38,8 @@ def test_sentence_encoding_equals_the_weighted_word_sum(encoding):
     words = net.word_embeddings[0](story)  # (B, M, L, d)
     if encoding == "pe":
         words = words * position_encoding_weights((story != 0).sum(-1), story.shape[-1], 8)
+    if encoding == "pe_code":
+        words = words * authors_code_weights(story.shape[-1], 8, temporal=True)
     torch.testing.assert_close(net.encode(net.word_embeddings[0], story), words.sum(-2))
 
 

@@ -279,38 +279,57 @@ def measure(case: str, t: int, warmup: int, repeats: int, budget_gb: float) -> d
     return best
 
 
+def _plan(lengths: list[int], quick: bool, merge: bool) -> list[tuple[int, str]]:
+    """``(T, case)`` pairs to run; at :data:`LINEAR_EXTRA_T` only the fused paths."""
+    if not quick and not merge and LINEAR_EXTRA_T not in lengths:
+        lengths = [*lengths, LINEAR_EXTRA_T]
+    return [(t, case) for t in lengths for case in (LINEAR_CASES if t == LINEAR_EXTRA_T else CASES)]
+
+
 def run_attention_benchmark(
     lengths: Sequence[int] = DEFAULT_LENGTHS,
     out_dir: str | os.PathLike = "docs/benchmarks",
     quick: bool = False,
     memory_budget_gb: float = 12.0,
+    *,
+    merge: bool = False,
 ) -> dict:
     """Benchmark every case at every T, write ``attention.json`` and ``attention.md``.
 
     Args:
-        lengths: sequence lengths T. Unless ``quick``, ``amkit_fast`` and ``bare_sdpa`` also
-            run at T = 8192 to show their memory grows about linearly.
+        lengths: sequence lengths T. Unless ``quick`` or ``merge``, ``amkit_fast`` and
+            ``bare_sdpa`` also run at T = 8192 to show their memory grows about linearly
+            (T = 8192 given here runs just those two).
         out_dir: where the two files go (created if missing). A quick run writes
             ``attention-quick.json``/``.md`` instead so it never replaces a full run.
         quick: one warm-up and three timed steps per case, no T = 8192; a smoke test.
         memory_budget_gb: skip a case whose estimated peak exceeds this (or 80% of the
             memory available now); a case that still goes past it fails cleanly.
+        merge: rerun only ``lengths`` and keep the other T of the existing JSON, e.g. to
+            repeat a T that other load disturbed. Every run is listed under ``runs`` and
+            each result names the run it came from.
 
     Returns:
-        The dict saved as JSON: ``machine``, ``config``, ``matmul``, ``results`` (one entry
-        per case and T, ``skipped_gb`` or ``error`` where it did not run), ``summary`` and
-        ``targets``.
+        The dict saved as JSON: ``runs`` (command, date, load averages of each run),
+        ``machine``, ``config``, ``matmul``, ``results`` (one entry per case and T, with
+        ``skipped_gb`` or ``error`` where it did not run), ``summary`` and ``targets``.
     """
     lengths = sorted({int(t) for t in lengths})
     if not lengths or lengths[0] <= 0:
         raise ValueError(f"lengths must be positive integers, got {lengths}")
     out = Path(out_dir)
     stem = "attention-quick" if quick else "attention"
+    previous: dict[str, Any] = {"runs": [], "matmul": {"runs": []}, "results": []}
+    if merge:
+        if not (out / f"{stem}.json").exists():
+            raise FileNotFoundError(
+                f"merge=True needs an earlier {out / stem}.json; run without it"
+            )
+        previous = json.loads((out / f"{stem}.json").read_text())
+    run_id = len(previous["runs"])
     load_before = os.getloadavg()
     started = time.perf_counter()
-    plan = [(t, case) for t in lengths for case in CASES]
-    if not quick and LINEAR_EXTRA_T not in lengths:
-        plan += [(LINEAR_EXTRA_T, case) for case in LINEAR_CASES]
+    plan = _plan(lengths, quick, merge)
 
     matmul_reps = (1, 5) if quick else (3, 20)
     logger.info("matmul %dx%d float32 (machine limit) ...", MATMUL_N, MATMUL_N)
@@ -338,47 +357,57 @@ def run_attention_benchmark(
                 res["loadavg_after"][0],
             )
     matmul.append(measure("matmul", 0, *matmul_reps, memory_budget_gb))
-
     ok = [m for m in matmul if "error" not in m]
     if not ok:
         raise RuntimeError(f"the reference matmul failed: {matmul[0]['error']}")
-    data: dict[str, Any] = {
-        "benchmark": "attention",
-        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    for r in (*matmul, *results):
+        r["run"] = run_id
+
+    run = {
         "command": machine.invocation("amkit.bench.attention"),
         "call": (
             f"run_attention_benchmark(lengths={tuple(lengths)}, out_dir={str(out_dir)!r}, "
-            f"quick={quick}, memory_budget_gb={memory_budget_gb})"
+            f"quick={quick}, memory_budget_gb={memory_budget_gb}"
+            + (", merge=True)" if merge else ")")
         ),
+        "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "wall_time_s": time.perf_counter() - started,
+        "lengths": sorted({t for t, _ in plan}),
+        "memory_budget_gb": memory_budget_gb,
+        "loadavg_before": list(load_before),
+        "loadavg_after": list(os.getloadavg()),
+        "git": machine.git_revision(),
+    }
+    fresh = {(r["T"], r["case"]) for r in results}
+    kept = [r for r in previous["results"] if (r["T"], r["case"]) not in fresh]
+    order = {case: i for i, case in enumerate(CASES)}
+    matmul_runs = [*previous["matmul"]["runs"], *matmul]
+    data: dict[str, Any] = {
+        "benchmark": "attention",
+        "runs": [*previous["runs"], run],
         "machine": {
             "cpu_model": machine.cpu_model(),
             "logical_cpus": os.cpu_count(),
             "python": platform.python_version(),
             "torch": ok[0]["torch"],
             "threads": ok[0]["threads"],
-            "loadavg_before": list(load_before),
-            "loadavg_after": list(os.getloadavg()),
-            "git": machine.git_revision(),
         },
         "config": {
             "batch": BATCH,
             "d_model": D_MODEL,
             "n_heads": N_HEADS,
             "dtype": "float32",
-            "lengths": lengths,
             "quick": quick,
-            "memory_budget_gb": memory_budget_gb,
             "score_copies": SCORE_COPIES,
             "activation_copies": ACTIVATION_COPIES,
         },
         "matmul": {
             "n": MATMUL_N,
-            "runs": matmul,
-            # the limit is the best of the two runs: load can only make it look lower
-            "gflops": max(m["gflops"] for m in ok),
+            "runs": matmul_runs,
+            # the limit is the best run: other load can only make it look lower
+            "gflops": max(m["gflops"] for m in matmul_runs if "gflops" in m),
         },
-        "results": results,
+        "results": sorted([*kept, *results], key=lambda r: (r["T"], order[r["case"]])),
     }
     data["summary"] = report.summarize(data)
     data["targets"] = report.evaluate_targets(data)
@@ -404,6 +433,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated T values (default {','.join(map(str, DEFAULT_LENGTHS))})",
     )
     parser.add_argument("--out", default="docs/benchmarks", help="output directory")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="rerun only --lengths and keep the other T already in the output JSON",
+    )
     parser.add_argument(
         "--memory-budget-gb",
         type=float,
@@ -433,6 +467,7 @@ def main(args: argparse.Namespace) -> int:
         out_dir=args.out,
         quick=args.quick,
         memory_budget_gb=args.memory_budget_gb,
+        merge=args.merge,
     )
     print(report.targets_text(data))
     stem = "attention-quick" if args.quick else "attention"

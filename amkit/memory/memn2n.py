@@ -10,6 +10,9 @@ Paper features, all switchable:
 
 - sentence encoding: bag of words, or position encoding (PE)
   ``l_kj = (1 - j/J) - (k/d)(1 - 2j/J)`` with ``J`` the number of words in the sentence;
+  ``pe_code`` is the variant in the authors' released code instead,
+  ``l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J)`` with ``J`` the padded sentence length
+  (+1 for the time word) -- the formula behind their published numbers;
 - temporal encoding ``T_A``, ``T_C`` indexed by a memory's age (0 = most recent sentence);
 - random noise (RN): at training, empty memories are inserted (each sentence is followed by
   a blank with probability ``random_noise``), which shifts the ages;
@@ -30,7 +33,7 @@ from torch import Tensor, nn
 from amkit.attention.masks import masked_softmax
 
 TYINGS = ("adjacent", "layerwise", "none")
-ENCODINGS = ("bow", "pe")
+ENCODINGS = ("bow", "pe", "pe_code")
 
 
 def position_encoding_weights(lengths: Tensor, max_len: int, dim: int) -> Tensor:
@@ -61,7 +64,7 @@ class MemN2N(nn.Module):
         memory_size: M, also the number of temporal-encoding rows.
         dim: d.
         hops: K.
-        encoding: ``"pe"`` or ``"bow"``.
+        encoding: ``"pe"`` (paper), ``"pe_code"`` (authors' code) or ``"bow"``.
         temporal: add temporal encoding.
         tying: ``"adjacent"``, ``"layerwise"`` or ``"none"``.
         random_noise: probability of a blank memory after each sentence at training.
@@ -150,8 +153,12 @@ class MemN2N(nn.Module):
         real = (flat != 0).float()  # (N, L)
         if self.encoding == "bow":
             return real.unsqueeze(1)  # (N, 1, L)
-        big_j = real.sum(-1, keepdim=True).clamp(min=1)  # (N, 1)
         j = torch.arange(1, flat.shape[-1] + 1, device=ids.device, dtype=torch.float32)
+        if self.encoding == "pe_code":  # J fixed: padded length (+1 for the time word)
+            big_j = flat.shape[-1] + int(self.temporal)
+            b = (j - (big_j + 1) / 2) * (4 / (self.dim * big_j)) * real  # (N, L)
+            return torch.stack([real, b], dim=1)  # (N, 2, L)
+        big_j = real.sum(-1, keepdim=True).clamp(min=1)  # (N, 1)
         a = (1 - j / big_j) * real  # (N, L)
         b = (1 - 2 * j / big_j) * real  # (N, L)
         return torch.stack([a, b], dim=1)  # (N, 2, L)
@@ -168,8 +175,9 @@ class MemN2N(nn.Module):
         sums = torch.bmm(weights, vectors)  # (N, P, d)
         if self.encoding == "bow":
             return sums[:, 0].view(*lead, self.dim)
-        k = torch.arange(1, self.dim + 1, device=ids.device, dtype=sums.dtype) / self.dim
-        return (sums[:, 0] - k * sums[:, 1]).view(*lead, self.dim)  # (..., d)
+        k = torch.arange(1, self.dim + 1, device=ids.device, dtype=sums.dtype)
+        scale = k - (self.dim + 1) / 2 if self.encoding == "pe_code" else -k / self.dim
+        return (sums[:, 0] + scale * sums[:, 1]).view(*lead, self.dim)  # (..., d)
 
     def memory_ages(self, memory_mask: Tensor) -> Tensor:
         """Age of each slot (0 = most recent), with random blanks at training (RN).

@@ -39,7 +39,7 @@ class MemN2NConfig:
 
     d_model: int = option(50, ge=1)  # paper: 20 per task, 50 joint
     hops: int = option(3, ge=1)
-    encoding: Literal["pe", "bow"] = "pe"
+    encoding: Literal["pe", "pe_code", "bow"] = "pe"  # pe_code: the authors' code's PE
     temporal: bool = True
     tying: Literal["adjacent", "layerwise", "none"] = "adjacent"
     linear_start: bool = True

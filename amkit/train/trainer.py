@@ -52,6 +52,9 @@ class TrainConfig:
     gamma: float = option(0.5, gt=0, le=1)  # decay factor for step and plateau
     patience: int = option(5, ge=0)  # plateau scheduler: epochs without improvement
     clip_grad_norm: float | None = option(None, gt=0)
+    # global: one norm over all parameters (torch's clip_grad_norm_); per_parameter: each
+    # weight matrix clipped on its own, as MemN2N's released code did
+    clip_mode: Literal["global", "per_parameter"] = "global"
     early_stopping: int | None = option(None, ge=1)  # stop after N epochs without improvement
     monitor: str = "val_accuracy"
     mode: Literal["max", "min"] = "max"
@@ -62,6 +65,16 @@ class TrainConfig:
         if not self.monitor.startswith(("val_", "train_")):
             return [f"monitor: {self.monitor!r} must start with 'val_' or 'train_'"]
         return []
+
+
+def clip_gradients(params, max_norm: float, mode: str = "global") -> None:
+    """Clip gradients to ``max_norm``: one norm over all of them, or each tensor on its own."""
+    if mode == "global":
+        nn.utils.clip_grad_norm_(params, max_norm)
+        return
+    for param in params:
+        if param.grad is not None:
+            nn.utils.clip_grad_norm_(param, max_norm)
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
@@ -196,7 +209,7 @@ class Trainer:
             self.optimizer.zero_grad(set_to_none=True)
             out.loss.backward()
             if cfg.clip_grad_norm is not None:
-                nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip_grad_norm)
+                clip_gradients(self.model.parameters(), cfg.clip_grad_norm, cfg.clip_mode)
             self.optimizer.step()
             n = len(batch["targets"])
             total_loss += out.loss.item() * n
