@@ -194,3 +194,36 @@ def test_clip_gradients_global_and_per_parameter():
     clip_gradients([a, b], 1.0, "per_parameter")
     assert a.grad.norm() == pytest.approx(1.0, rel=1e-4)
     assert torch.equal(b.grad, torch.full((4,), 0.1))  # small one untouched
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (["train.scheduler=step", "train.step_size=2", "train.gamma=0.1"], [1.0, 1.0, 0.1, 0.1]),
+        (["train.scheduler=cosine"], [1.0, 0.853553, 0.5, 0.146447]),
+        # nothing improves with lr ~0: plateau halves after `patience` bad epochs
+        (
+            [
+                "train.scheduler=plateau",
+                "train.patience=1",
+                "train.gamma=0.5",
+                "train.monitor=val_loss",
+                "train.mode=min",
+                "train.lr=1e-5",
+            ],
+            None,
+        ),
+    ],
+)
+def test_schedulers_follow_their_rule(tmp_path, schedule, expected):
+    result = amkit.run(
+        DEMO_CONFIG,
+        run_dir=tmp_path / "run",
+        overrides=[*TINY, "train.epochs=4", "train.optimizer=sgd", "train.lr=1.0", *schedule],
+    )
+    lrs = [round(h["lr"], 6) for h in result.history]
+    if expected is not None:
+        assert lrs == expected
+    else:
+        lrs = [h["lr"] for h in result.history]
+        assert lrs[0] == 1e-5 and lrs[-1] <= 0.5e-5 and lrs == sorted(lrs, reverse=True)
