@@ -7,7 +7,7 @@
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit ls
-    amkit bench attention [--quick]
+    amkit bench attention|memory [--quick]
     amkit --version
 
 User mistakes (bad config, missing file, bad usage) print a short message and exit 2.
@@ -133,9 +133,7 @@ def _cmd_data_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from amkit.bench import attention as bench_attention
-
-    return bench_attention.main(args)
+    return args.bench_module.main(args)
 
 
 class _UsageError(Exception):
@@ -223,11 +221,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="speed / memory benchmarks (not tests)")
     bench_sub = bench.add_subparsers(dest="bench", required=True, parser_class=_Parser)
-    bench_attention = bench_sub.add_parser("attention", help="multi-head attention speed")
-    from amkit.bench import attention as bench_attention_module
+    from amkit.bench import attention as bench_attention
+    from amkit.bench import memory as bench_memory
 
-    bench_attention_module.add_arguments(bench_attention)
-    bench_attention.set_defaults(func=_cmd_bench)
+    for name, module, text in (
+        ("attention", bench_attention, "multi-head attention speed and memory"),
+        ("memory", bench_memory, "memory store read latency, memory and recall"),
+    ):
+        case = bench_sub.add_parser(name, help=text)
+        module.add_arguments(case)
+        case.set_defaults(func=_cmd_bench, bench_module=module)
     return parser
 
 

@@ -122,9 +122,10 @@ def test_linear_start_switches_softmax_back_on():
     info = {"vocab_size": 20, "memory_size": 6}
     model = MemN2NQA(MemN2NConfig(d_model=8, ls_max_epochs=10, ls_patience=2), info)
     assert bool(model.linear_phase)
-    assert model.epoch_end(1, {"val_loss": 2.0}) is None
-    assert model.epoch_end(2, {"val_loss": 1.5}) is None
-    assert model.epoch_end(3, {"val_loss": 1.6}) is None  # one bad epoch: patience 2
+    hold = {"hold_schedule": True}
+    assert model.epoch_end(1, {"val_loss": 2.0}) == hold
+    assert model.epoch_end(2, {"val_loss": 1.5}) == hold
+    assert model.epoch_end(3, {"val_loss": 1.6}) == hold  # one bad epoch: patience 2
     assert bool(model.linear_phase)
     record = {"val_loss": 1.55}  # second epoch without beating 1.5
     assert model.epoch_end(4, record) == {"restart_schedule": True}
@@ -153,7 +154,7 @@ def test_trainer_restarts_the_schedule_when_linear_start_ends(tmp_path):
     config["data"] = {**GENERATED["data"], "n_train": 100, "n_test": 20}
     result = amkit.run(config, run_dir=tmp_path / "run")
     lrs = [round(h["lr"], 6) for h in result.history]
-    assert lrs == [0.1, 0.05, 0.1, 0.05]  # decayed, reset when LS ended at epoch 2
+    assert lrs == [0.1, 0.1, 0.1, 0.05]  # held during LS, restarted when it ended at epoch 2
     assert result.history[1].get("linear_start_ended")
 
 

@@ -421,8 +421,8 @@ def render_markdown(data: dict) -> str:
         f"- equivalent call: `{data['call']}`",
         f"- date: {data['date']}; wall time {data['wall_time_s'] / 60:.1f} min; git {m['git']}",
         f"- machine: {m['cpu_model']}, {m['logical_cpus']} logical CPUs, {m['threads']} "
-        f"threads (torch and FAISS); torch {m['torch']}, faiss {m['faiss'] or 'not installed'}, "
-        f"Python {m['python']}",
+        f"thread(s) for torch and FAISS; torch {m['torch']}, "
+        f"faiss {m['faiss'] or 'not installed'}, Python {m['python']}",
         "- load average (1, 5, 15 min) before: "
         + ", ".join(f"{x:.2f}" for x in m["loadavg_before"])
         + "; after: "
@@ -463,7 +463,7 @@ def render_markdown(data: dict) -> str:
 
 _METHOD = """
 - Each store and N runs in its own fresh `python -m amkit.bench.memory --case NAME --size N`
-  process with {threads} torch and FAISS (OpenMP) threads. Data (seed {seed}): keys
+  process with {threads} torch and FAISS (OpenMP) thread(s). Data (seed {seed}): keys
   and queries are i.i.d. N(0, I) (`gaussian`) or a centre from round(sqrt(N)) N(0, I) centres
   plus {noise} x N(0, I) noise (`clustered`); values are N(0, I) of width {value_dim}.
 - *build s*: `make_store(...)`, then (IVF) `train` on the first min(N, {train_per_list} x
@@ -475,8 +475,8 @@ _METHOD = """
   warm-up read); *us / query in batch* divides it by Q. *single query ms*: median of
   one-query reads. Reads return values, scores and ids, so they include the value gather.
 - *recall@k*: mean fraction of the exact top-k ids (brute force in torch) that the store
-  returns; exact FAISS flat should give 1 up to float ties. IVF uses nlist = {nlist} and is
-  read at nprobe {nprobes}.
+  returns; exact FAISS flat should give 1 up to float ties. IVF uses
+  nlist = {nlist} and is read at nprobe {nprobes}.
 - Other jobs share this machine: each case waits up to 30 s for the machine to be at most
   {quiet_pct:.0f}% busy ({threads} core(s) free), then runs anyway. *CPU util* is process CPU
   time / wall time over the batch reads (at most {threads}); well below that means the case

@@ -97,7 +97,9 @@ class MemN2NQA(nn.Module):
     def epoch_end(self, epoch: int, record: dict) -> dict | None:
         """Trainer hook: end linear start when validation loss stops falling.
 
-        Returns ``{"restart_schedule": True}`` when the softmax goes back in.
+        Returns ``{"hold_schedule": True}`` while linear start goes on (its learning rate
+        stays constant, as in the authors' code) and ``{"restart_schedule": True}`` when the
+        softmax goes back in.
         """
         if not bool(self.linear_phase):
             return None
@@ -113,4 +115,4 @@ class MemN2NQA(nn.Module):
             record["linear_start_ended"] = True
             log.info("epoch %d: linear start ends, softmax back in the memory layers", epoch)
             return {"restart_schedule": True}
-        return None
+        return {"hold_schedule": True}

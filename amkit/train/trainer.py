@@ -119,8 +119,9 @@ class Trainer:
         on_epoch_end: callbacks ``f(epoch, record)`` called after each epoch is saved.
 
     A model may define ``epoch_end(epoch, record) -> dict | None``, called after validation
-    and the best-model save; returning ``{"restart_schedule": True}`` resets the learning
-    rate and its schedule (MemN2N's linear start does, as its authors' code did).
+    and the best-model save; returning ``{"hold_schedule": True}`` skips this epoch's
+    scheduler step and ``{"restart_schedule": True}`` resets the learning rate and its
+    schedule (MemN2N's linear start does both, as its authors' code did).
     """
 
     def __init__(
@@ -255,7 +256,7 @@ class Trainer:
                 request = epoch_end(epoch, record) if callable(epoch_end) else None
                 if request and request.get("restart_schedule"):
                     self._restart_schedule()
-                else:
+                elif not (request and request.get("hold_schedule")):
                     self._step_scheduler(value)
                 self.history.append(record)
                 self._write_history()
