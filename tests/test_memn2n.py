@@ -191,3 +191,56 @@ def test_explain_prints_hops_beside_the_story(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert main(["explain", str(result.run_dir), "--task", "9"]) == 2
     assert "task 9 is not in this run's test split" in capsys.readouterr().err
+
+
+def _reference_forward(net: MemN2N, story: torch.Tensor, query: torch.Tensor):
+    """The paper's equations written out naively: one sentence and one hop at a time."""
+    story, query = story.long(), query.long()
+    b, m, _ = story.shape
+    ages = net.memory_ages((story != 0).any(-1))
+
+    def sentence(emb, ids):
+        words = [w for w in ids.tolist() if w != 0]
+        if not words:
+            return torch.zeros(net.dim)
+        l = position_encoding_weights(torch.tensor(len(words)), len(words), net.dim)
+        return (emb.weight[words] * l).sum(0)
+
+    outputs, attentions = [], []
+    for i in range(b):
+        u = sentence(net.question_embedding, query[i])
+        hops = []
+        for hop in range(net.hops):
+            a, c = net._input_index(hop)
+            real = [j for j in range(m) if (story[i, j] != 0).any()]
+            mem = torch.stack(
+                [
+                    sentence(net.word_embeddings[a], story[i, j])
+                    + net.time_embeddings[a].weight[ages[i, j]]
+                    for j in real
+                ]
+            )
+            out = torch.stack(
+                [
+                    sentence(net.word_embeddings[c], story[i, j])
+                    + net.time_embeddings[c].weight[ages[i, j]]
+                    for j in real
+                ]
+            )
+            p = torch.softmax(mem @ u, dim=0)
+            u = (net.hop_map(u) if net.tying == "layerwise" else u) + p @ out
+            hops.append(torch.cat([p, torch.zeros(m - len(real))]))
+        outputs.append(u)
+        attentions.append(torch.stack(hops))
+    return torch.stack(outputs), torch.stack(attentions)
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise", "none"])
+def test_forward_equals_the_papers_equations(tying):
+    torch.manual_seed(0)
+    net = MemN2N(20, 6, dim=8, hops=3, tying=tying).eval()
+    story, query = _batch()
+    u, weights = net(story, query, need_weights=True)
+    ref_u, ref_weights = _reference_forward(net, story, query)
+    torch.testing.assert_close(u, ref_u, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(weights, ref_weights, rtol=1e-4, atol=1e-5)

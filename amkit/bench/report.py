@@ -232,7 +232,7 @@ def render_markdown(data: dict) -> str:
             f"## T = {t}",
             "",
             "| case | median ms | min ms | vs torch_mha_weights | vs reference | GFLOP/s "
-            "| % of matmul | peak MB | CPU util | tries | run |",
+            "| % of matmul | peak MB | CPU util | processes | run |",
             "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
         ]
         for r in (r for r in data["results"] if r["T"] == t):
@@ -277,7 +277,12 @@ def render_markdown(data: dict) -> str:
             {(r["T"], r["case"]): r for r in data["results"] if "peak_mb" in r}, case
         )
         out.append(f"| {case} | " + " | ".join(cells) + f" | {_fmt(slope, '.2f')} |")
-    steps = {r["T"]: f"{r['warmup']} + {r['repeats']}" for r in data["results"] if "warmup" in r}
+    steps = {}
+    for r in data["results"]:
+        if "warmup" in r:
+            n = len(r.get("processes", [r]))
+            one = f"{r['warmup']} + {r['repeats'] // n}"
+            steps[r["T"]] = f"{n} x ({one})" if n > 1 else one
     steps_text = ", ".join(f"T={t}: {v}" for t, v in sorted(steps.items()))
     budgets = sorted({run["memory_budget_gb"] for run in data["runs"]})
     budget = " / ".join(f"{b:g}" for b in budgets)
@@ -293,27 +298,30 @@ _METHOD = """
   then the gradients are set to `None`. The input requires grad; dropout is 0; modules are in
   train mode (so `nn.MultiheadAttention` takes its Python path, not its inference fast path).
   Returned weights stay alive through backward, as they would for a caller who keeps them.
-- Timing: warm-up + timed steps per case: {steps}; the table shows the median and the
-  minimum of the timed steps (wall clock).
-  *CPU util* is process CPU time / wall time, at most 2.0; a value well below that means
-  the case was starved by other load on the machine.
-- Shared machine: each case starts only once the whole machine has been at most 20% busy
-  for a second (waiting up to 2 min), and a case with CPU util below 1.7 is rerun, up to
-  3 tries (*tries* column); the fastest is kept and all are listed in the JSON
-  (`attempts`). *starved* marks a case that stayed below 1.7 after that.
+- Timing (wall clock), warm-up + timed steps per process: {steps}. Up to T = 512 each case
+  runs in one process; above, where a step takes seconds, in two, in the order
+  A B C .. C B A, and the table pools their timed steps (median and minimum) so drift in
+  other load hits both sides of a comparison alike. References run right before the case
+  compared with them (bare_sdpa, amkit_fast, naive, amkit_weights, torch_mha_noweights,
+  torch_mha_weights).
+- *CPU util* is process CPU time / wall time, at most 2.0; well below that means other load
+  on this shared 2-core machine starved the case. Each process starts only once the whole
+  machine has been at most 20% busy for a second (waiting up to 2 min); a process with CPU
+  util below 1.7 is rerun, up to 3 times, and the fastest kept (*processes* counts every
+  process launched, retries included; all are listed in the JSON under `attempts`).
+  *starved* marks a case that stayed below 1.7. Load that CPU util cannot see (memory
+  bandwidth, the host) remains: compare the matmul limit measured at each run's start and end.
 - Memory: *peak MB* is `ru_maxrss` at the end minus `ru_maxrss` after imports and
-  model/input creation (the baseline, kept in the JSON as `rss_baseline_mb`). A case whose
-  estimated peak ({score_copies} copies of a B*H*T*T float32 tensor for the weights paths plus
-  {activation_copies} copies of a B*T*D activation) exceeds the memory budget
-  ({memory_budget_gb} GB, or 80% of the memory available at the time) is skipped, not run.
+  model/input creation (the baseline, kept in the JSON as `rss_baseline_mb`); the higher of
+  a case's processes. A case whose estimated peak ({score_copies} copies of a B*H*T*T float32
+  tensor for the weights paths plus {activation_copies} copies of a B*T*D activation) exceeds
+  the memory budget ({memory_budget_gb} GB, or 80% of the memory available at the time) is
+  skipped, not run.
 - FLOPs are model FLOPs: forward = 2*B*T*D*D*4 (four projections) + 2*2*B*T*T*D (QK^T and AV),
   forward+backward = 3 x forward. SDPA's flash kernel recomputes the scores in backward, so
   the hardware does more work than counted. *% of matmul* compares with a {n}x{n} float32
   `torch.matmul` timed in the same run (forward only), the best this machine does on dense
   float32 with 2 threads.
-- Other jobs share this 2-core machine; the load averages above and the CPU util column say
-  how much. References run right before the case compared with them (bare_sdpa, amkit_fast,
-  naive, amkit_weights, torch_mha_noweights, torch_mha_weights) so a pair sees similar load.
 """
 
 
