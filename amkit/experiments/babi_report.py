@@ -85,7 +85,7 @@ def summarize_errors(per_task_error: dict[str, float] | list[float]) -> dict[str
         list(per_task_error.values()) if isinstance(per_task_error, dict) else list(per_task_error)
     )
     return {
-        "mean_error": round(sum(values) / len(values), 2),
+        "mean_error": round(sum(values) / len(values), 1),
         "failed_tasks": sum(v > FAILED_ABOVE for v in values),
     }
 
