@@ -108,6 +108,26 @@ def test_temporal_encoding_ages_and_random_noise():
     assert (ages[:, 0] > ages[:, 1]).all() and (ages[:, 1] > ages[:, 2]).all()
 
 
+def test_code_style_random_noise_keeps_order_and_adds_few_blanks():
+    net = MemN2N(20, 50, dim=8, hops=1, rn_mode="code").train()
+    mask = torch.zeros(300, 50, dtype=torch.bool)
+    lengths = torch.randint(1, 51, (300,), generator=torch.Generator().manual_seed(0))
+    for i, n in enumerate(lengths.tolist()):
+        mask[i, :n] = True
+    torch.manual_seed(0)
+    ages = net.memory_ages(mask)
+    for i, n in enumerate(lengths.tolist()):
+        row = ages[i, :n]
+        uncapped = row < 49  # ages past the last temporal row are capped at 49, as in the code
+        assert (row[:-1] >= row[1:]).all()  # oldest first
+        assert (row[:-1][uncapped[:-1]] > row[1:][uncapped[:-1]]).all()  # strictly, uncapped
+        if uncapped.all():
+            blanks = int(row[0]) + 1 - n  # ages used beyond the n sentences
+            assert 0 <= blanks < max(1, -(-n // 10))  # fewer than ceil(0.1 n)
+    eval_ages = net.eval().memory_ages(mask)
+    assert eval_ages[0, : lengths[0]].tolist() == list(range(int(lengths[0]) - 1, -1, -1))
+
+
 def test_padding_embedding_stays_zero_and_gets_no_gradient():
     model = MemN2NQA(MemN2NConfig(d_model=8), {"vocab_size": 20, "memory_size": 6})
     story, query = _batch()

@@ -22,8 +22,12 @@ def test_render_lists_every_task_and_column():
         "published": PUBLISHED,
         "rows": {
             "ours": {
-                "label": "ours", "setting": "1k joint", "command": "amkit train x",
-                "seeds": [0], "seconds": 60.0, "n_test": 20000,
+                "label": "ours",
+                "setting": "1k joint",
+                "command": "amkit train x",
+                "seeds": [0],
+                "seconds": 60.0,
+                "n_test": 20000,
                 "per_task_error": {str(t): float(t) for t in range(1, 21)},
             }
         },

@@ -68,7 +68,8 @@ class MemN2N(nn.Module):
         encoding: ``"pe"`` (paper), ``"pe_code"`` (authors' code) or ``"bow"``.
         temporal: add temporal encoding.
         tying: ``"adjacent"``, ``"layerwise"`` or ``"none"``.
-        random_noise: probability of a blank memory after each sentence at training.
+        random_noise: share of blank memories at training (RN).
+        rn_mode: how blanks are drawn: ``"paper"`` or ``"code"`` (the authors' code).
         init_std: embeddings are initialised from N(0, init_std) (paper: 0.1).
     """
 
@@ -83,6 +84,7 @@ class MemN2N(nn.Module):
         tying: str = "adjacent",
         random_noise: float = 0.1,
         init_std: float = 0.1,
+        rn_mode: str = "paper",
     ):
         super().__init__()
         if tying not in TYINGS:
@@ -94,6 +96,9 @@ class MemN2N(nn.Module):
         self.dim, self.hops, self.memory_size = dim, hops, memory_size
         self.encoding, self.temporal, self.tying = encoding, temporal, tying
         self.random_noise = random_noise
+        if rn_mode not in ("paper", "code"):
+            raise ValueError(f"rn_mode must be 'paper' or 'code', got {rn_mode!r}")
+        self.rn_mode = rn_mode
 
         def words() -> nn.Embedding:
             emb = nn.Embedding(vocab_size, dim, padding_idx=0)
@@ -196,13 +201,37 @@ class MemN2N(nn.Module):
         """Age of each slot (0 = most recent), with random blanks at training (RN).
 
         Slots hold sentences oldest first and are left-aligned; ``memory_mask`` ``(B, M)``.
+        ``rn_mode="paper"``: a blank follows each sentence with probability ``random_noise``.
+        ``rn_mode="code"``, the authors' code: ``nblank`` is uniform in ``[0, ceil(p n))``
+        and the ``n`` sentences take a random ordered subset of ages ``[0, n + nblank)``.
         """
-        step = memory_mask.long()  # (B, M)
-        if self.training and self.random_noise > 0:
+        if not (self.training and self.random_noise > 0):
+            ages = memory_mask.long().flip(-1).cumsum(-1).flip(-1) - 1  # (B, M)
+        elif self.rn_mode == "paper":
             blanks = torch.rand(memory_mask.shape, device=memory_mask.device) < self.random_noise
-            step = step + (blanks & memory_mask).long()
-        ages = step.flip(-1).cumsum(-1).flip(-1) - 1  # (B, M) newer slots counted after i
+            step = memory_mask.long() + (blanks & memory_mask).long()  # (B, M)
+            ages = step.flip(-1).cumsum(-1).flip(-1) - 1  # (B, M) newer slots counted after i
+        else:
+            ages = self._code_noise_ages(memory_mask)
         return ages.clamp(0, self.memory_size - 1)
+
+    def _code_noise_ages(self, memory_mask: Tensor) -> Tensor:
+        b, m = memory_mask.shape
+        device = memory_mask.device
+        n = memory_mask.sum(-1)  # (B,)
+        cap = torch.ceil(self.random_noise * n.float()).clamp(min=1)  # (B,)
+        nblank = (torch.rand(b, device=device) * cap).floor().long()  # (B,) in [0, cap)
+        width = m + int(torch.ceil(torch.tensor(self.random_noise * m)))
+        positions = torch.arange(width, device=device).expand(b, width)  # (B, W)
+        keys = torch.rand(b, width, device=device)
+        keys = keys.masked_fill(positions >= (n + nblank).unsqueeze(1), 2.0)  # never chosen
+        rank = keys.argsort(-1).argsort(-1)  # (B, W)
+        chosen = rank < n.unsqueeze(1)  # n positions out of [0, n + nblank)
+        order = chosen.long().cumsum(-1) - 1  # rank among the chosen, by position
+        sentence = torch.where(chosen, n.unsqueeze(1) - 1 - order, m)  # newest gets smallest
+        ages = torch.zeros(b, m + 1, dtype=torch.long, device=device)
+        ages.scatter_(1, sentence, positions)  # unchosen land in the dropped column m
+        return ages[:, :m]
 
     def forward(
         self, story: Tensor, query: Tensor, linear: bool = False, need_weights: bool = False

@@ -46,6 +46,7 @@ class MemN2NConfig:
     ls_max_epochs: int = option(30, ge=1)  # linear start never lasts longer than this
     ls_patience: int = option(3, ge=1)  # epochs without a lower val loss that end LS
     random_noise: float = option(0.1, ge=0, lt=1)  # RN: share of blank memories at training
+    rn_mode: Literal["paper", "code"] = "paper"  # code: the authors' code's way to draw blanks
     init_std: float = option(0.1, gt=0)
 
 
@@ -66,6 +67,7 @@ class MemN2NQA(nn.Module):
             tying=config.tying,
             random_noise=config.random_noise,
             init_std=config.init_std,
+            rn_mode=config.rn_mode,
         )
         # Linear-start state lives in buffers so checkpoints and resume carry it.
         self.register_buffer("linear_phase", torch.tensor(config.linear_start))
