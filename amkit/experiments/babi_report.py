@@ -124,6 +124,36 @@ def row_from_run(run_dir: str | Path) -> dict[str, Any]:
     return row
 
 
+def row_from_task_runs(folder: str | Path) -> dict[str, Any]:
+    """Numbers of one-model-per-task runs in ``folder/task<N>/`` (the paper's per-task setting)."""
+    per_task: dict[str, float] = {}
+    per_task_n: dict[str, int] = {}
+    seconds = 0.0
+    eps: list[float] = []
+    seeds: set[int] = set()
+    for run_dir in sorted(Path(folder).glob("task*"), key=lambda p: int(p.name[4:])):
+        row = row_from_run(run_dir)
+        per_task.update(row["per_task_error"])
+        per_task_n.update(row["per_task_n"])
+        seconds += row["seconds"]
+        seeds.update(row["seeds"])
+        if "train_examples_per_second" in row:
+            eps.append(row["train_examples_per_second"])
+    if not per_task:
+        raise FileNotFoundError(f"no finished task<N>/ run directories in {folder}")
+    result = {
+        "per_task_error": per_task,
+        "per_task_n": per_task_n,
+        "n_test": sum(per_task_n.values()),
+        "seeds": sorted(seeds),
+        "seconds": round(seconds, 1),
+        **summarize_errors(per_task),
+    }
+    if eps:
+        result["train_examples_per_second"] = round(sum(eps) / len(eps), 1)
+    return result
+
+
 def load_results(path: Path = RESULTS) -> dict[str, Any]:
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
@@ -212,7 +242,9 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m amkit.experiments.babi_report")
     sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="add or replace a row from a run directory")
+    add = sub.add_parser(
+        "add", help="add or replace a row from a run directory (or a folder of task<N>/ runs)"
+    )
     add.add_argument("run_dir")
     add.add_argument("--id", required=True)
     add.add_argument("--label", required=True)
