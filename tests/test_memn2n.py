@@ -62,6 +62,20 @@ def test_hop_attention_is_a_distribution_over_real_memories(tying):
     assert torch.all(weights[0, :, 4:] == 0)  # padding slots get exactly 0
 
 
+def test_empty_slots_take_softmax_mass_as_zero_vectors():
+    net = MemN2N(20, 6, dim=8, hops=1, empty_slots=True).eval()
+    story, query = _batch()
+    u, weights = net(story, query, need_weights=True)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4, 1))
+    assert (weights[0, 0, 4:] > 0).all()  # the two empty slots of story 0 share the mass
+    # ... with score 0 (zero vectors): equal weights, and nothing added to the output
+    torch.testing.assert_close(weights[0, 0, 4], weights[0, 0, 5])
+    masked = MemN2N(20, 6, dim=8, hops=1).eval()
+    masked.load_state_dict(net.state_dict())
+    _, masked_weights = masked(story, query, need_weights=True)
+    assert torch.all(masked_weights[0, 0, 4:] == 0)
+
+
 def test_linear_start_drops_the_softmax():
     net = MemN2N(20, 6, dim=8, hops=1, temporal=False).eval()
     story, query = _batch()

@@ -261,7 +261,7 @@ def measure(case: str, t: int, warmup: int, repeats: int, budget_gb: float) -> d
     is kept; every attempt is listed under ``attempts``.
     """
     attempts = []
-    for _ in range(MAX_ATTEMPTS):
+    for attempt in range(1, MAX_ATTEMPTS + 1):
         busy, waited = machine.wait_for_quiet(QUIET_BUSY_MAX, QUIET_WAIT_S)
         started = time.perf_counter()
         res = _launch(case, t, warmup, repeats, budget_gb)
@@ -269,7 +269,8 @@ def measure(case: str, t: int, warmup: int, repeats: int, budget_gb: float) -> d
         attempts.append(res)
         if "error" in res or res["cpu_util"] >= STARVED_UTIL:
             break
-        logger.info("%-20s T=%-5d starved (CPU util %.2f), retrying", case, t, res["cpu_util"])
+        then = "retrying" if attempt < MAX_ATTEMPTS else "giving up"
+        logger.info("%-20s T=%-5d starved (CPU util %.2f), %s", case, t, res["cpu_util"], then)
     ok = [a for a in attempts if "error" not in a]
     best = dict(min(ok, key=lambda a: a["median_ms"]) if ok else attempts[-1])
     keys = ("median_ms", "cpu_util", "busy_before", "waited_s", "error")

@@ -70,6 +70,9 @@ class MemN2N(nn.Module):
         tying: ``"adjacent"``, ``"layerwise"`` or ``"none"``.
         random_noise: share of blank memories at training (RN).
         rn_mode: how blanks are drawn: ``"paper"`` or ``"code"`` (the authors' code).
+        empty_slots: keep the ``M - n`` empty slots of a story in the softmax as zero vectors
+            (score 0, output 0), as the authors' code does, instead of masking them out:
+            they act as a "nothing relevant" sink.
         init_std: embeddings are initialised from N(0, init_std) (paper: 0.1).
     """
 
@@ -85,6 +88,7 @@ class MemN2N(nn.Module):
         random_noise: float = 0.1,
         init_std: float = 0.1,
         rn_mode: str = "paper",
+        empty_slots: bool = False,
     ):
         super().__init__()
         if tying not in TYINGS:
@@ -99,6 +103,7 @@ class MemN2N(nn.Module):
         if rn_mode not in ("paper", "code"):
             raise ValueError(f"rn_mode must be 'paper' or 'code', got {rn_mode!r}")
         self.rn_mode = rn_mode
+        self.empty_slots = empty_slots
 
         def words() -> nn.Embedding:
             emb = nn.Embedding(vocab_size, dim, padding_idx=0)
@@ -267,15 +272,20 @@ class MemN2N(nn.Module):
         def memories(index: int) -> Tensor:
             return encoded[:, :, slot[index]]  # (B, M, d)
 
+        attend = memory_mask
+        if self.empty_slots:  # the authors' code: empty slots are zero vectors in the softmax
+            encoded = encoded * memory_mask[:, :, None, None]
+            attend = torch.ones_like(memory_mask)
+
         hop_weights = []
         for hop in range(self.hops):
             a_index, c_index = self._input_index(hop)
             m, c = memories(a_index), memories(c_index)  # (B, M, d) each
             scores = torch.einsum("bmd,bd->bm", m, u)  # (B, M)
             if linear:
-                p = scores.masked_fill(~memory_mask, 0.0)
+                p = scores.masked_fill(~attend, 0.0)
             else:
-                p = masked_softmax(scores, memory_mask)  # (B, M)
+                p = masked_softmax(scores, attend)  # (B, M)
             o = torch.einsum("bm,bmd->bd", p, c)  # (B, d)
             u = (self.hop_map(u) if self.tying == "layerwise" else u) + o
             hop_weights.append(p)

@@ -47,6 +47,7 @@ class MemN2NConfig:
     ls_patience: int = option(3, ge=1)  # epochs without a lower val loss that end LS
     random_noise: float = option(0.1, ge=0, lt=1)  # RN: share of blank memories at training
     rn_mode: Literal["paper", "code"] = "paper"  # code: the authors' code's way to draw blanks
+    empty_slots: bool = False  # authors' code: empty memory slots stay in the softmax as zeros
     init_std: float = option(0.1, gt=0)
 
 
@@ -68,6 +69,7 @@ class MemN2NQA(nn.Module):
             random_noise=config.random_noise,
             init_std=config.init_std,
             rn_mode=config.rn_mode,
+            empty_slots=config.empty_slots,
         )
         # Linear-start state lives in buffers so checkpoints and resume carry it.
         self.register_buffer("linear_phase", torch.tensor(config.linear_start))
