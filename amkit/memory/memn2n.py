@@ -282,10 +282,8 @@ class MemN2N(nn.Module):
             a_index, c_index = self._input_index(hop)
             m, c = memories(a_index), memories(c_index)  # (B, M, d) each
             scores = torch.einsum("bmd,bd->bm", m, u)  # (B, M)
-            if linear:
-                p = scores.masked_fill(~attend, 0.0)
-            else:
-                p = masked_softmax(scores, attend)  # (B, M)
+            # linear start: the raw scores; else the softmax over allowed slots
+            p = scores.masked_fill(~attend, 0.0) if linear else masked_softmax(scores, attend)
             o = torch.einsum("bm,bmd->bd", p, c)  # (B, d)
             u = (self.hop_map(u) if self.tying == "layerwise" else u) + o
             hop_weights.append(p)
