@@ -286,7 +286,16 @@ def render_markdown(data: dict) -> str:
     steps_text = ", ".join(f"T={t}: {v}" for t, v in sorted(steps.items()))
     budgets = sorted({run["memory_budget_gb"] for run in data["runs"]})
     budget = " / ".join(f"{b:g}" for b in budgets)
-    method = _METHOD.format(**cfg, n=mm["n"], steps=steps_text, memory_budget_gb=budget)
+    two = (
+        '\n  "2 x": each case ran in two processes, in the order A B C .. C B A, and the table '
+        "pools their\n  timed steps (median and minimum), so drift in other load hits both "
+        "sides of a comparison alike."
+        if any("x (" in v for v in steps.values())
+        else ""
+    )
+    method = _METHOD.format(
+        **cfg, n=mm["n"], steps=steps_text, memory_budget_gb=budget, two_processes=two
+    )
     out += ["", "## Method", "", *method.strip().splitlines(), ""]
     return "\n".join(out)
 
@@ -298,11 +307,9 @@ _METHOD = """
   then the gradients are set to `None`. The input requires grad; dropout is 0; modules are in
   train mode (so `nn.MultiheadAttention` takes its Python path, not its inference fast path).
   Returned weights stay alive through backward, as they would for a caller who keeps them.
-- Timing (wall clock), warm-up + timed steps per process: {steps}. "2 x": where a step
-  takes seconds, each case ran in two processes, in the order A B C .. C B A, and the table
-  pools their timed steps (median and minimum) so drift in other load hits both sides of a
-  comparison alike. References run right before the case compared with them (bare_sdpa,
-  amkit_fast, naive, amkit_weights, torch_mha_noweights, torch_mha_weights).
+- Timing (wall clock), warm-up + timed steps per process: {steps}.{two_processes}
+  References run right before the case compared with them (bare_sdpa, amkit_fast, naive,
+  amkit_weights, torch_mha_noweights, torch_mha_weights).
 - *CPU util* is process CPU time / wall time, at most 2.0; well below that means other load
   on this shared 2-core machine starved the case. Each process starts only once the whole
   machine has been at most 20% busy for a second (waiting up to 2 min); a process with CPU
