@@ -9,6 +9,7 @@ import torch
 
 import amkit
 from amkit.demo import DEMO_CONFIG
+from amkit.experiments.config import ConfigError
 from amkit.experiments.run import load_config
 from amkit.train.checkpoint import atomic_save_tensors, load_model, save_model
 
@@ -175,6 +176,11 @@ def test_repeats_keep_the_best_on_validation_and_resume(tmp_path):
     before = (tmp_path / "rep" / "repeat-0" / "metrics.jsonl").read_text()
     run_repeats(DEMO_CONFIG, tmp_path / "rep", repeats=2, overrides=overrides)
     assert (tmp_path / "rep" / "repeat-0" / "metrics.jsonl").read_text() == before
+    # ... but never mixes in repeats trained with another config
+    with pytest.raises(ConfigError, match=r"train.lr: 0.001 on disk, 0.5 asked"):
+        run_repeats(
+            DEMO_CONFIG, tmp_path / "rep", repeats=2, overrides=[*overrides, "train.lr=0.5"]
+        )
 
 
 def test_clip_gradients_global_and_per_parameter():

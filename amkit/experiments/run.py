@@ -287,6 +287,31 @@ def run(
     )
 
 
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _check_same_config(run_dir: Path, expected: ExperimentConfig) -> None:
+    """A repeat found on disk must have been trained with the config asked for now."""
+    saved = _flatten(load_config(run_dir / "config.yaml").to_dict())
+    wanted = _flatten(expected.to_dict())
+    diffs = [
+        f"{k}: {saved.get(k)!r} on disk, {wanted.get(k)!r} asked"
+        for k in sorted(set(saved) | set(wanted))
+        if saved.get(k) != wanted.get(k) and not k.endswith("progress")
+    ]
+    if diffs:
+        raise ConfigError(
+            [f"{run_dir} was trained with another config; use another --out or match it:"] + diffs
+        )
+
+
 def run_repeats(
     config: str | Path | Mapping[str, Any] | ExperimentConfig,
     run_dir: str | Path,
@@ -313,6 +338,8 @@ def run_repeats(
     for i in range(repeats):
         seeded = load_config(base, [f"seed={base.seed + i}"])
         sub = run_dir / f"repeat-{i}"
+        if (sub / "config.yaml").is_file():
+            _check_same_config(sub, seeded)
         if (sub / "metrics.json").is_file():
             log.info("repeat %d already finished in %s", i, sub)
         else:
