@@ -178,7 +178,6 @@ class Trainer:
             "best_epoch": self.best_epoch,
             "bad_epochs": self.bad_epochs,
             "train_seconds": self.train_seconds,
-            "finished": False,
         }
         save_training_state(self.run_dir, self.model, self.optimizer, self.scheduler, extra)
 
