@@ -29,7 +29,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -234,22 +233,7 @@ def _launch(case: str, t: int, warmup: int, repeats: int, budget_gb: float) -> d
     cmd = [sys.executable, "-m", "amkit.bench.attention", "--case", case, "--T", str(t)]
     cmd += ["--warmup", str(warmup), "--repeats", str(repeats)]
     cmd += ["--memory-budget-gb", str(budget_gb)]
-    try:
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env=machine.child_env(THREADS),
-            timeout=CHILD_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"case": case, "T": t, "error": f"timed out after {CHILD_TIMEOUT_S} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        return {"case": case, "T": t, "error": f"exit code {proc.returncode}: {tail}"}
-    return json.loads(lines[-1])
+    return machine.run_child(cmd, THREADS, CHILD_TIMEOUT_S, {"case": case, "T": t})
 
 
 def measure(case: str, t: int, warmup: int, repeats: int, budget_gb: float) -> dict:

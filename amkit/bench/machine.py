@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import platform
 import shlex
@@ -112,3 +113,26 @@ def child_env(threads: int) -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     n = str(threads)
     return dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS=n, MKL_NUM_THREADS=n)
+
+
+def run_child(cmd: list[str], threads: int, timeout_s: float, ids: dict) -> dict:
+    """Run one benchmark case in a fresh interpreter; its last JSON line, or ``ids`` + error.
+
+    Each case gets its own process so its peak memory is its own.
+    """
+    try:
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=child_env(threads),
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {**ids, "error": f"timed out after {timeout_s} s"}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        return {**ids, "error": f"exit code {proc.returncode}: {tail}"}
+    return json.loads(lines[-1])

@@ -31,7 +31,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -255,22 +254,8 @@ def _launch(case: str, n: int, opts: dict) -> dict:
     cmd = [sys.executable, "-m", "amkit.bench.memory", "--case", case, "--size", str(n)]
     for key in ("dim", "k", "n_queries", "metric", "data", "repeats", "singles", "threads"):
         cmd += [f"--{key.replace('_', '-')}", str(opts[key])]
-    try:
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env=machine.child_env(opts["threads"]),
-            timeout=CHILD_TIMEOUT_S,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"case": case, "size": n, "error": f"timed out after {CHILD_TIMEOUT_S} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
-        return {"case": case, "size": n, "error": f"exit code {proc.returncode}: {tail}"}
-    return json.loads(lines[-1])
+    ids = {"case": case, "size": n}
+    return machine.run_child(cmd, opts["threads"], CHILD_TIMEOUT_S, ids)
 
 
 def run_memory_benchmark(

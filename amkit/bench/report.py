@@ -14,9 +14,10 @@ import json
 import math
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from amkit.train.checkpoint import atomic_write_text
 
 # Targets: (key, statement, threshold). A ratio is time(case) / time(reference).
 FAST_VS_SDPA_MAX = 1.05
@@ -30,17 +31,7 @@ BASELINE = "torch_mha_weights"
 
 def write_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def _measured(data: dict) -> dict[tuple[int, str], dict]:
