@@ -146,6 +146,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"amkit: error: {message}\n")
 
 
+def _add_overrides(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help=text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="amkit", description="Attention, memory and knowledge models.")
     parser.add_argument("--version", action="version", version=f"amkit {amkit.__version__}")
@@ -158,13 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train one config into a run directory")
     train.add_argument("config", nargs="?", help="YAML config file")
-    train.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="dotted overrides, e.g. train.lr=0.01 model.hops=3",
-    )
+    _add_overrides(train, "dotted overrides, e.g. train.lr=0.01 model.hops=3")
     train.add_argument("--out", default=None, help="run directory (default runs/<model>-...)")
     train.add_argument(
         "--resume",
@@ -183,13 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", default="test")
-    evaluate.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="overrides, e.g. data.path=/other/copy",
-    )
+    _add_overrides(evaluate, "overrides, e.g. data.path=/other/copy")
     evaluate.set_defaults(func=_cmd_evaluate)
 
     data = sub.add_parser("data", help="dataset tools")
@@ -207,13 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--example", type=int, default=0, help="example index, from 0")
     explain.add_argument("--split", default="test")
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
-    explain.add_argument(
-        "--set",
-        nargs="+",
-        default=[],
-        metavar="KEY=VALUE",
-        help="overrides, e.g. data.path=/other/copy",
-    )
+    _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     explain.set_defaults(func=_cmd_explain)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
