@@ -224,8 +224,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     columns = [(key, p["label"], p) for key, p in published.items()]
     columns += [(key, r["label"], r) for key, r in rows.items()]
-    header = "| task | " + " | ".join(f"{label}" for _, label, _ in columns) + " |"
-    lines += [header, "|---|" + "---:|" * len(columns)]
+    tags = [f"({chr(ord('a') + i)})" for i in range(len(columns))]
+    lines += ["| task | " + " | ".join(tags) + " |", "|---|" + "---:|" * len(columns)]
     for task in range(1, 21):
         cells = []
         for _, _, entry in columns:
@@ -234,29 +234,27 @@ def render(results: dict[str, Any]) -> str:
             cells.append("" if value is None else f"{value:.1f}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     summaries = [summarize_errors(entry["per_task_error"]) for _, _, entry in columns]
-    lines.append(
-        "| **mean** | " + " | ".join(f"**{s['mean_error']:.1f}**" for s in summaries) + " |"
-    )
-    lines.append(
-        "| failed (> 5 %) | " + " | ".join(str(s["failed_tasks"]) for s in summaries) + " |"
-    )
-    lines += ["", "## How each column was produced", ""]
-    for key, p in published.items():
-        lines.append(f"- **{p['label']}** (`{key}`): {p['source']}.")
-    for key, r in rows.items():
-        detail = [f"`{r['command']}`", f"seeds {r['seeds']}"]
-        if "selected_seed" in r:
-            detail.append(
-                f"kept seed {r['selected_seed']} (best validation accuracy); "
-                f"mean error of each repeat: {r['repeat_mean_errors']}"
-            )
-        detail.append(f"training time {r['seconds'] / 60:.1f} min")
-        if "train_examples_per_second" in r:
-            detail.append(f"{r['train_examples_per_second']:.0f} training examples/s")
-        detail.append(f"{r['n_test']} test questions scored")
-        lines.append(f"- **{r['label']}** (`{key}`, {r['setting']}): " + "; ".join(detail) + ".")
-        if r.get("notes"):
-            lines.append(f"  {r['notes']}")
+    lines.append("| **mean** | " + " | ".join(f"**{s['mean_error']:.1f}**" for s in summaries)
+                 + " |")
+    lines.append("| failed (> 5 %) | " + " | ".join(str(s["failed_tasks"]) for s in summaries)
+                 + " |")
+    lines += ["", "## Columns: where each number comes from", ""]
+    for tag, (key, label, entry) in zip(tags, columns, strict=True):
+        if key in published:
+            lines.append(f"- **{tag} {label}** (`{key}`): {entry['source']}.")
+            continue
+        detail = [f"`{entry['command']}`", f"seeds {entry['seeds']}"]
+        if "selected_seed" in entry:
+            detail.append(f"kept seed {entry['selected_seed']} (best validation accuracy); "
+                          f"mean error of each repeat: {entry['repeat_mean_errors']}")
+        detail.append(f"training time {entry['seconds'] / 60:.1f} min")
+        if "train_examples_per_second" in entry:
+            detail.append(f"{entry['train_examples_per_second']:.0f} training examples/s")
+        detail.append(f"{entry['n_test']} test questions scored")
+        lines.append(f"- **{tag} {label}** (`{key}`, {entry['setting']}): "
+                     + "; ".join(detail) + ".")
+        if entry.get("notes"):
+            lines.append(f"  {entry['notes']}")
     if results.get("notes"):
         lines += ["", "## Notes", "", *results["notes"]]
     return "\n".join(lines) + "\n"
