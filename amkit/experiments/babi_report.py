@@ -234,10 +234,12 @@ def render(results: dict[str, Any]) -> str:
             cells.append("" if value is None else f"{value:.1f}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     summaries = [summarize_errors(entry["per_task_error"]) for _, _, entry in columns]
-    lines.append("| **mean** | " + " | ".join(f"**{s['mean_error']:.1f}**" for s in summaries)
-                 + " |")
-    lines.append("| failed (> 5 %) | " + " | ".join(str(s["failed_tasks"]) for s in summaries)
-                 + " |")
+    lines.append(
+        "| **mean** | " + " | ".join(f"**{s['mean_error']:.1f}**" for s in summaries) + " |"
+    )
+    lines.append(
+        "| failed (> 5 %) | " + " | ".join(str(s["failed_tasks"]) for s in summaries) + " |"
+    )
     lines += ["", "## Columns: where each number comes from", ""]
     for tag, (key, label, entry) in zip(tags, columns, strict=True):
         if key in published:
@@ -245,14 +247,17 @@ def render(results: dict[str, Any]) -> str:
             continue
         detail = [f"`{entry['command']}`", f"seeds {entry['seeds']}"]
         if "selected_seed" in entry:
-            detail.append(f"kept seed {entry['selected_seed']} (best validation accuracy); "
-                          f"mean error of each repeat: {entry['repeat_mean_errors']}")
+            detail.append(
+                f"kept seed {entry['selected_seed']} (best validation accuracy); "
+                f"mean error of each repeat: {entry['repeat_mean_errors']}"
+            )
         detail.append(f"training time {entry['seconds'] / 60:.1f} min")
         if "train_examples_per_second" in entry:
             detail.append(f"{entry['train_examples_per_second']:.0f} training examples/s")
         detail.append(f"{entry['n_test']} test questions scored")
-        lines.append(f"- **{tag} {label}** (`{key}`, {entry['setting']}): "
-                     + "; ".join(detail) + ".")
+        lines.append(
+            f"- **{tag} {label}** (`{key}`, {entry['setting']}): " + "; ".join(detail) + "."
+        )
         if entry.get("notes"):
             lines.append(f"  {entry['notes']}")
     if results.get("notes"):
