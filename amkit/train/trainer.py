@@ -72,9 +72,13 @@ def clip_gradients(params, max_norm: float, mode: str = "global") -> None:
     if mode == "global":
         nn.utils.clip_grad_norm_(params, max_norm)
         return
-    for param in params:
-        if param.grad is not None:
-            nn.utils.clip_grad_norm_(param, max_norm)
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])  # one per tensor
+    factors = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for grad, factor in zip(grads, factors.unbind(), strict=True):
+        grad.mul_(factor)
 
 
 def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:

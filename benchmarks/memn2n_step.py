@@ -1,0 +1,48 @@
+"""Time MemN2N training steps on bAbI 1k joint: ``python benchmarks/memn2n_step.py [THREADS]``.
+
+Prints milliseconds per step (batch 32, forward + backward + clip + SGD step) and training
+examples per second, median of 5 passes over 100 batches, after 20 warm-up steps. Needs the
+data in ``../shared/data/babi`` (or ``--set data.path=...`` in the config).
+"""
+
+import statistics
+import sys
+import time
+
+import torch
+
+from amkit.data.base import iterate_batches, model_inputs
+from amkit.experiments.run import build_data, build_model_for, load_config
+from amkit.train.trainer import clip_gradients
+
+threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
+torch.set_num_threads(threads)
+config = load_config("configs/babi/memn2n_1k_joint.yaml")
+data = build_data(config)
+model = build_model_for(config, data)
+optimizer = torch.optim.SGD(model.parameters(), lr=config.train.lr)
+generator = torch.Generator().manual_seed(0)
+batches = list(iterate_batches(data.split("train"), 32, shuffle=True, generator=generator))
+
+
+def step(batch):
+    out = model(**model_inputs(batch))
+    optimizer.zero_grad()
+    out.loss.backward()
+    clip_gradients(model.parameters(), config.train.clip_grad_norm, config.train.clip_mode)
+    optimizer.step()
+
+
+for batch in batches[:20]:
+    step(batch)
+times = []
+for _ in range(5):
+    started = time.perf_counter()
+    for batch in batches[20:120]:
+        step(batch)
+    times.append((time.perf_counter() - started) / 100)
+ms = 1000 * statistics.median(times)
+print(
+    f"threads {threads}: {ms:.2f} ms/step, {32 / ms * 1000:.0f} training examples/s, "
+    f"{len(batches)} steps per epoch -> {len(batches) * ms / 1000:.1f} s/epoch of training"
+)
