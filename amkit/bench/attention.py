@@ -475,15 +475,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parse_lengths(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--lengths must be comma-separated integers like 128,512; got {text!r}"
-        ) from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"--lengths must be positive integers; got {text!r}")
-    return values
+    return machine.positive_ints(text, "--lengths", "128,512", parse=int)
 
 
 def main(args: argparse.Namespace) -> int:

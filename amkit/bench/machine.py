@@ -7,6 +7,7 @@ systems the load helpers report nothing and never wait).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.util
 import json
@@ -136,3 +137,16 @@ def run_child(cmd: list[str], threads: int, timeout_s: float, ids: dict) -> dict
         tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
         return {**ids, "error": f"exit code {proc.returncode}: {tail}"}
     return json.loads(lines[-1])
+
+
+def positive_ints(text: str, flag: str, example: str, parse=int) -> tuple[int, ...]:
+    """``"128,512"`` -> ``(128, 512)`` for a CLI flag; ``argparse`` errors name the flag."""
+    try:
+        values = tuple(int(parse(v)) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{flag} must be comma-separated integers like {example}; got {text!r}"
+        ) from None
+    if not values or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"{flag} must be positive integers; got {text!r}")
+    return values

@@ -471,15 +471,7 @@ _METHOD = """
 
 # ------------------------------------------------------------------------ CLI
 def _parse_sizes(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(float(v)) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--sizes must be comma-separated integers like 10000,100000; got {text!r}"
-        ) from None
-    if not values or min(values) <= 0:
-        raise argparse.ArgumentTypeError(f"--sizes must be positive integers; got {text!r}")
-    return values
+    return machine.positive_ints(text, "--sizes", "10000,100000", parse=float)
 
 
 def _parse_datasets(text: str) -> tuple[str, ...]:
