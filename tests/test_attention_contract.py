@@ -2,8 +2,8 @@
 
 BLOCKS holds one case per block type: Attention once per registered score (built from
 SCORES, so a new score is covered without touching this file), MultiHeadAttention,
-AttentionPooling and TransformerEncoder. Each case carries masks that leave some rows
-with no allowed key at all.
+AttentionPooling, TransformerEncoder and the fusion block KnowledgeAttention. Each case
+carries masks that leave some rows with no allowed key at all.
 Legend: B batch, T queries, S keys, D width, H heads.
 """
 
@@ -26,6 +26,7 @@ from amkit.attention import (
     causal_mask,
     padding_mask,
 )
+from amkit.knowledge.fusion import KnowledgeAttention
 
 B, T, S, D, H = 3, 4, 5, 8, 2
 
@@ -107,11 +108,30 @@ def _encoder_case() -> BlockCase:
     )
 
 
+def _knowledge_attention_case() -> BlockCase:
+    torch.manual_seed(0)
+    block = KnowledgeAttention(D, knowledge_dim=6)
+    h, facts = _randn(B, T, D, seed=1), _randn(B, T, S, 6, seed=2)
+    fact_mask = torch.rand(B, T, S, generator=torch.Generator().manual_seed(3)) < 0.5
+    fact_mask[0, 1] = False  # a token with no fact: all weight on the sentinel
+    tokens = padding_mask([4, 2, 0], max_len=T)  # batch 2 is all padding
+    allowed = torch.cat([fact_mask, torch.ones(B, T, 1, dtype=torch.bool)], -1) & tokens[..., None]
+    return BlockCase(
+        block,
+        (h, facts),
+        lambda nw: block(h, facts, fact_mask, tokens, need_weights=nw),
+        out_shape=(B, T, D),
+        weights_shape=(B, T, S + 1),
+        allowed=allowed,
+    )
+
+
 BLOCKS: dict[str, Callable[[], BlockCase]] = {
     **{f"Attention[{name}]": partial(_attention_case, name) for name in sorted(SCORES)},
     "MultiHeadAttention": _multihead_case,
     "AttentionPooling": _pooling_case,
     "TransformerEncoder": _encoder_case,
+    "KnowledgeAttention": _knowledge_attention_case,
 }
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from amkit.knowledge.fusion import ConcatFusion, GatedFusion
+from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 
 
 def test_gated_fusion_is_the_formula():
@@ -52,3 +52,34 @@ def test_widths_shapes_and_gradients_reach_every_parameter(block):
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
     with pytest.raises(ValueError, match=r"must agree on every dimension but the last"):
         block(torch.randn(2, 7, 8), torch.randn(2, 6, 5))
+
+
+def test_knowledge_attention_equals_a_naive_loop_of_the_formula():
+    torch.manual_seed(0)
+    block = KnowledgeAttention(5, knowledge_dim=4)
+    h, facts = torch.randn(2, 3, 5), torch.randn(2, 3, 4, 4)
+    fact_mask = torch.rand(2, 3, 4) < 0.6
+    fact_mask[1, 2] = False
+    out, weights = block(h, facts, fact_mask, need_weights=True)
+    w, ws, bs = block.query.weight, block.sentinel.weight, block.sentinel.bias
+    for b in range(2):
+        for t in range(3):
+            sentinel = torch.tanh(ws @ h[b, t] + bs)
+            real = [facts[b, t, e] for e in range(4) if fact_mask[b, t, e]]
+            candidates = torch.stack(real + [sentinel])
+            p = torch.softmax(candidates @ (w @ h[b, t]), 0)
+            read = p @ candidates
+            expected = h[b, t] + block.out.weight @ read + block.out.bias
+            assert torch.allclose(out[b, t], expected, atol=1e-5)
+            assert torch.allclose(weights[b, t, -1], p[-1], atol=1e-6)
+    assert weights[1, 2, -1] == 1.0  # no fact: the sentinel takes everything
+    assert torch.all(weights[..., :-1][~fact_mask] == 0)
+
+
+def test_knowledge_attention_leaves_padded_tokens_alone_and_checks_shapes():
+    block = KnowledgeAttention(5, knowledge_dim=4)
+    h, facts = torch.randn(2, 3, 5), torch.randn(2, 3, 2, 4)
+    out, _ = block(h, facts, torch.ones(2, 3, 2, dtype=torch.bool), torch.tensor([[1, 1, 0]] * 2))
+    assert torch.equal(out[:, 2], h[:, 2])
+    with pytest.raises(ValueError, match=r"facts \(2, 3, 2, 4\) must be \(B, T, E, Dk\)"):
+        block(h, facts, torch.ones(2, 3, 3, dtype=torch.bool))

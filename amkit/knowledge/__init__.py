@@ -1,10 +1,18 @@
 """External knowledge: knowledge bases of triples, word lexicons, pretrained word vectors and
-fusion blocks. WordNet, KG embeddings, KnowledgeAttention and distillation are issue 6's next
+fusion blocks. WordNet, KG embeddings, linking and distillation are issue 6's next
 steps (see docs/STATUS.md)."""
 
 from amkit.knowledge.base import Fact, KnowledgeBase
 from amkit.knowledge.embeddings import Embeddings
-from amkit.knowledge.fusion import ConcatFusion, GatedFusion
+from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.knowledge.lexicon import Lexicon
 
-__all__ = ["ConcatFusion", "Embeddings", "Fact", "GatedFusion", "KnowledgeBase", "Lexicon"]
+__all__ = [
+    "ConcatFusion",
+    "Embeddings",
+    "Fact",
+    "GatedFusion",
+    "KnowledgeAttention",
+    "KnowledgeBase",
+    "Lexicon",
+]
