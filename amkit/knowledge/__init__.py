@@ -1,5 +1,5 @@
 """External knowledge: knowledge bases of triples, word lexicons, pretrained word vectors and
-fusion blocks and distillation. WordNet, KG embeddings and linking are issue 6's next
+linking, fusion blocks and distillation. WordNet and KG embeddings are issue 6's next
 steps (see docs/STATUS.md)."""
 
 from amkit.knowledge.base import Fact, KnowledgeBase
@@ -7,14 +7,17 @@ from amkit.knowledge.distill import distillation_loss
 from amkit.knowledge.embeddings import Embeddings
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.knowledge.lexicon import Lexicon
+from amkit.knowledge.linking import EntityLinker, Mention
 
 __all__ = [
     "ConcatFusion",
     "Embeddings",
+    "EntityLinker",
     "Fact",
     "GatedFusion",
     "KnowledgeAttention",
     "KnowledgeBase",
     "Lexicon",
+    "Mention",
     "distillation_loss",
 ]
