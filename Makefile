@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # CPU build and never resolves a CUDA build of several GB.
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test test-all bench lint format clean
+.PHONY: setup setup-wordnet demo test test-all bench lint format clean
 
 setup: $(STAMP)
 
@@ -16,6 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)" -e ".[dev]"
 	touch $(STAMP)
+
+# WordNet 3.0 for amkit.knowledge.WordNet (Debian package wordnet-base, /usr/share/wordnet).
+setup-wordnet:
+	test -f /usr/share/wordnet/data.noun || \
+	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends wordnet-base || \
+	  ( $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -q && \
+	    $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends wordnet-base )
 
 demo: $(STAMP)
 	$(BIN)/amkit demo

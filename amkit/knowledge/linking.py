@@ -3,7 +3,7 @@
 ``EntityLinker`` holds the names (single or multi-word) in a word trie and finds the
 longest non-overlapping matches, left to right. Matching is exact (optionally case-folded)
 and, given a ``lemmatize`` function, also on lemmas (``"kitchens"`` -> ``"kitchen"``);
-WordNet's ``morphy`` is the intended lemmatizer once WordNet support lands.
+``amkit.knowledge.wordnet.WordNet().lemma`` (WordNet's morphy) is one.
 
 Legend: T tokens.
 """
