@@ -33,6 +33,14 @@ def test_tsv_vocabularies_in_order_of_first_appearance(tmp_path, header):
     assert kb.entity_id("house") == kb.entities.index("house")
 
 
+def test_header_after_comments_is_skipped_but_only_once(tmp_path):
+    path = tmp_path / "kb.tsv"
+    path.write_text("# rooms\nhead\trelation\ttail\nkitchen\tpart_of\thouse\n", encoding="utf-8")
+    assert KnowledgeBase.from_file(path).facts_ == [Fact("kitchen", "part_of", "house")]
+    path.write_text("a\tr\tb\nhead\trelation\ttail\n", encoding="utf-8")
+    assert len(KnowledgeBase.from_file(path)) == 2  # later, "head" is just an entity
+
+
 def test_csv_jsonl_and_gzip_give_the_same_base(tmp_path):
     tsv = KnowledgeBase.from_file(write_tsv(tmp_path / "kb.tsv", HOUSE))
     (tmp_path / "kb.csv").write_text("\n".join(",".join(r) for r in HOUSE), encoding="utf-8")

@@ -76,11 +76,11 @@ class KnowledgeBase:
     def from_file(cls, path: str | Path, format: str | None = None) -> KnowledgeBase:
         """Read triples from ``.tsv``, ``.csv`` or ``.jsonl`` (optionally ``.gz``).
 
-        TSV/CSV rows are ``head, relation, tail[, weight]``; a first row equal to those
-        column names is a header and skipped; blank lines and lines starting with ``#`` are
-        skipped. JSONL lines are objects with keys ``head``, ``relation``, ``tail`` and
-        optionally ``weight``. ``format`` (``"tsv"``, ``"csv"``, ``"jsonl"``) overrides the
-        file suffix.
+        TSV/CSV rows are ``head, relation, tail[, weight]``; the first non-comment row, if
+        equal to those column names, is a header and skipped; blank lines and lines starting
+        with ``#`` are skipped. JSONL lines are objects with keys ``head``, ``relation``,
+        ``tail`` and optionally ``weight``. ``format`` (``"tsv"``, ``"csv"``, ``"jsonl"``)
+        overrides the file suffix.
         """
         path = Path(path)
         if not path.is_file():
@@ -182,12 +182,16 @@ def _table_rows(handle, format: str):
     if format not in ("tsv", "csv"):
         raise ValueError(f"format must be 'tsv', 'csv' or 'jsonl', got {format!r}")
     reader = csv.reader(handle, delimiter="\t" if format == "tsv" else ",")
+    first = True
     for fields in reader:
         line_no = reader.line_num
         if not fields or not "".join(fields).strip() or fields[0].lstrip().startswith("#"):
             continue
-        if line_no == 1 and [f.strip().lower() for f in fields] == list(COLUMNS[: len(fields)]):
-            continue  # header
+        is_header = [f.strip().lower() for f in fields] == list(COLUMNS[: len(fields)])
+        if first and is_header:  # the first row that is not blank or a comment
+            first = False
+            continue
+        first = False
         yield line_no, fields
 
 
