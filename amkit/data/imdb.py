@@ -1,0 +1,108 @@
+"""IMDB Large Movie Review Dataset (Maas et al. 2011, "Learning Word Vectors for Sentiment
+Analysis"): 25,000 train and 25,000 test reviews, balanced, label 1 = positive (rating >= 7),
+0 = negative (rating <= 4).
+
+``read_imdb(path, split)`` reads either layout:
+
+- ``{split}.jsonl.gz`` (or ``.jsonl``) files, one ``{"text", "label", "id", "rating"}`` object
+  per line (the copy in ``../shared/data/imdb``);
+- the original ``aclImdb/{split}/{pos,neg}/<id>_<rating>.txt`` folders.
+
+Reviews keep their text verbatim except that the ``<br />`` tags of the original files become
+spaces (``strip_html=False`` keeps them). An empty review, a bad JSON line or label, or a file
+name that is not ``<id>_<rating>.txt`` raises ``ValueError`` naming the file (and line).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+SPLITS = ("train", "test")
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_NAME = re.compile(r"^(\d+)_(\d+)\.txt$")
+
+
+@dataclass(frozen=True)
+class Review:
+    text: str
+    label: int  # 1 positive, 0 negative
+    id: int
+    rating: int  # 1..10 stars
+
+
+def read_imdb(path: str | Path, split: str, strip_html: bool = True) -> list[Review]:
+    """All reviews of ``split`` (``"train"`` or ``"test"``), in file order (negatives first
+    in both layouts: shuffle before training)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    folder = Path(path)
+    for name in (f"{split}.jsonl.gz", f"{split}.jsonl"):
+        if (folder / name).is_file():
+            return _read_jsonl(folder / name, strip_html)
+    for root in (folder, folder / "aclImdb"):
+        if (root / split / "pos").is_dir() and (root / split / "neg").is_dir():
+            return _read_folders(root / split, strip_html)
+    raise FileNotFoundError(
+        f"no IMDB {split} split under {folder}: expected {split}.jsonl.gz or "
+        f"aclImdb/{split}/{{pos,neg}}/ (the original archive's layout)"
+    )
+
+
+def _clean(text: str, strip_html: bool) -> str:
+    return _BREAK.sub(" ", text) if strip_html else text
+
+
+def _read_jsonl(path: Path, strip_html: bool) -> list[Review]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    reviews = []
+    with opener(path, "rt", encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{line_no}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
+            if not isinstance(record, dict) or "text" not in record or "label" not in record:
+                raise ValueError(f"{where}: expected an object with 'text' and 'label'")
+            if record["label"] not in (0, 1):
+                raise ValueError(f"{where}: label must be 0 or 1, got {record['label']!r}")
+            text = _clean(str(record["text"]), strip_html)
+            if not text.strip():
+                raise ValueError(f"{where}: empty review text")
+            reviews.append(
+                Review(
+                    text,
+                    int(record["label"]),
+                    int(record.get("id", -1)),
+                    int(record.get("rating", -1)),
+                )
+            )
+    if not reviews:
+        raise ValueError(f"{path}: no reviews")
+    return reviews
+
+
+def _read_folders(split_dir: Path, strip_html: bool) -> list[Review]:
+    reviews = []
+    for label, sub in ((0, "neg"), (1, "pos")):
+        files = sorted(
+            (split_dir / sub).glob("*.txt"),
+            key=lambda p: int(m.group(1)) if (m := _NAME.match(p.name)) else -1,
+        )
+        for file in files:
+            match = _NAME.match(file.name)
+            if match is None:
+                raise ValueError(f"{file}: expected a name '<id>_<rating>.txt'")
+            text = _clean(file.read_text(encoding="utf-8"), strip_html)
+            if not text.strip():
+                raise ValueError(f"{file}: empty review text")
+            reviews.append(Review(text, label, int(match.group(1)), int(match.group(2))))
+    if not reviews:
+        raise ValueError(f"{split_dir}: no reviews in pos/ or neg/")
+    return reviews
