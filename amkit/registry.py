@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 REGISTRIES: dict[str, Registry] = {}
+
+
+def did_you_mean(value: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or ``""`` when none is close."""
+    match = difflib.get_close_matches(str(value), list(candidates), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 class UnknownNameError(KeyError):
@@ -35,8 +41,7 @@ class Registry(dict):
 
     def get_or_raise(self, name: str) -> Any:
         if name not in self:
-            hint = difflib.get_close_matches(name, list(self), n=1)
-            did_you_mean = f" (did you mean {hint[0]!r}?)" if hint else ""
             known = ", ".join(sorted(self))
-            raise UnknownNameError(f"unknown {self.kind} {name!r}{did_you_mean}; known: {known}")
+            hint = did_you_mean(name, self)
+            raise UnknownNameError(f"unknown {self.kind} {name!r}{hint}; known: {known}")
         return self[name]

@@ -16,7 +16,6 @@ Constraints live in field metadata, built with :func:`option`::
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
 
 import yaml
+
+from amkit.registry import did_you_mean
 
 T = TypeVar("T")
 
@@ -68,11 +69,6 @@ def _type_name(tp: Any) -> str:
     return str(tp).replace("typing.", "")
 
 
-def _suggest(value: str, candidates: Iterable[str]) -> str:
-    match = difflib.get_close_matches(str(value), list(candidates), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _check_constraints(value: Any, meta: Mapping[str, Any], key: str, problems: list[str]) -> None:
     if value is None:
         return
@@ -91,7 +87,7 @@ def _check_constraints(value: Any, meta: Mapping[str, Any], key: str, problems: 
         allowed = sorted(choices() if callable(choices) else choices)
         if value not in allowed:
             problems.append(
-                f"{key}: {value!r} is not allowed{_suggest(value, allowed)}; "
+                f"{key}: {value!r} is not allowed{did_you_mean(value, allowed)}; "
                 f"choose one of {', '.join(map(str, allowed))}"
             )
 
@@ -119,7 +115,7 @@ def _convert(value: Any, tp: Any, key: str, problems: list[str]) -> Any:
     if origin is Literal:
         if value not in args:
             problems.append(
-                f"{key}: {value!r} is not allowed{_suggest(value, map(str, args))}; "
+                f"{key}: {value!r} is not allowed{did_you_mean(value, map(str, args))}; "
                 f"choose one of {', '.join(map(str, args))}"
             )
             return None
@@ -185,7 +181,7 @@ def build_section(
     for key, value in data.items():
         if key not in fields:
             problems.append(
-                f"{dotted}{key}: unknown key{_suggest(key, fields)}; "
+                f"{dotted}{key}: unknown key{did_you_mean(key, fields)}; "
                 f"known keys: {', '.join(fields)}"
             )
             continue

@@ -11,13 +11,14 @@ Legend: E entities, R relations, F facts (unique triples).
 from __future__ import annotations
 
 import csv
-import difflib
 import gzip
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from amkit.registry import did_you_mean
 
 COLUMNS = ("head", "relation", "tail", "weight")
 DIRECTIONS = ("out", "in", "both")
@@ -120,8 +121,7 @@ class KnowledgeBase:
         folded = self._folded.get(label.casefold())
         if folded is not None:
             return folded
-        close = difflib.get_close_matches(label, self.entity_ids, n=3)
-        hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
+        hint = did_you_mean(label, self.entity_ids)
         raise KeyError(f"unknown entity {label!r} ({len(self.entity_ids)} entities){hint}")
 
     def entity_id(self, label: str) -> int:
@@ -148,9 +148,9 @@ class KnowledgeBase:
             raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         start = self.lookup(entity)
         if relation is not None and relation not in self.relation_ids:
-            close = difflib.get_close_matches(relation, self.relation_ids, n=3)
-            hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
-            raise KeyError(f"unknown relation {relation!r}{hint}")
+            raise KeyError(
+                f"unknown relation {relation!r}{did_you_mean(relation, self.relation_ids)}"
+            )
         reached, frontier = {start}, {start}
         for _ in range(hops):
             step = set()
