@@ -15,11 +15,12 @@ name that is not ``<id>_<rating>.txt`` raises ``ValueError`` naming the file (an
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from amkit.textfile import open_text
 
 SPLITS = ("train", "test")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -57,9 +58,8 @@ def _clean(text: str, strip_html: bool) -> str:
 
 
 def _read_jsonl(path: Path, strip_html: bool) -> list[Review]:
-    opener = gzip.open if path.suffix == ".gz" else open
     reviews = []
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with open_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

