@@ -91,18 +91,17 @@ def _read_jsonl(path: Path, strip_html: bool) -> list[Review]:
 def _read_folders(split_dir: Path, strip_html: bool) -> list[Review]:
     reviews = []
     for label, sub in ((0, "neg"), (1, "pos")):
-        files = sorted(
-            (split_dir / sub).glob("*.txt"),
-            key=lambda p: int(m.group(1)) if (m := _NAME.match(p.name)) else -1,
-        )
-        for file in files:
+        named = []  # (id, rating, file)
+        for file in (split_dir / sub).glob("*.txt"):
             match = _NAME.match(file.name)
             if match is None:
                 raise ValueError(f"{file}: expected a name '<id>_<rating>.txt'")
+            named.append((int(match.group(1)), int(match.group(2)), file))
+        for review_id, rating, file in sorted(named):
             text = _clean(file.read_text(encoding="utf-8"), strip_html)
             if not text.strip():
                 raise ValueError(f"{file}: empty review text")
-            reviews.append(Review(text, label, int(match.group(1)), int(match.group(2))))
+            reviews.append(Review(text, label, review_id, rating))
     if not reviews:
         raise ValueError(f"{split_dir}: no reviews in pos/ or neg/")
     return reviews

@@ -63,7 +63,9 @@ class Lexicon:
         lower-cased entry, so ``"Good"`` finds ``"good"``.
         """
         found = self.scores.get(self._key(entry))
-        return found if found is not None else self.scores.get(entry.lower())
+        if found is None and not self.lowercase:
+            found = self.scores.get(entry.lower())
+        return found
 
     def features(self, tokens: list[str]) -> Tensor:
         """``(T, C + 1)`` float features: the scores of each token (0 when absent) and, last,

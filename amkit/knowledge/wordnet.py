@@ -84,6 +84,12 @@ def find_wordnet(path: str | Path | None = None) -> Path:
     )
 
 
+def _pos_code(pos: str | None) -> str | None:
+    if pos not in POS:
+        raise ValueError(f"pos must be one of {list(POS)}, got {pos!r}")
+    return POS[pos]
+
+
 def _with_lexnames(folder: Path) -> Path:
     """``folder`` itself if it has ``lexnames``, else a cached copy of it plus a written
     ``lexnames`` (the database is never modified; NLTK refuses symlinks out of its root).
@@ -137,9 +143,7 @@ class WordNet:
             self._wn = Reader(root, None)
 
     def _synsets(self, word: str, pos: str | None):
-        if pos not in POS:
-            raise ValueError(f"pos must be one of {list(POS)}, got {pos!r}")
-        return self._wn.synsets(word.replace(" ", "_"), POS[pos])
+        return self._wn.synsets(word.replace(" ", "_"), _pos_code(pos))
 
     def synonyms(self, word: str, pos: str | None = None) -> list[str]:
         """Lemma names of every sense of ``word``, most frequent sense first, no repeats,
@@ -173,6 +177,4 @@ class WordNet:
     def lemma(self, word: str, pos: str | None = None) -> str:
         """WordNet's base form (``morphy``), or ``word`` when WordNet has none: usable as
         ``EntityLinker(lemmatize=wordnet.lemma)``."""
-        if pos not in POS:
-            raise ValueError(f"pos must be one of {list(POS)}, got {pos!r}")
-        return self._wn.morphy(word.lower(), POS[pos]) or word
+        return self._wn.morphy(word.lower(), _pos_code(pos)) or word
