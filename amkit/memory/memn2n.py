@@ -154,53 +154,45 @@ class MemN2N(nn.Module):
         return self.word_embeddings[-1].weight
 
     # ---------------------------------------------------------------- encoding
-    # Sentence encoding is a weighted sum of word vectors. PE's l_jk = a_j - (k/d) b_j, with
-    # a_j = 1 - j/J and b_j = 1 - 2j/J, splits it into two weighted sums over the words (BoW:
-    # one, all weights 1), each a small batched matmul: no (..., L, d) weight tensor and no
-    # sort in the backward pass (embedding_bag's). Same numbers as the formula.
-    def word_weights(self, ids: Tensor) -> Tensor:
-        """``(N, P, L)`` word weights of the flattened sentences (P = 2 for PE, 1 for BoW)."""
-        flat = ids.reshape(-1, ids.shape[-1])  # (N, L)
-        real = (flat != 0).float()  # (N, L)
-        if self.encoding == "bow":
-            return real.unsqueeze(1)  # (N, 1, L)
-        j = torch.arange(1, flat.shape[-1] + 1, device=ids.device, dtype=torch.float32)
-        if self.encoding == "pe_code":  # J fixed: padded length (+1 for the time word)
-            big_j = flat.shape[-1] + int(self.temporal)
-            b = (j - (big_j + 1) / 2) * (4 / (self.dim * big_j)) * real  # (N, L)
-            return torch.stack([real, b], dim=1)  # (N, 2, L)
-        big_j = real.sum(-1, keepdim=True).clamp(min=1)  # (N, 1)
-        a = (1 - j / big_j) * real  # (N, L)
-        b = (1 - 2 * j / big_j) * real  # (N, L)
-        return torch.stack([a, b], dim=1)  # (N, 2, L)
+    # Sentence encoding is a weighted sum of word vectors. Every encoding is a mix of two
+    # sums over a sentence's words, ``S0 = sum_j v_j`` and ``S1 = sum_j j v_j`` (padding words
+    # have zero vectors): PE's ``l_kj = a_j - (k/d) b_j`` has ``sum_j a_j v_j = S0 - S1/J`` and
+    # ``sum_j b_j v_j = S0 - 2 S1/J``; the authors' PE and BoW are fixed mixes too. The two sums
+    # of all sentences are one matrix product ``(2, L) @ (L, N * d)`` -- the per-sentence
+    # batched matmul it replaces was half of a CPU training step. Same numbers as the formula.
+    def encode(self, embedding: nn.Embedding, ids: Tensor) -> Tensor:
+        """Encode sentences ``(..., L)`` into ``(..., d)`` with BoW or PE."""
+        return self.encode_many([embedding], ids)[..., 0, :]
 
-    def encode(self, embedding: nn.Embedding, ids: Tensor, weights: Tensor | None = None) -> Tensor:
-        """Encode sentences ``(..., L)`` into ``(..., d)`` with BoW or PE.
+    def encode_many(self, embeddings: list[nn.Embedding], ids: Tensor) -> Tensor:
+        """Encode the same sentences ``(..., L)`` with several embedding matrices at once.
 
-        ``weights`` is :meth:`word_weights` of ``ids``, passed in when several embedding
-        matrices encode the same sentences.
+        One gather from the side-by-side tables and one matrix product, instead of one per
+        matrix. Returns ``(..., n, d)`` for ``n`` matrices.
         """
-        return self.encode_many([embedding], ids, weights)[..., 0, :]
-
-    def encode_many(
-        self, embeddings: list[nn.Embedding], ids: Tensor, weights: Tensor | None = None
-    ) -> Tensor:
-        """Encode the same sentences with several embedding matrices at once.
-
-        One gather from the side-by-side tables and one batched matmul, instead of one per
-        matrix (a large share of a MemN2N step on CPU). Returns ``(..., n, d)``.
-        """
-        lead, length, n = ids.shape[:-1], ids.shape[-1], len(embeddings)
-        weights = self.word_weights(ids) if weights is None else weights  # (N, P, L)
+        lead, padded, n, d = ids.shape[:-1], ids.shape[-1], len(embeddings), self.dim
         table = torch.cat([e.weight for e in embeddings], dim=1)  # (V, n * d)
+        table = table.index_fill(0, torch.zeros(1, dtype=torch.long, device=ids.device), 0.0)
+        words = ids.reshape(-1, padded)
+        # Trailing columns that are padding in every sentence add nothing: cut them.
+        columns = (words != 0).any(0).nonzero()
+        length = int(columns.max()) + 1 if len(columns) else 1
+        words = words[:, :length].T  # (L, N): the gather below comes out (L, N, n*d)
         # padding_idx=0: the padding row of every table gets no gradient
-        vectors = F.embedding(ids.reshape(-1, length), table, padding_idx=0)  # (N, L, n*d)
-        sums = torch.bmm(weights, vectors).view(-1, weights.shape[1], n, self.dim)  # (N,P,n,d)
+        vectors = F.embedding(words, table, padding_idx=0).view(length, -1)  # (L, N * n*d)
+        j = torch.arange(1, length + 1, device=ids.device, dtype=table.dtype)  # (L,)
         if self.encoding == "bow":
-            return sums[:, 0].reshape(*lead, n, self.dim)
-        k = torch.arange(1, self.dim + 1, device=ids.device, dtype=sums.dtype)
-        scale = k - (self.dim + 1) / 2 if self.encoding == "pe_code" else -k / self.dim
-        return (sums[:, 0] + scale * sums[:, 1]).reshape(*lead, n, self.dim)  # (..., n, d)
+            return vectors.sum(0).view(*lead, n, d)
+        basis = torch.stack([torch.ones_like(j), j])  # (2, L)
+        s0, s1 = (basis @ vectors).view(2, -1, n, d).unbind(0)  # (N, n, d) each
+        k = torch.arange(1, d + 1, device=ids.device, dtype=table.dtype)  # (d,)
+        if self.encoding == "pe_code":  # J fixed: padded length (+1 for the time word)
+            big_j = padded + int(self.temporal)
+            b = (s1 - (big_j + 1) / 2 * s0) * (4 / (d * big_j))  # sum_j b_j v_j
+            return (s0 + (k - (d + 1) / 2) * b).view(*lead, n, d)
+        big_j = (words != 0).sum(0).clamp(min=1).to(table.dtype)[:, None, None]  # (N, 1, 1)
+        a, b = s0 - s1 / big_j, s0 - 2 * s1 / big_j  # sum_j a_j v_j, sum_j b_j v_j
+        return (a - (k / d) * b).view(*lead, n, d)
 
     def memory_ages(self, memory_mask: Tensor) -> Tensor:
         """Age of each slot (0 = most recent), with random blanks at training (RN).
@@ -256,26 +248,28 @@ class MemN2N(nn.Module):
         memory_mask = (story != 0).any(-1)  # (B, M)
         ages = self.memory_ages(memory_mask) if self.temporal else None  # (B, M)
         u = self.encode(self.question_embedding, query)  # (B, d)
-        story_weights = self.word_weights(story)  # (B * M, P, L)
 
         # Every input/output memory matrix the hops use, embedded in one go (adjacent tying:
         # C^k and A^{k+1} are the same matrix, embedded once).
         used = sorted({i for hop in range(self.hops) for i in self._input_index(hop)})
-        encoded = self.encode_many(
-            [self.word_embeddings[i] for i in used], story, story_weights
-        )  # (B, M, n, d)
+        # Only the real sentences are encoded (in bAbI most slots are empty); empty slots stay
+        # zero vectors, which the mask or ``empty_slots`` below treat as they always did.
+        batch, slots, n = story.shape[0], story.shape[1], len(used)
+        real_rows = memory_mask.reshape(-1).nonzero().squeeze(1)  # (R,)
+        sentences = story.reshape(batch * slots, -1)[real_rows]  # (R, L)
+        real = self.encode_many([self.word_embeddings[i] for i in used], sentences)  # (R, n, d)
         if self.time_embeddings is not None:  # T_A / T_C share the word matrix's index
-            times = torch.cat([self.time_embeddings[i].weight for i in used], dim=1)
-            encoded = encoded + F.embedding(ages, times).view_as(encoded)  # (B, M, n, d)
+            times = torch.cat([self.time_embeddings[i].weight for i in used], dim=1)  # (M, n*d)
+            real = real + F.embedding(ages.reshape(-1)[real_rows], times).view_as(real)
+        encoded = real.new_zeros(batch * slots, n, self.dim).index_copy(0, real_rows, real)
+        encoded = encoded.view(batch, slots, n, self.dim)  # (B, M, n, d)
         slot = {index: position for position, index in enumerate(used)}
 
         def memories(index: int) -> Tensor:
             return encoded[:, :, slot[index]]  # (B, M, d)
 
-        attend = memory_mask
-        if self.empty_slots:  # the authors' code: empty slots are zero vectors in the softmax
-            encoded = encoded * memory_mask[:, :, None, None]
-            attend = torch.ones_like(memory_mask)
+        # the authors' code: empty slots are zero vectors in the softmax (score 0, output 0)
+        attend = torch.ones_like(memory_mask) if self.empty_slots else memory_mask
 
         hop_weights = []
         for hop in range(self.hops):
