@@ -1,8 +1,10 @@
 """Datasets: readers and generators that return :class:`DataBundle` objects by name."""
 
 from amkit.data import babi as babi  # registers babi
+from amkit.data import imdb as imdb  # registers imdb
 from amkit.data import recall as recall  # registers associative_recall
 from amkit.data import stories as stories  # registers babi_generated
+from amkit.data import text as text  # registers text
 from amkit.data.base import DATASETS, DataBundle, TensorDictDataset, iterate_batches
 
 __all__ = ["DATASETS", "DataBundle", "TensorDictDataset", "iterate_batches"]

@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.data.base import DataBundle, register_dataset
+from amkit.data.text import TokenizationConfig, build_text_bundle
 from amkit.textfile import open_text
 
 SPLITS = ("train", "test")
@@ -105,3 +107,24 @@ def _read_folders(split_dir: Path, strip_html: bool) -> list[Review]:
     if not reviews:
         raise ValueError(f"{split_dir}: no reviews in pos/ or neg/")
     return reviews
+
+
+@dataclass
+class ImdbDataConfig(TokenizationConfig):
+    """``data: {name: imdb, path: ../shared/data/imdb}``: the official 25k / 25k split;
+    validation is carved from train (``val_fraction``), test is scored once."""
+
+    path: str = "../shared/data/imdb"
+
+
+@register_dataset("imdb", config=ImdbDataConfig)
+def build_imdb(config: ImdbDataConfig, seed: int) -> DataBundle:
+    train = read_imdb(config.path, "train")
+    test = read_imdb(config.path, "test")
+    return build_text_bundle(
+        config,
+        seed,
+        ([r.text for r in train], [r.label for r in train]),
+        ([r.text for r in test], [r.label for r in test]),
+        label_names=["negative", "positive"],
+    )

@@ -239,6 +239,8 @@ def run(
         log.info("amkit %s, run dir %s, seed %d", amkit.__version__, run_dir, cfg.seed)
         seed_everything(cfg.seed)
         data = build_data(cfg)
+        for name, text in data.files.items():
+            atomic_write_text(run_dir / name, text)
         model = build_model_for(cfg, data)
         setup_seconds = time.perf_counter() - started
         trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import warnings
+from itertools import zip_longest
 from pathlib import Path
 
 DEFAULT_PATHS = ("/usr/share/wordnet",)
@@ -168,6 +169,24 @@ class WordNet:
                 name = synset.lemma_names()[0].replace("_", " ")
                 if name not in out:
                     out.append(name)
+        return out
+
+    def concepts(self, word: str, max_senses: int = 3, pos: str | None = None) -> list[str]:
+        """Synset names a model can embed as facts about ``word``: its ``max_senses`` most
+        frequent senses, then what each sense points to -- hypernyms for nouns and verbs,
+        the head adjective of a satellite (``similar_tos``: "superb" -> "good"). Senses are
+        taken round-robin over parts of speech (WordNet lists all nouns first, so "boring"
+        would otherwise never reach its adjective). No repeats; ``[]`` for an unknown word."""
+        by_pos: dict[str, list] = {}
+        for synset in self._synsets(word, pos):
+            by_pos.setdefault(synset.pos().replace("s", "a"), []).append(synset)
+        ranked = [s for rank in zip_longest(*by_pos.values()) for s in rank if s is not None]
+        senses = ranked[:max_senses]
+        out = [s.name() for s in senses]
+        for sense in senses:
+            for linked in sense.hypernyms() + sense.instance_hypernyms() + sense.similar_tos():
+                if linked.name() not in out:
+                    out.append(linked.name())
         return out
 
     def glosses(self, word: str, pos: str | None = None) -> list[str]:

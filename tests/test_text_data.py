@@ -1,0 +1,142 @@
+"""Text data: tokenizer, vocabulary, head+tail truncation, labelled-file readers and errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+import torch
+
+from amkit.data.text import (
+    PAD,
+    UNK,
+    Vocabulary,
+    encode_texts,
+    head_tail,
+    read_labelled_texts,
+    tokenize,
+)
+from amkit.experiments.run import build_data, load_config
+
+
+def test_tokenize_keeps_words_apostrophes_and_sentiment_marks():
+    assert tokenize("I didn't LIKE it!! Really?") == [
+        "i", "didn't", "like", "it", "!", "!", "really", "?"
+    ]  # fmt: skip
+    assert tokenize("...,;") == []
+
+
+def test_vocabulary_orders_by_frequency_and_respects_min_freq_and_max_size():
+    texts = [["b", "a", "a"], ["c", "a", "b"], ["d"]]
+    vocab = Vocabulary.build(texts, min_freq=2)
+    assert vocab.words == [PAD, UNK, "a", "b"]
+    assert Vocabulary.build(texts, max_size=3).words == [PAD, UNK, "a"]
+    tie = Vocabulary.build([["z", "y"]])
+    assert tie.words[2:] == ["y", "z"]  # ties alphabetical: the same vocabulary every run
+    assert vocab.encode(["a", "zzz", "b"]) == [2, 1, 3]
+
+
+def test_vocabulary_round_trips_through_json(tmp_path):
+    vocab = Vocabulary.build([["x", "y", "x"]])
+    path = tmp_path / "vocab.json"
+    path.write_text(vocab.to_json(), encoding="utf-8")
+    assert Vocabulary.load(path).words == vocab.words
+    path.write_text('["x"]', encoding="utf-8")
+    with pytest.raises(ValueError, match="vocab.json: expected"):
+        Vocabulary.load(path)
+    with pytest.raises(ValueError, match="starts with"):
+        Vocabulary(["x", "y"])
+
+
+def test_long_texts_keep_head_and_tail():
+    items = list(range(100))
+    kept = head_tail(items, 8)
+    assert kept == [0, 1, 94, 95, 96, 97, 98, 99]  # a quarter from the start, the rest the end
+    assert head_tail(items[:5], 8) == [0, 1, 2, 3, 4]
+
+
+def test_encode_texts_pads_and_never_leaves_an_example_empty():
+    vocab = Vocabulary.build([["good", "film"]])
+    ids, lengths = encode_texts(["Good film", "!!!? ...", ""], vocab, max_len=4)
+    assert ids.tolist()[0] == [vocab.index["good"], vocab.index["film"], 0, 0]
+    assert ids[2].tolist() == [1, 0, 0, 0]  # no token: one <unk>
+    assert lengths.tolist() == [2, 4, 1]
+
+
+def _write(path, text):
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("name", ["d.csv", "d.tsv", "d.jsonl", "d.csv.gz"])
+def test_readers_agree_across_formats(tmp_path, name):
+    rows = [("great, fun", "pos"), ("dull", "neg")]
+    if ".jsonl" in name:
+        text = "\n".join(json.dumps({"text": t, "label": y}) for t, y in rows) + "\n"
+    elif ".tsv" in name:
+        text = "text\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in rows)
+    else:
+        text = 'text,label\n"great, fun",pos\ndull,neg\n'
+    texts, labels = read_labelled_texts(_write(tmp_path / name, text))
+    assert texts == ["great, fun", "dull"] and labels == ["pos", "neg"]
+
+
+@pytest.mark.parametrize(
+    ("content", "kwargs", "message"),
+    [
+        ("text,label\nok,pos\n,neg\n", {}, r"d.csv:3: empty text"),
+        ("text,label\nok,pos\nbad,maybe\n", {"labels": ["neg", "pos"]}, r"d.csv:3: unknown label"),
+        ("text,label\nok,pos,extra\n", {}, r"d.csv:2: 3 fields, the header has 2"),
+        ("review,label\nok,pos\n", {}, r"d.csv:1: header .* lacks column\(s\) \['text'\]"),
+        ("text,label\nok,\n", {}, r"d.csv:2: missing label"),
+        ("text,label\n", {}, r"d.csv: no examples"),
+    ],
+)
+def test_bad_rows_name_file_and_line(tmp_path, content, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        read_labelled_texts(_write(tmp_path / "d.csv", content), **kwargs)
+
+
+def test_unknown_format_and_missing_file(tmp_path):
+    with pytest.raises(ValueError, match="unknown format"):
+        read_labelled_texts(_write(tmp_path / "d.txt", "x"))
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        read_labelled_texts(tmp_path / "nope.csv")
+
+
+def sentiment_csv(path, n=200, seed=0):
+    """A generated two-class corpus: the label is decided by one cue word among fillers."""
+    g = torch.Generator().manual_seed(seed)
+    fillers = ["the", "film", "plot", "actor", "scene", "was", "a", "and", "it", "story"]
+    cues = {"pos": ["great", "superb", "wonderful"], "neg": ["awful", "boring", "terrible"]}
+    lines = ["text,label"]
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = [fillers[j] for j in torch.randint(0, len(fillers), (12,), generator=g).tolist()]
+        cue = cues[label][int(torch.randint(0, 3, (1,), generator=g))]
+        words.insert(int(torch.randint(0, 12, (1,), generator=g)), cue)
+        lines.append(f"{' '.join(words)},{label}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_text_dataset_splits_stratified_and_builds_vocab_on_train_only(tmp_path):
+    train = sentiment_csv(tmp_path / "train.csv", n=200)
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nan unseenword film,pos\n", encoding="utf-8")
+    raw = {"data": {"name": "text", "train": str(train), "test": str(test), "max_len": 16,
+                    "min_freq": 1, "val_fraction": 0.2},
+           "model": {"name": "text_classifier"}}  # fmt: skip
+    data = build_data(load_config(raw))
+    assert {k: len(v) for k, v in data.splits.items()} == {"train": 160, "val": 40, "test": 1}
+    assert data.split("val").tensors["targets"].float().mean() == 0.5  # stratified
+    assert "unseenword" not in data.info["vocab"]
+    assert data.info["label_names"] == ["neg", "pos"]
+    assert json.loads(data.files["vocab.json"])["words"] == data.info["vocab"]
+    subset = build_data(load_config(raw, ["data.train_fraction=0.25"]))
+    assert len(subset.split("train")) == 40 and len(subset.split("val")) == 40
