@@ -41,3 +41,38 @@ def test_synonyms_hypernyms_glosses_and_lemmas():
 def test_lemmas_link_plural_mentions():
     linker = EntityLinker(["kitchen", "living room"], lemmatize=WordNet().lemma)
     assert linker.link(["two", "kitchens"]) == [Mention(1, 2, "kitchen")]
+
+
+@needs_wordnet
+def test_concepts_take_senses_across_parts_of_speech_and_their_links():
+    wn = WordNet()
+    boring = wn.concepts("boring", max_senses=3)
+    assert boring[:3] == ["drilling.n.01", "bore.v.01", "boring.s.01"]  # one per POS first
+    assert "uninteresting.a.01" in boring  # the satellite's head adjective
+    assert "good.a.01" in wn.concepts("superb")
+    assert wn.concepts("the") == [] and wn.concepts("xyzzy") == []
+
+
+@needs_wordnet
+def test_concept_table_and_knowledge_attention_model():
+    import torch
+
+    from amkit.knowledge.tables import concept_table
+    from amkit.models.text_classifier import TextClassifier, TextClassifierConfig
+
+    vocab = ["<pad>", "<unk>", "superb", "movies", "the", "!"]
+    ids, concepts, found = concept_table(vocab, WordNet(), max_facts=4)
+    assert ids.shape == (6, 4) and concepts[0] == ""
+    assert concepts[int(ids[2, 0])] == "brilliant.s.01"
+    assert concepts[int(ids[3, 0])] == "movie.n.01"  # "movies" found through its lemma
+    assert ids[[0, 1, 4, 5]].eq(0).all()  # specials, stop word, punctuation: no concept
+    assert found == pytest.approx(2 / 4)  # superb and movies, of the 4 real words
+    config = TextClassifierConfig(d_embed=8, d_hidden=8, knowledge="knowledge_attention",
+                                  max_facts=4, d_knowledge=6)  # fmt: skip
+    model = TextClassifier(config, {"vocab": vocab, "n_classes": 2, "max_len": 5}).eval()
+    tokens = torch.tensor([[2, 3, 4, 0, 0]])
+    read = model(tokens, need_weights=True).attention["knowledge"]  # (1, 5, 4 + 1)
+    torch.testing.assert_close(read[0, :3].sum(-1), torch.ones(3))
+    assert read[0, 2, -1] == 1.0  # "the": no concept, all weight on the sentinel
+    assert read[0, 3:].eq(0).all()  # padding
+    assert read[0, 0, :-1].gt(0).sum() == (ids[2] != 0).sum()  # superb spreads over its facts

@@ -89,11 +89,10 @@ def concept_table(
         raise ValueError(f"max_facts must be >= 1, got {max_facts}")
     concepts, index = [""], {"": 0}
     ids = torch.zeros(len(vocab), max_facts, dtype=torch.long)
-    n_found = n_real = 0
+    n_found = 0
     for i, word in enumerate(vocab):
         if word in SPECIALS or not any(ch.isalpha() for ch in word):
             continue
-        n_real += 1
         names = wordnet.concepts(word, max_senses) or wordnet.concepts(
             wordnet.lemma(word), max_senses
         )
@@ -103,5 +102,5 @@ def concept_table(
                 concepts.append(name)
             ids[i, j] = index[name]
         n_found += bool(names)
-    n_real += sum(1 for w in vocab if w not in SPECIALS and not any(ch.isalpha() for ch in w))
+    n_real = sum(w not in SPECIALS for w in vocab)
     return ids, concepts, (n_found / n_real if n_real else 0.0)
