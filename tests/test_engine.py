@@ -233,3 +233,25 @@ def test_schedulers_follow_their_rule(tmp_path, schedule, expected):
     else:
         lrs = [h["lr"] for h in result.history]
         assert lrs[0] == 1e-5 and lrs[-1] <= 0.5e-5 and lrs == sorted(lrs, reverse=True)
+
+
+def test_evaluate_reports_macro_precision_recall_f1_on_every_example():
+    from amkit.data.base import TensorDictDataset
+    from amkit.models.base import ModelOutput
+    from amkit.train.metrics import evaluate
+
+    predictions = torch.tensor([0, 0, 1, 1, 1, 2, 0])
+    targets = torch.tensor([0, 1, 1, 1, 2, 2, 0])
+
+    class Fixed(torch.nn.Module):
+        def forward(self, index, targets=None):
+            return ModelOutput(logits=torch.nn.functional.one_hot(predictions[index], 3).float())
+
+    data = TensorDictDataset({"index": torch.arange(7), "targets": targets})
+    result = evaluate(Fixed(), data, batch_size=3)  # a partial last batch is still scored
+    # per class (precision, recall): 0 (2/3, 1), 1 (2/3, 2/3), 2 (1, 1/2)
+    assert result["n"] == 7 and result["accuracy"] == pytest.approx(5 / 7)
+    assert result["precision"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert result["recall"] == pytest.approx((1 + 2 / 3 + 1 / 2) / 3)
+    f1 = [2 * p * r / (p + r) for p, r in ((2 / 3, 1), (2 / 3, 2 / 3), (1, 1 / 2))]
+    assert result["f1"] == pytest.approx(sum(f1) / 3)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import torch
+from sklearn.metrics import precision_recall_fscore_support
 from torch import nn
 
 from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
@@ -14,12 +15,15 @@ from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
 def evaluate(model: nn.Module, dataset: TensorDictDataset, batch_size: int = 256) -> dict:
     """Loss and accuracy over *every* example of ``dataset``.
 
-    Returns ``{"loss", "accuracy", "n"}``; when the data has a ``meta_task`` column also
+    Returns ``{"loss", "accuracy", "precision", "recall", "f1", "n"}`` -- precision, recall
+    and F1 macro-averaged over the classes that occur in the targets or the predictions
+    (scikit-learn); when the data has a ``meta_task`` column also
     ``"per_task": {task: {"accuracy", "n"}}``.
     """
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
+    all_targets, all_predictions = [], []
     task_correct: dict[int, int] = defaultdict(int)
     task_count: dict[int, int] = defaultdict(int)
     for batch in iterate_batches(dataset, batch_size):
@@ -27,7 +31,10 @@ def evaluate(model: nn.Module, dataset: TensorDictDataset, batch_size: int = 256
         n = len(batch["targets"])
         if out.loss is not None:
             total_loss += out.loss.item() * n
-        hits = out.logits.argmax(dim=-1) == batch["targets"]
+        predictions = out.logits.argmax(dim=-1)
+        hits = predictions == batch["targets"]
+        all_targets.append(batch["targets"])
+        all_predictions.append(predictions)
         correct += int(hits.sum())
         count += n
         if "meta_task" in batch:
@@ -37,7 +44,20 @@ def evaluate(model: nn.Module, dataset: TensorDictDataset, batch_size: int = 256
     model.train(was_training)
     if count == 0:
         raise ValueError("cannot evaluate on an empty split")
-    result = {"loss": total_loss / count, "accuracy": correct / count, "n": count}
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        torch.cat(all_targets).numpy(),
+        torch.cat(all_predictions).numpy(),
+        average="macro",
+        zero_division=0,
+    )
+    result = {
+        "loss": total_loss / count,
+        "accuracy": correct / count,
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "n": count,
+    }
     if task_count:
         result["per_task"] = {
             str(t): {"accuracy": task_correct[t] / task_count[t], "n": task_count[t]}
