@@ -6,6 +6,7 @@
     amkit evaluate RUN_DIR [--split test] [--set data.path=...]
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
+    amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM on a text dataset)
     amkit ls
     amkit bench attention|memory [--quick]
     amkit --version
@@ -110,6 +111,18 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     raise _UsageError(f"no explanation for the data of {args.run_dir} yet")
 
 
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    from amkit.baselines.run import run_nbsvm
+
+    metrics = run_nbsvm(args.config, args.out, overrides=args.set)
+    for split in ("val", "test"):
+        if split in metrics:
+            m = metrics[split]
+            print(f"{split} accuracy {m['accuracy']:.4f}  F1 {m['f1']:.4f}  ({m['n']} examples)")
+    print(f"fit in {metrics['timings']['train_seconds']:.0f} s; run directory: {args.out}")
+    return 0
+
+
 def _cmd_ls(args: argparse.Namespace) -> int:
     import amkit.attention  # noqa: F401  (registers score functions)
 
@@ -201,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     explain.set_defaults(func=_cmd_explain)
+
+    baseline = sub.add_parser("baseline", help="NBSVM (Wang & Manning 2012) on a text dataset")
+    baseline.add_argument("config", help="YAML with seed, data and nbsvm sections")
+    baseline.add_argument("--out", required=True, help="output run directory")
+    _add_overrides(baseline, "override config values, e.g. nbsvm.classifier=logreg")
+    baseline.set_defaults(func=_cmd_baseline)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
     ls.set_defaults(func=_cmd_ls)

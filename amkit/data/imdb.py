@@ -20,8 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from amkit.data.base import DataBundle, register_dataset
-from amkit.data.text import TokenizationConfig, build_text_bundle
+from amkit.data.text import LabelledTexts, TokenizationConfig, text_dataset
 from amkit.textfile import open_text
 
 SPLITS = ("train", "test")
@@ -117,14 +116,14 @@ class ImdbDataConfig(TokenizationConfig):
     path: str = "../shared/data/imdb"
 
 
-@register_dataset("imdb", config=ImdbDataConfig)
-def build_imdb(config: ImdbDataConfig, seed: int) -> DataBundle:
+@text_dataset("imdb", config=ImdbDataConfig)
+def read_imdb_source(config: ImdbDataConfig) -> LabelledTexts:
     train = read_imdb(config.path, "train")
     test = read_imdb(config.path, "test")
-    return build_text_bundle(
-        config,
-        seed,
-        ([r.text for r in train], [r.label for r in train]),
-        ([r.text for r in test], [r.label for r in test]),
-        label_names=["negative", "positive"],
+    return LabelledTexts(
+        [r.text for r in train],
+        [r.label for r in train],
+        ["negative", "positive"],
+        [r.text for r in test],
+        [r.label for r in test],
     )

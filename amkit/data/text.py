@@ -24,7 +24,7 @@ import csv
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,18 +188,45 @@ class TokenizationConfig:
     train_fraction: float = option(1.0, gt=0, le=1)  # learning curves: a stratified subset
 
 
-def build_text_bundle(
-    config: TokenizationConfig,
-    seed: int,
-    train: tuple[list[str], list[int]],
-    test: tuple[list[str], list[int]] | None,
-    label_names: list[str],
-) -> DataBundle:
-    """Split, build the vocabulary on the training part only, and encode every split."""
-    texts, targets = train
-    indices = list(range(len(texts)))
+@dataclass
+class LabelledTexts:
+    """A text dataset before tokenization: train (and test) texts with class ids."""
+
+    train_texts: list[str]
+    train_targets: list[int]
+    label_names: list[str]
+    test_texts: list[str] | None = None
+    test_targets: list[int] | None = None
+
+
+# name -> reader(config) -> LabelledTexts, for every text dataset (baselines read them too)
+TEXT_SOURCES: dict[str, Callable[[Any], LabelledTexts]] = {}
+
+
+def text_dataset(name: str, config: type):
+    """Register ``reader(config) -> LabelledTexts`` as a text source *and* as the dataset
+    ``name`` (tokenized by :func:`build_text_bundle`)."""
+
+    def decorator(reader: Callable[[Any], LabelledTexts]):
+        TEXT_SOURCES[name] = reader
+        register_dataset(name, config=config)(
+            lambda cfg, seed: build_text_bundle(cfg, seed, reader(cfg))
+        )
+        return reader
+
+    return decorator
+
+
+def split_indices(
+    targets: Sequence[int], config: TokenizationConfig, seed: int
+) -> tuple[list[int], list[int]]:
+    """``(train, val)`` indices: a stratified, seeded validation split carved from train,
+    then (``train_fraction < 1``) a stratified, seeded subset of what is left."""
     fit_idx, val_idx = train_test_split(
-        indices, test_size=config.val_fraction, random_state=seed, stratify=targets
+        list(range(len(targets))),
+        test_size=config.val_fraction,
+        random_state=seed,
+        stratify=list(targets),
     )
     if config.train_fraction < 1:
         fit_idx, _ = train_test_split(
@@ -208,29 +235,38 @@ def build_text_bundle(
             random_state=seed,
             stratify=[targets[i] for i in fit_idx],
         )
-    parts = {"train": fit_idx, "val": val_idx}
+    return fit_idx, val_idx
+
+
+def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts) -> DataBundle:
+    """Split, build the vocabulary on the training part only, and encode every split."""
+    texts, targets = data.train_texts, data.train_targets
+    fit_idx, val_idx = split_indices(targets, config, seed)
     vocab = Vocabulary.build(
         (tokenize(texts[i]) for i in fit_idx), config.min_freq, config.max_vocab
     )
     splits = {}
-    for name, idx in parts.items():
+    for name, idx in (("train", fit_idx), ("val", val_idx)):
         ids, _ = encode_texts([texts[i] for i in idx], vocab, config.max_len)
         splits[name] = TensorDictDataset(
             {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
         )
-    if test is not None:
-        ids, _ = encode_texts(test[0], vocab, config.max_len)
-        splits["test"] = TensorDictDataset({"tokens": ids, "targets": torch.tensor(test[1])})
+    if data.test_texts is not None:
+        ids, _ = encode_texts(data.test_texts, vocab, config.max_len)
+        splits["test"] = TensorDictDataset(
+            {"tokens": ids, "targets": torch.tensor(data.test_targets)}
+        )
+    names = data.label_names
     return DataBundle(
         splits,
         info={
             "vocab": vocab.words,
             "vocab_size": len(vocab),
-            "n_classes": len(label_names),
-            "label_names": label_names,
+            "n_classes": len(names),
+            "label_names": names,
             "max_len": config.max_len,
         },
-        files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(label_names)},
+        files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names)},
     )
 
 
@@ -248,16 +284,16 @@ class TextDataConfig(TokenizationConfig):
         return [] if self.train else ["train: the path of the training file is required"]
 
 
-@register_dataset("text", config=TextDataConfig)
-def build_text(config: TextDataConfig, seed: int) -> DataBundle:
+@text_dataset("text", config=TextDataConfig)
+def read_text_source(config: TextDataConfig) -> LabelledTexts:
     columns = (config.text_column, config.label_column)
     texts, labels = read_labelled_texts(config.train, *columns, labels=config.labels)
     names = list(config.labels) if config.labels else sorted(set(labels))
     if len(names) < 2:
         raise ValueError(f"{config.train}: needs at least two labels, found {names}")
     index = {name: i for i, name in enumerate(names)}
-    test = None
+    data = LabelledTexts(texts, [index[label] for label in labels], names)
     if config.test:
         test_texts, test_labels = read_labelled_texts(config.test, *columns, labels=names)
-        test = (test_texts, [index[label] for label in test_labels])
-    return build_text_bundle(config, seed, (texts, [index[x] for x in labels]), test, names)
+        data.test_texts, data.test_targets = test_texts, [index[x] for x in test_labels]
+    return data

@@ -1,0 +1,98 @@
+"""NBSVM (Wang & Manning 2012, "Baselines and Bigrams: Simple, Good Sentiment and Topic
+Classification"): a linear SVM on naive-Bayes-scaled binary n-gram features.
+
+With binary features ``x`` (word uni- and bigrams present in a text), class counts
+``p = alpha + sum_{y=1} x`` and ``q = alpha + sum_{y=0} x``, the log-count ratio
+``r = log((p / |p|_1) / (q / |q|_1))`` scales every feature; an L2-regularised squared-hinge
+SVM (liblinear, ``C``) is trained on ``r * x``, and its weights are interpolated towards
+their mean magnitude: ``w' = (1 - beta) * mean|w| + beta * w`` (the paper's NBSVM; the bias
+is kept). Paper settings: ``alpha = 1``, ``C = 1``, ``beta = 0.25``, uni+bigrams; IMDB
+(full 25k train): 91.22 % test accuracy. ``classifier="logreg"`` is the variant of Mesnil
+et al. 2015's public NBSVM code (liblinear logistic regression on the same features, no
+interpolation), which reports 91.55 % with bigrams.
+
+Deviations: the tokenizer is amkit's (:func:`amkit.data.text.tokenize`, lower-cased words
+with ``!`` and ``?``); binary classification only. ``predict_proba`` is the logistic of the
+margin -- a monotone score for ensembling and distillation, not a calibrated probability.
+
+Legend: N texts, F n-gram features.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.svm import LinearSVC
+
+from amkit.data.text import tokenize
+
+
+class NBSVM(ClassifierMixin, BaseEstimator):
+    """scikit-learn estimator: ``NBSVM().fit(texts, y).predict(texts)``; ``y`` in {0, 1}."""
+
+    def __init__(
+        self,
+        ngram_max: int = 2,
+        alpha: float = 1.0,
+        C: float = 1.0,
+        beta: float = 0.25,
+        classifier: str = "svm",
+        max_iter: int = 10000,
+    ):
+        self.ngram_max = ngram_max
+        self.alpha = alpha
+        self.C = C
+        self.beta = beta
+        self.classifier = classifier
+        self.max_iter = max_iter
+
+    def _features(self, texts) -> sparse.csr_matrix:
+        return self.vectorizer_.transform(texts).multiply(self.r_).tocsr()  # (N, F)
+
+    def fit(self, texts, y) -> NBSVM:
+        y = np.asarray(y)
+        self.classes_ = np.unique(y)
+        if not np.array_equal(self.classes_, [0, 1]):
+            raise ValueError(f"NBSVM is binary: labels must be 0 and 1, got {self.classes_}")
+        if self.classifier not in ("svm", "logreg"):
+            raise ValueError(f"classifier must be 'svm' or 'logreg', got {self.classifier!r}")
+        if not 0 <= self.beta <= 1:
+            raise ValueError(f"beta must be in [0, 1], got {self.beta}")
+        self.vectorizer_ = CountVectorizer(
+            tokenizer=tokenize,
+            lowercase=False,
+            token_pattern=None,
+            ngram_range=(1, self.ngram_max),
+            binary=True,
+            dtype=np.float32,
+        )
+        x = self.vectorizer_.fit_transform(texts)  # (N, F) binary
+        p = self.alpha + np.asarray(x[y == 1].sum(axis=0)).ravel()  # (F,)
+        q = self.alpha + np.asarray(x[y == 0].sum(axis=0)).ravel()
+        self.r_ = np.log((p / p.sum()) / (q / q.sum())).astype(np.float32)  # (F,)
+        scaled = x.multiply(self.r_).tocsr()  # (N, F)
+        if self.classifier == "svm":
+            svm = LinearSVC(C=self.C, max_iter=self.max_iter).fit(scaled, y)
+            w = svm.coef_.ravel()
+            self.coef_ = (1 - self.beta) * np.abs(w).mean() + self.beta * w  # (F,)
+            self.intercept_ = float(svm.intercept_[0])
+        else:  # Mesnil et al.'s NB-LR: logistic regression, no interpolation
+            lr = LogisticRegression(C=self.C, solver="liblinear", max_iter=self.max_iter)
+            lr.fit(scaled, y)
+            self.coef_, self.intercept_ = lr.coef_.ravel(), float(lr.intercept_[0])
+        return self
+
+    def decision_function(self, texts) -> np.ndarray:
+        """``(N,)`` margins: positive means class 1."""
+        return self._features(texts) @ self.coef_ + self.intercept_
+
+    def predict(self, texts) -> np.ndarray:
+        return (self.decision_function(texts) > 0).astype(int)
+
+    def predict_proba(self, texts) -> np.ndarray:
+        """``(N, 2)``: the logistic of the margin (monotone, not calibrated)."""
+        positive = 1 / (1 + np.exp(-self.decision_function(texts)))
+        return np.stack([1 - positive, positive], axis=1)

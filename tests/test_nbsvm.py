@@ -1,0 +1,80 @@
+"""NBSVM: the paper's log-count ratio and interpolation, learning, the baseline CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from safetensors.numpy import load_file
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.svm import LinearSVC
+
+from amkit.baselines.nbsvm import NBSVM
+from amkit.cli import main
+from amkit.data.text import tokenize
+from tests.test_text_data import sentiment_csv
+
+TEXTS = ["good good film", "great film", "bad film", "awful bad plot", "good plot", "bad"]
+LABELS = [1, 1, 0, 0, 1, 0]
+
+
+def test_log_count_ratio_and_interpolation_follow_the_paper():
+    model = NBSVM(alpha=1.0, C=1.0, beta=0.25).fit(TEXTS, LABELS)
+    vectorizer = CountVectorizer(tokenizer=tokenize, lowercase=False, token_pattern=None,
+                                 ngram_range=(1, 2), binary=True)  # fmt: skip
+    x = vectorizer.fit_transform(TEXTS).toarray()
+    y = np.array(LABELS)
+    assert list(vectorizer.get_feature_names_out()) == list(
+        model.vectorizer_.get_feature_names_out()
+    )
+    p, q = 1 + x[y == 1].sum(0), 1 + x[y == 0].sum(0)
+    r = np.log((p / p.sum()) / (q / q.sum()))
+    np.testing.assert_allclose(model.r_, r, rtol=1e-5)
+    assert model.r_[vectorizer.vocabulary_["good"]] > 0 > model.r_[vectorizer.vocabulary_["bad"]]
+    w = LinearSVC(C=1.0, max_iter=10000).fit(x * r, y).coef_.ravel()
+    np.testing.assert_allclose(model.coef_, 0.75 * np.abs(w).mean() + 0.25 * w, rtol=1e-4)
+
+
+@pytest.mark.parametrize("classifier", ["svm", "logreg"])
+def test_nbsvm_learns_a_generated_corpus(tmp_path, classifier):
+    from amkit.data.text import read_labelled_texts
+
+    texts, labels = read_labelled_texts(sentiment_csv(tmp_path / "d.csv", n=300))
+    y = [int(label == "pos") for label in labels]
+    model = NBSVM(classifier=classifier).fit(texts[:200], y[:200])
+    assert (model.predict(texts[200:]) == y[200:]).mean() >= 0.95
+    proba = model.predict_proba(texts[200:])
+    np.testing.assert_allclose(proba.sum(1), 1.0)
+    assert ((proba[:, 1] > 0.5) == model.predict(texts[200:])).all()
+
+
+def test_nbsvm_rejects_non_binary_labels_and_bad_settings():
+    with pytest.raises(ValueError, match="binary: labels must be 0 and 1"):
+        NBSVM().fit(TEXTS, [0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match="classifier must be"):
+        NBSVM(classifier="tree").fit(TEXTS, LABELS)
+
+
+def test_baseline_cli_writes_a_run_directory(tmp_path, capsys):
+    train = sentiment_csv(tmp_path / "train.csv", n=200)
+    test = sentiment_csv(tmp_path / "test.csv", n=60, seed=1)
+    config = tmp_path / "nbsvm.yaml"
+    config.write_text(f"data: {{name: text, train: {train}, test: {test}}}\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["baseline", str(config), "--out", str(out), "--set", "nbsvm.C=0.5"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["n"] == 60 and metrics["val"]["n"] == 20
+    assert metrics["test"]["accuracy"] >= 0.9 and metrics["n_train"] == 180
+    probabilities = load_file(str(out / "probabilities.safetensors"))
+    assert probabilities["test"].shape == (60, 2)
+    assert "C: 0.5" in (out / "config.yaml").read_text()
+
+
+def test_baseline_config_errors_are_listed_together(tmp_path, capsys):
+    config = tmp_path / "bad.yaml"
+    config.write_text("data: {name: babi}\nnbsvm: {classifer: svm}\n", encoding="utf-8")
+    assert main(["baseline", str(config), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "'babi' is not a text dataset" in err and "classifer" in err
