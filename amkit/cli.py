@@ -6,6 +6,7 @@
     amkit evaluate RUN_DIR [--split test] [--set data.path=...]
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
+    amkit explain RUN_DIR --text "a superb film"             (text classifiers)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM on a text dataset)
     amkit ls
     amkit bench attention|memory [--quick]
@@ -86,8 +87,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    _, model, data = amkit.load_run(args.run_dir, overrides=args.set)
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+    if args.text is not None:
+        from amkit.explain.text import explain_text
+
+        result = explain_text(args.run_dir, args.text, out)
+        probs = ", ".join(f"{k} {p:.3f}" for k, p in result.probabilities.items())
+        print(f"predicted: {result.label} ({probs})")
+        ranked = sorted(result.tokens, key=lambda v: -v.weight)[:10]
+        print("top tokens: " + ", ".join(f"{v.token} {v.weight:.3f}" for v in ranked))
+        print(f"HTML: {result.html}\nheat map: {result.png}")
+        return 0
+    _, model, data = amkit.load_run(args.run_dir, overrides=args.set)
     if "meta_task" in data.split(args.split).tensors:
         from amkit.explain.memory import explain_story
 
@@ -211,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--task", type=int, default=None, help="bAbI task (default: first)")
     explain.add_argument("--example", type=int, default=0, help="example index, from 0")
     explain.add_argument("--split", default="test")
+    explain.add_argument("--text", default=None, help="text classifiers: the text to explain")
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     explain.set_defaults(func=_cmd_explain)

@@ -134,20 +134,55 @@ def test_unknown_lexicon_source_is_a_clear_error():
         _model(knowledge="lexicon", lexicons=["nosuch.csv"])
 
 
-def test_cli_trains_a_text_classifier_and_saves_its_vocabulary(tmp_path, capsys):
-    train = sentiment_csv(tmp_path / "train.csv", n=300)
-    test = sentiment_csv(tmp_path / "test.csv", n=100, seed=1)
-    config = tmp_path / "text.yaml"
+@pytest.fixture(scope="module")
+def text_run(tmp_path_factory):
+    """A CNN + attention classifier trained by the CLI on a generated cue-word corpus."""
+    folder = tmp_path_factory.mktemp("text_run")
+    train = sentiment_csv(folder / "train.csv", n=300)
+    test = sentiment_csv(folder / "test.csv", n=100, seed=1)
+    config = folder / "text.yaml"
     config.write_text(
         f"data: {{name: text, train: {train}, test: {test}, max_len: 16, min_freq: 1}}\n"
         "model: {name: text_classifier, encoder: cnn, d_embed: 16, d_hidden: 16}\n"
         "train: {epochs: 6, lr: 0.01, batch_size: 16, progress: false}\n",
         encoding="utf-8",
     )
-    out = tmp_path / "run"
+    out = folder / "run"
     assert main(["train", str(config), "--out", str(out)]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
+    return out
+
+
+def test_cli_trains_a_text_classifier_and_saves_its_vocabulary(text_run):
+    metrics = json.loads((text_run / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.95, metrics["test"]
-    words = json.loads((out / "vocab.json").read_text())["words"]
+    assert {"precision", "recall", "f1"} <= set(metrics["test"])
+    words = json.loads((text_run / "vocab.json").read_text())["words"]
     assert words[:2] == ["<pad>", "<unk>"] and "superb" in words
-    assert json.loads((out / "labels.json").read_text()) == ["neg", "pos"]
+    assert json.loads((text_run / "labels.json").read_text()) == ["neg", "pos"]
+
+
+def test_explain_text_writes_html_and_png(text_run, tmp_path, capsys):
+    out = tmp_path / "explain"
+    text = "The plot was <a>superb</a> & the actor"  # in-vocabulary words only
+    assert main(["explain", str(text_run), "--text", text, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "predicted: pos" in printed and "top tokens:" in printed
+    page = (out / "explain.html").read_text(encoding="utf-8")
+    assert "<h1>Predicted: pos</h1>" in page
+    for token in ("the", "plot", "superb", "actor"):
+        assert f">{token}</span>" in page
+    assert "&lt;a&gt;superb&lt;/a&gt; &amp; the" in page  # the input, escaped
+    assert (out / "explain.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["explain", str(text_run), "--text", "   "]) == 2  # empty text: usage error
+
+
+def test_html_lists_the_facts_each_token_attended_to():
+    from amkit.explain.text import TokenView, render_html
+
+    views = [
+        TokenView("superb", 0.7, [("brilliant.s.01", 0.6), ("good.a.01", 0.3)], 0.1),
+        TokenView("the", 0.3, [], 1.0),
+    ]
+    page = render_html("superb the", "pos", {"neg": 0.2, "pos": 0.8}, views)
+    assert "brilliant.s.01 (0.60), good.a.01 (0.30)" in page
+    assert "<td>superb</td><td>0.700</td>" in page and "<td>the</td>" not in page

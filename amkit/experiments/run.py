@@ -351,10 +351,11 @@ def run_repeats(
         summaries.append({"repeat": i, "seed": seeded.seed, "run_dir": str(sub), **summary})
     chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
     best_dir = run_dir / f"repeat-{chosen}"
-    shutil.copyfile(best_dir / "model.safetensors", run_dir / ".model.safetensors.tmp")
-    os.replace(run_dir / ".model.safetensors.tmp", run_dir / "model.safetensors")
-    shutil.copyfile(best_dir / "config.yaml", run_dir / ".config.yaml.tmp")
-    os.replace(run_dir / ".config.yaml.tmp", run_dir / "config.yaml")
+    cfg, model, data = load_run(best_dir)
+    # the chosen repeat's model, config and data files (a text model's vocabulary)
+    for name in ["model.safetensors", "config.yaml", *data.files]:
+        shutil.copyfile(best_dir / name, run_dir / f".{name}.tmp")
+        os.replace(run_dir / f".{name}.tmp", run_dir / name)
     train_seconds = sum(r["timings"]["train_seconds"] for r in summaries)
     atomic_write_json(
         run_dir / "metrics.json",
@@ -370,7 +371,6 @@ def run_repeats(
             },
         },
     )
-    cfg, model, data = load_run(best_dir)
     return RunResult(
         model=model,
         data=data,

@@ -1,0 +1,160 @@
+"""Explain a text classifier's decision on one text: an HTML page and a PNG heat map.
+
+    amkit explain RUN_DIR --text "A superb, moving film."
+
+The run directory's ``vocab.json`` and ``labels.json`` (written at training) turn the text
+into ids exactly as in training; no dataset is read. Each token is shaded by how much it
+counted for the pooled vector (``attention["tokens"]``); with ``knowledge:
+knowledge_attention`` each token also lists the WordNet concepts it attended to and the
+weight left on the "no knowledge" sentinel; with a gated fusion the gate is shown.
+
+Legend: T tokens, E facts per token.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from amkit.data.text import Vocabulary, head_tail, tokenize
+from amkit.experiments.run import load_config
+from amkit.explain.heatmap import plt, save_figure
+from amkit.models.base import MODELS
+from amkit.train.checkpoint import atomic_write_text, load_model
+
+
+@dataclass
+class TokenView:
+    token: str
+    weight: float  # share of the pooled vector, sums to 1 over the text
+    facts: list[tuple[str, float]] = field(default_factory=list)  # (concept, weight)
+    no_knowledge: float | None = None  # the sentinel's weight
+    gate: float | None = None  # mean fusion gate: 1 = the token's own embedding
+
+
+@dataclass
+class TextExplanation:
+    label: str
+    probabilities: dict[str, float]
+    tokens: list[TokenView]
+    html: Path
+    png: Path
+
+
+def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[str], int]:
+    """``(model, vocabulary, label names, max_len)`` of a text-classification run."""
+    run_dir = Path(run_dir)
+    for name in ("config.yaml", "vocab.json", "labels.json", "model.safetensors"):
+        if not (run_dir / name).is_file():
+            raise FileNotFoundError(
+                f"{run_dir / name} is missing: --text needs a text-classification run "
+                "directory (trained with a text dataset)"
+            )
+    cfg = load_config(run_dir / "config.yaml")
+    vocab = Vocabulary.load(run_dir / "vocab.json")
+    labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
+    max_len = cfg.data.config.max_len
+    info = {"vocab": vocab.words, "vocab_size": len(vocab), "n_classes": len(labels),
+            "label_names": labels, "max_len": max_len}  # fmt: skip
+    model = MODELS.get_or_raise(cfg.model.name).cls(cfg.model.config, info)
+    load_model(model, run_dir / "model.safetensors")
+    return model.eval(), vocab, labels, max_len
+
+
+@torch.no_grad()
+def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExplanation:
+    """Classify ``text`` with the run's model and write ``explain.html`` and ``explain.png``
+    into ``out_dir``."""
+    if not text.strip():
+        raise ValueError("--text is empty: give the text to classify")
+    model, vocab, labels, max_len = load_text_model(run_dir)
+    words = head_tail(tokenize(text), max_len)
+    if not words:
+        raise ValueError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
+    ids = torch.tensor([vocab.encode(words)])  # (1, T)
+    out = model(ids, need_weights=True)
+    probabilities = out.logits.softmax(-1)[0].tolist()
+    weights = out.attention["tokens"][0].tolist()  # (T,)
+    views = [TokenView(w, weights[i]) for i, w in enumerate(words)]
+    if "knowledge" in out.attention:
+        read = out.attention["knowledge"][0]  # (T, E + 1)
+        fact_ids = model.knowledge_table[ids[0]]  # (T, E)
+        for i, view in enumerate(views):
+            view.no_knowledge = float(read[i, -1])
+            view.facts = [
+                (model.concept_names[int(f)], float(read[i, j]))
+                for j, f in enumerate(fact_ids[i].tolist())
+                if f != 0
+            ]
+    if "gate" in out.attention:
+        for i, view in enumerate(views):
+            view.gate = float(out.attention["gate"][0, i])
+    label = labels[int(np.argmax(probabilities))]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    probs = dict(zip(labels, probabilities, strict=True))
+    page = out_dir / "explain.html"
+    atomic_write_text(page, render_html(text, label, probs, views))
+    png = save_text_heatmap(views, out_dir / "explain.png", f"predicted: {label}")
+    return TextExplanation(label, probs, views, page, png)
+
+
+def render_html(text: str, label: str, probabilities: dict[str, float], views: list[TokenView]
+                ) -> str:  # fmt: skip
+    """A standalone page: tokens shaded by weight, then the knowledge each one read."""
+    top = max(v.weight for v in views) or 1.0
+    spans = []
+    for v in views:
+        tip = f"weight {v.weight:.3f}" + (f", gate {v.gate:.2f}" if v.gate is not None else "")
+        alpha = v.weight / top
+        spans.append(
+            f'<span class="tok" style="background: rgba(255, 140, 0, {alpha:.3f})" '
+            f'title="{tip}">{html.escape(v.token)}</span>'
+        )
+    rows = []
+    for v in sorted((v for v in views if v.facts), key=lambda v: -v.weight):
+        facts = ", ".join(f"{html.escape(name)} ({w:.2f})" for name, w in v.facts)
+        rows.append(
+            f"<tr><td>{html.escape(v.token)}</td><td>{v.weight:.3f}</td><td>{facts}</td>"
+            f"<td>{v.no_knowledge:.2f}</td></tr>"
+        )
+    knowledge = (
+        "<h2>Knowledge read by each token</h2><table><tr><th>token</th><th>weight</th>"
+        "<th>facts attended (weight)</th><th>no knowledge</th></tr>" + "".join(rows) + "</table>"
+        if rows
+        else ""
+    )
+    probs = ", ".join(f"{html.escape(k)} {p:.3f}" for k, p in probabilities.items())
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>amkit explain</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.9}"
+        ".tok{padding:2px 3px;margin:1px;border-radius:3px}"
+        "td,th{padding:2px 8px;text-align:left}</style></head><body>"
+        f"<h1>Predicted: {html.escape(label)}</h1><p>Probabilities: {probs}</p>"
+        f"<h2>Tokens by attention weight</h2><p>{' '.join(spans)}</p>{knowledge}"
+        f"<h2>Input</h2><p>{html.escape(text)}</p></body></html>\n"
+    )
+
+
+def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: int = 12) -> Path:
+    """Tokens in rows of ``per_row`` cells, each cell coloured by its weight."""
+    n_rows = -(-len(views) // per_row)
+    grid = np.full((n_rows, per_row), np.nan)
+    for i, v in enumerate(views):
+        grid[i // per_row, i % per_row] = v.weight
+    fig, ax = plt.subplots(figsize=(per_row * 0.9 + 1.5, 0.45 * n_rows + 1.0))
+    image = ax.imshow(grid, cmap="Oranges", aspect="auto", vmin=0.0, vmax=np.nanmax(grid))
+    for i, v in enumerate(views):
+        ax.text(i % per_row, i // per_row, v.token[:10], ha="center", va="center", fontsize=7)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
