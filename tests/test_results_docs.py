@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from amkit.experiments import babi_report, imdb_report
 from amkit.experiments.babi_report import PUBLISHED, render, summarize_errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +38,32 @@ def test_render_lists_every_task_and_column():
     assert "`amkit train x`" in page
 
 
-@pytest.mark.parametrize("name", ["babi"])
+@pytest.mark.parametrize("name", ["babi", "imdb"])
 def test_results_page_is_generated_from_its_json(name):
     json_path = ROOT / "docs" / "results" / f"{name}.json"
     if not json_path.is_file():
         pytest.skip(f"{json_path} not written yet")
     page = (ROOT / "docs" / "results" / f"{name}.md").read_text()
-    assert page == render(json.loads(json_path.read_text()))
+    renderer = {"babi": babi_report.render, "imdb": imdb_report.render}[name]
+    assert page == renderer(json.loads(json_path.read_text()))
+
+
+def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
+    dirs = []
+    for seed, accuracy in ((0, 0.90), (1, 0.92), (2, 0.94)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        scores = {"accuracy": accuracy, "precision": 0.9, "recall": 0.9, "f1": 0.9, "n": 25000}
+        metrics = {"seed": seed, "test": scores, "val": {"accuracy": 0.91},
+                   "timings": {"train_seconds": 60.0 * (seed + 1)}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    path = tmp_path / "imdb.json"
+    row = imdb_report.add_row(dirs, "x", "X", "cnn", "none", "full", "amkit train c", path=path)
+    assert row["accuracy"] == {"mean": 0.92, "std": 0.02} and row["seconds"] == 120.0
+    assert [s["seed"] for s in row["per_seed"]] == [0, 1, 2]
+    page = imdb_report.render(json.loads(path.read_text()))
+    assert "| X (`x`) | cnn | none | 92.00 ± 2.00 |" in page
+    assert "91.22" in page  # the published NBSVM-bi number beside ours
+    with pytest.raises(FileNotFoundError, match="no metrics.json"):
+        imdb_report.row_from_runs([tmp_path / "missing"])

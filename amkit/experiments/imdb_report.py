@@ -1,0 +1,206 @@
+"""IMDB results page: seeds of one variant -> a row of ``docs/results/imdb.json``; render ``.md``.
+
+    python -m amkit.experiments.imdb_report add RUN_DIR [RUN_DIR ...] --id ID --label TEXT \\
+        --encoder bilstm --knowledge none --train-size full --command CMD [--notes TEXT]
+    python -m amkit.experiments.imdb_report render
+
+Each RUN_DIR is one seed of the variant (an ``amkit train`` or ``amkit baseline`` run
+directory); the row keeps every seed's test numbers and their mean and standard deviation.
+The JSON twin is the source of truth; the Markdown tables are generated from it. Published
+numbers sit in the same JSON under ``published`` with their sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+
+RESULTS = Path("docs/results/imdb.json")
+METRICS = ("accuracy", "precision", "recall", "f1")
+TRAIN_SIZES = {"full": "22,500 reviews", "10%": "2,250 reviews"}
+
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "nbsvm-bi-paper": {
+        "label": "NBSVM-bi (Wang & Manning 2012)",
+        "accuracy": 0.9122,
+        "source": "Wang & Manning 2012 (IMDB, trained on the full 25k training set)",
+    },
+    "nblr-bi-mesnil": {
+        "label": "NB + logistic regression, bigrams (Mesnil et al.'s public NBSVM code)",
+        "accuracy": 0.9155,
+        "source": "README of github.com/mesnilgr/nbsvm (full 25k training set)",
+    },
+    "maas-2011": {
+        "label": "Maas et al. 2011, full model + unlabelled + bag of words",
+        "accuracy": 0.8889,
+        "source": "Maas et al. 2011 (uses the 50k unlabelled reviews too)",
+    },
+}
+
+
+def _mean_std(values: list[float]) -> dict[str, float]:
+    return {
+        "mean": round(statistics.fmean(values), 4),
+        "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+    }
+
+
+def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
+    """Test metrics of each seed (one finished run directory each), mean and std."""
+    per_seed = []
+    for run_dir in run_dirs:
+        path = Path(run_dir) / "metrics.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: not a finished run (no metrics.json)")
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+        if "test" not in metrics:
+            raise ValueError(f"{path}: no test metrics")
+        per_seed.append(
+            {
+                "seed": metrics.get("seed"),
+                "run_dir": str(run_dir),
+                **{k: round(metrics["test"][k], 4) for k in METRICS},
+                "val_accuracy": round(metrics["val"]["accuracy"], 4),
+                "n_test": metrics["test"]["n"],
+                "train_seconds": metrics["timings"]["train_seconds"],
+            }
+        )
+    row: dict[str, Any] = {k: _mean_std([s[k] for s in per_seed]) for k in METRICS}
+    row["val_accuracy"] = _mean_std([s["val_accuracy"] for s in per_seed])
+    row["seconds"] = round(statistics.fmean(s["train_seconds"] for s in per_seed), 1)
+    row["seeds"] = [s["seed"] for s in per_seed]
+    row["n_test"] = per_seed[0]["n_test"]
+    row["per_seed"] = per_seed
+    return row
+
+
+def load_results(path: Path = RESULTS) -> dict[str, Any]:
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"rows": {}, "published": PUBLISHED, "notes": []}
+
+
+def add_row(
+    run_dirs: list[str | Path],
+    row_id: str,
+    label: str,
+    encoder: str,
+    knowledge: str,
+    train_size: str,
+    command: str,
+    notes: str = "",
+    path: Path = RESULTS,
+) -> dict[str, Any]:
+    if train_size not in TRAIN_SIZES:
+        raise ValueError(f"train size must be one of {list(TRAIN_SIZES)}, got {train_size!r}")
+    results = load_results(path)
+    row = {
+        "label": label,
+        "encoder": encoder,
+        "knowledge": knowledge,
+        "train_size": train_size,
+        "command": command,
+        "notes": notes,
+        **row_from_runs(run_dirs),
+        "machine": f"{platform.machine()}, 2 cores",
+    }
+    results["rows"][row_id] = row
+    results["published"] = PUBLISHED
+    atomic_write_json(path, results)
+    return row
+
+
+def _pct(entry: dict[str, float]) -> str:
+    return f"{100 * entry['mean']:.2f} ± {100 * entry['std']:.2f}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown page for ``results`` (the JSON twin)."""
+    lines = [
+        "# IMDB sentiment (Maas et al. 2011): knowledge fusion and attention classifiers",
+        "",
+        "<!-- generated from imdb.json by `python -m amkit.experiments.imdb_report render`;"
+        " do not edit by hand -->",
+        "",
+        "Test numbers on all 25,000 test reviews, mean ± standard deviation over seeds. Every "
+        "model trains on 22,500 training reviews; the other 2,500 (stratified, seeded) are the "
+        "validation set, which picks the epoch and every setting. Test is scored once per run "
+        "and chooses nothing. Precision, recall and F1 are macro averages over the two "
+        "classes. Machine: 2 CPU cores, no GPU.",
+        "",
+    ]
+    rows = results["rows"]
+    for size, description in TRAIN_SIZES.items():
+        chosen = [(key, r) for key, r in rows.items() if r["train_size"] == size]
+        if not chosen:
+            continue
+        lines += [
+            f"## Training on {description} ({size})",
+            "",
+            "| model | encoder | knowledge | accuracy % | precision % | recall % | F1 % | "
+            "val accuracy % | seeds | train time |",
+            "|---|---|---|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        for key, r in sorted(chosen, key=lambda kr: -kr[1]["accuracy"]["mean"]):
+            lines.append(
+                f"| {r['label']} (`{key}`) | {r['encoder']} | {r['knowledge']} | "
+                + " | ".join(_pct(r[m]) for m in (*METRICS, "val_accuracy"))
+                + f" | {len(r['seeds'])} | {r['seconds'] / 60:.1f} min |"
+            )
+        lines.append("")
+    lines += ["## Published numbers", "", "| model | accuracy % | source |", "|---|---:|---|"]
+    for p in results["published"].values():
+        lines.append(f"| {p['label']} | {100 * p['accuracy']:.2f} | {p['source']} |")
+    lines += ["", "## Commands", ""]
+    for key, r in rows.items():
+        lines.append(
+            f"- `{key}`: `{r['command']}`; seeds {r['seeds']}; {r['n_test']} test reviews; "
+            f"mean training time {r['seconds']:.0f} s."
+            + (f" {r['notes']}" if r.get("notes") else "")
+        )
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *results["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.imdb_report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
+    add.add_argument("run_dirs", nargs="+")
+    add.add_argument("--id", required=True)
+    add.add_argument("--label", required=True)
+    add.add_argument("--encoder", required=True)
+    add.add_argument("--knowledge", required=True)
+    add.add_argument("--train-size", required=True, choices=list(TRAIN_SIZES))
+    add.add_argument("--command", required=True, dest="run_command")
+    add.add_argument("--notes", default="")
+    sub.add_parser("render", help="write imdb.md from imdb.json")
+    args = parser.parse_args(argv)
+    if args.command == "add":
+        add_row(
+            args.run_dirs,
+            args.id,
+            args.label,
+            args.encoder,
+            args.knowledge,
+            args.train_size,
+            args.run_command,
+            args.notes,
+        )
+    results = load_results()
+    results["published"] = PUBLISHED
+    atomic_write_json(RESULTS, results)
+    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
