@@ -48,7 +48,7 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 def _mean_std(values: list[float]) -> dict[str, float]:
     return {
         "mean": round(statistics.fmean(values), 4),
-        "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0,
+        "std": round(statistics.stdev(values), 4) if len(values) > 1 else None,
     }
 
 
@@ -117,7 +117,9 @@ def add_row(
     return row
 
 
-def _pct(entry: dict[str, float]) -> str:
+def _pct(entry: dict[str, float | None]) -> str:
+    if entry["std"] is None:  # one seed: no spread to show
+        return f"{100 * entry['mean']:.2f}"
     return f"{100 * entry['mean']:.2f} ± {100 * entry['std']:.2f}"
 
 
