@@ -78,3 +78,27 @@ def test_baseline_config_errors_are_listed_together(tmp_path, capsys):
     assert main(["baseline", str(config), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "'babi' is not a text dataset" in err and "classifer" in err
+
+
+def test_nbsvm_run_teaches_a_neural_model_through_data_teacher(tmp_path):
+    from amkit.experiments.run import build_data, load_config
+
+    train = sentiment_csv(tmp_path / "train.csv", n=200)
+    config = tmp_path / "nbsvm.yaml"
+    config.write_text(f"data: {{name: text, train: {train}}}\n", encoding="utf-8")
+    teacher = tmp_path / "teacher"
+    assert (
+        main(["baseline", str(config), "--out", str(teacher), "--set", "nbsvm.train_folds=3"]) == 0
+    )
+    saved = load_file(str(teacher / "probabilities.safetensors"))
+    assert saved["train"].shape == (180, 2) and len(saved["train_index"]) == 180
+    raw = {"data": {"name": "text", "train": str(train), "teacher": str(teacher), "min_freq": 1},
+           "model": {"name": "text_classifier"}}  # fmt: skip
+    data = build_data(load_config(raw))
+    logits = data.split("train").tensors["teacher_logits"]  # (180, 2) log-probabilities
+    np.testing.assert_allclose(logits.exp().numpy(), saved["train"].clip(1e-6), rtol=1e-5)
+    targets = data.split("train").tensors["targets"]
+    assert (logits.argmax(1) == targets).float().mean() > 0.9  # out-of-fold, still good
+    assert "teacher_logits" not in data.split("val").tensors
+    with pytest.raises(ValueError, match="predicts another training split"):
+        build_data(load_config(raw, ["seed=1"]))

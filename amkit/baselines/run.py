@@ -12,7 +12,9 @@ settings::
 
 The run directory gets ``config.yaml``, ``metrics.json`` (``val`` and ``test``: accuracy,
 macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` (``val``,
-``test``: ``(N, 2)``) for ensembles and distillation.
+``test``: ``(N, 2)``) for ensembles; with ``nbsvm.train_folds: 5`` also ``train`` (out-of-fold
+probabilities of the training part) and ``train_index``, which makes the run a distillation
+teacher for a neural model (``data.teacher: RUN_DIR``).
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ class NBSVMConfig:
     alpha: float = option(1.0, gt=0)
     C: float = option(1.0, gt=0)
     beta: float = option(0.25, ge=0, le=1)
+    # >= 2: also predict the training part out-of-fold (k-fold), so the run can be a
+    # distillation teacher (data.teacher) whose soft labels were not fit on those reviews
+    train_folds: int = option(0, ge=0)
+
+    def validate(self) -> list[str]:
+        return ["train_folds must be 0 (off) or >= 2"] if self.train_folds == 1 else []
 
 
 def load_baseline_config(
@@ -93,6 +101,23 @@ def _scores(targets: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
     }
 
 
+def _out_of_fold(texts, targets, fit_idx, params, settings: NBSVMConfig) -> torch.Tensor:
+    """``(N_train, 2)`` probabilities of each training review from a model that never saw it."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from amkit.baselines.nbsvm import NBSVM
+
+    fit_idx = np.asarray(fit_idx)
+    out = np.zeros((len(fit_idx), 2), dtype=np.float32)
+    folds = StratifiedKFold(settings.train_folds, shuffle=True, random_state=0)
+    for train_part, held_out in folds.split(fit_idx, targets[fit_idx]):
+        model = NBSVM(**params).fit(
+            [texts[i] for i in fit_idx[train_part]], targets[fit_idx][train_part]
+        )
+        out[held_out] = model.predict_proba([texts[i] for i in fit_idx[held_out]])
+    return torch.from_numpy(out)
+
+
 def run_nbsvm(config: str | Path, out: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
     """Fit NBSVM on the training part, score validation and test; returns the metrics."""
     from amkit.baselines.nbsvm import NBSVM
@@ -107,7 +132,8 @@ def run_nbsvm(config: str | Path, out: str | Path, overrides: Iterable[str] = ()
     data = TEXT_SOURCES[name](data_config)
     targets = np.asarray(data.train_targets)
     fit_idx, val_idx = split_indices(data.train_targets, data_config, seed)
-    model = NBSVM(**to_dict(settings))
+    params = {k: v for k, v in to_dict(settings).items() if k != "train_folds"}
+    model = NBSVM(**params)
     fit_started = time.perf_counter()
     model.fit([data.train_texts[i] for i in fit_idx], targets[fit_idx])
     train_seconds = time.perf_counter() - fit_started
@@ -120,6 +146,9 @@ def run_nbsvm(config: str | Path, out: str | Path, overrides: Iterable[str] = ()
         probabilities = model.predict_proba(texts)  # (N, 2)
         metrics[split] = _scores(split_targets, probabilities)
         tensors[split] = torch.from_numpy(probabilities.astype(np.float32))
+    if settings.train_folds:
+        tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, params, settings)
+        tensors["train_index"] = torch.tensor(fit_idx, dtype=torch.long)
     save_file(tensors, str(out / "probabilities.safetensors"))
     metrics["timings"] = {
         "train_seconds": round(train_seconds, 3),

@@ -186,6 +186,9 @@ class TokenizationConfig:
     max_vocab: int = option(30000, ge=3)
     val_fraction: float = option(0.1, gt=0, lt=1)  # carved from train, stratified, seeded
     train_fraction: float = option(1.0, gt=0, le=1)  # learning curves: a stratified subset
+    # a run directory whose probabilities.safetensors holds out-of-fold "train" predictions
+    # (amkit baseline ... --set nbsvm.train_folds=5): its soft labels train the model too
+    teacher: str | None = None
 
 
 @dataclass
@@ -238,6 +241,28 @@ def split_indices(
     return fit_idx, val_idx
 
 
+def load_teacher_logits(run_dir: str | Path, fit_idx: Sequence[int]) -> torch.Tensor:
+    """``(N_train, C)`` log-probabilities of a teacher run's out-of-fold ``train`` predictions,
+    checked to be for exactly these training examples in this order."""
+    from safetensors.torch import load_file
+
+    path = Path(run_dir) / "probabilities.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(f"data.teacher: {path} does not exist")
+    saved = load_file(str(path))
+    if "train" not in saved or "train_index" not in saved:
+        raise ValueError(
+            f"data.teacher: {path} has no out-of-fold training predictions; train the teacher "
+            "with --set nbsvm.train_folds=5"
+        )
+    if saved["train_index"].tolist() != list(fit_idx):
+        raise ValueError(
+            f"data.teacher: {path} predicts another training split; give the teacher the same "
+            "seed, val_fraction and train_fraction as this run"
+        )
+    return saved["train"].clamp_min(1e-6).log()
+
+
 def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts) -> DataBundle:
     """Split, build the vocabulary on the training part only, and encode every split."""
     texts, targets = data.train_texts, data.train_targets
@@ -248,9 +273,10 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
     splits = {}
     for name, idx in (("train", fit_idx), ("val", val_idx)):
         ids, _ = encode_texts([texts[i] for i in idx], vocab, config.max_len)
-        splits[name] = TensorDictDataset(
-            {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
-        )
+        tensors = {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
+        if name == "train" and config.teacher is not None:
+            tensors["teacher_logits"] = load_teacher_logits(config.teacher, fit_idx)
+        splits[name] = TensorDictDataset(tensors)
     if data.test_texts is not None:
         ids, _ = encode_texts(data.test_texts, vocab, config.max_len)
         splits["test"] = TensorDictDataset(
