@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def open_text(path: str | Path, newline: str | None = None) -> IO[str]:
@@ -26,3 +28,21 @@ def package_file(package: str, relative: str, install_hint: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(f"the {package!r} package is not installed: {install_hint}")
     return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+def jsonl_records(
+    handle: IO[str], path: str | Path, what: str = ""
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, object)`` of each non-blank line of a JSON-lines file; a line that is
+    not a JSON object raises ``ValueError`` naming ``path:line`` (``what`` says what the
+    object should hold, e.g. ``" with head/relation/tail"``)."""
+    for line_no, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}:{line_no}: not valid JSON ({error.msg})") from None
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}:{line_no}: expected a JSON object{what}")
+        yield line_no, record

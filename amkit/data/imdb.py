@@ -15,13 +15,12 @@ name that is not ``<id>_<rating>.txt`` raises ``ValueError`` naming the file (an
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from amkit.data.text import LabelledTexts, TokenizationConfig, text_dataset
-from amkit.textfile import open_text
+from amkit.textfile import jsonl_records, open_text
 
 SPLITS = ("train", "test")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -61,15 +60,9 @@ def _clean(text: str, strip_html: bool) -> str:
 def _read_jsonl(path: Path, strip_html: bool) -> list[Review]:
     reviews = []
     with open_text(path) as handle:
-        for line_no, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
+        for line_no, record in jsonl_records(handle, path, " with 'text' and 'label'"):
             where = f"{path}:{line_no}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{where}: not valid JSON ({error.msg})") from None
-            if not isinstance(record, dict) or "text" not in record or "label" not in record:
+            if "text" not in record or "label" not in record:
                 raise ValueError(f"{where}: expected an object with 'text' and 'label'")
             if record["label"] not in (0, 1):
                 raise ValueError(f"{where}: label must be 0 or 1, got {record['label']!r}")

@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
 from amkit.experiments.config import option
-from amkit.textfile import open_text
+from amkit.textfile import jsonl_records, open_text
 
 PAD, UNK = "<pad>", "<unk>"
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")
@@ -144,15 +144,7 @@ def read_labelled_texts(
 
     with open_text(path, newline="" if kind in (".csv", ".tsv") else None) as handle:
         if kind == ".jsonl":
-            for line_no, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise ValueError(f"{path}:{line_no}: not valid JSON ({error.msg})") from None
-                if not isinstance(record, dict):
-                    raise ValueError(f"{path}:{line_no}: expected a JSON object")
+            for line_no, record in jsonl_records(handle, path):
                 add(f"{path}:{line_no}", record.get(text_column), record.get(label_column))
         elif kind in (".csv", ".tsv"):
             reader = csv.DictReader(handle, delimiter="\t" if kind == ".tsv" else ",")

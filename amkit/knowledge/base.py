@@ -11,14 +11,13 @@ Legend: E entities, R relations, F facts (unique triples).
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from amkit.registry import did_you_mean
-from amkit.textfile import open_text
+from amkit.textfile import jsonl_records, open_text
 
 COLUMNS = ("head", "relation", "tail", "weight")
 DIRECTIONS = ("out", "in", "both")
@@ -195,15 +194,7 @@ def _table_rows(handle, format: str):
 
 
 def _jsonl_rows(handle, path: Path):
-    for line_no, line in enumerate(handle, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{line_no}: not valid JSON ({error.msg})") from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{path}:{line_no}: expected a JSON object with head/relation/tail")
+    for line_no, record in jsonl_records(handle, path, " with head/relation/tail"):
         unknown = sorted(set(record) - set(COLUMNS))
         if unknown:
             raise ValueError(f"{path}:{line_no}: unknown keys {unknown}; allowed: {COLUMNS}")
