@@ -1,0 +1,73 @@
+"""KG embeddings through PyKEEN: vectors by label, training that learns, save -> load."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+
+from amkit.knowledge.base import Fact, KnowledgeBase
+from amkit.knowledge.kg_embeddings import KGEmbeddings, train_kg_embeddings
+
+needs_pykeen = pytest.mark.skipif(
+    importlib.util.find_spec("pykeen") is None, reason="PyKEEN not installed (extra kg)"
+)
+
+
+def _kb() -> KnowledgeBase:
+    """Cities in countries, countries in continents: a structure TransE can embed."""
+    facts = []
+    for country, cities, continent in (
+        ("France", ["Paris", "Lyon"], "Europe"),
+        ("Italy", ["Rome", "Milan"], "Europe"),
+        ("Japan", ["Tokyo", "Osaka"], "Asia"),
+    ):
+        facts += [Fact(city, "located_in", country) for city in cities]
+        facts.append(Fact(country, "part_of", continent))
+    return KnowledgeBase(facts)
+
+
+@needs_pykeen
+@pytest.mark.parametrize(("model", "width"), [("transe", 16), ("distmult", 16), ("rotate", 32)])
+def test_vectors_by_label_for_every_model(model, width):
+    kge = train_kg_embeddings(_kb(), model=model, dim=16, epochs=2, seed=0)
+    assert kge.dim == width and sorted(kge.entities) == sorted(_kb().entities)
+    assert kge.vector("paris").shape == (width,)  # case-insensitive lookup
+    torch.testing.assert_close(kge.matrix(["Rome", "Paris"])[1], kge.vector("Paris"))
+    with pytest.raises(KeyError, match="did you mean 'Paris'"):
+        kge.vector("Pariss")
+
+
+@needs_pykeen
+def test_transe_learns_that_head_plus_relation_lands_near_the_tail():
+    kge = train_kg_embeddings(_kb(), "transe", dim=16, epochs=30, batch_size=4, lr=0.05, seed=0)
+    relation = kge.relation_vectors[kge.relations.index("located_in")]
+    hits = 0
+    pairs = [("Paris", "France"), ("Lyon", "France"), ("Rome", "Italy"), ("Milan", "Italy")]
+    for city, country in [*pairs, ("Tokyo", "Japan"), ("Osaka", "Japan")]:
+        target = kge.vector(city) + relation
+        countries = ["France", "Italy", "Japan"]
+        distances = [torch.dist(target, kge.vector(c)).item() for c in countries]
+        hits += countries[distances.index(min(distances))] == country
+    assert hits >= 5  # chance: 2 of 6
+
+
+@needs_pykeen
+def test_same_seed_same_vectors_and_save_load_round_trip(tmp_path):
+    first = train_kg_embeddings(_kb(), dim=8, epochs=3, seed=1)
+    second = train_kg_embeddings(_kb(), dim=8, epochs=3, seed=1)
+    torch.testing.assert_close(first.entity_vectors, second.entity_vectors)
+    first.save(tmp_path / "kge")
+    loaded = KGEmbeddings.load(tmp_path / "kge")
+    assert loaded.entities == first.entities and loaded.model == "transe"
+    torch.testing.assert_close(loaded.vector("Tokyo"), first.vector("Tokyo"))
+
+
+def test_bad_requests_are_clear(tmp_path):
+    with pytest.raises(ValueError, match="model must be one of"):
+        train_kg_embeddings(_kb(), model="complex")
+    with pytest.raises(ValueError, match="no triples"):
+        train_kg_embeddings(KnowledgeBase())
+    with pytest.raises(FileNotFoundError, match="not a saved KGEmbeddings"):
+        KGEmbeddings.load(tmp_path)
