@@ -40,6 +40,7 @@ Legend: B batch, T tokens, E facts per token, D widths, C classes, V vocabulary.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Literal
@@ -54,6 +55,8 @@ from amkit.experiments.config import option
 from amkit.knowledge.distill import distillation_loss
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.models.base import ModelOutput, register_model
+
+log = logging.getLogger("amkit")
 
 ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked")
 KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
@@ -278,6 +281,7 @@ class TextClassifier(nn.Module):
             self.concept_names = concepts
         self.register_buffer("knowledge_table", table)  # (V, Dk) features or (V, E) fact ids
         self.knowledge_info = {"vocab_coverage": round(found, 4)}
+        log.info("knowledge %s: %.1f %% of the vocabulary found", c.knowledge, 100 * found)
         if c.knowledge == "knowledge_attention":
             return
         d_k = c.d_knowledge if c.knowledge == "wordnet" else table.shape[1]
