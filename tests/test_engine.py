@@ -51,6 +51,15 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     # the saved config is fully resolved and reproduces the run's config
     assert load_config(run_dir / "config.yaml").to_dict() == result.config
     assert "epoch 2" in (run_dir / "train.log").read_text()
+    # the best model's probabilities of every val / test example, in order, for ensembles
+    from safetensors.torch import load_file
+
+    probabilities = load_file(str(run_dir / "probabilities.safetensors"))
+    assert probabilities["test"].shape == (96, result.data.info["n_classes"])
+    torch.testing.assert_close(probabilities["test"].sum(1), torch.ones(96))
+    predicted = probabilities["test"].argmax(1)
+    accuracy = (predicted == result.data.split("test").tensors["targets"]).float().mean()
+    assert accuracy.item() == pytest.approx(metrics["test"]["accuracy"])
 
 
 def test_evaluate_run_reloads_the_best_model(tmp_path):

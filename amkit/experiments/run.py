@@ -9,7 +9,8 @@ A config has four parts, each validated against its dataclass::
 
 A run directory holds everything needed to evaluate, explain or resume the run:
 ``config.yaml`` (fully resolved), ``metrics.jsonl``, ``metrics.json``, ``model.safetensors``,
-``last.safetensors`` + ``last.json``, ``train.log``.
+``last.safetensors`` + ``last.json``, ``train.log``, ``probabilities.safetensors`` (the
+best model's class probabilities of every validation and test example, for ensembles).
 """
 
 from __future__ import annotations
@@ -43,7 +44,12 @@ from amkit.experiments.config import (
     to_dict,
 )
 from amkit.models.base import MODELS
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text, load_model
+from amkit.train.checkpoint import (
+    atomic_save_tensors,
+    atomic_write_json,
+    atomic_write_text,
+    load_model,
+)
 from amkit.train.metrics import evaluate
 from amkit.train.trainer import TrainConfig, Trainer
 
@@ -253,9 +259,14 @@ def run(
             "final": fit["history"][-1] if fit["history"] else None,
             "epochs": len(fit["history"]),
         }
+        probabilities = {}
         for split in ("val", "test"):
             if split in data.splits:
-                metrics[split] = evaluate(model, data.split(split), cfg.train.eval_batch_size)
+                metrics[split], probabilities[split] = evaluate(
+                    model, data.split(split), cfg.train.eval_batch_size, return_probabilities=True
+                )
+        # every example's class probabilities, for ensembles of runs
+        atomic_save_tensors(run_dir / "probabilities.safetensors", probabilities)
         timings = {
             "setup_seconds": round(setup_seconds, 3),
             "train_seconds": round(fit["train_seconds"], 3),

@@ -12,18 +12,24 @@ from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, dataset: TensorDictDataset, batch_size: int = 256) -> dict:
+def evaluate(
+    model: nn.Module,
+    dataset: TensorDictDataset,
+    batch_size: int = 256,
+    return_probabilities: bool = False,
+) -> dict | tuple[dict, torch.Tensor]:
     """Loss and accuracy over *every* example of ``dataset``.
 
     Returns ``{"loss", "accuracy", "precision", "recall", "f1", "n"}`` -- precision, recall
     and F1 macro-averaged over the classes that occur in the targets or the predictions
     (scikit-learn); when the data has a ``meta_task`` column also
-    ``"per_task": {task: {"accuracy", "n"}}``.
+    ``"per_task": {task: {"accuracy", "n"}}``. With ``return_probabilities`` also the
+    ``(N, C)`` softmax of every example, in dataset order (for ensembles).
     """
     was_training = model.training
     model.eval()
     total_loss, correct, count = 0.0, 0, 0
-    all_targets, all_predictions = [], []
+    all_targets, all_predictions, all_probabilities = [], [], []
     task_correct: dict[int, int] = defaultdict(int)
     task_count: dict[int, int] = defaultdict(int)
     for batch in iterate_batches(dataset, batch_size):
@@ -32,6 +38,8 @@ def evaluate(model: nn.Module, dataset: TensorDictDataset, batch_size: int = 256
         if out.loss is not None:
             total_loss += out.loss.item() * n
         predictions = out.logits.argmax(dim=-1)
+        if return_probabilities:
+            all_probabilities.append(out.logits.float().softmax(-1))
         hits = predictions == batch["targets"]
         all_targets.append(batch["targets"])
         all_predictions.append(predictions)
@@ -63,4 +71,6 @@ def evaluate(model: nn.Module, dataset: TensorDictDataset, batch_size: int = 256
             str(t): {"accuracy": task_correct[t] / task_count[t], "n": task_count[t]}
             for t in sorted(task_count)
         }
+    if return_probabilities:
+        return result, torch.cat(all_probabilities)
     return result
