@@ -31,3 +31,25 @@ def _assert_grads_reach_every_parameter(module: nn.Module) -> None:
 def attn_assert_grads_reach_every_parameter() -> Callable[[nn.Module], None]:
     """``check(module)`` after ``loss.backward()``: every parameter got a real gradient."""
     return _assert_grads_reach_every_parameter
+
+
+def _write_sentiment_csv(path, n=200, seed=0):
+    """A generated two-class corpus: the label is decided by one cue word among fillers."""
+    g = torch.Generator().manual_seed(seed)
+    fillers = ["the", "film", "plot", "actor", "scene", "was", "a", "and", "it", "story"]
+    cues = {"pos": ["great", "superb", "wonderful"], "neg": ["awful", "boring", "terrible"]}
+    lines = ["text,label"]
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = [fillers[j] for j in torch.randint(0, len(fillers), (12,), generator=g).tolist()]
+        cue = cues[label][int(torch.randint(0, 3, (1,), generator=g))]
+        words.insert(int(torch.randint(0, 12, (1,), generator=g)), cue)
+        lines.append(f"{' '.join(words)},{label}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sentiment_csv() -> Callable[..., object]:
+    """``sentiment_csv(path, n=200, seed=0)`` writes a generated two-class CSV and returns path."""
+    return _write_sentiment_csv

@@ -13,7 +13,6 @@ from sklearn.svm import LinearSVC
 from amkit.baselines.nbsvm import NBSVM
 from amkit.cli import main
 from amkit.data.text import tokenize
-from tests.test_text_data import sentiment_csv
 
 TEXTS = ["good good film", "great film", "bad film", "awful bad plot", "good plot", "bad"]
 LABELS = [1, 1, 0, 0, 1, 0]
@@ -37,7 +36,7 @@ def test_log_count_ratio_and_interpolation_follow_the_paper():
 
 
 @pytest.mark.parametrize("classifier", ["svm", "logreg"])
-def test_nbsvm_learns_a_generated_corpus(tmp_path, classifier):
+def test_nbsvm_learns_a_generated_corpus(tmp_path, classifier, sentiment_csv):
     from amkit.data.text import read_labelled_texts
 
     texts, labels = read_labelled_texts(sentiment_csv(tmp_path / "d.csv", n=300))
@@ -56,7 +55,7 @@ def test_nbsvm_rejects_non_binary_labels_and_bad_settings():
         NBSVM(classifier="tree").fit(TEXTS, LABELS)
 
 
-def test_baseline_cli_writes_a_run_directory(tmp_path, capsys):
+def test_baseline_cli_writes_a_run_directory(tmp_path, capsys, sentiment_csv):
     train = sentiment_csv(tmp_path / "train.csv", n=200)
     test = sentiment_csv(tmp_path / "test.csv", n=60, seed=1)
     config = tmp_path / "nbsvm.yaml"
@@ -80,7 +79,7 @@ def test_baseline_config_errors_are_listed_together(tmp_path, capsys):
     assert "'babi' is not a text dataset" in err and "classifer" in err
 
 
-def test_nbsvm_run_teaches_a_neural_model_through_data_teacher(tmp_path):
+def test_nbsvm_run_teaches_a_neural_model_through_data_teacher(tmp_path, sentiment_csv):
     from amkit.experiments.run import build_data, load_config
 
     train = sentiment_csv(tmp_path / "train.csv", n=200)

@@ -67,3 +67,23 @@ def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
     assert "91.22" in page  # the published NBSVM-bi number beside ours
     with pytest.raises(FileNotFoundError, match="no metrics.json"):
         imdb_report.row_from_runs([tmp_path / "missing"])
+
+
+def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
+    dirs = []
+    # seed 1 has the best validation accuracy but not the best test accuracy
+    for seed, val, test in ((0, 0.80, 0.95), (1, 0.90, 0.85), (2, 0.85, 0.90)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        per_task = {str(t): {"accuracy": test, "n": 10} for t in range(1, 21)}
+        metrics = {"seed": seed, "val": {"accuracy": val}, "timings": {"train_seconds": 100.0},
+                   "test": {"n": 200, "per_task": per_task}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    path = tmp_path / "babi.json"
+    row = babi_report.add_run(dirs, "best", "best of 3", "10k joint", "amkit train x", path=path)
+    assert row["selected_seed"] == 1
+    assert row["mean_error"] == 15.0  # the kept run's test error, not the best test error
+    assert row["repeat_mean_errors"] == [5.0, 15.0, 10.0]
+    assert row["seeds"] == [0, 1, 2] and row["seconds"] == 300.0
+    assert "kept seed 1" in render(json.loads(path.read_text()))

@@ -12,7 +12,6 @@ import torch
 from amkit.cli import main
 from amkit.knowledge.distill import distillation_loss
 from amkit.models.text_classifier import ENCODERS, TextClassifier, TextClassifierConfig
-from tests.test_text_data import sentiment_csv
 
 VOCAB = ["<pad>", "<unk>", "good", "bad", "film", "great", "awful", "the", "a", "plot"]
 INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": 2, "max_len": 12}
@@ -135,7 +134,7 @@ def test_unknown_lexicon_source_is_a_clear_error():
 
 
 @pytest.fixture(scope="module")
-def text_run(tmp_path_factory):
+def text_run(tmp_path_factory, sentiment_csv):
     """A CNN + attention classifier trained by the CLI on a generated cue-word corpus."""
     folder = tmp_path_factory.mktemp("text_run")
     train = sentiment_csv(folder / "train.csv", n=300)

@@ -6,7 +6,6 @@ import gzip
 import json
 
 import pytest
-import torch
 
 from amkit.data.text import (
     PAD,
@@ -109,23 +108,7 @@ def test_unknown_format_and_missing_file(tmp_path):
         read_labelled_texts(tmp_path / "nope.csv")
 
 
-def sentiment_csv(path, n=200, seed=0):
-    """A generated two-class corpus: the label is decided by one cue word among fillers."""
-    g = torch.Generator().manual_seed(seed)
-    fillers = ["the", "film", "plot", "actor", "scene", "was", "a", "and", "it", "story"]
-    cues = {"pos": ["great", "superb", "wonderful"], "neg": ["awful", "boring", "terrible"]}
-    lines = ["text,label"]
-    for i in range(n):
-        label = "pos" if i % 2 else "neg"
-        words = [fillers[j] for j in torch.randint(0, len(fillers), (12,), generator=g).tolist()]
-        cue = cues[label][int(torch.randint(0, 3, (1,), generator=g))]
-        words.insert(int(torch.randint(0, 12, (1,), generator=g)), cue)
-        lines.append(f"{' '.join(words)},{label}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def test_text_dataset_splits_stratified_and_builds_vocab_on_train_only(tmp_path):
+def test_text_dataset_splits_stratified_and_builds_vocab_on_train_only(tmp_path, sentiment_csv):
     train = sentiment_csv(tmp_path / "train.csv", n=200)
     test = tmp_path / "test.csv"
     test.write_text("text,label\nan unseenword film,pos\n", encoding="utf-8")

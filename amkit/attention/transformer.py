@@ -11,13 +11,26 @@ from amkit.attention.multihead import MultiHeadAttention
 
 
 class TransformerEncoderLayer(nn.Module):
-    """``x + Attn(LN(x))`` then ``x + FFN(LN(x))`` (pre-norm, Xiong et al. 2020)."""
+    """``x + Attn(LN(x))`` then ``x + FFN(LN(x))`` (pre-norm, Xiong et al. 2020).
 
-    def __init__(self, d_model: int, n_heads: int, d_ff: int | None = None, dropout: float = 0.1):
+    ``attention_dropout`` (default: ``dropout``) drops attention weights; on CPU any value
+    above 0 sends training to PyTorch's unfused attention kernel, about 6x slower at
+    T = 400, so fast CPU training sets it to 0 and keeps the other dropouts.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int | None = None,
+        dropout: float = 0.1,
+        attention_dropout: float | None = None,
+    ):
         super().__init__()
         d_ff = d_ff or 4 * d_model
+        attention_dropout = dropout if attention_dropout is None else attention_dropout
         self.norm1 = nn.LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.attn = MultiHeadAttention(d_model, n_heads, dropout=attention_dropout)
         self.norm2 = nn.LayerNorm(d_model)
         self.ff = nn.Sequential(
             nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model)
@@ -61,12 +74,14 @@ class TransformerEncoder(nn.Module):
         n_layers: int,
         d_ff: int | None = None,
         dropout: float = 0.1,
+        attention_dropout: float | None = None,
     ):
         super().__init__()
         if n_layers < 1:
             raise ValueError(f"n_layers must be >= 1, got {n_layers}")
         self.layers = nn.ModuleList(
-            TransformerEncoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
+            TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout)
+            for _ in range(n_layers)
         )
         self.norm = nn.LayerNorm(d_model)
 

@@ -159,7 +159,10 @@ class TransformerTextEncoder(nn.Module):
         super().__init__()
         self.proj = nn.Linear(d_in, d_model) if d_in != d_model else nn.Identity()
         self.position = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
-        self.encoder = TransformerEncoder(d_model, n_heads, n_layers, dropout=dropout)
+        # no dropout on attention weights: it would leave PyTorch's fused CPU kernel (6x slower)
+        self.encoder = TransformerEncoder(
+            d_model, n_heads, n_layers, dropout=dropout, attention_dropout=0.0
+        )
         self.d_out = d_model
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
