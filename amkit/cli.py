@@ -3,7 +3,8 @@
     amkit demo
     amkit train CONFIG [--set key=value ...] [--out DIR] [--repeats N]
     amkit train --resume DIR
-    amkit evaluate RUN_DIR [--split test] [--set data.path=...]
+    amkit evaluate RUN_DIR [--split test] [--set data.path=...] [--save-probabilities]
+    amkit ensemble RUN_DIR RUN_DIR... --method weighted|voting|stacking --out DIR
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers)
@@ -81,6 +82,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.save_probabilities:
+        from amkit.experiments.run import save_run_probabilities
+
+        metrics = save_run_probabilities(args.run_dir, overrides=args.set)
+        print(json.dumps(metrics, indent=2))
+        print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'}")
+        return 0
     metrics = amkit.evaluate_run(args.run_dir, split=args.split, overrides=args.set)
     print(json.dumps({"split": args.split, **metrics}, indent=2))
     return 0
@@ -131,6 +139,24 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
             m = metrics[split]
             print(f"{split} accuracy {m['accuracy']:.4f}  F1 {m['f1']:.4f}  ({m['n']} examples)")
     print(f"fit in {metrics['timings']['train_seconds']:.0f} s; run directory: {args.out}")
+    return 0
+
+
+def _cmd_ensemble(args: argparse.Namespace) -> int:
+    from amkit.ensemble.runs import run_ensemble
+
+    metrics = run_ensemble(
+        args.run_dirs, args.out, method=args.method, voting=args.voting, folds=args.folds
+    )
+    info = metrics["ensemble"]
+    for run_dir, val in zip(info["members"], info["members_val_accuracy"], strict=True):
+        print(f"member {run_dir}: val accuracy {val:.4f}")
+    if info["weights"] is not None:
+        print("weights: " + ", ".join(f"{w:.3f}" for w in info["weights"]))
+    print(f"ensemble val accuracy {metrics['val']['accuracy']:.4f} (out-of-fold)")
+    if "test" in metrics:
+        print(f"ensemble test accuracy {metrics['test']['accuracy']:.4f}")
+    print(f"run directory: {args.out}")
     return 0
 
 
@@ -205,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
     evaluate.add_argument("run_dir")
     evaluate.add_argument("--split", default="test")
+    evaluate.add_argument(
+        "--save-probabilities",
+        action="store_true",
+        help="score val and test and (re)write probabilities.safetensors (for amkit ensemble)",
+    )
     _add_overrides(evaluate, "overrides, e.g. data.path=/other/copy")
     evaluate.set_defaults(func=_cmd_evaluate)
 
@@ -232,6 +263,20 @@ def build_parser() -> argparse.ArgumentParser:
     baseline.add_argument("--out", required=True, help="output run directory")
     _add_overrides(baseline, "override config values, e.g. nbsvm.classifier=logreg")
     baseline.set_defaults(func=_cmd_baseline)
+
+    ensemble = sub.add_parser(
+        "ensemble", help="fuse finished runs' probabilities (fit on validation only)"
+    )
+    ensemble.add_argument("run_dirs", nargs="+", metavar="RUN_DIR")
+    ensemble.add_argument(
+        "--method", choices=["weighted", "voting", "stacking"], default="weighted"
+    )
+    ensemble.add_argument("--voting", choices=["soft", "hard"], default="soft")
+    ensemble.add_argument(
+        "--folds", type=int, default=5, help="cross-validation folds for the val score"
+    )
+    ensemble.add_argument("--out", required=True, help="output run directory")
+    ensemble.set_defaults(func=_cmd_ensemble)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
     ls.set_defaults(func=_cmd_ls)

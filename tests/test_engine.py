@@ -60,12 +60,29 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     predicted = probabilities["test"].argmax(1)
     accuracy = (predicted == result.data.split("test").tensors["targets"]).float().mean()
     assert accuracy.item() == pytest.approx(metrics["test"]["accuracy"])
+    assert (
+        probabilities["test_targets"].tolist()
+        == result.data.split("test").tensors["targets"].tolist()
+    )
 
 
-def test_evaluate_run_reloads_the_best_model(tmp_path):
+def test_evaluate_run_reloads_the_best_model(tmp_path, capsys):
     result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=[*TINY, "train.epochs=2"])
     reloaded = amkit.evaluate_run(result.run_dir, split="test")
     assert reloaded == pytest.approx(result.metrics["test"])
+    # an older run without probabilities gets them back, identical, from its best model
+    from safetensors.torch import load_file
+
+    from amkit.cli import main
+
+    saved = load_file(str(result.run_dir / "probabilities.safetensors"))
+    (result.run_dir / "probabilities.safetensors").unlink()
+    assert main(["evaluate", str(result.run_dir), "--save-probabilities"]) == 0
+    assert "probabilities.safetensors" in capsys.readouterr().out
+    rewritten = load_file(str(result.run_dir / "probabilities.safetensors"))
+    assert rewritten.keys() == saved.keys()
+    for key, value in saved.items():
+        torch.testing.assert_close(rewritten[key], value)
 
 
 def test_save_load_gives_identical_outputs(tmp_path):

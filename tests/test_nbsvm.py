@@ -68,6 +68,9 @@ def test_baseline_cli_writes_a_run_directory(tmp_path, capsys, sentiment_csv):
     assert metrics["test"]["accuracy"] >= 0.9 and metrics["n_train"] == 180
     probabilities = load_file(str(out / "probabilities.safetensors"))
     assert probabilities["test"].shape == (60, 2)
+    predicted = probabilities["test"].argmax(1)
+    accuracy = (predicted == probabilities["test_targets"]).mean()
+    assert accuracy == pytest.approx(metrics["test"]["accuracy"])
     assert "C: 0.5" in (out / "config.yaml").read_text()
 
 

@@ -11,10 +11,11 @@ settings::
     nbsvm: {classifier: logreg, ngram_max: 2}
 
 The run directory gets ``config.yaml``, ``metrics.json`` (``val`` and ``test``: accuracy,
-macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` (``val``,
-``test``: ``(N, 2)``) for ensembles; with ``nbsvm.train_folds: 5`` also ``train`` (out-of-fold
-probabilities of the training part) and ``train_index``, which makes the run a distillation
-teacher for a neural model (``data.teacher: RUN_DIR``).
+macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for ensembles
+(``val``, ``test``: ``(N, 2)``; ``val_targets``, ``test_targets``: ``(N,)``); with
+``nbsvm.train_folds: 5`` also ``train`` (out-of-fold probabilities of the training part) and
+``train_index``, which makes the run a distillation teacher for a neural model
+(``data.teacher: RUN_DIR``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import yaml
-from safetensors.torch import save_file
-from sklearn.metrics import precision_recall_fscore_support
 
 import amkit
 from amkit.data.base import DATASETS
@@ -42,7 +41,8 @@ from amkit.experiments.config import (
     option,
     to_dict,
 )
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json, atomic_write_text
+from amkit.train.metrics import classification_scores
 
 
 @dataclass
@@ -85,20 +85,6 @@ def load_baseline_config(
     if problems:
         raise ConfigError(problems, str(path))
     return seed, name, data_config, nbsvm
-
-
-def _scores(targets: np.ndarray, probabilities: np.ndarray) -> dict[str, float]:
-    predictions = probabilities.argmax(1)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        targets, predictions, average="macro", zero_division=0
-    )
-    return {
-        "accuracy": float((predictions == targets).mean()),
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "n": len(targets),
-    }
 
 
 def _out_of_fold(texts, targets, fit_idx, params, settings: NBSVMConfig) -> torch.Tensor:
@@ -144,12 +130,13 @@ def run_nbsvm(config: str | Path, out: str | Path, overrides: Iterable[str] = ()
     tensors = {}
     for split, (texts, split_targets) in splits.items():
         probabilities = model.predict_proba(texts)  # (N, 2)
-        metrics[split] = _scores(split_targets, probabilities)
+        metrics[split] = classification_scores(split_targets, probabilities.argmax(1))
         tensors[split] = torch.from_numpy(probabilities.astype(np.float32))
+        tensors[f"{split}_targets"] = torch.as_tensor(split_targets, dtype=torch.long)
     if settings.train_folds:
         tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, params, settings)
         tensors["train_index"] = torch.tensor(fit_idx, dtype=torch.long)
-    save_file(tensors, str(out / "probabilities.safetensors"))
+    atomic_save_tensors(out / "probabilities.safetensors", tensors)
     metrics["timings"] = {
         "train_seconds": round(train_seconds, 3),
         "total_seconds": round(time.perf_counter() - started, 3),

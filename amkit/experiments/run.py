@@ -259,14 +259,7 @@ def run(
             "final": fit["history"][-1] if fit["history"] else None,
             "epochs": len(fit["history"]),
         }
-        probabilities = {}
-        for split in ("val", "test"):
-            if split in data.splits:
-                metrics[split], probabilities[split] = evaluate(
-                    model, data.split(split), cfg.train.eval_batch_size, return_probabilities=True
-                )
-        # every example's class probabilities, for ensembles of runs
-        atomic_save_tensors(run_dir / "probabilities.safetensors", probabilities)
+        metrics.update(evaluate_and_save_probabilities(model, data, run_dir, cfg))
         timings = {
             "setup_seconds": round(setup_seconds, 3),
             "train_seconds": round(fit["train_seconds"], 3),
@@ -408,6 +401,34 @@ def load_run(
     load_model(model, run_dir / "model.safetensors")
     model.eval()
     return cfg, model, data
+
+
+def evaluate_and_save_probabilities(
+    model: nn.Module, data: DataBundle, run_dir: Path, cfg: ExperimentConfig
+) -> dict[str, Any]:
+    """Metrics of the ``val`` and ``test`` splits, and every example's class probabilities
+    saved to ``run_dir/probabilities.safetensors`` for ensembles: ``{split}`` ``(N, C)``,
+    ``{split}_targets`` ``(N,)`` and, for multi-task data, ``{split}_task`` ``(N,)``."""
+    metrics, tensors = {}, {}
+    for split in ("val", "test"):
+        if split not in data.splits:
+            continue
+        dataset = data.split(split)
+        metrics[split], tensors[split] = evaluate(
+            model, dataset, cfg.train.eval_batch_size, return_probabilities=True
+        )
+        tensors[f"{split}_targets"] = dataset.tensors["targets"]
+        if "meta_task" in dataset.tensors:
+            tensors[f"{split}_task"] = dataset.tensors["meta_task"]
+    atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
+    return metrics
+
+
+def save_run_probabilities(run_dir: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """(Re)write ``probabilities.safetensors`` of a finished run from its best model (for runs
+    trained before amkit saved them); returns the val/test metrics."""
+    cfg, model, data = load_run(run_dir, overrides)
+    return evaluate_and_save_probabilities(model, data, Path(run_dir), cfg)
 
 
 def evaluate_run(

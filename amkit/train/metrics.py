@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 from sklearn.metrics import precision_recall_fscore_support
 from torch import nn
 
 from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
+
+
+def classification_scores(
+    targets: Sequence[int] | np.ndarray | torch.Tensor,
+    predictions: Sequence[int] | np.ndarray | torch.Tensor,
+    tasks: Sequence[int] | np.ndarray | torch.Tensor | None = None,
+) -> dict:
+    """``{"accuracy", "precision", "recall", "f1", "n"}`` of ``(N,)`` predicted class ids;
+    precision, recall and F1 macro-averaged over the classes that occur in the targets or
+    the predictions (scikit-learn). With ``tasks`` ``(N,)`` also ``"per_task": {task:
+    {"accuracy", "n"}}``."""
+    targets, predictions = np.asarray(targets), np.asarray(predictions)
+    if len(targets) == 0:
+        raise ValueError("cannot score an empty split")
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        targets, predictions, average="macro", zero_division=0
+    )
+    hits = targets == predictions
+    result = {
+        "accuracy": float(hits.mean()),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "n": len(targets),
+    }
+    if tasks is not None:
+        tasks = np.asarray(tasks)
+        result["per_task"] = {
+            str(t): {"accuracy": float(hits[tasks == t].mean()), "n": int((tasks == t).sum())}
+            for t in sorted(set(tasks.tolist()))
+        }
+    return result
 
 
 @torch.no_grad()
@@ -28,49 +61,27 @@ def evaluate(
     """
     was_training = model.training
     model.eval()
-    total_loss, correct, count = 0.0, 0, 0
-    all_targets, all_predictions, all_probabilities = [], [], []
-    task_correct: dict[int, int] = defaultdict(int)
-    task_count: dict[int, int] = defaultdict(int)
+    total_loss = 0.0
+    all_targets, all_predictions, all_probabilities, all_tasks = [], [], [], []
     for batch in iterate_batches(dataset, batch_size):
         out = model(**model_inputs(batch))
-        n = len(batch["targets"])
         if out.loss is not None:
-            total_loss += out.loss.item() * n
-        predictions = out.logits.argmax(dim=-1)
+            total_loss += out.loss.item() * len(batch["targets"])
+        all_predictions.append(out.logits.argmax(dim=-1))
         if return_probabilities:
             all_probabilities.append(out.logits.float().softmax(-1))
-        hits = predictions == batch["targets"]
         all_targets.append(batch["targets"])
-        all_predictions.append(predictions)
-        correct += int(hits.sum())
-        count += n
         if "meta_task" in batch:
-            for task, hit in zip(batch["meta_task"].tolist(), hits.tolist(), strict=True):
-                task_correct[task] += int(hit)
-                task_count[task] += 1
+            all_tasks.append(batch["meta_task"])
     model.train(was_training)
-    if count == 0:
+    if not all_targets:
         raise ValueError("cannot evaluate on an empty split")
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        torch.cat(all_targets).numpy(),
-        torch.cat(all_predictions).numpy(),
-        average="macro",
-        zero_division=0,
+    scores = classification_scores(
+        torch.cat(all_targets),
+        torch.cat(all_predictions),
+        torch.cat(all_tasks) if all_tasks else None,
     )
-    result = {
-        "loss": total_loss / count,
-        "accuracy": correct / count,
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "n": count,
-    }
-    if task_count:
-        result["per_task"] = {
-            str(t): {"accuracy": task_correct[t] / task_count[t], "n": task_count[t]}
-            for t in sorted(task_count)
-        }
+    result = {"loss": total_loss / scores["n"], **scores}
     if return_probabilities:
         return result, torch.cat(all_probabilities)
     return result

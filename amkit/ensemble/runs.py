@@ -1,0 +1,201 @@
+"""Ensembles of finished run directories: ``amkit ensemble RUN_DIR... --method M --out DIR``.
+
+Every member run's ``probabilities.safetensors`` (written by ``amkit train`` and ``amkit
+baseline``) holds the class probabilities and targets of its ``val`` and ``test`` examples.
+The members must share the same validation and test examples in the same order (same data,
+same split seed); their targets are compared and a mismatch names both runs.
+
+The ensemble is fit on validation only. Its ``val`` metrics are out-of-fold: a fresh copy is
+fit on 4/5 of the validation examples and scores the other 1/5, five times (stratified,
+seeded), so they are an honest estimate; its ``test`` metrics come from the copy fit on all
+validation examples. The output is a run directory like any other: ``metrics.json`` (with
+an ``ensemble`` section: method, members, weights, each member's accuracy) and
+``probabilities.safetensors`` (``val``: the out-of-fold probabilities).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold
+
+import amkit
+from amkit.ensemble.methods import METHODS, Stacking, Voting, WeightedAverage
+from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json
+from amkit.train.metrics import classification_scores
+
+SPLITS = ("val", "test")
+
+
+@dataclass
+class RunPredictions:
+    """One run's saved predictions: per split ``(N, C)`` probabilities, ``(N,)`` targets
+    and, for multi-task data, ``(N,)`` task ids."""
+
+    run_dir: Path
+    probabilities: dict[str, np.ndarray]
+    targets: dict[str, np.ndarray]
+    tasks: dict[str, np.ndarray] = field(default_factory=dict)
+    train_seconds: float = 0.0
+    seed: int | None = None
+
+
+def load_run_predictions(run_dir: str | Path) -> RunPredictions:
+    run_dir = Path(run_dir)
+    path = run_dir / "probabilities.safetensors"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist; finish the run, or write it for an older run with "
+            f"`amkit evaluate {run_dir} --save-probabilities`"
+        )
+    saved = {k: v.numpy() for k, v in load_file(str(path)).items()}
+    probabilities, targets, tasks = {}, {}, {}
+    for split in SPLITS:
+        if split not in saved:
+            continue
+        if f"{split}_targets" not in saved:
+            raise ValueError(
+                f"{path} has {split} probabilities but no {split}_targets (saved by an older "
+                f"amkit); rewrite it with `amkit evaluate {run_dir} --save-probabilities` "
+                "(or rerun `amkit baseline`)"
+            )
+        probabilities[split] = saved[split].astype(np.float64)
+        targets[split] = saved[f"{split}_targets"].astype(np.int64)
+        if f"{split}_task" in saved:
+            tasks[split] = saved[f"{split}_task"].astype(np.int64)
+    if "val" not in probabilities:
+        raise ValueError(f"{path} has no val predictions; an ensemble is fit on validation")
+    metrics_path = run_dir / "metrics.json"
+    run_metrics = {}
+    if metrics_path.is_file():
+        run_metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    seconds = float(run_metrics.get("timings", {}).get("train_seconds", 0.0))
+    return RunPredictions(run_dir, probabilities, targets, tasks, seconds, run_metrics.get("seed"))
+
+
+def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
+    """``(M, N, C)`` probabilities of ``split``, after checking the members agree on it."""
+    first = members[0]
+    for other in members[1:]:
+        if split not in other.probabilities:
+            raise ValueError(f"{other.run_dir} has no {split} predictions but {first.run_dir} has")
+        a, b = first.targets[split], other.targets[split]
+        if a.shape != b.shape or not np.array_equal(a, b):
+            detail = (
+                f"{len(a)} vs {len(b)} examples"
+                if a.shape != b.shape
+                else f"targets differ at {int((a != b).sum())} of {len(a)} examples"
+            )
+            raise ValueError(
+                f"{first.run_dir} and {other.run_dir} predict different {split} examples "
+                f"({detail}); ensemble runs trained on the same data with the same seed "
+                "(the seed draws the validation split)"
+            )
+        if other.probabilities[split].shape[1] != first.probabilities[split].shape[1]:
+            raise ValueError(
+                f"{first.run_dir} and {other.run_dir} have different numbers of classes"
+            )
+    return np.stack([m.probabilities[split] for m in members])
+
+
+def build_method(method: str, voting: str = "soft") -> WeightedAverage | Voting | Stacking:
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    return Voting(voting=voting) if method == "voting" else METHODS[method]()
+
+
+def out_of_fold_probabilities(
+    estimator: Any, P: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """``(N, C)``: each example's probabilities from a copy of ``estimator`` fit without it
+    (stratified ``folds``-fold cross-validation, seeded)."""
+    out = np.zeros(P.shape[1:])
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for fit_part, held_out in splitter.split(np.zeros(len(y)), y):
+        model = clone(estimator).fit(P[:, fit_part], y[fit_part])
+        out[held_out] = model.predict_proba(P[:, held_out])
+    return out
+
+
+def _scores(targets: np.ndarray, probabilities: np.ndarray, tasks: np.ndarray | None) -> dict:
+    picked = probabilities[np.arange(len(targets)), targets]
+    return {
+        "loss": float(-np.log(np.maximum(picked, 1e-12)).mean()),
+        **classification_scores(targets, probabilities.argmax(-1), tasks),
+    }
+
+
+def run_ensemble(
+    run_dirs: Sequence[str | Path],
+    out: str | Path,
+    method: str = "weighted",
+    voting: str = "soft",
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Fit ``method`` on the members' validation predictions and write a run directory."""
+    started = time.perf_counter()
+    if len(run_dirs) < 2:
+        raise ValueError("an ensemble needs at least 2 run directories")
+    members = [load_run_predictions(d) for d in run_dirs]
+    estimator = build_method(method, voting)
+    P_val = stack_members(members, "val")
+    y_val = members[0].targets["val"]
+    tasks = members[0].tasks
+    fitted = clone(estimator).fit(P_val, y_val)
+    val_oof = out_of_fold_probabilities(estimator, P_val, y_val, folds, seed)
+    metrics: dict[str, Any] = {"val": _scores(y_val, val_oof, tasks.get("val"))}
+    tensors = {"val": torch.from_numpy(val_oof).float(), "val_targets": torch.from_numpy(y_val)}
+    members_val = [_scores(y_val, m.probabilities["val"], tasks.get("val")) for m in members]
+    has_test = all("test" in m.probabilities for m in members)
+    members_test = []
+    if has_test:
+        P_test = stack_members(members, "test")
+        y_test = members[0].targets["test"]
+        test_probabilities = fitted.predict_proba(P_test)
+        metrics["test"] = _scores(y_test, test_probabilities, tasks.get("test"))
+        tensors["test"] = torch.from_numpy(test_probabilities).float()
+        tensors["test_targets"] = torch.from_numpy(y_test)
+        members_test = [
+            _scores(y_test, m.probabilities["test"], tasks.get("test")) for m in members
+        ]
+    for split, task_ids in tasks.items():
+        if split in tensors:
+            tensors[f"{split}_task"] = torch.from_numpy(task_ids)
+    fit_seconds = time.perf_counter() - started
+    members_seconds = sum(m.train_seconds for m in members)
+    description = {
+        "method": method,
+        **({"voting": voting} if method == "voting" else {}),
+        "members": [str(d) for d in run_dirs],
+        "weights": fitted.weights_.round(4).tolist() if hasattr(fitted, "weights_") else None,
+        "val_folds": folds,
+        "val_folds_seed": seed,
+        "members_val_accuracy": [round(s["accuracy"], 4) for s in members_val],
+        "members_test_accuracy": [round(s["accuracy"], 4) for s in members_test],
+    }
+    metrics.update(
+        ensemble=description,
+        timings={
+            "fit_seconds": round(fit_seconds, 3),
+            "members_train_seconds": round(members_seconds, 3),
+            # what the ensemble cost to train: its members plus its own fit
+            "train_seconds": round(members_seconds + fit_seconds, 3),
+        },
+        # the members' seed (they share it when they share a validation split)
+        seed=members[0].seed,
+        amkit_version=amkit.__version__,
+    )
+    out = Path(out)
+    atomic_save_tensors(out / "probabilities.safetensors", tensors)
+    atomic_write_json(out / "metrics.json", metrics)
+    return metrics

@@ -1,0 +1,197 @@
+"""Ensembles over trained models' probabilities: estimators and ``amkit ensemble``."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import StackingClassifier
+from sklearn.linear_model import LogisticRegression
+
+from amkit.cli import main
+from amkit.ensemble import Stacking, Voting, WeightedAverage, stacking_features
+from amkit.ensemble.runs import out_of_fold_probabilities, run_ensemble
+
+
+def _random_probabilities(models: int, n: int, classes: int, seed: int = 0) -> np.ndarray:
+    logits = np.random.default_rng(seed).normal(size=(models, n, classes)) * 2
+    e = np.exp(logits)
+    return e / e.sum(-1, keepdims=True)
+
+
+def _informative_models(n: int = 400, classes: int = 3, seed: int = 0):
+    """Targets plus three models: a good one, a weaker one and one that is pure noise."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, n)
+    onehot = np.eye(classes)[y]
+    noise = _random_probabilities(3, n, classes, seed + 1)
+    P = np.stack([0.7 * onehot + 0.3 * noise[0], 0.3 * onehot + 0.7 * noise[1], noise[2]])
+    return P, y
+
+
+def test_soft_voting_is_the_mean_and_hard_voting_counts_top_classes():
+    P = np.array(
+        [
+            [[0.9, 0.1], [0.4, 0.6], [0.2, 0.8]],
+            [[0.6, 0.4], [0.45, 0.55], [0.6, 0.4]],
+            [[0.4, 0.6], [0.9, 0.1], [0.8, 0.2]],
+        ]
+    )  # 3 models x 3 examples x 2 classes
+    soft = Voting("soft").fit(P)
+    np.testing.assert_allclose(soft.predict_proba(P), P.mean(0))
+    assert soft.predict(P).tolist() == [0, 0, 0]  # class-0 means .633, .583, .533
+    hard = Voting("hard").fit(P)
+    # votes: ex 0 -> 0, 0, 1; ex 1 -> 1, 1, 0; ex 2 -> 1, 0, 0
+    np.testing.assert_allclose(
+        hard.predict_proba(P), [[2 / 3, 1 / 3], [1 / 3, 2 / 3], [2 / 3, 1 / 3]]
+    )
+    assert hard.predict(P).tolist() == [0, 1, 0]
+    weighted = Voting("hard", weights=[1, 1, 3]).fit(P)  # the third model outvotes the others
+    assert weighted.predict(P).tolist() == [1, 0, 0]
+
+
+def test_hard_voting_tie_goes_to_the_lowest_class_like_scikit_learn():
+    P = np.array([[[0.1, 0.9, 0.0]], [[0.0, 0.1, 0.9]]])  # one vote for class 1, one for 2
+    assert Voting("hard").fit(P).predict(P).tolist() == [1]
+
+
+def test_weighted_average_weights_are_on_the_simplex_and_favour_the_good_model():
+    P, y = _informative_models()
+    model = WeightedAverage().fit(P, y)
+    assert model.weights_.shape == (3,)
+    assert (model.weights_ >= 0).all()
+    assert model.weights_.sum() == pytest.approx(1.0)
+    assert model.weights_[0] > model.weights_[1] > model.weights_[2]
+    np.testing.assert_allclose(model.predict_proba(P).sum(-1), 1.0)
+    np.testing.assert_allclose(model.predict_proba(P), np.tensordot(model.weights_, P, axes=1))
+
+
+def test_weighted_average_is_no_worse_than_any_single_model_on_its_fit_data():
+    P, y = _informative_models(seed=3)
+
+    def log_loss(probabilities):
+        return -np.log(probabilities[np.arange(len(y)), y]).mean()
+
+    fitted = log_loss(WeightedAverage().fit(P, y).predict_proba(P))
+    assert all(fitted <= log_loss(P[m]) + 1e-6 for m in range(3))  # corners are feasible
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_stacking_matches_scikit_learns_stacking_classifier(classes):
+    P_fit = _random_probabilities(3, 200, classes, seed=1)
+    y_fit = np.random.default_rng(2).integers(0, classes, 200)
+    P_new = _random_probabilities(3, 50, classes, seed=3)
+
+    class Column(ClassifierMixin, BaseEstimator):
+        """A 'trained model' whose probabilities are columns ``m`` of the feature matrix."""
+
+        def __init__(self, m=0):
+            self.m = m
+
+        def fit(self, X, y):
+            self.classes_ = np.arange(classes)
+            return self
+
+        def predict_proba(self, X):
+            return X[:, self.m * classes : (self.m + 1) * classes]
+
+    def features(P):
+        return P.transpose(1, 0, 2).reshape(P.shape[1], -1)
+
+    members = [(f"m{m}", Column(m).fit(None, None)) for m in range(3)]
+    reference = StackingClassifier(
+        members, final_estimator=LogisticRegression(), cv="prefit", stack_method="predict_proba"
+    ).fit(features(P_fit), y_fit)
+    ours = Stacking().fit(P_fit, y_fit)
+    np.testing.assert_allclose(
+        ours.predict_proba(P_new), reference.predict_proba(features(P_new)), atol=1e-10
+    )
+    np.testing.assert_allclose(stacking_features(P_new), reference.transform(features(P_new)))
+
+
+def test_out_of_fold_scores_never_use_the_example_they_score():
+    P, y = _informative_models(n=100)
+    # a model that memorises would be perfect in-sample; out-of-fold it must see new examples
+    oof = out_of_fold_probabilities(Stacking(), P, y, folds=5, seed=0)
+    assert oof.shape == (100, 3)
+    np.testing.assert_allclose(oof.sum(-1), 1.0)
+    in_sample = Stacking().fit(P, y).predict_proba(P)
+    assert not np.allclose(oof, in_sample)
+
+
+def test_bad_probabilities_are_named():
+    P = _random_probabilities(2, 4, 2)
+    P[1, 3] = [0.5, 0.9]
+    with pytest.raises(ValueError, match="model 1, example 3: probabilities sum to 1.4"):
+        WeightedAverage().fit(P, np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="expected \\(models, examples, classes\\)"):
+        Voting().fit(P[0])
+    with pytest.raises(ValueError, match="y: expected shape \\(4,\\)"):
+        Stacking().fit(_random_probabilities(2, 4, 2), np.zeros(5, dtype=int))
+
+
+def _fake_run(folder, probabilities: dict, targets: dict, seed: int = 0, seconds: float = 10.0):
+    folder.mkdir(parents=True)
+    tensors = {}
+    for split, p in probabilities.items():
+        tensors[split] = torch.tensor(p, dtype=torch.float32)
+        tensors[f"{split}_targets"] = torch.tensor(targets[split])
+    save_file(tensors, str(folder / "probabilities.safetensors"))
+    metrics = {"seed": seed, "timings": {"train_seconds": seconds}}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    return folder
+
+
+def test_ensemble_cli_writes_a_run_directory_that_beats_its_members(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    y = {"val": rng.integers(0, 2, 300), "test": rng.integers(0, 2, 300)}
+    # two complementary models, each 50 % accurate: confidently right (0.95) on its own half
+    # of the examples and mildly wrong (0.45 on the true class) on the other half
+    runs = []
+    for m in range(2):
+        probabilities = {}
+        for split, targets in y.items():
+            own_half = np.arange(len(targets)) % 2 == m
+            p_true = np.where(own_half, 0.95, 0.45)
+            p = np.empty((len(targets), 2))
+            p[np.arange(len(targets)), targets] = p_true
+            p[np.arange(len(targets)), 1 - targets] = 1 - p_true
+            probabilities[split] = p
+        runs.append(_fake_run(tmp_path / f"m{m}", probabilities, y))
+    out = tmp_path / "ens"
+    code = main(["ensemble", *map(str, runs), "--method", "weighted", "--out", str(out)])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ensemble"]["members"] == [str(r) for r in runs]
+    assert sum(metrics["ensemble"]["weights"]) == pytest.approx(1.0, abs=1e-3)
+    assert metrics["ensemble"]["members_test_accuracy"] == [0.5, 0.5]
+    assert metrics["test"]["accuracy"] == 1.0  # the average is right everywhere
+    assert metrics["val"]["n"] == 300 and metrics["test"]["n"] == 300
+    assert metrics["timings"]["train_seconds"] >= 20.0  # the members' training counts
+    assert "ensemble test accuracy" in capsys.readouterr().out
+    tensors = load_file(str(out / "probabilities.safetensors"))
+    assert (
+        tensors["val"].shape == (300, 2) and tensors["test_targets"].tolist() == y["test"].tolist()
+    )
+
+
+def test_ensemble_refuses_runs_with_different_validation_examples(tmp_path):
+    P = _random_probabilities(2, 20, 2)
+    a = _fake_run(tmp_path / "a", {"val": P[0]}, {"val": np.arange(20) % 2})
+    b = _fake_run(tmp_path / "b", {"val": P[1]}, {"val": (np.arange(20) + 1) % 2}, seed=1)
+    with pytest.raises(ValueError, match="predict different val examples .*targets differ"):
+        run_ensemble([a, b], tmp_path / "out")
+
+
+def test_ensemble_of_an_older_run_says_how_to_write_its_probabilities(tmp_path, capsys):
+    old = tmp_path / "old"
+    old.mkdir()
+    save_file({"val": torch.full((4, 2), 0.5)}, str(old / "probabilities.safetensors"))
+    other = _fake_run(tmp_path / "b", {"val": np.full((4, 2), 0.5)}, {"val": np.zeros(4, int)})
+    code = main(["ensemble", str(old), str(other), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "--save-probabilities" in capsys.readouterr().err
