@@ -5,6 +5,7 @@
     amkit train --resume DIR
     amkit evaluate RUN_DIR [--split test] [--set data.path=...] [--save-probabilities]
     amkit ensemble RUN_DIR RUN_DIR... --method weighted|voting|stacking --out DIR
+    amkit sweep CONFIG --seeds 0,1,2 --grid model.hops=1,2,3 [--grid ...] --workers 2 --out DIR
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers)
@@ -160,6 +161,28 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from amkit.experiments.sweep import parse_grid, parse_seeds, run_sweep
+
+    parts = ["amkit sweep", args.config, "--seeds", args.seeds]
+    parts += [f"--grid {entry}" for entry in args.grid]
+    parts += ["--workers", str(args.workers), "--out", args.out]
+    if args.set:
+        parts += ["--set", *args.set]
+    summary = run_sweep(
+        args.config,
+        args.out,
+        seeds=parse_seeds(args.seeds),
+        grid=parse_grid(args.grid),
+        workers=args.workers,
+        overrides=args.set,
+        threads=args.threads,
+        command=" ".join(parts),
+    )
+    print(f"summary: {Path(args.out) / 'summary.md'}")
+    return 1 if summary["failed"] else 0
+
+
 def _cmd_ls(args: argparse.Namespace) -> int:
     import amkit.attention  # noqa: F401  (registers score functions)
 
@@ -277,6 +300,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ensemble.add_argument("--out", required=True, help="output run directory")
     ensemble.set_defaults(func=_cmd_ensemble)
+
+    sweep = sub.add_parser(
+        "sweep", help="train a grid of settings x seeds in parallel, resumable, with a summary"
+    )
+    sweep.add_argument("config")
+    sweep.add_argument("--out", required=True, help="sweep directory (rerun to resume)")
+    sweep.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2",
+        help="a setting and its values, e.g. model.hops=1,2,3 (repeat for more settings)",
+    )
+    sweep.add_argument("--workers", type=int, default=1, help="parallel training processes")
+    sweep.add_argument("--threads", type=int, default=None, help="torch threads per worker")
+    _add_overrides(sweep, "overrides applied to every run, e.g. train.epochs=20")
+    sweep.set_defaults(func=_cmd_sweep)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
     ls.set_defaults(func=_cmd_ls)

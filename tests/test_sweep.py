@@ -1,0 +1,127 @@
+"""``amkit sweep``: grid x seeds in worker processes, resumable, with statistics."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import pytest
+import yaml
+from scipy import stats
+
+from amkit.cli import main
+from amkit.demo import DEMO_CONFIG
+from amkit.experiments.config import ConfigError
+from amkit.experiments.sweep import (
+    mean_std_ci,
+    paired_test,
+    parse_grid,
+    parse_seeds,
+    plan,
+    run_sweep,
+)
+
+TINY = [
+    "data.n_keys=8",
+    "data.n_pairs=3",
+    "data.n_train=128",
+    "data.n_val=32",
+    "data.n_test=48",
+    "model.d_model=8",
+    "train.batch_size=32",
+    "train.epochs=1",
+    "train.progress=false",
+]
+
+
+def test_plan_is_every_combination_times_every_seed(tmp_path):
+    grid = parse_grid(["model.score=dot,additive", "train.lr=0.01,0.001"])
+    runs = plan(grid, [0, 1], tmp_path)
+    assert len(runs) == 8
+    assert runs[0].run_dir == tmp_path / "score=dot,lr=0.01" / "seed0"
+    assert runs[0].overrides == ["model.score=dot", "train.lr=0.01", "seed=0"]
+    assert len({r.run_dir for r in runs}) == 8
+    assert plan([], [3], tmp_path)[0].run_dir == tmp_path / "default" / "seed3"
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("model.hops", "expected KEY=V1,V2"),
+        ("model.hops=1,,2", "non-empty and distinct"),
+        ("model.hops=1,1", "non-empty and distinct"),
+    ],
+)
+def test_bad_grid_entries_are_named(entry, message):
+    with pytest.raises(ValueError, match=message):
+        parse_grid([entry])
+
+
+def test_bad_seeds_are_named():
+    with pytest.raises(ValueError, match="--seeds '0,x'"):
+        parse_seeds("0,x")
+    assert parse_seeds("0,1,2") == [0, 1, 2]
+
+
+def test_confidence_interval_is_the_student_t_formula():
+    values = [0.80, 0.84, 0.83]
+    got = mean_std_ci(values)
+    mean = sum(values) / 3
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / 2)
+    half = 4.302652729911275 * std / math.sqrt(3)  # t(0.975, df=2)
+    assert got["mean"] == pytest.approx(mean) and got["std"] == pytest.approx(std)
+    assert (got["ci95_low"], got["ci95_high"]) == pytest.approx((mean - half, mean + half))
+    assert mean_std_ci([0.5])["std"] is None
+
+
+def test_paired_test_pairs_by_seed():
+    a = {0: 0.80, 1: 0.82, 2: 0.85, 3: 0.90}
+    b = {0: 0.83, 1: 0.84, 2: 0.88}  # seed 3 missing: not paired
+    result = paired_test(a, b)
+    reference = stats.ttest_rel([0.83, 0.84, 0.88], [0.80, 0.82, 0.85])
+    assert result["n_pairs"] == 3
+    assert result["mean_difference"] == pytest.approx((0.03 + 0.02 + 0.03) / 3)
+    assert result["p_value"] == pytest.approx(reference.pvalue)
+    assert paired_test(a, a)["p_value"] is None  # identical results: no test
+
+
+def test_sweep_trains_in_workers_summarizes_and_resumes(tmp_path, capsys):
+    out = tmp_path / "sweep"
+    config = tmp_path / "recall.yaml"
+    config.write_text(yaml.safe_dump(DEMO_CONFIG))
+    args = ["sweep", str(config), "--seeds", "0,1", "--grid", "model.score=dot,additive"]
+    args += ["--workers", "2", "--threads", "1", "--out", str(out), "--set", *TINY]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "4 runs (2 variants x 2 seeds): 0 finished, 4 to train" in printed
+    for variant in ("score=dot", "score=additive"):
+        for seed in (0, 1):
+            metrics = json.loads((out / variant / f"seed{seed}" / "metrics.json").read_text())
+            assert metrics["seed"] == seed
+    summary = json.loads((out / "summary.json").read_text())
+    assert [v["variant"] for v in summary["variants"]] == ["score=dot", "score=additive"]
+    dot = summary["variants"][0]["test_accuracy"]
+    assert dot["n"] == 2 and dot["ci95_low"] <= dot["mean"] <= dot["ci95_high"]
+    assert summary["variants"][1]["vs_score=dot"]["n_pairs"] == 2
+    with open(out / "runs.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"done"}
+    assert (out / "summary.png").stat().st_size > 0
+    assert "| `score=additive` | 0,1 |" in (out / "summary.md").read_text()
+
+    # a killed sweep: one run lost its result -> only that one trains again
+    finished = out / "score=additive" / "seed1" / "metrics.json"
+    kept = (out / "score=dot" / "seed0" / "metrics.json").stat().st_mtime_ns
+    finished.unlink()
+    assert main(args) == 0
+    assert "3 finished, 1 to train" in capsys.readouterr().out
+    assert finished.is_file()
+    assert (out / "score=dot" / "seed0" / "metrics.json").stat().st_mtime_ns == kept
+
+
+def test_sweep_checks_every_config_before_training(tmp_path):
+    with pytest.raises(ConfigError, match="scroe"):
+        run_sweep(DEMO_CONFIG, tmp_path, grid=parse_grid(["model.scroe=dot,additive"]),
+                  overrides=TINY, on_event=lambda _: None)  # fmt: skip
+    assert not any(tmp_path.iterdir())
