@@ -9,6 +9,8 @@ every text: ``table[token_ids]`` then gives each token its knowledge in one gath
   ``(V, d + 1)``.
 - :func:`concept_table`: up to ``E`` WordNet concepts (synsets) per word as ids into a
   concept vocabulary, 0 = no concept: ``(V, E)`` -- the facts a token attends over.
+- :func:`fact_table`: up to ``E`` triples of a :class:`~amkit.knowledge.base.KnowledgeBase`
+  per word that names an entity, as ``(relation, other entity)`` id pairs: ``(V, E, 2)``.
 
 Legend: V vocabulary, C score columns, d vector width, E facts per word.
 """
@@ -104,3 +106,35 @@ def concept_table(
         n_found += bool(names)
     n_real = sum(w not in SPECIALS for w in vocab)
     return ids, concepts, (n_found / n_real if n_real else 0.0)
+
+
+def fact_table(vocab: Sequence[str], kb, max_facts: int = 6) -> tuple[Tensor, float]:
+    """``(ids (V, E, 2), found)``: for each word naming an entity of ``kb`` (exact or
+    case-insensitive label), up to ``E = max_facts`` of its facts as ``(relation id + 1,
+    other entity id + 1)``; ``0`` marks no fact. A fact where the word is the *tail* uses the
+    inverse relation, id ``n_relations + relation id + 1``, so a model can tell "kitchen
+    part_of downstairs" seen from "kitchen" from the same fact seen from "downstairs".
+    Embedding tables need ``2 * len(kb.relations) + 1`` relation rows and
+    ``len(kb.entities) + 1`` entity rows. ``found`` is the share of real words with a fact."""
+    if max_facts < 1:
+        raise ValueError(f"max_facts must be >= 1, got {max_facts}")
+    n_relations = len(kb.relations)
+    ids = torch.zeros(len(vocab), max_facts, 2, dtype=torch.long)
+    n_found = 0
+    for i, word in enumerate(vocab):
+        if word in SPECIALS:
+            continue
+        try:
+            entity = kb.lookup(word)
+        except KeyError:
+            continue
+        facts = kb.facts(entity)[:max_facts]
+        for j, fact in enumerate(facts):
+            relation = kb.relation_ids[fact.relation]
+            if fact.head == entity:
+                ids[i, j] = torch.tensor([relation + 1, kb.entity_ids[fact.tail] + 1])
+            else:
+                ids[i, j] = torch.tensor([n_relations + relation + 1, kb.entity_ids[fact.head] + 1])
+        n_found += bool(facts)
+    n_real = sum(w not in SPECIALS for w in vocab)
+    return ids, (n_found / n_real if n_real else 0.0)

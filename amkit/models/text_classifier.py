@@ -214,6 +214,42 @@ def pool(
     return pooled.masked_fill(~mask.any(1, keepdim=True), 0.0), weights
 
 
+# ---------------------------------------------------------------- knowledge
+def vocabulary_knowledge(
+    kind: str,
+    vocab: list[str],
+    lexicons: list[str],
+    vectors: str | None,
+    wordnet: str | None,
+    max_facts: int,
+) -> tuple[Tensor, list[str] | None, float]:
+    """Look every vocabulary word up in one knowledge source (``amkit.knowledge.tables``):
+    ``(table, concepts, coverage)`` -- ``lexicon``: scores ``(V, Dk)``; ``glove``: frozen
+    vectors ``(V, Dk)`` (the GloVe 6B 50d wheel, or ``vectors``: a file); ``wordnet``:
+    concept ids ``(V, E)`` with their names ``concepts`` (``None`` for the others)."""
+    from amkit.knowledge import tables  # the sources are optional packages
+
+    if kind == "lexicon":
+        table, found = tables.lexicon_table(vocab, [tables.load_lexicon(s) for s in lexicons])
+        return table, None, found
+    if kind == "glove":
+        from amkit.knowledge.embeddings import Embeddings
+
+        keep = set(vocab) | {w.lower() for w in vocab}
+        source = (
+            Embeddings.glove_6b_50d(keep=keep)
+            if vectors is None
+            else Embeddings.load(vectors, keep=keep)
+        )
+        table, found = tables.vector_table(vocab, source)
+        return table, None, found
+    if kind == "wordnet":
+        from amkit.knowledge.wordnet import WordNet
+
+        return tables.concept_table(vocab, WordNet(wordnet), max_facts)
+    raise ValueError(f"knowledge: expected lexicon, glove or wordnet, got {kind!r}")
+
+
 # ---------------------------------------------------------------- model
 @register_model("text_classifier", config=TextClassifierConfig)
 class TextClassifier(nn.Module):
@@ -261,25 +297,12 @@ class TextClassifier(nn.Module):
 
     def _build_knowledge(self, vocab: list[str]) -> None:
         """Look the vocabulary up in the knowledge source once; tables become buffers."""
-        from amkit.knowledge import tables  # the sources are optional packages
-
         c = self.config
-        if c.knowledge == "lexicon":
-            table, found = tables.lexicon_table(vocab, [tables.load_lexicon(s) for s in c.lexicons])
-        elif c.knowledge == "glove":
-            from amkit.knowledge.embeddings import Embeddings
-
-            keep = set(vocab) | {w.lower() for w in vocab}
-            vectors = (
-                Embeddings.glove_6b_50d(keep=keep)
-                if c.vectors is None
-                else Embeddings.load(c.vectors, keep=keep)
-            )
-            table, found = tables.vector_table(vocab, vectors)
-        else:
-            from amkit.knowledge.wordnet import WordNet
-
-            table, concepts, found = tables.concept_table(vocab, WordNet(c.wordnet), c.max_facts)
+        kind = "wordnet" if c.knowledge == "knowledge_attention" else c.knowledge
+        table, concepts, found = vocabulary_knowledge(
+            kind, vocab, c.lexicons, c.vectors, c.wordnet, c.max_facts
+        )
+        if concepts is not None:
             self.concepts = nn.Embedding(len(concepts), c.d_knowledge, padding_idx=0)
             self.concept_names = concepts
         self.register_buffer("knowledge_table", table)  # (V, Dk) features or (V, E) fact ids

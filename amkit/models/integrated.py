@@ -1,0 +1,299 @@
+"""The integrated model: encoder -> knowledge -> attention -> memory -> head, each stage
+chosen by config and each one switchable off for ablation.
+
+One model serves text classification and question answering; the batch decides:
+
+- ``tokens (B, T)`` (the ``text`` / ``imdb`` datasets): the text is one sequence; the memory
+  is its token states, read with the pooled text as the query; the head predicts a class.
+- ``story (B, M, L)`` + ``query (B, Lq)`` (``babi``, ``generated_babi``): every sentence is
+  encoded on its own, the memory holds one slot per sentence (plus a learned embedding of the
+  slot's position, as MemN2N's temporal encoding), the question is the query; the head
+  predicts the answer word.
+
+Stages (config keys):
+
+1. ``encoder``: ``bow`` (word embeddings weighted by MemN2N's position encoding), ``bigru``
+   or ``cnn`` (``amkit.models.text_classifier``'s encoders), projected to ``d_model``.
+2. ``knowledge``: ``none``; ``kb`` -- each word naming an entity of a triples file
+   (``knowledge_path``, :class:`~amkit.knowledge.base.KnowledgeBase`) attends over its facts
+   (relation + other entity embeddings) plus a "no knowledge" sentinel and adds what it read
+   (:class:`~amkit.knowledge.fusion.KnowledgeAttention`, after KBLSTM); ``lexicon``,
+   ``glove`` or ``wordnet`` -- per-word features fused with the embedding by ``fusion``
+   (concat or gate), as in the text classifier.
+3. ``attention``: ``additive`` pools a sequence's states with additive attention
+   (``AttentionPooling``); ``none`` takes their mean.
+4. ``memory``: ``context`` -- ``hops`` rounds of key-value memory reading
+   (:class:`~amkit.memory.kv.KeyValueMemory`: address keys with the query, read values,
+   ``q <- R_j (q + o)``); ``none`` -- no reading: the query plus the mean of the memory.
+5. head: a linear map to the classes (answer words for QA).
+
+``need_weights=True`` returns every stage's weights in ``ModelOutput.attention``: ``tokens``
+``(B, T)`` or ``words`` ``(B, M, L)`` and ``query_words`` ``(B, Lq)`` (attention pooling),
+``knowledge`` ``(B, T, E + 1)`` or ``(B, M, L, E + 1)`` (last column: the sentinel),
+``gate`` (gated fusion), and ``memory`` ``(B, K, T)`` or ``(B, K, M)`` (one row per hop).
+
+Legend: B batch, T tokens, M memory slots (sentences), L words per sentence, Lq question
+words, E facts per word, K hops, D ``d_model``, C classes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from amkit.attention.pooling import AttentionPooling
+from amkit.experiments.config import option
+from amkit.knowledge.distill import distillation_loss
+from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
+from amkit.memory.kv import KeyValueMemory
+from amkit.models.base import ModelOutput, register_model
+from amkit.models.text_classifier import CNNEncoder, RNNEncoder, vocabulary_knowledge
+
+log = logging.getLogger("amkit")
+
+
+@dataclass
+class IntegratedConfig:
+    encoder: Literal["bow", "bigru", "cnn"] = "bow"
+    d_model: int = option(64, ge=2)
+    knowledge: Literal["none", "kb", "lexicon", "glove", "wordnet"] = "none"
+    knowledge_path: str | None = None  # kb: triples file (TSV/CSV/JSONL); glove: vectors file
+    fusion: Literal["concat", "gate"] = "gate"  # lexicon / glove / wordnet
+    lexicons: list[str] = field(default_factory=lambda: ["vader", "afinn"])
+    max_facts: int = option(6, ge=1)  # facts (or WordNet concepts) per word
+    attention: Literal["additive", "none"] = "additive"
+    memory: Literal["context", "none"] = "context"
+    hops: int = option(3, ge=1)
+    cnn_widths: list[int] = field(default_factory=lambda: [3, 5])
+    dropout: float = option(0.1, ge=0, lt=1)
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.knowledge == "kb" and not self.knowledge_path:
+            problems.append("knowledge: kb needs knowledge_path, a triples file (TSV/CSV/JSONL)")
+        if self.encoder == "bigru" and self.d_model % 2:
+            problems.append(f"d_model ({self.d_model}) must be even for the bigru encoder")
+        return problems
+
+
+def position_encoding(length: int, dim: int) -> Tensor:
+    """MemN2N's ``l_kj = (1 - j/J) - (k/d)(1 - 2j/J)``: ``(J, d)`` weights for word ``j``."""
+    j = torch.arange(1, length + 1, dtype=torch.float32).unsqueeze(1) / length  # (J, 1)
+    k = torch.arange(1, dim + 1, dtype=torch.float32).unsqueeze(0) / dim  # (1, d)
+    return (1 - j) - k * (1 - 2 * j)
+
+
+class TokenKnowledge(nn.Module):
+    """Knowledge per vocabulary word, applied to word vectors ``x (..., L, D)``."""
+
+    def __init__(self, config: IntegratedConfig, vocab: list[str], dim: int):
+        super().__init__()
+        self.kind = config.knowledge
+        if self.kind == "kb":
+            from amkit.knowledge.base import KnowledgeBase
+            from amkit.knowledge.tables import fact_table
+
+            kb = KnowledgeBase.from_file(config.knowledge_path)
+            table, found = fact_table(vocab, kb, config.max_facts)  # (V, E, 2)
+            self.relations = nn.Embedding(2 * len(kb.relations) + 1, dim, padding_idx=0)
+            self.entities = nn.Embedding(len(kb.entities) + 1, dim, padding_idx=0)
+            self.attend = KnowledgeAttention(dim, dim)
+            self.fusion = None
+        else:
+            table, concepts, found = vocabulary_knowledge(
+                self.kind,
+                vocab,
+                config.lexicons,
+                config.knowledge_path,
+                config.knowledge_path,
+                config.max_facts,
+            )
+            d_k = dim if concepts is not None else table.shape[1]
+            if concepts is not None:
+                self.concepts = nn.Embedding(len(concepts), dim, padding_idx=0)
+            fusion = ConcatFusion if config.fusion == "concat" else GatedFusion
+            self.fusion = fusion(dim, d_k)
+        self.register_buffer("table", table)
+        self.coverage = found
+        log.info("knowledge %s: %.1f %% of the vocabulary found", self.kind, 100 * found)
+
+    def forward(
+        self, tokens: Tensor, x: Tensor, mask: Tensor, need_weights: bool
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """``tokens (N, L)``, ``x (N, L, D)``, ``mask (N, L)`` -> ``(x', weights)``."""
+        weights: dict[str, Tensor] = {}
+        if self.kind == "kb":
+            ids = self.table[tokens]  # (N, L, E, 2)
+            facts = self.relations(ids[..., 0]) + self.entities(ids[..., 1])  # (N, L, E, D)
+            x, read = self.attend(x, facts, ids[..., 1] != 0, mask, need_weights=need_weights)
+            if read is not None:
+                weights["knowledge"] = read  # (N, L, E + 1)
+            return x, weights
+        if self.kind == "wordnet":
+            ids = self.table[tokens]  # (N, L, E)
+            real = (ids != 0).float()
+            share = real / real.sum(-1, keepdim=True).clamp(min=1)
+            k = torch.einsum("nle,nled->nld", share, self.concepts(ids))  # (N, L, D)
+        else:
+            k = self.table[tokens]  # (N, L, Dk)
+        x, gate = self.fusion(x, k, need_weights=need_weights)
+        if gate is not None:
+            weights["gate"] = gate.mean(-1) * mask  # (N, L)
+        return x, weights
+
+
+class SequenceEncoder(nn.Module):
+    """Words -> one vector per sequence: ``(N, L)`` ids -> ``(states (N, L, D), pooled (N, D),
+    attention weights (N, L) or None)``, with knowledge fused into the words first."""
+
+    def __init__(self, config: IntegratedConfig, embed: nn.Embedding, knowledge, max_len: int):
+        super().__init__()
+        d = config.d_model
+        self.kind = config.encoder
+        self.embed = embed
+        self.knowledge = knowledge
+        self.dropout = nn.Dropout(config.dropout)
+        if self.kind == "bigru":
+            self.rnn = RNNEncoder("gru", d, d // 2, 1, config.dropout)
+        elif self.kind == "cnn":
+            self.cnn = CNNEncoder(d, d, config.cnn_widths)
+            self.cnn_proj = nn.Linear(self.cnn.d_out, d)
+        else:
+            self.register_buffer("pe", position_encoding(max_len, d), persistent=False)
+        self.pool = AttentionPooling(d) if config.attention == "additive" else None
+
+    def forward(
+        self, tokens: Tensor, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor, Tensor | None, dict[str, Tensor]]:
+        mask = tokens != 0  # (N, L)
+        x = self.embed(tokens)  # (N, L, D)
+        extra: dict[str, Tensor] = {}
+        if self.knowledge is not None:
+            x, extra = self.knowledge(tokens, x, mask, need_weights)
+        x = self.dropout(x) * mask.unsqueeze(-1)
+        if self.kind == "bigru":
+            h = self.rnn(x, mask)
+        elif self.kind == "cnn":
+            h = self.cnn_proj(self.cnn(x, mask)) * mask.unsqueeze(-1)
+        else:
+            h = x * self.pe[: x.shape[1]]  # (N, L, D), position-aware bag of words
+        if self.pool is not None:
+            pooled, weights = self.pool(h, mask, need_weights=need_weights)
+        else:
+            weights = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)  # (N, L)
+            pooled = torch.einsum("nl,nld->nd", weights, h)
+            weights = weights if need_weights else None
+        return h, pooled, weights, extra
+
+
+@register_model("integrated", config=IntegratedConfig)
+class IntegratedModel(nn.Module):
+    """``forward(tokens=None, story=None, query=None, targets=None, need_weights=False)``."""
+
+    def __init__(self, config: IntegratedConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        vocab = data_info.get("vocab")
+        vocab_size = data_info.get("vocab_size") or len(vocab)
+        d = config.d_model
+        self.qa = "memory_size" in data_info
+        embed = nn.Embedding(vocab_size, d, padding_idx=0)
+        knowledge = None
+        if config.knowledge != "none":
+            if vocab is None:
+                raise ValueError("knowledge needs the data's vocabulary (data_info['vocab'])")
+            knowledge = TokenKnowledge(config, list(vocab), d)
+        max_len = max(data_info.get(k, 0) for k in ("max_len", "sentence_len", "query_len"))
+        self.encoder = SequenceEncoder(config, embed, knowledge, max(max_len, 1))
+        if self.qa:  # a sentence's age in the story (MemN2N's temporal encoding)
+            self.slot_keys = nn.Parameter(torch.randn(data_info["memory_size"], d) * 0.1)
+            self.slot_values = nn.Parameter(torch.randn(data_info["memory_size"], d) * 0.1)
+        self.memory = (
+            KeyValueMemory(d, hops=config.hops, share_proj=False)
+            if config.memory == "context"
+            else None
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(d, data_info["n_classes"])
+
+    @property
+    def knowledge_info(self) -> dict[str, float]:
+        knowledge = self.encoder.knowledge
+        return {} if knowledge is None else {"vocab_coverage": round(knowledge.coverage, 4)}
+
+    def _encode_story(
+        self, story: Tensor, need_weights: bool
+    ) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """``story (B, M, L)`` -> ``(slots (B, M, D), slot_mask (B, M), weights)``; only the
+        real sentences are encoded."""
+        b, m, length = story.shape
+        flat = story.reshape(b * m, length)
+        slot_mask = (story != 0).any(-1)  # (B, M)
+        real = slot_mask.flatten().nonzero().squeeze(1)
+        _, pooled, word_weights, extra = self.encoder(flat[real], need_weights)
+        slots = pooled.new_zeros(b * m, pooled.shape[-1]).index_copy(0, real, pooled)
+        weights = {}
+        if need_weights:
+            for name, value in {"words": word_weights, **extra}.items():
+                if value is not None:
+                    full = value.new_zeros(b * m, *value.shape[1:]).index_copy(0, real, value)
+                    weights[name] = full.view(b, m, *value.shape[1:])
+        return slots.view(b, m, -1), slot_mask, weights
+
+    def forward(
+        self,
+        tokens: Tensor | None = None,
+        story: Tensor | None = None,
+        query: Tensor | None = None,
+        targets: Tensor | None = None,
+        teacher_logits: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> ModelOutput:
+        """``tokens (B, T)`` or ``story (B, M, L)`` + ``query (B, Lq)`` ids (0 = padding);
+        ``targets (B,)``; ``teacher_logits (B, C)`` switch the training loss to distillation
+        (``amkit.knowledge.distill``, alpha 0.5, temperature 2)."""
+        attention: dict[str, Tensor] = {}
+        if story is not None and query is not None:
+            keys, mask, attention = self._encode_story(story, need_weights)  # (B, M, D)
+            ages = (mask.long().flip(-1).cumsum(-1).flip(-1) - 1).clamp(min=0)  # 0 = newest
+            values = keys + self.slot_values[ages]  # (B, M, D)
+            keys = keys + self.slot_keys[ages]
+            _, q, query_weights, _ = self.encoder(query, need_weights)  # (B, D)
+            if query_weights is not None:
+                attention["query_words"] = query_weights
+        elif tokens is not None:
+            length = int((tokens != 0).sum(1).max().clamp(min=1))
+            keys, q, token_weights, extra = self.encoder(tokens[:, :length], need_weights)
+            values, mask = keys, tokens[:, :length] != 0  # memory = the text's token states
+            pad = tokens.shape[1] - length
+            if need_weights:
+                attention["tokens"] = F.pad(token_weights, (0, pad))
+                for name, value in extra.items():  # (B, T', ...) -> (B, T, ...)
+                    attention[name] = F.pad(value, (0, 0) * (value.dim() - 2) + (0, pad))
+        else:
+            raise ValueError("give tokens (B, T) for classification or story + query for QA")
+        if self.memory is not None:
+            q, hop_weights = self.memory(q, keys, values, mask, need_weights=need_weights)
+            if hop_weights is not None:
+                if tokens is not None:
+                    hop_weights = F.pad(hop_weights, (0, tokens.shape[1] - hop_weights.shape[-1]))
+                attention["memory"] = hop_weights  # (B, K, M) or (B, K, T)
+        else:
+            share = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)  # (B, M)
+            q = q + torch.einsum("bm,bmd->bd", share, values)
+        logits = self.head(self.dropout(q))  # (B, C)
+        loss = None
+        if targets is not None:
+            if teacher_logits is not None and self.training:
+                loss = distillation_loss(logits, teacher_logits, 2.0, 0.5, targets)
+            else:
+                loss = F.cross_entropy(logits, targets)
+        return ModelOutput(logits=logits, loss=loss, attention=attention)
+
+
+__all__ = ["IntegratedConfig", "IntegratedModel", "position_encoding"]

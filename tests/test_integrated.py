@@ -1,0 +1,178 @@
+"""The integrated model: every stage on or off, weights of every stage, padding, learning."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+import amkit
+from amkit.knowledge.base import KnowledgeBase
+from amkit.knowledge.tables import fact_table
+from amkit.models.integrated import IntegratedConfig, IntegratedModel, position_encoding
+
+VOCAB = ["<pad>", "<unk>", "mary", "john", "went", "to", "the", "kitchen", "garden", "where",
+         "is", "good", "bad", "downstairs", "upstairs"]  # fmt: skip
+TEXT_INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": 2, "max_len": 10}
+QA_INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": len(VOCAB),
+           "memory_size": 4, "sentence_len": 5, "query_len": 3}  # fmt: skip
+STAGES = list(itertools.product(("bow", "bigru", "cnn"), ("additive", "none"), ("context", "none")))
+
+
+def _kb_file(tmp_path):
+    path = tmp_path / "house.tsv"
+    path.write_text("kitchen\tpart_of\tdownstairs\ngarden\tpart_of\toutside\n")
+    return path
+
+
+def _model(info, tmp_path=None, **kwargs):
+    torch.manual_seed(0)
+    if kwargs.get("knowledge") == "kb":
+        kwargs["knowledge_path"] = str(_kb_file(tmp_path))
+    return IntegratedModel(IntegratedConfig(d_model=8, hops=2, **kwargs), info).eval()
+
+
+def _text(b=3, t=10):
+    tokens = torch.randint(2, len(VOCAB), (b, t), generator=torch.Generator().manual_seed(0))
+    tokens[0, 6:] = 0
+    tokens[1, 2:] = 0
+    return tokens
+
+
+def _story():
+    story = torch.zeros(2, 4, 5, dtype=torch.long)
+    story[0, 0, :4] = torch.tensor([2, 4, 5, 7])  # mary went to kitchen
+    story[0, 1, :4] = torch.tensor([3, 4, 5, 8])  # john went to garden
+    story[1, 0, :4] = torch.tensor([3, 4, 5, 7])  # one sentence; slots 1..3 empty
+    query = torch.tensor([[9, 10, 2], [9, 10, 3]])  # where is mary / john
+    return story, query
+
+
+@pytest.mark.parametrize(("encoder", "attention", "memory"), STAGES)
+def test_text_weights_of_every_stage_are_distributions_over_real_tokens(encoder, attention, memory):
+    model = _model(TEXT_INFO, encoder=encoder, attention=attention, memory=memory)
+    tokens = _text()
+    out = model(tokens=tokens, need_weights=True)
+    assert out.logits.shape == (3, 2)
+    weights = out.attention["tokens"]
+    assert weights.shape == (3, 10)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3))
+    assert torch.all(weights[tokens == 0] == 0)
+    if memory == "context":
+        hops = out.attention["memory"]
+        assert hops.shape == (3, 2, 10)
+        torch.testing.assert_close(hops.sum(-1), torch.ones(3, 2))
+        assert torch.all(hops.permute(0, 2, 1)[tokens == 0] == 0)
+    else:
+        assert "memory" not in out.attention
+    assert model(tokens=tokens).attention == {}
+
+
+@pytest.mark.parametrize(("encoder", "attention", "memory"), STAGES)
+def test_story_weights_cover_real_sentences_and_words_only(encoder, attention, memory):
+    model = _model(QA_INFO, encoder=encoder, attention=attention, memory=memory)
+    story, query = _story()
+    out = model(story=story, query=query, need_weights=True)
+    assert out.logits.shape == (2, len(VOCAB))
+    words = out.attention["words"]  # (B, M, L)
+    real_slots = (story != 0).any(-1)
+    torch.testing.assert_close(words.sum(-1), real_slots.float())
+    assert torch.all(words[story == 0] == 0)
+    torch.testing.assert_close(out.attention["query_words"].sum(-1), torch.ones(2))
+    if memory == "context":
+        hops = out.attention["memory"]  # (B, K, M)
+        torch.testing.assert_close(hops.sum(-1), torch.ones(2, 2))
+        assert torch.all(hops[1, :, 1:] == 0)  # empty slots get no weight
+
+
+@pytest.mark.parametrize("encoder", ["bow", "bigru", "cnn"])
+def test_padding_and_empty_slots_change_nothing(encoder):
+    model = _model(QA_INFO, encoder=encoder)
+    story, query = _story()
+    together = model(story=story, query=query).logits
+    alone = model(story=story[1:, :1, :4], query=query[1:]).logits  # no padding at all
+    torch.testing.assert_close(together[1:], alone, atol=1e-5, rtol=1e-5)
+    text_model = _model(TEXT_INFO, encoder=encoder)
+    tokens = _text()
+    torch.testing.assert_close(
+        text_model(tokens=tokens).logits[1:2],
+        text_model(tokens=tokens[1:2, :2]).logits,
+        atol=1e-5,
+        rtol=1e-5,
+    )
+
+
+def test_switched_off_stages_have_no_parameters():
+    full = _model(TEXT_INFO)
+    bare = _model(TEXT_INFO, attention="none", memory="none")
+    names = {n.split(".")[0] + "." + n.split(".")[1] for n, _ in bare.named_parameters()}
+    assert "encoder.pool" not in names and not any(n.startswith("memory") for n in names)
+    assert any(n.startswith("memory.") for n, _ in full.named_parameters())
+    assert any(n.startswith("encoder.pool.") for n, _ in full.named_parameters())
+
+
+def test_position_encoding_is_the_memn2n_formula():
+    pe = position_encoding(4, 3)
+    j, k, big_j, d = 2, 3, 4, 3  # 1-based word 2, dimension 3
+    assert pe[j - 1, k - 1] == pytest.approx((1 - j / big_j) - (k / d) * (1 - 2 * j / big_j))
+
+
+def test_fact_table_reads_both_directions_of_a_fact(tmp_path):
+    kb = KnowledgeBase.from_file(_kb_file(tmp_path))
+    ids, found = fact_table(VOCAB, kb, max_facts=2)
+    kitchen, downstairs, mary = VOCAB.index("kitchen"), VOCAB.index("downstairs"), 2
+    n_rel = len(kb.relations)
+    part_of = kb.relation_ids["part_of"] + 1
+    assert ids[kitchen, 0].tolist() == [part_of, kb.entity_ids["downstairs"] + 1]
+    assert ids[downstairs, 0].tolist() == [n_rel + part_of, kb.entity_ids["kitchen"] + 1]
+    assert ids[mary].abs().sum() == 0
+    assert found == pytest.approx(3 / 13)  # kitchen, garden, downstairs of 13 real words
+
+
+def test_kb_knowledge_attention_weights_include_the_sentinel(tmp_path):
+    model = _model(QA_INFO, tmp_path, knowledge="kb")
+    story, query = _story()
+    out = model(story=story, query=query, need_weights=True)
+    facts = out.attention["knowledge"]  # (B, M, L, E + 1)
+    assert facts.shape == (2, 4, 5, 7)
+    kitchen = story == VOCAB.index("kitchen")
+    torch.testing.assert_close(facts[kitchen].sum(-1), torch.ones(int(kitchen.sum())))
+    assert (facts[kitchen][:, 0] > 0).all()  # kitchen reads its part_of fact
+    mary = story == 2
+    torch.testing.assert_close(facts[mary][:, -1], torch.ones(int(mary.sum())))  # no facts
+
+
+def test_kb_needs_a_path():
+    with pytest.raises(ValueError, match="knowledge_path"):
+        amkit.run(
+            {"data": {"name": "babi_generated"}, "model": {"name": "integrated", "knowledge": "kb"}}
+        )
+
+
+def test_integrated_model_learns_generated_stories(tmp_path):
+    config = {
+        "seed": 0,
+        "data": {"name": "babi_generated", "tasks": [1], "n_train": 600, "n_test": 200,
+                 "memory_size": 10},
+        "model": {"name": "integrated", "d_model": 32, "hops": 2},
+        "train": {"epochs": 15, "batch_size": 32, "optimizer": "adam", "lr": 0.005,
+                  "progress": False},
+    }  # fmt: skip
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["accuracy"] >= 0.9
+    reloaded = amkit.evaluate_run(tmp_path / "run")
+    assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+
+
+def test_integrated_model_classifies_text(tmp_path, sentiment_csv):
+    train = sentiment_csv(tmp_path / "train.csv", n=300)
+    test = sentiment_csv(tmp_path / "test.csv", n=100, seed=1)
+    config = {
+        "data": {"name": "text", "train": str(train), "test": str(test), "max_len": 16,
+                 "min_freq": 1},
+        "model": {"name": "integrated", "encoder": "bigru", "d_model": 16},
+        "train": {"epochs": 6, "lr": 0.01, "batch_size": 16, "progress": False},
+    }  # fmt: skip
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["accuracy"] >= 0.9
