@@ -11,6 +11,9 @@ def test_demo_runs_and_learns(tmp_path, capsys):
     assert result["accuracy"] >= 0.95
     assert result["ablation_accuracy"] < 0.3
     assert min(result["memory_accuracy"].values()) >= 0.9
+    # unseen rooms: only the knowledge base knows their floors
+    assert result["knowledge_accuracy"]["with"] >= result["knowledge_accuracy"]["without"] + 0.3
+    assert "test accuracy with the knowledge base" in printed
     assert "hop attention for one two-fact story" in printed
     assert (tmp_path / "demo" / "memn2n" / "plots" / "hops_task2_test0.png").is_file()
     assert "attention:" in printed and "heat map:" in printed

@@ -176,3 +176,17 @@ def test_integrated_model_classifies_text(tmp_path, sentiment_csv):
     }  # fmt: skip
     result = amkit.run(config, run_dir=tmp_path / "run")
     assert result.metrics["test"]["accuracy"] >= 0.9
+
+
+def test_house_stories_test_rooms_never_appear_in_training(tmp_path):
+    from amkit.data.house import TEST_ROOMS, TRAIN_ROOMS, write_house_kb, write_house_stories
+
+    tree = write_house_stories(tmp_path, n_train=200, n_test=50) / "tasks_1-20_v1-2" / "en"
+    train = (tree / "qa1_single-supporting-fact_train.txt").read_text()
+    test = (tree / "qa1_single-supporting-fact_test.txt").read_text()
+    assert not any(f" {room}." in train for room in TEST_ROOMS)
+    assert any(f" {room}." in test for room in TEST_ROOMS)
+    assert not any(f" {room}." in test for room in TRAIN_ROOMS)
+    assert test.count("What floor is") >= 50
+    kb = KnowledgeBase.from_file(write_house_kb(tmp_path / "kb.tsv"))
+    assert all(kb.facts(room)[0].tail == floor for room, floor in TEST_ROOMS.items())
