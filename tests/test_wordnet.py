@@ -54,6 +54,29 @@ def test_concepts_take_senses_across_parts_of_speech_and_their_links():
 
 
 @needs_wordnet
+def test_concepts_are_the_same_under_every_hash_seed():
+    """A saved model's concept table is rebuilt in a new process: the order must not depend
+    on Python's string hashing (NLTK's hypernym lists do)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json; from amkit.knowledge.wordnet import WordNet; w = WordNet(); "
+        "print(json.dumps([w.concepts(x) for x in ('i', 'he', 'all', 'iodine')]))"
+    )
+    outputs = []
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        outputs.append(json.loads(done.stdout))
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0][3].index("chemical_element.n.01") < outputs[0][3].index("halogen.n.01")
+
+
+@needs_wordnet
 def test_concept_table_and_knowledge_attention_model():
     import torch
 

@@ -176,7 +176,8 @@ class WordNet:
         frequent senses, then what each sense points to -- hypernyms for nouns and verbs,
         the head adjective of a satellite (``similar_tos``: "superb" -> "good"). Senses are
         taken round-robin over parts of speech (WordNet lists all nouns first, so "boring"
-        would otherwise never reach its adjective). No repeats; ``[]`` for an unknown word."""
+        would otherwise never reach its adjective). No repeats; ``[]`` for an unknown word. The
+        order is the same in every process, so a model's concept table can be rebuilt."""
         by_pos: dict[str, list] = {}
         for synset in self._synsets(word, pos):
             by_pos.setdefault(synset.pos().replace("s", "a"), []).append(synset)
@@ -184,7 +185,9 @@ class WordNet:
         senses = ranked[:max_senses]
         out = [s.name() for s in senses]
         for sense in senses:
-            for linked in sense.hypernyms() + sense.instance_hypernyms() + sense.similar_tos():
+            # sorted: NLTK returns linked synsets in an order that changes with the hash seed
+            linked_synsets = sense.hypernyms() + sense.instance_hypernyms() + sense.similar_tos()
+            for linked in sorted(linked_synsets, key=lambda synset: synset.name()):
                 if linked.name() not in out:
                     out.append(linked.name())
         return out
