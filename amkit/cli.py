@@ -162,10 +162,11 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from amkit.experiments.sweep import parse_grid, parse_seeds, run_sweep
+    from amkit.experiments.sweep import parse_grid, parse_seeds, parse_variants, run_sweep
 
     parts = ["amkit sweep", args.config, "--seeds", args.seeds]
     parts += [f"--grid {entry}" for entry in args.grid]
+    parts += [f"--variant {entry}" for entry in args.variant]
     parts += ["--workers", str(args.workers), "--out", args.out]
     if args.set:
         parts += ["--set", *args.set]
@@ -174,6 +175,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         args.out,
         seeds=parse_seeds(args.seeds),
         grid=parse_grid(args.grid),
+        variants=parse_variants(args.variant),
         workers=args.workers,
         overrides=args.set,
         threads=args.threads,
@@ -313,6 +315,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="KEY=V1,V2",
         help="a setting and its values, e.g. model.hops=1,2,3 (repeat for more settings)",
+    )
+    sweep.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=V,...",
+        help="a named set of overrides instead of a grid, e.g. no_memory:model.memory=none",
     )
     sweep.add_argument("--workers", type=int, default=1, help="parallel training processes")
     sweep.add_argument("--threads", type=int, default=None, help="torch threads per worker")

@@ -18,6 +18,7 @@ from amkit.experiments.sweep import (
     paired_test,
     parse_grid,
     parse_seeds,
+    parse_variants,
     plan,
     run_sweep,
 )
@@ -125,3 +126,16 @@ def test_sweep_checks_every_config_before_training(tmp_path):
         run_sweep(DEMO_CONFIG, tmp_path, grid=parse_grid(["model.scroe=dot,additive"]),
                   overrides=TINY, on_event=lambda _: None)  # fmt: skip
     assert not any(tmp_path.iterdir())
+
+
+def test_named_variants_make_an_ablation(tmp_path):
+    variants = parse_variants(["full:", "no_memory:model.memory=none,model.hops=1"])
+    runs = plan([], [0, 1], tmp_path, variants)
+    assert [(r.variant, r.seed) for r in runs] == [
+        ("full", 0), ("full", 1), ("no_memory", 0), ("no_memory", 1)
+    ]  # fmt: skip
+    assert runs[2].overrides == ["model.memory=none", "model.hops=1", "seed=0"]
+    with pytest.raises(ValueError, match="not KEY=VALUE"):
+        parse_variants(["bad:model.memory"])
+    with pytest.raises(ValueError, match="either --grid or --variant"):
+        plan(parse_grid(["model.hops=1,2"]), [0], tmp_path, variants)

@@ -5,10 +5,11 @@
 
 runs ``len(seeds) x product(len(values))`` trainings as ``DIR/<variant>/seed<S>/`` (variant
 names like ``hops=2,knowledge=lexicon``) in ``--workers`` parallel processes, each with
-``cores // workers`` torch threads. It is resumable: a finished run (``metrics.json``) is
-skipped, an interrupted one (``last.json``) resumes exactly, so a killed sweep continues
-where it stopped when the same command runs again. A run that fails is reported and the
-others go on.
+``cores // workers`` torch threads. An ablation lists named variants instead of a grid:
+``--variant full: --variant no_memory:model.memory=none`` (the first is the baseline).
+It is resumable: a finished run (``metrics.json``) is skipped, an interrupted one
+(``last.json``) resumes exactly, so a killed sweep continues where it stopped when the same
+command runs again. A run that fails is reported and the others go on.
 
 At the end (and after every finished run) it writes
 
@@ -82,6 +83,29 @@ def parse_grid(entries: Sequence[str]) -> list[tuple[str, list[str]]]:
     return grid
 
 
+def parse_variants(entries: Sequence[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``["full:", "no_memory:model.memory=none,model.hops=1"]`` -> named override sets (an
+    ablation is a list of variants, not a grid)."""
+    variants = []
+    for entry in entries:
+        name, sep, rest = entry.partition(":")
+        if not sep or not name or any(not (c.isalnum() or c in "_-.=") for c in name):
+            raise ValueError(
+                f"--variant {entry!r}: expected NAME:KEY=VALUE,... (NAME: letters, digits, _-.)"
+            )
+        settings = []
+        for item in filter(None, (part.strip() for part in rest.split(","))):
+            key, eq, value = item.partition("=")
+            if not eq or not key:
+                raise ValueError(f"--variant {entry!r}: {item!r} is not KEY=VALUE")
+            parse_override(item)
+            settings.append((key, value))
+        if name in (n for n, _ in variants):
+            raise ValueError(f"--variant {name}: given twice")
+        variants.append((name, settings))
+    return variants
+
+
 def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",")]
@@ -99,16 +123,31 @@ def _variant_name(settings: Sequence[tuple[str, str]]) -> str:
     return "".join(c if c.isalnum() or c in "=,._-" else "_" for c in name)
 
 
-def plan(grid: Sequence[tuple[str, list[str]]], seeds: Sequence[int], out: Path) -> list[SweepRun]:
-    """Every grid combination x seed, in a stable order (variants first, then seeds)."""
-    keys = [key for key, _ in grid]
-    runs = []
-    for values in itertools.product(*(values for _, values in grid)):
-        settings = tuple(zip(keys, values, strict=True))
-        variant = _variant_name(settings)
-        runs.extend(SweepRun(variant, settings, s, out / variant / f"seed{s}") for s in seeds)
-    variants = {r.variant for r in runs}
-    if len(variants) * len(seeds) != len(runs):
+def plan(
+    grid: Sequence[tuple[str, list[str]]],
+    seeds: Sequence[int],
+    out: Path,
+    variants: Sequence[tuple[str, list[tuple[str, str]]]] = (),
+) -> list[SweepRun]:
+    """Every grid combination (or every named variant) x seed, in a stable order (variants
+    first, then seeds)."""
+    if grid and variants:
+        raise ValueError("give either --grid or --variant, not both")
+    if variants:
+        named = [(name, tuple(settings)) for name, settings in variants]
+    else:
+        keys = [key for key, _ in grid]
+        combos = itertools.product(*(values for _, values in grid))
+        named = []
+        for values in combos:
+            settings = tuple(zip(keys, values, strict=True))
+            named.append((_variant_name(settings), settings))
+    runs = [
+        SweepRun(name, settings, s, out / name / f"seed{s}")
+        for name, settings in named
+        for s in seeds
+    ]
+    if len({r.variant for r in runs}) * len(seeds) != len(runs):
         raise ValueError("two grid combinations give the same directory name; rename the values")
     return runs
 
@@ -310,6 +349,7 @@ def run_sweep(
     out: str | Path,
     seeds: Sequence[int] = (0,),
     grid: Sequence[tuple[str, list[str]]] = (),
+    variants: Sequence[tuple[str, list[tuple[str, str]]]] = (),
     workers: int = 1,
     overrides: Sequence[str] = (),
     threads: int | None = None,
@@ -318,7 +358,7 @@ def run_sweep(
 ) -> dict[str, Any]:
     """Train every combination not yet finished, then write the summary files."""
     out = Path(out)
-    runs = plan(grid, seeds, out)
+    runs = plan(grid, seeds, out, variants)
     if workers < 1:
         raise ValueError(f"--workers: expected >= 1, got {workers}")
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
