@@ -3,6 +3,7 @@
     amkit demo
     amkit train CONFIG [--set key=value ...] [--out DIR] [--repeats N]
     amkit train --resume DIR
+    amkit train CONFIG --out DIR --nproc 2                  (data-parallel through torchrun)
     amkit evaluate RUN_DIR [--split test] [--set data.path=...] [--save-probabilities]
     amkit ensemble RUN_DIR RUN_DIR... --method weighted|voting|stacking --out DIR
     amkit sweep CONFIG --seeds 0,1,2 --grid model.hops=1,2,3 [--grid ...] --workers 2 --out DIR
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +56,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise _UsageError("train needs a CONFIG file, or --resume RUN_DIR")
     if args.resume is not None and args.out is not None:
         raise _UsageError("--resume continues in its own directory; do not also give --out")
+    if args.nproc > 1:
+        from amkit.train import distributed
+
+        if args.repeats > 1:
+            raise _UsageError("--nproc trains one run; do not combine it with --repeats")
+        if args.out is None and args.resume is None:
+            raise _UsageError("--nproc needs --out RUN_DIR (every process must agree on it)")
+        if "WORLD_SIZE" not in os.environ:  # not yet under torchrun: relaunch there
+            return distributed.launch(_without_option(args.argv, "--nproc"), args.nproc)
     if args.repeats > 1:
         if args.out is None and args.resume is None:
             raise _UsageError("--repeats needs --out RUN_DIR (rerun the same command to resume)")
@@ -75,11 +86,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
             resume=args.resume is not None,
             on_epoch_end=[_print_epoch],
         )
+    if "WORLD_SIZE" in os.environ:
+        from amkit.train import distributed
+
+        distributed.finish()
+    if int(os.environ.get("RANK", 0)) > 0:  # data-parallel workers: rank 0 reports
+        return 0
     test = result.metrics.get("test")
     if test is not None:
         print(f"test accuracy {test['accuracy']:.4f} ({test['n']} examples)")
     print(f"run directory: {result.run_dir}")
     return 0
+
+
+def _without_option(argv: list[str], name: str) -> list[str]:
+    """``argv`` without ``name VALUE`` / ``name=VALUE``."""
+    out, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == name:
+            skip = True
+        elif not item.startswith(name + "="):
+            out.append(item)
+    return out
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -251,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="train N seeds (seed, seed+1, ...) and keep the best on validation",
     )
+    train.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="data-parallel processes through torchrun (DDP; gloo on CPU, nccl on GPU)",
+    )
     train.set_defaults(func=_cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
@@ -349,6 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "amkit_console", False)]:
         root.removeHandler(handler)

@@ -21,6 +21,7 @@ import os
 import platform
 import random
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,7 @@ from amkit.experiments.config import (
     to_dict,
 )
 from amkit.models.base import MODELS
+from amkit.train import distributed
 from amkit.train.checkpoint import (
     atomic_save_tensors,
     atomic_write_json,
@@ -217,6 +219,30 @@ def run(
         resume: continue the run in ``run_dir`` from its last finished epoch.
         on_epoch_end: callbacks passed to the :class:`Trainer`.
     """
+    rank, world_size = distributed.world()
+    if rank == 0:
+        return _run(config, run_dir, overrides, resume, on_epoch_end)
+    # data-parallel rank > 0: train in step with rank 0 but write into a scratch folder
+    if run_dir is None:
+        raise ValueError("distributed training needs an explicit run directory (--out)")
+    scratch = Path(tempfile.mkdtemp(prefix=f"amkit-rank{rank}-"))
+    try:
+        if resume:
+            shutil.copytree(run_dir, scratch, dirs_exist_ok=True)
+        result = _run(config, scratch, overrides, resume, None)
+        result.run_dir = Path(run_dir)
+        return result
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(
+    config: str | Path | Mapping[str, Any] | ExperimentConfig | None,
+    run_dir: str | Path | None,
+    overrides: Iterable[str],
+    resume: bool,
+    on_epoch_end: list[Callable[[int, dict], None]] | None,
+) -> RunResult:
     started = time.perf_counter()
     overrides = list(overrides)
     if resume:

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from amkit.data.base import DataBundle, iterate_batches, model_inputs
 from amkit.experiments.config import option
+from amkit.train import distributed
 from amkit.train.checkpoint import (
     atomic_write_text,
     load_training_state,
@@ -138,6 +139,12 @@ class Trainer:
         on_epoch_end: list[Callable[[int, dict], None]] | None = None,
     ):
         self.model = model
+        self.rank, self.world_size = distributed.world()
+        # what the training step calls: the model, or its DDP wrapper that averages gradients
+        self.step_model = model
+        if self.world_size > 1:
+            distributed.init_process_group()
+            self.step_model = nn.parallel.DistributedDataParallel(model)
         self.data = data
         self.config = config
         self.run_dir = Path(run_dir)
@@ -202,7 +209,10 @@ class Trainer:
         )
         total_loss, correct, count = 0.0, 0, 0
         for batch in bar:
-            out = self.model(**model_inputs(batch))
+            scale = 1.0
+            if self.world_size > 1:
+                batch, scale = distributed.shard(batch, self.rank, self.world_size)
+            out = self.step_model(**model_inputs(batch))
             if out.loss is None:
                 raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
             if not torch.isfinite(out.loss):
@@ -211,15 +221,18 @@ class Trainer:
                     "train.clip_grad_norm"
                 )
             self.optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
+            (out.loss * scale if scale != 1.0 else out.loss).backward()
             if cfg.clip_grad_norm is not None:
                 clip_gradients(self.model.parameters(), cfg.clip_grad_norm, cfg.clip_mode)
             self.optimizer.step()
+            if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
+                continue
             n = len(batch["targets"])
             total_loss += out.loss.item() * n
             correct += int((out.logits.argmax(-1) == batch["targets"]).sum())
             count += n
             bar.set_postfix(loss=f"{total_loss / count:.4f}")
+        total_loss, correct, count = distributed.all_reduce_sum([total_loss, correct, count])
         return {"train_loss": total_loss / count, "train_accuracy": correct / count}
 
     def fit(self) -> dict:

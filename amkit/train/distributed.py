@@ -1,0 +1,74 @@
+"""Data-parallel training with PyTorch's own engine: ``torchrun`` + DistributedDataParallel.
+
+    amkit train CONFIG --out DIR --nproc 2
+
+relaunches the same command under ``python -m torch.distributed.run --standalone
+--nproc_per_node 2`` (gloo on CPU, nccl on GPU). Every process builds the same data and
+model (DDP broadcasts rank 0's weights), walks the same shuffled global batches and takes
+its own slice of each (:func:`shard`); DDP averages the gradients. Each slice's loss is
+scaled by ``world * n_local / n_global`` so that average is exactly the gradient of the
+global batch's mean loss -- the result equals a single-process run with the same
+``train.batch_size`` up to float rounding (a slow test checks it). Only rank 0 writes the run
+directory; the other ranks write into a temporary folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+
+def world() -> tuple[int, int]:
+    """``(rank, world_size)`` of this process; ``(0, 1)`` outside ``torchrun``."""
+    return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
+
+
+def init_process_group() -> None:
+    """Join the process group ``torchrun`` set up (no-op for a single process)."""
+    _, size = world()
+    if size > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+
+
+def finish() -> None:
+    """Leave the process group (no-op for a single process)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def shard(batch: dict[str, Tensor], rank: int, size: int) -> tuple[dict[str, Tensor], float]:
+    """This rank's contiguous slice of a global batch and its loss scale
+    ``size * n_local / n_global``. A rank left without examples (a last batch smaller than
+    the world) gets one example with scale 0, so every rank still joins the all-reduce."""
+    n = len(next(iter(batch.values())))
+    parts = torch.arange(n).tensor_split(size)
+    index = parts[rank]
+    if len(index) == 0:
+        return {k: v[:1] for k, v in batch.items()}, 0.0
+    return {k: v[index] for k, v in batch.items()}, size * len(index) / n
+
+
+def all_reduce_sum(values: Sequence[float]) -> list[float]:
+    """Sum numbers over all ranks (identity for a single process)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return list(values)
+    tensor = torch.tensor(list(values), dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return tensor.tolist()
+
+
+def launch(argv: Sequence[str], nproc: int) -> int:
+    """Run ``amkit <argv>`` in ``nproc`` processes under torchrun; returns its exit code."""
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        f"--nproc_per_node={nproc}", "-m", "amkit.cli", *argv,
+    ]  # fmt: skip
+    threads = max(1, (os.cpu_count() or 1) // nproc)
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(threads))}
+    return subprocess.run(command, env=env, check=False).returncode
