@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amkit.experiments import babi_report, imdb_report
+from amkit.experiments import babi_report, imdb_report, integrated_report
 from amkit.experiments.babi_report import PUBLISHED, render, summarize_errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,13 +38,17 @@ def test_render_lists_every_task_and_column():
     assert "`amkit train x`" in page
 
 
-@pytest.mark.parametrize("name", ["babi", "imdb"])
+@pytest.mark.parametrize("name", ["babi", "imdb", "integrated"])
 def test_results_page_is_generated_from_its_json(name):
     json_path = ROOT / "docs" / "results" / f"{name}.json"
     if not json_path.is_file():
         pytest.skip(f"{json_path} not written yet")
     page = (ROOT / "docs" / "results" / f"{name}.md").read_text()
-    renderer = {"babi": babi_report.render, "imdb": imdb_report.render}[name]
+    renderer = {
+        "babi": babi_report.render,
+        "imdb": imdb_report.render,
+        "integrated": integrated_report.render,
+    }[name]
     assert page == renderer(json.loads(json_path.read_text()))
 
 
@@ -87,3 +91,20 @@ def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
     assert row["repeat_mean_errors"] == [5.0, 15.0, 10.0]
     assert row["seeds"] == [0, 1, 2] and row["seconds"] == 300.0
     assert "kept seed 1" in render(json.loads(path.read_text()))
+
+
+def test_integrated_page_keeps_each_variant_of_a_sweep(tmp_path):
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    stat = {"n": 2, "mean": 0.8, "std": 0.01, "ci95_low": 0.71, "ci95_high": 0.89}
+    summary = {"baseline": "full", "variants": [
+        {"variant": "full", "seeds": [0, 1], "test_accuracy": stat},
+        {"variant": "no_memory", "seeds": [0, 1], "test_accuracy": stat,
+         "vs_full": {"n_pairs": 2, "mean_difference": -0.05, "p_value": 0.04}},
+    ]}  # fmt: skip
+    (sweep / "summary.json").write_text(json.dumps(summary))
+    path = tmp_path / "integrated.json"
+    integrated_report.add_sweep(sweep, "babi", "bAbI 1k", "amkit sweep x", path=path)
+    page = integrated_report.render(json.loads(path.read_text()))
+    assert "| `no_memory` | 0,1 | 80.00 ± 1.00 [71.0, 89.0] |" in page
+    assert "-5.00, p = 0.040" in page and "`amkit sweep x`" in page

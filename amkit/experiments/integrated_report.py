@@ -1,0 +1,173 @@
+"""Integrated-model results page: ablation sweeps and ensembles -> ``docs/results/integrated.json``
+and its generated ``.md``.
+
+    python -m amkit.experiments.integrated_report sweep SWEEP_DIR --id babi-1k \\
+        --dataset "bAbI 1k joint" --command "amkit sweep ..." [--notes TEXT]
+    python -m amkit.experiments.integrated_report ensemble RUN_DIR --id imdb-ensemble \\
+        --dataset IMDB --command "amkit ensemble ..." [--notes TEXT]
+    python -m amkit.experiments.integrated_report render
+
+A sweep entry keeps, per variant, the seeds and the test / validation accuracy statistics of
+the sweep's ``summary.json`` (mean, standard deviation, 95 % interval, paired test against
+the first variant). An ensemble entry keeps the ensemble's test accuracy next to its members'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+
+RESULTS = Path("docs/results/integrated.json")
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"sweeps": {}, "ensembles": {}, "notes": []}
+
+
+def _summary(sweep_dir: Path) -> dict[str, Any]:
+    path = sweep_dir / "summary.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not a sweep directory (run amkit sweep first)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def add_sweep(sweep_dir, entry_id, dataset, command, notes="", path: Path = RESULTS) -> dict:
+    summary = _summary(Path(sweep_dir))
+    keep = ("test_accuracy", "val_accuracy", "train_seconds")
+    variants = []
+    for variant in summary["variants"]:
+        row = {"variant": variant["variant"], "seeds": variant["seeds"]}
+        row.update({k: variant[k] for k in keep if k in variant})
+        test = variant.get(f"vs_{summary['baseline']}")
+        if test is not None:
+            row["vs_baseline"] = test
+        variants.append(row)
+    entry = {"dataset": dataset, "command": command, "notes": notes,
+             "baseline": summary["baseline"], "variants": variants}  # fmt: skip
+    results = _load(path)
+    results["sweeps"][entry_id] = entry
+    atomic_write_json(path, results)
+    return entry
+
+
+def add_ensemble(run_dir, entry_id, dataset, command, notes="", path: Path = RESULTS) -> dict:
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+    info = metrics["ensemble"]
+    entry = {
+        "dataset": dataset,
+        "command": command,
+        "notes": notes,
+        "method": info["method"],
+        "members": info["members"],
+        "weights": info["weights"],
+        "members_test_accuracy": info["members_test_accuracy"],
+        "members_val_accuracy": info["members_val_accuracy"],
+        "test_accuracy": round(metrics["test"]["accuracy"], 4),
+        "val_accuracy_out_of_fold": round(metrics["val"]["accuracy"], 4),
+    }
+    results = _load(path)
+    results["ensembles"][entry_id] = entry
+    atomic_write_json(path, results)
+    return entry
+
+
+def _stat(stat: dict[str, Any] | None) -> str:
+    if not stat:
+        return ""
+    text = f"{100 * stat['mean']:.2f}"
+    if stat.get("std") is not None:
+        text += f" ± {100 * stat['std']:.2f} [{100 * stat['ci95_low']:.1f}, "
+        text += f"{100 * stat['ci95_high']:.1f}]"
+    return text
+
+
+def render(results: dict[str, Any]) -> str:
+    lines = [
+        "# The integrated model: ablations and ensembles",
+        "",
+        "<!-- generated from integrated.json by "
+        "`python -m amkit.experiments.integrated_report render`; do not edit by hand -->",
+        "",
+        "Test accuracy in %, mean ± standard deviation over seeds [95 % Student-t interval]. "
+        "Every setting is chosen on validation; test is reported, never used to choose. "
+        "The last column is a paired t-test (by seed) against the full model. "
+        "Machine: 2 CPU cores, no GPU. The model is described in "
+        "[docs/integrated.md](../integrated.md).",
+    ]
+    for entry_id, entry in results["sweeps"].items():
+        lines += ["", f"## Ablation: {entry['dataset']} (`{entry_id}`)", ""]
+        lines += ["| variant | seeds | test accuracy % | val accuracy % | train min | "
+                  "vs full (points, p) |", "|---|---|---:|---:|---:|---|"]  # fmt: skip
+        for row in entry["variants"]:
+            versus = ""
+            test = row.get("vs_baseline")
+            if test and test.get("mean_difference") is not None:
+                p = test.get("p_value")
+                versus = f"{100 * test['mean_difference']:+.2f}, "
+                versus += f"p = {p:.3f}" if p is not None else "p n/a"
+            seconds = row.get("train_seconds", {}).get("mean")
+            minutes = f"{seconds / 60:.1f}" if seconds is not None else ""
+            cells = [f"`{row['variant']}`", ",".join(map(str, row["seeds"])) or "-",
+                     _stat(row.get("test_accuracy")), _stat(row.get("val_accuracy")),
+                     minutes, versus or ("baseline" if row["variant"] == entry["baseline"]
+                                         else "")]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+        lines += ["", f"Command: `{entry['command']}`"]
+        if entry.get("notes"):
+            lines += ["", entry["notes"]]
+    if results["ensembles"]:
+        lines += ["", "## Ensembles vs the best single model", ""]
+        lines += ["| ensemble | dataset | method | test accuracy % | best member (test) % | "
+                  "val accuracy % (out-of-fold) |", "|---|---|---|---:|---:|---:|"]  # fmt: skip
+        for entry_id, entry in results["ensembles"].items():
+            best = max(entry["members_test_accuracy"]) if entry["members_test_accuracy"] else 0
+            lines.append(
+                f"| `{entry_id}` | {entry['dataset']} | {entry['method']} | "
+                f"{100 * entry['test_accuracy']:.2f} | {100 * best:.2f} | "
+                f"{100 * entry['val_accuracy_out_of_fold']:.2f} |"
+            )
+        lines += [""]
+        for entry_id, entry in results["ensembles"].items():
+            weights = entry["weights"] or [None] * len(entry["members"])
+            members = ", ".join(
+                f"{m} (test {100 * a:.2f}{'' if w is None else f', weight {w:.3f}'})"
+                for m, a, w in zip(
+                    entry["members"], entry["members_test_accuracy"], weights, strict=True
+                )  # fmt: skip
+            )
+            lines.append(f"- `{entry_id}`: `{entry['command']}`. Members: {members}.")
+            if entry.get("notes"):
+                lines.append(f"  {entry['notes']}")
+    if results.get("notes"):
+        lines += ["", "## Notes", "", *results["notes"]]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.integrated_report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, what in (("sweep", "an ablation sweep directory"), ("ensemble", "an ensemble run")):
+        add = sub.add_parser(name, help=f"add or replace an entry from {what}")
+        add.add_argument("path")
+        add.add_argument("--id", required=True)
+        add.add_argument("--dataset", required=True)
+        add.add_argument("--command", required=True, dest="run_command")
+        add.add_argument("--notes", default="")
+    sub.add_parser("render", help="write integrated.md from integrated.json")
+    args = parser.parse_args(argv)
+    if args.command in ("sweep", "ensemble"):
+        adder = add_sweep if args.command == "sweep" else add_ensemble
+        adder(args.path, args.id, args.dataset, args.run_command, args.notes)
+    atomic_write_text(RESULTS.with_suffix(".md"), render(_load(RESULTS)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
