@@ -190,3 +190,21 @@ def test_house_stories_test_rooms_never_appear_in_training(tmp_path):
     assert test.count("What floor is") >= 50
     kb = KnowledgeBase.from_file(write_house_kb(tmp_path / "kb.tsv"))
     assert all(kb.facts(room)[0].tail == floor for room, floor in TEST_ROOMS.items())
+
+
+def test_explain_story_shows_hops_words_and_facts_read(tmp_path):
+    from amkit.data.house import HouseStoriesConfig, build_house_stories, write_house_kb
+    from amkit.explain.memory import explain_story
+
+    data = build_house_stories(HouseStoriesConfig(n_train=20, n_test=10, memory_size=6), 0)
+    kb = write_house_kb(tmp_path / "kb.tsv")
+    config = IntegratedConfig(d_model=8, hops=2, knowledge="kb", knowledge_path=str(kb))
+    model = IntegratedModel(config, data.info)
+    result = explain_story(model, data, task=1, example=0, out_png=tmp_path / "e.png")
+    assert "hop1" in result.text and "hop2" in result.text
+    assert "word attention" in result.text
+    assert "part_of" in result.text  # a test room reads its floor fact
+    assert result.png.is_file()
+    bare = IntegratedModel(IntegratedConfig(d_model=8, memory="none"), data.info)
+    with pytest.raises(ValueError, match="reads no memory"):
+        explain_story(bare, data, task=1, example=0, out_png=tmp_path / "f.png")

@@ -33,7 +33,9 @@ def explain_story(
     """Hop attention of ``model`` for question ``example`` (0-based) of ``task`` in ``split``.
 
     The text lists the story (the sentences in memory), one column per hop, supporting facts
-    marked ``*``; the PNG is the same table as a heat map.
+    marked ``*``; the PNG is the same table as a heat map. For the integrated model the text
+    goes on with the other stages: the words each sentence's attention picked and the
+    knowledge-base facts the words read.
     """
     dataset = data.split(split)
     rows = (dataset.tensors["meta_task"] == task).nonzero().flatten()
@@ -49,7 +51,10 @@ def explain_story(
     model.eval()
     with torch.no_grad():
         out = model(**model_inputs(batch), need_weights=True)
-    hops = out.attention["hops"][0]  # (K, M)
+    hop_weights = out.attention.get("hops", out.attention.get("memory"))
+    if hop_weights is None:
+        raise ValueError("this model reads no memory (memory: none): there are no hops to show")
+    hops = hop_weights[0]  # (K, M)
     memory_size = data.info["memory_size"]
     sentences = record.story[-memory_size:]
     ids = record.story_ids[-memory_size:]
@@ -68,6 +73,7 @@ def explain_story(
         f"predicted: {predicted} ({'right' if correct else 'wrong'})"
     )
     lines.append("(* = supporting fact)")
+    lines += _stage_lines(model, out.attention, batch["story"][0], vocab, len(sentences))
     labels = [
         f"{'*' if i in record.supporting else ' '}{i}: {' '.join(s)}"
         for i, s in zip(ids, sentences, strict=True)
@@ -80,3 +86,27 @@ def explain_story(
         title=f"{' '.join(record.question)}? -> {predicted} (answer {record.answer})",
     )
     return StoryExplanation("\n".join(lines), png, correct)
+
+
+def _stage_lines(model, attention: dict, story, vocab: list[str], n_real: int) -> list[str]:
+    """Word attention (top words per sentence) and facts read, when the model returns them."""
+    lines = []
+    slots = (story != 0).any(-1).nonzero().flatten().tolist()[-n_real:]  # the real sentences
+    if "words" in attention:
+        lines.append("word attention (top words of each sentence):")
+        for slot in slots:
+            weights = attention["words"][0, slot]
+            top = weights.argsort(descending=True)[:2].tolist()
+            words = ", ".join(f"{vocab[int(story[slot, j])]} {float(weights[j]):.2f}" for j in top)
+            lines.append(f"  {words}")
+    knowledge = getattr(getattr(model, "encoder", None), "knowledge", None)
+    if "knowledge" in attention and hasattr(knowledge, "fact_names"):
+        lines.append("knowledge read (weight on facts; the rest went to 'no knowledge'):")
+        for slot in slots:
+            for j, token in enumerate(story[slot].tolist()):
+                names = knowledge.fact_names(token) if token else []
+                if names:
+                    read = attention["knowledge"][0, slot, j]
+                    facts = ", ".join(f"{n} {float(read[i]):.2f}" for i, n in enumerate(names))
+                    lines.append(f"  {vocab[token]}: {facts}")
+    return lines

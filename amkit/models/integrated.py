@@ -104,6 +104,9 @@ class TokenKnowledge(nn.Module):
             self.entities = nn.Embedding(len(kb.entities) + 1, dim, padding_idx=0)
             self.attend = KnowledgeAttention(dim, dim)
             self.fusion = None
+            inverse = [f"{r}^-1" for r in kb.relations]
+            self.relation_names = ["", *kb.relations, *inverse]  # for explanations
+            self.entity_names = ["", *kb.entities]
         else:
             table, concepts, found = vocabulary_knowledge(
                 self.kind,
@@ -121,6 +124,11 @@ class TokenKnowledge(nn.Module):
         self.register_buffer("table", table)
         self.coverage = found
         log.info("knowledge %s: %.1f %% of the vocabulary found", self.kind, 100 * found)
+
+    def fact_names(self, token: int) -> list[str]:
+        """The facts word ``token`` attends over, as ``"relation entity"`` (``kb`` only)."""
+        pairs = self.table[token].tolist()  # (E, 2)
+        return [f"{self.relation_names[r]} {self.entity_names[e]}" for r, e in pairs if e != 0]
 
     def forward(
         self, tokens: Tensor, x: Tensor, mask: Tensor, need_weights: bool
