@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amkit.experiments.pages import finish_page
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/babi.json")
@@ -280,9 +281,7 @@ def render(results: dict[str, Any]) -> str:
         )
         if entry.get("notes"):
             lines.append(f"  {entry['notes']}")
-    if results.get("notes"):
-        lines += ["", "## Notes", "", *results["notes"]]
-    return "\n".join(lines) + "\n"
+    return finish_page(lines, results)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amkit.experiments.pages import finish_page
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/imdb.json")
@@ -167,9 +168,7 @@ def render(results: dict[str, Any]) -> str:
             f"mean training time {r['seconds']:.0f} s."
             + (f" {r['notes']}" if r.get("notes") else "")
         )
-    if results.get("notes"):
-        lines += ["", "## Notes", "", *results["notes"]]
-    return "\n".join(lines) + "\n"
+    return finish_page(lines, results)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amkit.experiments.pages import finish_page
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/integrated.json")
@@ -145,9 +146,7 @@ def render(results: dict[str, Any]) -> str:
             lines.append(f"- `{entry_id}`: `{entry['command']}`. Members: {members}.")
             if entry.get("notes"):
                 lines.append(f"  {entry['notes']}")
-    if results.get("notes"):
-        lines += ["", "## Notes", "", *results["notes"]]
-    return "\n".join(lines) + "\n"
+    return finish_page(lines, results)
 
 
 def main(argv: list[str] | None = None) -> int:
