@@ -60,6 +60,7 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     predicted = probabilities["test"].argmax(1)
     accuracy = (predicted == result.data.split("test").tensors["targets"]).float().mean()
     assert accuracy.item() == pytest.approx(metrics["test"]["accuracy"])
+    assert (run_dir / "plots" / "confusion_test.png").is_file()
     assert (
         probabilities["test_targets"].tolist()
         == result.data.split("test").tensors["targets"].tolist()

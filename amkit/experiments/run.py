@@ -52,7 +52,7 @@ from amkit.train.checkpoint import (
     atomic_write_text,
     load_model,
 )
-from amkit.train.metrics import evaluate
+from amkit.train.metrics import evaluate, save_confusion_matrix
 from amkit.train.trainer import TrainConfig, Trainer
 
 log = logging.getLogger("amkit")
@@ -447,6 +447,14 @@ def evaluate_and_save_probabilities(
         if "meta_task" in dataset.tensors:
             tensors[f"{split}_task"] = dataset.tensors["meta_task"]
     atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
+    if "test" in tensors:  # where the test errors go, as a heat map (small label sets only)
+        names = data.info.get("label_names") or data.info.get("vocab") or []
+        save_confusion_matrix(
+            tensors["test_targets"],
+            tensors["test"].argmax(1),
+            list(names),
+            run_dir / "plots" / "confusion_test.png",
+        )
     return metrics
 
 

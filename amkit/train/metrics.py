@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sklearn.metrics import precision_recall_fscore_support
+from sklearn.metrics import f1_score, precision_recall_fscore_support
 from torch import nn
 
 from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
@@ -17,22 +17,25 @@ def classification_scores(
     predictions: Sequence[int] | np.ndarray | torch.Tensor,
     tasks: Sequence[int] | np.ndarray | torch.Tensor | None = None,
 ) -> dict:
-    """``{"accuracy", "precision", "recall", "f1", "n"}`` of ``(N,)`` predicted class ids;
-    precision, recall and F1 macro-averaged over the classes that occur in the targets or
-    the predictions (scikit-learn). With ``tasks`` ``(N,)`` also ``"per_task": {task:
-    {"accuracy", "n"}}``."""
+    """``{"accuracy", "precision", "recall", "f1", "f1_micro", "n"}`` of ``(N,)`` predicted
+    class ids; precision, recall and F1 macro-averaged over the classes that occur in the
+    targets or the predictions, and micro-averaged F1 (scikit-learn; for one label per
+    example micro precision, recall and F1 all equal the accuracy). With ``tasks`` ``(N,)``
+    also ``"per_task": {task: {"accuracy", "n"}}``."""
     targets, predictions = np.asarray(targets), np.asarray(predictions)
     if len(targets) == 0:
         raise ValueError("cannot score an empty split")
     precision, recall, f1, _ = precision_recall_fscore_support(
         targets, predictions, average="macro", zero_division=0
     )
+    f1_micro = f1_score(targets, predictions, average="micro", zero_division=0)
     hits = targets == predictions
     result = {
         "accuracy": float(hits.mean()),
         "precision": float(precision),
         "recall": float(recall),
         "f1": float(f1),
+        "f1_micro": float(f1_micro),
         "n": len(targets),
     }
     if tasks is not None:
@@ -85,3 +88,36 @@ def evaluate(
     if return_probabilities:
         return result, torch.cat(all_probabilities)
     return result
+
+
+def save_confusion_matrix(
+    targets: Sequence[int] | np.ndarray | torch.Tensor,
+    predictions: Sequence[int] | np.ndarray | torch.Tensor,
+    names: Sequence[str],
+    path,
+    max_classes: int = 40,
+):
+    """A confusion-matrix heat map (scikit-learn) of the classes that occur in the targets or
+    the predictions, rows = true class; ``None`` when there are more than ``max_classes``."""
+    from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
+
+    from amkit.explain.heatmap import save_figure
+
+    targets, predictions = np.asarray(targets), np.asarray(predictions)
+    used = sorted(set(targets.tolist()) | set(predictions.tolist()))
+    if len(used) > max_classes:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = confusion_matrix(targets, predictions, labels=used)
+    size = max(3.5, 0.45 * len(used) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    labels = [names[i] if i < len(names) else str(i) for i in used]
+    ConfusionMatrixDisplay(matrix, display_labels=labels).plot(
+        ax=ax, colorbar=False, xticks_rotation="vertical", values_format="d"
+    )
+    fig.tight_layout()
+    return save_figure(fig, path)
