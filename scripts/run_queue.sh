@@ -1,0 +1,14 @@
+#!/bin/bash
+# A sequential, skip-finished job queue used for the IMDB grid before amkit sweep existed.
+# usage: run.sh QUEUEFILE ; each line: OUTDIR<TAB>command... ; skips OUTDIR with metrics.json
+cd /work/main
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+while IFS=$'\t' read -r out cmd; do
+  [ -z "$out" ] && continue
+  if [ -f "$out/metrics.json" ]; then echo "skip $out"; continue; fi
+  echo "$(date +%T) start $out"
+  mkdir -p "$(dirname "$out")"
+  start=$(date +%s)
+  eval "$cmd" > "$out.log" 2>&1
+  echo "$(date +%T) end $out rc=$? $(( $(date +%s) - start ))s"
+done < "$1"
