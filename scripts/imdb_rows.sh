@@ -1,7 +1,7 @@
 #!/bin/bash
 # Refreshes the IMDB results rows (docs/results/imdb.{json,md}) from runs/imdb/<encoder>/<knowledge>-seed<S>/.
 # Add/refresh IMDB results rows from whichever seeds have finished.  usage: imdb_rows.sh
-cd /work/main
+cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 add() { # id encoder knowledge label dir-prefix extra-set
   local id=$1 enc=$2 k=$3 label=$4 prefix=$5 extra=$6 dirs=() seeds=()

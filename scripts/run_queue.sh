@@ -1,7 +1,7 @@
 #!/bin/bash
 # A sequential, skip-finished job queue used for the IMDB grid before amkit sweep existed.
 # usage: run.sh QUEUEFILE ; each line: OUTDIR<TAB>command... ; skips OUTDIR with metrics.json
-cd /work/main
+cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 while IFS=$'\t' read -r out cmd; do
   [ -z "$out" ] && continue
