@@ -208,3 +208,25 @@ def test_explain_story_shows_hops_words_and_facts_read(tmp_path):
     bare = IntegratedModel(IntegratedConfig(d_model=8, memory="none"), data.info)
     with pytest.raises(ValueError, match="reads no memory"):
         explain_story(bare, data, task=1, example=0, out_png=tmp_path / "f.png")
+
+
+def test_store_memory_reads_the_external_store_and_learns_through_what_it_read(tmp_path):
+    from amkit.memory.store import ExactMemoryStore
+
+    store = ExactMemoryStore(dim=4, value_dim=5)
+    store.write(torch.randn(3, 4), torch.randn(3, 5), ids=torch.tensor([10, 11, 12]))
+    store.save(tmp_path / "store")
+    model = _model(TEXT_INFO, memory="store", store_path=str(tmp_path / "store"), store_k=5)
+    tokens = _text()
+    out = model(tokens=tokens, targets=torch.tensor([0, 1, 0]), need_weights=True)
+    weights, ids = out.attention["store"], out.attention["store_ids"]  # (B, K, k)
+    assert weights.shape == ids.shape == (3, 2, 5)
+    assert set(ids[ids >= 0].tolist()) <= {10, 11, 12}
+    assert torch.all(weights[ids < 0] == 0)  # only 3 entries: 2 padded slots per read
+    torch.testing.assert_close(weights.sum(-1), torch.ones(3, 2))
+    out.loss.backward()
+    assert model.store_value.weight.grad.abs().sum() > 0
+    assert "store_query" not in dict(model.named_parameters())  # top-k has no gradient
+    with pytest.raises(ValueError, match="store_path"):
+        amkit.run({"data": {"name": "babi_generated"},
+                   "model": {"name": "integrated", "memory": "store"}})  # fmt: skip

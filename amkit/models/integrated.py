@@ -24,7 +24,13 @@ Stages (config keys):
    (``AttentionPooling``); ``none`` takes their mean.
 4. ``memory``: ``context`` -- ``hops`` rounds of key-value memory reading
    (:class:`~amkit.memory.kv.KeyValueMemory`: address keys with the query, read values,
-   ``q <- R_j (q + o)``); ``none`` -- no reading: the query plus the mean of the memory.
+   ``q <- R_j (q + o)``); ``store`` -- ``hops`` reads of an external
+   :class:`~amkit.memory.store.MemoryStore` (``store_path``; exact or FAISS): the store picks
+   the ``store_k`` entries whose keys best match the query (as is when the store's key width
+   is ``d_model``, else through a fixed random projection), the model attends over their
+   learned projections of the values and adds what it read, ``q <- q + o`` (the top-k choice
+   has no gradient; the attention over what was read has); ``none`` -- no
+   reading: the query plus the mean of the memory.
 5. head: a linear map to the classes (answer words for QA).
 
 ``need_weights=True`` returns every stage's weights in ``ModelOutput.attention``: ``tokens``
@@ -46,6 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from amkit.attention.masks import masked_softmax
 from amkit.attention.pooling import AttentionPooling
 from amkit.experiments.config import option
 from amkit.knowledge.distill import distillation_loss
@@ -67,8 +74,10 @@ class IntegratedConfig:
     lexicons: list[str] = field(default_factory=lambda: ["vader", "afinn"])
     max_facts: int = option(6, ge=1)  # facts (or WordNet concepts) per word
     attention: Literal["additive", "none"] = "additive"
-    memory: Literal["context", "none"] = "context"
+    memory: Literal["context", "store", "none"] = "context"
     hops: int = option(3, ge=1)
+    store_path: str | None = None  # memory: store -- a saved MemoryStore directory
+    store_k: int = option(8, ge=1)  # entries read from the store per hop
     cnn_widths: list[int] = field(default_factory=lambda: [3, 5])
     dropout: float = option(0.1, ge=0, lt=1)
 
@@ -76,6 +85,8 @@ class IntegratedConfig:
         problems = []
         if self.knowledge == "kb" and not self.knowledge_path:
             problems.append("knowledge: kb needs knowledge_path, a triples file (TSV/CSV/JSONL)")
+        if self.memory == "store" and not self.store_path:
+            problems.append("memory: store needs store_path, a MemoryStore saved with .save()")
         if self.encoder == "bigru" and self.d_model % 2:
             problems.append(f"d_model ({self.d_model}) must be even for the bigru encoder")
         return problems
@@ -226,6 +237,20 @@ class IntegratedModel(nn.Module):
             if config.memory == "context"
             else None
         )
+        self.store = None
+        if config.memory == "store":
+            from amkit.memory.store import MemoryStore
+
+            self.store = MemoryStore.load(config.store_path)  # not a parameter: read-only
+            # the query in the store's key space: itself when the widths match, else a fixed
+            # random projection (it keeps inner products approximately; top-k has no gradient)
+            projection = (
+                torch.eye(d)
+                if self.store.dim == d
+                else torch.randn(d, self.store.dim) / self.store.dim**0.5
+            )
+            self.register_buffer("store_query", projection)
+            self.store_value = nn.Linear(self.store.value_dim, d)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(d, data_info["n_classes"])
 
@@ -252,6 +277,21 @@ class IntegratedModel(nn.Module):
                     full = value.new_zeros(b * m, *value.shape[1:]).index_copy(0, real, value)
                     weights[name] = full.view(b, m, *value.shape[1:])
         return slots.view(b, m, -1), slot_mask, weights
+
+    def _read_store(self, q: Tensor, attention: dict[str, Tensor], need_weights: bool) -> Tensor:
+        """``hops`` reads of the external store: ``q (B, D)`` -> ``q + o`` each hop."""
+        hop_weights, hop_ids = [], []
+        for _ in range(self.config.hops):
+            read = self.store.read((q @ self.store_query).detach().float(), self.config.store_k)
+            values = self.store_value(read.values.to(q.dtype))  # (B, k, D)
+            weights = masked_softmax(torch.einsum("bkd,bd->bk", values, q), read.ids >= 0)
+            q = q + torch.einsum("bk,bkd->bd", weights, values)
+            hop_weights.append(weights)
+            hop_ids.append(read.ids)
+        if need_weights:
+            attention["store"] = torch.stack(hop_weights, dim=1)  # (B, K, k)
+            attention["store_ids"] = torch.stack(hop_ids, dim=1)  # (B, K, k)
+        return q
 
     def forward(
         self,
@@ -285,7 +325,9 @@ class IntegratedModel(nn.Module):
                     attention[name] = F.pad(value, (0, 0) * (value.dim() - 2) + (0, pad))
         else:
             raise ValueError("give tokens (B, T) for classification or story + query for QA")
-        if self.memory is not None:
+        if self.store is not None:
+            q = self._read_store(q, attention, need_weights)
+        elif self.memory is not None:
             q, hop_weights = self.memory(q, keys, values, mask, need_weights=need_weights)
             if hop_weights is not None:
                 if tokens is not None:
