@@ -10,7 +10,7 @@ import torch
 import amkit
 from amkit.knowledge.base import KnowledgeBase
 from amkit.knowledge.tables import fact_table
-from amkit.models.integrated import IntegratedConfig, IntegratedModel, position_encoding
+from amkit.models.integrated import IntegratedConfig, IntegratedModel
 
 VOCAB = ["<pad>", "<unk>", "mary", "john", "went", "to", "the", "kitchen", "garden", "where",
          "is", "good", "bad", "downstairs", "upstairs"]  # fmt: skip
@@ -110,12 +110,6 @@ def test_switched_off_stages_have_no_parameters():
     assert "encoder.pool" not in names and not any(n.startswith("memory") for n in names)
     assert any(n.startswith("memory.") for n, _ in full.named_parameters())
     assert any(n.startswith("encoder.pool.") for n, _ in full.named_parameters())
-
-
-def test_position_encoding_is_the_memn2n_formula():
-    pe = position_encoding(4, 3)
-    j, k, big_j, d = 2, 3, 4, 3  # 1-based word 2, dimension 3
-    assert pe[j - 1, k - 1] == pytest.approx((1 - j / big_j) - (k / d) * (1 - 2 * j / big_j))
 
 
 def test_fact_table_reads_both_directions_of_a_fact(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import shutil
 
 import pytest
 import yaml
@@ -139,3 +140,36 @@ def test_named_variants_make_an_ablation(tmp_path):
         parse_variants(["bad:model.memory"])
     with pytest.raises(ValueError, match="either --grid or --variant"):
         plan(parse_grid(["model.hops=1,2"]), [0], tmp_path, variants)
+
+
+@pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps)")
+def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "recall.yaml"
+    config.write_text(yaml.safe_dump(DEMO_CONFIG))
+    command = [sys.executable, "-m", "amkit.cli", "sweep", str(config), "--seeds", "0",
+               "--out", str(tmp_path / "s"), "--set", "train.epochs=50"]  # fmt: skip
+    sweep = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tmp_path / "s" / "default" / "seed0" / "train.log"
+    deadline = time.time() + 60
+    while not log.is_file() and time.time() < deadline:  # the worker has started training
+        time.sleep(0.5)
+    assert log.is_file()
+    children = subprocess.run(["pgrep", "-P", str(sweep.pid)], capture_output=True, text=True)
+    workers = [int(pid) for pid in children.stdout.split()]
+    sweep.send_signal(signal.SIGKILL)
+    sweep.wait()
+    time.sleep(3)
+    alive = []
+    for pid in workers:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    assert not alive, f"workers {alive} outlived the sweep"

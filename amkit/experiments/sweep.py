@@ -152,6 +152,19 @@ def plan(
     return runs
 
 
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the sweep process dies, so a killed sweep
+    leaves no orphan training a run directory that the resumed sweep would train too."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _train_one(
     config: str | Path | Mapping, run: SweepRun, overrides: list[str], threads: int
 ) -> dict:
@@ -375,7 +388,12 @@ def run_sweep(
     )
     failed: dict[Path, str] = {}
     context = multiprocessing.get_context("spawn")  # a clean torch in every worker
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         started = {}
         pending = set()
         for run in todo:

@@ -58,6 +58,7 @@ from amkit.experiments.config import option
 from amkit.knowledge.distill import distillation_loss
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.memory.kv import KeyValueMemory
+from amkit.memory.memn2n import position_encoding_weights
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.text_classifier import CNNEncoder, RNNEncoder, vocabulary_knowledge
 
@@ -90,13 +91,6 @@ class IntegratedConfig:
         if self.encoder == "bigru" and self.d_model % 2:
             problems.append(f"d_model ({self.d_model}) must be even for the bigru encoder")
         return problems
-
-
-def position_encoding(length: int, dim: int) -> Tensor:
-    """MemN2N's ``l_kj = (1 - j/J) - (k/d)(1 - 2j/J)``: ``(J, d)`` weights for word ``j``."""
-    j = torch.arange(1, length + 1, dtype=torch.float32).unsqueeze(1) / length  # (J, 1)
-    k = torch.arange(1, dim + 1, dtype=torch.float32).unsqueeze(0) / dim  # (1, d)
-    return (1 - j) - k * (1 - 2 * j)
 
 
 class TokenKnowledge(nn.Module):
@@ -167,10 +161,9 @@ class TokenKnowledge(nn.Module):
 
 
 class SequenceEncoder(nn.Module):
-    """Words -> one vector per sequence: ``(N, L)`` ids -> ``(states (N, L, D), pooled (N, D),
-    attention weights (N, L) or None)``, with knowledge fused into the words first."""
+    """Words -> one vector per sequence, with knowledge fused into the words first."""
 
-    def __init__(self, config: IntegratedConfig, embed: nn.Embedding, knowledge, max_len: int):
+    def __init__(self, config: IntegratedConfig, embed: nn.Embedding, knowledge):
         super().__init__()
         d = config.d_model
         self.kind = config.encoder
@@ -182,13 +175,13 @@ class SequenceEncoder(nn.Module):
         elif self.kind == "cnn":
             self.cnn = CNNEncoder(d, d, config.cnn_widths)
             self.cnn_proj = nn.Linear(self.cnn.d_out, d)
-        else:
-            self.register_buffer("pe", position_encoding(max_len, d), persistent=False)
         self.pool = AttentionPooling(d) if config.attention == "additive" else None
 
     def forward(
         self, tokens: Tensor, need_weights: bool = False
     ) -> tuple[Tensor, Tensor, Tensor | None, dict[str, Tensor]]:
+        """``(states (N, L, D), pooled (N, D), pooling weights (N, L) or None, knowledge
+        weights {name: (N, L, ...)})``."""
         mask = tokens != 0  # (N, L)
         x = self.embed(tokens)  # (N, L, D)
         extra: dict[str, Tensor] = {}
@@ -200,7 +193,8 @@ class SequenceEncoder(nn.Module):
         elif self.kind == "cnn":
             h = self.cnn_proj(self.cnn(x, mask)) * mask.unsqueeze(-1)
         else:
-            h = x * self.pe[: x.shape[1]]  # (N, L, D), position-aware bag of words
+            pe = position_encoding_weights(mask.sum(1), x.shape[1], x.shape[2])  # (N, L, D)
+            h = x * pe  # position-aware bag of words (MemN2N's PE, J = each sentence's length)
         if self.pool is not None:
             pooled, weights = self.pool(h, mask, need_weights=need_weights)
         else:
@@ -227,8 +221,7 @@ class IntegratedModel(nn.Module):
             if vocab is None:
                 raise ValueError("knowledge needs the data's vocabulary (data_info['vocab'])")
             knowledge = TokenKnowledge(config, list(vocab), d)
-        max_len = max(data_info.get(k, 0) for k in ("max_len", "sentence_len", "query_len"))
-        self.encoder = SequenceEncoder(config, embed, knowledge, max(max_len, 1))
+        self.encoder = SequenceEncoder(config, embed, knowledge)
         if self.qa:  # a sentence's age in the story (MemN2N's temporal encoding)
             self.slot_keys = nn.Parameter(torch.randn(data_info["memory_size"], d) * 0.1)
             self.slot_values = nn.Parameter(torch.randn(data_info["memory_size"], d) * 0.1)
@@ -346,4 +339,4 @@ class IntegratedModel(nn.Module):
         return ModelOutput(logits=logits, loss=loss, attention=attention)
 
 
-__all__ = ["IntegratedConfig", "IntegratedModel", "position_encoding"]
+__all__ = ["IntegratedConfig", "IntegratedModel"]
