@@ -1,0 +1,173 @@
+"""Interaction sequences for sequential recommendation (SASRec's protocol).
+
+Readers (each returns ``{user: [item, ...]}`` in chronological order, users and items as
+they appear in the file):
+
+- :func:`read_interactions`: any ``user, item[, timestamp]`` CSV or TSV (header optional,
+  ``.gz`` or not); with timestamps each user's items are sorted by time (stable), otherwise
+  file order is time order. A bad row raises an error naming file:line.
+- :func:`read_sasrec_file`: SASRec's own ``user item`` lines (e.g. ``Video.txt``, Amazon Games).
+- :func:`read_movielens_1m`: the assembled MovieLens-1M in ``../shared/data/ml-1m/`` (its
+  README): all 1,000,209 interactions per user in time order.
+
+Protocol helpers:
+
+- :func:`filter_min_count`: SASRec's preprocessing -- keep interactions whose user and item
+  each have at least ``min_count`` interactions (one pass, counted before filtering).
+- :func:`renumber`: users and items as 1-based ids in order of first appearance.
+- :func:`leave_one_out`: the last item of each user is test, the one before validation, the
+  rest training (users with fewer than 3 items train on everything, as SASRec's code does).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from amkit.textfile import open_text
+
+Sequences = dict[str, list[str]]
+
+
+def _split_fields(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line], delimiter=delimiter))
+
+
+def read_interactions(path: str | Path, delimiter: str | None = None) -> Sequences:
+    """``user, item[, timestamp]`` rows -> each user's items in time order."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such interactions file")
+    rows: list[tuple[str, str, float | None, int]] = []
+    with open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            sep = delimiter or ("\t" if "\t" in line else ",")
+            fields = [f.strip() for f in _split_fields(line, sep)]
+            if number == 1 and fields[:2] in (["user", "item"], ["user_id", "item_id"]):
+                continue  # header
+            if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
+                raise ValueError(
+                    f"{path}:{number}: expected 'user{sep}item[{sep}timestamp]', got {line!r}"
+                )
+            stamp = None
+            if len(fields) == 3:
+                try:
+                    stamp = float(fields[2])
+                except ValueError:
+                    raise ValueError(
+                        f"{path}:{number}: timestamp {fields[2]!r} is not a number"
+                    ) from None
+            rows.append((fields[0], fields[1], stamp, number))
+    if not rows:
+        raise ValueError(f"{path}: no interactions")
+    timed = {r[2] is not None for r in rows}
+    if len(timed) > 1:
+        raise ValueError(f"{path}: some rows have a timestamp and some do not")
+    if timed == {True}:
+        rows.sort(key=lambda r: r[2])  # stable: ties keep file order
+    sequences: Sequences = {}
+    for user, item, _, _ in rows:
+        sequences.setdefault(user, []).append(item)
+    return sequences
+
+
+def read_sasrec_file(path: str | Path) -> Sequences:
+    """SASRec's ``user item`` lines (space-separated, grouped by user, in time order)."""
+    path = Path(path)
+    sequences: Sequences = {}
+    with open_text(path) as handle:
+        for number, line in enumerate(handle, start=1):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 2:
+                raise ValueError(f"{path}:{number}: expected 'user item', got {line.strip()!r}")
+            sequences.setdefault(fields[0], []).append(fields[1])
+    if not sequences:
+        raise ValueError(f"{path}: no interactions")
+    return sequences
+
+
+def read_movielens_1m(folder: str | Path = "../shared/data/ml-1m") -> Sequences:
+    """MovieLens-1M users' movies in time order, from the folder's AFCFM train + test files
+    (``U-g-a-o,I-f`` rows; train in time order, test = each user's latest movie)."""
+    folder = Path(folder)
+    sequences: Sequences = {}
+    for name in ("afcfm_ml-1m_train.csv.gz", "afcfm_ml-1m_test.csv.gz"):
+        path = folder / name
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist (see {folder / 'README.md'})")
+        with open_text(path) as handle:
+            for number, line in enumerate(handle, start=1):
+                user_part, sep, item_part = line.strip().partition(",")
+                user, item = user_part.split("-")[0], item_part.split("-")[0]
+                if not sep or not user.isdigit() or not item.isdigit():
+                    raise ValueError(f"{path}:{number}: expected 'U-g-a-o,I-f', got {line!r}")
+                sequences.setdefault(user, []).append(item)
+    return dict(sorted(sequences.items(), key=lambda kv: int(kv[0])))
+
+
+def filter_min_count(sequences: Sequences, min_count: int = 5) -> Sequences:
+    """Keep interactions of users and items with >= ``min_count`` interactions each (counts
+    taken once, before filtering, as SASRec's preprocessing); drops emptied users."""
+    items = Counter(item for seq in sequences.values() for item in seq)
+    kept: Sequences = {}
+    for user, seq in sequences.items():
+        if len(seq) < min_count:
+            continue
+        filtered = [item for item in seq if items[item] >= min_count]
+        if filtered:
+            kept[user] = filtered
+    return kept
+
+
+def renumber(sequences: Sequences) -> tuple[dict[int, list[int]], dict[str, int], dict[str, int]]:
+    """1-based user and item ids in order of first appearance (0 stays free for padding):
+    ``(sequences, user_ids, item_ids)``."""
+    user_ids: dict[str, int] = {}
+    item_ids: dict[str, int] = {}
+    out: dict[int, list[int]] = {}
+    for user, seq in sequences.items():
+        uid = user_ids.setdefault(user, len(user_ids) + 1)
+        out[uid] = [item_ids.setdefault(item, len(item_ids) + 1) for item in seq]
+    return out, user_ids, item_ids
+
+
+@dataclass
+class LeaveOneOut:
+    """Per user: training prefix, validation item (or None) and test item (or None)."""
+
+    train: dict[int, list[int]]
+    val: dict[int, int]
+    test: dict[int, int]
+
+
+def leave_one_out(sequences: dict[int, list[int]]) -> LeaveOneOut:
+    train, val, test = {}, {}, {}
+    for user, seq in sequences.items():
+        if len(seq) < 3:
+            train[user] = list(seq)
+            continue
+        train[user], val[user], test[user] = seq[:-2], seq[-2], seq[-1]
+    return LeaveOneOut(train, val, test)
+
+
+def statistics(sequences: Sequences | dict[int, list[int]]) -> dict[str, float]:
+    """Users, items, actions and mean actions per user."""
+    items = {item for seq in sequences.values() for item in seq}
+    actions = sum(len(seq) for seq in sequences.values())
+    return {"users": len(sequences), "items": len(items), "actions": actions,
+            "actions_per_user": round(actions / max(len(sequences), 1), 1)}  # fmt: skip
+
+
+def sasrec_lines(sequences: dict[int, list[int]]) -> Iterable[str]:
+    """SASRec's file format, ``user item`` per line (e.g. to compare with its ``ml-1m.txt``)."""
+    for user, seq in sequences.items():
+        for item in seq:
+            yield f"{user} {item}\n"
