@@ -9,6 +9,9 @@ while IFS=$'\t' read -r out cmd; do
   echo "$(date +%T) start $out"
   mkdir -p "$(dirname "$out")"
   start=$(date +%s)
-  eval "$cmd" > "$out.log" 2>&1
+  if [ -f "$out/last.json" ] && [[ "$cmd" == *" train "* ]]; then
+    cmd="${cmd%% train *} train --resume $out"  # an interrupted training continues
+  fi
+  eval "$cmd" >> "$out.log" 2>&1
   echo "$(date +%T) end $out rc=$? $(( $(date +%s) - start ))s"
 done < "$1"
