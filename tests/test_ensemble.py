@@ -195,3 +195,25 @@ def test_ensemble_of_an_older_run_says_how_to_write_its_probabilities(tmp_path, 
     code = main(["ensemble", str(old), str(other), "--out", str(tmp_path / "o")])
     assert code == 2
     assert "--save-probabilities" in capsys.readouterr().err
+
+
+def test_runs_of_two_seeds_on_one_split_seed_can_be_ensembled(tmp_path, sentiment_csv):
+    import amkit
+
+    train = sentiment_csv(tmp_path / "train.csv", n=200)
+    test = sentiment_csv(tmp_path / "test.csv", n=60, seed=1)
+    config = {
+        "data": {"name": "text", "train": str(train), "test": str(test), "max_len": 16,
+                 "min_freq": 1, "val_fraction": 0.2},
+        "model": {"name": "text_classifier", "encoder": "cnn", "d_embed": 8, "d_hidden": 8},
+        "train": {"epochs": 2, "batch_size": 32, "progress": False},
+    }  # fmt: skip
+    runs = {}
+    for name, extra in (("a", ["seed=0"]), ("b", ["seed=1"]),
+                        ("c", ["seed=0", "data.split_seed=7"]),
+                        ("d", ["seed=1", "data.split_seed=7"])):  # fmt: skip
+        runs[name] = amkit.run(config, run_dir=tmp_path / name, overrides=extra).run_dir
+    with pytest.raises(ValueError, match="predict different val examples"):
+        run_ensemble([runs["a"], runs["b"]], tmp_path / "ab")
+    metrics = run_ensemble([runs["c"], runs["d"]], tmp_path / "cd")
+    assert metrics["val"]["n"] == 40 and metrics["test"]["n"] == 60

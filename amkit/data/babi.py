@@ -241,6 +241,9 @@ class BabiDataConfig:
     tasks: list[int] = field(default_factory=lambda: list(range(1, 21)))
     memory_size: int = option(50, ge=1)  # most recent sentences kept (paper: 50)
     val_fraction: float = option(0.1, gt=0, lt=1)  # of each task's train questions, seeded
+    # seed of the validation split; None: the run's seed. Fix it to train several seeds on one
+    # split, e.g. to ensemble them (amkit ensemble).
+    split_seed: int | None = None
     # What to do when a task's train file is missing (the en-10k qa3 file may be):
     # error, or train that task on the 1k file of the same language and say so.
     missing_train: Literal["error", "use_1k"] = "error"
@@ -284,7 +287,9 @@ def read_splits(config: BabiDataConfig, seed: int) -> BabiSplits:
             )
         train_all.extend(_load(source, variant, [task], "train"))
     test = _load(source, config.variant, config.tasks, "test")
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(
+        seed if config.split_seed is None else config.split_seed
+    )
     train: list[BabiExample] = []
     val: list[BabiExample] = []
     for task in config.tasks:

@@ -177,6 +177,9 @@ class TokenizationConfig:
     min_freq: int = option(2, ge=1)  # words seen once are mostly typos and names
     max_vocab: int = option(30000, ge=3)
     val_fraction: float = option(0.1, gt=0, lt=1)  # carved from train, stratified, seeded
+    # seed of the validation split (and train_fraction subset); None: the run's seed. Fix it
+    # to train several seeds on one split, e.g. to ensemble them (amkit ensemble).
+    split_seed: int | None = None
     train_fraction: float = option(1.0, gt=0, le=1)  # learning curves: a stratified subset
     # a run directory whose probabilities.safetensors holds out-of-fold "train" predictions
     # (amkit baseline ... --set nbsvm.train_folds=5): its soft labels train the model too
@@ -216,7 +219,9 @@ def split_indices(
     targets: Sequence[int], config: TokenizationConfig, seed: int
 ) -> tuple[list[int], list[int]]:
     """``(train, val)`` indices: a stratified, seeded validation split carved from train,
-    then (``train_fraction < 1``) a stratified, seeded subset of what is left."""
+    then (``train_fraction < 1``) a stratified, seeded subset of what is left; ``seed`` is
+    the run's, unless ``config.split_seed`` is set."""
+    seed = seed if config.split_seed is None else config.split_seed
     fit_idx, val_idx = train_test_split(
         list(range(len(targets))),
         test_size=config.val_fraction,
