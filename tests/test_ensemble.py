@@ -217,3 +217,24 @@ def test_runs_of_two_seeds_on_one_split_seed_can_be_ensembled(tmp_path, sentimen
         run_ensemble([runs["a"], runs["b"]], tmp_path / "ab")
     metrics = run_ensemble([runs["c"], runs["d"]], tmp_path / "cd")
     assert metrics["val"]["n"] == 40 and metrics["test"]["n"] == 60
+
+
+def test_ensemble_of_multi_task_runs_scores_each_task(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 60)
+    tasks = np.repeat([1, 2], 30)
+    runs = []
+    for m in range(2):
+        folder = tmp_path / f"m{m}"
+        folder.mkdir()
+        p = _random_probabilities(1, 60, 3, seed=m)[0]
+        tensors = {"val": torch.tensor(p, dtype=torch.float32), "val_targets": torch.tensor(y),
+                   "val_task": torch.tensor(tasks), "test": torch.tensor(p, dtype=torch.float32),
+                   "test_targets": torch.tensor(y), "test_task": torch.tensor(tasks)}  # fmt: skip
+        save_file(tensors, str(folder / "probabilities.safetensors"))
+        runs.append(folder)
+    metrics = run_ensemble(runs, tmp_path / "out", method="voting")
+    assert set(metrics["test"]["per_task"]) == {"1", "2"}
+    assert metrics["test"]["per_task"]["1"]["n"] == 30
+    saved = load_file(str(tmp_path / "out" / "probabilities.safetensors"))
+    assert saved["test_task"].tolist() == tasks.tolist()
