@@ -1,14 +1,12 @@
-"""Model fusion over trained runs' class probabilities (see :mod:`amkit.ensemble.methods`
-and :mod:`amkit.ensemble.runs`)."""
+"""Model fusion over trained runs' class probabilities: weighted average
+(:mod:`~amkit.ensemble.averaging`), voting (:mod:`~amkit.ensemble.voting`), stacking
+(:mod:`~amkit.ensemble.stacking`), and ensembles of run directories
+(:mod:`~amkit.ensemble.runs`, ``amkit ensemble``)."""
 
-from amkit.ensemble.methods import Stacking, Voting, WeightedAverage, stacking_features
-from amkit.ensemble.runs import load_run_predictions, run_ensemble
+from amkit.ensemble.averaging import WeightedAverage
+from amkit.ensemble.stacking import Stacking, stacking_features
+from amkit.ensemble.voting import Voting
 
-__all__ = [
-    "Stacking",
-    "Voting",
-    "WeightedAverage",
-    "load_run_predictions",
-    "run_ensemble",
-    "stacking_features",
-]
+METHODS = {"weighted": WeightedAverage, "voting": Voting, "stacking": Stacking}
+
+__all__ = ["METHODS", "Stacking", "Voting", "WeightedAverage", "stacking_features"]

@@ -29,7 +29,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 import amkit
-from amkit.ensemble.methods import METHODS, Stacking, Voting, WeightedAverage
+from amkit.ensemble import METHODS, Stacking, Voting, WeightedAverage
 from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json
 from amkit.train.metrics import classification_scores
 
