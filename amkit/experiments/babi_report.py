@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments.pages import finish_page
+from amkit.experiments.report import finish_page
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/babi.json")
