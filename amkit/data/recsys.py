@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
 from amkit.textfile import open_text
 
 Sequences = dict[str, list[str]]
@@ -171,3 +172,84 @@ def sasrec_lines(sequences: dict[int, list[int]]) -> Iterable[str]:
     for user, seq in sequences.items():
         for item in seq:
             yield f"{user} {item}\n"
+
+
+# ---------------------------------------------------------------- dataset for amkit train
+@dataclass
+class SequencesConfig:
+    """Sequences for SASRec-style training and sampled-candidate evaluation."""
+
+    source: str = "ml-1m"  # ml-1m (a folder), sasrec (a user-item file) or interactions (CSV/TSV)
+    path: str = "../shared/data/ml-1m"
+    min_count: int = 5  # SASRec's 5-core filter (0: none)
+    max_len: int = 200  # positions the model sees (SASRec: 200 for ML-1M, 50 for others)
+    n_negatives: int = 100  # sampled negatives per evaluated user (SASRec: 100)
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.source not in ("ml-1m", "sasrec", "interactions"):
+            problems.append(f"source: expected ml-1m, sasrec or interactions, got {self.source!r}")
+        if self.max_len < 2 or self.n_negatives < 1:
+            problems.append("max_len must be >= 2 and n_negatives >= 1")
+        return problems
+
+
+def _left_pad(items: list[int], length: int) -> list[int]:
+    items = items[-length:]
+    return [0] * (length - len(items)) + items
+
+
+def _negatives(rng, n_items: int, exclude: set[int], n: int) -> list[int]:
+    if n_items - len(exclude) < n:
+        raise ValueError(f"only {n_items - len(exclude)} items to sample {n} negatives from")
+    out: list[int] = []
+    while len(out) < n:
+        item = int(rng.integers(1, n_items + 1))
+        if item not in exclude:
+            out.append(item)
+    return out
+
+
+@register_dataset("sequences", config=SequencesConfig)
+def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
+    """Leave-one-out tensors: ``train`` {seq, pos, targets=1}, ``val`` / ``test`` {seq,
+    candidates (target first, then ``n_negatives`` items the user never interacted with),
+    targets=0}. Negatives are drawn with ``seed``, so every model is ranked on the same lists."""
+    import numpy as np
+    import torch
+
+    readers = {"ml-1m": read_movielens_1m, "sasrec": read_sasrec_file,
+               "interactions": read_interactions}  # fmt: skip
+    raw = readers[config.source](config.path)
+    kept = filter_min_count(raw, config.min_count) if config.min_count > 0 else raw
+    numbered, _, item_ids = renumber(kept)
+    split = leave_one_out(numbered)
+    n_items, length = len(item_ids), config.max_len
+    rng = np.random.default_rng(seed)
+    train = [(split.train[u][:-1], split.train[u][1:]) for u in numbered if len(split.train[u]) > 1]
+    tensors = {
+        "train": {
+            "seq": torch.tensor([_left_pad(s, length) for s, _ in train]),
+            "pos": torch.tensor([_left_pad(p, length) for _, p in train]),
+            "targets": torch.ones(len(train), dtype=torch.long),
+        }
+    }
+    for name, targets_of, history in (
+        ("val", split.val, lambda u: split.train[u]),
+        ("test", split.test, lambda u: split.train[u] + [split.val[u]]),
+    ):
+        users = [u for u in numbered if u in targets_of]
+        candidates = []
+        for u in users:
+            exclude = set(numbered[u])  # every item the user interacted with
+            candidates.append(
+                [targets_of[u], *_negatives(rng, n_items, exclude, config.n_negatives)]
+            )
+        tensors[name] = {
+            "seq": torch.tensor([_left_pad(history(u), length) for u in users]),
+            "candidates": torch.tensor(candidates),
+            "targets": torch.zeros(len(users), dtype=torch.long),
+        }
+    info = {"n_items": n_items, "max_len": length, "n_classes": 2, "ranking": True,
+            "statistics": statistics(numbered)}  # fmt: skip
+    return DataBundle({k: TensorDictDataset(v) for k, v in tensors.items()}, info=info)

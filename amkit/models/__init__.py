@@ -3,6 +3,7 @@
 from amkit.models import integrated as integrated  # registers integrated
 from amkit.models import memqa as memqa  # registers memn2n
 from amkit.models import recall as recall  # registers recall_attention
+from amkit.models import seqrec as seqrec  # registers sasrec
 from amkit.models import text_classifier as text_classifier  # registers text_classifier
 from amkit.models.base import MODELS, ModelOutput, build_model, register_model
 

@@ -59,18 +59,24 @@ def evaluate(
     Returns ``{"loss", "accuracy", "precision", "recall", "f1", "n"}`` -- precision, recall
     and F1 macro-averaged over the classes that occur in the targets or the predictions
     (scikit-learn); when the data has a ``meta_task`` column also
-    ``"per_task": {task: {"accuracy", "n"}}``. With ``return_probabilities`` also the
+    ``"per_task": {task: {"accuracy", "n"}}``; when it has ``candidates`` (ranking data, the
+    target's index in ``targets``) also ``hr@1``, ``ndcg@1``, ``hr@10``, ``ndcg@10`` and
+    ``mrr`` (:mod:`amkit.train.ranking`). With ``return_probabilities`` also the
     ``(N, C)`` softmax of every example, in dataset order (for ensembles).
     """
     was_training = model.training
     model.eval()
     total_loss = 0.0
     all_targets, all_predictions, all_probabilities, all_tasks = [], [], [], []
+    ranked = "candidates" in dataset.tensors  # candidate lists, target first: ranking metrics
+    all_logits = []
     for batch in iterate_batches(dataset, batch_size):
         out = model(**model_inputs(batch))
         if out.loss is not None:
             total_loss += out.loss.item() * len(batch["targets"])
         all_predictions.append(out.logits.argmax(dim=-1))
+        if ranked:
+            all_logits.append(out.logits.float())
         if return_probabilities:
             all_probabilities.append(out.logits.float().softmax(-1))
         all_targets.append(batch["targets"])
@@ -85,6 +91,10 @@ def evaluate(
         torch.cat(all_tasks) if all_tasks else None,
     )
     result = {"loss": total_loss / scores["n"], **scores}
+    if ranked:
+        from amkit.train.ranking import ranking_scores
+
+        result.update(ranking_scores(torch.cat(all_logits), torch.cat(all_targets), ks=(1, 10)))
     if return_probabilities:
         return result, torch.cat(all_probabilities)
     return result

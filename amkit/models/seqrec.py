@@ -1,0 +1,135 @@
+"""SASRec (Kang & McAuley 2018): self-attentive sequential recommendation.
+
+``seq (B, L)`` item ids, left-padded with 0 -> item embeddings (scaled by sqrt(d), as the
+authors' code) + learned positions -> ``n_blocks`` causal self-attention blocks (the
+authors' layout: ``Q = LayerNorm(x)``, keys and values ``x``; residual; LayerNorm;
+point-wise feed-forward; residual; padding zeroed after each step) -> final LayerNorm ->
+``h_t``. The score of item ``i`` after step ``t`` is ``h_t . E_i`` with the same item
+embedding matrix ``E`` as the input (shared).
+
+Training (``pos (B, L)`` given): binary cross-entropy with one sampled negative per
+position, ``-log s(h_t . E_pos) - log(1 - s(h_t . E_neg))`` over real positions; the negative
+is drawn uniformly from the items not in the row's sequence (as the authors' sampler). The
+returned logits are ``(0, mean margin of positives over negatives)`` per sequence, so the
+trainer's accuracy (target 1) is the share of sequences whose positives win.
+Evaluation (``candidates (B, C)`` given): ``logits = h_last . E_candidates``; with the
+target first in each row (``targets = 0``), ``amkit.train.ranking`` turns them into HR@K and
+NDCG@K.
+
+Legend: B batch, L positions (``max_len``), D ``d_model``, C candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from amkit.attention import MultiHeadAttention
+from amkit.experiments.config import option
+from amkit.models.base import ModelOutput, register_model
+
+
+@dataclass
+class SASRecConfig:
+    """Defaults: the paper's ML-1M setting (d 50, 2 blocks, 1 head, dropout 0.2, L 200)."""
+
+    d_model: int = option(50, ge=1)
+    n_blocks: int = option(2, ge=1)
+    n_heads: int = option(1, ge=1)
+    dropout: float = option(0.2, ge=0, lt=1)
+
+
+class SASRecBlock(nn.Module):
+    def __init__(self, d: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.attn_norm = nn.LayerNorm(d, eps=1e-8)
+        self.attn = MultiHeadAttention(d, n_heads, dropout=dropout)
+        self.ffn_norm = nn.LayerNorm(d, eps=1e-8)
+        self.ffn = nn.Sequential(
+            nn.Linear(d, d), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d, d), nn.Dropout(dropout)
+        )
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor, real: Tensor) -> Tensor:
+        """``x (B, L, D)``, ``real (B, L)`` bool -> ``(B, L, D)``."""
+        q = self.attn_norm(x)
+        out, _ = self.attn(q, x, x, key_padding_mask=real, is_causal=True)
+        x = q + self.dropout(out)
+        x = self.ffn_norm(x)
+        x = x + self.ffn(x)
+        return x * real.unsqueeze(-1)
+
+
+@register_model("sasrec", config=SASRecConfig)
+class SASRec(nn.Module):
+    """``forward(seq, pos=None, candidates=None, targets=None)``."""
+
+    def __init__(self, config: SASRecConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        self.n_items = data_info["n_items"]
+        d = config.d_model
+        self.items = nn.Embedding(self.n_items + 1, d, padding_idx=0)
+        self.positions = nn.Embedding(data_info["max_len"], d)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(
+            SASRecBlock(d, config.n_heads, config.dropout) for _ in range(config.n_blocks)
+        )
+        self.final_norm = nn.LayerNorm(d, eps=1e-8)
+
+    def encode(self, seq: Tensor) -> Tensor:
+        """``seq (B, L)`` -> ``h (B, L, D)``; ``h_t`` has seen items ``<= t`` only."""
+        real = seq != 0
+        x = self.items(seq) * self.config.d_model**0.5
+        x = x + self.positions(torch.arange(seq.shape[1], device=seq.device))
+        x = self.dropout(x) * real.unsqueeze(-1)
+        for block in self.blocks:
+            x = block(x, real)
+        return self.final_norm(x)
+
+    def sample_negatives(self, seq: Tensor, pos: Tensor, generator=None) -> Tensor:
+        """``(B, L)`` items drawn uniformly from those not in the row's ``seq`` or ``pos``."""
+        seen = torch.cat([seq, pos], dim=1)  # (B, 2L)
+        neg = torch.randint(1, self.n_items + 1, pos.shape, generator=generator)
+        for _ in range(100):  # redraw the collisions; a handful of rounds suffices
+            clash = (neg.unsqueeze(-1) == seen.unsqueeze(1)).any(-1)  # (B, L)
+            if not clash.any():
+                break
+            redraw = torch.randint(1, self.n_items + 1, (int(clash.sum()),), generator=generator)
+            neg[clash] = redraw
+        return neg
+
+    def forward(
+        self,
+        seq: Tensor,
+        pos: Tensor | None = None,
+        candidates: Tensor | None = None,
+        targets: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> ModelOutput:
+        h = self.encode(seq)  # (B, L, D)
+        if candidates is not None:  # ranking: the last position scores the candidates
+            logits = torch.einsum("bd,bcd->bc", h[:, -1], self.items(candidates))  # (B, C)
+            loss = F.cross_entropy(logits, targets) if targets is not None else None
+            return ModelOutput(logits=logits, loss=loss)
+        if pos is None:
+            raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
+        neg = self.sample_negatives(seq, pos)
+        real = pos != 0
+        pos_logits = (h * self.items(pos)).sum(-1)[real]  # (n,)
+        neg_logits = (h * self.items(neg)).sum(-1)[real]
+        loss = F.binary_cross_entropy_with_logits(
+            pos_logits, torch.ones_like(pos_logits)
+        ) + F.binary_cross_entropy_with_logits(neg_logits, torch.zeros_like(neg_logits))
+        # per sequence, logits (0, mean margin of positives over negatives) with target 1:
+        # the trainer's "accuracy" is the share of sequences whose positives win on average
+        margin = ((h * self.items(pos)).sum(-1) - (h * self.items(neg)).sum(-1)) * real
+        mean_margin = margin.sum(1) / real.sum(1).clamp(min=1)  # (B,)
+        logits = torch.stack([torch.zeros_like(mean_margin), mean_margin], dim=-1)  # (B, 2)
+        return ModelOutput(logits=logits, loss=loss)
+
+
+__all__ = ["SASRec", "SASRecConfig"]
