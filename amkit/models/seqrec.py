@@ -79,6 +79,12 @@ class SASRec(nn.Module):
             SASRecBlock(d, config.n_heads, config.dropout) for _ in range(config.n_blocks)
         )
         self.final_norm = nn.LayerNorm(d, eps=1e-8)
+        # small embeddings, as the authors' Xavier initialisation: with N(0, 1) rows scaled
+        # by sqrt(d), the first scores are in the tens and the BCE saturates
+        for table in (self.items, self.positions):
+            nn.init.xavier_normal_(table.weight)
+        with torch.no_grad():
+            self.items.weight[0].zero_()
 
     def encode(self, seq: Tensor) -> Tensor:
         """``seq (B, L)`` -> ``h (B, L, D)``; ``h_t`` has seen items ``<= t`` only."""
