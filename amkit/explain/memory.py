@@ -32,8 +32,8 @@ def explain_story(
 ) -> StoryExplanation:
     """Hop attention of ``model`` for question ``example`` (0-based) of ``task`` in ``split``.
 
-    The text lists the story (the sentences in memory), one column per hop, supporting facts
-    marked ``*``; the PNG is the same table as a heat map. For the integrated model the text
+    The text lists the story (the sentences in memory), one column per hop (per slot's gate
+    for EntNet, per step for the Universal Transformer), supporting facts marked ``*``; the PNG is the same table as a heat map. For the integrated model the text
     goes on with the other stages: the words each sentence's attention picked and the
     knowledge-base facts the words read.
     """
@@ -51,17 +51,12 @@ def explain_story(
     model.eval()
     with torch.no_grad():
         out = model(**model_inputs(batch), need_weights=True)
-    hop_weights = out.attention.get("hops", out.attention.get("memory"))
-    if hop_weights is None:
-        raise ValueError("this model reads no memory (memory: none): there are no hops to show")
-    hops = hop_weights[0]  # (K, M)
     memory_size = data.info["memory_size"]
     sentences = record.story[-memory_size:]
     ids = record.story_ids[-memory_size:]
-    weights = hops[:, : len(sentences)].T  # (M_real, K)
+    weights, columns = story_weights(out.attention, len(sentences))  # (M_real, C)
     predicted = vocab[int(out.logits.argmax())]
-    k = hops.shape[0]
-    header = " " * 8 + "".join(f"{f'hop{h + 1}':>7}" for h in range(k))
+    header = " " * 8 + "".join(f"{name:>7}" for name in columns)
     lines = [f"task {task}, {split} question {example} ({record.source})", header]
     for line_id, sentence, row in zip(ids, sentences, weights.tolist(), strict=True):
         mark = "*" if line_id in record.supporting else " "
@@ -81,16 +76,41 @@ def explain_story(
     png = save_heatmap(
         weights.numpy(),
         out_png,
-        x_labels=[f"hop {h + 1}" for h in range(k)],
+        x_labels=columns,
         y_labels=labels,
         title=f"{' '.join(record.question)}? -> {predicted} (answer {record.answer})",
     )
     return StoryExplanation("\n".join(lines), png, correct)
 
 
+def story_weights(attention: dict, n_sentences: int) -> tuple[torch.Tensor, list[str]]:
+    """``(n_sentences, C)`` weights of one example over its story, and the column names.
+
+    MemN2N / integrated: attention of each hop; EntNet: the gate each slot opened for each
+    sentence; Universal Transformer: the question's attention (mean over heads) per step.
+    """
+    hops = attention.get("hops", attention.get("memory"))
+    if hops is not None:
+        return hops[0, :, :n_sentences].T, [f"hop{k + 1}" for k in range(hops.shape[1])]
+    if "gates" in attention:
+        gates = attention["gates"][0, :n_sentences]  # (M_real, S)
+        return gates, [f"slot{j + 1}" for j in range(gates.shape[1])]
+    if "steps" in attention:
+        question = attention["steps"][0, :, :, -1, :n_sentences].mean(1)  # (K, M_real)
+        return question.T, [f"step{k + 1}" for k in range(question.shape[0])]
+    raise ValueError(
+        "this model reads no memory over the story's sentences (a memory: none model, or "
+        "a DNC, whose weights are over its own memory slots: read them from "
+        "model(..., need_weights=True).attention)"
+    )
+
+
 def _stage_lines(model, attention: dict, story, vocab: list[str], n_real: int) -> list[str]:
     """Word attention (top words per sentence) and facts read, when the model returns them."""
     lines = []
+    if "ponder" in attention:
+        steps = attention["ponder"][0, :n_real].int().tolist()
+        lines.append(f"steps each sentence pondered (ACT): {steps}")
     slots = (story != 0).any(-1).nonzero().flatten().tolist()[-n_real:]  # the real sentences
     if "words" in attention:
         lines.append("word attention (top words of each sentence):")

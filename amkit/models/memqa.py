@@ -1,5 +1,9 @@
-"""Question answering over a story memory: MemN2N on bAbI (Sukhbaatar et al. 2015).
+"""Question answering over a story memory on bAbI: MemN2N (Sukhbaatar et al. 2015), and the
+models past it: Recurrent Entity Network (Henaff et al. 2017), DNC (Graves et al. 2016) and
+Universal Transformer (Dehghani et al. 2019). Each reads ``story (B, M, L)`` and
+``query (B, Lq)`` and answers with a vocabulary word.
 
+MemN2N:
 The answer is a vocabulary word: ``logits = (o^K + u^K) W^T`` over the vocabulary, as in the
 paper (with adjacent tying ``W^T = C^K``).
 
@@ -19,7 +23,7 @@ Legend: B batch, M memory slots, L words, K hops, V vocabulary.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -27,7 +31,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.experiments.config import option
+from amkit.memory.dnc import DNC
+from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
 from amkit.memory.memn2n import MemN2N
+from amkit.memory.universal_transformer import UniversalTransformer
 from amkit.models.base import ModelOutput, register_model
 
 log = logging.getLogger("amkit")
@@ -120,3 +127,217 @@ class MemN2NQA(nn.Module):
             log.info("epoch %d: linear start ends, softmax back in the memory layers", epoch)
             return {"restart_schedule": True}
         return {"hold_schedule": True}
+
+
+def _answer(
+    logits: Tensor, pad_column: Tensor, targets: Tensor | None
+) -> tuple[Tensor, Tensor | None]:
+    """Mask padding out of the answer logits ``(B, V)``; cross-entropy when targets are given."""
+    logits = logits.masked_fill(pad_column, torch.finfo(logits.dtype).min)
+    return logits, (F.cross_entropy(logits, targets) if targets is not None else None)
+
+
+def _pad_column(vocab_size: int) -> Tensor:
+    column = torch.zeros(vocab_size, dtype=torch.bool)
+    column[0] = True
+    return column
+
+
+@dataclass
+class EntNetConfig:
+    """Defaults: the paper's bAbI model (Henaff et al. 2017: d=100, 20 slots, free keys)."""
+
+    d_model: int = option(100, ge=1)
+    slots: int = option(20, ge=1)
+    keys: Literal["free", "tied"] = "free"
+    key_words: list[str] = field(default_factory=list)  # tied keys: these words' embeddings
+    init_std: float = option(0.1, gt=0)
+
+    def validate(self) -> list[str]:
+        if self.keys == "tied" and not self.key_words:
+            return [
+                "model.key_words: tied keys need the words to tie them to, e.g. "
+                "[mary, john, kitchen, football]"
+            ]
+        return []
+
+
+@register_model("entnet", config=EntNetConfig)
+class EntNetQA(nn.Module):
+    """Recurrent Entity Network on bAbI; ``forward(story, query, targets=None)``.
+
+    With ``need_weights`` the output's attention holds ``gates`` ``(B, M, S)`` (which slot
+    took which sentence) and ``slots`` ``(B, S)`` (the question's read over the slots).
+    """
+
+    def __init__(self, config: EntNetConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        key_ids = None
+        if config.keys == "tied":
+            index = {w: i for i, w in enumerate(data_info["vocab"])}
+            missing = [w for w in config.key_words if w not in index]
+            if missing:
+                raise ValueError(f"model.key_words not in the vocabulary: {missing}")
+            key_ids = [index[w] for w in config.key_words]
+        self.entnet = EntityNetwork(
+            data_info["vocab_size"],
+            data_info["sentence_len"],
+            data_info["query_len"],
+            dim=config.d_model,
+            n_slots=config.slots,
+            key_ids=key_ids,
+            init_std=config.init_std,
+        )
+        self.register_buffer("pad_column", _pad_column(data_info["vocab_size"]), persistent=False)
+
+    def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
+        """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
+        logits, weights = self.entnet(story, query, need_weights=need_weights)
+        logits, loss = _answer(logits, self.pad_column, targets)
+        return ModelOutput(logits=logits, loss=loss, attention=weights)
+
+
+@dataclass
+class DNCConfig:
+    """Defaults: the paper's bAbI DNC (Graves et al. 2016: LSTM 256, N=256, W=64, R=4, one
+    word per step). ``step: sentence`` feeds one position-masked bag of words per sentence
+    instead: about 7x fewer steps, not the paper's setting."""
+
+    d_model: int = option(64, ge=1)  # word embedding width (the paper used one-hot words)
+    hidden_size: int = option(256, ge=1)
+    memory_slots: int = option(256, ge=1)
+    word_size: int = option(64, ge=1)
+    read_heads: int = option(4, ge=1)
+    step: Literal["word", "sentence"] = "word"
+    clip: float = option(20.0, gt=0)
+
+
+@register_model("dnc", config=DNCConfig)
+class DNCQA(nn.Module):
+    """Differentiable Neural Computer on bAbI; ``forward(story, query, targets=None)``.
+
+    The story then the question are fed one step at a time (words, with an end-of-sentence
+    and an end-of-question marker; or sentences); the answer is read from the output of the
+    last step. With ``need_weights`` the attention holds the DNC's ``write`` ``(B, T, N)``
+    and ``read`` ``(B, T, R, N)`` weights and its gates ``(B, T)``.
+    """
+
+    def __init__(self, config: DNCConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        vocab_size = data_info["vocab_size"]
+        self.end_of_sentence, self.end_of_question = vocab_size, vocab_size + 1
+        self.embedding = nn.Embedding(vocab_size + 2, config.d_model, padding_idx=0)
+        if config.step == "sentence":
+            self.story_encoder = PositionMaskEncoder(self.embedding, data_info["sentence_len"])
+            self.query_encoder = PositionMaskEncoder(self.embedding, data_info["query_len"])
+        self.dnc = DNC(
+            config.d_model,
+            vocab_size,
+            hidden_size=config.hidden_size,
+            memory_slots=config.memory_slots,
+            word_size=config.word_size,
+            read_heads=config.read_heads,
+            clip=config.clip,
+        )
+        self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
+
+    def word_steps(self, story: Tensor, query: Tensor) -> tuple[Tensor, Tensor]:
+        """Token ids ``(B, T)`` with the markers, real tokens first, and their mask."""
+        batch = story.shape[0]
+        story, query = story.long(), query.long()
+        real = (story != 0).any(-1, keepdim=True)  # (B, M, 1)
+        marker = torch.full_like(story[..., :1], self.end_of_sentence) * real
+        question_end = torch.full_like(query[:, :1], self.end_of_question)
+        tokens = torch.cat([torch.cat([story, marker], -1).view(batch, -1), query, question_end], 1)
+        order = torch.argsort((tokens == 0).int(), dim=1, stable=True)  # real tokens first
+        tokens = tokens.gather(1, order)
+        length = int((tokens != 0).sum(1).max())
+        tokens = tokens[:, :length]
+        return tokens, tokens != 0
+
+    def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
+        """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
+        if self.config.step == "word":
+            tokens, mask = self.word_steps(story, query)
+            inputs = self.embedding(tokens)  # (B, T, d)
+        else:
+            sentences = self.story_encoder(story)  # (B, M, d)
+            question = self.query_encoder(query).unsqueeze(1)  # (B, 1, d)
+            inputs = torch.cat([sentences, question], 1)  # (B, M + 1, d)
+            mask = torch.cat([(story != 0).any(-1), torch.ones_like(question[..., 0]).bool()], 1)
+        outputs, _, weights = self.dnc(inputs, mask, need_weights=need_weights)
+        last = mask.long().cumsum(1).argmax(1)  # (B,) index of each example's last real step
+        logits = outputs[torch.arange(len(last)), last]  # (B, V)
+        logits, loss = _answer(logits, self.pad_column, targets)
+        return ModelOutput(logits=logits, loss=loss, attention=weights)
+
+
+@dataclass
+class UTConfig:
+    """Defaults: the UT paper's bAbI setting as far as it is given (Dehghani et al. 2019:
+    sentences as position-masked bags of words, ACT with at most 8 steps; d=128, 4 heads)."""
+
+    d_model: int = option(128, ge=1)
+    n_heads: int = option(4, ge=1)
+    d_ff: int = option(256, ge=1)
+    max_steps: int = option(8, ge=1)
+    act: bool = True
+    threshold: float = option(0.99, gt=0, le=1)
+    act_loss_weight: float = option(0.001, ge=0)  # weight of the ponder cost in the loss
+    dropout: float = option(0.1, ge=0, lt=1)
+
+    def validate(self) -> list[str]:
+        if self.d_model % self.n_heads:
+            return [
+                f"model.d_model ({self.d_model}) must be divisible by model.n_heads "
+                f"({self.n_heads})"
+            ]
+        return []
+
+
+@register_model("universal_transformer", config=UTConfig)
+class UniversalTransformerQA(nn.Module):
+    """Universal Transformer over the story's sentences and the question (last position).
+
+    With ``need_weights`` the attention holds ``steps`` ``(B, K, H, T, T)`` (each step's
+    self-attention; position ``T - 1`` is the question) and ``halting`` ``(B, K, T)``.
+    """
+
+    def __init__(self, config: UTConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        vocab_size = data_info["vocab_size"]
+        self.embedding = nn.Embedding(vocab_size, config.d_model, padding_idx=0)
+        self.story_encoder = PositionMaskEncoder(self.embedding, data_info["sentence_len"])
+        self.query_encoder = PositionMaskEncoder(self.embedding, data_info["query_len"])
+        self.encoder = UniversalTransformer(
+            config.d_model,
+            config.n_heads,
+            max_positions=data_info["memory_size"] + 1,
+            max_steps=config.max_steps,
+            act=config.act,
+            threshold=config.threshold,
+            d_ff=config.d_ff,
+            dropout=config.dropout,
+        )
+        self.answer = nn.Linear(config.d_model, vocab_size)
+        self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
+
+    def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
+        """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
+        sentences = self.story_encoder(story)  # (B, M, d)
+        question = self.query_encoder(query).unsqueeze(1)  # (B, 1, d)
+        inputs = torch.cat([sentences, question], 1)  # (B, M + 1, d)
+        real = torch.cat([(story != 0).any(-1), torch.ones_like(question[..., 0]).bool()], 1)
+        encoded = self.encoder(inputs, key_padding_mask=real, need_weights=need_weights)
+        logits, loss = _answer(self.answer(encoded.states[:, -1]), self.pad_column, targets)
+        if loss is not None and self.config.act:
+            loss = loss + self.config.act_loss_weight * encoded.ponder_cost.mean()
+        attention = {}
+        if need_weights:
+            attention = {"steps": encoded.attention, "ponder": encoded.steps}
+            if encoded.halting is not None:
+                attention["halting"] = encoded.halting
+        return ModelOutput(logits=logits, loss=loss, attention=attention)

@@ -44,7 +44,7 @@ class TrainConfig:
 
     epochs: int = option(20, ge=1)
     batch_size: int = option(32, ge=1)
-    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
     lr: float = option(1e-3, gt=0)
     momentum: float = option(0.0, ge=0, lt=1)
     weight_decay: float = option(0.0, ge=0)
@@ -89,6 +89,10 @@ def make_optimizer(cfg: TrainConfig, params) -> torch.optim.Optimizer:
         )
     if cfg.optimizer == "adam":
         return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    if cfg.optimizer == "rmsprop":  # the DNC paper's optimizer
+        return torch.optim.RMSprop(
+            params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay
+        )
     return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 

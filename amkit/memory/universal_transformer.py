@@ -1,0 +1,151 @@
+"""Universal Transformer encoder with adaptive computation time (Dehghani et al. 2019,
+"Universal Transformers", ICLR).
+
+One pre-norm Transformer layer (:class:`amkit.attention.transformer.TransformerEncoderLayer`)
+is applied again and again, its weights shared across steps. Before each step a coordinate
+embedding is added: the position embedding plus a learned embedding of the step number.
+
+With ACT (Graves 2016, as the UT paper applies it per position) each position ``i`` emits a
+halting probability ``p_t[i] = sigmoid(w . x_t[i] + b)`` per step and stops once the sum
+would cross ``threshold = 1 - eps``; its last step gets the *remainder* ``1 - sum`` instead.
+A position's output is the halting-weighted mix of its states, updated as
+``y <- u_t * x_t + (1 - u_t) * y`` with ``u_t`` that step's weight (the UT/tensor2tensor
+recurrence), and the *ponder cost* ``N + R`` (steps + remainder) is what the task model
+adds to its loss (times ``act_loss_weight``). Halted positions still take part as keys;
+their own states stop changing.
+
+Without ACT the block is the stack ``x <- layer(x + coordinates_t)`` for ``max_steps``
+steps, a test checks that.
+
+Legend: B batch, T positions, D width, H heads, K steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from amkit.attention.transformer import TransformerEncoderLayer
+
+
+@dataclass
+class UTOutput:
+    """What the encoder returns.
+
+    Attributes:
+        states: ``(B, T, D)`` final states (after the final LayerNorm).
+        ponder_cost: ``(B,)`` mean over real positions of steps + remainder (0 without ACT).
+        steps: ``(B, T)`` steps each position took.
+        halting: ``(B, K, T)`` the halting weight of each step (sums to 1 over K with ACT);
+            with ``need_weights``.
+        attention: ``(B, K, H, T, T)`` attention of each step; with ``need_weights``.
+    """
+
+    states: Tensor
+    ponder_cost: Tensor
+    steps: Tensor
+    halting: Tensor | None = None
+    attention: Tensor | None = None
+
+
+class UniversalTransformer(nn.Module):
+    """Weight-shared Transformer steps with optional ACT halting.
+
+    Args:
+        d_model: D.
+        n_heads: H.
+        max_positions: longest input.
+        max_steps: K, the most steps (UT paper, bAbI: 8 with ACT).
+        act: adaptive computation time; ``False`` runs all ``max_steps``.
+        threshold: halting threshold ``1 - eps`` (paper: eps = 0.01).
+        d_ff, dropout: of the shared layer.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        max_positions: int,
+        max_steps: int = 8,
+        act: bool = True,
+        threshold: float = 0.99,
+        d_ff: int | None = None,
+        dropout: float = 0.1,
+    ):
+        super().__init__()
+        if not 0 < threshold <= 1:
+            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        self.max_steps, self.act, self.threshold = max_steps, act, threshold
+        self.layer = TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout=0.0)
+        self.position = nn.Parameter(torch.randn(max_positions, d_model) * 0.02)
+        self.timestep = nn.Parameter(torch.randn(max_steps, d_model) * 0.02)
+        self.halt = nn.Linear(d_model, 1)
+        nn.init.constant_(self.halt.bias, 1.0)  # start by pondering a few steps, as t2t does
+        self.norm = nn.LayerNorm(d_model)
+
+    def coordinates(self, step: int, length: int) -> Tensor:
+        """``(T, D)``: position embedding plus the embedding of ``step``."""
+        return self.position[:length] + self.timestep[step]
+
+    def forward(
+        self, x: Tensor, key_padding_mask: Tensor | None = None, need_weights: bool = False
+    ) -> UTOutput:
+        """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions."""
+        batch, length, _ = x.shape
+        if length > self.position.shape[0]:
+            raise ValueError(
+                f"input of {length} positions; max_positions is {self.position.shape[0]}"
+            )
+        real = (
+            key_padding_mask.to(x.dtype)
+            if key_padding_mask is not None
+            else x.new_ones(batch, length)
+        )
+        halting_sum = x.new_zeros(batch, length)
+        remainders = x.new_zeros(batch, length)
+        steps = x.new_zeros(batch, length)
+        halted = real == 0  # padding positions never ponder; their output stays 0
+        output = x.new_zeros(x.shape)
+        step_weights, step_attention = [], []
+        state = x
+        for step in range(self.max_steps):
+            state = state + self.coordinates(step, length)
+            if self.act:
+                p = torch.sigmoid(self.halt(state)).squeeze(-1)  # (B, T)
+                running = (~halted).to(x.dtype)
+                if step == self.max_steps - 1:  # the last step halts everything left
+                    new_halted = running
+                else:
+                    new_halted = ((halting_sum + p * running) > self.threshold).to(x.dtype)
+                    new_halted = new_halted * running
+                running = running - new_halted
+                halting_sum = halting_sum + p * running
+                remainder = new_halted * (1 - halting_sum)  # (B, T)
+                remainders = remainders + remainder
+                halting_sum = halting_sum + remainder
+                halted = halted | new_halted.bool()
+                steps = steps + running + new_halted
+                update = p * running + remainder  # this step's share of the output
+            state, weights = self.layer(
+                state, key_padding_mask=key_padding_mask, need_weights=need_weights
+            )
+            if self.act:
+                output = state * update.unsqueeze(-1) + output * (1 - update.unsqueeze(-1))
+                step_weights.append(update)
+            else:
+                output = state
+                steps = steps + 1
+            if need_weights:
+                step_attention.append(weights)
+            if self.act and bool(halted.all()):
+                break
+        cost = (steps + remainders) * real if self.act else x.new_zeros(batch, length)
+        ponder_cost = cost.sum(-1) / real.sum(-1).clamp(min=1)
+        result = UTOutput(self.norm(output), ponder_cost, steps)
+        if need_weights:
+            if step_weights:
+                result.halting = torch.stack(step_weights, 1)  # (B, K', T)
+            result.attention = torch.stack(step_attention, 1)  # (B, K', H, T, T)
+        return result

@@ -1,0 +1,139 @@
+"""DNC: allocation, temporal links, content addressing, padding steps, stability, learning."""
+
+from __future__ import annotations
+
+import torch
+
+import amkit
+from amkit.memory.dnc import (
+    DNC,
+    allocation_weights,
+    content_weights,
+    interface_size,
+    memory_step,
+    split_interface,
+    update_links,
+    update_usage,
+)
+
+
+def test_allocation_prefers_the_least_used_slot_and_matches_the_free_list_formula():
+    usage = torch.tensor([[0.9, 0.1, 0.5, 1.0]])
+    a = allocation_weights(usage)[0]
+    assert int(a.argmax()) == 1
+    # free list phi = [1, 2, 0, 3]: a[phi_j] = (1 - u[phi_j]) * prod_{i<j} u[phi_i]
+    expected = torch.tensor([(1 - 0.9) * 0.1 * 0.5, 1 - 0.1, (1 - 0.5) * 0.1, 0.0])
+    torch.testing.assert_close(a, expected, atol=1e-5, rtol=1e-4)
+    assert float(a.sum()) <= 1
+    assert int(allocation_weights(torch.zeros(1, 4))[0].argmax()) == 0  # all free: first slot
+
+
+def test_usage_grows_with_writes_and_frees_what_was_read_with_a_free_gate():
+    usage = torch.tensor([[0.0, 0.5, 0.8]])
+    write = torch.tensor([[1.0, 0.0, 0.0]])
+    read = torch.tensor([[[0.0, 0.0, 1.0]]])  # one head read slot 2
+    new = update_usage(usage, write, read, free_gates=torch.tensor([[1.0]]))
+    torch.testing.assert_close(new, torch.tensor([[1.0, 0.5, 0.0]]))
+    kept = update_usage(usage, write, read, free_gates=torch.tensor([[0.0]]))
+    torch.testing.assert_close(kept, torch.tensor([[1.0, 0.5, 0.8]]))
+
+
+def test_temporal_links_recover_the_write_order():
+    n = 5
+    link, precedence = torch.zeros(1, n, n), torch.zeros(1, n)
+    order = [2, 0, 3]
+    for slot in order:
+        link, precedence = update_links(link, precedence, torch.eye(n)[slot][None])
+    assert torch.all(link.diagonal(dim1=1, dim2=2) == 0)
+    for before, after in zip(order, order[1:]):
+        at = torch.eye(n)[before][None, None]  # a read head on `before`, (1, 1, N)
+        forward = at @ link.mT  # L w
+        assert int(forward.argmax()) == after and float(forward.max()) == 1.0
+        back = torch.eye(n)[after][None, None] @ link  # L^T w
+        assert int(back.argmax()) == before
+    torch.testing.assert_close(precedence, torch.eye(n)[3][None])
+
+
+def test_content_weights_are_a_softmax_of_scaled_cosine_similarity():
+    g = torch.Generator().manual_seed(0)
+    memory, keys, beta = (
+        torch.randn(2, 4, 3, generator=g),
+        torch.randn(2, 2, 3, generator=g),
+        torch.tensor([[1.0, 5.0], [2.0, 1.5]]),
+    )
+    got = content_weights(memory, keys, beta)
+    for b in range(2):
+        for r in range(2):
+            cos = torch.stack(
+                [torch.cosine_similarity(keys[b, r], memory[b, i], dim=0) for i in range(4)]
+            )
+            torch.testing.assert_close(got[b, r], torch.softmax(beta[b, r] * cos, 0))
+
+
+def test_ten_thousand_random_steps_stay_finite_and_sub_normalised():
+    torch.manual_seed(0)
+    n, w, r = 8, 4, 2
+    dnc = DNC(3, 3, hidden_size=8, memory_slots=n, word_size=w, read_heads=r)
+    state = dnc.initial_state(2)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for step in range(10_000):
+            scale = 10.0 if step % 2 else 0.1  # alternate wild and tame interface vectors
+            io = split_interface(torch.randn(2, interface_size(w, r), generator=g) * scale, w, r)
+            state = memory_step(state, io)
+            if step % 500 == 0 or step == 9_999:
+                for name in ("memory", "usage", "link", "read_weights", "write_weights"):
+                    assert torch.isfinite(getattr(state, name)).all(), (step, name)
+                assert (state.write_weights >= 0).all() and float(
+                    state.write_weights.sum(-1).max()
+                ) <= 1 + 1e-5
+                assert (state.read_weights >= 0).all() and float(
+                    state.read_weights.sum(-1).max()
+                ) <= 1 + 1e-5
+                assert (state.usage >= 0).all() and (state.usage <= 1 + 1e-6).all()
+                assert float(state.link.sum(-1).max()) <= 1 + 1e-5
+    out, _, _ = dnc(torch.randn(2, 50, 3) * 100)
+    assert torch.isfinite(out).all()
+
+
+def test_masked_steps_leave_the_state_alone_and_gradients_reach_every_parameter():
+    torch.manual_seed(0)
+    dnc = DNC(3, 2, hidden_size=6, memory_slots=5, word_size=4, read_heads=2)
+    x = torch.randn(2, 4, 3)
+    mask = torch.tensor([[True, True, True, True], [True, True, False, False]])
+    out, state, weights = dnc(x, mask, need_weights=True)
+    _, short_state, _ = dnc(x[1:, :2])
+    torch.testing.assert_close(state.memory[1], short_state.memory[0])
+    torch.testing.assert_close(state.hidden[1], short_state.hidden[0])
+    assert torch.all(out[1, 2:] == 0)
+    assert weights["write"].shape == (2, 4, 5) and weights["read"].shape == (2, 4, 2, 5)
+    out.sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in dnc.parameters())
+
+
+def test_word_steps_put_the_story_then_the_question_with_markers():
+    from amkit.models.memqa import DNCConfig, DNCQA
+
+    info = {"vocab_size": 10, "sentence_len": 3, "query_len": 2, "memory_size": 3}
+    model = DNCQA(DNCConfig(hidden_size=4, memory_slots=3, word_size=2, read_heads=1), info)
+    story = torch.tensor([[[1, 2, 0], [3, 0, 0], [0, 0, 0]]])
+    tokens, mask = model.word_steps(story, torch.tensor([[4, 5]]))
+    assert tokens.tolist() == [[1, 2, 10, 3, 10, 4, 5, 11]] and mask.all()
+
+
+def test_learns_two_supporting_facts(tmp_path):
+    config = {
+        "data": {"name": "babi_generated", "tasks": [2], "n_train": 1000, "n_test": 300},
+        "model": {
+            "name": "dnc",
+            "d_model": 32,
+            "hidden_size": 64,
+            "memory_slots": 16,
+            "word_size": 16,
+            "read_heads": 2,
+            "step": "sentence",
+        },
+        "train": {"epochs": 15, "optimizer": "adam", "lr": 0.01, "progress": False},
+    }
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["accuracy"] > 0.7, result.history

@@ -1,0 +1,84 @@
+"""Universal Transformer: shared-layer recurrence, ACT halting, padding, weights, learning."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import amkit
+from amkit.memory.universal_transformer import UniversalTransformer
+
+
+def test_without_halting_it_is_a_stack_of_one_shared_layer():
+    torch.manual_seed(0)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=3, act=False).eval()
+    x = torch.randn(2, 5, 8)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    out = ut(x, key_padding_mask=mask)
+    expected = x
+    for step in range(3):
+        expected, _ = ut.layer(expected + ut.coordinates(step, 5), key_padding_mask=mask)
+    torch.testing.assert_close(out.states, ut.norm(expected))
+    assert torch.all(out.steps == 3) and torch.all(out.ponder_cost == 0)
+
+
+def test_act_halting_weights_are_a_distribution_over_steps():
+    torch.manual_seed(1)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=5, act=True).eval()
+    x = torch.randn(3, 6, 8)
+    mask = torch.ones(3, 6, dtype=torch.bool)
+    mask[1, 4:] = False
+    out = ut(x, key_padding_mask=mask, need_weights=True)
+    halting = out.halting  # (B, K', T)
+    assert (halting >= 0).all() and (halting <= 1).all()
+    torch.testing.assert_close(halting.sum(1)[mask], torch.ones(int(mask.sum())))
+    assert torch.all(halting[1, :, 4:] == 0)  # padding never ponders
+    assert torch.all(out.steps[mask] >= 1) and torch.all(out.steps <= 5)
+    steps, heads = halting.shape[1], 2
+    assert out.attention.shape == (3, steps, heads, 6, 6)
+    torch.testing.assert_close(out.attention.sum(-1), torch.ones(3, steps, heads, 6))
+    assert torch.all(out.attention[1, ..., 4:] == 0)  # padded keys get exactly 0
+    assert torch.all(out.ponder_cost >= 1)
+
+
+def test_a_position_that_halts_at_once_takes_one_step():
+    """A huge halting bias halts every position at the first step: the output is one
+    application of the shared layer."""
+    torch.manual_seed(2)
+    ut = UniversalTransformer(8, 2, max_positions=4, max_steps=4, act=True).eval()
+    with torch.no_grad():
+        ut.halt.weight.zero_()
+        ut.halt.bias.fill_(20.0)
+    x = torch.randn(2, 4, 8)
+    out = ut(x, need_weights=True)
+    assert torch.all(out.steps == 1) and out.halting.shape[1] == 1
+    once, _ = ut.layer(x + ut.coordinates(0, 4))
+    torch.testing.assert_close(out.states, ut.norm(once), atol=1e-6, rtol=1e-5)
+
+
+def test_too_long_input_is_an_error_naming_the_limit():
+    ut = UniversalTransformer(8, 2, max_positions=3)
+    with pytest.raises(ValueError, match="max_positions is 3"):
+        ut(torch.randn(1, 4, 8))
+
+
+def test_learns_two_supporting_facts_and_explains_steps(tmp_path, capsys):
+    from amkit.cli import main
+
+    config = {
+        "data": {"name": "babi_generated", "tasks": [2], "n_train": 3000, "n_test": 300},
+        "model": {
+            "name": "universal_transformer",
+            "d_model": 32,
+            "n_heads": 2,
+            "d_ff": 64,
+            "max_steps": 4,
+            "dropout": 0.0,
+        },
+        "train": {"epochs": 8, "optimizer": "adam", "lr": 0.003, "progress": False},
+    }
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["accuracy"] > 0.8, result.history  # chance: 1/6
+    assert main(["explain", str(result.run_dir), "--task", "2", "--example", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "step1" in text and "pondered (ACT)" in text
