@@ -45,7 +45,7 @@ def test_temporal_links_recover_the_write_order():
     for slot in order:
         link, precedence = update_links(link, precedence, torch.eye(n)[slot][None])
     assert torch.all(link.diagonal(dim1=1, dim2=2) == 0)
-    for before, after in zip(order, order[1:]):
+    for before, after in zip(order, order[1:], strict=False):
         at = torch.eye(n)[before][None, None]  # a read head on `before`, (1, 1, N)
         forward = at @ link.mT  # L w
         assert int(forward.argmax()) == after and float(forward.max()) == 1.0
@@ -112,7 +112,7 @@ def test_masked_steps_leave_the_state_alone_and_gradients_reach_every_parameter(
 
 
 def test_word_steps_put_the_story_then_the_question_with_markers():
-    from amkit.models.memqa import DNCConfig, DNCQA
+    from amkit.models.memqa import DNCQA, DNCConfig
 
     info = {"vocab_size": 10, "sentence_len": 3, "query_len": 2, "memory_size": 3}
     model = DNCQA(DNCConfig(hidden_size=4, memory_slots=3, word_size=2, read_heads=1), info)

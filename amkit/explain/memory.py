@@ -33,9 +33,10 @@ def explain_story(
     """Hop attention of ``model`` for question ``example`` (0-based) of ``task`` in ``split``.
 
     The text lists the story (the sentences in memory), one column per hop (per slot's gate
-    for EntNet, per step for the Universal Transformer), supporting facts marked ``*``; the PNG is the same table as a heat map. For the integrated model the text
-    goes on with the other stages: the words each sentence's attention picked and the
-    knowledge-base facts the words read.
+    for EntNet, per step for the Universal Transformer), supporting facts marked ``*``; the
+    PNG is the same table as a heat map. For the integrated model the text goes on with the
+    other stages: the words each sentence's attention picked and the knowledge-base facts
+    the words read.
     """
     dataset = data.split(split)
     rows = (dataset.tensors["meta_task"] == task).nonzero().flatten()
