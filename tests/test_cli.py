@@ -87,7 +87,9 @@ def test_console_script_version_and_ls():
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("amkit ")
     listing = subprocess.run([str(exe), "ls"], capture_output=True, text=True, check=True)
-    assert "models: integrated, memn2n, recall_attention" in listing.stdout
+    assert "models: bpr, dnc, entnet, integrated, memn2n, popularity, recall_attention" in (
+        listing.stdout
+    )
     assert "scores: additive, cosine, dot, general, scaled_dot" in listing.stdout
     bad = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr

@@ -98,8 +98,8 @@ def test_tied_keys_are_the_word_embeddings_and_learn_through_them():
 
 
 GENERATED_TASK2 = {
-    "data": {"name": "babi_generated", "tasks": [2], "n_train": 1000, "n_test": 300},
-    "train": {"epochs": 40, "optimizer": "adam", "lr": 0.01, "progress": False},
+    "data": {"name": "babi_generated", "tasks": [2], "n_train": 3000, "n_test": 300},
+    "train": {"epochs": 12, "optimizer": "adam", "lr": 0.005, "progress": False},
 }
 
 
@@ -108,7 +108,7 @@ def test_learns_two_supporting_facts_and_explains_its_gates(tmp_path, capsys):
 
     config = {**GENERATED_TASK2, "model": {"name": "entnet", "d_model": 32, "slots": 10}}
     result = amkit.run(config, run_dir=tmp_path / "run")
-    assert result.metrics["test"]["accuracy"] > 0.7, result.history  # chance: 1/6
+    assert result.metrics["test"]["accuracy"] > 0.8, result.history  # chance: 1/6
     assert main(["explain", str(result.run_dir), "--task", "2", "--example", "0"]) == 0
     text = capsys.readouterr().out
     assert "slot1" in text and "question:" in text

@@ -212,9 +212,11 @@ def _negatives(rng, n_items: int, exclude: set[int], n: int) -> list[int]:
 
 @register_dataset("sequences", config=SequencesConfig)
 def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
-    """Leave-one-out tensors: ``train`` {seq, pos, targets=1}, ``val`` / ``test`` {seq,
-    candidates (target first, then ``n_negatives`` items the user never interacted with),
-    targets=0}. Negatives are drawn with ``seed``, so every model is ranked on the same lists."""
+    """Leave-one-out tensors: ``train`` {seq, pos, user, targets=1}, ``val`` / ``test`` {seq,
+    user, candidates (target first, then ``n_negatives`` items the user never interacted
+    with), targets=0, meta_exclude (the whole history, left-padded)}. Negatives are drawn
+    with ``seed``, so every model is ranked on the same lists. ``info["item_counts"]`` holds
+    each item's training interactions (most-popular)."""
     import numpy as np
     import torch
 
@@ -226,11 +228,13 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     split = leave_one_out(numbered)
     n_items, length = len(item_ids), config.max_len
     rng = np.random.default_rng(seed)
-    train = [(split.train[u][:-1], split.train[u][1:]) for u in numbered if len(split.train[u]) > 1]
+    train_users = [u for u in numbered if len(split.train[u]) > 1]
+    train = [(split.train[u][:-1], split.train[u][1:]) for u in train_users]
     tensors = {
         "train": {
             "seq": torch.tensor([_left_pad(s, length) for s, _ in train]),
             "pos": torch.tensor([_left_pad(p, length) for _, p in train]),
+            "user": torch.tensor(train_users),
             "targets": torch.ones(len(train), dtype=torch.long),
         }
     }
@@ -245,11 +249,22 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
             candidates.append(
                 [targets_of[u], *_negatives(rng, n_items, exclude, config.n_negatives)]
             )
+        histories = [history(u) for u in users]
+        widest = max((len(h) for h in histories), default=1)
         tensors[name] = {
-            "seq": torch.tensor([_left_pad(history(u), length) for u in users]),
+            "seq": torch.tensor([_left_pad(h, length) for h in histories]),
             "candidates": torch.tensor(candidates),
+            "user": torch.tensor(users),
             "targets": torch.zeros(len(users), dtype=torch.long),
+            # the whole history, for full ranking (items the user had are not recommended)
+            "meta_exclude": torch.tensor(
+                [_left_pad(h, widest) for h in histories], dtype=torch.int32
+            ),
         }
-    info = {"n_items": n_items, "max_len": length, "n_classes": 2, "ranking": True,
+    counts = Counter(item for u in numbered for item in split.train[u])
+    item_counts = torch.zeros(n_items + 1)
+    item_counts[list(counts)] = torch.tensor(list(counts.values()), dtype=torch.float32)
+    info = {"n_items": n_items, "n_users": len(numbered), "max_len": length, "n_classes": 2,
+            "ranking": True, "item_counts": item_counts,
             "statistics": statistics(numbered)}  # fmt: skip
     return DataBundle({k: TensorDictDataset(v) for k, v in tensors.items()}, info=info)

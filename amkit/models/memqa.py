@@ -263,7 +263,9 @@ class DNCQA(nn.Module):
             tokens, mask = self.word_steps(story, query)
             inputs = self.embedding(tokens)  # (B, T, d)
         else:
-            sentences = self.story_encoder(story)  # (B, M, d)
+            real = (story != 0).any(-1)  # (B, M)
+            story = story[:, : int(real.any(0).nonzero().max()) + 1 if real.any() else 1]
+            sentences = self.story_encoder(story)  # (B, M', d): no step past the last sentence
             question = self.query_encoder(query).unsqueeze(1)  # (B, 1, d)
             inputs = torch.cat([sentences, question], 1)  # (B, M + 1, d)
             mask = torch.cat([(story != 0).any(-1), torch.ones_like(question[..., 0]).bool()], 1)

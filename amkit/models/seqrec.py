@@ -32,6 +32,19 @@ from amkit.experiments.config import option
 from amkit.models.base import ModelOutput, register_model
 
 
+def sample_negatives(n_items: int, seq: Tensor, pos: Tensor, generator=None) -> Tensor:
+    """``(B, L)`` items drawn uniformly from ``1..n_items`` minus the row's ``seq`` and ``pos``."""
+    seen = torch.cat([seq, pos], dim=1).sort(dim=1).values  # (B, 2L)
+    neg = torch.randint(1, n_items + 1, pos.shape, generator=generator)
+    for _ in range(100):  # redraw the collisions; a handful of rounds suffices
+        at = torch.searchsorted(seen, neg).clamp(max=seen.shape[1] - 1)  # (B, L)
+        clash = seen.gather(1, at) == neg
+        if not clash.any():
+            break
+        neg[clash] = torch.randint(1, n_items + 1, (int(clash.sum()),), generator=generator)
+    return neg
+
+
 @dataclass
 class SASRecConfig:
     """Defaults: the paper's ML-1M setting (d 50, 2 blocks, 1 head, dropout 0.2, L 200)."""
@@ -97,16 +110,11 @@ class SASRec(nn.Module):
         return self.final_norm(x)
 
     def sample_negatives(self, seq: Tensor, pos: Tensor, generator=None) -> Tensor:
-        """``(B, L)`` items drawn uniformly from those not in the row's ``seq`` or ``pos``."""
-        seen = torch.cat([seq, pos], dim=1)  # (B, 2L)
-        neg = torch.randint(1, self.n_items + 1, pos.shape, generator=generator)
-        for _ in range(100):  # redraw the collisions; a handful of rounds suffices
-            clash = (neg.unsqueeze(-1) == seen.unsqueeze(1)).any(-1)  # (B, L)
-            if not clash.any():
-                break
-            redraw = torch.randint(1, self.n_items + 1, (int(clash.sum()),), generator=generator)
-            neg[clash] = redraw
-        return neg
+        return sample_negatives(self.n_items, seq, pos, generator)
+
+    def score_items(self, seq: Tensor, user: Tensor | None = None) -> Tensor:
+        """``(B, I + 1)`` the score of every item id after the last position (full ranking)."""
+        return self.encode(seq)[:, -1] @ self.items.weight.T
 
     def forward(
         self,
@@ -114,6 +122,7 @@ class SASRec(nn.Module):
         pos: Tensor | None = None,
         candidates: Tensor | None = None,
         targets: Tensor | None = None,
+        user: Tensor | None = None,  # SASRec knows users only by their sequences
         need_weights: bool = False,
     ) -> ModelOutput:
         h = self.encode(seq)  # (B, L, D)
@@ -138,4 +147,4 @@ class SASRec(nn.Module):
         return ModelOutput(logits=logits, loss=loss)
 
 
-__all__ = ["SASRec", "SASRecConfig"]
+__all__ = ["SASRec", "SASRecConfig", "sample_negatives"]

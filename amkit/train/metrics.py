@@ -61,7 +61,9 @@ def evaluate(
     (scikit-learn); when the data has a ``meta_task`` column also
     ``"per_task": {task: {"accuracy", "n"}}``; when it has ``candidates`` (ranking data, the
     target's index in ``targets``) also ``hr@1``, ``ndcg@1``, ``hr@10``, ``ndcg@10`` and
-    ``mrr`` (:mod:`amkit.train.ranking`). With ``return_probabilities`` also the
+    ``mrr`` (:mod:`amkit.train.ranking`), and, when the model has ``score_items`` and the data
+    the users' histories (``meta_exclude``), ``full_hr@10`` / ``full_ndcg@10`` over all
+    items, the history left out. With ``return_probabilities`` also the
     ``(N, C)`` softmax of every example, in dataset order (for ensembles).
     """
     was_training = model.training
@@ -70,8 +72,17 @@ def evaluate(
     all_targets, all_predictions, all_probabilities, all_tasks = [], [], [], []
     ranked = "candidates" in dataset.tensors  # candidate lists, target first: ranking metrics
     all_logits = []
+    full = ranked and "meta_exclude" in dataset.tensors and hasattr(model, "score_items")
+    all_full_ranks = []
     for batch in iterate_batches(dataset, batch_size):
         out = model(**model_inputs(batch))
+        if full:
+            from amkit.train.ranking import full_ranks
+
+            every = model.score_items(batch["seq"], batch.get("user"))  # (B, I + 1)
+            all_full_ranks.append(
+                full_ranks(every, batch["candidates"][:, 0], batch["meta_exclude"])
+            )
         if out.loss is not None:
             total_loss += out.loss.item() * len(batch["targets"])
         all_predictions.append(out.logits.argmax(dim=-1))
@@ -95,6 +106,10 @@ def evaluate(
         from amkit.train.ranking import ranking_scores
 
         result.update(ranking_scores(torch.cat(all_logits), torch.cat(all_targets), ks=(1, 10)))
+        if full:
+            from amkit.train.ranking import scores_from_ranks
+
+            result.update(scores_from_ranks(torch.cat(all_full_ranks), ks=(10,), prefix="full_"))
     if return_probabilities:
         return result, torch.cat(all_probabilities)
     return result

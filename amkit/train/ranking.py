@@ -53,3 +53,34 @@ def ranking_scores(scores, targets, ks=(1, 10)) -> dict[str, float]:
         out[f"ndcg@{k}"] = ndcg_at_k(scores, targets, k)
     out["mrr"] = mean_reciprocal_rank(scores, targets)
     return out
+
+
+def full_ranks(
+    scores: torch.Tensor, target_items: torch.Tensor, exclude: torch.Tensor
+) -> torch.Tensor:
+    """1-based rank of each target among *all* items, the user's history left out.
+
+    Args:
+        scores: ``(B, I + 1)`` a score per item id; column 0 is padding (never ranked).
+        target_items: ``(B,)`` the held-out item of each row.
+        exclude: ``(B, E)`` item ids the user interacted with (0 = padding); they are not
+            ranked, unless one of them is the target.
+
+    Returns:
+        ``(B,)`` ranks; ties count in the target's favour, as :func:`target_ranks`.
+    """
+    scores = scores.float().clone()
+    target_scores = scores.gather(1, target_items.long().unsqueeze(1))  # (B, 1)
+    scores.scatter_(1, exclude.long(), float("-inf"))
+    scores[:, 0] = float("-inf")
+    return (scores > target_scores).sum(1) + 1
+
+
+def scores_from_ranks(ranks, ks=(10,), prefix: str = "") -> dict[str, float]:
+    """``{prefix + "hr@K", prefix + "ndcg@K"}`` from 1-based ranks."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    out = {}
+    for k in ks:
+        out[f"{prefix}hr@{k}"] = float((ranks <= k).mean())
+        out[f"{prefix}ndcg@{k}"] = float(np.where(ranks <= k, 1.0 / np.log2(ranks + 1), 0.0).mean())
+    return out

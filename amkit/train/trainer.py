@@ -154,7 +154,10 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.on_epoch_end = on_epoch_end or []
-        self.optimizer = make_optimizer(config, model.parameters())
+        # a model with nothing to learn (e.g. most-popular) is evaluated once, not trained
+        self.trainable = any(p.requires_grad for p in model.parameters())
+        parameters = model.parameters() if self.trainable else [torch.zeros(1, requires_grad=True)]
+        self.optimizer = make_optimizer(config, parameters)
         self.scheduler = make_scheduler(config, self.optimizer)
         self.history: list[dict] = []
         self.best: float | None = None
@@ -244,6 +247,8 @@ class Trainer:
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         writer = _tensorboard_writer(self.run_dir)
+        if not self.trainable:
+            return self._fit_nothing()
         try:
             for epoch in range(self.start_epoch, cfg.epochs + 1):
                 if cfg.early_stopping is not None and self.bad_epochs >= cfg.early_stopping:
@@ -300,6 +305,24 @@ class Trainer:
                 writer.close()
         return {
             "best": {cfg.monitor: self.best, "epoch": self.best_epoch},
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+        }
+
+    def _fit_nothing(self) -> dict:
+        """No trainable parameters: one validation pass is the whole history."""
+        started = time.perf_counter()
+        val = evaluate(self.model, self.data.split("val"), self.config.eval_batch_size)
+        record = {"epoch": 1, **{f"val_{k}": v for k, v in val.items() if isinstance(v, float)}}
+        self.train_seconds = time.perf_counter() - started
+        record["seconds"] = round(self.train_seconds, 3)
+        self.best, self.best_epoch = record.get(self.config.monitor), 1
+        save_model(self.model, self.run_dir / "model.safetensors")
+        self.history = [record]
+        self._write_history()
+        log.info("no trainable parameters: evaluated without training")
+        return {
+            "best": {self.config.monitor: self.best, "epoch": 1},
             "history": self.history,
             "train_seconds": self.train_seconds,
         }
