@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amkit.experiments import babi_report, imdb_report, integrated_report
+from amkit.experiments import babi_report, imdb_report, integrated_report, recsys_report
 from amkit.experiments.babi_report import PUBLISHED, render, summarize_errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def test_render_lists_every_task_and_column():
     assert "`amkit train x`" in page
 
 
-@pytest.mark.parametrize("name", ["babi", "imdb", "integrated"])
+@pytest.mark.parametrize("name", ["babi", "imdb", "integrated", "recsys"])
 def test_results_page_is_generated_from_its_json(name):
     json_path = ROOT / "docs" / "results" / f"{name}.json"
     if not json_path.is_file():
@@ -48,6 +48,7 @@ def test_results_page_is_generated_from_its_json(name):
         "babi": babi_report.render,
         "imdb": imdb_report.render,
         "integrated": integrated_report.render,
+        "recsys": recsys_report.render,
     }[name]
     assert page == renderer(json.loads(json_path.read_text()))
 
@@ -108,3 +109,27 @@ def test_integrated_page_keeps_each_variant_of_a_sweep(tmp_path):
     page = integrated_report.render(json.loads(path.read_text()))
     assert "| `no_memory` | 0,1 | 80.00 ± 1.00 [71.0, 89.0] |" in page
     assert "-5.00, p = 0.040" in page and "`amkit sweep x`" in page
+
+
+def test_recsys_row_keeps_each_seed_and_refuses_runs_without_full_ranking(tmp_path):
+    dirs = []
+    for seed, ndcg in ((0, 0.5), (1, 0.6)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        test = {"hr@10": 0.8, "ndcg@10": ndcg, "full_hr@10": 0.2, "full_ndcg@10": 0.1, "n": 6040}
+        metrics = {"seed": seed, "test": test, "val": {"ndcg@10": ndcg + 0.01},
+                   "timings": {"train_seconds": 60.0}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    path = tmp_path / "recsys.json"
+    row = recsys_report.add_row(dirs, "sasrec", "SASRec", "ml-1m", "amkit train x", path=path)
+    assert row["ndcg@10"] == {"mean": 0.55, "std": round(0.0707107, 4)} and row["seeds"] == [0, 1]
+    page = recsys_report.render(recsys_report.load_results(path))
+    assert "| SASRec (`sasrec`) | 0.8000 ± 0.0000 | 0.5500 ± 0.0707 |" in page
+    assert "*published:* SASRec (Kang & McAuley 2018) | 0.8245 | 0.5905" in page
+    del metrics["test"]["full_hr@10"]
+    (dirs[0] / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ValueError, match="full_hr@10"):
+        recsys_report.add_row(dirs, "x", "x", "ml-1m", "x", path=path)
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        recsys_report.add_row(dirs, "x", "x", "steam", "x", path=path)

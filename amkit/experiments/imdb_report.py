@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments.report import finish_page
+from amkit.experiments.report import finish_page, finished_metrics, mean_std
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/imdb.json")
@@ -46,23 +46,11 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 }
 
 
-def _mean_std(values: list[float]) -> dict[str, float]:
-    return {
-        "mean": round(statistics.fmean(values), 4),
-        "std": round(statistics.stdev(values), 4) if len(values) > 1 else None,
-    }
-
-
 def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
     """Test metrics of each seed (one finished run directory each), mean and std."""
     per_seed = []
     for run_dir in run_dirs:
-        path = Path(run_dir) / "metrics.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: not a finished run (no metrics.json)")
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-        if "test" not in metrics:
-            raise ValueError(f"{path}: no test metrics")
+        metrics = finished_metrics(run_dir)
         per_seed.append(
             {
                 "seed": metrics.get("seed"),
@@ -73,8 +61,8 @@ def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
                 "train_seconds": metrics["timings"]["train_seconds"],
             }
         )
-    row: dict[str, Any] = {k: _mean_std([s[k] for s in per_seed]) for k in METRICS}
-    row["val_accuracy"] = _mean_std([s["val_accuracy"] for s in per_seed])
+    row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in METRICS}
+    row["val_accuracy"] = mean_std([s["val_accuracy"] for s in per_seed])
     row["seconds"] = round(statistics.fmean(s["train_seconds"] for s in per_seed), 1)
     row["seeds"] = [s["seed"] for s in per_seed]
     row["n_test"] = per_seed[0]["n_test"]

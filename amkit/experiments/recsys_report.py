@@ -1,0 +1,181 @@
+"""Recommendation results page: seeds of one model -> a row of ``docs/results/recsys.json``.
+
+    python -m amkit.experiments.recsys_report add RUN_DIR [RUN_DIR ...] --id ID \\
+        --label TEXT --dataset ml-1m --command CMD [--notes TEXT]
+    python -m amkit.experiments.recsys_report render
+
+Each RUN_DIR is one seed (an ``amkit train`` run on the ``sequences`` dataset). A row keeps
+every seed's test HR@10 / NDCG@10 against 100 sampled negatives and over all items, with
+mean and standard deviation. The JSON twin is the source of truth; ``recsys.md`` is
+generated from it. Published numbers sit in the same JSON under ``published``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+from amkit.experiments.report import finish_page, finished_metrics, mean_std
+from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+
+RESULTS = Path("docs/results/recsys.json")
+METRICS = ("hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10")
+DATASETS = {
+    "ml-1m": "MovieLens-1M (6,040 users, 3,416 items after the 5-core filter)",
+    "games": "Amazon Video Games (SASRec's Video.txt: 31,013 users, 23,715 items)",
+}
+
+PUBLISHED: dict[str, dict[str, Any]] = {
+    "sasrec-ml1m-paper": {
+        "label": "SASRec (Kang & McAuley 2018)",
+        "dataset": "ml-1m",
+        "hr@10": 0.8245,
+        "ndcg@10": 0.5905,
+        "source": "Kang & McAuley 2018, Table 3 (100 sampled negatives)",
+    },
+}
+
+
+def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
+    """Test ranking metrics of each seed (one finished run directory each), mean and std."""
+    per_seed = []
+    for run_dir in run_dirs:
+        metrics = finished_metrics(run_dir)
+        missing = [k for k in METRICS if k not in metrics["test"]]
+        if missing:
+            raise ValueError(f"{run_dir}: test metrics lack {missing}; rerun amkit evaluate")
+        per_seed.append(
+            {
+                "seed": metrics.get("seed"),
+                "run_dir": str(run_dir),
+                **{k: round(metrics["test"][k], 4) for k in METRICS},
+                "val_ndcg@10": round(metrics["val"]["ndcg@10"], 4),
+                "n_test": metrics["test"]["n"],
+                "train_seconds": metrics["timings"]["train_seconds"],
+            }
+        )
+    row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in METRICS}
+    row["val_ndcg@10"] = mean_std([s["val_ndcg@10"] for s in per_seed])
+    row["seconds"] = round(statistics.fmean(s["train_seconds"] for s in per_seed), 1)
+    row["seeds"] = [s["seed"] for s in per_seed]
+    row["n_test"] = per_seed[0]["n_test"]
+    row["per_seed"] = per_seed
+    return row
+
+
+def load_results(path: Path = RESULTS) -> dict[str, Any]:
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"rows": {}, "published": PUBLISHED, "notes": []}
+
+
+def add_row(
+    run_dirs: list[str | Path],
+    row_id: str,
+    label: str,
+    dataset: str,
+    command: str,
+    notes: str = "",
+    path: Path = RESULTS,
+) -> dict[str, Any]:
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
+    results = load_results(path)
+    row = {
+        "label": label,
+        "dataset": dataset,
+        "command": command,
+        "notes": notes,
+        **row_from_runs(run_dirs),
+        "machine": f"{platform.machine()}, 2 cores",
+    }
+    results["rows"][row_id] = row
+    results["published"] = PUBLISHED
+    atomic_write_json(path, results)
+    return row
+
+
+def _cell(entry: dict[str, float | None]) -> str:
+    if entry["std"] is None:
+        return f"{entry['mean']:.4f}"
+    return f"{entry['mean']:.4f} ± {entry['std']:.4f}"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown page for ``results`` (the JSON twin)."""
+    lines = [
+        "# Sequential recommendation: MovieLens-1M and Amazon Games",
+        "",
+        "<!-- generated from recsys.json by `python -m amkit.experiments.recsys_report render`;"
+        " do not edit by hand -->",
+        "",
+        "SASRec's protocol: 5-core filter, leave-one-out (last item test, the one before "
+        "validation). *Sampled*: the held-out item ranked against 100 items the user never "
+        "interacted with, drawn once with seed 0 (the same lists for every model). *Full*: "
+        "ranked against every item, the user's history left out. Validation NDCG@10 picks the "
+        "epoch; test is scored once. Mean ± standard deviation over seeds. Machine: 2 CPU "
+        "cores, no GPU.",
+        "",
+    ]
+    for dataset, description in DATASETS.items():
+        rows = [(k, r) for k, r in results["rows"].items() if r["dataset"] == dataset]
+        published = [p for p in results["published"].values() if p["dataset"] == dataset]
+        if not rows and not published:
+            continue
+        lines += [
+            f"## {description}",
+            "",
+            "| model | HR@10 | NDCG@10 | full HR@10 | full NDCG@10 | val NDCG@10 | seeds | "
+            "train time |",
+            "|---|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        for key, r in sorted(rows, key=lambda kr: -kr[1]["ndcg@10"]["mean"]):
+            lines.append(
+                f"| {r['label']} (`{key}`) | "
+                + " | ".join(_cell(r[m]) for m in (*METRICS, "val_ndcg@10"))
+                + f" | {len(r['seeds'])} | {r['seconds'] / 60:.1f} min |"
+            )
+        for p in published:
+            lines.append(
+                f"| *published:* {p['label']} | {p['hr@10']:.4f} | {p['ndcg@10']:.4f} | | | | "
+                f"| {p['source']} |"
+            )
+        lines.append("")
+    lines += ["## Commands", ""]
+    for key, r in results["rows"].items():
+        lines.append(
+            f"- `{key}`: `{r['command']}`; seeds {r['seeds']}; {r['n_test']} test users; "
+            f"mean training time {r['seconds']:.0f} s."
+            + (f" {r['notes']}" if r.get("notes") else "")
+        )
+    return finish_page(lines, results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.recsys_report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
+    add.add_argument("run_dirs", nargs="+")
+    add.add_argument("--id", required=True)
+    add.add_argument("--label", required=True)
+    add.add_argument("--dataset", required=True, choices=list(DATASETS))
+    add.add_argument("--command", required=True, dest="run_command")
+    add.add_argument("--notes", default="")
+    sub.add_parser("render", help="write recsys.md from recsys.json")
+    args = parser.parse_args(argv)
+    if args.command == "add":
+        add_row(args.run_dirs, args.id, args.label, args.dataset, args.run_command, args.notes)
+    results = load_results()
+    results["published"] = PUBLISHED
+    atomic_write_json(RESULTS, results)
+    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
