@@ -94,3 +94,16 @@ def test_full_ranking_is_never_kinder_than_the_sampled_candidates(tmp_path):
                        run_dir=tmp_path / "sasrec")  # fmt: skip
     test = result.metrics["test"]
     assert test["full_hr@10"] <= test["hr@10"] and test["full_ndcg@10"] <= test["ndcg@10"]
+
+
+def test_candidate_lists_do_not_depend_on_the_run_seed(tmp_path):
+    path = _two_taste_csv(tmp_path / "t.csv")
+    config = SequencesConfig(source="interactions", path=str(path), min_count=0, max_len=12,
+                             n_negatives=5)  # fmt: skip
+    a, b = build_sequences(config, seed=0), build_sequences(config, seed=7)
+    assert torch.equal(a.split("test").tensors["candidates"], b.split("test").tensors["candidates"])
+    config.negative_seed = 1
+    c = build_sequences(config, seed=0)
+    assert not torch.equal(
+        a.split("test").tensors["candidates"], c.split("test").tensors["candidates"]
+    )

@@ -184,6 +184,7 @@ class SequencesConfig:
     min_count: int = 5  # SASRec's 5-core filter (0: none)
     max_len: int = 200  # positions the model sees (SASRec: 200 for ML-1M, 50 for others)
     n_negatives: int = 100  # sampled negatives per evaluated user (SASRec: 100)
+    negative_seed: int = 0  # fixed, not the run's seed: every model and seed ranks the same lists
 
     def validate(self) -> list[str]:
         problems = []
@@ -215,8 +216,8 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     """Leave-one-out tensors: ``train`` {seq, pos, user, targets=1}, ``val`` / ``test`` {seq,
     user, candidates (target first, then ``n_negatives`` items the user never interacted
     with), targets=0, meta_exclude (the whole history, left-padded)}. Negatives are drawn
-    with ``seed``, so every model is ranked on the same lists. ``info["item_counts"]`` holds
-    each item's training interactions (most-popular)."""
+    with ``negative_seed`` (not the run seed), so every model and seed ranks the same lists.
+    ``info["item_counts"]`` holds each item's training interactions (most-popular)."""
     import numpy as np
     import torch
 
@@ -227,7 +228,7 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     numbered, _, item_ids = renumber(kept)
     split = leave_one_out(numbered)
     n_items, length = len(item_ids), config.max_len
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(config.negative_seed)
     train_users = [u for u in numbered if len(split.train[u]) > 1]
     train = [(split.train[u][:-1], split.train[u][1:]) for u in train_users]
     tensors = {
