@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def open_text(path: str | Path, newline: str | None = None) -> IO[str]:
-    """Open ``path`` for reading as UTF-8 text, through gzip when it ends in ``.gz``.
+def open_text(path: str | Path, newline: str | None = None, encoding: str = "utf-8") -> IO[str]:
+    """Open ``path`` for reading as text (UTF-8 unless told), through gzip for ``.gz``.
 
     ``newline=""`` is what the ``csv`` module wants.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    return opener(path, "rt", encoding="utf-8", newline=newline)
+    return opener(path, "rt", encoding=encoding, newline=newline)
 
 
 def package_file(package: str, relative: str, install_hint: str) -> Path:

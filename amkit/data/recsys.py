@@ -185,6 +185,8 @@ class SequencesConfig:
     max_len: int = 200  # positions the model sees (SASRec: 200 for ML-1M, 50 for others)
     n_negatives: int = 100  # sampled negatives per evaluated user (SASRec: 100)
     negative_seed: int = 0  # fixed, not the run's seed: every model and seed ranks the same lists
+    # a folder with movies.dat.gz and MKR's KG files (amkit.data.item_knowledge); "" = none
+    item_knowledge: str = ""
 
     def validate(self) -> list[str]:
         problems = []
@@ -225,7 +227,7 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
                "interactions": read_interactions}  # fmt: skip
     raw = readers[config.source](config.path)
     kept = filter_min_count(raw, config.min_count) if config.min_count > 0 else raw
-    numbered, _, item_ids = renumber(kept)
+    numbered, user_ids, item_ids = renumber(kept)
     split = leave_one_out(numbered)
     n_items, length = len(item_ids), config.max_len
     rng = np.random.default_rng(config.negative_seed)
@@ -267,5 +269,11 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     item_counts[list(counts)] = torch.tensor(list(counts.values()), dtype=torch.float32)
     info = {"n_items": n_items, "n_users": len(numbered), "max_len": length, "n_classes": 2,
             "ranking": True, "item_counts": item_counts,
-            "statistics": statistics(numbered)}  # fmt: skip
+            "statistics": statistics(numbered),
+            "item_names": {i: raw for raw, i in item_ids.items()},
+            "user_names": {i: raw for raw, i in user_ids.items()}}  # fmt: skip
+    if config.item_knowledge:
+        from amkit.data.item_knowledge import build_item_knowledge
+
+        info["item_knowledge"] = build_item_knowledge(item_ids, config.item_knowledge)
     return DataBundle({k: TensorDictDataset(v) for k, v in tensors.items()}, info=info)

@@ -1,6 +1,7 @@
 """Complete task models, one family per file, registered by name in :data:`MODELS`."""
 
 from amkit.models import integrated as integrated  # registers integrated
+from amkit.models import knowledge_rec as knowledge_rec  # registers knowledge_rec
 from amkit.models import memqa as memqa  # registers memn2n, entnet, dnc, universal_transformer
 from amkit.models import rec_baselines as rec_baselines  # registers popularity, bpr
 from amkit.models import recall as recall  # registers recall_attention

@@ -101,9 +101,12 @@ class SASRec(nn.Module):
 
     def encode(self, seq: Tensor) -> Tensor:
         """``seq (B, L)`` -> ``h (B, L, D)``; ``h_t`` has seen items ``<= t`` only."""
-        real = seq != 0
-        x = self.items(seq) * self.config.d_model**0.5
-        x = x + self.positions(torch.arange(seq.shape[1], device=seq.device))
+        return self.encode_vectors(self.items(seq), seq != 0)
+
+    def encode_vectors(self, items: Tensor, real: Tensor) -> Tensor:
+        """The blocks over given item vectors ``(B, L, D)`` (``real (B, L)``) -> ``(B, L, D)``."""
+        x = items * self.config.d_model**0.5
+        x = x + self.positions(torch.arange(items.shape[1], device=items.device))
         x = self.dropout(x) * real.unsqueeze(-1)
         for block in self.blocks:
             x = block(x, real)

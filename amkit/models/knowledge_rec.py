@@ -1,0 +1,246 @@
+"""Knowledge-aware memory recommender: SASRec's sequence encoder, item knowledge fused into
+item vectors, and a key-value user memory keyed by item attributes.
+
+After KSR (Huang et al. 2018, "Improving Sequential Recommendation with Knowledge-Enhanced
+Memory Networks"), RUM (Chen et al. 2018) and, for the joint KG objective, MKR (Wang et al.
+2019). What amkit builds, stage by stage (each switchable for ablation):
+
+1. **Item knowledge** (``attributes``, ``kg``): ``k_i = A a_i / |a_i| + E[entity_i]`` -- the
+   mean embedding of the item's attributes (genres, decade) plus its KG entity vector --
+   fused into the item embedding with the gate block: ``v_i = GatedFusion(e_i, k_i)``.
+   ``kg: joint`` trains the entity vectors with a TransE loss on the KG triples next to the
+   recommendation loss (``kg_weight``, multi-task as MKR); ``kg: pretrained`` trains TransE
+   first (``kg_pretrain_epochs``) and freezes the entity vectors; ``kg: none`` leaves them out.
+2. **Sequence**: SASRec's causal blocks over ``v`` -> ``h_t`` (short-term interest).
+3. **Memory** (``memory``): one slot per attribute ``a`` with key ``K_a`` (the attribute
+   embedding) and value ``m_{t,a}`` = the running mean of ``v`` over the items with that
+   attribute seen up to ``t`` (written by the history, causal). A candidate ``c`` reads it
+   with attention ``alpha_a = softmax_a(K_a . W_q v_c / sqrt(D))`` over non-empty slots:
+   ``r = sum_a alpha_a m_{t,a}`` (long-term preference for what ``c`` is).
+4. **Score**: ``u = GatedFusion(h_t, r)``, ``s(c) = u . v_c``; BCE with one sampled negative
+   per position, as SASRec.
+
+``need_weights=True`` with candidates returns ``memory`` ``(B, C, A)`` (attention over the
+attribute slots for each candidate) and ``history`` ``(B, H, L)`` (the last block's attention of
+the last position over the history).
+
+Legend: B batch, L positions, D width, A attributes, C candidates, I items, N triples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from amkit.attention.masks import masked_softmax
+from amkit.experiments.config import option
+from amkit.knowledge.fusion import GatedFusion
+from amkit.models.base import ModelOutput, register_model
+from amkit.models.seqrec import SASRec, SASRecConfig, sample_negatives
+
+
+@dataclass
+class KnowledgeRecConfig:
+    """Defaults: SASRec's ML-1M sizes plus all knowledge stages on."""
+
+    d_model: int = option(50, ge=1)
+    n_blocks: int = option(2, ge=1)
+    n_heads: int = option(1, ge=1)
+    dropout: float = option(0.2, ge=0, lt=1)
+    attributes: bool = True
+    kg: Literal["none", "joint", "pretrained"] = "joint"
+    memory: bool = True
+    kg_weight: float = option(0.1, ge=0)  # weight of the TransE loss (kg: joint)
+    kg_batch: int = option(1024, ge=1)  # triples per training step (kg: joint)
+    kg_margin: float = option(1.0, gt=0)
+    kg_pretrain_epochs: int = option(50, ge=1)  # kg: pretrained
+
+
+def transe_loss(entities: nn.Embedding, relations: nn.Embedding, triples: Tensor,
+                margin: float, generator=None) -> Tensor:  # fmt: skip
+    """TransE margin loss ``relu(margin + |h + r - t| - |h' + r - t'|)``, one corrupted
+    head or tail per triple (``triples (N, 3)``, entity ids 1-based)."""
+    h, r, t = triples.unbind(-1)
+    corrupt = torch.randint(1, entities.num_embeddings, h.shape, generator=generator)
+    flip = torch.rand(h.shape, generator=generator) < 0.5
+    h2, t2 = torch.where(flip, corrupt, h), torch.where(flip, t, corrupt)
+
+    def distance(head, tail):
+        return (entities(head) + relations(r) - entities(tail)).norm(p=1, dim=-1)
+
+    return F.relu(margin + distance(h, t) - distance(h2, t2)).mean()
+
+
+@register_model("knowledge_rec", config=KnowledgeRecConfig)
+class KnowledgeRec(nn.Module):
+    """``forward(seq, pos=None, candidates=None, targets=None, user=None)`` like SASRec."""
+
+    def __init__(self, config: KnowledgeRecConfig, data_info: dict):
+        super().__init__()
+        self.config = config
+        knowledge = data_info.get("item_knowledge")
+        if knowledge is None and (config.attributes or config.kg != "none" or config.memory):
+            raise ValueError(
+                "knowledge_rec needs item knowledge: set data.item_knowledge to a folder with "
+                "movies.dat.gz and MKR's KG files (e.g. ../shared/data/ml-1m), or turn "
+                "model.attributes, model.memory off and model.kg to none"
+            )
+        d = config.d_model
+        self.n_items = data_info["n_items"]
+        self.sasrec = SASRec(
+            SASRecConfig(d, config.n_blocks, config.n_heads, config.dropout), data_info
+        )
+        self.items = self.sasrec.items  # e_i, shared with the scores
+        if knowledge is not None:
+            attributes = knowledge.attributes.float()
+            self.register_buffer(
+                "item_attributes", attributes / attributes.sum(-1, keepdim=True).clamp(min=1)
+            )
+            self.register_buffer("item_has", attributes > 0)  # (I + 1, A)
+            self.register_buffer("item_entity", knowledge.entity.clone())
+            self.register_buffer("triples", knowledge.triples.clone(), persistent=False)
+            self.attribute_names = knowledge.attribute_names
+            self.titles = knowledge.titles
+            self.attribute_embeddings = nn.Parameter(torch.empty(attributes.shape[1], d))
+            nn.init.xavier_normal_(self.attribute_embeddings)
+            self.entities = nn.Embedding(knowledge.n_entities + 1, d, padding_idx=0)
+            self.relations = nn.Embedding(max(knowledge.n_relations, 1), d)
+            for table in (self.entities, self.relations):
+                nn.init.xavier_normal_(table.weight)
+            with torch.no_grad():
+                self.entities.weight[0].zero_()
+        if config.attributes or config.kg != "none":
+            self.item_fusion = GatedFusion(d)
+        if config.memory:
+            self.query = nn.Linear(d, d, bias=False)
+            self.read_fusion = GatedFusion(d)
+        if config.kg == "pretrained":
+            self._pretrain_entities()
+
+    # ---------------------------------------------------------------- knowledge
+    def _pretrain_entities(self) -> None:
+        """TransE on the KG alone (the run's seeded global RNG), then freeze the entities."""
+        generator = None
+        params = [self.entities.weight, self.relations.weight]
+        optimizer = torch.optim.Adam(params, lr=0.01)
+        for _ in range(self.config.kg_pretrain_epochs):
+            order = torch.randperm(len(self.triples), generator=generator)
+            for start in range(0, len(order), self.config.kg_batch):
+                batch = self.triples[order[start : start + self.config.kg_batch]]
+                loss = transe_loss(self.entities, self.relations, batch,
+                                   self.config.kg_margin, generator)  # fmt: skip
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+        self.entities.weight.requires_grad_(False)
+        self.relations.weight.requires_grad_(False)
+
+    def item_vectors(self, items: Tensor) -> Tensor:
+        """``v_i`` for item ids ``(...)`` -> ``(..., D)``."""
+        e = self.items(items)
+        if not hasattr(self, "item_fusion"):
+            return e
+        k = torch.zeros_like(e)
+        if self.config.attributes:
+            k = k + self.item_attributes[items] @ self.attribute_embeddings
+        if self.config.kg != "none":
+            k = k + self.entities(self.item_entity[items])
+        fused, _ = self.item_fusion(e, k)
+        return fused * (items != 0).unsqueeze(-1)
+
+    # ---------------------------------------------------------------- memory
+    def memory_values(self, seq: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Causal running means per attribute: ``(B, L, A, D)`` values, ``(B, L, A)`` filled."""
+        has = self.item_has[seq].float()  # (B, L, A)
+        sums = torch.cumsum(has.unsqueeze(-1) * v.unsqueeze(2), dim=1)  # (B, L, A, D)
+        counts = torch.cumsum(has, dim=1)  # (B, L, A)
+        return sums / counts.clamp(min=1).unsqueeze(-1), counts > 0
+
+    def read(self, values: Tensor, filled: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """Read the memory for each candidate.
+
+        Training: ``values (B, L, A, D)``, ``filled (B, L, A)``, ``candidates (B, L, D)``.
+        Ranking: ``values (B, A, D)``, ``filled (B, A)``, ``candidates (B, C, D)``.
+        Returns the read ``(B, L|C, D)`` and the weights ``(B, L|C, A)``.
+        """
+        q = self.query(candidates)  # (B, L|C, D)
+        scores = q @ self.attribute_embeddings.T / self.config.d_model**0.5  # (B, L|C, A)
+        if values.dim() == 3:  # one memory per row, C candidates read it
+            weights = masked_softmax(scores, filled.unsqueeze(1))
+            return weights @ values, weights  # (B, C, D)
+        weights = masked_softmax(scores, filled)
+        return (weights.unsqueeze(-2) @ values).squeeze(-2), weights  # (B, L, D)
+
+    def user_vectors(self, h: Tensor, values, filled, cand_vectors: Tensor):
+        """``h (..., D)`` and the memory read for each candidate -> ``u (..., D)``, weights."""
+        if not self.config.memory:
+            return h.expand_as(cand_vectors), None
+        r, weights = self.read(values, filled, cand_vectors)
+        u, _ = self.read_fusion(h.expand_as(r), r)
+        return u, weights
+
+    # ---------------------------------------------------------------- scores
+    def _last_state(self, seq: Tensor):
+        v = self.item_vectors(seq)  # (B, L, D)
+        h = self.sasrec.encode_vectors(v, seq != 0)[:, -1]  # (B, D)
+        values = filled = None
+        if self.config.memory:
+            values, filled = self.memory_values(seq, v)
+            values, filled = values[:, -1], filled[:, -1]  # (B, A, D), (B, A)
+        return h, values, filled
+
+    def score_candidates(self, seq: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``(B, C)`` scores and memory weights ``(B, C, A)`` (``None`` without memory)."""
+        h, values, filled = self._last_state(seq)
+        cand = self.item_vectors(candidates)  # (B, C, D)
+        u, weights = self.user_vectors(h.unsqueeze(1), values, filled, cand)  # (B, C, D)
+        return (u * cand).sum(-1), weights
+
+    def score_items(self, seq: Tensor, user: Tensor | None = None, chunk: int = 512) -> Tensor:
+        """``(B, I + 1)`` every item's score (full ranking), in chunks of items."""
+        every = torch.arange(self.n_items + 1, device=seq.device)
+        parts = [
+            self.score_candidates(seq, every[s : s + chunk].expand(len(seq), -1))[0]
+            for s in range(0, len(every), chunk)
+        ]
+        return torch.cat(parts, dim=1)
+
+    def forward(self, seq, pos=None, candidates=None, targets=None, user=None,
+                need_weights=False) -> ModelOutput:  # fmt: skip
+        if candidates is not None:
+            logits, weights = self.score_candidates(seq, candidates)
+            loss = F.cross_entropy(logits, targets) if targets is not None else None
+            attention = {"memory": weights} if need_weights and weights is not None else {}
+            return ModelOutput(logits=logits, loss=loss, attention=attention)
+        if pos is None:
+            raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
+        real = pos != 0
+        neg = sample_negatives(self.n_items, seq, pos)
+        v = self.item_vectors(seq)
+        h = self.sasrec.encode_vectors(v, seq != 0)  # (B, L, D)
+        values = filled = None
+        if self.config.memory:
+            values, filled = self.memory_values(seq, v)
+        margins = []
+        losses = []
+        for items, label in ((pos, 1.0), (neg, 0.0)):
+            cand = self.item_vectors(items)  # (B, L, D)
+            u, _ = self.user_vectors(h, values, filled, cand)
+            logit = (u * cand).sum(-1)  # (B, L)
+            margins.append(logit)
+            losses.append(F.binary_cross_entropy_with_logits(
+                logit[real], torch.full_like(logit[real], label)))  # fmt: skip
+        loss = losses[0] + losses[1]
+        if self.config.kg == "joint" and self.config.kg_weight > 0 and len(self.triples):
+            picked = torch.randint(0, len(self.triples), (self.config.kg_batch,))
+            loss = loss + self.config.kg_weight * transe_loss(
+                self.entities, self.relations, self.triples[picked], self.config.kg_margin
+            )
+        margin = (margins[0] - margins[1]) * real
+        mean_margin = margin.sum(1) / real.sum(1).clamp(min=1)  # (B,)
+        logits = torch.stack([torch.zeros_like(mean_margin), mean_margin], dim=-1)  # (B, 2)
+        return ModelOutput(logits=logits, loss=loss)
