@@ -11,6 +11,7 @@
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM on a text dataset)
+    amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit ls
     amkit bench attention|memory [--quick]
     amkit --version
@@ -159,6 +160,20 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         print(f"heat map: {png}")
         return 0
     raise _UsageError(f"no explanation for the data of {args.run_dir} yet")
+
+
+def _cmd_recommend(args: argparse.Namespace) -> int:
+    from amkit.explain.recommend import recommend
+
+    out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+    try:
+        result = recommend(args.run_dir, args.user, args.k, out)
+    except ValueError as error:
+        raise _UsageError(str(error)) from error
+    print(result.text())
+    if result.png is not None:
+        print(f"heat map: {result.png}")
+    return 0
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
@@ -318,6 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     explain.set_defaults(func=_cmd_explain)
+
+    rec = sub.add_parser("recommend", help="top-k items for one user, with the reasons")
+    rec.add_argument("run_dir")
+    rec.add_argument("--user", required=True, help="user id as in the data file")
+    rec.add_argument("--k", type=int, default=10)
+    rec.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
+    rec.set_defaults(func=_cmd_recommend)
 
     baseline = sub.add_parser("baseline", help="NBSVM (Wang & Manning 2012) on a text dataset")
     baseline.add_argument("config", help="YAML with seed, data and nbsvm sections")

@@ -141,3 +141,28 @@ def test_learns_each_users_genre_and_reloads(tmp_path):
     result.model.eval()
     torch.testing.assert_close(model.score_items(batch["seq"]),
                                result.model.score_items(batch["seq"]))  # fmt: skip
+
+
+def test_recommend_lists_unseen_items_with_reasons(tmp_path, capsys):
+    from amkit.cli import main
+
+    folder = _catalogue(tmp_path / "kb")
+    config = {
+        "data": {"name": "sequences", "source": "interactions",
+                 "path": str(folder / "interactions.csv"), "min_count": 0, "max_len": 12,
+                 "n_negatives": 5, "item_knowledge": str(folder)},
+        "model": {"name": "knowledge_rec", "d_model": 8, "n_blocks": 1, "kg_batch": 8},
+        "train": {"epochs": 2, "batch_size": 16, "monitor": "val_ndcg@10", "progress": False},
+    }  # fmt: skip
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert main(["recommend", str(result.run_dir), "--user", "u4", "--k", "3"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("user u4: top 3 after ") and " 1. Film " in text
+    assert "because you watched: Film" in text and "shares: genre:" in text
+    assert (result.run_dir / "plots" / "recommend_useru4.png").exists()
+    from amkit.explain.recommend import recommend
+
+    recs = recommend(result.run_dir, "u4", k=3)
+    assert not set(r.item for r in recs.items) & set(recs.history)  # nothing already seen
+    assert main(["recommend", str(result.run_dir), "--user", "nobody"]) == 2
+    assert "user 'nobody' is not in this run's data" in capsys.readouterr().err

@@ -78,6 +78,13 @@ def test_bpr_learns_each_users_taste_and_beats_most_popular(tmp_path):
     # 20 items, half of them another group's: a model of tastes ranks only the user's own 10
     assert bpr.metrics["test"]["full_hr@10"] >= 0.95
     assert bpr.metrics["test"]["full_ndcg@10"] > pop.metrics["test"]["full_ndcg@10"] + 0.05
+    from amkit.explain.recommend import recommend
+
+    recs = recommend(bpr.run_dir, "u0", k=5)  # an "a" user: a-items it has not had yet
+    assert len(recs.items) == 5 and not {r.item for r in recs.items} & set(recs.history)
+    unseen_a = len({f"a{i}" for i in range(10)} - set(recs.history))
+    assert [r.item.startswith("a") for r in recs.items][:unseen_a] == [True] * min(unseen_a, 5)
+    assert not recs.items[0].because  # BPR has no attention to give reasons with
     # save -> load -> same scores
     _, model, data = amkit.load_run(bpr.run_dir)
     batch = data.split("test")[:8]

@@ -66,14 +66,18 @@ class SASRecBlock(nn.Module):
         )
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: Tensor, real: Tensor) -> Tensor:
-        """``x (B, L, D)``, ``real (B, L)`` bool -> ``(B, L, D)``."""
+    def forward(
+        self, x: Tensor, real: Tensor, need_weights: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
+        """``x (B, L, D)``, ``real (B, L)`` bool -> ``(B, L, D)``, weights ``(B, H, L, L)``."""
         q = self.attn_norm(x)
-        out, _ = self.attn(q, x, x, key_padding_mask=real, is_causal=True)
+        out, weights = self.attn(
+            q, x, x, key_padding_mask=real, is_causal=True, need_weights=need_weights
+        )
         x = q + self.dropout(out)
         x = self.ffn_norm(x)
         x = x + self.ffn(x)
-        return x * real.unsqueeze(-1)
+        return x * real.unsqueeze(-1), weights
 
 
 @register_model("sasrec", config=SASRecConfig)
@@ -105,12 +109,21 @@ class SASRec(nn.Module):
 
     def encode_vectors(self, items: Tensor, real: Tensor) -> Tensor:
         """The blocks over given item vectors ``(B, L, D)`` (``real (B, L)``) -> ``(B, L, D)``."""
+        return self.encode_with_weights(items, real, need_weights=False)[0]
+
+    def encode_with_weights(
+        self, items: Tensor, real: Tensor, need_weights: bool = True
+    ) -> tuple[Tensor, list[Tensor]]:
+        """``encode_vectors`` plus each block's attention ``(B, H, L, L)`` when asked."""
         x = items * self.config.d_model**0.5
         x = x + self.positions(torch.arange(items.shape[1], device=items.device))
         x = self.dropout(x) * real.unsqueeze(-1)
+        weights = []
         for block in self.blocks:
-            x = block(x, real)
-        return self.final_norm(x)
+            x, w = block(x, real, need_weights)
+            if w is not None:
+                weights.append(w)
+        return self.final_norm(x), weights
 
     def sample_negatives(self, seq: Tensor, pos: Tensor, generator=None) -> Tensor:
         return sample_negatives(self.n_items, seq, pos, generator)

@@ -1,0 +1,135 @@
+"""Top-k recommendations for one user, with the reasons the model gives.
+
+For a user (by the id in the data file), the whole known history (training, validation and
+test items) goes into the model; every item not in the history is scored
+(``model.score_items``) and the best ``k`` are listed. For each one:
+
+- *because you watched*: the history items with the largest
+  ``attention x max(0, cos(v_candidate, v_history))`` -- the last block's attention of the
+  last position (what the sequence encoder read) times how close each read item is to the
+  candidate (SASRec and ``knowledge_rec``);
+- *shares*: the attribute slots of the user memory the candidate read most, with their
+  weights (``knowledge_rec`` with ``memory: true``).
+
+Legend: L history positions, A attributes, K recommendations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+import amkit
+from amkit.explain.heatmap import save_heatmap
+
+
+@dataclass
+class Recommendation:
+    item: str
+    score: float
+    because: list[tuple[str, float]] = field(default_factory=list)
+    shares: list[tuple[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class UserRecommendations:
+    user: str
+    history: list[str]
+    items: list[Recommendation]
+    png: Path | None = None
+
+    def text(self) -> str:
+        lines = [
+            f"user {self.user}: top {len(self.items)} after {len(self.history)} items "
+            f"(latest: {'; '.join(self.history[-3:])})"
+        ]
+        for rank, r in enumerate(self.items, 1):
+            lines.append(f"{rank:2d}. {r.item}   (score {r.score:.2f})")
+            if r.because:
+                lines.append("    because you watched: "
+                             + ", ".join(f"{n} ({w:.2f})" for n, w in r.because))  # fmt: skip
+            if r.shares:
+                lines.append("    shares: " + ", ".join(f"{n} {w:.2f}" for n, w in r.shares))
+        return "\n".join(lines)
+
+
+def _history(data, user_row: int) -> list[int]:
+    """Every known item of the test split's ``user_row``: its input plus the test item."""
+    test = data.split("test").tensors
+    seq = [int(i) for i in test["meta_exclude"][user_row] if int(i)]
+    return [*seq, int(test["candidates"][user_row, 0])]
+
+
+def recommend(
+    run_dir: str | Path, user: str, k: int = 10, out_dir: str | Path | None = None
+) -> UserRecommendations:
+    """The top ``k`` items for ``user`` from the run in ``run_dir``; a PNG of the memory reads
+    goes to ``out_dir`` when the model has a memory."""
+    _, model, data = amkit.load_run(run_dir)
+    model.eval()
+    info = data.info
+    if "user_names" not in info or not hasattr(model, "score_items"):
+        raise ValueError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
+    numbered = {raw: i for i, raw in info["user_names"].items()}
+    if user not in numbered:
+        raise ValueError(f"user {user!r} is not in this run's data ({len(numbered)} users)")
+    test_users = data.split("test").tensors["user"].tolist()
+    if numbered[user] not in test_users:
+        raise ValueError(f"user {user!r} has fewer than 3 items: no held-out history to use")
+    history = _history(data, test_users.index(numbered[user]))
+    max_len = info["max_len"]
+    seq = torch.tensor([[0] * max(0, max_len - len(history)) + history[-max_len:]])
+    knowledge = info.get("item_knowledge")
+
+    def name(item: int) -> str:
+        if knowledge is not None and knowledge.titles[item]:
+            return knowledge.titles[item]
+        return str(info["item_names"][item])
+
+    with torch.no_grad():
+        scores = model.score_items(seq, torch.tensor([numbered[user]]))[0]  # (I + 1,)
+        scores[0] = float("-inf")
+        scores[torch.tensor(history)] = float("-inf")
+        top = scores.topk(k)
+        vectors = getattr(model, "item_vectors", getattr(model, "items", None))
+        sasrec = getattr(model, "sasrec", model)
+        attention = None
+        if vectors is not None and hasattr(sasrec, "encode_with_weights"):
+            _, weights = sasrec.encode_with_weights(vectors(seq), seq != 0)
+            attention = weights[-1][0].mean(0)[-1]  # (L,) last position, mean over heads
+        memory = None
+        if getattr(getattr(model, "config", None), "memory", False):
+            _, memory = model.score_candidates(seq, top.indices.unsqueeze(0))  # (1, K, A)
+        items = []
+        for j, (item, score) in enumerate(
+            zip(top.indices.tolist(), top.values.tolist(), strict=True)
+        ):
+            rec = Recommendation(name(item), float(score))
+            if attention is not None:
+                cos = F.cosine_similarity(vectors(torch.tensor([item])), vectors(seq[0]), dim=-1)
+                reason = attention * cos.clamp(min=0)  # (L,)
+                best = reason.topk(min(2, int((seq[0] != 0).sum())))
+                rec.because = [(name(int(seq[0, p])), float(w))
+                               for p, w in zip(best.indices.tolist(), best.values.tolist(),
+                                               strict=True) if w > 0]  # fmt: skip
+            if memory is not None:
+                read = memory[0, j]
+                best = read.topk(min(2, len(read)))
+                rec.shares = [(knowledge.attribute_names[a], float(w))
+                              for a, w in zip(best.indices.tolist(), best.values.tolist(),
+                                              strict=True) if w > 0]  # fmt: skip
+            items.append(rec)
+    result = UserRecommendations(user, [name(i) for i in history], items)
+    if memory is not None and out_dir is not None:
+        used = (memory[0] > 0).any(0).nonzero().flatten().tolist()
+        result.png = save_heatmap(
+            memory[0][:, used].numpy(),
+            Path(out_dir) / f"recommend_user{user}.png",
+            x_labels=[knowledge.attribute_names[a] for a in used],
+            y_labels=[r.item for r in items],
+            title=f"user {user}: memory slots each recommendation read",
+        )
+    return result
