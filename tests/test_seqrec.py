@@ -88,3 +88,11 @@ def test_sasrec_learns_next_item_of_a_cycle(tmp_path):
     test = result.metrics["test"]
     assert test["hr@1"] >= 0.9 and test["ndcg@10"] >= test["hr@1"]
     assert {"hr@10", "ndcg@10", "mrr"} <= set(test)
+
+
+def test_attention_dropout_defaults_to_dropout_and_can_be_switched_off():
+    paper = SASRec(SASRecConfig(d_model=16, dropout=0.2), INFO)
+    fast = SASRec(SASRecConfig(d_model=16, dropout=0.2, attention_dropout=0.0), INFO)
+    assert [b.attn.dropout for b in paper.blocks] == [0.2, 0.2]
+    assert [b.attn.dropout for b in fast.blocks] == [0.0, 0.0]
+    assert fast.blocks[0].dropout.p == 0.2  # the other dropouts stay

@@ -51,6 +51,7 @@ class KnowledgeRecConfig:
     n_blocks: int = option(2, ge=1)
     n_heads: int = option(1, ge=1)
     dropout: float = option(0.2, ge=0, lt=1)
+    attention_dropout: float | None = option(None, ge=0, lt=1)  # as SASRecConfig
     attributes: bool = True
     kg: Literal["none", "joint", "pretrained"] = "joint"
     memory: bool = True
@@ -92,7 +93,10 @@ class KnowledgeRec(nn.Module):
         d = config.d_model
         self.n_items = data_info["n_items"]
         self.sasrec = SASRec(
-            SASRecConfig(d, config.n_blocks, config.n_heads, config.dropout), data_info
+            SASRecConfig(
+                d, config.n_blocks, config.n_heads, config.dropout, config.attention_dropout
+            ),
+            data_info,
         )
         self.items = self.sasrec.items  # e_i, shared with the scores
         if knowledge is not None:
