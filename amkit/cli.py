@@ -12,6 +12,8 @@
     amkit explain RUN_DIR --text "a superb film"             (text classifiers)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM on a text dataset)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
+    amkit translate RUN_DIR "a man rides a bike" [--beam 4]
+    amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
     amkit ls
     amkit bench attention|memory [--quick]
     amkit --version
@@ -126,8 +128,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_translation_run(run_dir: str) -> bool:
+    config = Path(run_dir) / "config.yaml"
+    return config.is_file() and (Path(run_dir) / "spm.model").is_file()
+
+
 def _cmd_explain(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+    if args.text is not None and _is_translation_run(args.run_dir):
+        from amkit.explain.alignment import explain_translation
+
+        result = explain_translation(args.run_dir, args.text, out)
+        print(f"translation: {result.translation}")
+        print(f"HTML: {result.html}\nheat map: {result.png}")
+        return 0
     if args.text is not None:
         from amkit.explain.text import explain_text
 
@@ -173,6 +187,33 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     print(result.text())
     if result.png is not None:
         print(f"heat map: {result.png}")
+    return 0
+
+
+def _cmd_translate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from amkit.train.checkpoint import atomic_write_text
+
+    if (args.text is None) == (args.input is None):
+        raise _UsageError("give a sentence, or --input FILE (with --output FILE)")
+    _, model, _ = amkit.load_run(args.run_dir)
+    if not hasattr(model, "translate"):
+        raise _UsageError(f"{args.run_dir} is not a translation run")
+    if args.text is not None:
+        print(model.translate([args.text], beam=args.beam)[0][0])
+        return 0
+    from amkit.data.multi30k import read_lines
+
+    sentences = read_lines(args.input)
+    out = []
+    for start in tqdm(range(0, len(sentences), 64), desc="translating", unit="batch"):
+        out += model.translate(sentences[start : start + 64], beam=args.beam)[0]
+    if args.output:
+        atomic_write_text(args.output, "\n".join(out) + "\n")
+        print(f"{len(out)} translations -> {args.output}")
+    else:
+        print("\n".join(out))
     return 0
 
 
@@ -340,6 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     rec.set_defaults(func=_cmd_recommend)
+
+    tr = sub.add_parser("translate", help="translate a sentence or a file with a trained run")
+    tr.add_argument("run_dir")
+    tr.add_argument("text", nargs="?", default=None, help="the sentence to translate")
+    tr.add_argument("--input", default=None, help="a file, one sentence per line")
+    tr.add_argument("--output", default=None, help="where to write the translations")
+    tr.add_argument("--beam", type=int, default=None, help="beam size (default: the run's)")
+    tr.set_defaults(func=_cmd_translate)
 
     baseline = sub.add_parser("baseline", help="NBSVM (Wang & Manning 2012) on a text dataset")
     baseline.add_argument("config", help="YAML with seed, data and nbsvm sections")

@@ -66,13 +66,13 @@ def iterate_batches(
 class DataBundle:
     """Splits of one dataset plus what models need to know about it.
 
-    ``files`` (name -> text) are written into the run directory, e.g. the vocabulary a
+    ``files`` (name -> text or bytes) are written into the run directory, e.g. the vocabulary a
     text model needs to read new input without rebuilding the dataset.
     """
 
     splits: dict[str, TensorDictDataset]
     info: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, str] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
 
     def split(self, name: str) -> TensorDictDataset:
         if name not in self.splits:

@@ -48,6 +48,7 @@ from amkit.models.base import MODELS
 from amkit.train import distributed
 from amkit.train.checkpoint import (
     atomic_save_tensors,
+    atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
     load_model,
@@ -271,8 +272,9 @@ def _run(
         log.info("amkit %s, run dir %s, seed %d", amkit.__version__, run_dir, cfg.seed)
         seed_everything(cfg.seed)
         data = build_data(cfg)
-        for name, text in data.files.items():
-            atomic_write_text(run_dir / name, text)
+        for name, content in data.files.items():
+            write = atomic_write_bytes if isinstance(content, bytes) else atomic_write_text
+            write(run_dir / name, content)
         model = build_model_for(cfg, data)
         setup_seconds = time.perf_counter() - started
         trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)
@@ -440,13 +442,17 @@ def evaluate_and_save_probabilities(
         if split not in data.splits:
             continue
         dataset = data.split(split)
-        metrics[split], tensors[split] = evaluate(
+        metrics[split], probabilities = evaluate(
             model, dataset, cfg.train.eval_batch_size, return_probabilities=True
         )
+        if probabilities is None:  # a translation model: no class per example to save
+            continue
+        tensors[split] = probabilities
         tensors[f"{split}_targets"] = dataset.tensors["targets"]
         if "meta_task" in dataset.tensors:
             tensors[f"{split}_task"] = dataset.tensors["meta_task"]
-    atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
+    if tensors:
+        atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
     if "test" in tensors:  # where the test errors go, as a heat map (small label sets only)
         names = data.info.get("label_names") or data.info.get("vocab") or []
         save_confusion_matrix(

@@ -63,7 +63,9 @@ def evaluate(
     target's index in ``targets``) also ``hr@1``, ``ndcg@1``, ``hr@10``, ``ndcg@10`` and
     ``mrr`` (:mod:`amkit.train.ranking`), and, when the model has ``score_items`` and the data
     the users' histories (``meta_exclude``), ``full_hr@10`` / ``full_ndcg@10`` over all
-    items, the history left out. With ``return_probabilities`` also the
+    items, the history left out. Models with a prediction per position (``logits (B, T, V)``,
+    targets padded with 0) are scored on their real tokens; a model's ``extra_metrics(dataset,
+    batch_size)`` adds its own (a translation model's BLEU). With ``return_probabilities`` also the
     ``(N, C)`` softmax of every example, in dataset order (for ensembles).
     """
     was_training = model.training
@@ -85,6 +87,11 @@ def evaluate(
             )
         if out.loss is not None:
             total_loss += out.loss.item() * len(batch["targets"])
+        if out.logits.dim() == 3:  # a prediction per position (translation): real tokens only
+            real = batch["targets"] != 0
+            all_predictions.append(out.logits.argmax(dim=-1)[real])
+            all_targets.append(batch["targets"][real])
+            continue
         all_predictions.append(out.logits.argmax(dim=-1))
         if ranked:
             all_logits.append(out.logits.float())
@@ -110,8 +117,13 @@ def evaluate(
             from amkit.train.ranking import scores_from_ranks
 
             result.update(scores_from_ranks(torch.cat(all_full_ranks), ks=(10,), prefix="full_"))
-    if return_probabilities:
-        return result, torch.cat(all_probabilities)
+    extra_metrics = getattr(model, "extra_metrics", None)
+    if callable(extra_metrics):  # e.g. BLEU of a translation model's decoded output
+        model.eval()
+        result.update(extra_metrics(dataset, batch_size))
+        model.train(was_training)
+    if return_probabilities:  # None for per-position outputs (no class per example)
+        return result, (torch.cat(all_probabilities) if all_probabilities else None)
     return result
 
 

@@ -214,7 +214,7 @@ class Trainer:
             leave=False,
             disable=None if cfg.progress else True,  # None: off when stderr is not a TTY
         )
-        total_loss, correct, count = 0.0, 0, 0
+        total_loss, correct, count, scored = 0.0, 0, 0, 0
         for batch in bar:
             scale = 1.0
             if self.world_size > 1:
@@ -236,11 +236,20 @@ class Trainer:
                 continue
             n = len(batch["targets"])
             total_loss += out.loss.item() * n
-            correct += int((out.logits.argmax(-1) == batch["targets"]).sum())
+            hits = out.logits.argmax(-1) == batch["targets"]
+            if out.logits.dim() == 3:  # a prediction per position: real tokens count
+                real = batch["targets"] != 0
+                hits, n_scored = hits[real], int(real.sum())
+            else:
+                n_scored = n
+            correct += int(hits.sum())
             count += n
+            scored += n_scored
             bar.set_postfix(loss=f"{total_loss / count:.4f}")
-        total_loss, correct, count = distributed.all_reduce_sum([total_loss, correct, count])
-        return {"train_loss": total_loss / count, "train_accuracy": correct / count}
+        total_loss, correct, count, scored = distributed.all_reduce_sum(
+            [total_loss, correct, count, scored]
+        )
+        return {"train_loss": total_loss / count, "train_accuracy": correct / max(scored, 1)}
 
     def fit(self) -> dict:
         """Train until ``epochs`` or early stopping; returns ``{"best": ..., "history": ...}``."""

@@ -1,0 +1,177 @@
+"""Translation: parallel data, subwords, attention contracts, decoding, learning, CLI."""
+
+from __future__ import annotations
+
+import gzip
+import random
+
+import pytest
+import torch
+
+import amkit
+from amkit.data.multi30k import EOS, SubwordTokenizer, read_parallel
+from amkit.models.decoding import Decoded, beam_search, greedy_decode
+from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq
+
+WORDS = ["apple", "bird", "cat", "dog", "egg", "fish", "goat", "hat", "ink", "jam", "kite", "lamp"]
+
+
+def _reverse_corpus(folder, n_train=1500, seed=0):
+    """``train/val/test.{src,tgt}``: the target is the source's words in reverse order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    for split, n in (("train", n_train), ("val", 100), ("test", 100)):
+        src = [[rng.choice(WORDS) for _ in range(rng.randint(3, 6))] for _ in range(n)]
+        (folder / f"{split}.src").write_text("\n".join(" ".join(s) for s in src) + "\n")
+        (folder / f"{split}.tgt").write_text("\n".join(" ".join(s[::-1]) for s in src) + "\n")
+    return folder
+
+
+def _config(folder, arch="rnn", epochs=4, **model):
+    return {
+        "data": {"name": "translation", "path": str(folder), "source": "src", "target": "tgt",
+                 "test": "test", "vocab_size": 32},
+        "model": {"name": "seq2seq", "arch": arch, "d_model": 32, "hidden": 64, "n_heads": 2,
+                  "n_layers": 2, "d_ff": 64, "dropout": 0.0, "label_smoothing": 0.0,
+                  "max_decode_len": 20, **model},
+        "train": {"epochs": epochs, "batch_size": 32, "lr": 0.005, "monitor": "val_bleu",
+                  "progress": False},
+    }  # fmt: skip
+
+
+def test_mismatched_parallel_files_name_both_and_their_counts(tmp_path):
+    (tmp_path / "a.en").write_text("one\ntwo\n")
+    with gzip.open(tmp_path / "a.de.gz", "wt") as f:
+        f.write("eins\n")
+    assert read_parallel(tmp_path / "a.en", tmp_path / "a.en") == [("one", "one"), ("two", "two")]
+    with pytest.raises(ValueError, match=r"a.en has 2 lines, .*a.de.gz has 1"):
+        read_parallel(tmp_path / "a.en", tmp_path / "a.de.gz")
+
+
+def test_sentencepiece_round_trips_text_exactly():
+    texts = ["Ein Mann fährt Fahrrad.", "A man rides a bike!", "Zwei Hunde, 3 Katzen."] * 20
+    tokenizer = SubwordTokenizer.train(texts, vocab_size=40)
+    for text in texts[:3]:
+        assert tokenizer.decode(tokenizer.encode(text)) == text
+    assert tokenizer.decode(tokenizer.encode(" Zwei  Hunde ")) == "Zwei Hunde"  # spaces squeeze
+    again = SubwordTokenizer(tokenizer.model_bytes)  # what the run directory keeps
+    assert again.encode(texts[0]) == tokenizer.encode(texts[0])
+    assert SubwordTokenizer.train(texts, 40).model_bytes == tokenizer.model_bytes  # deterministic
+
+
+INFO = {"vocab_size": 20, "max_len": 10}
+
+
+def _models():
+    torch.manual_seed(0)
+    small = {"d_model": 16, "hidden": 16, "n_heads": 2, "n_layers": 2, "d_ff": 32,
+             "dropout": 0.0}  # fmt: skip
+    return [
+        RNNSeq2Seq(Seq2SeqConfig(attention="bahdanau", **small), INFO).eval(),
+        RNNSeq2Seq(Seq2SeqConfig(attention="general", cell="lstm", **small), INFO).eval(),
+        RNNSeq2Seq(Seq2SeqConfig(attention="dot", input_feeding=False, **small), INFO).eval(),
+        TransformerSeq2Seq(Seq2SeqConfig(arch="transformer", **small), INFO).eval(),
+    ]
+
+
+def _batch():
+    g = torch.Generator().manual_seed(1)
+    src = torch.randint(4, 20, (3, 7), generator=g)
+    src[1, 4:] = 0
+    src[2, 2:] = 0
+    tgt_in = torch.randint(4, 20, (3, 5), generator=g)
+    tgt_in[:, 0] = 2
+    tgt_in[2, 3:] = 0
+    return src, tgt_in
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_cross_attention_rows_sum_to_one_and_padding_gets_zero(index):
+    model = _models()[index]
+    src, tgt_in = _batch()
+    out = model(src, tgt_in, need_weights=True)
+    cross = out.attention["cross"]  # (B, T, S)
+    assert out.logits.shape == (3, 5, 20) and cross.shape == (3, 5, 7)
+    torch.testing.assert_close(cross.sum(-1), torch.ones(3, 5))
+    assert torch.all(cross[1, :, 4:] == 0) and torch.all(cross[2, :, 2:] == 0)
+    decoded = greedy_decode(model, src, max_len=6)
+    real = decoded.tokens != 0
+    torch.testing.assert_close(decoded.attention.sum(-1)[real], torch.ones(int(real.sum())))
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_beam_one_equals_greedy(index):
+    model = _models()[index]
+    src, _ = _batch()
+    greedy = greedy_decode(model, src, max_len=8)
+    beam = beam_search(model, src, max_len=8, beam=1)
+    assert torch.equal(greedy.tokens, beam.tokens)
+    torch.testing.assert_close(greedy.attention, beam.attention)
+
+
+def test_beam_search_finds_a_sequence_at_least_as_likely_as_greedy():
+    model = _models()[0]
+    src, _ = _batch()
+    greedy = greedy_decode(model, src, max_len=8)
+    beam = beam_search(model, src, max_len=8, beam=4, alpha=0.0)  # no length penalty
+    assert torch.all(beam.scores >= greedy.scores - 1e-5)
+    assert beam.tokens.shape[1] <= 8  # the max-length guard
+
+
+def test_teacher_forced_loss_falls_on_a_copy_task():
+    torch.manual_seed(0)
+    model = RNNSeq2Seq(Seq2SeqConfig(d_model=16, hidden=32, dropout=0.0), INFO)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    src = torch.randint(4, 20, (32, 6), generator=torch.Generator().manual_seed(0))
+    tgt_in = torch.cat([torch.full((32, 1), 2), src], 1)
+    targets = torch.cat([src, torch.full((32, 1), EOS)], 1)
+    losses = []
+    for _ in range(30):
+        loss = model(src, tgt_in, targets).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_bleu_of_identical_text_is_100(tmp_path):
+    data_dir = _reverse_corpus(tmp_path / "rev", n_train=200)
+    result = amkit.run(_config(data_dir, epochs=1), run_dir=tmp_path / "run")
+    model, test = result.model, result.data.split("test")
+
+    def perfect(src, beam=None, max_len=None):  # a decoder that returns the references
+        rows = [t for t in test.tensors["src"].tolist()]
+        index = [rows.index(r) for r in src.tolist()]
+        tokens = test.tensors["targets"][index].masked_fill(
+            test.tensors["targets"][index] == EOS, 0
+        )
+        return Decoded(tokens, torch.zeros(*tokens.shape, src.shape[1]), torch.zeros(len(src)))
+
+    model.decode = perfect
+    scores = model.extra_metrics(test, 32)
+    assert scores["bleu"] == pytest.approx(100.0) and scores["bleu_lc"] == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("arch", ["rnn", "transformer"])
+def test_learns_to_reverse_and_translates_from_the_command_line(tmp_path, arch, capsys):
+    from amkit.cli import main
+
+    data_dir = _reverse_corpus(tmp_path / "rev")
+    epochs = 4 if arch == "rnn" else 6
+    result = amkit.run(_config(data_dir, arch, epochs=epochs), run_dir=tmp_path / "run")
+    assert result.metrics["test"]["bleu"] > 70, result.history
+    assert (result.run_dir / "spm.model").is_file()
+    model = result.model
+    assert main(["translate", str(result.run_dir), "cat dog egg fish"]) == 0
+    assert capsys.readouterr().out.strip() == model.translate(["cat dog egg fish"])[0][0]
+    (tmp_path / "in.txt").write_text("apple bird cat\nhat ink jam kite\n")
+    assert main(["translate", str(result.run_dir), "--input", str(tmp_path / "in.txt"),
+                 "--output", str(tmp_path / "out.txt"), "--beam", "3"]) == 0  # fmt: skip
+    lines = (tmp_path / "out.txt").read_text().splitlines()
+    assert lines == model.translate(["apple bird cat", "hat ink jam kite"], beam=3)[0]
+    assert lines[0] == "cat bird apple"  # save -> load -> the same model, and it reverses
+    assert main(["explain", str(result.run_dir), "--text", "goat hat ink"]) == 0
+    assert "translation: " in capsys.readouterr().out
+    assert (result.run_dir / "plots" / "alignment.png").exists()
+    assert "<table>" in (result.run_dir / "plots" / "alignment.html").read_text()
