@@ -262,6 +262,21 @@ def test_schedulers_follow_their_rule(tmp_path, schedule, expected):
         assert lrs[0] == 1e-5 and lrs[-1] <= 0.5e-5 and lrs == sorted(lrs, reverse=True)
 
 
+def test_warmup_schedule_rises_linearly_then_decays_with_inverse_sqrt():
+    from amkit.train.trainer import TrainConfig, make_scheduler
+
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = make_scheduler(TrainConfig(scheduler="warmup", warmup_steps=4), optimizer)
+    lrs = []
+    for _ in range(9):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    expected = [0.25, 0.5, 0.75, 1.0, (4 / 5) ** 0.5, (4 / 6) ** 0.5, (4 / 7) ** 0.5,
+                (4 / 8) ** 0.5, (4 / 9) ** 0.5]  # fmt: skip
+    assert lrs == pytest.approx(expected)
+
+
 def test_evaluate_reports_macro_precision_recall_f1_on_every_example():
     from amkit.data.base import TensorDictDataset
     from amkit.models.base import ModelOutput

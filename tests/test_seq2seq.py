@@ -109,6 +109,16 @@ def test_beam_one_equals_greedy(index):
     torch.testing.assert_close(greedy.attention, beam.attention)
 
 
+def test_cached_additive_keys_give_the_attention_blocks_output():
+    model = _models()[0]  # Bahdanau
+    src, _ = _batch()
+    memory = model.encode(src)
+    query = torch.randn(3, 16)
+    fast = model._attend(query, memory)
+    reference = model._attend(query, {k: v for k, v in memory.items() if k != "keys"})
+    torch.testing.assert_close(fast, reference)
+
+
 def test_beam_search_finds_a_sequence_at_least_as_likely_as_greedy():
     model = _models()[0]
     src, _ = _batch()

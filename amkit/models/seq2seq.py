@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention import Attention
+from amkit.attention.masks import masked_softmax
 from amkit.attention.multihead import MultiHeadAttention
 from amkit.attention.transformer import TransformerEncoder
 from amkit.data.base import iterate_batches
@@ -184,7 +185,10 @@ class RNNSeq2Seq(_Translator):
             states, batch_first=True, total_length=src.shape[1]
         )  # (B, S, 2H)
         mean = (states * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-        return {"memory": self.memory_proj(states), "mask": mask, "summary": mean}
+        memory = {"memory": self.memory_proj(states), "mask": mask, "summary": mean}
+        if self.config.attention in ("bahdanau", "concat"):  # W_k k once, not at every step
+            memory["keys"] = self.attn.score.key_proj(memory["memory"])  # (B, S, A)
+        return memory
 
     def start(self, memory: dict[str, Tensor]) -> dict[str, Tensor]:
         h0 = torch.tanh(self.bridge(memory["summary"]))  # (B, H)
@@ -200,13 +204,25 @@ class RNNSeq2Seq(_Translator):
         return {**state, "h": self.cell(x, state["h"])}
 
     def _attend(self, query: Tensor, memory: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        context, weights = self.attn(
-            query.unsqueeze(1), memory["memory"], memory["memory"],
-            mask=memory["mask"], need_weights=True,
-        )  # fmt: skip
-        return context[:, 0], weights[:, 0]  # (B, H), (B, S)
+        """``query (B, H)`` over the source: context ``(B, H)``, weights ``(B, S)``."""
+        if "keys" not in memory:
+            context, weights = self.attn(
+                query.unsqueeze(1), memory["memory"], memory["memory"],
+                mask=memory["mask"], need_weights=True,
+            )  # fmt: skip
+            return context[:, 0], weights[:, 0]
+        # the additive score with the keys projected once per sentence (same formula)
+        score = self.attn.score
+        hidden = torch.tanh(score.query_proj(query).unsqueeze(1) + memory["keys"])  # (B, S, A)
+        weights = masked_softmax(score.v(hidden).squeeze(-1), memory["mask"])  # (B, S)
+        return (weights.unsqueeze(1) @ memory["memory"]).squeeze(1), weights
 
-    def step_logits(self, prev: Tensor, state, memory) -> tuple[Tensor, dict, Tensor]:
+    def output(self, pre: Tensor) -> Tensor:
+        """Pre-output vectors ``(..., E)`` -> logits ``(..., V)`` (tied to the embeddings)."""
+        return pre @ self.tgt_embedding.weight.T + self.out_bias
+
+    def step_pre(self, prev: Tensor, state, memory) -> tuple[Tensor, dict, Tensor]:
+        """One decoder step: the pre-output vector ``(B, E)``, new state, weights ``(B, S)``."""
         y = self.drop(self.tgt_embedding(prev))  # (B, E)
         if self.bahdanau:
             context, weights = self._attend(state["h"], memory)
@@ -218,23 +234,22 @@ class RNNSeq2Seq(_Translator):
             feed = torch.tanh(self.combine(torch.cat([context, state["h"]], -1)))  # h~
             state = {**state, "feed": feed}
             pre = self.pre_output(self.drop(feed))
-        logits = pre @ self.tgt_embedding.weight.T + self.out_bias  # (B, V)
-        return logits, state, weights
+        return pre, state, weights
 
     def step(self, prev: Tensor, state, memory):
-        logits, state, weights = self.step_logits(prev, state, memory)
-        return F.log_softmax(logits.float(), -1), state, weights
+        pre, state, weights = self.step_pre(prev, state, memory)
+        return F.log_softmax(self.output(pre).float(), -1), state, weights
 
     def forward(self, src, tgt_in, targets=None, need_weights: bool = False) -> ModelOutput:
         """``src (B, S)``, ``tgt_in (B, T)`` (``<s>`` + target), ``targets (B, T)``."""
         memory = self.encode(src)
         state = self.start(memory)
-        logits, weights = [], []
+        pres, weights = [], []
         for t in range(tgt_in.shape[1]):
-            step_logits, state, w = self.step_logits(tgt_in[:, t], state, memory)
-            logits.append(step_logits)
+            pre, state, w = self.step_pre(tgt_in[:, t], state, memory)
+            pres.append(pre)
             weights.append(w)
-        logits = torch.stack(logits, 1)  # (B, T, V)
+        logits = self.output(torch.stack(pres, 1))  # (B, T, V): one product for all steps
         attention = {"cross": torch.stack(weights, 1)} if need_weights else {}
         return ModelOutput(logits=logits, loss=self.loss(logits, targets), attention=attention)
 

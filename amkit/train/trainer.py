@@ -48,7 +48,10 @@ class TrainConfig:
     lr: float = option(1e-3, gt=0)
     momentum: float = option(0.0, ge=0, lt=1)
     weight_decay: float = option(0.0, ge=0)
-    scheduler: Literal["none", "step", "cosine", "plateau"] = "none"
+    # warmup: per optimizer step, linear warm-up over warmup_steps then 1/sqrt(step) decay
+    # (Vaswani et al. 2017's schedule, peak = lr); the others step once per epoch
+    scheduler: Literal["none", "step", "cosine", "plateau", "warmup"] = "none"
+    warmup_steps: int = option(4000, ge=1)
     step_size: int = option(25, ge=1)  # epochs between decays for scheduler=step
     gamma: float = option(0.5, gt=0, le=1)  # decay factor for step and plateau
     patience: int = option(5, ge=0)  # plateau scheduler: epochs without improvement
@@ -101,6 +104,14 @@ def make_scheduler(cfg: TrainConfig, optimizer: torch.optim.Optimizer):
         return torch.optim.lr_scheduler.StepLR(optimizer, cfg.step_size, gamma=cfg.gamma)
     if cfg.scheduler == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=cfg.epochs)
+    if cfg.scheduler == "warmup":
+        warmup = cfg.warmup_steps
+
+        def factor(done: int) -> float:  # done: optimizer steps taken so far
+            step = done + 1
+            return min(step / warmup, (warmup / step) ** 0.5)
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     if cfg.scheduler == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode=cfg.mode, factor=cfg.gamma, patience=cfg.patience
@@ -232,6 +243,8 @@ class Trainer:
             if cfg.clip_grad_norm is not None:
                 clip_gradients(self.model.parameters(), cfg.clip_grad_norm, cfg.clip_mode)
             self.optimizer.step()
+            if cfg.scheduler == "warmup" and self.scheduler is not None:
+                self.scheduler.step()
             if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
                 continue
             n = len(batch["targets"])
@@ -343,7 +356,7 @@ class Trainer:
         self.scheduler = make_scheduler(self.config, self.optimizer)
 
     def _step_scheduler(self, monitored: float) -> None:
-        if self.scheduler is None:
+        if self.scheduler is None or self.config.scheduler == "warmup":  # stepped per batch
             return
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             self.scheduler.step(monitored)
