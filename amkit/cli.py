@@ -14,6 +14,7 @@
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
+    amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
     amkit ls
     amkit bench attention|memory [--quick]
     amkit --version
@@ -217,6 +218,27 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compress(args: argparse.Namespace) -> int:
+    from amkit.compress.run import compress_run
+
+    try:
+        metrics = compress_run(args.run_dir, args.method, args.amount, args.out)
+    except (ValueError, FileExistsError) as error:
+        raise _UsageError(str(error)) from error
+    info = metrics["compression"]
+    ratio = info["weight_bytes"] / max(info["original_weight_bytes"], 1)
+    line = f"{args.method}: weights {info['weight_bytes']:,} bytes ({ratio:.0%} of the original)"
+    if info["sparsity"] is not None:
+        line += f", sparsity {info['sparsity']:.2f}"
+    print(line)
+    for split in ("val", "test"):
+        if split in metrics:
+            scores = {k: v for k, v in metrics[split].items() if k in ("accuracy", "bleu")}
+            print(f"{split}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    print(f"run directory: {args.out}")
+    return 0
+
+
 def _cmd_baseline(args: argparse.Namespace) -> int:
     from amkit.baselines.run import run_nbsvm
 
@@ -389,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--output", default=None, help="where to write the translations")
     tr.add_argument("--beam", type=int, default=None, help="beam size (default: the run's)")
     tr.set_defaults(func=_cmd_translate)
+
+    comp = sub.add_parser("compress", help="quantize or prune a trained run into a new run")
+    comp.add_argument("run_dir")
+    comp.add_argument("--method", required=True, choices=["quantize", "prune"])
+    comp.add_argument("--amount", type=float, default=0.5, help="prune: share of weights zeroed")
+    comp.add_argument("--out", required=True, help="the new run directory")
+    comp.set_defaults(func=_cmd_compress)
 
     baseline = sub.add_parser("baseline", help="NBSVM (Wang & Manning 2012) on a text dataset")
     baseline.add_argument("config", help="YAML with seed, data and nbsvm sections")

@@ -53,3 +53,43 @@ def _write_sentiment_csv(path, n=200, seed=0):
 def sentiment_csv() -> Callable[..., object]:
     """``sentiment_csv(path, n=200, seed=0)`` writes a generated two-class CSV and returns path."""
     return _write_sentiment_csv
+
+
+WORDS = ["apple", "bird", "cat", "dog", "egg", "fish", "goat", "hat", "ink", "jam", "kite", "lamp"]
+
+
+def _write_reverse_corpus(folder, n_train=1500, seed=0):
+    """``train/val/test.{src,tgt}``: the target is the source's words in reverse order."""
+    import random
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    for split, n in (("train", n_train), ("val", 100), ("test", 100)):
+        src = [[rng.choice(WORDS) for _ in range(rng.randint(3, 6))] for _ in range(n)]
+        (folder / f"{split}.src").write_text("\n".join(" ".join(s) for s in src) + "\n")
+        (folder / f"{split}.tgt").write_text("\n".join(" ".join(s[::-1]) for s in src) + "\n")
+    return folder
+
+
+def _translation_config(folder, arch="rnn", epochs=4, **model):
+    return {
+        "data": {"name": "translation", "path": str(folder), "source": "src", "target": "tgt",
+                 "test": "test", "vocab_size": 32},
+        "model": {"name": "seq2seq", "arch": arch, "d_model": 32, "hidden": 64, "n_heads": 2,
+                  "n_layers": 2, "d_ff": 64, "dropout": 0.0, "label_smoothing": 0.0,
+                  "max_decode_len": 20, **model},
+        "train": {"epochs": epochs, "batch_size": 32, "lr": 0.005, "monitor": "val_bleu",
+                  "progress": False},
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def reverse_corpus() -> Callable[..., object]:
+    """``reverse_corpus(folder, n_train=1500)``: a generated parallel corpus (reversal)."""
+    return _write_reverse_corpus
+
+
+@pytest.fixture(scope="session")
+def translation_config() -> Callable[..., dict]:
+    """``translation_config(folder, arch="rnn", epochs=4, **model)``: a tiny seq2seq config."""
+    return _translation_config

@@ -35,6 +35,7 @@ import yaml
 from torch import nn
 
 import amkit
+from amkit.compress.methods import CompressConfig, apply_compression
 from amkit.data.base import DATASETS, DataBundle
 from amkit.experiments.config import (
     ConfigError,
@@ -58,7 +59,7 @@ from amkit.train.trainer import TrainConfig, Trainer
 
 log = logging.getLogger("amkit")
 
-TOP_LEVEL_KEYS = ("seed", "data", "model", "train")
+TOP_LEVEL_KEYS = ("seed", "data", "model", "train", "compress")
 
 
 @dataclass
@@ -78,14 +79,18 @@ class ExperimentConfig:
     model: ComponentSpec
     train: TrainConfig = field(default_factory=TrainConfig)
     seed: int = 0
+    compress: CompressConfig = field(default_factory=CompressConfig)  # set by amkit compress
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "seed": self.seed,
             "data": self.data.to_dict(),
             "model": self.model.to_dict(),
             "train": to_dict(self.train),
         }
+        if self.compress.method != "none":
+            out["compress"] = to_dict(self.compress)
+        return out
 
 
 def _component(
@@ -127,12 +132,17 @@ def parse_config(raw: Mapping[str, Any], source: str | None = None) -> Experimen
         train = from_dict(TrainConfig, raw.get("train") or {})
     except ConfigError as err:
         problems.extend(f"train.{p}" for p in err.problems)
+    compress = CompressConfig()
+    try:
+        compress = from_dict(CompressConfig, raw.get("compress") or {})
+    except ConfigError as err:
+        problems.extend(f"compress.{p}" for p in err.problems)
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         problems.append(f"seed: expected an integer >= 0, got {seed!r}")
     if problems:
         raise ConfigError(problems, source)
-    return ExperimentConfig(data=data, model=model, train=train, seed=seed)
+    return ExperimentConfig(data=data, model=model, train=train, seed=seed, compress=compress)
 
 
 def load_config(
@@ -264,6 +274,11 @@ def _run(
                 f"{run_dir} already holds a run; resume it with --resume {run_dir} "
                 "or choose another --out"
             )
+    if cfg.compress.method != "none":
+        raise ValueError(
+            "compress: a compressed run is made by `amkit compress RUN_DIR`, not trained; "
+            "remove the compress section to train"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = cfg.to_dict()
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
@@ -427,7 +442,7 @@ def load_run(
     data = build_data(cfg)
     model = build_model_for(cfg, data)
     load_model(model, run_dir / "model.safetensors")
-    model.eval()
+    model = apply_compression(model, cfg.compress).eval()  # a quantized run re-quantizes
     return cfg, model, data
 
 
