@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import random
 
 import pytest
 import torch
@@ -12,31 +11,6 @@ import amkit
 from amkit.data.multi30k import EOS, SubwordTokenizer, read_parallel
 from amkit.models.decoding import Decoded, beam_search, greedy_decode
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq
-
-WORDS = ["apple", "bird", "cat", "dog", "egg", "fish", "goat", "hat", "ink", "jam", "kite", "lamp"]
-
-
-def _reverse_corpus(folder, n_train=1500, seed=0):
-    """``train/val/test.{src,tgt}``: the target is the source's words in reverse order."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    for split, n in (("train", n_train), ("val", 100), ("test", 100)):
-        src = [[rng.choice(WORDS) for _ in range(rng.randint(3, 6))] for _ in range(n)]
-        (folder / f"{split}.src").write_text("\n".join(" ".join(s) for s in src) + "\n")
-        (folder / f"{split}.tgt").write_text("\n".join(" ".join(s[::-1]) for s in src) + "\n")
-    return folder
-
-
-def _config(folder, arch="rnn", epochs=4, **model):
-    return {
-        "data": {"name": "translation", "path": str(folder), "source": "src", "target": "tgt",
-                 "test": "test", "vocab_size": 32},
-        "model": {"name": "seq2seq", "arch": arch, "d_model": 32, "hidden": 64, "n_heads": 2,
-                  "n_layers": 2, "d_ff": 64, "dropout": 0.0, "label_smoothing": 0.0,
-                  "max_decode_len": 20, **model},
-        "train": {"epochs": epochs, "batch_size": 32, "lr": 0.005, "monitor": "val_bleu",
-                  "progress": False},
-    }  # fmt: skip
 
 
 def test_mismatched_parallel_files_name_both_and_their_counts(tmp_path):
@@ -145,9 +119,9 @@ def test_teacher_forced_loss_falls_on_a_copy_task():
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_bleu_of_identical_text_is_100(tmp_path):
-    data_dir = _reverse_corpus(tmp_path / "rev", n_train=200)
-    result = amkit.run(_config(data_dir, epochs=1), run_dir=tmp_path / "run")
+def test_bleu_of_identical_text_is_100(tmp_path, reverse_corpus, translation_config):
+    data_dir = reverse_corpus(tmp_path / "rev", n_train=200)
+    result = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run")
     model, test = result.model, result.data.split("test")
 
     def perfect(src, beam=None, max_len=None):  # a decoder that returns the references
@@ -164,12 +138,15 @@ def test_bleu_of_identical_text_is_100(tmp_path):
 
 
 @pytest.mark.parametrize("arch", ["rnn", "transformer"])
-def test_learns_to_reverse_and_translates_from_the_command_line(tmp_path, arch, capsys):
+def test_learns_to_reverse_and_translates_from_the_command_line(
+    tmp_path, arch, capsys, reverse_corpus, translation_config
+):
     from amkit.cli import main
 
-    data_dir = _reverse_corpus(tmp_path / "rev")
+    data_dir = reverse_corpus(tmp_path / "rev")
     epochs = 4 if arch == "rnn" else 6
-    result = amkit.run(_config(data_dir, arch, epochs=epochs), run_dir=tmp_path / "run")
+    config = translation_config(data_dir, arch, epochs=epochs)
+    result = amkit.run(config, run_dir=tmp_path / "run")
     assert result.metrics["test"]["bleu"] > 70, result.history
     assert (result.run_dir / "spm.model").is_file()
     model = result.model

@@ -13,14 +13,13 @@ generated from it. Published numbers sit in the same JSON under ``published``.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments.report import finish_page, finished_metrics, mean_std
+from amkit.experiments import report
+from amkit.experiments.report import finish_page, seeds_row
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/recsys.json")
@@ -42,36 +41,12 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 
 
 def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
-    """Test ranking metrics of each seed (one finished run directory each), mean and std."""
-    per_seed = []
-    for run_dir in run_dirs:
-        metrics = finished_metrics(run_dir)
-        missing = [k for k in METRICS if k not in metrics["test"]]
-        if missing:
-            raise ValueError(f"{run_dir}: test metrics lack {missing}; rerun amkit evaluate")
-        per_seed.append(
-            {
-                "seed": metrics.get("seed"),
-                "run_dir": str(run_dir),
-                **{k: round(metrics["test"][k], 4) for k in METRICS},
-                "val_ndcg@10": round(metrics["val"]["ndcg@10"], 4),
-                "n_test": metrics["test"]["n"],
-                "train_seconds": metrics["timings"]["train_seconds"],
-            }
-        )
-    row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in METRICS}
-    row["val_ndcg@10"] = mean_std([s["val_ndcg@10"] for s in per_seed])
-    row["seconds"] = round(statistics.fmean(s["train_seconds"] for s in per_seed), 1)
-    row["seeds"] = [s["seed"] for s in per_seed]
-    row["n_test"] = per_seed[0]["n_test"]
-    row["per_seed"] = per_seed
-    return row
+    """Test metrics of each seed (one finished run directory each), mean and std."""
+    return seeds_row(run_dirs, METRICS, "ndcg@10")
 
 
 def load_results(path: Path = RESULTS) -> dict[str, Any]:
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return {"rows": {}, "published": PUBLISHED, "notes": []}
+    return report.load_results(path, PUBLISHED)
 
 
 def add_row(

@@ -32,3 +32,40 @@ def finish_page(lines: list[str], results: dict[str, Any]) -> str:
     if results.get("notes"):
         lines = [*lines, "", "## Notes", "", *results["notes"]]
     return "\n".join(lines) + "\n"
+
+
+def seeds_row(
+    run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str
+) -> dict[str, Any]:
+    """One results row from the run directories of its seeds: each seed's test metrics and
+    validation ``val_metric``, and their mean and standard deviation."""
+    per_seed = []
+    for run_dir in run_dirs:
+        metrics = finished_metrics(run_dir)
+        missing = [k for k in test_metrics if k not in metrics["test"]]
+        if missing:
+            raise ValueError(f"{run_dir}: test metrics lack {missing}; rerun amkit evaluate")
+        per_seed.append(
+            {
+                "seed": metrics.get("seed"),
+                "run_dir": str(run_dir),
+                **{k: round(metrics["test"][k], 4) for k in test_metrics},
+                f"val_{val_metric}": round(metrics["val"][val_metric], 4),
+                "n_test": metrics["test"]["n"],
+                "train_seconds": metrics["timings"]["train_seconds"],
+            }
+        )
+    row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in test_metrics}
+    row[f"val_{val_metric}"] = mean_std([s[f"val_{val_metric}"] for s in per_seed])
+    row["seconds"] = round(statistics.fmean(s["train_seconds"] for s in per_seed), 1)
+    row["seeds"] = [s["seed"] for s in per_seed]
+    row["n_test"] = per_seed[0]["n_test"]
+    row["per_seed"] = per_seed
+    return row
+
+
+def load_results(path: Path, published: dict[str, Any]) -> dict[str, Any]:
+    """A results JSON twin, or an empty one carrying ``published``."""
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"rows": {}, "published": published, "notes": []}
