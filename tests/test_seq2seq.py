@@ -45,6 +45,7 @@ def _models():
         RNNSeq2Seq(Seq2SeqConfig(attention="general", cell="lstm", **small), INFO).eval(),
         RNNSeq2Seq(Seq2SeqConfig(attention="dot", input_feeding=False, **small), INFO).eval(),
         TransformerSeq2Seq(Seq2SeqConfig(arch="transformer", **small), INFO).eval(),
+        RNNSeq2Seq(Seq2SeqConfig(encoder="chunked", chunk_size=3, **small), INFO).eval(),
     ]
 
 
@@ -59,7 +60,7 @@ def _batch():
     return src, tgt_in
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_cross_attention_rows_sum_to_one_and_padding_gets_zero(index):
     model = _models()[index]
     src, tgt_in = _batch()
@@ -73,7 +74,7 @@ def test_cross_attention_rows_sum_to_one_and_padding_gets_zero(index):
     torch.testing.assert_close(decoded.attention.sum(-1)[real], torch.ones(int(real.sum())))
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_beam_one_equals_greedy(index):
     model = _models()[index]
     src, _ = _batch()

@@ -41,6 +41,7 @@ from amkit.data.multi30k import EOS
 from amkit.experiments.config import option
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.decoding import beam_search, greedy_decode
+from amkit.models.text_classifier import ChunkedEncoder, RNNEncoder
 
 SCORES = {"bahdanau": "additive", "concat": "additive", "dot": "dot", "general": "general"}
 
@@ -53,6 +54,10 @@ class Seq2SeqConfig:
     cell: Literal["gru", "lstm"] = "gru"
     attention: Literal["bahdanau", "dot", "general", "concat"] = "bahdanau"
     input_feeding: bool = True  # Luong attention only
+    # rnn: a bidirectional RNN over the tokens; chunked: attention pools chunks of
+    # chunk_size tokens, a BiGRU runs over the chunk summaries (the decoder attends chunks)
+    encoder: Literal["rnn", "chunked"] = "rnn"
+    chunk_size: int = option(4, ge=1)
     d_model: int = option(256, ge=1)  # embedding width (the Transformer's width)
     hidden: int = option(512, ge=1)  # RNN width
     layers: int = option(1, ge=1)  # RNN encoder layers
@@ -155,9 +160,10 @@ class RNNSeq2Seq(_Translator):
         self.tgt_embedding = (
             self.src_embedding if config.tie_embeddings else nn.Embedding(v, e, padding_idx=0)
         )
-        rnn = nn.GRU if config.cell == "gru" else nn.LSTM
-        self.encoder = rnn(e, h, config.layers, batch_first=True, bidirectional=True,
-                           dropout=config.dropout if config.layers > 1 else 0.0)  # fmt: skip
+        if config.encoder == "chunked":
+            self.encoder = ChunkedEncoder(e, h, config.chunk_size, config.layers, config.dropout)
+        else:
+            self.encoder = RNNEncoder(config.cell, e, h, config.layers, config.dropout)
         self.memory_proj = nn.Linear(2 * h, h)  # keys and values of the attention
         self.bridge = nn.Linear(2 * h, h)  # the decoder's first state
         self.bahdanau = config.attention == "bahdanau"
@@ -176,16 +182,17 @@ class RNNSeq2Seq(_Translator):
     # ---------------------------------------------------------------- decoding API
     def encode(self, src: Tensor) -> dict[str, Tensor]:
         mask = src != 0  # (B, S)
-        lengths = mask.sum(1).clamp(min=1).cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(
-            self.drop(self.src_embedding(src)), lengths, batch_first=True, enforce_sorted=False
-        )
-        states, _ = self.encoder(packed)
-        states, _ = nn.utils.rnn.pad_packed_sequence(
-            states, batch_first=True, total_length=src.shape[1]
-        )  # (B, S, 2H)
+        x = self.drop(self.src_embedding(src))  # (B, S, E)
+        memory = {}
+        if self.config.encoder == "chunked":
+            states, mask, inner = self.encoder(x, mask)  # (B, S', 2H), (B, S'), (B, S', c)
+            memory["inner"] = inner
+            # (B, S, 0): carries the source length S through beam reordering
+            memory["tokens"] = torch.zeros(src.shape[0], src.shape[1], 0, device=src.device)
+        else:
+            states = self.encoder(x, mask)  # (B, S, 2H)
         mean = (states * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
-        memory = {"memory": self.memory_proj(states), "mask": mask, "summary": mean}
+        memory.update({"memory": self.memory_proj(states), "mask": mask, "summary": mean})
         if self.config.attention in ("bahdanau", "concat"):  # W_k k once, not at every step
             memory["keys"] = self.attn.score.key_proj(memory["memory"])  # (B, S, A)
         return memory
@@ -221,6 +228,16 @@ class RNNSeq2Seq(_Translator):
         """Pre-output vectors ``(..., E)`` -> logits ``(..., V)`` (tied to the embeddings)."""
         return pre @ self.tgt_embedding.weight.T + self.out_bias
 
+    @staticmethod
+    def token_weights(weights: Tensor, memory: dict[str, Tensor]) -> Tensor:
+        """Chunked encoder: chunk weights ``(B, S')`` times the within-chunk weights ->
+        per-token weights ``(B, S)``; the token encoder's weights pass through."""
+        if "inner" not in memory:
+            return weights
+        inner = memory["inner"]  # (B, S', c)
+        tokens = (weights.unsqueeze(-1) * inner).flatten(1)  # (B, S' * c)
+        return tokens[:, : memory["tokens"].shape[1]]
+
     def step_pre(self, prev: Tensor, state, memory) -> tuple[Tensor, dict, Tensor]:
         """One decoder step: the pre-output vector ``(B, E)``, new state, weights ``(B, S)``."""
         y = self.drop(self.tgt_embedding(prev))  # (B, E)
@@ -234,7 +251,7 @@ class RNNSeq2Seq(_Translator):
             feed = torch.tanh(self.combine(torch.cat([context, state["h"]], -1)))  # h~
             state = {**state, "feed": feed}
             pre = self.pre_output(self.drop(feed))
-        return pre, state, weights
+        return pre, state, self.token_weights(weights, memory)
 
     def step(self, prev: Tensor, state, memory):
         pre, state, weights = self.step_pre(prev, state, memory)
