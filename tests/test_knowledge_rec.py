@@ -166,3 +166,27 @@ def test_recommend_lists_unseen_items_with_reasons(tmp_path, capsys):
     assert not set(r.item for r in recs.items) & set(recs.history)  # nothing already seen
     assert main(["recommend", str(result.run_dir), "--user", "nobody"]) == 2
     assert "user 'nobody' is not in this run's data" in capsys.readouterr().err
+
+
+def test_latent_slots_work_without_item_knowledge(tmp_path):
+    folder = _catalogue(tmp_path / "kb")
+    config = {
+        "data": {"name": "sequences", "source": "interactions",
+                 "path": str(folder / "interactions.csv"), "min_count": 0, "max_len": 12,
+                 "n_negatives": 5},
+        "model": {"name": "knowledge_rec", "d_model": 16, "n_blocks": 1, "dropout": 0.1,
+                  "attributes": False, "kg": "none", "latent_slots": 4},
+        "train": {"epochs": 20, "batch_size": 16, "lr": 0.01, "monitor": "val_ndcg@10",
+                  "progress": False},
+    }  # fmt: skip
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["full_hr@10"] >= 0.9, result.history
+    test = result.data.split("test")[:4]
+    out = result.model.eval()(test["seq"], candidates=test["candidates"], need_weights=True)
+    torch.testing.assert_close(out.attention["memory"].sum(-1), torch.ones(4, 6))
+    from amkit.explain.recommend import recommend
+
+    assert recommend(result.run_dir, "u1", k=2).items[0].shares[0][0].startswith("slot")
+    with pytest.raises(ValueError, match="latent_slots"):
+        amkit.run({**config, "model": {**config["model"], "latent_slots": 0}},
+                  run_dir=tmp_path / "bad")  # fmt: skip

@@ -100,9 +100,13 @@ def recommend(
         if vectors is not None and hasattr(sasrec, "encode_with_weights"):
             _, weights = sasrec.encode_with_weights(vectors(seq), seq != 0)
             attention = weights[-1][0].mean(0)[-1]  # (L,) last position, mean over heads
-        memory = None
+        memory, slot_names = None, []
         if getattr(getattr(model, "config", None), "memory", False):
             _, memory = model.score_candidates(seq, top.indices.unsqueeze(0))  # (1, K, A)
+            latent = model.config.latent_slots
+            slot_names = (
+                [f"slot{a + 1}" for a in range(latent)] if latent else knowledge.attribute_names
+            )
         items = []
         for j, (item, score) in enumerate(
             zip(top.indices.tolist(), top.values.tolist(), strict=True)
@@ -118,7 +122,7 @@ def recommend(
             if memory is not None:
                 read = memory[0, j]
                 best = read.topk(min(2, len(read)))
-                rec.shares = [(knowledge.attribute_names[a], float(w))
+                rec.shares = [(slot_names[a], float(w))
                               for a, w in zip(best.indices.tolist(), best.values.tolist(),
                                               strict=True) if w > 0]  # fmt: skip
             items.append(rec)
@@ -128,7 +132,7 @@ def recommend(
         result.png = save_heatmap(
             memory[0][:, used].numpy(),
             Path(out_dir) / f"recommend_user{user}.png",
-            x_labels=[knowledge.attribute_names[a] for a in used],
+            x_labels=[slot_names[a] for a in used],
             y_labels=[r.item for r in items],
             title=f"user {user}: memory slots each recommendation read",
         )

@@ -55,6 +55,10 @@ class KnowledgeRecConfig:
     attributes: bool = True
     kg: Literal["none", "joint", "pretrained"] = "joint"
     memory: bool = True
+    # 0: one memory slot per item attribute (needs item knowledge); N > 0: N latent slots
+    # with learned keys, each item written to them softly (RUM's feature-level memory) --
+    # for catalogues without attributes (e.g. Amazon Games)
+    latent_slots: int = option(0, ge=0)
     kg_weight: float = option(0.1, ge=0)  # weight of the TransE loss (kg: joint)
     kg_batch: int = option(1024, ge=1)  # triples per training step (kg: joint)
     kg_margin: float = option(1.0, gt=0)
@@ -84,11 +88,12 @@ class KnowledgeRec(nn.Module):
         super().__init__()
         self.config = config
         knowledge = data_info.get("item_knowledge")
-        if knowledge is None and (config.attributes or config.kg != "none" or config.memory):
+        attribute_memory = config.memory and not config.latent_slots
+        if knowledge is None and (config.attributes or config.kg != "none" or attribute_memory):
             raise ValueError(
                 "knowledge_rec needs item knowledge: set data.item_knowledge to a folder with "
-                "movies.dat.gz and MKR's KG files (e.g. ../shared/data/ml-1m), or turn "
-                "model.attributes, model.memory off and model.kg to none"
+                "movies.dat.gz and MKR's KG files (e.g. ../shared/data/ml-1m); without it set "
+                "model.attributes=false, model.kg=none and model.latent_slots=N (or memory off)"
             )
         d = config.d_model
         self.n_items = data_info["n_items"]
@@ -122,6 +127,9 @@ class KnowledgeRec(nn.Module):
         if config.memory:
             self.query = nn.Linear(d, d, bias=False)
             self.read_fusion = GatedFusion(d)
+            if config.latent_slots:
+                self.slot_keys = nn.Parameter(torch.empty(config.latent_slots, d))
+                nn.init.xavier_normal_(self.slot_keys)
         if config.kg == "pretrained":
             self._pretrain_entities()
 
@@ -157,9 +165,20 @@ class KnowledgeRec(nn.Module):
         return fused * (items != 0).unsqueeze(-1)
 
     # ---------------------------------------------------------------- memory
+    def memory_keys(self) -> Tensor:
+        """``(A, D)``: attribute embeddings, or the latent slots' keys."""
+        return self.slot_keys if self.config.latent_slots else self.attribute_embeddings
+
     def memory_values(self, seq: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Causal running means per attribute: ``(B, L, A, D)`` values, ``(B, L, A)`` filled."""
-        has = self.item_has[seq].float()  # (B, L, A)
+        """Causal running means per slot: ``(B, L, A, D)`` values, ``(B, L, A)`` filled.
+
+        Attribute slots take the items that have the attribute; latent slots take every
+        item with the weight ``softmax_a(K_a . v / sqrt(D))``."""
+        if self.config.latent_slots:
+            assign = torch.softmax(v @ self.slot_keys.T / self.config.d_model**0.5, dim=-1)
+            has = assign * (seq != 0).unsqueeze(-1)  # (B, L, A)
+        else:
+            has = self.item_has[seq].float()  # (B, L, A)
         sums = torch.cumsum(has.unsqueeze(-1) * v.unsqueeze(2), dim=1)  # (B, L, A, D)
         counts = torch.cumsum(has, dim=1)  # (B, L, A)
         return sums / counts.clamp(min=1).unsqueeze(-1), counts > 0
@@ -172,7 +191,7 @@ class KnowledgeRec(nn.Module):
         Returns the read ``(B, L|C, D)`` and the weights ``(B, L|C, A)``.
         """
         q = self.query(candidates)  # (B, L|C, D)
-        scores = q @ self.attribute_embeddings.T / self.config.d_model**0.5  # (B, L|C, A)
+        scores = q @ self.memory_keys().T / self.config.d_model**0.5  # (B, L|C, A)
         if values.dim() == 3:  # one memory per row, C candidates read it
             weights = masked_softmax(scores, filled.unsqueeze(1))
             return weights @ values, weights  # (B, C, D)
