@@ -37,6 +37,13 @@ PUBLISHED: dict[str, dict[str, Any]] = {
         "ndcg@10": 0.5905,
         "source": "Kang & McAuley 2018, Table 3 (100 sampled negatives)",
     },
+    "sasrec-games-paper": {
+        "label": "SASRec (Kang & McAuley 2018)",
+        "dataset": "games",
+        "hr@10": 0.7410,
+        "ndcg@10": 0.5360,
+        "source": "Kang & McAuley 2018, Table 3 (100 sampled negatives), as quoted in issue 9",
+    },
 }
 
 
