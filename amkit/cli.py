@@ -9,7 +9,8 @@
     amkit sweep CONFIG --seeds 0,1,2 --grid model.hops=1,2,3 [--grid ...] --workers 2 --out DIR
     amkit data download babi --dest DIR [--sha256 HEX]
     amkit explain RUN_DIR [--task 2] [--example 7]
-    amkit explain RUN_DIR --text "a superb film"             (text classifiers)
+    amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
+    amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM on a text dataset)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
@@ -136,6 +137,9 @@ def _is_translation_run(run_dir: str) -> bool:
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+    if args.user is not None:  # a recommendation run: the same as amkit recommend
+        args.k, args.out = args.k or 10, str(out)
+        return _cmd_recommend(args)
     if args.text is not None and _is_translation_run(args.run_dir):
         from amkit.explain.alignment import explain_translation
 
@@ -186,6 +190,8 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise _UsageError(str(error)) from error
     print(result.text())
+    if result.html is not None:
+        print(f"HTML: {result.html}")
     if result.png is not None:
         print(f"heat map: {result.png}")
     return 0
@@ -393,6 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--example", type=int, default=0, help="example index, from 0")
     explain.add_argument("--split", default="test")
     explain.add_argument("--text", default=None, help="text classifiers: the text to explain")
+    explain.add_argument("--user", default=None, help="recommendation runs: the user to explain")
+    explain.add_argument("--k", type=int, default=None, help="with --user: how many items")
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     explain.set_defaults(func=_cmd_explain)

@@ -160,6 +160,11 @@ def test_recommend_lists_unseen_items_with_reasons(tmp_path, capsys):
     assert text.startswith("user u4: top 3 after ") and " 1. Film " in text
     assert "because you watched: Film" in text and "shares: genre:" in text
     assert (result.run_dir / "plots" / "recommend_useru4.png").exists()
+    assert "<table>" in (result.run_dir / "plots" / "recommend_useru4.html").read_text()
+    assert main(["explain", str(result.run_dir), "--user", "u6", "--out", str(tmp_path / "x")]) == 0
+    assert (
+        tmp_path / "x" / "recommend_useru6.html"
+    ).exists() and "HTML:" in capsys.readouterr().out
     from amkit.explain.recommend import recommend
 
     recs = recommend(result.run_dir, "u4", k=3)

@@ -16,6 +16,7 @@ Legend: L history positions, A attributes, K recommendations.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 
 import amkit
 from amkit.explain.heatmap import save_heatmap
+from amkit.train.checkpoint import atomic_write_text
 
 
 @dataclass
@@ -40,6 +42,26 @@ class UserRecommendations:
     history: list[str]
     items: list[Recommendation]
     png: Path | None = None
+    html: Path | None = None
+
+    def to_html(self) -> str:
+        """A standalone page: the latest history, then each item with its reasons."""
+        rows = []
+        for rank, r in enumerate(self.items, 1):
+            because = ", ".join(f"{html.escape(n)} ({w:.2f})" for n, w in r.because)
+            shares = ", ".join(f"{html.escape(n)} {w:.2f}" for n, w in r.shares)
+            rows.append(f"<tr><td>{rank}</td><td>{html.escape(r.item)}</td><td>{r.score:.2f}"
+                        f"</td><td>{because}</td><td>{shares}</td></tr>")  # fmt: skip
+        latest = "; ".join(html.escape(h) for h in self.history[-10:])
+        return (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>amkit recommend</title>"
+            "<style>body{font-family:sans-serif;max-width:70em;margin:2em auto}"
+            "td,th{padding:3px 8px;text-align:left;vertical-align:top}</style></head><body>"
+            f"<h1>User {html.escape(self.user)}: top {len(self.items)}</h1>"
+            f"<p>{len(self.history)} items seen; latest: {latest}</p><table><tr><th>#</th>"
+            "<th>item</th><th>score</th><th>because you watched (weight)</th>"
+            f"<th>memory slots read</th></tr>{''.join(rows)}</table></body></html>\n"
+        )
 
     def text(self) -> str:
         lines = [
@@ -66,8 +88,8 @@ def _history(data, user_row: int) -> list[int]:
 def recommend(
     run_dir: str | Path, user: str, k: int = 10, out_dir: str | Path | None = None
 ) -> UserRecommendations:
-    """The top ``k`` items for ``user`` from the run in ``run_dir``; a PNG of the memory reads
-    goes to ``out_dir`` when the model has a memory."""
+    """The top ``k`` items for ``user`` from the run in ``run_dir``. With ``out_dir``, an HTML
+    page of the list and reasons, and a PNG of the memory reads when the model has a memory."""
     _, model, data = amkit.load_run(run_dir)
     model.eval()
     info = data.info
@@ -127,6 +149,9 @@ def recommend(
                                               strict=True) if w > 0]  # fmt: skip
             items.append(rec)
     result = UserRecommendations(user, [name(i) for i in history], items)
+    if out_dir is not None:
+        result.html = Path(out_dir) / f"recommend_user{user}.html"
+        atomic_write_text(result.html, result.to_html())
     if memory is not None and out_dir is not None:
         used = (memory[0] > 0).any(0).nonzero().flatten().tolist()
         result.png = save_heatmap(
