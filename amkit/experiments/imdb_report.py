@@ -13,14 +13,12 @@ numbers sit in the same JSON under ``published`` with their sources.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 from typing import Any
 
 from amkit.experiments import report
 from amkit.experiments.report import finish_page, seeds_row
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/imdb.json")
 METRICS = ("accuracy", "precision", "recall", "f1")
@@ -67,21 +65,9 @@ def add_row(
 ) -> dict[str, Any]:
     if train_size not in TRAIN_SIZES:
         raise ValueError(f"train size must be one of {list(TRAIN_SIZES)}, got {train_size!r}")
-    results = load_results(path)
-    row = {
-        "label": label,
-        "encoder": encoder,
-        "knowledge": knowledge,
-        "train_size": train_size,
-        "command": command,
-        "notes": notes,
-        **row_from_runs(run_dirs),
-        "machine": f"{platform.machine()}, 2 cores",
-    }
-    results["rows"][row_id] = row
-    results["published"] = PUBLISHED
-    atomic_write_json(path, results)
-    return row
+    fields = {"label": label, "encoder": encoder, "knowledge": knowledge,
+              "train_size": train_size, "command": command, "notes": notes}  # fmt: skip
+    return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy")
 
 
 def _pct(entry: dict[str, float | None]) -> str:
@@ -162,10 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             args.run_command,
             args.notes,
         )
-    results = load_results()
-    results["published"] = PUBLISHED
-    atomic_write_json(RESULTS, results)
-    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
+    report.write_page(RESULTS, PUBLISHED, render)
     return 0
 
 

@@ -13,14 +13,12 @@ generated from it. Published numbers sit in the same JSON under ``published``.
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from pathlib import Path
 from typing import Any
 
 from amkit.experiments import report
 from amkit.experiments.report import finish_page, seeds_row
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/recsys.json")
 METRICS = ("hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10")
@@ -67,19 +65,8 @@ def add_row(
 ) -> dict[str, Any]:
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
-    results = load_results(path)
-    row = {
-        "label": label,
-        "dataset": dataset,
-        "command": command,
-        "notes": notes,
-        **row_from_runs(run_dirs),
-        "machine": f"{platform.machine()}, 2 cores",
-    }
-    results["rows"][row_id] = row
-    results["published"] = PUBLISHED
-    atomic_write_json(path, results)
-    return row
+    fields = {"label": label, "dataset": dataset, "command": command, "notes": notes}
+    return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "ndcg@10")
 
 
 def _cell(entry: dict[str, float | None]) -> str:
@@ -152,10 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(args.run_dirs, args.id, args.label, args.dataset, args.run_command, args.notes)
-    results = load_results()
-    results["published"] = PUBLISHED
-    atomic_write_json(RESULTS, results)
-    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
+    report.write_page(RESULTS, PUBLISHED, render)
     return 0
 
 

@@ -69,3 +69,32 @@ def load_results(path: Path, published: dict[str, Any]) -> dict[str, Any]:
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
     return {"rows": {}, "published": published, "notes": []}
+
+
+def store_row(
+    path: Path, published: dict[str, Any], row_id: str, fields: dict[str, Any],
+    run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str,
+) -> dict[str, Any]:  # fmt: skip
+    """Add (or replace) the row ``row_id`` of the JSON twin at ``path``: ``fields`` (label,
+    command, ...), the seeds' numbers from ``run_dirs`` and the machine."""
+    import platform
+
+    from amkit.train.checkpoint import atomic_write_json
+
+    results = load_results(path, published)
+    row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric),
+           "machine": f"{platform.machine()}, 2 cores"}  # fmt: skip
+    results["rows"][row_id] = row
+    results["published"] = published
+    atomic_write_json(path, results)
+    return row
+
+
+def write_page(path: Path, published: dict[str, Any], render) -> None:
+    """Refresh the JSON twin's published numbers and regenerate its Markdown page."""
+    from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+
+    results = load_results(path, published)
+    results["published"] = published
+    atomic_write_json(path, results)
+    atomic_write_text(path.with_suffix(".md"), render(results))
