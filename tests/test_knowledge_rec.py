@@ -107,6 +107,8 @@ def test_pretrained_kg_is_frozen_and_fits_the_triples(tmp_path):
     data = _data(tmp_path)
     fresh = _model(data, kg="none")
     pretrained = _model(data, kg="pretrained", kg_pretrain_epochs=30, kg_batch=8)
+    assert not bool(pretrained.entities_pretrained)  # not at construction: a loaded run has it
+    pretrained.pretrain_entities()
     assert not pretrained.entities.weight.requires_grad
     triples = pretrained.triples
     g = torch.Generator().manual_seed(0)
@@ -114,6 +116,18 @@ def test_pretrained_kg_is_frozen_and_fits_the_triples(tmp_path):
     g = torch.Generator().manual_seed(0)
     after = transe_loss(pretrained.entities, pretrained.relations, triples, 1.0, g)
     assert after < before
+
+
+def test_pretraining_runs_once_at_the_first_training_step_and_is_saved(tmp_path):
+    data = _data(tmp_path)
+    model = _model(data, kg="pretrained", kg_pretrain_epochs=2, kg_batch=8).train()
+    train = data.split("train")[:4]
+    model(train["seq"], train["pos"])
+    assert bool(model.entities_pretrained) and not model.entities.weight.requires_grad
+    vectors = model.entities.weight.clone()
+    model(train["seq"], train["pos"])  # no second round of TransE
+    assert torch.equal(model.entities.weight, vectors)
+    assert bool(model.state_dict()["entities_pretrained"])
 
 
 def test_without_knowledge_it_says_what_to_set(tmp_path):

@@ -10,7 +10,8 @@ Memory Networks"), RUM (Chen et al. 2018) and, for the joint KG objective, MKR (
    fused into the item embedding with the gate block: ``v_i = GatedFusion(e_i, k_i)``.
    ``kg: joint`` trains the entity vectors with a TransE loss on the KG triples next to the
    recommendation loss (``kg_weight``, multi-task as MKR); ``kg: pretrained`` trains TransE
-   first (``kg_pretrain_epochs``) and freezes the entity vectors; ``kg: none`` leaves them out.
+   alone before the first training step (``kg_pretrain_epochs``) and freezes the entity
+   vectors; ``kg: none`` leaves them out.
 2. **Sequence**: SASRec's causal blocks over ``v`` -> ``h_t`` (short-term interest).
 3. **Memory** (``memory``): one slot per attribute ``a`` with key ``K_a`` (the attribute
    embedding) and value ``m_{t,a}`` = the running mean of ``v`` over the items with that
@@ -40,7 +41,14 @@ from amkit.attention.masks import masked_softmax
 from amkit.experiments.config import option
 from amkit.knowledge.fusion import GatedFusion
 from amkit.models.base import ModelOutput, register_model
-from amkit.models.seqrec import SASRec, SASRecConfig, sample_negatives
+from amkit.models.seqrec import (
+    SASRec,
+    SASRecConfig,
+    bce_loss,
+    margin_logits,
+    ranking_output,
+    sample_negatives,
+)
 
 
 @dataclass
@@ -130,12 +138,18 @@ class KnowledgeRec(nn.Module):
             if config.latent_slots:
                 self.slot_keys = nn.Parameter(torch.empty(config.latent_slots, d))
                 nn.init.xavier_normal_(self.slot_keys)
-        if config.kg == "pretrained":
-            self._pretrain_entities()
+        # kg: pretrained -- TransE runs before the first training step, not here: a loaded
+        # run (evaluate, recommend, resume) already has its trained entity vectors
+        self.register_buffer("entities_pretrained", torch.tensor(False))
 
     # ---------------------------------------------------------------- knowledge
-    def _pretrain_entities(self) -> None:
-        """TransE on the KG alone (the run's seeded global RNG), then freeze the entities."""
+    def pretrain_entities(self) -> None:
+        """TransE on the KG alone (the run's seeded global RNG), then freeze the entities.
+        Runs once: the done flag is a buffer, saved with the weights."""
+        if bool(self.entities_pretrained):
+            self.entities.weight.requires_grad_(False)
+            self.relations.weight.requires_grad_(False)
+            return
         generator = None
         params = [self.entities.weight, self.relations.weight]
         optimizer = torch.optim.Adam(params, lr=0.01)
@@ -150,6 +164,7 @@ class KnowledgeRec(nn.Module):
                 optimizer.step()
         self.entities.weight.requires_grad_(False)
         self.relations.weight.requires_grad_(False)
+        self.entities_pretrained.fill_(True)
 
     def item_vectors(self, items: Tensor) -> Tensor:
         """``v_i`` for item ids ``(...)`` -> ``(..., D)``."""
@@ -216,18 +231,24 @@ class KnowledgeRec(nn.Module):
             values, filled = values[:, -1], filled[:, -1]  # (B, A, D), (B, A)
         return h, values, filled
 
-    def score_candidates(self, seq: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
-        """``(B, C)`` scores and memory weights ``(B, C, A)`` (``None`` without memory)."""
-        h, values, filled = self._last_state(seq)
+    def _score_state(self, state, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Scores ``(B, C)`` of ``candidates`` given ``_last_state``'s output, and weights."""
+        h, values, filled = state
         cand = self.item_vectors(candidates)  # (B, C, D)
         u, weights = self.user_vectors(h.unsqueeze(1), values, filled, cand)  # (B, C, D)
         return (u * cand).sum(-1), weights
 
+    def score_candidates(self, seq: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
+        """``(B, C)`` scores and memory weights ``(B, C, A)`` (``None`` without memory)."""
+        return self._score_state(self._last_state(seq), candidates)
+
     def score_items(self, seq: Tensor, user: Tensor | None = None, chunk: int = 512) -> Tensor:
-        """``(B, I + 1)`` every item's score (full ranking), in chunks of items."""
+        """``(B, I + 1)`` every item's score (full ranking): the sequence is encoded once, the
+        items are scored in chunks (each reads the memory)."""
+        state = self._last_state(seq)
         every = torch.arange(self.n_items + 1, device=seq.device)
         parts = [
-            self.score_candidates(seq, every[s : s + chunk].expand(len(seq), -1))[0]
+            self._score_state(state, every[s : s + chunk].expand(len(seq), -1))[0]
             for s in range(0, len(every), chunk)
         ]
         return torch.cat(parts, dim=1)
@@ -236,11 +257,14 @@ class KnowledgeRec(nn.Module):
                 need_weights=False) -> ModelOutput:  # fmt: skip
         if candidates is not None:
             logits, weights = self.score_candidates(seq, candidates)
-            loss = F.cross_entropy(logits, targets) if targets is not None else None
-            attention = {"memory": weights} if need_weights and weights is not None else {}
-            return ModelOutput(logits=logits, loss=loss, attention=attention)
+            out = ranking_output(logits, targets)
+            if need_weights and weights is not None:
+                out.attention = {"memory": weights}
+            return out
         if pos is None:
             raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
+        if self.training and self.config.kg == "pretrained":
+            self.pretrain_entities()  # once: before the first training step
         real = pos != 0
         neg = sample_negatives(self.n_items, seq, pos)
         v = self.item_vectors(seq)
@@ -248,22 +272,15 @@ class KnowledgeRec(nn.Module):
         values = filled = None
         if self.config.memory:
             values, filled = self.memory_values(seq, v)
-        margins = []
-        losses = []
-        for items, label in ((pos, 1.0), (neg, 0.0)):
+        scores = []
+        for items in (pos, neg):
             cand = self.item_vectors(items)  # (B, L, D)
             u, _ = self.user_vectors(h, values, filled, cand)
-            logit = (u * cand).sum(-1)  # (B, L)
-            margins.append(logit)
-            losses.append(F.binary_cross_entropy_with_logits(
-                logit[real], torch.full_like(logit[real], label)))  # fmt: skip
-        loss = losses[0] + losses[1]
+            scores.append((u * cand).sum(-1))  # (B, L)
+        loss = bce_loss(scores[0], scores[1], real)
         if self.config.kg == "joint" and self.config.kg_weight > 0 and len(self.triples):
             picked = torch.randint(0, len(self.triples), (self.config.kg_batch,))
             loss = loss + self.config.kg_weight * transe_loss(
                 self.entities, self.relations, self.triples[picked], self.config.kg_margin
             )
-        margin = (margins[0] - margins[1]) * real
-        mean_margin = margin.sum(1) / real.sum(1).clamp(min=1)  # (B,)
-        logits = torch.stack([torch.zeros_like(mean_margin), mean_margin], dim=-1)  # (B, 2)
-        return ModelOutput(logits=logits, loss=loss)
+        return ModelOutput(logits=margin_logits(scores[0], scores[1], real), loss=loss)

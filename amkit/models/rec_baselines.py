@@ -22,12 +22,7 @@ from torch import Tensor, nn
 
 from amkit.experiments.config import option
 from amkit.models.base import ModelOutput, register_model
-from amkit.models.seqrec import sample_negatives
-
-
-def _ranking_output(scores: Tensor, targets: Tensor | None) -> ModelOutput:
-    loss = F.cross_entropy(scores, targets) if targets is not None else None
-    return ModelOutput(logits=scores, loss=loss)
+from amkit.models.seqrec import margin_logits, ranking_output, sample_negatives
 
 
 @dataclass
@@ -52,7 +47,7 @@ class Popularity(nn.Module):
                 need_weights=False) -> ModelOutput:  # fmt: skip
         if candidates is None:
             raise ValueError("popularity ranks candidates (B, C); it has nothing to train")
-        return _ranking_output(self.counts[candidates], targets)  # (B, C)
+        return ranking_output(self.counts[candidates], targets)  # (B, C)
 
 
 @dataclass
@@ -95,7 +90,7 @@ class BPRMF(nn.Module):
         if user is None:
             raise ValueError("bpr needs user ids: use the `sequences` dataset")
         if candidates is not None:
-            return _ranking_output(self.score(user, candidates), targets)
+            return ranking_output(self.score(user, candidates), targets)
         if pos is None:
             raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
         # every training interaction of the row's user is a positive: pos, and seq's first item
@@ -103,8 +98,6 @@ class BPRMF(nn.Module):
         positives = torch.cat([first, pos], dim=1)  # (B, L + 1)
         real = positives != 0
         neg = sample_negatives(self.n_items, seq, positives)
-        margin = self.score(user, positives) - self.score(user, neg)  # (B, L + 1)
-        loss = -F.logsigmoid(margin[real]).mean()
-        mean_margin = (margin * real).sum(1) / real.sum(1).clamp(min=1)  # (B,)
-        logits = torch.stack([torch.zeros_like(mean_margin), mean_margin], dim=-1)  # (B, 2)
-        return ModelOutput(logits=logits, loss=loss)
+        pos_scores, neg_scores = self.score(user, positives), self.score(user, neg)  # (B, L + 1)
+        loss = -F.logsigmoid((pos_scores - neg_scores)[real]).mean()
+        return ModelOutput(logits=margin_logits(pos_scores, neg_scores, real), loss=loss)

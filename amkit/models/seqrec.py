@@ -8,7 +8,8 @@ point-wise feed-forward; residual; padding zeroed after each step) -> final Laye
 embedding matrix ``E`` as the input (shared).
 
 Training (``pos (B, L)`` given): binary cross-entropy with one sampled negative per
-position, ``-log s(h_t . E_pos) - log(1 - s(h_t . E_neg))`` over real positions; the negative
+position, ``-log s(h_t . E_pos) - log(1 - s(h_t . E_neg))`` over real positions
+(:func:`bce_loss`); the negative
 is drawn uniformly from the items not in the row's sequence (as the authors' sampler). The
 returned logits are ``(0, mean margin of positives over negatives)`` per sequence, so the
 trainer's accuracy (target 1) is the share of sequences whose positives win.
@@ -43,6 +44,29 @@ def sample_negatives(n_items: int, seq: Tensor, pos: Tensor, generator=None) -> 
             break
         neg[clash] = torch.randint(1, n_items + 1, (int(clash.sum()),), generator=generator)
     return neg
+
+
+def ranking_output(scores: Tensor, targets: Tensor | None) -> ModelOutput:
+    """Candidate scores ``(B, C)`` as logits; cross-entropy against the target's column."""
+    loss = F.cross_entropy(scores, targets) if targets is not None else None
+    return ModelOutput(logits=scores, loss=loss)
+
+
+def bce_loss(pos_scores: Tensor, neg_scores: Tensor, real: Tensor) -> Tensor:
+    """SASRec's loss: ``-log s(pos) - log(1 - s(neg))``, each averaged over the real positions
+    (``(B, L)`` scores, ``real (B, L)`` bool)."""
+    pos, neg = pos_scores[real], neg_scores[real]
+    return F.binary_cross_entropy_with_logits(
+        pos, torch.ones_like(pos)
+    ) + F.binary_cross_entropy_with_logits(neg, torch.zeros_like(neg))
+
+
+def margin_logits(pos_scores: Tensor, neg_scores: Tensor, real: Tensor) -> Tensor:
+    """Per sequence, logits ``(0, mean margin of positives over negatives)`` ``(B, 2)``: with
+    target 1 the trainer's "accuracy" is the share of sequences whose positives win."""
+    margin = (pos_scores - neg_scores) * real
+    mean_margin = margin.sum(1) / real.sum(1).clamp(min=1)  # (B,)
+    return torch.stack([torch.zeros_like(mean_margin), mean_margin], dim=-1)  # (B, 2)
 
 
 @dataclass
@@ -151,23 +175,24 @@ class SASRec(nn.Module):
         h = self.encode(seq)  # (B, L, D)
         if candidates is not None:  # ranking: the last position scores the candidates
             logits = torch.einsum("bd,bcd->bc", h[:, -1], self.items(candidates))  # (B, C)
-            loss = F.cross_entropy(logits, targets) if targets is not None else None
-            return ModelOutput(logits=logits, loss=loss)
+            return ranking_output(logits, targets)
         if pos is None:
             raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
         neg = self.sample_negatives(seq, pos)
         real = pos != 0
-        pos_logits = (h * self.items(pos)).sum(-1)[real]  # (n,)
-        neg_logits = (h * self.items(neg)).sum(-1)[real]
-        loss = F.binary_cross_entropy_with_logits(
-            pos_logits, torch.ones_like(pos_logits)
-        ) + F.binary_cross_entropy_with_logits(neg_logits, torch.zeros_like(neg_logits))
-        # per sequence, logits (0, mean margin of positives over negatives) with target 1:
-        # the trainer's "accuracy" is the share of sequences whose positives win on average
-        margin = ((h * self.items(pos)).sum(-1) - (h * self.items(neg)).sum(-1)) * real
-        mean_margin = margin.sum(1) / real.sum(1).clamp(min=1)  # (B,)
-        logits = torch.stack([torch.zeros_like(mean_margin), mean_margin], dim=-1)  # (B, 2)
-        return ModelOutput(logits=logits, loss=loss)
+        pos_scores = (h * self.items(pos)).sum(-1)  # (B, L)
+        neg_scores = (h * self.items(neg)).sum(-1)
+        return ModelOutput(
+            logits=margin_logits(pos_scores, neg_scores, real),
+            loss=bce_loss(pos_scores, neg_scores, real),
+        )
 
 
-__all__ = ["SASRec", "SASRecConfig", "sample_negatives"]
+__all__ = [
+    "SASRec",
+    "SASRecConfig",
+    "bce_loss",
+    "margin_logits",
+    "ranking_output",
+    "sample_negatives",
+]
