@@ -143,6 +143,15 @@ def _pad_column(vocab_size: int) -> Tensor:
     return column
 
 
+def _sentences_then_question(model: nn.Module, story: Tensor, query: Tensor):
+    """``story (B, M, L)`` and ``query (B, Lq)`` through the model's position-mask encoders:
+    one vector per sentence, the question last -> ``(B, M + 1, d)`` and its real mask."""
+    sentences = model.story_encoder(story)  # (B, M, d)
+    question = model.query_encoder(query).unsqueeze(1)  # (B, 1, d)
+    real = torch.cat([(story != 0).any(-1), torch.ones_like(question[..., 0]).bool()], 1)
+    return torch.cat([sentences, question], 1), real
+
+
 @dataclass
 class EntNetConfig:
     """Defaults: the paper's bAbI model (Henaff et al. 2017: d=100, 20 slots, free keys)."""
@@ -265,10 +274,8 @@ class DNCQA(nn.Module):
         else:
             real = (story != 0).any(-1)  # (B, M)
             story = story[:, : int(real.any(0).nonzero().max()) + 1 if real.any() else 1]
-            sentences = self.story_encoder(story)  # (B, M', d): no step past the last sentence
-            question = self.query_encoder(query).unsqueeze(1)  # (B, 1, d)
-            inputs = torch.cat([sentences, question], 1)  # (B, M + 1, d)
-            mask = torch.cat([(story != 0).any(-1), torch.ones_like(question[..., 0]).bool()], 1)
+            # no step past the last sentence: (B, M' + 1, d)
+            inputs, mask = _sentences_then_question(self, story, query)
         outputs, _, weights = self.dnc(inputs, mask, need_weights=need_weights)
         last = mask.long().cumsum(1).argmax(1)  # (B,) index of each example's last real step
         logits = outputs[torch.arange(len(last)), last]  # (B, V)
@@ -329,10 +336,7 @@ class UniversalTransformerQA(nn.Module):
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
-        sentences = self.story_encoder(story)  # (B, M, d)
-        question = self.query_encoder(query).unsqueeze(1)  # (B, 1, d)
-        inputs = torch.cat([sentences, question], 1)  # (B, M + 1, d)
-        real = torch.cat([(story != 0).any(-1), torch.ones_like(question[..., 0]).bool()], 1)
+        inputs, real = _sentences_then_question(self, story, query)  # (B, M + 1, d)
         encoded = self.encoder(inputs, key_padding_mask=real, need_weights=need_weights)
         logits, loss = _answer(self.answer(encoded.states[:, -1]), self.pad_column, targets)
         if loss is not None and self.config.act:
