@@ -94,8 +94,13 @@ class AdditiveScore(Score):
         self.v = nn.Linear(hidden_dim, 1, bias=False)
 
     def forward(self, query: Tensor, keys: Tensor) -> Tensor:
+        return self.score_projected(query, self.key_proj(keys))
+
+    def score_projected(self, query: Tensor, projected_keys: Tensor) -> Tensor:
+        """The score with ``W_k k`` already computed (``(B, S, A)``, e.g. once per source
+        sentence while a decoder attends at every step): ``query (B, T, Dq)`` -> ``(B, T, S)``."""
         q = self.query_proj(query).unsqueeze(2)  # (B, T, 1, A)
-        k = self.key_proj(keys).unsqueeze(1)  # (B, 1, S, A)
+        k = projected_keys.unsqueeze(1)  # (B, 1, S, A)
         return self.v(torch.tanh(q + k)).squeeze(-1)  # (B, T, S)
 
 

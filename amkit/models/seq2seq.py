@@ -219,9 +219,8 @@ class RNNSeq2Seq(_Translator):
             )  # fmt: skip
             return context[:, 0], weights[:, 0]
         # the additive score with the keys projected once per sentence (same formula)
-        score = self.attn.score
-        hidden = torch.tanh(score.query_proj(query).unsqueeze(1) + memory["keys"])  # (B, S, A)
-        weights = masked_softmax(score.v(hidden).squeeze(-1), memory["mask"])  # (B, S)
+        scores = self.attn.score.score_projected(query.unsqueeze(1), memory["keys"])[:, 0]
+        weights = masked_softmax(scores, memory["mask"])  # (B, S)
         return (weights.unsqueeze(1) @ memory["memory"]).squeeze(1), weights
 
     def output(self, pre: Tensor) -> Tensor:
