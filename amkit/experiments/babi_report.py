@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amkit.experiments import report
 from amkit.experiments.report import finish_page
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+from amkit.train.checkpoint import atomic_write_json
 
 RESULTS = Path("docs/results/babi.json")
 FAILED_ABOVE = 5.0  # a task "fails" with test error above 5 %, as in the papers
@@ -199,9 +200,7 @@ def row_from_best_run(run_dirs: list[str | Path]) -> dict[str, Any]:
 
 
 def load_results(path: Path = RESULTS) -> dict[str, Any]:
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    return {"rows": {}, "published": PUBLISHED}
+    return report.load_results(path, PUBLISHED)
 
 
 def add_run(
@@ -303,10 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "add":
         run_dirs = args.run_dir if len(args.run_dir) > 1 else args.run_dir[0]
         add_run(run_dirs, args.id, args.label, args.setting, args.run_command, args.notes)
-    results = load_results()
-    results["published"] = PUBLISHED  # published numbers live in this module, with sources
-    atomic_write_json(RESULTS, results)
-    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
+    report.write_page(RESULTS, PUBLISHED, render)  # published numbers live in this module
     return 0
 
 

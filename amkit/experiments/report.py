@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import platform
 import statistics
 from pathlib import Path
 from typing import Any
+
+from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
 
 def mean_std(values: list[float]) -> dict[str, float | None]:
@@ -77,10 +80,6 @@ def store_row(
 ) -> dict[str, Any]:  # fmt: skip
     """Add (or replace) the row ``row_id`` of the JSON twin at ``path``: ``fields`` (label,
     command, ...), the seeds' numbers from ``run_dirs`` and the machine."""
-    import platform
-
-    from amkit.train.checkpoint import atomic_write_json
-
     results = load_results(path, published)
     row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric),
            "machine": f"{platform.machine()}, 2 cores"}  # fmt: skip
@@ -92,8 +91,6 @@ def store_row(
 
 def write_page(path: Path, published: dict[str, Any], render) -> None:
     """Refresh the JSON twin's published numbers and regenerate its Markdown page."""
-    from amkit.train.checkpoint import atomic_write_json, atomic_write_text
-
     results = load_results(path, published)
     results["published"] = published
     atomic_write_json(path, results)

@@ -10,6 +10,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from torch import nn
 
 from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
+from amkit.train.ranking import full_ranks, ranking_scores, scores_from_ranks
 
 
 def classification_scores(
@@ -79,8 +80,6 @@ def evaluate(
     for batch in iterate_batches(dataset, batch_size):
         out = model(**model_inputs(batch))
         if full:
-            from amkit.train.ranking import full_ranks
-
             every = model.score_items(batch["seq"], batch.get("user"))  # (B, I + 1)
             all_full_ranks.append(
                 full_ranks(every, batch["candidates"][:, 0], batch["meta_exclude"])
@@ -110,12 +109,8 @@ def evaluate(
     )
     result = {"loss": total_loss / scores["n"], **scores}
     if ranked:
-        from amkit.train.ranking import ranking_scores
-
         result.update(ranking_scores(torch.cat(all_logits), torch.cat(all_targets), ks=(1, 10)))
         if full:
-            from amkit.train.ranking import scores_from_ranks
-
             result.update(scores_from_ranks(torch.cat(all_full_ranks), ks=(10,), prefix="full_"))
     extra_metrics = getattr(model, "extra_metrics", None)
     if callable(extra_metrics):  # e.g. BLEU of a translation model's decoded output
