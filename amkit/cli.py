@@ -49,11 +49,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_epoch(epoch: int, record: dict) -> None:
-    print(
-        f"epoch {epoch:3d}  train_loss {record['train_loss']:.4f}  "
-        f"train_acc {record['train_accuracy']:.4f}  val_loss {record['val_loss']:.4f}  "
-        f"val_acc {record['val_accuracy']:.4f}  ({record['seconds']:.1f}s)"
-    )
+    from amkit.train.trainer import epoch_line
+
+    print(epoch_line(record))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -29,13 +29,13 @@ def test_train_evaluate_resume_end_to_end(tmp_path, capsys):
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "epoch   2" in printed and "test accuracy" in printed
+    assert "epoch 2  train_loss" in printed and "test accuracy" in printed
     assert main(["evaluate", str(out), "--split", "val"]) == 0
     evaluated = json.loads(capsys.readouterr().out)
     assert evaluated["split"] == "val" and evaluated["n"] == 50
     # a finished run resumed with more epochs continues from epoch 3
     assert main(["train", "--resume", str(out), "--set", "train.epochs=3"]) == 0
-    assert "epoch   3" in capsys.readouterr().out
+    assert "epoch 3  train_loss" in capsys.readouterr().out
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
 
 

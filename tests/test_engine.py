@@ -163,6 +163,18 @@ def test_early_stopping_stops(tmp_path):
     assert len(result.history) < 30
 
 
+def test_eval_every_validates_every_nth_and_the_last_epoch(tmp_path):
+    result = amkit.run(
+        DEMO_CONFIG,
+        run_dir=tmp_path / "run",
+        overrides=[*TINY, "train.epochs=5", "train.eval_every=2"],
+    )
+    validated = [r["epoch"] for r in result.history if "val_accuracy" in r]
+    assert validated == [2, 4, 5]
+    assert all("train_loss" in r for r in result.history)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["best"]["epoch"] in validated
+
+
 def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     model = torch.nn.Linear(3, 2)
     path = tmp_path / "model.safetensors"

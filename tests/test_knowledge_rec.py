@@ -209,3 +209,19 @@ def test_latent_slots_work_without_item_knowledge(tmp_path):
     with pytest.raises(ValueError, match="latent_slots"):
         amkit.run({**config, "model": {**config["model"], "latent_slots": 0}},
                   run_dir=tmp_path / "bad")  # fmt: skip
+
+
+def test_full_ranking_evaluation_scores_candidates_as_the_forward_does(tmp_path):
+    """``evaluate`` takes the sampled candidates' scores from ``score_items`` when it ranks
+    all items: they must equal the memory-reading forward's."""
+    from amkit.data.base import TensorDictDataset
+    from amkit.train.metrics import evaluate
+
+    data = _data(tmp_path)
+    model = _model(data)
+    test = data.split("test")
+    without = TensorDictDataset({k: v for k, v in test.tensors.items() if k != "meta_exclude"})
+    full, sampled = evaluate(model, test, batch_size=7), evaluate(model, without, 7)
+    assert "full_hr@10" in full
+    for key in ("loss", "hr@1", "hr@10", "ndcg@10", "mrr"):
+        assert abs(full[key] - sampled[key]) < 1e-5, (key, full[key], sampled[key])

@@ -114,3 +114,28 @@ def test_candidate_lists_do_not_depend_on_the_run_seed(tmp_path):
     assert not torch.equal(
         a.split("test").tensors["candidates"], c.split("test").tensors["candidates"]
     )
+
+
+def test_sampled_metrics_are_the_same_with_and_without_full_ranking(tmp_path):
+    """With ``meta_exclude`` the evaluation scores the candidates as columns of
+    ``score_items`` (one encoding per batch): it must agree with each model's forward."""
+    from amkit.data.base import TensorDictDataset
+    from amkit.models.base import MODELS
+    from amkit.train.metrics import evaluate
+
+    path = _two_taste_csv(tmp_path / "t.csv")
+    data = build_sequences(SequencesConfig(source="interactions", path=str(path), min_count=0,
+                                           max_len=12, n_negatives=5), seed=0)  # fmt: skip
+    test = data.split("test")
+    without = TensorDictDataset({k: v for k, v in test.tensors.items() if k != "meta_exclude"})
+    torch.manual_seed(0)
+    for name, config in [("sasrec", {"d_model": 8, "n_blocks": 1}), ("bpr", {"d_model": 8}),
+                         ("popularity", {})]:  # fmt: skip
+        entry = MODELS.get_or_raise(name)
+        model = entry.cls(entry.config_cls(**config), data.info)
+        for p in model.parameters():  # away from the initial near-ties
+            torch.nn.init.normal_(p, std=0.5)
+        full, sampled = evaluate(model, test, batch_size=7), evaluate(model, without, 7)
+        assert "full_hr@10" in full and "full_hr@10" not in sampled
+        for key in ("loss", "hr@1", "hr@10", "ndcg@10", "mrr"):
+            assert abs(full[key] - sampled[key]) < 1e-5, (name, key, full[key], sampled[key])

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import SimpleNamespace
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.metrics import f1_score, precision_recall_fscore_support
 from torch import nn
 
@@ -64,7 +66,8 @@ def evaluate(
     target's index in ``targets``) also ``hr@1``, ``ndcg@1``, ``hr@10``, ``ndcg@10`` and
     ``mrr`` (:mod:`amkit.train.ranking`), and, when the model has ``score_items`` and the data
     the users' histories (``meta_exclude``), ``full_hr@10`` / ``full_ndcg@10`` over all
-    items, the history left out. Models with a prediction per position (``logits (B, T, V)``,
+    items, the history left out (the sampled candidates are then scored as columns of
+    ``score_items``, which must agree with the model's own candidate scores). Models with a prediction per position (``logits (B, T, V)``,
     targets padded with 0) are scored on their real tokens; a model's ``extra_metrics(dataset,
     batch_size)`` adds its own (a translation model's BLEU). With ``return_probabilities`` also the
     ``(N, C)`` softmax of every example, in dataset order (for ensembles).
@@ -78,12 +81,16 @@ def evaluate(
     full = ranked and "meta_exclude" in dataset.tensors and hasattr(model, "score_items")
     all_full_ranks = []
     for batch in iterate_batches(dataset, batch_size):
-        out = model(**model_inputs(batch))
-        if full:
+        if full:  # one encoding per batch: the candidates' scores are columns of all items'
             every = model.score_items(batch["seq"], batch.get("user"))  # (B, I + 1)
             all_full_ranks.append(
                 full_ranks(every, batch["candidates"][:, 0], batch["meta_exclude"])
             )
+            logits = every.gather(1, batch["candidates"])  # (B, C)
+            loss = F.cross_entropy(logits, batch["targets"])
+            out = SimpleNamespace(logits=logits, loss=loss)
+        else:
+            out = model(**model_inputs(batch))
         if out.loss is not None:
             total_loss += out.loss.item() * len(batch["targets"])
         if out.logits.dim() == 3:  # a prediction per position (translation): real tokens only

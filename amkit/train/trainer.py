@@ -63,12 +63,28 @@ class TrainConfig:
     monitor: str = "val_accuracy"
     mode: Literal["max", "min"] = "max"
     eval_batch_size: int = option(256, ge=1)
+    # validate (and pick the best model, count early stopping) every N epochs and after the
+    # last; SASRec's own code validates every 20 epochs
+    eval_every: int = option(1, ge=1)
     progress: bool = True
 
     def validate(self) -> list[str]:
         if not self.monitor.startswith(("val_", "train_")):
             return [f"monitor: {self.monitor!r} must start with 'val_' or 'train_'"]
         return []
+
+
+def epoch_line(record: dict) -> str:
+    """One epoch's record as a log line; ``-`` for the validation of unvalidated epochs."""
+
+    def value(key: str) -> str:
+        return f"{record[key]:.4f}" if key in record else "-"
+
+    return (
+        f"epoch {record['epoch']}  train_loss {value('train_loss')}  "
+        f"train_acc {value('train_accuracy')}  val_loss {value('val_loss')}  "
+        f"val_acc {value('val_accuracy')}  ({record['seconds']:.1f}s)"
+    )
 
 
 def clip_gradients(params, max_norm: float, mode: str = "global") -> None:
@@ -282,40 +298,21 @@ class Trainer:
                 record["train_examples_per_second"] = round(
                     len(self.data.split("train")) / max(train_time, 1e-9), 1
                 )
-                val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
-                record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
+                evaluated = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
+                if evaluated:
+                    val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
+                    record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
                 self.train_seconds += time.perf_counter() - started
                 record["seconds"] = round(self.train_seconds, 3)
-                if cfg.monitor not in record:
-                    raise KeyError(
-                        f"train.monitor {cfg.monitor!r} is not a recorded metric; "
-                        f"recorded: {', '.join(k for k in record if k != 'epoch')}"
-                    )
-                value = record[cfg.monitor]
-                if self._improved(value):
-                    self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
-                    save_model(self.model, self.run_dir / "model.safetensors")
-                else:
-                    self.bad_epochs += 1
-                # after the best-model save, so a saved model matches the state it was
-                # evaluated in (e.g. MemN2N's linear-start phase)
-                epoch_end = getattr(self.model, "epoch_end", None)
-                request = epoch_end(epoch, record) if callable(epoch_end) else None
-                if request and request.get("restart_schedule"):
-                    self._restart_schedule()
-                elif not (request and request.get("hold_schedule")):
-                    self._step_scheduler(value)
+                if evaluated:
+                    self._judge(epoch, record)
+                else:  # between validations: only the per-epoch schedules move
+                    if not isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                        self._step_scheduler(None)
                 self.history.append(record)
                 self._write_history()
                 self._save(epoch)
-                log.info(
-                    "epoch %d  train_loss %.4f  train_acc %.4f  val_loss %.4f  val_acc %.4f",
-                    epoch,
-                    record["train_loss"],
-                    record["train_accuracy"],
-                    record["val_loss"],
-                    record["val_accuracy"],
-                )
+                log.info("%s", epoch_line(record))
                 if writer is not None:
                     for key, v in record.items():
                         if key != "epoch" and isinstance(v, int | float):
@@ -330,6 +327,29 @@ class Trainer:
             "history": self.history,
             "train_seconds": self.train_seconds,
         }
+
+    def _judge(self, epoch: int, record: dict) -> None:
+        """After a validation: keep the best model, count epochs without improvement, let the
+        model react (``epoch_end``) and step the schedule."""
+        cfg = self.config
+        if cfg.monitor not in record:
+            raise KeyError(
+                f"train.monitor {cfg.monitor!r} is not a recorded metric; "
+                f"recorded: {', '.join(k for k in record if k != 'epoch')}"
+            )
+        value = record[cfg.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch = value, epoch
+            save_model(self.model, self.run_dir / "model.safetensors")
+        self.bad_epochs = epoch - self.best_epoch  # epochs, also when validating every N
+        # after the best-model save, so a saved model matches the state it was evaluated in
+        # (e.g. MemN2N's linear-start phase); epoch_end runs only after validations
+        epoch_end = getattr(self.model, "epoch_end", None)
+        request = epoch_end(epoch, record) if callable(epoch_end) else None
+        if request and request.get("restart_schedule"):
+            self._restart_schedule()
+        elif not (request and request.get("hold_schedule")):
+            self._step_scheduler(value)
 
     def _fit_nothing(self) -> dict:
         """No trainable parameters: one validation pass is the whole history."""
@@ -355,7 +375,7 @@ class Trainer:
             group["lr"] = self.config.lr
         self.scheduler = make_scheduler(self.config, self.optimizer)
 
-    def _step_scheduler(self, monitored: float) -> None:
+    def _step_scheduler(self, monitored: float | None) -> None:
         if self.scheduler is None or self.config.scheduler == "warmup":  # stepped per batch
             return
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
