@@ -67,9 +67,10 @@ def evaluate(
     ``mrr`` (:mod:`amkit.train.ranking`), and, when the model has ``score_items`` and the data
     the users' histories (``meta_exclude``), ``full_hr@10`` / ``full_ndcg@10`` over all
     items, the history left out (the sampled candidates are then scored as columns of
-    ``score_items``, which must agree with the model's own candidate scores). Models with a prediction per position (``logits (B, T, V)``,
-    targets padded with 0) are scored on their real tokens; a model's ``extra_metrics(dataset,
-    batch_size)`` adds its own (a translation model's BLEU). With ``return_probabilities`` also the
+    ``score_items``, which must agree with the model's own candidate scores). Models with a
+    prediction per position (``logits (B, T, V)``, targets padded with 0) are scored on their
+    real tokens; a model's ``extra_metrics(dataset, batch_size)`` adds its own (a translation
+    model's BLEU). With ``return_probabilities`` also the
     ``(N, C)`` softmax of every example, in dataset order (for ensembles).
     """
     was_training = model.training
