@@ -133,3 +133,22 @@ def test_recsys_row_keeps_each_seed_and_refuses_runs_without_full_ranking(tmp_pa
         recsys_report.add_row(dirs, "x", "x", "ml-1m", "x", path=path)
     with pytest.raises(ValueError, match="dataset must be one of"):
         recsys_report.add_row(dirs, "x", "x", "steam", "x", path=path)
+
+
+def test_recsys_speed_columns_and_target_verdict(tmp_path):
+    run = tmp_path / "fast"
+    run.mkdir()
+    test = {"hr@10": 0.82, "ndcg@10": 0.58, "full_hr@10": 0.2, "full_ndcg@10": 0.1, "n": 6040}
+    metrics = {"seed": 0, "test": test, "val": {"ndcg@10": 0.59}, "epochs": 90, "threads": 2,
+               "timings": {"train_seconds": 1350.0, "peak_memory_mb": 1536.0}}  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    path = tmp_path / "recsys.json"
+    recsys_report.add_row([run], "fast", "SASRec fast", "ml-1m", "x", path=path, speed_target=True)
+    page = recsys_report.render(recsys_report.load_results(path))
+    assert "| 22.5 min | 15.0 | 1.50 GiB |" in page  # 1350 s / 90 epochs
+    assert "| 47.5 min | 13.5 | 1.00 GiB |" in page  # the port, as issue 9 measured it
+    assert "HR@10 0.8200 in 22.5 min -> **met**" in page
+    metrics["timings"]["train_seconds"] = 1500.0  # 25 min: too slow
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    recsys_report.add_row([run], "fast", "SASRec fast", "ml-1m", "x", path=path, speed_target=True)
+    assert "**not met**" in recsys_report.render(recsys_report.load_results(path))

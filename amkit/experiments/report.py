@@ -56,6 +56,9 @@ def seeds_row(
                 f"val_{val_metric}": round(metrics["val"][val_metric], 4),
                 "n_test": metrics["test"]["n"],
                 "train_seconds": metrics["timings"]["train_seconds"],
+                "epochs": metrics.get("epochs"),
+                "peak_memory_mb": metrics["timings"].get("peak_memory_mb"),
+                "threads": metrics.get("threads"),
             }
         )
     row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in test_metrics}

@@ -160,6 +160,17 @@ def load_config(
     return parse_config(apply_overrides(config, overrides), source)
 
 
+def peak_memory_mb() -> float | None:
+    """Peak resident memory of this process so far in MiB (None where the OS cannot say);
+    a resumed run reports its last process."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(kib / (1024 * 1024 if platform.system() == "Darwin" else 1024), 1)
+
+
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -307,6 +318,7 @@ def _run(
             "setup_seconds": round(setup_seconds, 3),
             "train_seconds": round(fit["train_seconds"], 3),
             "total_seconds": round(time.perf_counter() - started, 3),
+            "peak_memory_mb": peak_memory_mb(),
         }
         summary = {
             **metrics,
