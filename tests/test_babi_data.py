@@ -112,6 +112,21 @@ def test_validation_is_a_seeded_tenth_of_each_task(tmp_path):
     assert not {e.source for e in a.val} & {e.source for e in a.train}
 
 
+def test_validation_by_story_keeps_every_story_on_one_side(tmp_path):
+    write_babi_tree(tmp_path, tasks=(1, 2), n_train=100, n_test=20)
+    config = BabiDataConfig(path=str(tmp_path), tasks=[1, 2], val_split="story")
+    splits = read_splits(config, 0)
+    for task in (1, 2):
+        train = {e.story_index for e in splits.train if e.task == task}
+        val = {e.story_index for e in splits.val if e.task == task}
+        assert val and not train & val
+        assert len(val) == round(0.1 * len(train | val))
+    # a story's questions share its index; the first story of the fixture has several
+    examples = parse_babi(FIXTURE.read_text().splitlines(), "fixture", task=1)
+    first = [e for e in examples if e.story_index == 0]
+    assert len(first) >= 2 and all(e.story_ids[0] == 1 for e in first)
+
+
 def test_tensors_keep_the_most_recent_memories(tmp_path):
     write_babi_tree(tmp_path, tasks=(2,), n_train=60, n_test=20)
     bundle = build_babi(BabiDataConfig(path=str(tmp_path), tasks=[2], memory_size=4), 0)

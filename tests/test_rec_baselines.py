@@ -68,6 +68,9 @@ def test_most_popular_scores_items_by_training_count_without_training(tmp_path):
     result = amkit.run(_config(path, {"name": "popularity"}), run_dir=tmp_path / "pop")
     assert len(result.history) == 1 and "val_full_hr@10" in result.history[0]
     assert {"hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10"} <= set(result.metrics["test"])
+    assert not (tmp_path / "pop" / "last.json").exists()  # no optimizer state to keep
+    resumed = amkit.run(run_dir=tmp_path / "pop", resume=True)  # evaluates again, same numbers
+    assert resumed.metrics["test"] == result.metrics["test"]
 
 
 def test_bpr_learns_each_users_taste_and_beats_most_popular(tmp_path):

@@ -84,6 +84,24 @@ def test_beam_one_equals_greedy(index):
     torch.testing.assert_close(greedy.attention, beam.attention)
 
 
+@pytest.mark.parametrize("index", range(5))
+def test_step_by_step_decoding_equals_the_teacher_forced_forward(index):
+    """``step`` (the Transformer's with its key/value cache) fed the reference tokens one at a
+    time gives the forward pass's log-probabilities and cross-attention at every position."""
+    model = _models()[index]
+    src, tgt_in = _batch()
+    with torch.no_grad():
+        out = model(src, tgt_in, need_weights=True)
+        memory = model.encode(src)
+        state = model.start(memory)
+        for t in range(tgt_in.shape[1]):
+            log_probs, state, weights = model.step(tgt_in[:, t], state, memory)
+            real = tgt_in[:, t] != 0
+            expected = out.logits[:, t].float().log_softmax(-1)
+            torch.testing.assert_close(log_probs[real], expected[real], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(weights[real], out.attention["cross"][real, t])
+
+
 def test_cached_additive_keys_give_the_attention_blocks_output():
     model = _models()[0]  # Bahdanau
     src, _ = _batch()

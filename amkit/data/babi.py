@@ -54,6 +54,7 @@ class BabiExample:
     supporting: list[int]  # line ids of the supporting statements
     task: int
     source: str = ""  # file:line of the question
+    story_index: int = 0  # which story of its file (0, 1, ...): questions of a story share it
 
 
 def tokenize(text: str) -> list[str]:
@@ -67,6 +68,7 @@ def parse_babi(lines: Iterable[str], name: str, task: int) -> list[BabiExample]:
     story: list[list[str]] = []
     story_ids: list[int] = []
     last_id = 0
+    story_index = -1
     for number, raw in enumerate(lines, start=1):
         where = f"{name}:{number}"
         line = raw.rstrip("\n").rstrip("\r")
@@ -78,6 +80,7 @@ def parse_babi(lines: Iterable[str], name: str, task: int) -> list[BabiExample]:
         line_id = int(head)
         if line_id == 1:
             story, story_ids = [], []
+            story_index += 1
         elif line_id != last_id + 1:
             raise BabiFormatError(
                 f"{where}: line id {line_id} follows {last_id}; ids count up from 1 in a story"
@@ -119,6 +122,7 @@ def parse_babi(lines: Iterable[str], name: str, task: int) -> list[BabiExample]:
                 supporting=support,
                 task=task,
                 source=where,
+                story_index=story_index,
             )
         )
     if not examples:
@@ -241,6 +245,10 @@ class BabiDataConfig:
     tasks: list[int] = field(default_factory=lambda: list(range(1, 21)))
     memory_size: int = option(50, ge=1)  # most recent sentences kept (paper: 50)
     val_fraction: float = option(0.1, gt=0, lt=1)  # of each task's train questions, seeded
+    # question: validation = a random share of the questions, as the MemN2N paper; story: of
+    # whole stories, so no validation question shares its story with a training question --
+    # an honest estimate for models that can memorise the 1k stories (e.g. the UT)
+    val_split: Literal["question", "story"] = "question"
     # seed of the validation split; None: the run's seed. Fix it to train several seeds on one
     # split, e.g. to ensemble them (amkit ensemble).
     split_seed: int | None = None
@@ -294,11 +302,13 @@ def read_splits(config: BabiDataConfig, seed: int) -> BabiSplits:
     val: list[BabiExample] = []
     for task in config.tasks:
         items = [e for e in train_all if e.task == task]
-        order = torch.randperm(len(items), generator=generator).tolist()
-        n_val = max(1, round(config.val_fraction * len(items)))
-        val_ids = set(order[:n_val])
-        for i, e in enumerate(items):
-            (val if i in val_ids else train).append(e)
+        unit = (lambda e: e.story_index) if config.val_split == "story" else id
+        units = list(dict.fromkeys(unit(e) for e in items))  # in file order
+        order = torch.randperm(len(units), generator=generator).tolist()
+        n_val = max(1, round(config.val_fraction * len(units)))
+        val_units = {units[i] for i in order[:n_val]}
+        for e in items:
+            (val if unit(e) in val_units else train).append(e)
     return BabiSplits(train, val, test, notes)
 
 

@@ -24,21 +24,39 @@ class TensorDictDataset:
     Every tensor's first dimension is the example index. Includes ``targets`` for
     supervised tasks; names starting with ``meta_`` (e.g. ``meta_task``) are bookkeeping
     for evaluation and explanation, not model inputs.
+
+    ``trim`` names ``(N, T)`` columns of right-padded (with 0) sequences: a batch of them is
+    cut to its longest row instead of the longest in the whole split, and shuffled batches
+    group rows of similar length (:func:`iterate_batches`). Translation data sets it.
     """
 
-    def __init__(self, tensors: dict[str, Tensor]):
+    def __init__(self, tensors: dict[str, Tensor], trim: tuple[str, ...] = ()):
         if not tensors:
             raise ValueError("a dataset needs at least one tensor")
         lengths = {name: len(t) for name, t in tensors.items()}
         if len(set(lengths.values())) != 1:
             raise ValueError(f"all tensors must have the same length, got {lengths}")
+        unknown = [name for name in trim if name not in tensors or tensors[name].dim() != 2]
+        if unknown:
+            raise ValueError(f"trim names columns that are not (N, T) tensors: {unknown}")
         self.tensors = tensors
+        self.trim = tuple(trim)
 
     def __len__(self) -> int:
         return len(next(iter(self.tensors.values())))
 
     def __getitem__(self, index: Any) -> dict[str, Tensor]:
-        return {name: t[index] for name, t in self.tensors.items()}
+        rows = {name: t[index] for name, t in self.tensors.items()}
+        for name in self.trim:
+            column = rows[name]
+            if column.dim() == 2 and column.shape[1]:
+                real = (column != 0).any(0).nonzero()
+                rows[name] = column[:, : int(real.max()) + 1 if len(real) else 1]
+        return rows
+
+    def lengths(self) -> Tensor:
+        """``(N,)`` real (non-zero) entries per row over the ``trim`` columns."""
+        return sum((self.tensors[name] != 0).sum(1) for name in self.trim)
 
 
 META_PREFIX = "meta_"
@@ -55,11 +73,27 @@ def iterate_batches(
     shuffle: bool = False,
     generator: torch.Generator | None = None,
 ) -> Iterator[dict[str, Tensor]]:
-    """Yield dict batches; the last partial batch is kept (every example is scored)."""
+    """Yield dict batches; the last partial batch is kept (every example is scored).
+
+    Shuffled batches of a dataset with ``trim`` columns are bucketed: the shuffled rows are
+    cut into pools of ``BUCKET_POOL`` batches, each pool sorted by length and cut into
+    batches, and the batches shuffled -- little padding, still random. Unshuffled batches keep
+    the dataset order."""
     n = len(dataset)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    for start in range(0, n, batch_size):
+    starts = range(0, n, batch_size)
+    if shuffle and dataset.trim:
+        lengths = dataset.lengths()
+        pool = BUCKET_POOL * batch_size
+        order = torch.cat([
+            chunk[torch.argsort(lengths[chunk], stable=True)] for chunk in order.split(pool)
+        ])  # fmt: skip
+        starts = [int(i) * batch_size for i in torch.randperm(len(starts), generator=generator)]
+    for start in starts:
         yield dataset[order[start : start + batch_size]]
+
+
+BUCKET_POOL = 50  # batches per length-sorted pool (see iterate_batches)
 
 
 @dataclass

@@ -120,6 +120,9 @@ def encode_pairs(pairs, tokenizer: SubwordTokenizer, max_len: int) -> dict[str, 
     }
 
 
+TRIMMED = ("src", "tgt_in", "targets")  # batches cut to their longest sentence
+
+
 @dataclass
 class TranslationDataConfig:
     """Multi30k English -> German by default; any folder of ``SPLIT.LANG[.gz]`` files."""
@@ -156,7 +159,7 @@ def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
         [s for pair in train for s in pair], config.vocab_size, config.model_type
     )
     splits = {"train": train, "val": pairs(config.val), "test": pairs(config.test)}
-    tensors = {k: TensorDictDataset(encode_pairs(v, tokenizer, config.max_len))
+    tensors = {k: TensorDictDataset(encode_pairs(v, tokenizer, config.max_len), trim=TRIMMED)
                for k, v in splits.items()}  # fmt: skip
     return DataBundle(
         tensors,

@@ -282,16 +282,23 @@ class DecoderLayer(nn.Module):
                                 nn.Linear(d_ff, d))  # fmt: skip
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, memory, tgt_real, src_real, need_weights=False):
+    def forward(self, x, memory, tgt_real, src_real, need_weights=False, past=None):
+        """``x (B, T, D)`` -> ``(B, T, D)``, cross-attention ``(B, H, T, S)``, and the
+        self-attention keys ``(B, T', D)`` (this layer's normalised inputs). With ``past``
+        ``(B, T' - T, D)`` (the keys of earlier steps) ``x`` holds the new positions only and
+        attends to ``past`` too: decoding one token at a time (``tgt_real (B, T')``)."""
         h = self.norm1(x)
-        attended, _ = self.self_attn(h, h, h, key_padding_mask=tgt_real, is_causal=True)
+        keys = h if past is None else torch.cat([past, h], 1)
+        attended, _ = self.self_attn(
+            h, keys, keys, key_padding_mask=tgt_real, is_causal=past is None or x.shape[1] > 1
+        )
         x = x + self.drop(attended)
         h = self.norm2(x)
         attended, weights = self.cross_attn(
             h, memory, memory, key_padding_mask=src_real, need_weights=need_weights
         )  # (B, T, D), (B, H, T, S)
         x = x + self.drop(attended)
-        return x + self.drop(self.ff(self.norm3(x))), weights
+        return x + self.drop(self.ff(self.norm3(x))), weights, keys
 
 
 class TransformerSeq2Seq(_Translator):
@@ -319,9 +326,11 @@ class TransformerSeq2Seq(_Translator):
         self.final_norm = nn.LayerNorm(d)
         self.drop = nn.Dropout(config.dropout)
 
-    def _embed(self, table: nn.Embedding, tokens: Tensor) -> Tensor:
+    def _embed(self, table: nn.Embedding, tokens: Tensor, first: int = 0) -> Tensor:
+        """``tokens (B, T)`` at positions ``first..first + T - 1`` -> ``(B, T, D)``."""
         x = table(tokens) * self.config.d_model**0.5
-        return self.drop(x + self.positions(torch.arange(tokens.shape[1], device=tokens.device)))
+        where = torch.arange(first, first + tokens.shape[1], device=tokens.device)
+        return self.drop(x + self.positions(where))
 
     def encode(self, src: Tensor) -> dict[str, Tensor]:
         mask = src != 0
@@ -332,19 +341,31 @@ class TransformerSeq2Seq(_Translator):
         x = self._embed(self.tgt_embedding, tgt_in)
         cross = None
         for layer in self.decoder:
-            x, cross = layer(x, memory["memory"], tgt_in != 0, memory["mask"], need_weights)
+            x, cross, _ = layer(x, memory["memory"], tgt_in != 0, memory["mask"], need_weights)
         logits = self.final_norm(x) @ self.tgt_embedding.weight.T  # (B, T, V)
         return logits, cross  # cross: the last layer's (B, H, T, S)
 
     def start(self, memory):
-        batch = memory["mask"].shape[0]
-        return {"prefix": torch.zeros(batch, 0, dtype=torch.long, device=memory["mask"].device)}
+        """The decoding state: the tokens so far ``prefix (B, t)`` and, per layer ``i``, the
+        self-attention keys of those tokens ``cache{i} (B, t, D)`` (a key/value cache)."""
+        mask = memory["mask"]
+        state = {"prefix": torch.zeros(mask.shape[0], 0, dtype=torch.long, device=mask.device)}
+        for i in range(len(self.decoder)):
+            state[f"cache{i}"] = memory["memory"].new_zeros(mask.shape[0], 0, self.config.d_model)
+        return state
 
     def step(self, prev: Tensor, state, memory):
+        """One token ``prev (B,)`` through the decoder, attending to the cached earlier ones."""
         prefix = torch.cat([state["prefix"], prev.unsqueeze(1)], 1)  # (B, t)
-        logits, cross = self.decode_states(prefix, memory, need_weights=True)
-        weights = cross[:, :, -1].mean(1)  # (B, S): last token, mean over heads
-        return F.log_softmax(logits[:, -1].float(), -1), {"prefix": prefix}, weights
+        x = self._embed(self.tgt_embedding, prev.unsqueeze(1), first=prefix.shape[1] - 1)
+        new_state = {"prefix": prefix}
+        for i, layer in enumerate(self.decoder):
+            x, cross, new_state[f"cache{i}"] = layer(
+                x, memory["memory"], prefix != 0, memory["mask"], True, state[f"cache{i}"]
+            )
+        logits = self.final_norm(x[:, -1]) @ self.tgt_embedding.weight.T  # (B, V)
+        weights = cross[:, :, -1].mean(1)  # (B, S): the new token, mean over heads
+        return F.log_softmax(logits.float(), -1), new_state, weights
 
     def forward(self, src, tgt_in, targets=None, need_weights: bool = False) -> ModelOutput:
         memory = self.encode(src)

@@ -183,9 +183,8 @@ class Trainer:
         self.on_epoch_end = on_epoch_end or []
         # a model with nothing to learn (e.g. most-popular) is evaluated once, not trained
         self.trainable = any(p.requires_grad for p in model.parameters())
-        parameters = model.parameters() if self.trainable else [torch.zeros(1, requires_grad=True)]
-        self.optimizer = make_optimizer(config, parameters)
-        self.scheduler = make_scheduler(config, self.optimizer)
+        self.optimizer = make_optimizer(config, model.parameters()) if self.trainable else None
+        self.scheduler = make_scheduler(config, self.optimizer) if self.trainable else None
         self.history: list[dict] = []
         self.best: float | None = None
         self.best_epoch: int | None = None
@@ -200,7 +199,10 @@ class Trainer:
         return value > self.best if self.config.mode == "max" else value < self.best
 
     def resume(self) -> None:
-        """Restore the last finished epoch from ``run_dir``."""
+        """Restore the last finished epoch from ``run_dir`` (a model with nothing to train has
+        no epochs to restore: ``fit`` evaluates it again)."""
+        if not self.trainable:
+            return
         extra = load_training_state(self.run_dir, self.model, self.optimizer, self.scheduler)
         self.history = extra["history"]
         self.best, self.best_epoch = extra["best"], extra["best_epoch"]
