@@ -27,12 +27,15 @@ def test_trimmed_batches_are_cut_to_their_longest_row_and_lose_no_token():
     assert data[1]["src"].shape == (40,)  # a single row is left alone
     with pytest.raises(ValueError, match="not \\(N, T\\) tensors"):
         TensorDictDataset({"label": torch.arange(3)}, trim=("label",))
+    with pytest.raises(ValueError, match="name them"):
+        TensorDictDataset({"src": _padded(lengths)}, bucket_pool=10)
 
 
 def test_bucketed_shuffle_covers_every_row_once_and_pads_less_than_random():
     generator = torch.Generator().manual_seed(0)
     lengths = torch.randint(1, 41, (2000,), generator=generator).tolist()
-    trimmed = TensorDictDataset({"src": _padded(lengths), "i": torch.arange(2000)}, trim=("src",))
+    trimmed = TensorDictDataset({"src": _padded(lengths), "i": torch.arange(2000)}, trim=("src",),
+                                bucket_pool=50)  # fmt: skip
     plain = TensorDictDataset({"src": _padded(lengths), "i": torch.arange(2000)})
 
     def padding(dataset, seed):
@@ -41,7 +44,7 @@ def test_bucketed_shuffle_covers_every_row_once_and_pads_less_than_random():
                                      generator=torch.Generator().manual_seed(seed)):  # fmt: skip
             seen += batch["i"].tolist()
             real = int(torch.tensor([lengths[i] for i in batch["i"]]).max())
-            cells += len(batch["i"]) * (batch["src"].shape[1] if dataset.trim else real)
+            cells += len(batch["i"]) * (batch["src"].shape[1] if dataset.bucket_pool else real)
         assert sorted(seen) == list(range(2000))
         return cells, seen
 

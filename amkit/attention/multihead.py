@@ -72,6 +72,13 @@ class MultiHeadAttention(nn.Module):
         b, t, _ = x.shape
         return x.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, Dh)
 
+    def project_kv(self, key: Tensor, value: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``key (B, S, kdim)``, ``value (B, S, vdim)`` (default ``key``) projected and split
+        into heads ``(B, H, S, Dh)`` each: pass them as ``forward(..., kv=...)`` to attend to
+        the same keys many times (a decoder's source, or its growing key/value cache)."""
+        value = key if value is None else value
+        return self._split_heads(self.k_proj(key)), self._split_heads(self.v_proj(value))
+
     def forward(
         self,
         query: Tensor,
@@ -81,6 +88,7 @@ class MultiHeadAttention(nn.Module):
         key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = False,
+        kv: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from ``query`` to ``key``/``value``.
 
@@ -92,10 +100,14 @@ class MultiHeadAttention(nn.Module):
             key_padding_mask: bool ``(B, S)``; ``True`` = real key.
             is_causal: query ``i`` attends keys ``j <= i`` only (top-left aligned).
             need_weights: also return per-head weights ``(B, H, T, S)``.
+            kv: keys and values already projected (:meth:`project_kv`), ``(B, H, S, Dh)``
+                each, instead of ``key`` and ``value``.
 
         Returns:
             ``(output (B, T, D), weights (B, H, T, S) or None)``.
         """
+        if kv is not None:
+            return self._attend(query, *kv, mask, key_padding_mask, is_causal, need_weights)
         key = query if key is None else key
         value = key if value is None else value
         if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
@@ -116,11 +128,19 @@ class MultiHeadAttention(nn.Module):
                 f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
                 f"{tuple(value.shape)} must share B, and key and value (B, S)"
             )
+        k, v = self.project_kv(key, value)  # (B, H, S, Dh) each
+        return self._attend(query, k, v, mask, key_padding_mask, is_causal, need_weights)
+
+    def _attend(
+        self, query: Tensor, k: Tensor, v: Tensor, mask, key_padding_mask, is_causal: bool,
+        need_weights: bool,
+    ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
+        """``query (B, T, D)`` against projected ``k``, ``v`` ``(B, H, S, Dh)``."""
+        if query.dim() != 3 or query.shape[-1] != self.d_model:
+            raise ValueError(f"query must be (B, T, {self.d_model}), got {tuple(query.shape)}")
         b, t, _ = query.shape
-        s = key.shape[1]
+        s = k.shape[2]
         q = self._split_heads(self.q_proj(query))  # (B, H, T, Dh)
-        k = self._split_heads(self.k_proj(key))  # (B, H, S, Dh)
-        v = self._split_heads(self.v_proj(value))  # (B, H, S, Dh)
         dropout_p = self.dropout if self.training else 0.0
 
         plain_causal = is_causal and mask is None and key_padding_mask is None

@@ -26,11 +26,14 @@ class TensorDictDataset:
     for evaluation and explanation, not model inputs.
 
     ``trim`` names ``(N, T)`` columns of right-padded (with 0) sequences: a batch of them is
-    cut to its longest row instead of the longest in the whole split, and shuffled batches
-    group rows of similar length (:func:`iterate_batches`). Translation data sets it.
+    cut to its longest row instead of the longest in the whole split. With ``bucket_pool``
+    N > 0, shuffled batches group rows of similar length (:func:`iterate_batches`).
+    Translation data sets both.
     """
 
-    def __init__(self, tensors: dict[str, Tensor], trim: tuple[str, ...] = ()):
+    def __init__(
+        self, tensors: dict[str, Tensor], trim: tuple[str, ...] = (), bucket_pool: int = 0
+    ):
         if not tensors:
             raise ValueError("a dataset needs at least one tensor")
         lengths = {name: len(t) for name, t in tensors.items()}
@@ -39,8 +42,11 @@ class TensorDictDataset:
         unknown = [name for name in trim if name not in tensors or tensors[name].dim() != 2]
         if unknown:
             raise ValueError(f"trim names columns that are not (N, T) tensors: {unknown}")
+        if bucket_pool and not trim:
+            raise ValueError("bucket_pool sorts rows by the length of the trim columns: name them")
         self.tensors = tensors
         self.trim = tuple(trim)
+        self.bucket_pool = bucket_pool
 
     def __len__(self) -> int:
         return len(next(iter(self.tensors.values())))
@@ -75,25 +81,23 @@ def iterate_batches(
 ) -> Iterator[dict[str, Tensor]]:
     """Yield dict batches; the last partial batch is kept (every example is scored).
 
-    Shuffled batches of a dataset with ``trim`` columns are bucketed: the shuffled rows are
-    cut into pools of ``BUCKET_POOL`` batches, each pool sorted by length and cut into
-    batches, and the batches shuffled -- little padding, still random. Unshuffled batches keep
-    the dataset order."""
+    Shuffled batches of a dataset with a ``bucket_pool`` N are bucketed: the shuffled rows are
+    cut into pools of N batches, each pool sorted by length and cut into batches, and the
+    batches shuffled -- less padding, still random (but each batch more alike: small models
+    can learn worse from such batches, so it is an option). Unshuffled batches keep the
+    dataset order."""
     n = len(dataset)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     starts = range(0, n, batch_size)
-    if shuffle and dataset.trim:
+    if shuffle and dataset.bucket_pool:
         lengths = dataset.lengths()
-        pool = BUCKET_POOL * batch_size
+        pool = dataset.bucket_pool * batch_size
         order = torch.cat([
             chunk[torch.argsort(lengths[chunk], stable=True)] for chunk in order.split(pool)
         ])  # fmt: skip
         starts = [int(i) * batch_size for i in torch.randperm(len(starts), generator=generator)]
     for start in starts:
         yield dataset[order[start : start + batch_size]]
-
-
-BUCKET_POOL = 50  # batches per length-sorted pool (see iterate_batches)
 
 
 @dataclass

@@ -137,6 +137,9 @@ class TranslationDataConfig:
     model_type: str = "unigram"  # sentencepiece: unigram or bpe
     max_len: int = option(100, ge=2)  # subwords per sentence (longer ones are cut)
     train_limit: int = option(0, ge=0)  # first N training pairs only (0: all)
+    # N > 0: training batches of similar length, sorted within pools of N batches (less
+    # padding, faster; see amkit.data.base.iterate_batches); 0: plain random batches
+    bucket_pool: int = option(0, ge=0)
 
     def validate(self) -> list[str]:
         if self.model_type not in ("unigram", "bpe"):
@@ -159,8 +162,11 @@ def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
         [s for pair in train for s in pair], config.vocab_size, config.model_type
     )
     splits = {"train": train, "val": pairs(config.val), "test": pairs(config.test)}
-    tensors = {k: TensorDictDataset(encode_pairs(v, tokenizer, config.max_len), trim=TRIMMED)
-               for k, v in splits.items()}  # fmt: skip
+    tensors = {
+        k: TensorDictDataset(encode_pairs(v, tokenizer, config.max_len), trim=TRIMMED,
+                             bucket_pool=config.bucket_pool if k == "train" else 0)
+        for k, v in splits.items()
+    }  # fmt: skip
     return DataBundle(
         tensors,
         info={

@@ -282,23 +282,26 @@ class DecoderLayer(nn.Module):
                                 nn.Linear(d_ff, d))  # fmt: skip
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, memory, tgt_real, src_real, need_weights=False, past=None):
+    def forward(self, x, source_kv, tgt_real, src_real, need_weights=False, past=None):
         """``x (B, T, D)`` -> ``(B, T, D)``, cross-attention ``(B, H, T, S)``, and the
-        self-attention keys ``(B, T', D)`` (this layer's normalised inputs). With ``past``
-        ``(B, T' - T, D)`` (the keys of earlier steps) ``x`` holds the new positions only and
-        attends to ``past`` too: decoding one token at a time (``tgt_real (B, T')``)."""
+        self-attention keys and values ``(B, H, T', Dh)`` each. ``source_kv``: the encoder
+        states projected by ``cross_attn.project_kv``. With ``past`` (the keys and values of
+        the earlier positions) ``x`` is one new position that attends to them too: decoding
+        a token at a time with a key/value cache (``tgt_real (B, T')``)."""
         h = self.norm1(x)
-        keys = h if past is None else torch.cat([past, h], 1)
+        k, v = self.self_attn.project_kv(h)  # (B, H, T, Dh)
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
         attended, _ = self.self_attn(
-            h, keys, keys, key_padding_mask=tgt_real, is_causal=past is None or x.shape[1] > 1
+            h, kv=(k, v), key_padding_mask=tgt_real, is_causal=past is None
         )
         x = x + self.drop(attended)
         h = self.norm2(x)
         attended, weights = self.cross_attn(
-            h, memory, memory, key_padding_mask=src_real, need_weights=need_weights
+            h, kv=source_kv, key_padding_mask=src_real, need_weights=need_weights
         )  # (B, T, D), (B, H, T, S)
         x = x + self.drop(attended)
-        return x + self.drop(self.ff(self.norm3(x))), weights, keys
+        return x + self.drop(self.ff(self.norm3(x))), weights, (k, v)
 
 
 class TransformerSeq2Seq(_Translator):
@@ -333,25 +336,34 @@ class TransformerSeq2Seq(_Translator):
         return self.drop(x + self.positions(where))
 
     def encode(self, src: Tensor) -> dict[str, Tensor]:
+        """``src (B, S)`` -> the encoder states ``memory (B, S, D)``, ``mask (B, S)`` and each
+        decoder layer's projected keys and values of them, ``k{i}`` / ``v{i}``
+        ``(B, H, S, Dh)``, computed once per sentence."""
         mask = src != 0
         states, _ = self.encoder(self._embed(self.embedding, src), key_padding_mask=mask)
-        return {"memory": states, "mask": mask}
+        memory = {"memory": states, "mask": mask}
+        for i, layer in enumerate(self.decoder):
+            memory[f"k{i}"], memory[f"v{i}"] = layer.cross_attn.project_kv(states)
+        return memory
 
     def decode_states(self, tgt_in: Tensor, memory, need_weights=False):
         x = self._embed(self.tgt_embedding, tgt_in)
         cross = None
-        for layer in self.decoder:
-            x, cross, _ = layer(x, memory["memory"], tgt_in != 0, memory["mask"], need_weights)
+        for i, layer in enumerate(self.decoder):
+            source_kv = (memory[f"k{i}"], memory[f"v{i}"])
+            x, cross, _ = layer(x, source_kv, tgt_in != 0, memory["mask"], need_weights)
         logits = self.final_norm(x) @ self.tgt_embedding.weight.T  # (B, T, V)
         return logits, cross  # cross: the last layer's (B, H, T, S)
 
     def start(self, memory):
         """The decoding state: the tokens so far ``prefix (B, t)`` and, per layer ``i``, the
-        self-attention keys of those tokens ``cache{i} (B, t, D)`` (a key/value cache)."""
+        self-attention keys and values of those tokens ``k{i}`` / ``v{i}`` ``(B, H, t, Dh)``
+        (a key/value cache)."""
         mask = memory["mask"]
         state = {"prefix": torch.zeros(mask.shape[0], 0, dtype=torch.long, device=mask.device)}
         for i in range(len(self.decoder)):
-            state[f"cache{i}"] = memory["memory"].new_zeros(mask.shape[0], 0, self.config.d_model)
+            empty = memory[f"k{i}"][:, :, :0]  # (B, H, 0, Dh)
+            state[f"k{i}"], state[f"v{i}"] = empty, empty
         return state
 
     def step(self, prev: Tensor, state, memory):
@@ -360,9 +372,10 @@ class TransformerSeq2Seq(_Translator):
         x = self._embed(self.tgt_embedding, prev.unsqueeze(1), first=prefix.shape[1] - 1)
         new_state = {"prefix": prefix}
         for i, layer in enumerate(self.decoder):
-            x, cross, new_state[f"cache{i}"] = layer(
-                x, memory["memory"], prefix != 0, memory["mask"], True, state[f"cache{i}"]
-            )
+            x, cross, (new_state[f"k{i}"], new_state[f"v{i}"]) = layer(
+                x, (memory[f"k{i}"], memory[f"v{i}"]), prefix != 0, memory["mask"], True,
+                (state[f"k{i}"], state[f"v{i}"]),
+            )  # fmt: skip
         logits = self.final_norm(x[:, -1]) @ self.tgt_embedding.weight.T  # (B, V)
         weights = cross[:, :, -1].mean(1)  # (B, S): the new token, mean over heads
         return F.log_softmax(logits.float(), -1), new_state, weights
