@@ -175,6 +175,28 @@ def test_eval_every_validates_every_nth_and_the_last_epoch(tmp_path):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["best"]["epoch"] in validated
 
 
+def test_time_limit_stops_before_an_epoch_that_would_overrun_it(tmp_path, monkeypatch):
+    from amkit.train.trainer import Trainer
+
+    clock = [0.0]  # a fake clock: each training epoch takes 30 s, nothing else takes time
+    train_epoch = Trainer._train_epoch
+
+    def slow_epoch(self, epoch):
+        clock[0] += 30.0
+        return train_epoch(self, epoch)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", slow_epoch)
+    monkeypatch.setattr("amkit.train.trainer.time.perf_counter", lambda: clock[0])
+    result = amkit.run(
+        DEMO_CONFIG,
+        run_dir=tmp_path / "run",
+        overrides=[*TINY, "train.epochs=50", "train.eval_every=5", "train.time_limit_minutes=4"],
+    )
+    # 8 epochs of 30 s fill the 4 minutes; the 8th is validated though 8 % 5 != 0
+    assert [r["seconds"] for r in result.history] == [30.0 * k for k in range(1, 9)]
+    assert [r["epoch"] for r in result.history if "val_accuracy" in r] == [5, 8]
+
+
 def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     model = torch.nn.Linear(3, 2)
     path = tmp_path / "model.safetensors"

@@ -66,6 +66,9 @@ class TrainConfig:
     # validate (and pick the best model, count early stopping) every N epochs and after the
     # last; SASRec's own code validates every 20 epochs
     eval_every: int = option(1, ge=1)
+    # a training-time budget: stop (after validating) at the end of the epoch when another
+    # epoch as long as the last would overrun it; resumed runs count their earlier time
+    time_limit_minutes: float | None = option(None, gt=0)
     progress: bool = True
 
     def validate(self) -> list[str]:
@@ -300,7 +303,11 @@ class Trainer:
                 record["train_examples_per_second"] = round(
                     len(self.data.split("train")) / max(train_time, 1e-9), 1
                 )
-                evaluated = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
+                # the time budget: stop after this epoch if another one would overrun it
+                out_of_time = cfg.time_limit_minutes is not None and (
+                    self.train_seconds + 2 * train_time > 60 * cfg.time_limit_minutes
+                )
+                evaluated = epoch % cfg.eval_every == 0 or epoch == cfg.epochs or out_of_time
                 if evaluated:
                     val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
                     record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
@@ -321,6 +328,9 @@ class Trainer:
                             writer.add_scalar(key, v, epoch)
                 for callback in self.on_epoch_end:
                     callback(epoch, record)
+                if out_of_time:
+                    log.info("stopping after epoch %d: train.time_limit_minutes", epoch)
+                    break
         finally:
             if writer is not None:
                 writer.close()
