@@ -80,3 +80,26 @@ def test_compressed_translation_runs_load_evaluate_and_translate(
     assert main(["compress", str(tmp_path / "prune"), "--method", "prune", "--out",
                  str(tmp_path / "again")]) == 2  # fmt: skip
     assert "already compressed" in capsys.readouterr().err
+
+
+def test_compression_report_measures_every_variant_in_one_run(
+    tmp_path, reverse_corpus, translation_config
+):
+    from amkit.experiments import compression_report
+
+    data_dir = reverse_corpus(tmp_path / "rev", n_train=300)
+    source = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run").run_dir
+    block = compression_report.measure(source, tmp_path / "variants", prune=(0.5,), sentences=8)
+    names = [v["variant"] for v in block["variants"]]
+    assert names == ["original", "int8 dynamic quantization", "pruned 50 %"]
+    original, quantized, pruned = block["variants"]
+    assert quantized["weight_mb"] < original["weight_mb"] and quantized["sparsity"] is None
+    assert pruned["sparsity"] == pytest.approx(0.5, abs=0.01) and original["sparsity"] < 0.01
+    for v in block["variants"]:
+        assert v["latency_ms_batch1"] > 0 and v["latency_ms_batch32"] > 0
+    again = compression_report.measure(source, tmp_path / "variants", prune=(0.5,), sentences=8)
+    assert [v["bleu"] for v in again["variants"]] == [v["bleu"] for v in block["variants"]]
+    path = tmp_path / "compression.json"
+    compression_report.add_block(block, "tiny", "Tiny GRU", "measure x", path=path)
+    page = compression_report.render(json.loads(path.read_text()))
+    assert "| int8 dynamic quantization |" in page and "| - |" in page and "`measure x`" in page

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from amkit.experiments import babi_report, imdb_report, integrated_report, recsys_report
+from amkit.experiments import (
+    babi_report,
+    compression_report,
+    imdb_report,
+    integrated_report,
+    multi30k_report,
+    recsys_report,
+)
 from amkit.experiments.babi_report import PUBLISHED, render, summarize_errors
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +45,9 @@ def test_render_lists_every_task_and_column():
     assert "`amkit train x`" in page
 
 
-@pytest.mark.parametrize("name", ["babi", "imdb", "integrated", "recsys"])
+@pytest.mark.parametrize(
+    "name", ["babi", "imdb", "integrated", "recsys", "multi30k", "compression"]
+)
 def test_results_page_is_generated_from_its_json(name):
     json_path = ROOT / "docs" / "results" / f"{name}.json"
     if not json_path.is_file():
@@ -49,6 +58,8 @@ def test_results_page_is_generated_from_its_json(name):
         "imdb": imdb_report.render,
         "integrated": integrated_report.render,
         "recsys": recsys_report.render,
+        "multi30k": multi30k_report.render,
+        "compression": compression_report.render,
     }[name]
     assert page == renderer(json.loads(json_path.read_text()))
 
@@ -152,3 +163,22 @@ def test_recsys_speed_columns_and_target_verdict(tmp_path):
     (run / "metrics.json").write_text(json.dumps(metrics))
     recsys_report.add_row([run], "fast", "SASRec fast", "ml-1m", "x", path=path, speed_target=True)
     assert "**not met**" in recsys_report.render(recsys_report.load_results(path))
+
+
+def test_multi30k_row_reports_bleu_time_parameters_and_the_target(tmp_path):
+    dirs = []
+    for seed, bleu in ((0, 36.0), (1, 38.0)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        metrics = {"seed": seed, "test": {"bleu": bleu, "bleu_lc": bleu + 1, "n": 1000},
+                   "val": {"bleu": bleu + 2}, "parameters": 7_600_000,
+                   "timings": {"train_seconds": 80 * 60.0}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    path = tmp_path / "multi30k.json"
+    multi30k_report.add_row(dirs, "tf", "Transformer", "transformer", "amkit train t", path=path)
+    page = multi30k_report.render(json.loads(path.read_text()))
+    assert "| Transformer (`tf`) | 37.00 ± 1.41 | 38.00 ± 1.41 | 2 | 7.6 M | 80.0 min |" in page
+    assert ">= 37 in <= 90 min: **met**" in page and "35-38" in page
+    with pytest.raises(ValueError, match="family must be one of"):
+        multi30k_report.add_row(dirs, "x", "x", "lstm", "x", path=path)

@@ -59,6 +59,7 @@ def seeds_row(
                 "epochs": metrics.get("epochs"),
                 "peak_memory_mb": metrics["timings"].get("peak_memory_mb"),
                 "threads": metrics.get("threads"),
+                "parameters": metrics.get("parameters"),
             }
         )
     row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in test_metrics}

@@ -328,6 +328,7 @@ def _run(
             "torch_version": torch.__version__,
             "machine": platform.machine(),
             "threads": torch.get_num_threads(),
+            "parameters": sum(p.numel() for p in model.parameters()),
         }
         atomic_write_json(run_dir / "metrics.json", summary)
         if "test" in metrics:

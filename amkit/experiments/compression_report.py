@@ -1,0 +1,166 @@
+"""Compression results page: a trained run and its compressed variants, measured in one process.
+
+    python -m amkit.experiments.compression_report measure RUN_DIR --id ID --label TEXT \\
+        [--prune 0.3,0.5,0.7] [--out-root runs/compressed] [--sentences 128]
+    python -m amkit.experiments.compression_report render
+
+``measure`` makes (or reuses) the int8-quantized and magnitude-pruned run directories of
+``RUN_DIR`` with :func:`amkit.compress.run.compress_run`, loads each variant as ``amkit
+evaluate`` would, and records its weight size, sparsity, test quality (BLEU for translation,
+else accuracy) and CPU latency per sentence at batch 1 and 32 (greedy or the run's beam, the
+first ``--sentences`` test sources). The block goes into ``docs/results/compression.json``;
+``compression.md`` is generated from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from amkit.experiments import report
+from amkit.experiments.report import finish_page, finished_metrics
+from amkit.train.checkpoint import atomic_write_json
+
+RESULTS = Path("docs/results/compression.json")
+BATCHES = (1, 32)
+
+
+def _variants(prune: tuple[float, ...]) -> list[tuple[str, str | None, float | None]]:
+    """``(name, method, amount)``: the original, int8 quantization, each pruning amount."""
+    pruned = [(f"pruned {round(a * 100)} %", "prune", a) for a in prune]
+    return [("original", None, None), ("int8 dynamic quantization", "quantize", None), *pruned]
+
+
+def latency_ms(model, texts: list[str], batch_size: int) -> float:
+    """Milliseconds per sentence to translate ``texts`` in batches of ``batch_size``."""
+    started = time.perf_counter()
+    with torch.inference_mode():
+        model.translate(texts, batch_size=batch_size)
+    return round(1000 * (time.perf_counter() - started) / len(texts), 2)
+
+
+def measure(
+    run_dir: str | Path,
+    out_root: str | Path = "runs/compressed",
+    prune: tuple[float, ...] = (0.3, 0.5, 0.7),
+    sentences: int = 128,
+) -> dict[str, Any]:
+    """Every variant of ``run_dir``: quality, weight size, sparsity, latency at batch 1 and 32."""
+    from amkit.compress import sparsity, weight_bytes
+    from amkit.compress.run import compress_run
+    from amkit.experiments.run import load_run
+
+    run_dir, out_root = Path(run_dir), Path(out_root)
+    rows = []
+    for name, method, amount in _variants(prune):
+        directory = run_dir
+        if method is not None:
+            suffix = method if amount is None else f"{method}{round(amount * 100)}"
+            directory = out_root / f"{run_dir.name}-{suffix}"
+            if not (directory / "metrics.json").is_file():
+                compress_run(run_dir, method, 0.5 if amount is None else amount, directory)
+        test = finished_metrics(directory)["test"]
+        _, model, data = load_run(directory)
+        if not hasattr(model, "translate"):
+            raise ValueError(f"{run_dir}: latency is measured for translation runs only")
+        texts = data.info["sources"]["test"][:sentences]
+        rows.append(
+            {
+                "variant": name,
+                "run_dir": str(directory),
+                "bleu": round(test["bleu"], 2),
+                "bleu_lc": round(test["bleu_lc"], 2),
+                "weight_mb": round(weight_bytes(model) / 2**20, 2),
+                # quantized layers are not torch Linear/RNN modules: no sparsity to read
+                "sparsity": None if method == "quantize" else round(sparsity(model), 3),
+                **{f"latency_ms_batch{b}": latency_ms(model, texts, b) for b in BATCHES},
+            }
+        )
+    return {
+        "source_run": str(run_dir),
+        "sentences": sentences,
+        "threads": torch.get_num_threads(),
+        "variants": rows,
+    }
+
+
+def add_block(block: dict[str, Any], block_id: str, label: str, command: str,
+              path: Path = RESULTS) -> dict[str, Any]:  # fmt: skip
+    results = report.load_results(path, {})
+    results["rows"][block_id] = {"label": label, "command": command, **block}
+    atomic_write_json(path, results)
+    return results["rows"][block_id]
+
+
+def render(results: dict[str, Any]) -> str:
+    """The Markdown page for ``results`` (the JSON twin)."""
+    lines = [
+        "# Compression: quantization and pruning, measured",
+        "",
+        "<!-- generated from compression.json by `python -m amkit.experiments.compression_report"
+        " render`; do not edit by hand -->",
+        "",
+        "Each block: one trained run and its compressed variants (`amkit compress`), every "
+        "number measured in one process on this machine (2 CPU cores). BLEU: test set, "
+        "detokenized sacreBLEU (`bleu_lc`: lowercased). Weight size: the parameters in memory "
+        "(int8 for quantized layers); pruned weights are stored dense, so pruning alone does "
+        "not shrink the file. Latency: milliseconds per sentence to translate the first test "
+        "sources at batch 1 and 32.",
+        "",
+    ]
+    for key, block in results["rows"].items():
+        original = block["variants"][0]
+        lines += [
+            f"## {block['label']} (`{key}`)",
+            "",
+            "| variant | BLEU | BLEU lc | weights | sparsity | ms/sentence, batch 1 | "
+            "ms/sentence, batch 32 |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for v in block["variants"]:
+            delta = v["bleu"] - original["bleu"]
+            change = "" if v is original else f" ({delta:+.2f})"
+            lines.append(
+                f"| {v['variant']} | {v['bleu']:.2f}{change} | {v['bleu_lc']:.2f} | "
+                f"{v['weight_mb']:.1f} MB | "
+                f"{'-' if v['sparsity'] is None else format(v['sparsity'], '.0%')} | "
+                f"{v['latency_ms_batch1']:.1f} | {v['latency_ms_batch32']:.1f} |"
+            )
+        lines += [
+            "",
+            f"Source run `{block['source_run']}`; {block['sentences']} sentences timed, "
+            f"{block['threads']} threads. Command: `{block['command']}`.",
+            "",
+        ]
+    return finish_page(lines, results)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.compression_report")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("measure", help="compress a run, measure every variant, add its block")
+    run.add_argument("run_dir")
+    run.add_argument("--id", required=True)
+    run.add_argument("--label", required=True)
+    run.add_argument("--prune", default="0.3,0.5,0.7", help="pruning amounts, comma-separated")
+    run.add_argument("--out-root", default="runs/compressed")
+    run.add_argument("--sentences", type=int, default=128)
+    sub.add_parser("render", help="write compression.md from compression.json")
+    args = parser.parse_args(argv)
+    if args.command == "measure":
+        amounts = tuple(float(a) for a in args.prune.split(",") if a)
+        block = measure(args.run_dir, args.out_root, amounts, args.sentences)
+        given = sys.argv[1:] if argv is None else argv
+        command = " ".join(["python -m amkit.experiments.compression_report", *given])
+        add_block(block, args.id, args.label, command)
+    report.write_page(RESULTS, {}, render)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
