@@ -17,7 +17,8 @@ def test_without_halting_it_is_a_stack_of_one_shared_layer():
     out = ut(x, key_padding_mask=mask)
     expected = x
     for step in range(3):
-        expected, _ = ut.layer(expected + ut.coordinates(step, 5), key_padding_mask=mask)
+        coordinates = ut.coordinates(step, torch.arange(5))
+        expected, _ = ut.layer(expected + coordinates, key_padding_mask=mask)
     torch.testing.assert_close(out.states, ut.norm(expected))
     assert torch.all(out.steps == 3) and torch.all(out.ponder_cost == 0)
 
@@ -52,8 +53,28 @@ def test_a_position_that_halts_at_once_takes_one_step():
     x = torch.randn(2, 4, 8)
     out = ut(x, need_weights=True)
     assert torch.all(out.steps == 1) and out.halting.shape[1] == 1
-    once, _ = ut.layer(x + ut.coordinates(0, 4))
+    once, _ = ut.layer(x + ut.coordinates(0, torch.arange(4)))
     torch.testing.assert_close(out.states, ut.norm(once), atol=1e-6, rtol=1e-5)
+
+
+def test_qa_model_drops_empty_slots_without_changing_its_answer():
+    """Without ``need_weights`` the bAbI model cuts the slots after the batch's last sentence
+    (the question keeps its position): the same logits and loss as over every slot."""
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(0)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 10, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    model = UniversalTransformerQA(UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=3,
+                                            dropout=0.0), info).eval()  # fmt: skip
+    story = torch.zeros(3, 10, 4, dtype=torch.long)
+    story[:, :2] = torch.randint(1, 20, (3, 2, 4))
+    story[1, 2:6] = torch.randint(1, 20, (4, 4))  # the longest story: 6 of 10 slots
+    query, targets = torch.randint(1, 20, (3, 3)), torch.randint(1, 20, (3,))
+    trimmed = model(story, query, targets)
+    full = model(story, query, targets, need_weights=True)
+    torch.testing.assert_close(trimmed.logits, full.logits)
+    torch.testing.assert_close(trimmed.loss, full.loss)
 
 
 def test_too_long_input_is_an_error_naming_the_limit():

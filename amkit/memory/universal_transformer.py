@@ -85,18 +85,27 @@ class UniversalTransformer(nn.Module):
         nn.init.constant_(self.halt.bias, 1.0)  # start by pondering a few steps, as t2t does
         self.norm = nn.LayerNorm(d_model)
 
-    def coordinates(self, step: int, length: int) -> Tensor:
-        """``(T, D)``: position embedding plus the embedding of ``step``."""
-        return self.position[:length] + self.timestep[step]
+    def coordinates(self, step: int, positions: Tensor) -> Tensor:
+        """``(T, D)``: the embeddings of ``positions (T,)`` plus the embedding of ``step``."""
+        return self.position[positions] + self.timestep[step]
 
     def forward(
-        self, x: Tensor, key_padding_mask: Tensor | None = None, need_weights: bool = False
+        self,
+        x: Tensor,
+        key_padding_mask: Tensor | None = None,
+        need_weights: bool = False,
+        positions: Tensor | None = None,
     ) -> UTOutput:
-        """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions."""
+        """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions; ``positions
+        (T,)`` the position index of each column (default ``0..T-1``; a caller that drops
+        padding columns passes the indices the kept ones had)."""
         batch, length, _ = x.shape
-        if length > self.position.shape[0]:
+        if positions is None:
+            positions = torch.arange(length, device=x.device)
+        if int(positions.max()) >= self.position.shape[0]:
             raise ValueError(
-                f"input of {length} positions; max_positions is {self.position.shape[0]}"
+                f"input of {int(positions.max()) + 1} positions; max_positions is "
+                f"{self.position.shape[0]}"
             )
         real = (
             key_padding_mask.to(x.dtype)
@@ -111,7 +120,7 @@ class UniversalTransformer(nn.Module):
         step_weights, step_attention = [], []
         state = x
         for step in range(self.max_steps):
-            state = state + self.coordinates(step, length)
+            state = state + self.coordinates(step, positions)
             if self.act:
                 p = torch.sigmoid(self.halt(state)).squeeze(-1)  # (B, T)
                 running = (~halted).to(x.dtype)

@@ -336,8 +336,18 @@ class UniversalTransformerQA(nn.Module):
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
-        inputs, real = _sentences_then_question(self, story, query)  # (B, M + 1, d)
-        encoded = self.encoder(inputs, key_padding_mask=real, need_weights=need_weights)
+        positions = None
+        if not need_weights:  # drop the empty slots after the batch's last sentence: same
+            # output, less work (the question keeps its position, M); explain sees all slots
+            filled = (story != 0).flatten(2).any(-1).any(0)  # (M,)
+            kept = int(filled.nonzero().max()) + 1 if filled.any() else 1
+            positions = torch.arange(kept + 1, device=story.device)
+            positions[-1] = story.shape[1]  # the question's position, as without trimming
+            story = story[:, :kept]
+        inputs, real = _sentences_then_question(self, story, query)  # (B, M' + 1, d)
+        encoded = self.encoder(
+            inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
+        )
         logits, loss = _answer(self.answer(encoded.states[:, -1]), self.pad_column, targets)
         if loss is not None and self.config.act:
             loss = loss + self.config.act_loss_weight * encoded.ponder_cost.mean()
