@@ -88,6 +88,25 @@ def test_memory_is_the_causal_running_mean_of_each_attributes_items(tmp_path):
                     torch.testing.assert_close(values[b, t, a], expected)
 
 
+@pytest.mark.parametrize("overrides", [{}, {"latent_slots": 4}])
+def test_causal_read_equals_reading_the_written_memory(tmp_path, overrides):
+    """Training reads the memory with (B, L, L) products instead of building the (B, L, A, D)
+    running means: the same reads and weights, and the last memory is the last position's."""
+    data = _data(tmp_path)
+    model = _model(data, **overrides)
+    seq = data.split("train").tensors["seq"][:5]
+    v = model.item_vectors(seq)
+    candidates = torch.randn_like(v)
+    values, filled = model.memory_values(seq, v)
+    expected, expected_weights = model.read(values, filled, candidates)
+    got, weights = model.read_causal(model.slot_membership(seq, v), v, candidates)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(weights, expected_weights)
+    last, last_filled = model.last_memory(seq, v)
+    torch.testing.assert_close(last, values[:, -1], atol=1e-5, rtol=1e-5)
+    assert torch.equal(last_filled, filled[:, -1])
+
+
 def test_reads_weigh_only_filled_slots_and_full_ranking_matches_candidates(tmp_path):
     data = _data(tmp_path)
     model = _model(data)

@@ -184,19 +184,43 @@ class KnowledgeRec(nn.Module):
         """``(A, D)``: attribute embeddings, or the latent slots' keys."""
         return self.slot_keys if self.config.latent_slots else self.attribute_embeddings
 
-    def memory_values(self, seq: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Causal running means per slot: ``(B, L, A, D)`` values, ``(B, L, A)`` filled.
-
-        Attribute slots take the items that have the attribute; latent slots take every
-        item with the weight ``softmax_a(K_a . v / sqrt(D))``."""
+    def slot_membership(self, seq: Tensor, v: Tensor) -> Tensor:
+        """``(B, L, A)``: how much each item goes into each slot. Attribute slots take the
+        items that have the attribute (0/1); latent slots take every item with the weight
+        ``softmax_a(K_a . v / sqrt(D))``."""
         if self.config.latent_slots:
             assign = torch.softmax(v @ self.slot_keys.T / self.config.d_model**0.5, dim=-1)
-            has = assign * (seq != 0).unsqueeze(-1)  # (B, L, A)
-        else:
-            has = self.item_has[seq].float()  # (B, L, A)
+            return assign * (seq != 0).unsqueeze(-1)
+        return self.item_has[seq].float()
+
+    def memory_values(self, seq: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Causal running means per slot: ``(B, L, A, D)`` values, ``(B, L, A)`` filled (the
+        memory as written; training reads it through :meth:`read_causal` without building
+        this tensor)."""
+        has = self.slot_membership(seq, v)  # (B, L, A)
         sums = torch.cumsum(has.unsqueeze(-1) * v.unsqueeze(2), dim=1)  # (B, L, A, D)
         counts = torch.cumsum(has, dim=1)  # (B, L, A)
         return sums / counts.clamp(min=1).unsqueeze(-1), counts > 0
+
+    def last_memory(self, seq: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """The memory after the last position: ``(B, A, D)`` means, ``(B, A)`` filled."""
+        has = self.slot_membership(seq, v)  # (B, L, A)
+        counts = has.sum(1)  # (B, A)
+        means = (has.mT @ v) / counts.clamp(min=1).unsqueeze(-1)  # (B, A, D)
+        return means, counts > 0
+
+    def read_causal(self, has: Tensor, v: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor]:
+        """What :meth:`read` returns on :meth:`memory_values`, with matrix products: position
+        ``t`` reads ``sum_a w_ta mean_a(t) = sum_{s <= t} alpha_ts v_s`` with ``alpha_ts =
+        sum_a (w_ta / count_ta) has_sa``. ``has (B, L, A)``, ``v`` and ``candidates (B, L, D)``
+        -> the read ``(B, L, D)`` and the weights ``(B, L, A)``."""
+        counts = torch.cumsum(has, dim=1)  # (B, L, A)
+        q = self.query(candidates)  # (B, L, D)
+        scores = q @ self.memory_keys().T / self.config.d_model**0.5  # (B, L, A)
+        weights = masked_softmax(scores, counts > 0)  # (B, L, A)
+        alpha = (weights / counts.clamp(min=1)) @ has.mT  # (B, L, L): [t, s]
+        causal = torch.ones(alpha.shape[-2:], dtype=torch.bool, device=alpha.device).tril()
+        return (alpha * causal) @ v, weights
 
     def read(self, values: Tensor, filled: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor]:
         """Read the memory for each candidate.
@@ -214,10 +238,16 @@ class KnowledgeRec(nn.Module):
         return (weights.unsqueeze(-2) @ values).squeeze(-2), weights  # (B, L, D)
 
     def user_vectors(self, h: Tensor, values, filled, cand_vectors: Tensor):
-        """``h (..., D)`` and the memory read for each candidate -> ``u (..., D)``, weights."""
+        """``h (..., D)`` and the memory read for each candidate -> ``u (..., D)``, weights.
+        ``values, filled``: the last memory (ranking), or ``has, v`` of every position
+        (training, ``filled`` is then ``None``: read causally)."""
         if not self.config.memory:
             return h.expand_as(cand_vectors), None
-        r, weights = self.read(values, filled, cand_vectors)
+        if filled is None:
+            has, v = values
+            r, weights = self.read_causal(has, v, cand_vectors)
+        else:
+            r, weights = self.read(values, filled, cand_vectors)
         u, _ = self.read_fusion(h.expand_as(r), r)
         return u, weights
 
@@ -227,8 +257,7 @@ class KnowledgeRec(nn.Module):
         h = self.sasrec.encode_vectors(v, seq != 0)[:, -1]  # (B, D)
         values = filled = None
         if self.config.memory:
-            values, filled = self.memory_values(seq, v)
-            values, filled = values[:, -1], filled[:, -1]  # (B, A, D), (B, A)
+            values, filled = self.last_memory(seq, v)  # (B, A, D), (B, A)
         return h, values, filled
 
     def _score_state(self, state, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
@@ -269,13 +298,11 @@ class KnowledgeRec(nn.Module):
         neg = sample_negatives(self.n_items, seq, pos)
         v = self.item_vectors(seq)
         h = self.sasrec.encode_vectors(v, seq != 0)  # (B, L, D)
-        values = filled = None
-        if self.config.memory:
-            values, filled = self.memory_values(seq, v)
+        memory = (self.slot_membership(seq, v), v) if self.config.memory else None
         scores = []
         for items in (pos, neg):
             cand = self.item_vectors(items)  # (B, L, D)
-            u, _ = self.user_vectors(h, values, filled, cand)
+            u, _ = self.user_vectors(h, memory, None, cand)
             scores.append((u * cand).sum(-1))  # (B, L)
         loss = bce_loss(scores[0], scores[1], real)
         if self.config.kg == "joint" and self.config.kg_weight > 0 and len(self.triples):
