@@ -296,12 +296,15 @@ class KnowledgeRec(nn.Module):
             self.pretrain_entities()  # once: before the first training step
         real = pos != 0
         neg = sample_negatives(self.n_items, seq, pos)
-        v = self.item_vectors(seq)
+        # every item's vector once per step (I + 1 rows), then looked up: far fewer rows
+        # than fusing the B x L inputs, positives and negatives one by one
+        table = self.item_vectors(torch.arange(self.n_items + 1, device=seq.device))
+        v = table[seq]  # (B, L, D)
         h = self.sasrec.encode_vectors(v, seq != 0)  # (B, L, D)
         memory = (self.slot_membership(seq, v), v) if self.config.memory else None
         scores = []
         for items in (pos, neg):
-            cand = self.item_vectors(items)  # (B, L, D)
+            cand = table[items]  # (B, L, D)
             u, _ = self.user_vectors(h, memory, None, cand)
             scores.append((u * cand).sum(-1))  # (B, L)
         loss = bce_loss(scores[0], scores[1], real)
