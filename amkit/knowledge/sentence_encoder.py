@@ -65,10 +65,8 @@ class SentenceEncoder:
     @property
     def dim(self) -> int:
         """E, the width of the vectors."""
-        get = getattr(self.model, "get_embedding_dimension", None) or getattr(
-            self.model, "get_sentence_embedding_dimension"
-        )
-        return int(get())
+        newer = getattr(self.model, "get_embedding_dimension", None)  # sentence-transformers 6
+        return int(newer() if newer else self.model.get_sentence_embedding_dimension())
 
     def cache_key(self, texts: Sequence[str]) -> str:
         """sha256 of the model's name and every text: what a cache file must match."""
