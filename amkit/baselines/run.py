@@ -8,7 +8,7 @@ settings::
 
     seed: 0
     data: {name: imdb, path: ../shared/data/imdb}
-    nbsvm: {classifier: logreg, ngram_max: 2}
+    nbsvm: {classifier: logreg, ngram_max: 2}    # or: encoder: {C: 1.0} (MiniLM + logreg)
 
 The run directory gets ``config.yaml``, ``metrics.json`` (``val`` and ``test``: accuracy,
 macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for ensembles
@@ -62,15 +62,50 @@ class NBSVMConfig:
         return ["train_folds must be 0 (off) or >= 2"] if self.train_folds == 1 else []
 
 
+@dataclass
+class EncoderLRConfig:
+    """A pretrained sentence encoder's vectors + logistic regression
+    (:class:`amkit.baselines.encoder_lr.EncoderLR`)."""
+
+    model_path: str | None = None  # a sentence-transformers folder; None: packaged MiniLM
+    C: float = option(1.0, gt=0)
+    batch_size: int = option(64, ge=1)
+    cache_dir: str | None = "runs/cache/sentence-vectors"  # None: no vectors on disk
+    train_folds: int = option(0, ge=0)  # as NBSVMConfig.train_folds
+
+    def validate(self) -> list[str]:
+        return ["train_folds must be 0 (off) or >= 2"] if self.train_folds == 1 else []
+
+
+BASELINES = {"nbsvm": NBSVMConfig, "encoder": EncoderLRConfig}
+
+
+def make_estimator(kind: str, settings) -> Any:
+    """The scikit-learn estimator of a baseline section (``train_folds`` is the runner's)."""
+    params = {k: v for k, v in to_dict(settings).items() if k != "train_folds"}
+    if kind == "nbsvm":
+        from amkit.baselines.nbsvm import NBSVM
+
+        return NBSVM(**params)
+    from amkit.baselines.encoder_lr import EncoderLR
+
+    return EncoderLR(**params)
+
+
 def load_baseline_config(
     path: str | Path, overrides: Iterable[str] = ()
-) -> tuple[int, str, Any, NBSVMConfig]:
-    """``(seed, data name, data config, NBSVMConfig)``, every problem reported at once."""
+) -> tuple[int, str, Any, str, Any]:
+    """``(seed, data name, data config, baseline kind, its settings)``: the config has a
+    ``nbsvm`` or an ``encoder`` section; every problem is reported at once."""
     raw = apply_overrides(load_yaml(path), overrides)
     problems: list[str] = []
     for key in raw:
-        if key not in ("seed", "data", "nbsvm"):
-            problems.append(f"{key}: unknown top-level key; known: seed, data, nbsvm")
+        if key not in ("seed", "data", *BASELINES):
+            problems.append(f"{key}: unknown top-level key; known: seed, data, nbsvm, encoder")
+    kinds = [k for k in BASELINES if k in raw]
+    if len(kinds) > 1:
+        problems.append("give one baseline section: nbsvm or encoder, not both")
+    kind = kinds[0] if kinds else "nbsvm"
     data = dict(raw.get("data") or {})
     name = data.pop("name", None)
     data_config = None
@@ -78,48 +113,46 @@ def load_baseline_config(
         problems.append(f"data.name: {name!r} is not a text dataset; known: {sorted(TEXT_SOURCES)}")
     else:
         data_config = build_section(DATASETS[name].config_cls, data, "data", problems)
-    nbsvm = build_section(NBSVMConfig, raw.get("nbsvm") or {}, "nbsvm", problems)
+    settings = build_section(BASELINES[kind], raw.get(kind) or {}, kind, problems)
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         problems.append(f"seed: expected an integer >= 0, got {seed!r}")
     if problems:
         raise ConfigError(problems, str(path))
-    return seed, name, data_config, nbsvm
+    return seed, name, data_config, kind, settings
 
 
-def _out_of_fold(texts, targets, fit_idx, params, settings: NBSVMConfig) -> torch.Tensor:
+def _out_of_fold(texts, targets, fit_idx, kind: str, settings) -> torch.Tensor:
     """``(N_train, 2)`` probabilities of each training review from a model that never saw it."""
     from sklearn.model_selection import StratifiedKFold
-
-    from amkit.baselines.nbsvm import NBSVM
 
     fit_idx = np.asarray(fit_idx)
     out = np.zeros((len(fit_idx), 2), dtype=np.float32)
     folds = StratifiedKFold(settings.train_folds, shuffle=True, random_state=0)
     for train_part, held_out in folds.split(fit_idx, targets[fit_idx]):
-        model = NBSVM(**params).fit(
+        model = make_estimator(kind, settings).fit(
             [texts[i] for i in fit_idx[train_part]], targets[fit_idx][train_part]
         )
         out[held_out] = model.predict_proba([texts[i] for i in fit_idx[held_out]])
     return torch.from_numpy(out)
 
 
-def run_nbsvm(config: str | Path, out: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Fit NBSVM on the training part, score validation and test; returns the metrics."""
-    from amkit.baselines.nbsvm import NBSVM
-
+def run_baseline(
+    config: str | Path, out: str | Path, overrides: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Fit the baseline (NBSVM or encoder + logistic regression) on the training part, score
+    validation and test; returns the metrics."""
     started = time.perf_counter()
-    seed, name, data_config, settings = load_baseline_config(config, overrides)
+    seed, name, data_config, kind, settings = load_baseline_config(config, overrides)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     resolved = {"seed": seed, "data": {"name": name, **to_dict(data_config)},
-                "nbsvm": to_dict(settings)}  # fmt: skip
+                kind: to_dict(settings)}  # fmt: skip
     atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     data = TEXT_SOURCES[name](data_config)
     targets = np.asarray(data.train_targets)
     fit_idx, val_idx = split_indices(data.train_targets, data_config, seed)
-    params = {k: v for k, v in to_dict(settings).items() if k != "train_folds"}
-    model = NBSVM(**params)
+    model = make_estimator(kind, settings)
     fit_started = time.perf_counter()
     model.fit([data.train_texts[i] for i in fit_idx], targets[fit_idx])
     train_seconds = time.perf_counter() - fit_started
@@ -134,14 +167,15 @@ def run_nbsvm(config: str | Path, out: str | Path, overrides: Iterable[str] = ()
         tensors[split] = torch.from_numpy(probabilities.astype(np.float32))
         tensors[f"{split}_targets"] = torch.as_tensor(split_targets, dtype=torch.long)
     if settings.train_folds:
-        tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, params, settings)
+        tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, kind, settings)
         tensors["train_index"] = torch.tensor(fit_idx, dtype=torch.long)
     atomic_save_tensors(out / "probabilities.safetensors", tensors)
     metrics["timings"] = {
         "train_seconds": round(train_seconds, 3),
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    metrics.update(seed=seed, n_train=len(fit_idx), n_features=len(model.r_),
-                   amkit_version=amkit.__version__)  # fmt: skip
+    metrics.update(seed=seed, baseline=kind, n_train=len(fit_idx), amkit_version=amkit.__version__)
+    if kind == "nbsvm":
+        metrics["n_features"] = len(model.r_)
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
