@@ -12,7 +12,6 @@ numbers sit in the same JSON under ``published`` with their sources.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -124,18 +123,10 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.imdb_report")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
-    add.add_argument("run_dirs", nargs="+")
-    add.add_argument("--id", required=True)
-    add.add_argument("--label", required=True)
+    parser, add = report.rows_cli("imdb_report", "imdb")
     add.add_argument("--encoder", required=True)
     add.add_argument("--knowledge", required=True)
     add.add_argument("--train-size", required=True, choices=list(TRAIN_SIZES))
-    add.add_argument("--command", required=True, dest="run_command")
-    add.add_argument("--notes", default="")
-    sub.add_parser("render", help="write imdb.md from imdb.json")
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(

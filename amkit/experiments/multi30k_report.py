@@ -12,7 +12,6 @@ beside them. The JSON twin is the source of truth; ``multi30k.md`` is generated 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -110,16 +109,8 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.multi30k_report")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
-    add.add_argument("run_dirs", nargs="+")
-    add.add_argument("--id", required=True)
-    add.add_argument("--label", required=True)
+    parser, add = report.rows_cli("multi30k_report", "multi30k")
     add.add_argument("--family", required=True, choices=list(FAMILIES))
-    add.add_argument("--command", required=True, dest="run_command")
-    add.add_argument("--notes", default="")
-    sub.add_parser("render", help="write multi30k.md from multi30k.json")
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(args.run_dirs, args.id, args.label, args.family, args.run_command, args.notes)

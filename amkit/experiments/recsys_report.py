@@ -12,7 +12,6 @@ generated from it. Published numbers sit in the same JSON under ``published``.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 from pathlib import Path
@@ -183,18 +182,10 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.recsys_report")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
-    add.add_argument("run_dirs", nargs="+")
-    add.add_argument("--id", required=True)
-    add.add_argument("--label", required=True)
+    parser, add = report.rows_cli("recsys_report", "recsys")
     add.add_argument("--dataset", required=True, choices=list(DATASETS))
-    add.add_argument("--command", required=True, dest="run_command")
-    add.add_argument("--notes", default="")
     add.add_argument("--speed-target", action="store_true",
                      help="this row answers the speed target (<= 24 min on 2 cores)")  # fmt: skip
-    sub.add_parser("render", help="write recsys.md from recsys.json")
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(args.run_dirs, args.id, args.label, args.dataset, args.run_command, args.notes,

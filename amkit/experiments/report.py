@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import statistics
@@ -99,3 +100,19 @@ def write_page(path: Path, published: dict[str, Any], render) -> None:
     results["published"] = published
     atomic_write_json(path, results)
     atomic_write_text(path.with_suffix(".md"), render(results))
+
+
+def rows_cli(module: str, page: str) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The ``add`` / ``render`` command line every seeds-row results page shares: ``add
+    RUN_DIR... --id --label --command [--notes]`` (the caller adds its own columns to the
+    returned ``add`` parser) and ``render``. Returns ``(parser, add)``."""
+    parser = argparse.ArgumentParser(prog=f"python -m amkit.experiments.{module}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
+    add.add_argument("run_dirs", nargs="+")
+    add.add_argument("--id", required=True)
+    add.add_argument("--label", required=True)
+    add.add_argument("--command", required=True, dest="run_command")
+    add.add_argument("--notes", default="")
+    sub.add_parser("render", help=f"write {page}.md from {page}.json")
+    return parser, add
