@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from amkit.experiments import report
-from amkit.experiments.report import finish_page, seeds_row
+from amkit.experiments.report import finish_page, mean_std_cell, seeds_row
 
 RESULTS = Path("docs/results/imdb.json")
 METRICS = ("accuracy", "precision", "recall", "f1")
@@ -69,12 +69,6 @@ def add_row(
     return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy")
 
 
-def _pct(entry: dict[str, float | None]) -> str:
-    if entry["std"] is None:  # one seed: no spread to show
-        return f"{100 * entry['mean']:.2f}"
-    return f"{100 * entry['mean']:.2f} ± {100 * entry['std']:.2f}"
-
-
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     lines = [
@@ -105,7 +99,7 @@ def render(results: dict[str, Any]) -> str:
         for key, r in sorted(chosen, key=lambda kr: -kr[1]["accuracy"]["mean"]):
             lines.append(
                 f"| {r['label']} (`{key}`) | {r['encoder']} | {r['knowledge']} | "
-                + " | ".join(_pct(r[m]) for m in (*METRICS, "val_accuracy"))
+                + " | ".join(mean_std_cell(r[m], 2, 100) for m in (*METRICS, "val_accuracy"))
                 + f" | {len(r['seeds'])} | {r['seconds'] / 60:.1f} min |"
             )
         lines.append("")

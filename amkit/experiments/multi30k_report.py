@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from amkit.experiments import report
-from amkit.experiments.report import finish_page
+from amkit.experiments.report import finish_page, mean_std_cell
 
 RESULTS = Path("docs/results/multi30k.json")
 METRICS = ("bleu", "bleu_lc")
@@ -58,12 +58,6 @@ def add_row(
     return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "bleu")
 
 
-def _cell(entry: dict[str, float | None]) -> str:
-    if entry["std"] is None:
-        return f"{entry['mean']:.2f}"
-    return f"{entry['mean']:.2f} ± {entry['std']:.2f}"
-
-
 def _verdict(row: dict[str, Any]) -> str:
     target = TARGETS[row["family"]]
     met = row["bleu"]["mean"] >= target and row["seconds"] <= 60 * TARGET_MINUTES
@@ -92,7 +86,8 @@ def render(results: dict[str, Any]) -> str:
     for key, r in rows:
         params = r["per_seed"][0].get("parameters")
         lines.append(
-            f"| {r['label']} (`{key}`) | {_cell(r['bleu'])} | {_cell(r['bleu_lc'])} | "
+            f"| {r['label']} (`{key}`) | {mean_std_cell(r['bleu'], 2)} | "
+            f"{mean_std_cell(r['bleu_lc'], 2)} | "
             f"{len(r['seeds'])} | {f'{params / 1e6:.1f} M' if params else ''} | "
             f"{r['seconds'] / 60:.1f} min | {_verdict(r)} |"
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from amkit.experiments import report
-from amkit.experiments.report import finish_page, seeds_row
+from amkit.experiments.report import finish_page, mean_std_cell, seeds_row
 
 RESULTS = Path("docs/results/recsys.json")
 METRICS = ("hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10")
@@ -83,12 +83,6 @@ def add_row(
     fields = {"label": label, "dataset": dataset, "command": command, "notes": notes,
               "speed_target": speed_target}  # fmt: skip
     return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "ndcg@10")
-
-
-def _cell(entry: dict[str, float | None]) -> str:
-    if entry["std"] is None:
-        return f"{entry['mean']:.4f}"
-    return f"{entry['mean']:.4f} ± {entry['std']:.4f}"
 
 
 def _speed(row: dict[str, Any]) -> str:
@@ -157,7 +151,7 @@ def render(results: dict[str, Any]) -> str:
         for key, r in sorted(rows, key=lambda kr: -kr[1]["ndcg@10"]["mean"]):
             lines.append(
                 f"| {r['label']} (`{key}`) | "
-                + " | ".join(_cell(r[m]) for m in (*METRICS, "val_ndcg@10"))
+                + " | ".join(mean_std_cell(r[m]) for m in (*METRICS, "val_ndcg@10"))
                 + f" | {len(r['seeds'])} | {r['seconds'] / 60:.1f} min | {_speed(r)} |"
             )
         for p in published:

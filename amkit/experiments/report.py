@@ -20,6 +20,12 @@ def mean_std(values: list[float]) -> dict[str, float | None]:
     }
 
 
+def mean_std_cell(entry: dict[str, float | None], digits: int = 4, scale: float = 1.0) -> str:
+    """A table cell ``mean ± std`` (just the mean for one seed: no spread to show)."""
+    mean = f"{scale * entry['mean']:.{digits}f}"
+    return mean if entry["std"] is None else f"{mean} ± {scale * entry['std']:.{digits}f}"
+
+
 def finished_metrics(run_dir: str | Path) -> dict[str, Any]:
     """The ``metrics.json`` of a finished run that has test metrics, or a clear error."""
     path = Path(run_dir) / "metrics.json"
