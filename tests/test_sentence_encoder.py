@@ -42,3 +42,30 @@ def test_cache_is_read_back_only_for_the_same_texts(encoder, tmp_path, monkeypat
     torch.testing.assert_close(encoder.encode(["good", "bad"], cache=cache), first)
     with pytest.raises(AssertionError, match="encoded again"):  # other texts: not the cache
         encoder.encode(["good", "worse"], cache=cache)
+
+
+def test_an_interrupted_encoding_resumes_from_its_saved_chunks(encoder, tmp_path, monkeypatch):
+    texts = [f"review number {i}" for i in range(7)]
+    cache = tmp_path / "v.safetensors"
+    calls = []
+    original = encoder._encode
+
+    def dies_on_third(chunk, *args):
+        calls.append(list(chunk))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(chunk, *args)
+
+    monkeypatch.setattr(encoder, "_encode", dies_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        encoder.encode(texts, cache=cache, chunk=3)
+    assert not cache.exists() and len(list(tmp_path.glob("v.safetensors.part*"))) == 2
+    calls.clear()
+    monkeypatch.setattr(
+        encoder, "_encode", lambda chunk, *a: calls.append(chunk) or original(chunk, *a)
+    )
+    vectors = encoder.encode(texts, cache=cache, chunk=3)
+    assert calls == [texts[6:]]  # only the chunk that was not saved
+    assert vectors.shape == (7, 384) and cache.exists()
+    assert not list(tmp_path.glob("v.safetensors.part*"))  # parts removed once whole
+    torch.testing.assert_close(vectors, original(texts, 64, False), atol=1e-5, rtol=1e-4)

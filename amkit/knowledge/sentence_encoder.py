@@ -81,17 +81,37 @@ class SentenceEncoder:
         batch_size: int = 64,
         cache: str | Path | None = None,
         progress: bool = False,
+        chunk: int = 2048,
     ) -> Tensor:
         """``(N, E)`` unit-length vectors of ``texts`` (the model truncates long texts to its
         limit, 256 word pieces for MiniLM). With ``cache`` a file of earlier vectors for the
-        same model and texts is read instead; otherwise the vectors are written there."""
+        same model and texts is read instead; otherwise the vectors are written there. Long
+        lists are encoded ``chunk`` texts at a time, each chunk saved beside the cache file
+        as it is done, so an interrupted encoding resumes where it stopped."""
         texts = list(texts)
+        if cache is None:
+            return self._encode(texts, batch_size, progress)
+        cache = Path(cache)
         key = self.cache_key(texts)
-        if cache is not None and Path(cache).is_file():
-            with safe_open(str(cache), framework="pt") as handle:
-                stored = (handle.metadata() or {}).get("key")
-            if stored == key:
-                return load_file(str(cache))["vectors"]
+        if _stored_key(cache) == key:
+            return load_file(str(cache))["vectors"]
+        parts = []
+        for number, start in enumerate(range(0, len(texts), chunk)):
+            piece = texts[start : start + chunk]
+            part = cache.with_name(f"{cache.name}.part{number}")
+            part_key = self.cache_key(piece)
+            if _stored_key(part) == part_key:
+                parts.append(load_file(str(part))["vectors"])
+                continue
+            parts.append(self._encode(piece, batch_size, progress))
+            atomic_save_tensors(part, {"vectors": parts[-1]}, {"key": part_key})
+        vectors = torch.cat(parts) if parts else torch.zeros(0, self.dim)
+        atomic_save_tensors(cache, {"vectors": vectors}, {"key": key, "model": self.name})
+        for number in range(len(parts)):
+            cache.with_name(f"{cache.name}.part{number}").unlink(missing_ok=True)
+        return vectors
+
+    def _encode(self, texts: list[str], batch_size: int, progress: bool) -> Tensor:
         with torch.inference_mode():
             vectors = self.model.encode(
                 texts,
@@ -100,10 +120,15 @@ class SentenceEncoder:
                 normalize_embeddings=True,
                 show_progress_bar=progress,
             )
-        vectors = vectors.float().cpu().clone()
-        if cache is not None:
-            atomic_save_tensors(cache, {"vectors": vectors}, {"key": key, "model": self.name})
-        return vectors
+        return vectors.float().cpu().clone()
+
+
+def _stored_key(path: Path) -> str | None:
+    """The ``key`` a cache file was written with, or None when there is no such file."""
+    if not path.is_file():
+        return None
+    with safe_open(str(path), framework="pt") as handle:
+        return (handle.metadata() or {}).get("key")
 
 
 __all__ = ["SentenceEncoder", "default_model_path"]
