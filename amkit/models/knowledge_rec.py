@@ -237,19 +237,13 @@ class KnowledgeRec(nn.Module):
         weights = masked_softmax(scores, filled)
         return (weights.unsqueeze(-2) @ values).squeeze(-2), weights  # (B, L, D)
 
-    def user_vectors(self, h: Tensor, values, filled, cand_vectors: Tensor):
-        """``h (..., D)`` and the memory read for each candidate -> ``u (..., D)``, weights.
-        ``values, filled``: the last memory (ranking), or ``has, v`` of every position
-        (training, ``filled`` is then ``None``: read causally)."""
-        if not self.config.memory:
-            return h.expand_as(cand_vectors), None
-        if filled is None:
-            has, v = values
-            r, weights = self.read_causal(has, v, cand_vectors)
-        else:
-            r, weights = self.read(values, filled, cand_vectors)
-        u, _ = self.read_fusion(h.expand_as(r), r)
-        return u, weights
+    def user_vectors(self, h: Tensor, read: Tensor | None) -> Tensor:
+        """``h (..., D)`` fused with the memory read for each candidate ``(..., D)`` -> ``u``;
+        without memory (``read`` None) ``u`` is ``h``."""
+        if read is None:
+            return h
+        u, _ = self.read_fusion(h.expand_as(read), read)
+        return u
 
     # ---------------------------------------------------------------- scores
     def _last_state(self, seq: Tensor):
@@ -260,25 +254,27 @@ class KnowledgeRec(nn.Module):
             values, filled = self.last_memory(seq, v)  # (B, A, D), (B, A)
         return h, values, filled
 
-    def _score_state(self, state, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Scores ``(B, C)`` of ``candidates`` given ``_last_state``'s output, and weights."""
+    def _score_state(self, state, cand: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Scores ``(B, C)`` of candidate vectors ``cand (B, C, D)`` given ``_last_state``'s
+        output, and the memory weights ``(B, C, A)`` (``None`` without memory)."""
         h, values, filled = state
-        cand = self.item_vectors(candidates)  # (B, C, D)
-        u, weights = self.user_vectors(h.unsqueeze(1), values, filled, cand)  # (B, C, D)
-        return (u * cand).sum(-1), weights
+        read = weights = None
+        if self.config.memory:
+            read, weights = self.read(values, filled, cand)  # (B, C, D), (B, C, A)
+        return (self.user_vectors(h.unsqueeze(1), read) * cand).sum(-1), weights
 
     def score_candidates(self, seq: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor | None]:
         """``(B, C)`` scores and memory weights ``(B, C, A)`` (``None`` without memory)."""
-        return self._score_state(self._last_state(seq), candidates)
+        return self._score_state(self._last_state(seq), self.item_vectors(candidates))
 
     def score_items(self, seq: Tensor, user: Tensor | None = None, chunk: int = 512) -> Tensor:
-        """``(B, I + 1)`` every item's score (full ranking): the sequence is encoded once, the
-        items are scored in chunks (each reads the memory)."""
+        """``(B, I + 1)`` every item's score (full ranking): the sequence is encoded and every
+        item's vector fused once; the items are scored in chunks (each reads the memory)."""
         state = self._last_state(seq)
-        every = torch.arange(self.n_items + 1, device=seq.device)
+        table = self.item_vectors(torch.arange(self.n_items + 1, device=seq.device))  # (I+1, D)
         parts = [
-            self._score_state(state, every[s : s + chunk].expand(len(seq), -1))[0]
-            for s in range(0, len(every), chunk)
+            self._score_state(state, table[s : s + chunk].expand(len(seq), -1, -1))[0]
+            for s in range(0, len(table), chunk)
         ]
         return torch.cat(parts, dim=1)
 
@@ -301,12 +297,12 @@ class KnowledgeRec(nn.Module):
         table = self.item_vectors(torch.arange(self.n_items + 1, device=seq.device))
         v = table[seq]  # (B, L, D)
         h = self.sasrec.encode_vectors(v, seq != 0)  # (B, L, D)
-        memory = (self.slot_membership(seq, v), v) if self.config.memory else None
+        has = self.slot_membership(seq, v) if self.config.memory else None  # (B, L, A)
         scores = []
         for items in (pos, neg):
             cand = table[items]  # (B, L, D)
-            u, _ = self.user_vectors(h, memory, None, cand)
-            scores.append((u * cand).sum(-1))  # (B, L)
+            read = self.read_causal(has, v, cand)[0] if self.config.memory else None
+            scores.append((self.user_vectors(h, read) * cand).sum(-1))  # (B, L)
         loss = bce_loss(scores[0], scores[1], real)
         if self.config.kg == "joint" and self.config.kg_weight > 0 and len(self.triples):
             picked = torch.randint(0, len(self.triples), (self.config.kg_batch,))
