@@ -316,8 +316,7 @@ class Trainer:
                 if evaluated:
                     self._judge(epoch, record)
                 else:  # between validations: only the per-epoch schedules move
-                    if not isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                        self._step_scheduler(None)
+                    self._step_scheduler(None)
                 self.history.append(record)
                 self._write_history()
                 self._save(epoch)
@@ -388,9 +387,11 @@ class Trainer:
         self.scheduler = make_scheduler(self.config, self.optimizer)
 
     def _step_scheduler(self, monitored: float | None) -> None:
+        """Once per epoch; ``monitored`` is None between validations (plateau then waits)."""
         if self.scheduler is None or self.config.scheduler == "warmup":  # stepped per batch
             return
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(monitored)
+            if monitored is not None:
+                self.scheduler.step(monitored)
         else:
             self.scheduler.step()
