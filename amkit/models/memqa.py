@@ -143,6 +143,13 @@ def _pad_column(vocab_size: int) -> Tensor:
     return column
 
 
+def _up_to_last_sentence(story: Tensor) -> Tensor:
+    """``story (B, M, L)`` without the slots after the batch's last sentence ``(B, M', L)``
+    (at least one slot)."""
+    filled = (story != 0).any(-1).any(0)  # (M,)
+    return story[:, : int(filled.nonzero().max()) + 1 if filled.any() else 1]
+
+
 def _sentences_then_question(model: nn.Module, story: Tensor, query: Tensor):
     """``story (B, M, L)`` and ``query (B, Lq)`` through the model's position-mask encoders:
     one vector per sentence, the question last -> ``(B, M + 1, d)`` and its real mask."""
@@ -272,10 +279,8 @@ class DNCQA(nn.Module):
             tokens, mask = self.word_steps(story, query)
             inputs = self.embedding(tokens)  # (B, T, d)
         else:
-            real = (story != 0).any(-1)  # (B, M)
-            story = story[:, : int(real.any(0).nonzero().max()) + 1 if real.any() else 1]
             # no step past the last sentence: (B, M' + 1, d)
-            inputs, mask = _sentences_then_question(self, story, query)
+            inputs, mask = _sentences_then_question(self, _up_to_last_sentence(story), query)
         outputs, _, weights = self.dnc(inputs, mask, need_weights=need_weights)
         last = mask.long().cumsum(1).argmax(1)  # (B,) index of each example's last real step
         logits = outputs[torch.arange(len(last)), last]  # (B, V)
@@ -339,11 +344,10 @@ class UniversalTransformerQA(nn.Module):
         positions = None
         if not need_weights:  # drop the empty slots after the batch's last sentence: same
             # output, less work (the question keeps its position, M); explain sees all slots
-            filled = (story != 0).flatten(2).any(-1).any(0)  # (M,)
-            kept = int(filled.nonzero().max()) + 1 if filled.any() else 1
-            positions = torch.arange(kept + 1, device=story.device)
+            kept = _up_to_last_sentence(story)
+            positions = torch.arange(kept.shape[1] + 1, device=story.device)
             positions[-1] = story.shape[1]  # the question's position, as without trimming
-            story = story[:, :kept]
+            story = kept
         inputs, real = _sentences_then_question(self, story, query)  # (B, M' + 1, d)
         encoded = self.encoder(
             inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
