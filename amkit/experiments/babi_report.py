@@ -232,11 +232,7 @@ def render(results: dict[str, Any]) -> str:
     published = results["published"]
     rows = results["rows"]
     lines = [
-        "# bAbI question answering (20 tasks, v1.2)",
-        "",
-        "<!-- generated from babi.json by `python -m amkit.experiments.babi_report render`;"
-        " do not edit by hand -->",
-        "",
+        *report.page_header("bAbI question answering (20 tasks, v1.2)", "babi"),
         "Test error (%) per task; a task *fails* above 5 %. Every test question is scored "
         "(1,000 per task). Validation is a seeded 10 % of each task's training questions; "
         "nothing is tuned or selected on test. Machine: 2 CPU cores, no GPU.",

@@ -100,11 +100,7 @@ def add_block(block: dict[str, Any], block_id: str, label: str, command: str,
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     lines = [
-        "# Compression: quantization and pruning, measured",
-        "",
-        "<!-- generated from compression.json by `python -m amkit.experiments.compression_report"
-        " render`; do not edit by hand -->",
-        "",
+        *report.page_header("Compression: quantization and pruning, measured", "compression"),
         "Each block: one trained run and its compressed variants (`amkit compress`), every "
         "number measured in one process on this machine (2 CPU cores). BLEU: test set, "
         "detokenized sacreBLEU (`bleu_lc`: lowercased). Weight size: the parameters in memory "

@@ -72,11 +72,9 @@ def add_row(
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     lines = [
-        "# IMDB sentiment (Maas et al. 2011): knowledge fusion and attention classifiers",
-        "",
-        "<!-- generated from imdb.json by `python -m amkit.experiments.imdb_report render`;"
-        " do not edit by hand -->",
-        "",
+        *report.page_header(
+            "IMDB sentiment (Maas et al. 2011): knowledge fusion and attention classifiers", "imdb"
+        ),
         "Test numbers on all 25,000 test reviews, mean ± standard deviation over seeds. Every "
         "model trains on 22,500 training reviews; the other 2,500 (stratified, seeded) are the "
         "validation set, which picks the epoch and every setting. Test is scored once per run "

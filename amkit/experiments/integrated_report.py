@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amkit.experiments import report
 from amkit.experiments.report import finish_page
 from amkit.train.checkpoint import atomic_write_json, atomic_write_text
 
@@ -91,11 +92,7 @@ def _stat(stat: dict[str, Any] | None) -> str:
 
 def render(results: dict[str, Any]) -> str:
     lines = [
-        "# The integrated model: ablations and ensembles",
-        "",
-        "<!-- generated from integrated.json by "
-        "`python -m amkit.experiments.integrated_report render`; do not edit by hand -->",
-        "",
+        *report.page_header("The integrated model: ablations and ensembles", "integrated"),
         "Test accuracy in %, mean ± standard deviation over seeds [95 % Student-t interval]. "
         "Every setting is chosen on validation; test is reported, never used to choose. "
         "The last column is a paired t-test (by seed) against the full model. "

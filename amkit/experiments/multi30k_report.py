@@ -67,11 +67,7 @@ def _verdict(row: dict[str, Any]) -> str:
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     lines = [
-        "# Translation: Multi30k English -> German",
-        "",
-        "<!-- generated from multi30k.json by `python -m amkit.experiments.multi30k_report "
-        "render`; do not edit by hand -->",
-        "",
+        *report.page_header("Translation: Multi30k English -> German", "multi30k"),
         "Test set `test_2016_flickr` (1,000 sentences), scored once with the checkpoint that "
         "had the best validation BLEU (greedy decoding during training; the test decoding is "
         "the run's `model.decode_beam`). **BLEU**: sacreBLEU on detokenized, cased output "

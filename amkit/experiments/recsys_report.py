@@ -123,11 +123,7 @@ def _speed_target(results: dict[str, Any]) -> list[str]:
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     lines = [
-        "# Sequential recommendation: MovieLens-1M and Amazon Games",
-        "",
-        "<!-- generated from recsys.json by `python -m amkit.experiments.recsys_report render`;"
-        " do not edit by hand -->",
-        "",
+        *report.page_header("Sequential recommendation: MovieLens-1M and Amazon Games", "recsys"),
         "SASRec's protocol: 5-core filter, leave-one-out (last item test, the one before "
         "validation). *Sampled*: the held-out item ranked against 100 items the user never "
         "interacted with, drawn once with seed 0 (the same lists for every model). *Full*: "

@@ -37,6 +37,18 @@ def finished_metrics(run_dir: str | Path) -> dict[str, Any]:
     return metrics
 
 
+def page_header(title: str, page: str) -> list[str]:
+    """The first lines of every generated page: its title and where it comes from (the JSON
+    twin ``page.json``, rendered by ``amkit.experiments.{page}_report``)."""
+    return [
+        f"# {title}",
+        "",
+        f"<!-- generated from {page}.json by `python -m amkit.experiments.{page}_report "
+        "render`; do not edit by hand -->",
+        "",
+    ]
+
+
 def finish_page(lines: list[str], results: dict[str, Any]) -> str:
     """The page text: ``lines``, then the JSON twin's ``notes`` (if any) under "Notes"."""
     if results.get("notes"):
