@@ -165,6 +165,36 @@ def test_recsys_speed_columns_and_target_verdict(tmp_path):
     assert "**not met**" in recsys_report.render(recsys_report.load_results(path))
 
 
+def _recsys_seeds(root: Path, name: str, ndcgs: tuple[float, ...]) -> list[Path]:
+    dirs = []
+    for seed, ndcg in enumerate(ndcgs):
+        run = root / f"{name}-seed{seed}"
+        run.mkdir()
+        test = {"hr@10": 0.8, "ndcg@10": ndcg, "full_hr@10": 0.2, "full_ndcg@10": 0.1, "n": 60}
+        metrics = {"seed": seed, "test": test, "val": {"ndcg@10": ndcg},
+                   "timings": {"train_seconds": 60.0}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    return dirs
+
+
+def test_recsys_comparison_weighs_the_margin_against_the_seed_spread(tmp_path):
+    path = tmp_path / "recsys.json"
+    sasrec = _recsys_seeds(tmp_path, "sasrec", (0.58, 0.59, 0.60))  # std 0.01
+    recsys_report.add_row(sasrec, "sasrec-ml1m", "SASRec", "ml-1m", "x", path=path)
+    close = _recsys_seeds(tmp_path, "close", (0.59, 0.595, 0.60))  # +0.0050 < 0.01
+    recsys_report.add_row(close, "knowledge-rec-ml1m", "KR", "ml-1m", "x", path=path)
+    page = recsys_report.render(recsys_report.load_results(path))
+    assert "ndcg@10 0.5950 vs 0.5900: margin +0.0050, seed spread 0.0100" in page
+    assert "within the seed spread" in page and "provisional" not in page
+    assert "hr@10 0.8000 vs 0.8000: margin +0.0000, seed spread 0.0000 -> **not above**" in page
+    clear = _recsys_seeds(tmp_path, "clear", (0.62, 0.63))  # +0.035 > 0.01, two seeds only
+    recsys_report.add_row(clear, "knowledge-rec-ml1m", "KR", "ml-1m", "x", path=path)
+    page = recsys_report.render(recsys_report.load_results(path))
+    assert "(provisional: 2 seed(s))" in page and "**above by more than the seed spread**" in page
+    assert "Amazon Video Games, `knowledge-rec-games`" not in page  # no rows: no sentence
+
+
 def test_multi30k_row_reports_bleu_time_parameters_and_the_target(tmp_path):
     dirs = []
     for seed, bleu in ((0, 36.0), (1, 38.0)):

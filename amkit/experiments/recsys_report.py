@@ -57,6 +57,13 @@ PUBLISHED: dict[str, dict[str, Any]] = {
 }
 # issue 9's speed target: reach the port's test HR@10 in at most half its time on 2 cores
 SPEED_TARGET = {"reference": "sasrec-port-ml1m", "hr@10": 0.8167, "seconds": 24 * 60}
+# issue 9's comparison: (dataset, candidate row, baseline row); the candidate should beat the
+# baseline by more than the seed spread
+COMPARISONS = (
+    ("ml-1m", "knowledge-rec-ml1m", "sasrec-ml1m"),
+    ("games", "knowledge-rec-games", "sasrec-games"),
+)
+FULL_SEEDS = 3
 
 
 def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
@@ -120,6 +127,49 @@ def _speed_target(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def compare(candidate: dict[str, Any], baseline: dict[str, Any], metric: str) -> str:
+    """One sentence: the candidate's margin over the baseline on ``metric`` against the seed
+    spread (the larger of the two standard deviations)."""
+    a, b = candidate[metric], baseline[metric]
+    margin, spread = a["mean"] - b["mean"], max(a["std"], b["std"])
+    if margin <= 0:
+        verdict = "**not above** the baseline"
+    elif margin > spread:
+        verdict = "**above by more than the seed spread**"
+    else:
+        verdict = "above, but **within the seed spread**"
+    return (f"{metric} {a['mean']:.4f} vs {b['mean']:.4f}: margin {margin:+.4f}, seed spread "
+            f"{spread:.4f} -> {verdict}")  # fmt: skip
+
+
+def _comparisons(results: dict[str, Any]) -> list[str]:
+    """The memory + knowledge model against SASRec on each dataset where both rows exist."""
+    lines = []
+    for dataset, candidate_id, baseline_id in COMPARISONS:
+        candidate = results["rows"].get(candidate_id)
+        baseline = results["rows"].get(baseline_id)
+        if candidate is None or baseline is None:
+            continue
+        seeds = min(len(candidate["seeds"]), len(baseline["seeds"]))
+        provisional = "" if seeds >= FULL_SEEDS else f" (provisional: {seeds} seed(s))"
+        lines.append(
+            f"- {DATASETS[dataset].split(' (')[0]}, `{candidate_id}` vs `{baseline_id}`"
+            f"{provisional}: "
+            + "; ".join(compare(candidate, baseline, m) for m in ("hr@10", "ndcg@10"))
+            + "."
+        )
+    if not lines:
+        return []
+    header = [
+        "## Memory + knowledge vs SASRec",
+        "",
+        "Sampled test metrics, mean over seeds; the seed spread is the larger of the two "
+        "standard deviations.",
+        "",
+    ]
+    return [*header, *lines, ""]
+
+
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     lines = [
@@ -160,6 +210,7 @@ def render(results: dict[str, Any]) -> str:
         for p in published:
             lines.append(f"*{p.get('kind', 'published')}:* {p['label']}: {p['source']}.")
         lines.append("")
+    lines += _comparisons(results)
     lines += _speed_target(results)
     lines += ["## Commands", ""]
     for key, r in results["rows"].items():
