@@ -98,7 +98,12 @@ def test_causal_read_equals_reading_the_written_memory(tmp_path, overrides):
     v = model.item_vectors(seq)
     candidates = torch.randn_like(v)
     values, filled = model.memory_values(seq, v)
-    expected, expected_weights = model.read(values, filled, candidates)
+    per_position = [  # position t's candidate reads the memory written up to t
+        model.read(values[:, t], filled[:, t], candidates[:, t : t + 1])
+        for t in range(seq.shape[1])
+    ]
+    expected = torch.cat([read for read, _ in per_position], dim=1)
+    expected_weights = torch.cat([w for _, w in per_position], dim=1)
     got, weights = model.read_causal(model.slot_membership(seq, v), v, candidates)
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(weights, expected_weights)

@@ -210,10 +210,10 @@ class KnowledgeRec(nn.Module):
         return means, counts > 0
 
     def read_causal(self, has: Tensor, v: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor]:
-        """What :meth:`read` returns on :meth:`memory_values`, with matrix products: position
-        ``t`` reads ``sum_a w_ta mean_a(t) = sum_{s <= t} alpha_ts v_s`` with ``alpha_ts =
-        sum_a (w_ta / count_ta) has_sa``. ``has (B, L, A)``, ``v`` and ``candidates (B, L, D)``
-        -> the read ``(B, L, D)`` and the weights ``(B, L, A)``."""
+        """What :meth:`read` returns for each position's memory (:meth:`memory_values`), with
+        matrix products: position ``t`` reads ``sum_a w_ta mean_a(t) = sum_{s <= t} alpha_ts
+        v_s`` with ``alpha_ts = sum_a (w_ta / count_ta) has_sa``. ``has (B, L, A)``, ``v`` and
+        ``candidates (B, L, D)`` -> the read ``(B, L, D)`` and the weights ``(B, L, A)``."""
         counts = torch.cumsum(has, dim=1)  # (B, L, A)
         q = self.query(candidates)  # (B, L, D)
         scores = q @ self.memory_keys().T / self.config.d_model**0.5  # (B, L, A)
@@ -223,19 +223,14 @@ class KnowledgeRec(nn.Module):
         return (alpha * causal) @ v, weights
 
     def read(self, values: Tensor, filled: Tensor, candidates: Tensor) -> tuple[Tensor, Tensor]:
-        """Read the memory for each candidate.
-
-        Training: ``values (B, L, A, D)``, ``filled (B, L, A)``, ``candidates (B, L, D)``.
-        Ranking: ``values (B, A, D)``, ``filled (B, A)``, ``candidates (B, C, D)``.
-        Returns the read ``(B, L|C, D)`` and the weights ``(B, L|C, A)``.
-        """
-        q = self.query(candidates)  # (B, L|C, D)
-        scores = q @ self.memory_keys().T / self.config.d_model**0.5  # (B, L|C, A)
-        if values.dim() == 3:  # one memory per row, C candidates read it
-            weights = masked_softmax(scores, filled.unsqueeze(1))
-            return weights @ values, weights  # (B, C, D)
-        weights = masked_softmax(scores, filled)
-        return (weights.unsqueeze(-2) @ values).squeeze(-2), weights  # (B, L, D)
+        """Each candidate reads one memory: ``values (B, A, D)``, ``filled (B, A)``,
+        ``candidates (B, C, D)`` -> the read ``(B, C, D)`` and the weights ``(B, C, A)``
+        (empty slots get 0). Training reads every position's memory through
+        :meth:`read_causal` instead."""
+        q = self.query(candidates)  # (B, C, D)
+        scores = q @ self.memory_keys().T / self.config.d_model**0.5  # (B, C, A)
+        weights = masked_softmax(scores, filled.unsqueeze(1))
+        return weights @ values, weights  # (B, C, D)
 
     def user_vectors(self, h: Tensor, read: Tensor | None) -> Tensor:
         """``h (..., D)`` fused with the memory read for each candidate ``(..., D)`` -> ``u``;
