@@ -98,14 +98,17 @@ def test_save_load_gives_identical_outputs(tmp_path):
     assert torch.equal(expected.attention["query"], got.attention["query"])
 
 
-def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tmp_path):
-    # dropout, a step schedule and Adam state all have to survive the interruption
+@pytest.mark.parametrize("averaging", [[], ["train.ema_decay=0.9"]])
+def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tmp_path, averaging):
+    # dropout, a step schedule, Adam state (and the weights' moving average) all have to
+    # survive the interruption
     overrides = [
         *TINY,
         "train.epochs=4",
         "train.scheduler=step",
         "train.step_size=1",
         "model.dropout=0.3",
+        *averaging,
     ]
     amkit.run(DEMO_CONFIG, run_dir=tmp_path / "full", overrides=overrides)
 
@@ -128,6 +131,53 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tmp_path):
     assert _history_without_time(tmp_path / "cut") == _history_without_time(tmp_path / "full")
     full_metrics = json.loads((tmp_path / "full" / "metrics.json").read_text())
     assert resumed.metrics["test"] == full_metrics["test"]
+
+
+def test_ema_validates_and_saves_the_moving_average_of_each_steps_weights(tmp_path):
+    """``train.ema_decay``: model.safetensors holds avg <- d * avg + (1 - d) * weights, taken
+    after every optimizer step (first step: the weights), not the last weights."""
+    from safetensors.torch import load_file
+
+    decay, reference = 0.9, {}
+
+    def after_step(optimizer, args, kwargs):  # the formula written out, per parameter
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                old = reference.get(id(param))
+                new = param.detach().clone()
+                reference[id(param)] = new if old is None else decay * old + (1 - decay) * new
+
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    handle = register_optimizer_step_post_hook(after_step)
+    try:
+        result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run",
+                           overrides=[*TINY, "train.epochs=1", f"train.ema_decay={decay}"])  # fmt: skip
+    finally:
+        handle.remove()
+    saved = load_file(str(result.run_dir / "model.safetensors"))
+    last = load_file(str(result.run_dir / "last.safetensors"))
+    for name, param in result.model.named_parameters():
+        torch.testing.assert_close(saved[name], reference[id(param)], atol=1e-6, rtol=1e-5)
+        assert not torch.allclose(saved[name], last[f"model.{name}"])  # not the last weights
+    # the reported validation accuracy is the averaged model's
+    reloaded = amkit.evaluate_run(result.run_dir, split="val")
+    assert reloaded["accuracy"] == pytest.approx(result.metrics["best"]["val_accuracy"])
+
+
+def test_ema_refuses_models_that_change_between_epochs(tmp_path):
+    from amkit.train.trainer import TrainConfig, Trainer
+
+    class Phased(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(2))
+
+        def epoch_end(self, epoch, record):
+            return None
+
+    with pytest.raises(ValueError, match="train.ema_decay: Phased changes between epochs"):
+        Trainer(Phased(), None, TrainConfig(ema_decay=0.99), tmp_path)
 
 
 def test_same_seed_same_metrics_other_seed_differs(tmp_path):

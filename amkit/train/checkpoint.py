@@ -23,6 +23,7 @@ from torch import nn
 
 MODEL_PREFIX = "model."
 OPTIM_PREFIX = "optim."
+AVERAGED_PREFIX = "averaged."
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -139,14 +140,18 @@ def save_training_state(
     optimizer: torch.optim.Optimizer,
     scheduler: Any | None,
     extra: dict[str, Any],
+    averaged: nn.Module | None = None,
 ) -> None:
-    """Write ``last.safetensors`` + ``last.json`` so training can resume exactly."""
+    """Write ``last.safetensors`` + ``last.json`` so training can resume exactly (with the
+    moving average of the weights, ``averaged``, when training keeps one)."""
     run_dir = Path(run_dir)
     optim_tensors, optim_rest = _split_optimizer_state(optimizer.state_dict())
     rng_tensors, rng_rest = rng_state()
     tensors = {MODEL_PREFIX + k: v for k, v in model.state_dict().items()}
     tensors.update(optim_tensors)
     tensors.update(rng_tensors)
+    if averaged is not None:
+        tensors.update({AVERAGED_PREFIX + k: v for k, v in averaged.state_dict().items()})
     meta = {
         "optimizer": optim_rest,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -164,6 +169,7 @@ def load_training_state(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: Any | None,
+    averaged: nn.Module | None = None,
 ) -> dict[str, Any]:
     """Restore what :func:`save_training_state` wrote; returns the ``extra`` fields."""
     run_dir = Path(run_dir)
@@ -179,6 +185,13 @@ def load_training_state(
         k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)
     }
     model.load_state_dict(model_state)
+    if averaged is not None:
+        averaged_state = {
+            k[len(AVERAGED_PREFIX) :]: v for k, v in tensors.items() if k.startswith(AVERAGED_PREFIX)
+        }
+        if not averaged_state:
+            raise ValueError(f"{tensor_path} holds no moving average of the weights to resume")
+        averaged.load_state_dict(averaged_state)
     optimizer.load_state_dict(_join_optimizer_state(tensors, meta.pop("optimizer")))
     sched_state = meta.pop("scheduler")
     if scheduler is not None and sched_state is not None:

@@ -69,6 +69,10 @@ class TrainConfig:
     # a training-time budget: stop (after validating) at the end of the epoch when another
     # epoch as long as the last would overrun it; resumed runs count their earlier time
     time_limit_minutes: float | None = option(None, gt=0)
+    # validate and save an exponential moving average of the weights, updated after every
+    # optimizer step: avg = decay * avg + (1 - decay) * weights (Polyak averaging; helps
+    # models trained on a short budget, e.g. Transformers). None: the weights themselves
+    ema_decay: float | None = option(None, gt=0, lt=1)
     progress: bool = True
 
     def validate(self) -> list[str]:
@@ -188,12 +192,40 @@ class Trainer:
         self.trainable = any(p.requires_grad for p in model.parameters())
         self.optimizer = make_optimizer(config, model.parameters()) if self.trainable else None
         self.scheduler = make_scheduler(config, self.optimizer) if self.trainable else None
+        self.averaged = self._averaged_model() if self.trainable else None
         self.history: list[dict] = []
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.bad_epochs = 0
         self.start_epoch = 1
         self.train_seconds = 0.0
+
+    def _averaged_model(self) -> nn.Module | None:
+        """The moving average of the weights (``train.ema_decay``), or None."""
+        if self.config.ema_decay is None:
+            return None
+        if callable(getattr(self.model, "epoch_end", None)):
+            raise ValueError(
+                f"train.ema_decay: {type(self.model).__name__} changes between epochs "
+                "(epoch_end, e.g. MemN2N's linear start); averaging its weights across those "
+                "changes is not supported: remove train.ema_decay"
+            )
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        # parameters are averaged; buffers (constants, flags) are copied before each use
+        return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay))
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """What validation scores and ``model.safetensors`` keeps: the model, or its moving
+        average with the model's current buffers."""
+        if self.averaged is None:
+            return self.model
+        with torch.no_grad():
+            for mine, theirs in zip(self.averaged.module.buffers(), self.model.buffers(),
+                                    strict=True):  # fmt: skip
+                mine.copy_(theirs)
+        return self.averaged.module
 
     # ------------------------------------------------------------------ state
     def _improved(self, value: float) -> bool:
@@ -206,7 +238,9 @@ class Trainer:
         no epochs to restore: ``fit`` evaluates it again)."""
         if not self.trainable:
             return
-        extra = load_training_state(self.run_dir, self.model, self.optimizer, self.scheduler)
+        extra = load_training_state(
+            self.run_dir, self.model, self.optimizer, self.scheduler, self.averaged
+        )
         self.history = extra["history"]
         self.best, self.best_epoch = extra["best"], extra["best_epoch"]
         self.bad_epochs = extra["bad_epochs"]
@@ -229,7 +263,9 @@ class Trainer:
             "bad_epochs": self.bad_epochs,
             "train_seconds": self.train_seconds,
         }
-        save_training_state(self.run_dir, self.model, self.optimizer, self.scheduler, extra)
+        save_training_state(
+            self.run_dir, self.model, self.optimizer, self.scheduler, extra, self.averaged
+        )
 
     # ------------------------------------------------------------------ loop
     def _train_epoch(self, epoch: int) -> dict:
@@ -264,6 +300,8 @@ class Trainer:
             if cfg.clip_grad_norm is not None:
                 clip_gradients(self.model.parameters(), cfg.clip_grad_norm, cfg.clip_mode)
             self.optimizer.step()
+            if self.averaged is not None:
+                self.averaged.update_parameters(self.model)
             if cfg.scheduler == "warmup" and self.scheduler is not None:
                 self.scheduler.step()
             if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
@@ -309,7 +347,7 @@ class Trainer:
                 )
                 evaluated = epoch % cfg.eval_every == 0 or epoch == cfg.epochs or out_of_time
                 if evaluated:
-                    val = evaluate(self.model, self.data.split("val"), cfg.eval_batch_size)
+                    val = evaluate(self.eval_model, self.data.split("val"), cfg.eval_batch_size)
                     record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
                 self.train_seconds += time.perf_counter() - started
                 record["seconds"] = round(self.train_seconds, 3)
@@ -351,7 +389,7 @@ class Trainer:
         value = record[cfg.monitor]
         if self._improved(value):
             self.best, self.best_epoch = value, epoch
-            save_model(self.model, self.run_dir / "model.safetensors")
+            save_model(self.eval_model, self.run_dir / "model.safetensors")
         self.bad_epochs = epoch - self.best_epoch  # epochs, also when validating every N
         # after the best-model save, so a saved model matches the state it was evaluated in
         # (e.g. MemN2N's linear-start phase); epoch_end runs only after validations
