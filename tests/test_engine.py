@@ -151,8 +151,8 @@ def test_ema_validates_and_saves_the_moving_average_of_each_steps_weights(tmp_pa
 
     handle = register_optimizer_step_post_hook(after_step)
     try:
-        result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run",
-                           overrides=[*TINY, "train.epochs=1", f"train.ema_decay={decay}"])  # fmt: skip
+        overrides = [*TINY, "train.epochs=1", f"train.ema_decay={decay}"]
+        result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=overrides)
     finally:
         handle.remove()
     saved = load_file(str(result.run_dir / "model.safetensors"))

@@ -164,6 +164,11 @@ def save_training_state(
     atomic_write_json(run_dir / "last.json", meta)
 
 
+def _unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors whose key starts with ``prefix``, keyed without it."""
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
 def load_training_state(
     run_dir: str | Path,
     model: nn.Module,
@@ -181,14 +186,9 @@ def load_training_state(
         )
     tensors = load_file(str(tensor_path))
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    model_state = {
-        k[len(MODEL_PREFIX) :]: v for k, v in tensors.items() if k.startswith(MODEL_PREFIX)
-    }
-    model.load_state_dict(model_state)
+    model.load_state_dict(_unprefixed(tensors, MODEL_PREFIX))
     if averaged is not None:
-        averaged_state = {
-            k[len(AVERAGED_PREFIX) :]: v for k, v in tensors.items() if k.startswith(AVERAGED_PREFIX)
-        }
+        averaged_state = _unprefixed(tensors, AVERAGED_PREFIX)
         if not averaged_state:
             raise ValueError(f"{tensor_path} holds no moving average of the weights to resume")
         averaged.load_state_dict(averaged_state)
