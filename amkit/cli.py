@@ -426,9 +426,12 @@ def build_parser() -> argparse.ArgumentParser:
     comp.set_defaults(func=_cmd_compress)
 
     baseline = sub.add_parser(
-        "baseline", help="NBSVM, or sentence-encoder vectors + logistic regression, on text"
+        "baseline",
+        help="NBSVM, or sentence-encoder / paragraph vectors + logistic regression, on text",
     )
-    baseline.add_argument("config", help="YAML with seed, data and an nbsvm or encoder section")
+    baseline.add_argument(
+        "config", help="YAML with seed, data and an nbsvm, encoder or paragraph_vector section"
+    )
     baseline.add_argument("--out", required=True, help="output run directory")
     _add_overrides(baseline, "override config values, e.g. nbsvm.classifier=logreg")
     baseline.set_defaults(func=_cmd_baseline)

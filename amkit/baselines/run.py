@@ -9,6 +9,7 @@ settings::
     seed: 0
     data: {name: imdb, path: ../shared/data/imdb}
     nbsvm: {classifier: logreg, ngram_max: 2}    # or: encoder: {C: 1.0} (MiniLM + logreg)
+                                                 # or: paragraph_vector: {vector_size: 100}
 
 The run directory gets ``config.yaml``, ``metrics.json`` (``val`` and ``test``: accuracy,
 macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for ensembles
@@ -77,16 +78,45 @@ class EncoderLRConfig:
         return ["train_folds must be 0 (off) or >= 2"] if self.train_folds == 1 else []
 
 
-BASELINES = {"nbsvm": NBSVMConfig, "encoder": EncoderLRConfig}
+@dataclass
+class ParagraphVectorConfig:
+    """Paragraph vectors (gensim Doc2Vec, PV-DBOW + skip-gram words by default) + logistic
+    regression (:class:`amkit.baselines.paragraph_vector.ParagraphVectorLR`); extra doc2vec."""
+
+    vector_size: int = option(100, ge=1)
+    window: int = option(10, ge=1)
+    epochs: int = option(20, ge=1)
+    min_count: int = option(2, ge=1)
+    dm: bool = False  # True: PV-DM (the text's vector and its context predict a word)
+    dbow_words: bool = True  # PV-DBOW also trains word vectors (skip-gram)
+    negative: int = option(5, ge=1)
+    sample: float = option(1e-4, ge=0, lt=1)  # down-sampling of frequent words (0: off)
+    C: float = option(1.0, gt=0)
+    train_folds: int = option(0, ge=0)  # as NBSVMConfig.train_folds
+
+    def validate(self) -> list[str]:
+        return ["train_folds must be 0 (off) or >= 2"] if self.train_folds == 1 else []
 
 
-def make_estimator(kind: str, settings) -> Any:
-    """The scikit-learn estimator of a baseline section (``train_folds`` is the runner's)."""
+BASELINES = {
+    "nbsvm": NBSVMConfig,
+    "encoder": EncoderLRConfig,
+    "paragraph_vector": ParagraphVectorConfig,
+}
+
+
+def make_estimator(kind: str, settings, seed: int = 0) -> Any:
+    """The scikit-learn estimator of a baseline section (``train_folds`` is the runner's);
+    ``seed`` goes to the estimators that draw random numbers."""
     params = {k: v for k, v in to_dict(settings).items() if k != "train_folds"}
     if kind == "nbsvm":
         from amkit.baselines.nbsvm import NBSVM
 
         return NBSVM(**params)
+    if kind == "paragraph_vector":
+        from amkit.baselines.paragraph_vector import ParagraphVectorLR
+
+        return ParagraphVectorLR(**params, seed=seed)
     from amkit.baselines.encoder_lr import EncoderLR
 
     return EncoderLR(**params)
@@ -95,16 +125,18 @@ def make_estimator(kind: str, settings) -> Any:
 def load_baseline_config(
     path: str | Path, overrides: Iterable[str] = ()
 ) -> tuple[int, str, Any, str, Any]:
-    """``(seed, data name, data config, baseline kind, its settings)``: the config has a
-    ``nbsvm`` or an ``encoder`` section; every problem is reported at once."""
+    """``(seed, data name, data config, baseline kind, its settings)``: the config has one
+    baseline section (``nbsvm``, ``encoder`` or ``paragraph_vector``); every problem is
+    reported at once."""
     raw = apply_overrides(load_yaml(path), overrides)
     problems: list[str] = []
+    known = ("seed", "data", *BASELINES)
     for key in raw:
-        if key not in ("seed", "data", *BASELINES):
-            problems.append(f"{key}: unknown top-level key; known: seed, data, nbsvm, encoder")
+        if key not in known:
+            problems.append(f"{key}: unknown top-level key; known: {', '.join(known)}")
     kinds = [k for k in BASELINES if k in raw]
     if len(kinds) > 1:
-        problems.append("give one baseline section: nbsvm or encoder, not both")
+        problems.append(f"give one baseline section, not {' and '.join(kinds)}")
     kind = kinds[0] if kinds else "nbsvm"
     data = dict(raw.get("data") or {})
     name = data.pop("name", None)
@@ -122,7 +154,7 @@ def load_baseline_config(
     return seed, name, data_config, kind, settings
 
 
-def _out_of_fold(texts, targets, fit_idx, kind: str, settings) -> torch.Tensor:
+def _out_of_fold(texts, targets, fit_idx, kind: str, settings, seed: int) -> torch.Tensor:
     """``(N_train, 2)`` probabilities of each training review from a model that never saw it."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -130,7 +162,7 @@ def _out_of_fold(texts, targets, fit_idx, kind: str, settings) -> torch.Tensor:
     out = np.zeros((len(fit_idx), 2), dtype=np.float32)
     folds = StratifiedKFold(settings.train_folds, shuffle=True, random_state=0)
     for train_part, held_out in folds.split(fit_idx, targets[fit_idx]):
-        model = make_estimator(kind, settings).fit(
+        model = make_estimator(kind, settings, seed).fit(
             [texts[i] for i in fit_idx[train_part]], targets[fit_idx][train_part]
         )
         out[held_out] = model.predict_proba([texts[i] for i in fit_idx[held_out]])
@@ -140,8 +172,8 @@ def _out_of_fold(texts, targets, fit_idx, kind: str, settings) -> torch.Tensor:
 def run_baseline(
     config: str | Path, out: str | Path, overrides: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """Fit the baseline (NBSVM or encoder + logistic regression) on the training part, score
-    validation and test; returns the metrics."""
+    """Fit the baseline (NBSVM, encoder or paragraph vectors + logistic regression) on the
+    training part, score validation and test; returns the metrics."""
     started = time.perf_counter()
     seed, name, data_config, kind, settings = load_baseline_config(config, overrides)
     out = Path(out)
@@ -152,7 +184,7 @@ def run_baseline(
     data = TEXT_SOURCES[name](data_config)
     targets = np.asarray(data.train_targets)
     fit_idx, val_idx = split_indices(data.train_targets, data_config, seed)
-    model = make_estimator(kind, settings)
+    model = make_estimator(kind, settings, seed)
     fit_started = time.perf_counter()
     model.fit([data.train_texts[i] for i in fit_idx], targets[fit_idx])
     train_seconds = time.perf_counter() - fit_started
@@ -167,7 +199,7 @@ def run_baseline(
         tensors[split] = torch.from_numpy(probabilities.astype(np.float32))
         tensors[f"{split}_targets"] = torch.as_tensor(split_targets, dtype=torch.long)
     if settings.train_folds:
-        tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, kind, settings)
+        tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, kind, settings, seed)
         tensors["train_index"] = torch.tensor(fit_idx, dtype=torch.long)
     atomic_save_tensors(out / "probabilities.safetensors", tensors)
     metrics["timings"] = {
