@@ -66,8 +66,15 @@ def test_most_popular_scores_items_by_training_count_without_training(tmp_path):
     expected[0] = 0
     torch.testing.assert_close(counts, expected)
     result = amkit.run(_config(path, {"name": "popularity"}), run_dir=tmp_path / "pop")
-    assert len(result.history) == 1 and "val_full_hr@10" in result.history[0]
-    assert {"hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10"} <= set(result.metrics["test"])
+    assert len(result.history) == 1 and "val_ndcg@10" in result.history[0]
+    # ranking every item is left to the final evaluation unless it is the monitored metric
+    assert "val_full_hr@10" not in result.history[0]
+    for split in ("val", "test"):
+        assert {"hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10"} <= set(result.metrics[split])
+    monitored = _config(path, {"name": "popularity"})
+    monitored["train"]["monitor"] = "val_full_ndcg@10"
+    full = amkit.run(monitored, run_dir=tmp_path / "pop-full")
+    assert full.history[0]["val_full_ndcg@10"] == full.metrics["val"]["full_ndcg@10"]
     assert not (tmp_path / "pop" / "last.json").exists()  # no optimizer state to keep
     resumed = amkit.run(run_dir=tmp_path / "pop", resume=True)  # evaluates again, same numbers
     assert resumed.metrics["test"] == result.metrics["test"]

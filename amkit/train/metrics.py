@@ -56,6 +56,7 @@ def evaluate(
     dataset: TensorDictDataset,
     batch_size: int = 256,
     return_probabilities: bool = False,
+    full_ranking: bool = True,
 ) -> dict | tuple[dict, torch.Tensor]:
     """Loss and accuracy over *every* example of ``dataset``.
 
@@ -67,7 +68,8 @@ def evaluate(
     ``mrr`` (:mod:`amkit.train.ranking`), and, when the model has ``score_items`` and the data
     the users' histories (``meta_exclude``), ``full_hr@10`` / ``full_ndcg@10`` over all
     items, the history left out (the sampled candidates are then scored as columns of
-    ``score_items``, which must agree with the model's own candidate scores). Models with a
+    ``score_items``, which must agree with the model's own candidate scores;
+    ``full_ranking=False`` skips them: ranking every item is the costly part). Models with a
     prediction per position (``logits (B, T, V)``, targets padded with 0) are scored on their
     real tokens; a model's ``extra_metrics(dataset, batch_size)`` adds its own (a translation
     model's BLEU). With ``return_probabilities`` also the
@@ -79,7 +81,12 @@ def evaluate(
     all_targets, all_predictions, all_probabilities, all_tasks = [], [], [], []
     ranked = "candidates" in dataset.tensors  # candidate lists, target first: ranking metrics
     all_logits = []
-    full = ranked and "meta_exclude" in dataset.tensors and hasattr(model, "score_items")
+    full = (
+        full_ranking
+        and ranked
+        and "meta_exclude" in dataset.tensors
+        and hasattr(model, "score_items")
+    )
     all_full_ranks = []
     for batch in iterate_batches(dataset, batch_size):
         if full:  # one encoding per batch: the candidates' scores are columns of all items'

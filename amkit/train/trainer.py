@@ -227,6 +227,14 @@ class Trainer:
                 mine.copy_(theirs)
         return self.averaged.module
 
+    def _validate(self, model: nn.Module) -> dict:
+        """Validation metrics during training. Recommenders rank every item (``full_*``)
+        only when that is the monitored metric: for a large catalogue it costs far more than
+        the sampled metrics (the run's final evaluation computes both)."""
+        full = self.config.monitor.startswith("val_full_")
+        split = self.data.split("val")
+        return evaluate(model, split, self.config.eval_batch_size, full_ranking=full)
+
     # ------------------------------------------------------------------ state
     def _improved(self, value: float) -> bool:
         if self.best is None:
@@ -347,7 +355,7 @@ class Trainer:
                 )
                 evaluated = epoch % cfg.eval_every == 0 or epoch == cfg.epochs or out_of_time
                 if evaluated:
-                    val = evaluate(self.eval_model, self.data.split("val"), cfg.eval_batch_size)
+                    val = self._validate(self.eval_model)
                     record.update({f"val_{k}": v for k, v in val.items() if isinstance(v, float)})
                 self.train_seconds += time.perf_counter() - started
                 record["seconds"] = round(self.train_seconds, 3)
@@ -403,7 +411,7 @@ class Trainer:
     def _fit_nothing(self) -> dict:
         """No trainable parameters: one validation pass is the whole history."""
         started = time.perf_counter()
-        val = evaluate(self.model, self.data.split("val"), self.config.eval_batch_size)
+        val = self._validate(self.model)
         record = {"epoch": 1, **{f"val_{k}": v for k, v in val.items() if isinstance(v, float)}}
         self.train_seconds = time.perf_counter() - started
         record["seconds"] = round(self.train_seconds, 3)
