@@ -112,17 +112,22 @@ def test_causal_read_equals_reading_the_written_memory(tmp_path, overrides):
     assert torch.equal(last_filled, filled[:, -1])
 
 
-def test_reads_weigh_only_filled_slots_and_full_ranking_matches_candidates(tmp_path):
+@pytest.mark.parametrize("overrides", [{}, {"latent_slots": 4}, {"memory": False}])
+def test_reads_weigh_only_filled_slots_and_full_ranking_matches_candidates(tmp_path, overrides):
+    """Full ranking (every item's work done once for all rows) scores each candidate as the
+    forward does with the candidates of each row."""
     data = _data(tmp_path)
-    model = _model(data)
+    model = _model(data, **overrides)
     test = data.split("test")[:4]
     out = model(test["seq"], candidates=test["candidates"], need_weights=True)
+    every = model.score_items(test["seq"], chunk=7)  # chunks that do not divide I + 1
+    torch.testing.assert_close(every.gather(1, test["candidates"]), out.logits)
+    if not model.config.memory:
+        return
     weights = out.attention["memory"]  # (B, C, A)
     _, _, filled = model._last_state(test["seq"])
     assert torch.all(weights[~filled.unsqueeze(1).expand_as(weights)] == 0)
     torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:2]))
-    every = model.score_items(test["seq"], chunk=7)  # chunks that do not divide I + 1
-    torch.testing.assert_close(every.gather(1, test["candidates"]), out.logits)
 
 
 def test_pretrained_kg_is_frozen_and_fits_the_triples(tmp_path):

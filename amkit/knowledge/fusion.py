@@ -57,6 +57,13 @@ class GatedFusion(nn.Module):
         g = torch.sigmoid(self.gate(torch.cat([h, k], dim=-1)))  # (..., D)
         return g * h + (1 - g) * k, (g if need_weights else None)
 
+    def gate_parts(self) -> tuple[Tensor, Tensor, Tensor]:
+        """``(W_h (D, D), W_k (D, D), b (D,))`` with ``W [h; k] + b = h W_h^T + k W_k^T + b``
+        (``k`` projected): a caller fusing one ``h`` with many ``k`` computes ``h W_h^T``
+        once."""
+        dim = self.gate.out_features
+        return self.gate.weight[:, :dim], self.gate.weight[:, dim:], self.gate.bias
+
 
 class KnowledgeAttention(nn.Module):
     """Attention of each token over its candidate facts and a sentinel (KBLSTM).

@@ -262,14 +262,30 @@ class KnowledgeRec(nn.Module):
         """``(B, C)`` scores and memory weights ``(B, C, A)`` (``None`` without memory)."""
         return self._score_state(self._last_state(seq), self.item_vectors(candidates))
 
+    def _score_shared(self, state, items: Tensor) -> Tensor:
+        """What :meth:`_score_state` gives for the same candidates ``items (C, D)`` in every
+        row, ``(B, C)``, with each item's work done once: its query and its memory scores
+        ``(C, A)``; and the read's gate term ``W_r read = weights @ (values W_r^T)`` through
+        the slots (``A`` values per row, not ``C`` reads)."""
+        h, values, filled = state  # (B, D), (B, A, D), (B, A)
+        if not self.config.memory:
+            return h @ items.T
+        q = self.query(items)  # (C, D)
+        scores = q @ self.memory_keys().T / self.config.d_model**0.5  # (C, A)
+        weights = masked_softmax(scores.expand(len(h), -1, -1), filled.unsqueeze(1))  # (B, C, A)
+        read = weights @ values  # (B, C, D)
+        w_h, w_r, bias = self.read_fusion.gate_parts()
+        gate = torch.sigmoid((h @ w_h.T + bias).unsqueeze(1) + weights @ (values @ w_r.T))
+        u = gate * h.unsqueeze(1) + (1 - gate) * read  # (B, C, D): user_vectors(h, read)
+        return (u * items).sum(-1)
+
     def score_items(self, seq: Tensor, user: Tensor | None = None, chunk: int = 512) -> Tensor:
         """``(B, I + 1)`` every item's score (full ranking): the sequence is encoded and every
-        item's vector fused once; the items are scored in chunks (each reads the memory)."""
+        item's vector fused once; the items are scored in chunks (:meth:`_score_shared`)."""
         state = self._last_state(seq)
         table = self.item_vectors(torch.arange(self.n_items + 1, device=seq.device))  # (I+1, D)
         parts = [
-            self._score_state(state, table[s : s + chunk].expand(len(seq), -1, -1))[0]
-            for s in range(0, len(table), chunk)
+            self._score_shared(state, table[s : s + chunk]) for s in range(0, len(table), chunk)
         ]
         return torch.cat(parts, dim=1)
 
