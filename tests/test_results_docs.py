@@ -193,6 +193,11 @@ def test_recsys_comparison_weighs_the_margin_against_the_seed_spread(tmp_path):
     page = recsys_report.render(recsys_report.load_results(path))
     assert "(provisional: 2 seed(s))" in page and "**above by more than the seed spread**" in page
     assert "Amazon Video Games, `knowledge-rec-games`" not in page  # no rows: no sentence
+    high, low = _recsys_seeds(tmp_path, "high", (0.61,)), _recsys_seeds(tmp_path, "low", (0.6,))
+    recsys_report.add_row(high, "knowledge-rec-ml1m", "KR", "ml-1m", "x", path=path)
+    recsys_report.add_row(low, "sasrec-ml1m", "SASRec", "ml-1m", "x", path=path)
+    page = recsys_report.render(recsys_report.load_results(path))  # one seed each: no std
+    assert "margin +0.0100, seed spread unknown -> above (one seed each" in page
 
 
 def test_multi30k_row_reports_bleu_time_parameters_and_the_target(tmp_path):

@@ -129,17 +129,22 @@ def _speed_target(results: dict[str, Any]) -> list[str]:
 
 def compare(candidate: dict[str, Any], baseline: dict[str, Any], metric: str) -> str:
     """One sentence: the candidate's margin over the baseline on ``metric`` against the seed
-    spread (the larger of the two standard deviations)."""
+    spread (the larger of the two standard deviations; unknown while both have one seed)."""
     a, b = candidate[metric], baseline[metric]
-    margin, spread = a["mean"] - b["mean"], max(a["std"], b["std"])
+    margin = a["mean"] - b["mean"]
+    stds = [x["std"] for x in (a, b) if x["std"] is not None]
+    spread = max(stds) if stds else None
     if margin <= 0:
         verdict = "**not above** the baseline"
+    elif spread is None:
+        verdict = "above (one seed each: no spread to compare with)"
     elif margin > spread:
         verdict = "**above by more than the seed spread**"
     else:
         verdict = "above, but **within the seed spread**"
+    spread_text = "unknown" if spread is None else f"{spread:.4f}"
     return (f"{metric} {a['mean']:.4f} vs {b['mean']:.4f}: margin {margin:+.4f}, seed spread "
-            f"{spread:.4f} -> {verdict}")  # fmt: skip
+            f"{spread_text} -> {verdict}")  # fmt: skip
 
 
 def _comparisons(results: dict[str, Any]) -> list[str]:
