@@ -158,6 +158,16 @@ def test_bleu_of_identical_text_is_100(tmp_path, reverse_corpus, translation_con
     scores = model.extra_metrics(test, 32)
     assert scores["bleu"] == pytest.approx(100.0) and scores["bleu_lc"] == pytest.approx(100.0)
 
+    # BLEU is scored against the raw sentences, not the references rebuilt from subwords:
+    # when they differ (here a leading Ω, as when a test sentence has a character the
+    # vocabulary lacks), output equal to the subword targets no longer scores 100.
+    assert len(test.references) == len(test)
+    test.references = [f"Ω {ref}" for ref in test.references]
+    assert model.extra_metrics(test, 32)["bleu"] < 90.0
+    test.references = test.references[:-1]
+    with pytest.raises(ValueError, match="references has 99 sentences for 100"):
+        model.extra_metrics(test, 32)
+
 
 @pytest.mark.parametrize("arch", ["rnn", "transformer"])
 def test_learns_to_reverse_and_translates_from_the_command_line(

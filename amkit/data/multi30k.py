@@ -167,6 +167,8 @@ def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
                              bucket_pool=config.bucket_pool if k == "train" else 0)
         for k, v in splits.items()
     }  # fmt: skip
+    for name, dataset in tensors.items():  # BLEU is scored against the raw sentences
+        dataset.references = [target for _, target in splits[name]]
     return DataBundle(
         tensors,
         info={

@@ -125,17 +125,27 @@ class _Translator(nn.Module):
         return texts, alignments
 
     def extra_metrics(self, dataset, batch_size: int) -> dict[str, float]:
-        """Corpus BLEU of decoded output against the references (the dataset's targets)."""
+        """Corpus BLEU of decoded output against the references: the raw target sentences
+        when the dataset carries them (``dataset.references``, as translation data does),
+        else the targets decoded from their subword ids (which lose characters the
+        vocabulary lacks and text past ``max_len``)."""
         if self.tokenizer is None:
             return {}
         import sacrebleu
 
         hypotheses, references = [], []
-        for batch in iterate_batches(dataset, batch_size):
+        for batch in iterate_batches(dataset, batch_size):  # unshuffled: dataset order
             out = self.decode(batch["src"])
             for hyp, ref in zip(out.tokens.tolist(), batch["targets"].tolist(), strict=True):
                 hypotheses.append(self.tokenizer.decode([t for t in hyp if t]))
                 references.append(self.tokenizer.decode([t for t in ref if t]))
+        raw = getattr(dataset, "references", None)
+        if raw is not None:
+            if len(raw) != len(hypotheses):
+                raise ValueError(
+                    f"dataset.references has {len(raw)} sentences for {len(hypotheses)} examples"
+                )
+            references = list(raw)
         bleu = sacrebleu.corpus_bleu(hypotheses, [references])
         bleu_lc = sacrebleu.corpus_bleu(hypotheses, [references], lowercase=True)
         return {"bleu": float(bleu.score), "bleu_lc": float(bleu_lc.score)}
