@@ -165,6 +165,40 @@ def test_ema_validates_and_saves_the_moving_average_of_each_steps_weights(tmp_pa
     assert reloaded["accuracy"] == pytest.approx(result.metrics["best"]["val_accuracy"])
 
 
+def test_bf16_precision_trains_under_autocast_and_keeps_float32_weights(tmp_path):
+    """``train.precision: bf16``: the training forward computes in bfloat16, the weights,
+    saved model and validation stay float32, and training follows the float32 run."""
+    from safetensors.torch import load_file
+    from torch.nn.modules.module import register_module_forward_hook
+
+    seen = []
+
+    def record(module, args, output):  # every module: keep the models' training outputs
+        if module.training and hasattr(output, "logits"):
+            seen.append(output.logits.dtype)
+
+    runs = {}
+    handle = register_module_forward_hook(record)
+    try:
+        for precision in ("fp32", "bf16"):
+            seen.clear()
+            overrides = [*TINY, "train.epochs=2", f"train.precision={precision}"]
+            runs[precision] = amkit.run(
+                DEMO_CONFIG, run_dir=tmp_path / precision, overrides=overrides
+            )
+            assert set(seen) == {torch.bfloat16 if precision == "bf16" else torch.float32}
+    finally:
+        handle.remove()
+    result = runs["bf16"]
+    assert all(p.dtype == torch.float32 for p in result.model.parameters())
+    saved = load_file(str(result.run_dir / "model.safetensors"))
+    assert all(t.dtype == torch.float32 for t in saved.values())
+    losses = {k: r.history[-1]["train_loss"] for k, r in runs.items()}
+    assert losses["bf16"] == pytest.approx(losses["fp32"], rel=0.05), losses
+    reloaded = amkit.evaluate_run(result.run_dir, split="val")  # validation ran in float32
+    assert reloaded["accuracy"] == pytest.approx(result.metrics["best"]["val_accuracy"])
+
+
 def test_ema_refuses_models_that_change_between_epochs(tmp_path):
     from amkit.train.trainer import TrainConfig, Trainer
 

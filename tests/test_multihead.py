@@ -221,6 +221,32 @@ def test_fast_path_equals_explicit_path(name, t, s):
     torch.testing.assert_close(fast, explicit)
 
 
+def test_bf16_autocast_runs_the_fused_kernel_in_float32_and_stays_close(monkeypatch):
+    """Under CPU bfloat16 autocast (``train.precision: bf16``) the projections compute in
+    bfloat16 but the fused kernel gets float32 inputs (its bfloat16 backward is slow on
+    CPU); outputs and gradients stay close to the float32 block's."""
+    dtypes, kernel = [], F.scaled_dot_product_attention
+
+    def spy(q, k, v, **kwargs):
+        dtypes.append((q.dtype, k.dtype, v.dtype))
+        return kernel(q, k, v, **kwargs)
+
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(D, H)
+    query = torch.randn(B, 4, D, generator=g, requires_grad=True)
+    kwargs = _mask_config("causal_and_padding", B, 4, 4, g)
+    reference, _ = mha(query, **kwargs)
+    (expected,) = torch.autograd.grad(reference.sum(), query)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    with torch.autocast("cpu", torch.bfloat16):
+        out, _ = mha(query, **kwargs)
+    (grad,) = torch.autograd.grad(out.float().sum(), query)
+    assert out.dtype == torch.bfloat16 and dtypes == [(torch.float32,) * 3]
+    torch.testing.assert_close(out.float(), reference, atol=0.05, rtol=0.05)
+    torch.testing.assert_close(grad, expected, atol=0.05, rtol=0.05)
+
+
 # ------------------------------------------------------------------- fully masked rows
 def _fully_masked_setup():
     g = torch.Generator().manual_seed(3)

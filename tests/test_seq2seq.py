@@ -169,6 +169,15 @@ def test_bleu_of_identical_text_is_100(tmp_path, reverse_corpus, translation_con
         model.extra_metrics(test, 32)
 
 
+def test_transformer_learns_to_reverse_in_bfloat16(tmp_path, reverse_corpus, translation_config):
+    """``train.precision: bf16`` (CPU autocast) learns what float32 learns (the same bar
+    as the float32 test below)."""
+    config = translation_config(reverse_corpus(tmp_path / "rev"), "transformer", epochs=6)
+    config["train"]["precision"] = "bf16"
+    result = amkit.run(config, run_dir=tmp_path / "run")
+    assert result.metrics["test"]["bleu"] > 70, result.history
+
+
 @pytest.mark.parametrize("arch", ["rnn", "transformer"])
 def test_learns_to_reverse_and_translates_from_the_command_line(
     tmp_path, arch, capsys, reverse_corpus, translation_config

@@ -73,6 +73,11 @@ class TrainConfig:
     # optimizer step: avg = decay * avg + (1 - decay) * weights (Polyak averaging; helps
     # models trained on a short budget, e.g. Transformers). None: the weights themselves
     ema_decay: float | None = option(None, gt=0, lt=1)
+    # bf16: the training forward runs under CPU autocast (matrix products in bfloat16; the
+    # weights, gradients, optimizer, losses and softmaxes stay float32). Fastest on CPUs
+    # with avx512_bf16 or AMX (Multi30k Transformer: 1.7x per batch here); validation and
+    # test always run in float32
+    precision: Literal["fp32", "bf16"] = "fp32"
     progress: bool = True
 
     def validate(self) -> list[str]:
@@ -295,7 +300,8 @@ class Trainer:
             scale = 1.0
             if self.world_size > 1:
                 batch, scale = distributed.shard(batch, self.rank, self.world_size)
-            out = self.step_model(**model_inputs(batch))
+            with torch.autocast("cpu", torch.bfloat16, enabled=cfg.precision == "bf16"):
+                out = self.step_model(**model_inputs(batch))
             if out.loss is None:
                 raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
             if not torch.isfinite(out.loss):
