@@ -3,14 +3,14 @@
 # finished under runs/recsys/ (layout of runs/queues/G.tsv and H.tsv).  usage: recsys_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-add() { # id dataset label config dir-for-seed-0 dir-prefix-for-seeds-1-2 [notes]
-  local id=$1 dataset=$2 label=$3 cfg=$4 first=$5 prefix=$6 notes=$7 dirs=() seeds=()
+add() { # id dataset label config dir-for-seed-0 dir-prefix-for-seeds-1-2 [notes] [more --set]
+  local id=$1 dataset=$2 label=$3 cfg=$4 first=$5 prefix=$6 notes=$7 more=$8 dirs=() seeds=()
   for s in 0 1 2; do
     local dir="$prefix-seed$s"; [ "$s" = 0 ] && dir=$first
     [ -f "$dir/metrics.json" ] && dirs+=("$dir") && seeds+=($s)
   done
   [ ${#dirs[@]} -eq 0 ] && return
-  local cmd="for s in ${seeds[*]}; do amkit train $cfg --out $prefix-seed\$s --set seed=\$s; done"
+  local cmd="for s in ${seeds[*]}; do amkit train $cfg --out $prefix-seed\$s --set seed=\$s${more:+ $more}; done"
   [ "$first" != "$prefix-seed0" ] && cmd="$cmd (seed 0: --out $first)"
   $PY -m amkit.experiments.recsys_report add "${dirs[@]}" --id "$id" --label "$label" \
     --dataset "$dataset" --command "$cmd" --notes "$notes"
@@ -22,6 +22,11 @@ add sasrec-ml1m ml-1m "SASRec" configs/recsys/sasrec_ml1m_fast.yaml \
 add knowledge-rec-ml1m ml-1m "Memory + knowledge (knowledge_rec)" configs/recsys/knowledge_rec_ml1m.yaml \
   runs/recsys/knowledge-rec-ml1m-fast-seed0 runs/recsys/knowledge-rec-ml1m-fast \
   "Genres/decade + MKR KG entities fused by the gate, attribute-keyed user memory, TransE joint (weight 0.1). One thread per seed beside another training."
+add knowledge-rec-ml1m-kgpre ml-1m "Memory + knowledge, KG vectors pretrained and frozen" \
+  configs/recsys/knowledge_rec_ml1m.yaml \
+  runs/recsys/knowledge-rec-ml1m-kgpre-seed0 runs/recsys/knowledge-rec-ml1m-kgpre \
+  "As knowledge-rec-ml1m, but TransE trained alone first (50 epochs) and the entity vectors frozen, instead of the joint multi-task objective (MKR). One thread per seed beside another training." \
+  model.kg=pretrained
 add sasrec-games games "SASRec" configs/recsys/sasrec_games.yaml \
   runs/recsys/sasrec-games-seed0 runs/recsys/sasrec-games "One thread per seed beside another training."
 add knowledge-rec-games games "Memory recommender, 20 latent slots (knowledge_rec)" \

@@ -193,6 +193,12 @@ def test_recsys_comparison_weighs_the_margin_against_the_seed_spread(tmp_path):
     page = recsys_report.render(recsys_report.load_results(path))
     assert "(provisional: 2 seed(s))" in page and "**above by more than the seed spread**" in page
     assert "Amazon Video Games, `knowledge-rec-games`" not in page  # no rows: no sentence
+    assert "vs `knowledge-rec-ml1m-kgpre`" not in page
+    frozen = _recsys_seeds(tmp_path, "frozen", (0.60, 0.61))
+    recsys_report.add_row(frozen, "knowledge-rec-ml1m-kgpre", "KR frozen", "ml-1m", "x", path=path)
+    page = recsys_report.render(recsys_report.load_results(path))  # joint vs frozen KG
+    assert "`knowledge-rec-ml1m` vs `knowledge-rec-ml1m-kgpre` (provisional: 2 seed(s))" in page
+    assert "ndcg@10 0.6250 vs 0.6050: margin +0.0200" in page
     high, low = _recsys_seeds(tmp_path, "high", (0.61,)), _recsys_seeds(tmp_path, "low", (0.6,))
     recsys_report.add_row(high, "knowledge-rec-ml1m", "KR", "ml-1m", "x", path=path)
     recsys_report.add_row(low, "sasrec-ml1m", "SASRec", "ml-1m", "x", path=path)
