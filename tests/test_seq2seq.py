@@ -169,6 +169,24 @@ def test_bleu_of_identical_text_is_100(tmp_path, reverse_corpus, translation_con
         model.extra_metrics(test, 32)
 
 
+def test_evaluate_loss_is_the_mean_over_real_tokens(tmp_path, reverse_corpus, translation_config):
+    """Validation loss of a per-position model is its token-mean cross-entropy over the
+    whole split, whatever the batch size (it once came out ~tokens-per-sentence too small)."""
+    from amkit.train.metrics import evaluate
+
+    data_dir = reverse_corpus(tmp_path / "rev", n_train=200)
+    result = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run")
+    model, test = result.model.eval(), result.data.split("test")
+    with torch.no_grad():
+        logits = model(test.tensors["src"], test.tensors["tgt_in"]).logits  # (N, T, V)
+    targets = test.tensors["targets"]
+    expected = torch.nn.functional.cross_entropy(logits[targets != 0], targets[targets != 0])
+    for batch_size in (7, 100):
+        with torch.no_grad():
+            assert evaluate(model, test, batch_size)["loss"] == pytest.approx(float(expected))
+    assert result.history[-1]["val_loss"] > 0.5  # an untrained-ish model: not ~0.1
+
+
 def test_transformer_learns_to_reverse_in_bfloat16(tmp_path, reverse_corpus, translation_config):
     """``train.precision: bf16`` (CPU autocast) learns what float32 learns (the same bar
     as the float32 test below)."""

@@ -99,9 +99,11 @@ def evaluate(
             out = SimpleNamespace(logits=logits, loss=loss)
         else:
             out = model(**model_inputs(batch))
-        if out.loss is not None:
-            total_loss += out.loss.item() * len(batch["targets"])
-        if out.logits.dim() == 3:  # a prediction per position (translation): real tokens only
+        per_position = out.logits.dim() == 3  # e.g. translation: the loss is a token mean
+        if out.loss is not None:  # weighted by what the mean ran over: tokens or examples
+            weight = int((batch["targets"] != 0).sum()) if per_position else len(batch["targets"])
+            total_loss += out.loss.item() * weight
+        if per_position:  # a prediction per position: real tokens only
             real = batch["targets"] != 0
             all_predictions.append(out.logits.argmax(dim=-1)[real])
             all_targets.append(batch["targets"][real])

@@ -295,7 +295,7 @@ class Trainer:
             leave=False,
             disable=None if cfg.progress else True,  # None: off when stderr is not a TTY
         )
-        total_loss, correct, count, scored = 0.0, 0, 0, 0
+        total_loss, correct, scored = 0.0, 0, 0
         for batch in bar:
             scale = 1.0
             if self.world_size > 1:
@@ -320,22 +320,19 @@ class Trainer:
                 self.scheduler.step()
             if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
                 continue
-            n = len(batch["targets"])
-            total_loss += out.loss.item() * n
             hits = out.logits.argmax(-1) == batch["targets"]
             if out.logits.dim() == 3:  # a prediction per position: real tokens count
                 real = batch["targets"] != 0
                 hits, n_scored = hits[real], int(real.sum())
             else:
-                n_scored = n
+                n_scored = len(batch["targets"])
+            total_loss += out.loss.item() * n_scored  # the loss is a mean over these
             correct += int(hits.sum())
-            count += n
             scored += n_scored
-            bar.set_postfix(loss=f"{total_loss / count:.4f}")
-        total_loss, correct, count, scored = distributed.all_reduce_sum(
-            [total_loss, correct, count, scored]
-        )
-        return {"train_loss": total_loss / count, "train_accuracy": correct / max(scored, 1)}
+            bar.set_postfix(loss=f"{total_loss / max(scored, 1):.4f}")
+        total_loss, correct, scored = distributed.all_reduce_sum([total_loss, correct, scored])
+        scored = max(scored, 1)
+        return {"train_loss": total_loss / scored, "train_accuracy": correct / scored}
 
     def fit(self) -> dict:
         """Train until ``epochs`` or early stopping; returns ``{"best": ..., "history": ...}``."""
