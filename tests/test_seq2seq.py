@@ -221,3 +221,42 @@ def test_learns_to_reverse_and_translates_from_the_command_line(
     assert "translation: " in capsys.readouterr().out
     assert (result.run_dir / "plots" / "alignment.png").exists()
     assert "<table>" in (result.run_dir / "plots" / "alignment.html").read_text()
+
+
+def test_decoding_is_chosen_on_val_and_test_decoded_once(
+    tmp_path, monkeypatch, reverse_corpus, translation_config
+):
+    """``multi30k_report decode``: every beam x penalty on val, the best (smaller beam on a
+    tie) on test once, written to decoding.json, which ``add`` then reports."""
+    import json
+
+    from amkit.experiments import multi30k_report
+    from amkit.models.seq2seq import RNNSeq2Seq
+
+    data_dir = reverse_corpus(tmp_path / "rev", n_train=200)
+    result = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run")
+    calls, val_references = [], result.data.split("val").references
+    fake_val = {(1, 0.6): 50.0, (3, 0.6): 55.0, (3, 1.0): 55.0}  # a tie: the smaller beam
+
+    def fake_bleu(self, dataset, batch_size):
+        setting = (self.config.decode_beam, self.config.length_penalty)
+        split = "val" if dataset.references == val_references else "test"
+        calls.append((split, *setting))
+        return {"bleu": fake_val[setting] if split == "val" else 42.0, "bleu_lc": 43.0}
+
+    monkeypatch.setattr(RNNSeq2Seq, "extra_metrics", fake_bleu)
+    chosen = multi30k_report.choose_decoding(
+        result.run_dir, beams=(1, 3), length_penalties=(0.6, 1.0)
+    )
+    # greedy once (the penalty does not change it), beam 3 x 2 penalties, test once
+    assert calls == [("val", 1, 0.6), ("val", 3, 0.6), ("val", 3, 1.0), ("test", 3, 0.6)]
+    assert chosen["chosen"] == {"beam": 3, "length_penalty": 0.6}
+    assert json.loads((result.run_dir / "decoding.json").read_text())["test"]["bleu"] == 42.0
+    path = tmp_path / "multi30k.json"
+    row = multi30k_report.add_row([result.run_dir], "rnn", "RNN", "rnn", "amkit train x", path=path)
+    assert row["bleu"]["mean"] == 42.0 and row["decoding"] == [
+        "beam 3, length penalty 0.6 (chosen on val)"
+    ]
+    assert "test decoding: beam 3, length penalty 0.6" in multi30k_report.render(
+        json.loads(path.read_text())
+    )

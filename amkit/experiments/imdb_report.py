@@ -115,7 +115,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, add = report.rows_cli("imdb_report", "imdb")
+    parser, add, _ = report.rows_cli("imdb_report", "imdb")
     add.add_argument("--encoder", required=True)
     add.add_argument("--knowledge", required=True)
     add.add_argument("--train-size", required=True, choices=list(TRAIN_SIZES))

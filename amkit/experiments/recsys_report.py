@@ -232,7 +232,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, add = report.rows_cli("recsys_report", "recsys")
+    parser, add, _ = report.rows_cli("recsys_report", "recsys")
     add.add_argument("--dataset", required=True, choices=list(DATASETS))
     add.add_argument("--speed-target", action="store_true",
                      help="this row answers the speed target (<= 24 min on 2 cores)")  # fmt: skip

@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,13 +58,15 @@ def finish_page(lines: list[str], results: dict[str, Any]) -> str:
 
 
 def seeds_row(
-    run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str
-) -> dict[str, Any]:
+    run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str,
+    metrics_of: Callable[[str | Path], dict[str, Any]] = finished_metrics,
+) -> dict[str, Any]:  # fmt: skip
     """One results row from the run directories of its seeds: each seed's test metrics and
-    validation ``val_metric``, and their mean and standard deviation."""
+    validation ``val_metric``, and their mean and standard deviation. ``metrics_of`` reads a
+    run's metrics (default its ``metrics.json``)."""
     per_seed = []
     for run_dir in run_dirs:
-        metrics = finished_metrics(run_dir)
+        metrics = metrics_of(run_dir)
         missing = [k for k in test_metrics if k not in metrics["test"]]
         if missing:
             raise ValueError(f"{run_dir}: test metrics lack {missing}; rerun amkit evaluate")
@@ -100,11 +103,13 @@ def load_results(path: Path, published: dict[str, Any]) -> dict[str, Any]:
 def store_row(
     path: Path, published: dict[str, Any], row_id: str, fields: dict[str, Any],
     run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str,
+    metrics_of: Callable[[str | Path], dict[str, Any]] = finished_metrics,
 ) -> dict[str, Any]:  # fmt: skip
     """Add (or replace) the row ``row_id`` of the JSON twin at ``path``: ``fields`` (label,
-    command, ...), the seeds' numbers from ``run_dirs`` and the machine."""
+    command, ...), the seeds' numbers from ``run_dirs`` (read by ``metrics_of``) and the
+    machine."""
     results = load_results(path, published)
-    row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric),
+    row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric, metrics_of),
            "machine": f"{platform.machine()}, 2 cores"}  # fmt: skip
     results["rows"][row_id] = row
     results["published"] = published
@@ -120,10 +125,13 @@ def write_page(path: Path, published: dict[str, Any], render) -> None:
     atomic_write_text(path.with_suffix(".md"), render(results))
 
 
-def rows_cli(module: str, page: str) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+def rows_cli(
+    module: str, page: str, extra: dict[str, str] | None = None
+) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The ``add`` / ``render`` command line every seeds-row results page shares: ``add
     RUN_DIR... --id --label --command [--notes]`` (the caller adds its own columns to the
-    returned ``add`` parser) and ``render``. Returns ``(parser, add)``."""
+    returned ``add`` parser) and ``render``; ``extra`` names more subcommands (name -> help)
+    for the caller to fill. Returns ``(parser, add, {name: extra parser})``."""
     parser = argparse.ArgumentParser(prog=f"python -m amkit.experiments.{module}")
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
@@ -133,4 +141,5 @@ def rows_cli(module: str, page: str) -> tuple[argparse.ArgumentParser, argparse.
     add.add_argument("--command", required=True, dest="run_command")
     add.add_argument("--notes", default="")
     sub.add_parser("render", help=f"write {page}.md from {page}.json")
-    return parser, add
+    more = {name: sub.add_parser(name, help=text) for name, text in (extra or {}).items()}
+    return parser, add, more
