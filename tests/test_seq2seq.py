@@ -260,3 +260,42 @@ def test_decoding_is_chosen_on_val_and_test_decoded_once(
     assert "test decoding: beam 3, length penalty 0.6" in multi30k_report.render(
         json.loads(path.read_text())
     )
+
+
+def test_sequence_level_distillation_trains_on_the_teachers_translations(
+    tmp_path, reverse_corpus, translation_config
+):
+    """``data.train_targets`` (Kim & Rush 2016): the student's training targets are the
+    file ``amkit translate --input --output`` wrote from the teacher; val and test keep the
+    references; a file of another length or a missing one is an error naming it."""
+    from amkit.cli import main
+
+    data_dir = reverse_corpus(tmp_path / "rev", n_train=200)
+    teacher = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "teacher")
+    distilled = tmp_path / "teacher.tgt"
+    assert main(["translate", str(teacher.run_dir), "--input", str(data_dir / "train.src"),
+                 "--output", str(distilled)]) == 0  # fmt: skip
+    translations = distilled.read_text().splitlines()
+    references = teacher.data.info["references"]
+    assert len(translations) == 200 and translations != references["train"]
+
+    config = translation_config(data_dir, epochs=1)
+    config["data"]["train_targets"] = str(distilled)
+    student = amkit.run(config, run_dir=tmp_path / "student")
+    info = student.data.info
+    assert info["references"]["train"] == translations
+    assert info["sources"]["train"] == teacher.data.info["sources"]["train"]
+    assert info["references"]["val"] == references["val"]
+    assert info["references"]["test"] == references["test"]
+    targets = student.data.split("train").tensors["targets"]
+    tokenizer = info["tokenizer"]
+    assert [tokenizer.decode(row) for row in targets.tolist()] == [
+        " ".join(t.split()) for t in translations
+    ]
+
+    distilled.write_text("\n".join(translations[:-1]) + "\n")
+    with pytest.raises(ValueError, match=r"train.src has 200 lines, .*teacher.tgt has 199"):
+        amkit.run(config, run_dir=tmp_path / "student2")
+    config["data"]["train_targets"] = str(tmp_path / "missing.tgt")
+    with pytest.raises(FileNotFoundError, match="data.train_targets: .*missing.tgt not found"):
+        amkit.run(config, run_dir=tmp_path / "student3")

@@ -140,6 +140,10 @@ class TranslationDataConfig:
     # N > 0: training batches of similar length, sorted within pools of N batches (less
     # padding, faster; see amkit.data.base.iterate_batches); 0: plain random batches
     bucket_pool: int = option(0, ge=0)
+    # sequence-level distillation (Kim & Rush 2016): a file of training targets, one per
+    # training source line (a teacher's translations), used instead of the target file of
+    # the training split; validation and test keep their references. "": the references.
+    train_targets: str = ""
 
     def validate(self) -> list[str]:
         if self.model_type not in ("unigram", "bpe"):
@@ -155,7 +159,12 @@ def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
             find_split(config.path, split, config.target),
         )
 
-    train = pairs(config.train)
+    if config.train_targets and not Path(config.train_targets).is_file():
+        raise FileNotFoundError(f"data.train_targets: {config.train_targets} not found")
+    train = read_parallel(  # with train_targets: a teacher's translations as targets
+        find_split(config.path, config.train, config.source),
+        config.train_targets or find_split(config.path, config.train, config.target),
+    )
     if config.train_limit:
         train = train[: config.train_limit]
     tokenizer = SubwordTokenizer.train(
