@@ -1,6 +1,7 @@
 #!/bin/bash
-# A sequential, skip-finished job queue used for the IMDB grid before amkit sweep existed.
-# usage: run.sh QUEUEFILE ; each line: OUTDIR<TAB>command... ; skips OUTDIR with metrics.json
+# A sequential, skip-finished, resuming job queue (queues: scripts/queues/, see its README).
+# usage: run_queue.sh QUEUEFILE ; each line: OUTDIR<TAB>command... ; skips OUTDIR with
+# metrics.json; one thread per job unless the command sets OMP_NUM_THREADS
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 while IFS=$'\t' read -r out cmd; do
