@@ -9,9 +9,12 @@ import amkit
 from amkit.memory.universal_transformer import UniversalTransformer
 
 
-def test_without_halting_it_is_a_stack_of_one_shared_layer():
+@pytest.mark.parametrize("coordinates", ["sinusoidal", "learned"])
+def test_without_halting_it_is_a_stack_of_one_shared_layer(coordinates):
     torch.manual_seed(0)
-    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=3, act=False).eval()
+    ut = UniversalTransformer(
+        8, 2, max_positions=6, max_steps=3, act=False, coordinates=coordinates
+    ).eval()
     x = torch.randn(2, 5, 8)
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
     out = ut(x, key_padding_mask=mask)
@@ -21,6 +24,46 @@ def test_without_halting_it_is_a_stack_of_one_shared_layer():
         expected, _ = ut.layer(expected + coordinates, key_padding_mask=mask)
     torch.testing.assert_close(out.states, ut.norm(expected))
     assert torch.all(out.steps == 3) and torch.all(out.ponder_cost == 0)
+
+
+def test_sinusoidal_coordinates_are_the_papers_formula_and_not_parameters():
+    """Position p, channel j < D/2: sin(p / 10000^(j / (D/2 - 1))); channel D/2 + j: cos of
+    the same (tensor2tensor's layout of the paper's sinusoids); the step signal is the same
+    function of the step number. Fixed: nothing to learn, nothing in the state dict."""
+    import math
+
+    from amkit.memory.universal_transformer import timing_signal
+
+    signal = timing_signal(7, 6)
+    for p in range(7):
+        for j in range(3):
+            angle = p / 10000 ** (j / 2)
+            assert signal[p, j].item() == pytest.approx(math.sin(angle), abs=1e-6)
+            assert signal[p, 3 + j].item() == pytest.approx(math.cos(angle), abs=1e-6)
+    assert timing_signal(4, 5)[:, 4].abs().max() == 0  # odd width: a zero column
+    ut = UniversalTransformer(6, 2, max_positions=7, max_steps=3)
+    torch.testing.assert_close(ut.coordinates(2, torch.arange(7)), signal + timing_signal(3, 6)[2])
+    assert not any("position" in k or "timestep" in k for k in ut.state_dict())
+    learned = UniversalTransformer(6, 2, max_positions=7, max_steps=3, coordinates="learned")
+    assert {"position", "timestep"} <= {name for name, _ in learned.named_parameters()}
+    with pytest.raises(ValueError, match="coordinates must be sinusoidal or learned"):
+        UniversalTransformer(6, 2, max_positions=7, coordinates="rotary")
+
+
+def test_per_row_positions_count_back_from_the_question():
+    from amkit.models.memqa import distance_from_question
+
+    real = torch.tensor([[True, True, False, False, True], [True, True, True, True, True]])
+    expected = torch.tensor([[2, 1, 0, 0, 0], [4, 3, 2, 1, 0]])
+    assert torch.equal(distance_from_question(real), expected)
+    torch.manual_seed(0)
+    ut = UniversalTransformer(8, 2, max_positions=5, max_steps=2, act=False).eval()
+    x = torch.randn(2, 5, 8)
+    per_row = ut(x, key_padding_mask=real, positions=expected).states
+    for row in range(2):  # (B, T) positions == each row run alone with its (T,) positions
+        alone = ut(x[row : row + 1], key_padding_mask=real[row : row + 1],
+                   positions=expected[row]).states  # fmt: skip
+        torch.testing.assert_close(per_row[row : row + 1], alone)
 
 
 def test_act_halting_weights_are_a_distribution_over_steps():
@@ -57,7 +100,9 @@ def test_a_position_that_halts_at_once_takes_one_step():
     torch.testing.assert_close(out.states, ut.norm(once), atol=1e-6, rtol=1e-5)
 
 
-def test_qa_model_drops_empty_slots_without_changing_its_answer():
+@pytest.mark.parametrize("positions", ["from_question", "from_start"])
+@pytest.mark.parametrize("coordinates", ["sinusoidal", "learned"])
+def test_qa_model_drops_empty_slots_without_changing_its_answer(positions, coordinates):
     """Without ``need_weights`` the bAbI model cuts the slots after the batch's last sentence
     (the question keeps its position): the same logits and loss as over every slot."""
     from amkit.models.memqa import UniversalTransformerQA, UTConfig
@@ -65,8 +110,9 @@ def test_qa_model_drops_empty_slots_without_changing_its_answer():
     torch.manual_seed(0)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 10, "sentence_len": 4,
             "query_len": 3}  # fmt: skip
-    model = UniversalTransformerQA(UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=3,
-                                            dropout=0.0), info).eval()  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=3, dropout=0.0,
+                      positions=positions, coordinates=coordinates)  # fmt: skip
+    model = UniversalTransformerQA(config, info).eval()
     story = torch.zeros(3, 10, 4, dtype=torch.long)
     story[:, :2] = torch.randint(1, 20, (3, 2, 4))
     story[1, 2:6] = torch.randint(1, 20, (4, 4))  # the longest story: 6 of 10 slots

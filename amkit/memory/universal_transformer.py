@@ -3,7 +3,10 @@
 
 One pre-norm Transformer layer (:class:`amkit.attention.transformer.TransformerEncoderLayer`)
 is applied again and again, its weights shared across steps. Before each step a coordinate
-embedding is added: the position embedding plus a learned embedding of the step number.
+embedding is added: the embedding of the position plus the embedding of the step number,
+both the fixed sinusoidal timing signal of the paper (``coordinates="sinusoidal"``, eq. in
+Section 2.1: ``sin``/``cos`` of ``pos / 10000^(2j/d)`` and of ``t / 10000^(2j/d)``) or
+learned tables (``coordinates="learned"``).
 
 With ACT (Graves 2016, as the UT paper applies it per position) each position ``i`` emits a
 halting probability ``p_t[i] = sigmoid(w . x_t[i] + b)`` per step and stops once the sum
@@ -22,12 +25,26 @@ Legend: B batch, T positions, D width, H heads, K steps.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from amkit.attention.transformer import TransformerEncoderLayer
+
+
+def timing_signal(length: int, dim: int) -> Tensor:
+    """``(length, dim)`` sinusoids of the positions ``0..length-1`` (the Transformer's and
+    the UT's coordinate embedding, tensor2tensor's layout): ``dim // 2`` timescales from 1 to
+    10^4 in geometric steps, the sines in the first half, the cosines in the second, a zero
+    column when ``dim`` is odd."""
+    half = dim // 2
+    log_step = math.log(1e4) / max(half - 1, 1)
+    inverse = torch.exp(torch.arange(half, dtype=torch.float32) * -log_step)  # (dim/2,)
+    angles = torch.arange(length, dtype=torch.float32)[:, None] * inverse[None]  # (L, dim/2)
+    signal = torch.cat([angles.sin(), angles.cos()], dim=1)  # (L, 2 * (dim/2))
+    return torch.nn.functional.pad(signal, (0, dim % 2))
 
 
 @dataclass
@@ -61,6 +78,8 @@ class UniversalTransformer(nn.Module):
         act: adaptive computation time; ``False`` runs all ``max_steps``.
         threshold: halting threshold ``1 - eps`` (paper: eps = 0.01).
         d_ff, dropout: of the shared layer.
+        coordinates: ``sinusoidal`` (the paper's fixed timing signals) or ``learned``
+            position and step tables.
     """
 
     def __init__(
@@ -73,20 +92,28 @@ class UniversalTransformer(nn.Module):
         threshold: float = 0.99,
         d_ff: int | None = None,
         dropout: float = 0.1,
+        coordinates: str = "sinusoidal",
     ):
         super().__init__()
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        if coordinates not in ("sinusoidal", "learned"):
+            raise ValueError(f"coordinates must be sinusoidal or learned, got {coordinates!r}")
         self.max_steps, self.act, self.threshold = max_steps, act, threshold
         self.layer = TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout=0.0)
-        self.position = nn.Parameter(torch.randn(max_positions, d_model) * 0.02)
-        self.timestep = nn.Parameter(torch.randn(max_steps, d_model) * 0.02)
+        if coordinates == "learned":
+            self.position = nn.Parameter(torch.randn(max_positions, d_model) * 0.02)
+            self.timestep = nn.Parameter(torch.randn(max_steps, d_model) * 0.02)
+        else:  # fixed: not in the state dict, rebuilt from the sizes
+            self.register_buffer("position", timing_signal(max_positions, d_model), False)
+            self.register_buffer("timestep", timing_signal(max_steps, d_model), False)
         self.halt = nn.Linear(d_model, 1)
         nn.init.constant_(self.halt.bias, 1.0)  # start by pondering a few steps, as t2t does
         self.norm = nn.LayerNorm(d_model)
 
     def coordinates(self, step: int, positions: Tensor) -> Tensor:
-        """``(T, D)``: the embeddings of ``positions (T,)`` plus the embedding of ``step``."""
+        """The embeddings of ``positions`` (``(T,)`` or per row ``(B, T)``) plus the embedding
+        of ``step``: ``(T, D)`` or ``(B, T, D)``."""
         return self.position[positions] + self.timestep[step]
 
     def forward(
@@ -96,9 +123,10 @@ class UniversalTransformer(nn.Module):
         need_weights: bool = False,
         positions: Tensor | None = None,
     ) -> UTOutput:
-        """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions; ``positions
-        (T,)`` the position index of each column (default ``0..T-1``; a caller that drops
-        padding columns passes the indices the kept ones had)."""
+        """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions; ``positions``
+        the position index of each column, ``(T,)`` or per row ``(B, T)`` (default
+        ``0..T-1``; a caller that drops padding columns passes the indices the kept ones
+        had)."""
         batch, length, _ = x.shape
         if positions is None:
             positions = torch.arange(length, device=x.device)

@@ -150,6 +150,13 @@ def _up_to_last_sentence(story: Tensor) -> Tensor:
     return story[:, : int(filled.nonzero().max()) + 1 if filled.any() else 1]
 
 
+def distance_from_question(real: Tensor) -> Tensor:
+    """``(B, T)`` position of each column counted back from the question (the last column):
+    the question 0, the newest real sentence 1, the one before 2, ...; a padding column gets
+    the number of real sentences after it. ``real (B, T)`` is true at real columns."""
+    return real.long().flip(-1).cumsum(-1).flip(-1) - 1
+
+
 def _sentences_then_question(model: nn.Module, story: Tensor, query: Tensor):
     """``story (B, M, L)`` and ``query (B, Lq)`` through the model's position-mask encoders:
     one vector per sentence, the question last -> ``(B, M + 1, d)`` and its real mask."""
@@ -291,7 +298,9 @@ class DNCQA(nn.Module):
 @dataclass
 class UTConfig:
     """Defaults: the UT paper's bAbI setting as far as it is given (Dehghani et al. 2019:
-    sentences as position-masked bags of words, ACT with at most 8 steps; d=128, 4 heads)."""
+    sentences as position-masked bags of words, sinusoidal position and step coordinates,
+    ACT with at most 8 steps; d=128, 4 heads). Positions count back from the question, which
+    the paper does not specify."""
 
     d_model: int = option(128, ge=1)
     n_heads: int = option(4, ge=1)
@@ -301,6 +310,12 @@ class UTConfig:
     threshold: float = option(0.99, gt=0, le=1)
     act_loss_weight: float = option(0.001, ge=0)  # weight of the ponder cost in the loss
     dropout: float = option(0.1, ge=0, lt=1)
+    # position and step embeddings: the paper's fixed sinusoids, or learned tables
+    coordinates: Literal["sinusoidal", "learned"] = "sinusoidal"
+    # from_question: a sentence's position is its distance from the question (question 0,
+    # newest sentence 1, ...; MemN2N's temporal order), so "latest" means the same in every
+    # story; from_start: the slot index, the question at memory_size
+    positions: Literal["from_question", "from_start"] = "from_question"
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -335,20 +350,23 @@ class UniversalTransformerQA(nn.Module):
             threshold=config.threshold,
             d_ff=config.d_ff,
             dropout=config.dropout,
+            coordinates=config.coordinates,
         )
         self.answer = nn.Linear(config.d_model, vocab_size)
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
-        positions = None
+        full_length = story.shape[1]
         if not need_weights:  # drop the empty slots after the batch's last sentence: same
-            # output, less work (the question keeps its position, M); explain sees all slots
-            kept = _up_to_last_sentence(story)
-            positions = torch.arange(kept.shape[1] + 1, device=story.device)
-            positions[-1] = story.shape[1]  # the question's position, as without trimming
-            story = kept
+            # output, less work; explain sees all slots
+            story = _up_to_last_sentence(story)
         inputs, real = _sentences_then_question(self, story, query)  # (B, M' + 1, d)
+        if self.config.positions == "from_question":
+            positions = distance_from_question(real)  # (B, M' + 1)
+        else:  # slot index; the question keeps position M whatever was dropped
+            positions = torch.arange(inputs.shape[1], device=story.device)
+            positions[-1] = full_length
         encoded = self.encoder(
             inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
         )
