@@ -89,16 +89,27 @@ def test_compression_report_measures_every_variant_in_one_run(
 
     data_dir = reverse_corpus(tmp_path / "rev", n_train=300)
     source = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run").run_dir
-    block = compression_report.measure(source, tmp_path / "variants", prune=(0.5,), sentences=8)
+    student_config = translation_config(data_dir, epochs=1, hidden=16)  # another trained run
+    student = amkit.run(student_config, run_dir=tmp_path / "student").run_dir
+    block = compression_report.measure(
+        source, tmp_path / "variants", prune=(0.5,), sentences=8, extra=(("student", student),)
+    )
     names = [v["variant"] for v in block["variants"]]
-    assert names == ["original", "int8 dynamic quantization", "pruned 50 %"]
-    original, quantized, pruned = block["variants"]
+    assert names == ["original", "int8 dynamic quantization", "pruned 50 %", "student"]
+    original, quantized, pruned, small = block["variants"]
+    assert small["run_dir"] == str(student) and small["weight_mb"] < original["weight_mb"]
+    assert small["bleu"] == round(
+        json.loads((student / "metrics.json").read_text())["test"]["bleu"], 2
+    )
     assert quantized["weight_mb"] < original["weight_mb"] and quantized["sparsity"] is None
     assert pruned["sparsity"] == pytest.approx(0.5, abs=0.01) and original["sparsity"] < 0.01
     for v in block["variants"]:
         assert v["latency_ms_batch1"] > 0 and v["latency_ms_batch32"] > 0
     again = compression_report.measure(source, tmp_path / "variants", prune=(0.5,), sentences=8)
-    assert [v["bleu"] for v in again["variants"]] == [v["bleu"] for v in block["variants"]]
+    assert [v["bleu"] for v in again["variants"]] == [v["bleu"] for v in block["variants"]][:3]
+    with pytest.raises(SystemExit):  # --extra needs NAME=RUN_DIR
+        compression_report.main(["measure", str(source), "--id", "x", "--label", "x",
+                                 "--extra", str(student)])  # fmt: skip
     path = tmp_path / "compression.json"
     compression_report.add_block(block, "tiny", "Tiny GRU", "measure x", path=path)
     page = compression_report.render(json.loads(path.read_text()))

@@ -1,14 +1,18 @@
 """Compression results page: a trained run and its compressed variants, measured in one process.
 
     python -m amkit.experiments.compression_report measure RUN_DIR --id ID --label TEXT \\
-        [--prune 0.3,0.5,0.7] [--out-root runs/compressed] [--sentences 128]
+        [--prune 0.3,0.5,0.7] [--out-root runs/compressed] [--sentences 128] \\
+        [--extra "NAME=RUN_DIR" ...]
     python -m amkit.experiments.compression_report render
 
 ``measure`` makes (or reuses) the int8-quantized and magnitude-pruned run directories of
 ``RUN_DIR`` with :func:`amkit.compress.run.compress_run`, loads each variant as ``amkit
 evaluate`` would, and records its weight size, sparsity, test quality (BLEU for translation,
 else accuracy) and CPU latency per sentence at batch 1 and 32 (greedy or the run's beam, the
-first ``--sentences`` test sources). The block goes into ``docs/results/compression.json``;
+first ``--sentences`` test sources). ``--extra NAME=RUN_DIR`` adds other trained runs as
+variants, measured in the same process: e.g. a student trained on the run's own
+translations (sequence-level distillation, ``data.train_targets``) and the same student
+trained on the references. The block goes into ``docs/results/compression.json``;
 ``compression.md`` is generated from it.
 """
 
@@ -49,11 +53,11 @@ def measure(
     out_root: str | Path = "runs/compressed",
     prune: tuple[float, ...] = (0.3, 0.5, 0.7),
     sentences: int = 128,
+    extra: tuple[tuple[str, str | Path], ...] = (),
 ) -> dict[str, Any]:
-    """Every variant of ``run_dir``: quality, weight size, sparsity, latency at batch 1 and 32."""
-    from amkit.compress import sparsity, weight_bytes
+    """Every variant of ``run_dir``, then each ``(name, run_dir)`` of ``extra``: quality,
+    weight size, sparsity, latency at batch 1 and 32."""
     from amkit.compress.run import compress_run
-    from amkit.experiments.run import load_run
 
     run_dir, out_root = Path(run_dir), Path(out_root)
     rows = []
@@ -64,28 +68,36 @@ def measure(
             directory = out_root / f"{run_dir.name}-{suffix}"
             if not (directory / "metrics.json").is_file():
                 compress_run(run_dir, method, 0.5 if amount is None else amount, directory)
-        test = finished_metrics(directory)["test"]
-        _, model, data = load_run(directory)
-        if not hasattr(model, "translate"):
-            raise ValueError(f"{run_dir}: latency is measured for translation runs only")
-        texts = data.info["sources"]["test"][:sentences]
-        rows.append(
-            {
-                "variant": name,
-                "run_dir": str(directory),
-                "bleu": round(test["bleu"], 2),
-                "bleu_lc": round(test["bleu_lc"], 2),
-                "weight_mb": round(weight_bytes(model) / 2**20, 2),
-                # quantized layers are not torch Linear/RNN modules: no sparsity to read
-                "sparsity": None if method == "quantize" else round(sparsity(model), 3),
-                **{f"latency_ms_batch{b}": latency_ms(model, texts, b) for b in BATCHES},
-            }
-        )
+        rows.append(_measure_run(name, directory, sentences, quantized=method == "quantize"))
+    rows += [_measure_run(name, Path(directory), sentences) for name, directory in extra]
     return {
         "source_run": str(run_dir),
         "sentences": sentences,
         "threads": torch.get_num_threads(),
         "variants": rows,
+    }
+
+
+def _measure_run(name: str, directory: Path, sentences: int, quantized: bool = False):
+    """One variant's row: its test BLEU (from its ``metrics.json``), weights, sparsity and
+    latency, the model loaded as ``amkit evaluate`` would."""
+    from amkit.compress import sparsity, weight_bytes
+    from amkit.experiments.run import load_run
+
+    test = finished_metrics(directory)["test"]
+    _, model, data = load_run(directory)
+    if not hasattr(model, "translate"):
+        raise ValueError(f"{directory}: latency is measured for translation runs only")
+    texts = data.info["sources"]["test"][:sentences]
+    return {
+        "variant": name,
+        "run_dir": str(directory),
+        "bleu": round(test["bleu"], 2),
+        "bleu_lc": round(test["bleu_lc"], 2),
+        "weight_mb": round(weight_bytes(model) / 2**20, 2),
+        # quantized layers are not torch Linear/RNN modules: no sparsity to read
+        "sparsity": None if quantized else round(sparsity(model), 3),
+        **{f"latency_ms_batch{b}": latency_ms(model, texts, b) for b in BATCHES},
     }
 
 
@@ -146,11 +158,19 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--prune", default="0.3,0.5,0.7", help="pruning amounts, comma-separated")
     run.add_argument("--out-root", default="runs/compressed")
     run.add_argument("--sentences", type=int, default=128)
+    run.add_argument("--extra", action="append", default=[], metavar="NAME=RUN_DIR",
+                     help="another trained run to measure as a variant (repeatable)")  # fmt: skip
     sub.add_parser("render", help="write compression.md from compression.json")
     args = parser.parse_args(argv)
     if args.command == "measure":
         amounts = tuple(float(a) for a in args.prune.split(",") if a)
-        block = measure(args.run_dir, args.out_root, amounts, args.sentences)
+        extra = []
+        for item in args.extra:
+            name, sep, directory = item.partition("=")
+            if not sep or not name or not directory:
+                parser.error(f"--extra: expected NAME=RUN_DIR, got {item!r}")
+            extra.append((name, directory))
+        block = measure(args.run_dir, args.out_root, amounts, args.sentences, tuple(extra))
         given = sys.argv[1:] if argv is None else argv
         command = " ".join(["python -m amkit.experiments.compression_report", *given])
         add_block(block, args.id, args.label, command)
