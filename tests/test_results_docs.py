@@ -206,6 +206,30 @@ def test_recsys_comparison_weighs_the_margin_against_the_seed_spread(tmp_path):
     assert "margin +0.0100, seed spread unknown -> above (one seed each" in page
 
 
+def test_keep_seeds_adds_new_runs_to_a_rows_earlier_seeds(tmp_path, monkeypatch):
+    """A later session has only its own runs on disk: ``add --keep-seeds`` keeps the row's
+    other seeds (from the JSON) and recomputes mean and std over all; a seed given again is
+    replaced, not counted twice; without the flag the row is only the given runs."""
+    path = tmp_path / "recsys.json"
+    monkeypatch.setattr(recsys_report, "RESULTS", path)
+    first, second, third = _recsys_seeds(tmp_path, "kr", (0.50, 0.60, 0.70))
+    recsys_report.add_row([first], "kr", "KR", "games", "x", path=path)
+    args = ["add", str(second), str(third), "--id", "kr", "--label", "KR", "--dataset", "games",
+            "--command", "y", "--keep-seeds"]  # fmt: skip
+    assert recsys_report.main(args) == 0
+    row = recsys_report.load_results(path)["rows"]["kr"]
+    assert row["seeds"] == [0, 1, 2] and row["ndcg@10"] == {"mean": 0.6, "std": 0.1}
+    assert [s["run_dir"] for s in row["per_seed"]] == [str(first), str(second), str(third)]
+    assert (tmp_path / "recsys.md").is_file()
+    metrics = json.loads((third / "metrics.json").read_text())
+    metrics["test"]["ndcg@10"] = 0.40  # seed 2 rerun: replaces the kept record
+    (third / "metrics.json").write_text(json.dumps(metrics))
+    row = recsys_report.add_row([third], "kr", "KR", "games", "z", path=path, keep_seeds=True)
+    assert row["seeds"] == [0, 1, 2] and row["ndcg@10"]["mean"] == 0.5
+    row = recsys_report.add_row([third], "kr", "KR", "games", "z", path=path)
+    assert row["seeds"] == [2]
+
+
 def test_multi30k_row_reports_bleu_time_parameters_and_the_target(tmp_path):
     dirs = []
     for seed, bleu in ((0, 36.0), (1, 38.0)):

@@ -61,12 +61,15 @@ def add_row(
     command: str,
     notes: str = "",
     path: Path = RESULTS,
+    keep_seeds: bool = False,
 ) -> dict[str, Any]:
     if train_size not in TRAIN_SIZES:
         raise ValueError(f"train size must be one of {list(TRAIN_SIZES)}, got {train_size!r}")
     fields = {"label": label, "encoder": encoder, "knowledge": knowledge,
               "train_size": train_size, "command": command, "notes": notes}  # fmt: skip
-    return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy")
+    return report.store_row(
+        path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy", keep_seeds=keep_seeds
+    )
 
 
 def render(results: dict[str, Any]) -> str:
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
             args.train_size,
             args.run_command,
             args.notes,
+            keep_seeds=args.keep_seeds,
+            path=RESULTS,
         )
     report.write_page(RESULTS, PUBLISHED, render)
     return 0

@@ -126,14 +126,20 @@ def add_row(
     command: str,
     notes: str = "",
     path: Path = RESULTS,
+    keep_seeds: bool = False,
 ) -> dict[str, Any]:
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {list(FAMILIES)}, got {family!r}")
+    decoding = [_decoding_text(d) for d in run_dirs]
+    if keep_seeds:  # the kept seeds' decodings stay listed
+        old = report.load_results(path, PUBLISHED)["rows"].get(row_id, {})
+        decoding = [*old.get("decoding", []), *decoding]
     fields = {"label": label, "family": family, "command": command, "notes": notes,
-              "decoding": [_decoding_text(d) for d in run_dirs]}  # fmt: skip
+              "decoding": decoding}  # fmt: skip
     return report.store_row(
-        path, PUBLISHED, row_id, fields, run_dirs, METRICS, "bleu", _metrics_with_decoding
-    )
+        path, PUBLISHED, row_id, fields, run_dirs, METRICS, "bleu", _metrics_with_decoding,
+        keep_seeds,
+    )  # fmt: skip
 
 
 def _verdict(row: dict[str, Any]) -> str:
@@ -199,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
         return 0
     if args.command == "add":
-        add_row(args.run_dirs, args.id, args.label, args.family, args.run_command, args.notes)
+        add_row(args.run_dirs, args.id, args.label, args.family, args.run_command, args.notes,
+                keep_seeds=args.keep_seeds, path=RESULTS)  # fmt: skip
     report.write_page(RESULTS, PUBLISHED, render)
     return 0
 

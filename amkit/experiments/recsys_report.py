@@ -85,12 +85,17 @@ def add_row(
     notes: str = "",
     path: Path = RESULTS,
     speed_target: bool = False,
+    keep_seeds: bool = False,
 ) -> dict[str, Any]:
+    """Add or replace the row ``row_id`` from one run directory per seed (``keep_seeds``:
+    keep the row's other seeds, see :func:`amkit.experiments.report.store_row`)."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
     fields = {"label": label, "dataset": dataset, "command": command, "notes": notes,
               "speed_target": speed_target}  # fmt: skip
-    return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "ndcg@10")
+    return report.store_row(
+        path, PUBLISHED, row_id, fields, run_dirs, METRICS, "ndcg@10", keep_seeds=keep_seeds
+    )
 
 
 def _speed(row: dict[str, Any]) -> str:
@@ -239,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(args.run_dirs, args.id, args.label, args.dataset, args.run_command, args.notes,
-                speed_target=args.speed_target)  # fmt: skip
+                speed_target=args.speed_target, keep_seeds=args.keep_seeds,
+                path=RESULTS)  # fmt: skip
     report.write_page(RESULTS, PUBLISHED, render)
     return 0
 

@@ -60,10 +60,13 @@ def finish_page(lines: list[str], results: dict[str, Any]) -> str:
 def seeds_row(
     run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str,
     metrics_of: Callable[[str | Path], dict[str, Any]] = finished_metrics,
+    kept: list[dict[str, Any]] | tuple = (),
 ) -> dict[str, Any]:  # fmt: skip
     """One results row from the run directories of its seeds: each seed's test metrics and
     validation ``val_metric``, and their mean and standard deviation. ``metrics_of`` reads a
-    run's metrics (default its ``metrics.json``)."""
+    run's metrics (default its ``metrics.json``). ``kept``: per-seed records of an earlier
+    version of the row (runs no longer on disk) counted too, unless ``run_dirs`` has their
+    seed; the merged seeds are then in seed order."""
     per_seed = []
     for run_dir in run_dirs:
         metrics = metrics_of(run_dir)
@@ -84,6 +87,14 @@ def seeds_row(
                 "parameters": metrics.get("parameters"),
             }
         )
+    if kept:
+        fresh = {s["seed"] for s in per_seed}
+        for record in kept:
+            missing = [k for k in (*test_metrics, f"val_{val_metric}") if k not in record]
+            if missing:
+                raise ValueError(f"kept seed {record.get('seed')} lacks {missing}")
+        per_seed += [dict(r) for r in kept if r["seed"] not in fresh]
+        per_seed.sort(key=lambda record: record["seed"])
     row: dict[str, Any] = {k: mean_std([s[k] for s in per_seed]) for k in test_metrics}
     row[f"val_{val_metric}"] = mean_std([s[f"val_{val_metric}"] for s in per_seed])
     row["seconds"] = round(statistics.fmean(s["train_seconds"] for s in per_seed), 1)
@@ -104,12 +115,15 @@ def store_row(
     path: Path, published: dict[str, Any], row_id: str, fields: dict[str, Any],
     run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str,
     metrics_of: Callable[[str | Path], dict[str, Any]] = finished_metrics,
+    keep_seeds: bool = False,
 ) -> dict[str, Any]:  # fmt: skip
     """Add (or replace) the row ``row_id`` of the JSON twin at ``path``: ``fields`` (label,
     command, ...), the seeds' numbers from ``run_dirs`` (read by ``metrics_of``) and the
-    machine."""
+    machine. ``keep_seeds``: the row's existing seeds that ``run_dirs`` does not rerun stay
+    in it (their runs were made by an earlier session and are gone from ``runs/``)."""
     results = load_results(path, published)
-    row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric, metrics_of),
+    kept = results["rows"].get(row_id, {}).get("per_seed", []) if keep_seeds else []
+    row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric, metrics_of, kept),
            "machine": f"{platform.machine()}, 2 cores"}  # fmt: skip
     results["rows"][row_id] = row
     results["published"] = published
@@ -140,6 +154,9 @@ def rows_cli(
     add.add_argument("--label", required=True)
     add.add_argument("--command", required=True, dest="run_command")
     add.add_argument("--notes", default="")
+    add.add_argument("--keep-seeds", action="store_true",
+                     help="keep the row's other seeds (runs of an earlier session, no longer "
+                     "on disk) and add these to them")  # fmt: skip
     sub.add_parser("render", help=f"write {page}.md from {page}.json")
     more = {name: sub.add_parser(name, help=text) for name, text in (extra or {}).items()}
     return parser, add, more
