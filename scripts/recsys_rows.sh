@@ -1,19 +1,21 @@
 #!/bin/bash
 # Adds/refreshes the 3-seed rows of docs/results/recsys.{json,md} from whichever seeds have
-# finished under runs/recsys/ (layout of runs/queues/G.tsv and H.tsv).  usage: recsys_rows.sh
+# finished under runs/recsys/ (layout of scripts/queues/recsys_*.tsv); a row's seeds whose runs
+# are not on disk (an earlier session's) are kept.  usage: recsys_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 add() { # id dataset label config dir-for-seed-0 dir-prefix-for-seeds-1-2 [notes] [more --set]
-  local id=$1 dataset=$2 label=$3 cfg=$4 first=$5 prefix=$6 notes=$7 more=$8 dirs=() seeds=()
+  local id=$1 dataset=$2 label=$3 cfg=$4 first=$5 prefix=$6 notes=$7 more=$8 dirs=()
   for s in 0 1 2; do
     local dir="$prefix-seed$s"; [ "$s" = 0 ] && dir=$first
-    [ -f "$dir/metrics.json" ] && dirs+=("$dir") && seeds+=($s)
+    [ -f "$dir/metrics.json" ] && dirs+=("$dir")
   done
   [ ${#dirs[@]} -eq 0 ] && return
-  local cmd="for s in ${seeds[*]}; do amkit train $cfg --out $prefix-seed\$s --set seed=\$s${more:+ $more}; done"
+  # {seeds}: the row's seeds, including those an earlier session ran (--keep-seeds)
+  local cmd="for s in {seeds}; do amkit train $cfg --out $prefix-seed\$s --set seed=\$s${more:+ $more}; done"
   [ "$first" != "$prefix-seed0" ] && cmd="$cmd (seed 0: --out $first)"
   $PY -m amkit.experiments.recsys_report add "${dirs[@]}" --id "$id" --label "$label" \
-    --dataset "$dataset" --command "$cmd" --notes "$notes"
+    --dataset "$dataset" --command "$cmd" --notes "$notes" --keep-seeds
 }
 ONE_THREAD="Seeds 1-2 ran one thread each beside another training; their s/epoch is not the quiet-machine speed."
 add sasrec-ml1m ml-1m "SASRec" configs/recsys/sasrec_ml1m_fast.yaml \

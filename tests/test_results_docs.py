@@ -215,10 +215,11 @@ def test_keep_seeds_adds_new_runs_to_a_rows_earlier_seeds(tmp_path, monkeypatch)
     first, second, third = _recsys_seeds(tmp_path, "kr", (0.50, 0.60, 0.70))
     recsys_report.add_row([first], "kr", "KR", "games", "x", path=path)
     args = ["add", str(second), str(third), "--id", "kr", "--label", "KR", "--dataset", "games",
-            "--command", "y", "--keep-seeds"]  # fmt: skip
+            "--command", "for s in {seeds}; do y; done", "--keep-seeds"]  # fmt: skip
     assert recsys_report.main(args) == 0
     row = recsys_report.load_results(path)["rows"]["kr"]
     assert row["seeds"] == [0, 1, 2] and row["ndcg@10"] == {"mean": 0.6, "std": 0.1}
+    assert row["command"] == "for s in 0 1 2; do y; done"
     assert [s["run_dir"] for s in row["per_seed"]] == [str(first), str(second), str(third)]
     assert (tmp_path / "recsys.md").is_file()
     metrics = json.loads((third / "metrics.json").read_text())

@@ -120,11 +120,14 @@ def store_row(
     """Add (or replace) the row ``row_id`` of the JSON twin at ``path``: ``fields`` (label,
     command, ...), the seeds' numbers from ``run_dirs`` (read by ``metrics_of``) and the
     machine. ``keep_seeds``: the row's existing seeds that ``run_dirs`` does not rerun stay
-    in it (their runs were made by an earlier session and are gone from ``runs/``)."""
+    in it (their runs were made by an earlier session and are gone from ``runs/``). A
+    ``{seeds}`` in ``fields["command"]`` becomes the row's seeds, e.g. ``for s in {seeds}``."""
     results = load_results(path, published)
     kept = results["rows"].get(row_id, {}).get("per_seed", []) if keep_seeds else []
     row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric, metrics_of, kept),
            "machine": f"{platform.machine()}, 2 cores"}  # fmt: skip
+    if isinstance(row.get("command"), str):  # "{seeds}": the row's seeds, kept ones too
+        row["command"] = row["command"].replace("{seeds}", " ".join(map(str, row["seeds"])))
     results["rows"][row_id] = row
     results["published"] = published
     atomic_write_json(path, results)
