@@ -4,9 +4,10 @@
 One pre-norm Transformer layer (:class:`amkit.attention.transformer.TransformerEncoderLayer`)
 is applied again and again, its weights shared across steps. Before each step a coordinate
 embedding is added: the embedding of the position plus the embedding of the step number,
-both the fixed sinusoidal timing signal of the paper (``coordinates="sinusoidal"``, eq. in
-Section 2.1: ``sin``/``cos`` of ``pos / 10000^(2j/d)`` and of ``t / 10000^(2j/d)``) or
-learned tables (``coordinates="learned"``).
+both the fixed sinusoids of the paper (``coordinates="sinusoidal"``; Section 2.1 writes
+``sin``/``cos`` of ``pos / 10000^(2j/d)`` interleaved, computed here as tensor2tensor, the
+authors' code, does: sines then cosines, timescales geometric from 1 to 10^4) or learned
+tables (``coordinates="learned"``).
 
 With ACT (Graves 2016, as the UT paper applies it per position) each position ``i`` emits a
 halting probability ``p_t[i] = sigmoid(w . x_t[i] + b)`` per step and stops once the sum
