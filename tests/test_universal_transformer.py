@@ -51,11 +51,11 @@ def test_sinusoidal_coordinates_are_the_papers_formula_and_not_parameters():
 
 
 def test_per_row_positions_count_back_from_the_question():
-    from amkit.models.memqa import distance_from_question
+    from amkit.memory.memn2n import ages_from_newest
 
     real = torch.tensor([[True, True, False, False, True], [True, True, True, True, True]])
     expected = torch.tensor([[2, 1, 0, 0, 0], [4, 3, 2, 1, 0]])
-    assert torch.equal(distance_from_question(real), expected)
+    assert torch.equal(ages_from_newest(real.long()), expected)
     torch.manual_seed(0)
     ut = UniversalTransformer(8, 2, max_positions=5, max_steps=2, act=False).eval()
     x = torch.randn(2, 5, 8)

@@ -57,6 +57,14 @@ def position_encoding_weights(lengths: Tensor, max_len: int, dim: int) -> Tensor
     return weights * real
 
 
+def ages_from_newest(steps: Tensor) -> Tensor:
+    """``(B, M)`` age of each slot, slots oldest first: the ``steps (B, M)`` (integer counts:
+    1 for a real slot, 0 for padding, 2 for a slot followed by a blank) of it and every newer
+    slot, summed, minus one. With a 0/1 mask the newest real slot is 0, the one before 1, ...;
+    a padding slot gets the number of real slots after it."""
+    return steps.flip(-1).cumsum(-1).flip(-1) - 1
+
+
 class MemN2N(nn.Module):
     """The hop stack with its embeddings; the task model adds the answer layer and loss.
 
@@ -203,11 +211,11 @@ class MemN2N(nn.Module):
         and the ``n`` sentences take a random ordered subset of ages ``[0, n + nblank)``.
         """
         if not (self.training and self.random_noise > 0):
-            ages = memory_mask.long().flip(-1).cumsum(-1).flip(-1) - 1  # (B, M)
+            ages = ages_from_newest(memory_mask.long())  # (B, M)
         elif self.rn_mode == "paper":
             blanks = torch.rand(memory_mask.shape, device=memory_mask.device) < self.random_noise
             step = memory_mask.long() + (blanks & memory_mask).long()  # (B, M)
-            ages = step.flip(-1).cumsum(-1).flip(-1) - 1  # (B, M) newer slots counted after i
+            ages = ages_from_newest(step)  # (B, M)
         else:
             ages = self._code_noise_ages(memory_mask)
         return ages.clamp(0, self.memory_size - 1)

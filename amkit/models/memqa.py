@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from amkit.experiments.config import option
 from amkit.memory.dnc import DNC
 from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
-from amkit.memory.memn2n import MemN2N
+from amkit.memory.memn2n import MemN2N, ages_from_newest
 from amkit.memory.universal_transformer import UniversalTransformer
 from amkit.models.base import ModelOutput, register_model
 
@@ -148,13 +148,6 @@ def _up_to_last_sentence(story: Tensor) -> Tensor:
     (at least one slot)."""
     filled = (story != 0).any(-1).any(0)  # (M,)
     return story[:, : int(filled.nonzero().max()) + 1 if filled.any() else 1]
-
-
-def distance_from_question(real: Tensor) -> Tensor:
-    """``(B, T)`` position of each column counted back from the question (the last column):
-    the question 0, the newest real sentence 1, the one before 2, ...; a padding column gets
-    the number of real sentences after it. ``real (B, T)`` is true at real columns."""
-    return real.long().flip(-1).cumsum(-1).flip(-1) - 1
 
 
 def _sentences_then_question(model: nn.Module, story: Tensor, query: Tensor):
@@ -363,7 +356,8 @@ class UniversalTransformerQA(nn.Module):
             story = _up_to_last_sentence(story)
         inputs, real = _sentences_then_question(self, story, query)  # (B, M' + 1, d)
         if self.config.positions == "from_question":
-            positions = distance_from_question(real)  # (B, M' + 1)
+            # the question 0, the newest sentence 1, ...: (B, M' + 1)
+            positions = ages_from_newest(real.long())
         else:  # slot index; the question keeps position M whatever was dropped
             positions = torch.arange(inputs.shape[1], device=story.device)
             positions[-1] = full_length
