@@ -210,3 +210,11 @@ def test_rnn_encoder_equals_torch_packed_bidirectional_rnn(kind, layers):
     packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
     expected, _ = pad_packed_sequence(reference(packed)[0], batch_first=True, total_length=7)
     torch.testing.assert_close(encoder(x, mask), expected, atol=1e-6, rtol=1e-5)
+
+
+def test_attention_dim_sets_the_width_of_the_pooling_scorer():
+    assert _model(encoder="cnn").pooling.proj.out_features == 24  # 3 widths x 8: encoder width
+    narrow = _model(encoder="cnn", attention_dim=5).eval()
+    assert narrow.pooling.proj.out_features == 5
+    weights = narrow(_tokens(), need_weights=True).attention["tokens"]
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4))

@@ -6,7 +6,9 @@ import gzip
 import json
 
 import pytest
+import torch
 
+from amkit.data.base import iterate_batches
 from amkit.data.text import (
     PAD,
     UNK,
@@ -123,3 +125,28 @@ def test_text_dataset_splits_stratified_and_builds_vocab_on_train_only(tmp_path,
     assert json.loads(data.files["vocab.json"])["words"] == data.info["vocab"]
     subset = build_data(load_config(raw, ["data.train_fraction=0.25"]))
     assert len(subset.split("train")) == 40 and len(subset.split("val")) == 40
+
+
+def test_bucket_pool_groups_training_texts_by_length_and_keeps_eval_order(tmp_path):
+    lines = [f"{' '.join(['good'] * (1 + i % 15))} film,{'pos' if i % 2 else 'neg'}"
+             for i in range(200)]  # fmt: skip
+    train = _write(tmp_path / "train.csv", "text,label\n" + "\n".join(lines) + "\n")
+    raw = {"data": {"name": "text", "train": str(train), "max_len": 16, "min_freq": 1,
+                    "val_fraction": 0.2, "bucket_pool": 2},
+           "model": {"name": "text_classifier"}}  # fmt: skip
+    data = build_data(load_config(raw))
+    train_split, val_split = data.split("train"), data.split("val")
+    assert train_split.bucket_pool == 2 and train_split.trim == ("tokens",)
+    assert val_split.bucket_pool == 0 and val_split.trim == ()  # val/test batches as before
+    generator = torch.Generator().manual_seed(0)
+    rows, tokens, widths = 0, 0, set()
+    for batch in iterate_batches(train_split, 8, shuffle=True, generator=generator):
+        assert (batch["tokens"][:, -1] != 0).any()  # cut to its longest text, nothing lost
+        rows += len(batch["tokens"])
+        tokens += int((batch["tokens"] != 0).sum())
+        widths.add(batch["tokens"].shape[1])
+    assert rows == len(train_split)
+    assert tokens == int((train_split.tensors["tokens"] != 0).sum())
+    assert len(widths) > 1  # batches of different lengths
+    with pytest.raises(ValueError, match="bucket_pool"):
+        load_config(raw, ["data.bucket_pool=-1"])

@@ -184,6 +184,9 @@ class TokenizationConfig:
     # a run directory whose probabilities.safetensors holds out-of-fold "train" predictions
     # (amkit baseline ... --set nbsvm.train_folds=5): its soft labels train the model too
     teacher: str | None = None
+    # > 0: training batches of similar length (pools of this many batches sorted by length, the
+    # batches then shuffled): less padding, 1.5-2x faster on IMDB; 0 keeps plain random batches
+    bucket_pool: int = option(0, ge=0)
 
 
 @dataclass
@@ -273,7 +276,10 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
         tensors = {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
         if name == "train" and config.teacher is not None:
             tensors["teacher_logits"] = load_teacher_logits(config.teacher, fit_idx)
-        splits[name] = TensorDictDataset(tensors)
+        if name == "train" and config.bucket_pool:
+            splits[name] = TensorDictDataset(tensors, ("tokens",), config.bucket_pool)
+        else:
+            splits[name] = TensorDictDataset(tensors)
     if data.test_texts is not None:
         ids, _ = encode_texts(data.test_texts, vocab, config.max_len)
         splits["test"] = TensorDictDataset(

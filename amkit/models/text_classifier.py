@@ -66,6 +66,9 @@ KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
 class TextClassifierConfig:
     encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked"] = "bilstm"
     pooling: Literal["attention", "max", "mean"] = "attention"
+    # width of the attention pooling's scoring layer; None: the encoder's output width. On
+    # IMDB the scoring layer at full width costs about as much as a CNN encoder's convolutions
+    attention_dim: int | None = option(None, ge=1)
     d_embed: int = option(128, ge=1)
     d_hidden: int = option(128, ge=1)  # RNN: per direction; CNN: per width; Transformer: width
     n_layers: int = option(1, ge=1)  # RNN or Transformer layers
@@ -291,7 +294,9 @@ class TextClassifier(nn.Module):
         d_out = self.encoder.d_out
         if config.knowledge == "knowledge_attention":
             self.fact_attention = KnowledgeAttention(d_out, config.d_knowledge)
-        self.pooling = AttentionPooling(d_out) if config.pooling == "attention" else None
+        self.pooling = (
+            AttentionPooling(d_out, config.attention_dim) if config.pooling == "attention" else None
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(d_out, data_info["n_classes"])
 
