@@ -85,6 +85,39 @@ def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
         imdb_report.row_from_runs([tmp_path / "missing"])
 
 
+def _imdb_runs(folder, accuracies):
+    dirs = []
+    for seed, accuracy in enumerate(accuracies):
+        run = folder / f"seed{seed}"
+        run.mkdir(parents=True)
+        scores = {"accuracy": accuracy, "precision": 0.9, "recall": 0.9, "f1": 0.9, "n": 25000}
+        metrics = {"seed": seed, "test": scores, "val": {"accuracy": 0.91},
+                   "timings": {"train_seconds": 60.0}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    return dirs
+
+
+def test_imdb_grid_shows_each_source_beside_no_knowledge_paired_by_seed(tmp_path):
+    path = tmp_path / "imdb.json"
+    cells = {("cnn", "none"): (0.880, 0.884, 0.882), ("cnn", "lexicon"): (0.885, 0.886),
+             ("gru", "distillation"): (0.90,)}  # fmt: skip
+    for (encoder, knowledge), accuracies in cells.items():
+        dirs = _imdb_runs(tmp_path / encoder / knowledge, accuracies)
+        imdb_report.add_row(dirs, f"grid-{encoder}-{knowledge}", "L", encoder, knowledge,
+                            "full", "amkit sweep", path=path, grid=True)  # fmt: skip
+    page = imdb_report.render(json.loads(path.read_text()))
+    assert "## Knowledge grid: training on 22,500 reviews" in page
+    assert "| cnn | 88.20 ± 0.20 (3) | 88.55 ± 0.07 (2) |  |  |  |  |" in page
+    # lexicon minus none on seeds 0 and 1: +0.5 and +0.2 points
+    assert "| cnn |  | +0.35 ± 0.21 (2) |  |  |  |  |" in page
+    assert "| gru |  |  |  |  |  | 90.00 (1) |" in page  # no "none" cell: no difference
+    assert "| L (`grid-cnn-none`)" not in page  # grid cells are not listed twice
+    with pytest.raises(ValueError, match="grid row's knowledge"):
+        imdb_report.add_row(dirs, "g", "L", "cnn", "glove (50d)", "full", "c", path=path,
+                            grid=True)  # fmt: skip
+
+
 def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
     dirs = []
     # seed 1 has the best validation accuracy but not the best test accuracy

@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from amkit.experiments import report
-from amkit.experiments.report import finish_page, mean_std_cell, seeds_row
+from amkit.experiments.report import finish_page, mean_std, mean_std_cell, seeds_row
 
 RESULTS = Path("docs/results/imdb.json")
 METRICS = ("accuracy", "precision", "recall", "f1")
 TRAIN_SIZES = {"full": "22,500 reviews", "10%": "2,250 reviews"}
+# the knowledge grid (issue 6): every encoder with each of these, on one fixed split
+GRID_KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention", "distillation")
 
 PUBLISHED: dict[str, dict[str, Any]] = {
     "nbsvm-bi-paper": {
@@ -62,11 +64,20 @@ def add_row(
     notes: str = "",
     path: Path = RESULTS,
     keep_seeds: bool = False,
+    grid: bool = False,
 ) -> dict[str, Any]:
+    """Store one row; ``grid`` rows are cells of the encoder x knowledge grid (``knowledge``
+    one of ``GRID_KNOWLEDGE``), shown as a matrix with paired differences from ``none``."""
     if train_size not in TRAIN_SIZES:
         raise ValueError(f"train size must be one of {list(TRAIN_SIZES)}, got {train_size!r}")
+    if grid and knowledge not in GRID_KNOWLEDGE:
+        raise ValueError(
+            f"a grid row's knowledge must be one of {GRID_KNOWLEDGE}, got {knowledge!r}"
+        )
     fields = {"label": label, "encoder": encoder, "knowledge": knowledge,
               "train_size": train_size, "command": command, "notes": notes}  # fmt: skip
+    if grid:
+        fields["grid"] = True
     return report.store_row(
         path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy", keep_seeds=keep_seeds
     )
@@ -87,7 +98,9 @@ def render(results: dict[str, Any]) -> str:
     ]
     rows = results["rows"]
     for size, description in TRAIN_SIZES.items():
-        chosen = [(key, r) for key, r in rows.items() if r["train_size"] == size]
+        chosen = [
+            (key, r) for key, r in rows.items() if r["train_size"] == size and not r.get("grid")
+        ]
         if not chosen:
             continue
         lines += [
@@ -104,6 +117,10 @@ def render(results: dict[str, Any]) -> str:
                 + f" | {len(r['seeds'])} | {r['seconds'] / 60:.1f} min |"
             )
         lines.append("")
+    for size, description in TRAIN_SIZES.items():
+        lines += grid_tables(
+            [r for r in rows.values() if r.get("grid") and r["train_size"] == size], description
+        )
     lines += ["## Published numbers", "", "| model | accuracy % | source |", "|---|---:|---|"]
     for p in results["published"].values():
         lines.append(f"| {p['label']} | {100 * p['accuracy']:.2f} | {p['source']} |")
@@ -117,11 +134,71 @@ def render(results: dict[str, Any]) -> str:
     return finish_page(lines, results)
 
 
+def grid_tables(rows: list[dict[str, Any]], description: str) -> list[str]:
+    """The encoder x knowledge matrix of test accuracy (mean ± std, seeds) and, beside it, each
+    source's difference from the same encoder without knowledge, paired by seed."""
+    if not rows:
+        return []
+    cells = {(r["encoder"], r["knowledge"]): r for r in rows}
+    encoders = list(dict.fromkeys(r["encoder"] for r in rows))
+    header = "| encoder | " + " | ".join(GRID_KNOWLEDGE) + " |"
+    rule = "|---|" + "---:|" * len(GRID_KNOWLEDGE)
+    lines = [
+        f"## Knowledge grid: training on {description}",
+        "",
+        "Test accuracy %, mean ± std over seeds (seed count in brackets). Every cell trains on "
+        "the same split (`data.split_seed=0`); seeds change initialisation and batch order.",
+        "",
+        header,
+        rule,
+    ]
+    for encoder in encoders:
+        row = []
+        for knowledge in GRID_KNOWLEDGE:
+            cell = cells.get((encoder, knowledge))
+            row.append(
+                "" if cell is None
+                else f"{mean_std_cell(cell['accuracy'], 2, 100)} ({len(cell['seeds'])})"
+            )  # fmt: skip
+        lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+    lines += [
+        "",
+        "Difference from the same encoder without knowledge, in points, paired by seed "
+        "(mean ± std over the seeds both cells have; a difference inside its std is not "
+        "established):",
+        "",
+        header,
+        rule,
+    ]
+    for encoder in encoders:
+        base = cells.get((encoder, "none"))
+        row = []
+        for knowledge in GRID_KNOWLEDGE:
+            cell = cells.get((encoder, knowledge))
+            row.append("" if base is None or cell is None or cell is base else _paired(base, cell))
+        lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+    return [*lines, ""]
+
+
+def _paired(base: dict[str, Any], cell: dict[str, Any]) -> str:
+    """``+0.31 ± 0.12 (3)``: per-seed accuracy differences in points, over shared seeds."""
+    before = {s["seed"]: s["accuracy"] for s in base["per_seed"]}
+    differences = [
+        100 * (s["accuracy"] - before[s["seed"]]) for s in cell["per_seed"] if s["seed"] in before
+    ]
+    if not differences:
+        return "no shared seed"
+    summary = mean_std(differences)
+    spread = "" if summary["std"] is None else f" ± {summary['std']:.2f}"
+    return f"{summary['mean']:+.2f}{spread} ({len(differences)})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, add, _ = report.rows_cli("imdb_report", "imdb")
     add.add_argument("--encoder", required=True)
     add.add_argument("--knowledge", required=True)
     add.add_argument("--train-size", required=True, choices=list(TRAIN_SIZES))
+    add.add_argument("--grid", action="store_true", help="a cell of the encoder x knowledge grid")
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(
@@ -134,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             args.run_command,
             args.notes,
             keep_seeds=args.keep_seeds,
+            grid=args.grid,
             path=RESULTS,
         )
     report.write_page(RESULTS, PUBLISHED, render)
