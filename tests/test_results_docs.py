@@ -105,7 +105,8 @@ def test_imdb_grid_shows_each_source_beside_no_knowledge_paired_by_seed(tmp_path
     for (encoder, knowledge), accuracies in cells.items():
         dirs = _imdb_runs(tmp_path / encoder / knowledge, accuracies)
         imdb_report.add_row(dirs, f"grid-{encoder}-{knowledge}", "L", encoder, knowledge,
-                            "full", "amkit sweep", path=path, grid=True)  # fmt: skip
+                            "full", "amkit sweep --seeds {seeds,}", path=path,
+                            grid=True)  # fmt: skip
     page = imdb_report.render(json.loads(path.read_text()))
     assert "## Knowledge grid: training on 22,500 reviews" in page
     assert "| cnn | 88.20 ± 0.20 (3) | 88.55 ± 0.07 (2) |  |  |  |  |" in page
@@ -113,6 +114,7 @@ def test_imdb_grid_shows_each_source_beside_no_knowledge_paired_by_seed(tmp_path
     assert "| cnn |  | +0.35 ± 0.21 (2) |  |  |  |  |" in page
     assert "| gru |  |  |  |  |  | 90.00 (1) |" in page  # no "none" cell: no difference
     assert "| L (`grid-cnn-none`)" not in page  # grid cells are not listed twice
+    assert "`grid-cnn-none`: `amkit sweep --seeds 0,1,2`" in page
     with pytest.raises(ValueError, match="grid row's knowledge"):
         imdb_report.add_row(dirs, "g", "L", "cnn", "glove (50d)", "full", "c", path=path,
                             grid=True)  # fmt: skip

@@ -121,13 +121,16 @@ def store_row(
     command, ...), the seeds' numbers from ``run_dirs`` (read by ``metrics_of``) and the
     machine. ``keep_seeds``: the row's existing seeds that ``run_dirs`` does not rerun stay
     in it (their runs were made by an earlier session and are gone from ``runs/``). A
-    ``{seeds}`` in ``fields["command"]`` becomes the row's seeds, e.g. ``for s in {seeds}``."""
+    ``{seeds}`` in ``fields["command"]`` becomes the row's seeds, e.g. ``for s in {seeds}``,
+    and ``{seeds,}`` the same comma-separated, e.g. ``amkit sweep ... --seeds {seeds,}``."""
     results = load_results(path, published)
     kept = results["rows"].get(row_id, {}).get("per_seed", []) if keep_seeds else []
     row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric, metrics_of, kept),
            "machine": f"{platform.machine()}, 2 cores"}  # fmt: skip
     if isinstance(row.get("command"), str):  # "{seeds}": the row's seeds, kept ones too
-        row["command"] = row["command"].replace("{seeds}", " ".join(map(str, row["seeds"])))
+        seeds = [str(seed) for seed in row["seeds"]]
+        command = row["command"].replace("{seeds,}", ",".join(seeds))
+        row["command"] = command.replace("{seeds}", " ".join(seeds))
     results["rows"][row_id] = row
     results["published"] = published
     atomic_write_json(path, results)
