@@ -64,16 +64,22 @@ def test_results_page_is_generated_from_its_json(name):
     assert page == renderer(json.loads(json_path.read_text()))
 
 
-def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
+def _imdb_runs(folder, accuracies, seconds=None):
+    """One finished IMDB run directory per accuracy (seed = position)."""
     dirs = []
-    for seed, accuracy in ((0, 0.90), (1, 0.92), (2, 0.94)):
-        run = tmp_path / f"seed{seed}"
-        run.mkdir()
+    for seed, accuracy in enumerate(accuracies):
+        run = folder / f"seed{seed}"
+        run.mkdir(parents=True)
         scores = {"accuracy": accuracy, "precision": 0.9, "recall": 0.9, "f1": 0.9, "n": 25000}
         metrics = {"seed": seed, "test": scores, "val": {"accuracy": 0.91},
-                   "timings": {"train_seconds": 60.0 * (seed + 1)}}  # fmt: skip
+                   "timings": {"train_seconds": seconds[seed] if seconds else 60.0}}  # fmt: skip
         (run / "metrics.json").write_text(json.dumps(metrics))
         dirs.append(run)
+    return dirs
+
+
+def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
+    dirs = _imdb_runs(tmp_path, (0.90, 0.92, 0.94), seconds=(60.0, 120.0, 180.0))
     path = tmp_path / "imdb.json"
     row = imdb_report.add_row(dirs, "x", "X", "cnn", "none", "full", "amkit train c", path=path)
     assert row["accuracy"] == {"mean": 0.92, "std": 0.02} and row["seconds"] == 120.0
@@ -83,19 +89,6 @@ def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
     assert "91.22" in page  # the published NBSVM-bi number beside ours
     with pytest.raises(FileNotFoundError, match="no metrics.json"):
         imdb_report.row_from_runs([tmp_path / "missing"])
-
-
-def _imdb_runs(folder, accuracies):
-    dirs = []
-    for seed, accuracy in enumerate(accuracies):
-        run = folder / f"seed{seed}"
-        run.mkdir(parents=True)
-        scores = {"accuracy": accuracy, "precision": 0.9, "recall": 0.9, "f1": 0.9, "n": 25000}
-        metrics = {"seed": seed, "test": scores, "val": {"accuracy": 0.91},
-                   "timings": {"train_seconds": 60.0}}  # fmt: skip
-        (run / "metrics.json").write_text(json.dumps(metrics))
-        dirs.append(run)
-    return dirs
 
 
 def test_imdb_grid_shows_each_source_beside_no_knowledge_paired_by_seed(tmp_path):
