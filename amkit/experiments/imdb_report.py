@@ -141,43 +141,41 @@ def grid_tables(rows: list[dict[str, Any]], description: str) -> list[str]:
         return []
     cells = {(r["encoder"], r["knowledge"]): r for r in rows}
     encoders = list(dict.fromkeys(r["encoder"] for r in rows))
-    header = "| encoder | " + " | ".join(GRID_KNOWLEDGE) + " |"
-    rule = "|---|" + "---:|" * len(GRID_KNOWLEDGE)
-    lines = [
+
+    def matrix(text) -> list[str]:  # text(encoder, cell) -> the cell's Markdown
+        lines = [
+            "| encoder | " + " | ".join(GRID_KNOWLEDGE) + " |",
+            "|---|" + "---:|" * len(GRID_KNOWLEDGE),
+        ]
+        for encoder in encoders:
+            row = []
+            for knowledge in GRID_KNOWLEDGE:
+                cell = cells.get((encoder, knowledge))
+                row.append("" if cell is None else text(encoder, cell))
+            lines.append(f"| {encoder} | " + " | ".join(row) + " |")
+        return lines
+
+    def difference(encoder: str, cell: dict[str, Any]) -> str:
+        base = cells.get((encoder, "none"))
+        return "" if base is None or cell is base else _paired(base, cell)
+
+    return [
         f"## Knowledge grid: training on {description}",
         "",
         "Test accuracy %, mean ± std over seeds (seed count in brackets). Every cell trains on "
         "the same split (`data.split_seed=0`); seeds change initialisation and batch order.",
         "",
-        header,
-        rule,
-    ]
-    for encoder in encoders:
-        row = []
-        for knowledge in GRID_KNOWLEDGE:
-            cell = cells.get((encoder, knowledge))
-            row.append(
-                "" if cell is None
-                else f"{mean_std_cell(cell['accuracy'], 2, 100)} ({len(cell['seeds'])})"
-            )  # fmt: skip
-        lines.append(f"| {encoder} | " + " | ".join(row) + " |")
-    lines += [
+        *matrix(
+            lambda _, cell: f"{mean_std_cell(cell['accuracy'], 2, 100)} ({len(cell['seeds'])})"
+        ),
         "",
         "Difference from the same encoder without knowledge, in points, paired by seed "
         "(mean ± std over the seeds both cells have; a difference inside its std is not "
         "established):",
         "",
-        header,
-        rule,
+        *matrix(difference),
+        "",
     ]
-    for encoder in encoders:
-        base = cells.get((encoder, "none"))
-        row = []
-        for knowledge in GRID_KNOWLEDGE:
-            cell = cells.get((encoder, knowledge))
-            row.append("" if base is None or cell is None or cell is base else _paired(base, cell))
-        lines.append(f"| {encoder} | " + " | ".join(row) + " |")
-    return [*lines, ""]
 
 
 def _paired(base: dict[str, Any], cell: dict[str, Any]) -> str:
