@@ -218,3 +218,49 @@ def test_attention_dim_sets_the_width_of_the_pooling_scorer():
     assert narrow.pooling.proj.out_features == 5
     weights = narrow(_tokens(), need_weights=True).attention["tokens"]
     torch.testing.assert_close(weights.sum(-1), torch.ones(4))
+
+
+def _negation_csv(path, n, seed):
+    """Cue phrases whose label a bag of single words cannot give: "good" and "not bad" are
+    positive, "bad" and "not good" negative, amid filler words."""
+    import csv
+    import random
+
+    rng = random.Random(seed)
+    cues = [("good", "pos"), ("not bad", "pos"), ("bad", "neg"), ("not good", "neg")]
+    filler = ["the", "film", "plot", "actor", "scene", "a", "was", "it"]
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        for _ in range(n):
+            cue, label = rng.choice(cues)
+            words = [rng.choice(filler) for _ in range(rng.randint(2, 5))]
+            words.insert(rng.randint(0, len(words)), cue)
+            writer.writerow([" ".join(words), label])
+    return path
+
+
+@pytest.mark.parametrize(("ngrams", "learns"), [(1, False), (2, True)])
+def test_a_mean_pooled_bag_needs_bigrams_to_read_negation(tmp_path, ngrams, learns):
+    """fastText on a corpus where the label is an XOR of "not" and the cue word: a linear
+    head on the mean of word embeddings cannot fit it, one on words + bigrams can."""
+    train = _negation_csv(tmp_path / "train.csv", 600, seed=0)
+    test = _negation_csv(tmp_path / "test.csv", 200, seed=1)
+    config = tmp_path / "bag.yaml"
+    config.write_text(
+        f"data: {{name: text, train: {train}, test: {test}, max_len: 24, min_freq: 1, "
+        f"ngrams: {ngrams}}}\n"
+        "model: {name: text_classifier, encoder: bag, pooling: mean, d_embed: 16, "
+        "dropout: 0.0}\n"
+        "train: {epochs: 15, lr: 0.05, batch_size: 32, progress: false}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(out)]) == 0
+    accuracy = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+    assert 0, accuracy
+    if learns:  # explain tokenizes as training did: the bigram is one of the tokens shown
+        assert main(["explain", str(out), "--text", "the plot was not good",
+                     "--out", str(tmp_path / "explain")]) == 0  # fmt: skip
+        page = (tmp_path / "explain" / "explain.html").read_text(encoding="utf-8")
+        assert ">not good</span>" in page and "Predicted: neg" in page

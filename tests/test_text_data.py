@@ -16,6 +16,7 @@ from amkit.data.text import (
     encode_texts,
     head_tail,
     read_labelled_texts,
+    text_tokens,
     tokenize,
 )
 from amkit.experiments.run import build_data, load_config
@@ -26,6 +27,25 @@ def test_tokenize_keeps_words_apostrophes_and_sentiment_marks():
         "i", "didn't", "like", "it", "!", "!", "really", "?"
     ]  # fmt: skip
     assert tokenize("...,;") == []
+
+
+def test_ngram_tokens_follow_their_last_word():
+    assert text_tokens("Not a good film!", 1) == tokenize("Not a good film!")
+    assert text_tokens("not a good film", 2) == [
+        "not", "a", "not a", "good", "a good", "film", "good film"
+    ]  # fmt: skip
+    assert text_tokens("not a good", 3) == ["not", "a", "not a", "good", "a good", "not a good"]
+    assert text_tokens("fine", 3) == ["fine"]
+    assert text_tokens("...", 2) == []
+
+
+def test_ngram_tokens_are_encoded_and_cut_head_and_tail_with_their_words():
+    vocab = Vocabulary.build([text_tokens("not good but not bad", 2)])
+    ids, lengths = encode_texts(["not good but not bad"], vocab, max_len=5, ngrams=2)
+    kept = [vocab.words[i] for i in ids[0].tolist()]
+    # 9 tokens: the first 5 // 4 = 1 and the last 4 survive, bigrams beside their words
+    assert kept == ["not", "not", "but not", "bad", "not bad"]
+    assert lengths.tolist() == [5]
 
 
 def test_vocabulary_orders_by_frequency_and_respects_min_freq_and_max_size():

@@ -2,6 +2,9 @@
 
 - :func:`tokenize`: lower-cased words (with inner apostrophes, ``don't``) plus ``!`` and
   ``?``, which carry sentiment; other punctuation is dropped.
+- :func:`text_tokens`: those words, and with ``ngrams`` > 1 also their word n-grams
+  (``"not good"``), each placed right after its last word, so that head + tail truncation
+  keeps words and n-grams of the same passages (fastText-style bags, Joulin et al. 2017).
 - :class:`Vocabulary`: ``<pad>`` = 0, ``<unk>`` = 1, then words by falling frequency (ties
   alphabetical), with a minimum frequency and a maximum size; saved as JSON in the run dir.
 - Long texts are cut to ``max_len`` tokens keeping the **head and the tail**: the first
@@ -43,6 +46,21 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")
 def tokenize(text: str) -> list[str]:
     """``"I didn't like it!!"`` -> ``["i", "didn't", "like", "it", "!", "!"]``."""
     return _TOKEN.findall(text.lower())
+
+
+def text_tokens(text: str, ngrams: int = 1) -> list[str]:
+    """Words, and with ``ngrams`` = n their 2..n-grams (space-joined) after their last word:
+    ``text_tokens("not a good film", 2)`` ->
+    ``["not", "a", "not a", "good", "a good", "film", "good film"]``."""
+    words = tokenize(text)
+    if ngrams <= 1:
+        return words
+    tokens = []
+    for end, word in enumerate(words, start=1):
+        tokens.append(word)
+        for n in range(2, min(ngrams, end) + 1):
+            tokens.append(" ".join(words[end - n : end]))
+    return tokens
 
 
 def head_tail(items: Sequence, max_len: int) -> list:
@@ -99,11 +117,11 @@ class Vocabulary:
 
 
 def encode_texts(
-    texts: Sequence[str], vocab: Vocabulary, max_len: int
+    texts: Sequence[str], vocab: Vocabulary, max_len: int, ngrams: int = 1
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(ids (N, T) right-padded with 0, lengths (N,))``; an empty token list gets one
-    ``<unk>`` so every example has a real token."""
-    rows = [vocab.encode(tokenize(text), max_len) or [1] for text in texts]
+    """``(ids (N, T) right-padded with 0, lengths (N,))`` of :func:`text_tokens`; an empty
+    token list gets one ``<unk>`` so every example has a real token."""
+    rows = [vocab.encode(text_tokens(text, ngrams), max_len) or [1] for text in texts]
     ids = torch.zeros(len(rows), max_len, dtype=torch.long)
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
@@ -176,6 +194,9 @@ class TokenizationConfig:
     max_len: int = option(400, ge=1)  # tokens per text, head + tail kept (IMDB median ~ 200)
     min_freq: int = option(2, ge=1)  # words seen once are mostly typos and names
     max_vocab: int = option(30000, ge=3)
+    # > 1: word n-grams up to this length are tokens too (text_tokens); they count towards
+    # max_len, min_freq and max_vocab, so raise those (configs/imdb/ngram_bag.yaml)
+    ngrams: int = option(1, ge=1, le=3)
     val_fraction: float = option(0.1, gt=0, lt=1)  # carved from train, stratified, seeded
     # seed of the validation split (and train_fraction subset); None: the run's seed. Fix it
     # to train several seeds on one split, e.g. to ensemble them (amkit ensemble).
@@ -268,11 +289,12 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
     texts, targets = data.train_texts, data.train_targets
     fit_idx, val_idx = split_indices(targets, config, seed)
     vocab = Vocabulary.build(
-        (tokenize(texts[i]) for i in fit_idx), config.min_freq, config.max_vocab
-    )
+        (text_tokens(texts[i], config.ngrams) for i in fit_idx), config.min_freq,
+        config.max_vocab,
+    )  # fmt: skip
     splits = {}
     for name, idx in (("train", fit_idx), ("val", val_idx)):
-        ids, _ = encode_texts([texts[i] for i in idx], vocab, config.max_len)
+        ids, _ = encode_texts([texts[i] for i in idx], vocab, config.max_len, config.ngrams)
         tensors = {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
         if name == "train" and config.teacher is not None:
             tensors["teacher_logits"] = load_teacher_logits(config.teacher, fit_idx)
@@ -281,7 +303,7 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
         else:
             splits[name] = TensorDictDataset(tensors)
     if data.test_texts is not None:
-        ids, _ = encode_texts(data.test_texts, vocab, config.max_len)
+        ids, _ = encode_texts(data.test_texts, vocab, config.max_len, config.ngrams)
         splits["test"] = TensorDictDataset(
             {"tokens": ids, "targets": torch.tensor(data.test_targets)}
         )
@@ -294,6 +316,7 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
             "n_classes": len(names),
             "label_names": names,
             "max_len": config.max_len,
+            "ngrams": config.ngrams,
         },
         files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names)},
     )

@@ -17,12 +17,13 @@ import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from amkit.data.text import Vocabulary, head_tail, tokenize
+from amkit.data.text import Vocabulary, head_tail, text_tokens
 from amkit.experiments.run import load_config
 from amkit.explain.heatmap import plt, save_figure
 from amkit.models.base import MODELS
@@ -47,8 +48,9 @@ class TextExplanation:
     png: Path
 
 
-def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[str], int]:
-    """``(model, vocabulary, label names, max_len)`` of a text-classification run."""
+def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[str], Any]:
+    """``(model, vocabulary, label names, data config)`` of a text-classification run (the
+    data config says how texts were tokenized: ``max_len``, ``ngrams``)."""
     run_dir = Path(run_dir)
     for name in ("config.yaml", "vocab.json", "labels.json", "model.safetensors"):
         if not (run_dir / name).is_file():
@@ -59,12 +61,12 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
     cfg = load_config(run_dir / "config.yaml")
     vocab = Vocabulary.load(run_dir / "vocab.json")
     labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
-    max_len = cfg.data.config.max_len
+    data = cfg.data.config
     info = {"vocab": vocab.words, "vocab_size": len(vocab), "n_classes": len(labels),
-            "label_names": labels, "max_len": max_len}  # fmt: skip
+            "label_names": labels, "max_len": data.max_len, "ngrams": data.ngrams}  # fmt: skip
     model = MODELS.get_or_raise(cfg.model.name).cls(cfg.model.config, info)
     load_model(model, run_dir / "model.safetensors")
-    return model.eval(), vocab, labels, max_len
+    return model.eval(), vocab, labels, data
 
 
 @torch.no_grad()
@@ -73,8 +75,8 @@ def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExp
     into ``out_dir``."""
     if not text.strip():
         raise ValueError("--text is empty: give the text to classify")
-    model, vocab, labels, max_len = load_text_model(run_dir)
-    words = head_tail(tokenize(text), max_len)
+    model, vocab, labels, data = load_text_model(run_dir)
+    words = head_tail(text_tokens(text, data.ngrams), data.max_len)
     if not words:
         raise ValueError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
     ids = torch.tensor([vocab.encode(words)])  # (1, T)

@@ -11,7 +11,10 @@ Encoders (``encoder``):
 - ``transformer``: amkit's pre-norm Transformer encoder with learned positions;
 - ``chunked``: the chunked RNN-attention encoder -- the text is split into chunks of
   ``chunk_size`` tokens, additive attention pools each chunk, a BiGRU runs over the chunk
-  summaries (cheap on long texts: the RNN takes T / chunk_size steps).
+  summaries (cheap on long texts: the RNN takes T / chunk_size steps);
+- ``bag``: no encoder: the token embeddings themselves are pooled, as in fastText (Joulin
+  et al. 2017); with ``data.ngrams: 2`` the tokens include word bigrams, so this is an
+  attention-pooled (or mean-pooled: fastText) bag of n-grams, fast and strong on reviews.
 
 Pooling (``pooling``): additive attention (Yang et al. 2016), max or mean over time.
 
@@ -58,13 +61,13 @@ from amkit.models.base import ModelOutput, register_model
 
 log = logging.getLogger("amkit")
 
-ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked")
+ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked", "bag")
 KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
 
 
 @dataclass
 class TextClassifierConfig:
-    encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked"] = "bilstm"
+    encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked", "bag"] = "bilstm"
     pooling: Literal["attention", "max", "mean"] = "attention"
     # width of the attention pooling's scoring layer; None: the encoder's output width. On
     # IMDB the scoring layer at full width costs about as much as a CNN encoder's convolutions
@@ -200,6 +203,17 @@ class ChunkedEncoder(nn.Module):
         return states, chunk_mask, inner.view(b, s, self.chunk)
 
 
+class BagEncoder(nn.Module):
+    """No encoder: ``(B, T, D) -> (B, T, D)`` unchanged, so pooling sees the embeddings."""
+
+    def __init__(self, d_in: int):
+        super().__init__()
+        self.d_out = d_in
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        return x
+
+
 # ---------------------------------------------------------------- pooling
 def pool(
     kind: str, h: Tensor, mask: Tensor, attention: AttentionPooling | None
@@ -278,6 +292,8 @@ class TextClassifier(nn.Module):
             )
         elif config.encoder == "cnn":
             self.encoder = CNNEncoder(d_embed, config.d_hidden, config.cnn_widths)
+        elif config.encoder == "bag":
+            self.encoder = BagEncoder(d_embed)
         elif config.encoder == "transformer":
             self.encoder = TransformerTextEncoder(
                 d_embed,
