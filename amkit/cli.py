@@ -472,7 +472,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--workers", type=int, default=1, help="parallel training processes")
     sweep.add_argument("--threads", type=int, default=None, help="torch threads per worker")
-    _add_overrides(sweep, "overrides applied to every run, e.g. train.epochs=20")
+    _add_overrides(
+        sweep,
+        "overrides applied to every run, e.g. train.epochs=20; {seed} in a value becomes the "
+        "run's seed (data.teacher=runs/teacher-seed{seed})",
+    )
     sweep.set_defaults(func=_cmd_sweep)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")

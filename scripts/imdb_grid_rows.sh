@@ -1,31 +1,51 @@
 #!/bin/bash
 # Refreshes the IMDB knowledge-grid cells (docs/results/imdb.{json,md}) from the sweeps in
-# runs/imdb/grid/<encoder>/<knowledge>/seed<S>/ (queues: scripts/queues/imdb_grid_{a,b}.tsv).
+# runs/imdb/grid/<encoder>/<knowledge>/seed<S>/ (all 22,500 training reviews; queues
+# scripts/queues/imdb_grid_{a,b}.tsv) and runs/imdb/grid10/... (10 %: imdb_grid_10pct.tsv).
 # Cells keep the seeds an earlier session ran (runs no longer on disk).  usage: imdb_grid_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-COMMON="--threads 1 --workers 1 --set data.split_seed=0 data.bucket_pool=20 model.attention_dim=64"
+SHARED="--threads 1 --workers 1 --set"
+GRID="data.bucket_pool=20 model.attention_dim=64"
 declare -A SETTING=(
   [none]="none:" [lexicon]="lexicon:model.knowledge=lexicon" [glove]="glove:model.knowledge=glove"
   [wordnet]="wordnet:model.knowledge=wordnet"
   [knowledge_attention]="knowledge_attention:model.knowledge=knowledge_attention"
-  [distillation]="distillation:data.teacher=runs/imdb/nbsvm/teacher-seed0"
 )
-TEACHER="Teacher: amkit baseline configs/imdb/nbsvm.yaml --out runs/imdb/nbsvm/teacher-seed0 --set seed=0 nbsvm.train_folds=5 (out-of-fold NBSVM probabilities on the same split); alpha 0.5, temperature 2."
-for enc in chunked cnn transformer bigru; do
-  for k in none lexicon glove wordnet knowledge_attention distillation; do
-    dirs=()
-    for s in 0 1 2; do
-      run=runs/imdb/grid/$enc/$k/seed$s
-      [ -f "$run/metrics.json" ] && dirs+=("$run")
+NB="amkit baseline configs/imdb/nbsvm.yaml --out runs/imdb/nbsvm"
+# size -> run folder, the sweep's --set, the distillation teacher, how the teacher was made
+declare -A FOLDER=([full]=grid [10%]=grid10)
+declare -A COMMON=([full]="$SHARED data.split_seed=0 $GRID" [10%]="$SHARED data.train_fraction=0.1 train.epochs=20 $GRID")
+declare -A TEACHER_DIR=([full]=runs/imdb/nbsvm/teacher-seed0 [10%]="runs/imdb/nbsvm/teacher10-seed{seed}")
+declare -A TEACHER=(
+  [full]="Teacher: $NB/teacher-seed0 --set seed=0 nbsvm.train_folds=5 (out-of-fold NBSVM probabilities on the same split); alpha 0.5, temperature 2."
+  [10%]="Teacher per seed: $NB/teacher10-seed\$s --set seed=\$s data.train_fraction=0.1 nbsvm.train_folds=5 (out-of-fold NBSVM probabilities on that seed's subset); alpha 0.5, temperature 2."
+)
+declare -A SPLIT=(
+  [full]="One split for every seed (data.split_seed=0)."
+  [10%]="Three seeded, stratified 10 % subsets (the run's seed picks the subset and the validation split); up to 20 epochs (an epoch is 10x shorter), early stopping on validation."
+)
+for size in full 10%; do
+  folder=${FOLDER[$size]}
+  for enc in chunked cnn transformer bigru; do
+    for k in none lexicon glove wordnet knowledge_attention distillation; do
+      dirs=()
+      for s in 0 1 2; do
+        run=runs/imdb/$folder/$enc/$k/seed$s
+        [ -f "$run/metrics.json" ] && dirs+=("$run")
+      done
+      [ ${#dirs[@]} -eq 0 ] && continue
+      notes="Grid setting: batches bucketed by length (data.bucket_pool=20), pooling scorer width 64. ${SPLIT[$size]}"
+      variant=${SETTING[$k]}
+      if [ "$k" = distillation ]; then
+        notes="$notes ${TEACHER[$size]}"
+        variant="distillation:data.teacher=${TEACHER_DIR[$size]}"
+      fi
+      cmd="amkit sweep configs/imdb/$enc.yaml --out runs/imdb/$folder/$enc --seeds {seeds,} ${COMMON[$size]} --variant $variant"
+      $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "$folder-$enc-$k" \
+        --label "$enc, $k (grid)" --encoder "$enc" --knowledge "$k" --train-size "$size" --grid \
+        --command "$cmd" --notes "$notes" --keep-seeds
     done
-    [ ${#dirs[@]} -eq 0 ] && continue
-    notes="Grid setting: batches bucketed by length (data.bucket_pool=20), pooling scorer width 64."
-    [ "$k" = distillation ] && notes="$notes $TEACHER"
-    cmd="amkit sweep configs/imdb/$enc.yaml --out runs/imdb/grid/$enc --seeds {seeds,} $COMMON --variant ${SETTING[$k]}"
-    $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "grid-$enc-$k" \
-      --label "$enc, $k (grid)" --encoder "$enc" --knowledge "$k" --train-size full --grid \
-      --command "$cmd" --notes "$notes" --keep-seeds
   done
 done
 $PY -m amkit.experiments.imdb_report render

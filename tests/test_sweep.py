@@ -142,6 +142,17 @@ def test_named_variants_make_an_ablation(tmp_path):
         plan(parse_grid(["model.hops=1,2"]), [0], tmp_path, variants)
 
 
+def test_seed_placeholder_gives_each_seed_its_own_setting(tmp_path):
+    from amkit.experiments.run import load_config
+
+    variants = parse_variants(["a:data.n_val={seed}0"])
+    runs = plan([], [3, 4], tmp_path, variants)
+    common = [*TINY, "data.n_test={seed}1"]
+    assert runs[1].all_overrides(["x={seed}"]) == ["x=4", "data.n_val=40", "seed=4"]
+    configs = [load_config(DEMO_CONFIG, r.all_overrides(common)) for r in runs]
+    assert [(c.data.config.n_val, c.data.config.n_test) for c in configs] == [(30, 31), (40, 41)]
+
+
 @pytest.mark.skipif(shutil.which("pgrep") is None, reason="needs pgrep (procps)")
 def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
     import os

@@ -7,6 +7,8 @@ runs ``len(seeds) x product(len(values))`` trainings as ``DIR/<variant>/seed<S>/
 names like ``hops=2,knowledge=lexicon``) in ``--workers`` parallel processes, each with
 ``cores // workers`` torch threads. An ablation lists named variants instead of a grid:
 ``--variant full: --variant no_memory:model.memory=none`` (the first is the baseline).
+``{seed}`` in a value (of ``--set``, ``--grid`` or ``--variant``) becomes the run's seed,
+for settings that differ per seed: ``data.teacher=runs/teacher-seed{seed}``.
 It is resumable: a finished run (``metrics.json``) is skipped, an interrupted one
 (``last.json``) resumes exactly, so a killed sweep continues where it stopped when the same
 command runs again. A run that fails is reported and the others go on.
@@ -65,6 +67,10 @@ class SweepRun:
     def overrides(self) -> list[str]:
         return [f"{key}={value}" for key, value in self.settings] + [f"seed={self.seed}"]
 
+    def all_overrides(self, common: Sequence[str]) -> list[str]:
+        """The sweep's ``common`` overrides, then this run's, ``{seed}`` filled in."""
+        return [o.replace("{seed}", str(self.seed)) for o in [*common, *self.overrides]]
+
 
 def parse_grid(entries: Sequence[str]) -> list[tuple[str, list[str]]]:
     """``["model.hops=1,2,3", ...]`` -> ``[("model.hops", ["1", "2", "3"]), ...]``."""
@@ -98,7 +104,7 @@ def parse_variants(entries: Sequence[str]) -> list[tuple[str, list[tuple[str, st
             key, eq, value = item.partition("=")
             if not eq or not key:
                 raise ValueError(f"--variant {entry!r}: {item!r} is not KEY=VALUE")
-            parse_override(item)
+            parse_override(item.replace("{seed}", "0"))  # checked as for seed 0
             settings.append((key, value))
         if name in (n for n, _ in variants):
             raise ValueError(f"--variant {name}: given twice")
@@ -178,7 +184,7 @@ def _train_one(
     if resume:
         result = amkit.run(None, run_dir=run.run_dir, resume=True)
     else:
-        result = amkit.run(config, run_dir=run.run_dir, overrides=[*overrides, *run.overrides])
+        result = amkit.run(config, run_dir=run.run_dir, overrides=run.all_overrides(overrides))
     return {**result.metrics, "timings": result.timings}
 
 
@@ -378,7 +384,7 @@ def run_sweep(
     from amkit.experiments.run import load_config
 
     for run in runs:  # every combination's config is checked before anything trains
-        load_config(config, [*overrides, *run.overrides])
+        load_config(config, run.all_overrides(overrides))
     out.mkdir(parents=True, exist_ok=True)
     todo = [r for r in runs if run_metrics(r.run_dir) is None]
     on_event(
