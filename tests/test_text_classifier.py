@@ -258,7 +258,7 @@ def test_a_mean_pooled_bag_needs_bigrams_to_read_negation(tmp_path, ngrams, lear
     out = tmp_path / "run"
     assert main(["train", str(config), "--out", str(out)]) == 0
     accuracy = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
-    assert 0, accuracy
+    assert (accuracy >= 0.97) if learns else (accuracy <= 0.8), accuracy
     if learns:  # explain tokenizes as training did: the bigram is one of the tokens shown
         assert main(["explain", str(out), "--text", "the plot was not good",
                      "--out", str(tmp_path / "explain")]) == 0  # fmt: skip

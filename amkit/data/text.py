@@ -316,7 +316,6 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
             "n_classes": len(names),
             "label_names": names,
             "max_len": config.max_len,
-            "ngrams": config.ngrams,
         },
         files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names)},
     )

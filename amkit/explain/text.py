@@ -63,7 +63,7 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
     labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
     data = cfg.data.config
     info = {"vocab": vocab.words, "vocab_size": len(vocab), "n_classes": len(labels),
-            "label_names": labels, "max_len": data.max_len, "ngrams": data.ngrams}  # fmt: skip
+            "label_names": labels, "max_len": data.max_len}  # fmt: skip
     model = MODELS.get_or_raise(cfg.model.name).cls(cfg.model.config, info)
     load_model(model, run_dir / "model.safetensors")
     return model.eval(), vocab, labels, data
