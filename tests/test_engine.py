@@ -438,3 +438,43 @@ def test_fused_adam_steps_like_the_reference_loop(name):
             optimizer.step()
     torch.testing.assert_close(fused_param, loop_param, atol=1e-6, rtol=1e-5)
     assert (fused_param - start).abs().mean() > 0.01  # the weights moved: a real comparison
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(tmp_path, monkeypatch, native):
+    """``train.precision: auto`` trains in bfloat16 on CPUs with native bfloat16 and in
+    float32 elsewhere, and metrics.json records what was used."""
+    from torch.nn.modules.module import register_module_forward_hook
+
+    from amkit.train import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda: native)
+    seen = []
+
+    def record(module, args, output):
+        if module.training and hasattr(output, "logits"):
+            seen.append(output.logits.dtype)
+
+    handle = register_module_forward_hook(record)
+    try:
+        overrides = [*TINY, "train.epochs=1", "train.precision=auto"]
+        amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=overrides)
+    finally:
+        handle.remove()
+    assert set(seen) == {torch.bfloat16 if native else torch.float32}
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["precision"] == ("bf16" if native else "fp32")
+
+
+def test_explicit_bf16_warns_on_a_cpu_that_would_emulate_it(monkeypatch, caplog):
+    from amkit.train import precision
+
+    monkeypatch.setattr(precision, "native_bf16", lambda: False)
+    with caplog.at_level("WARNING", logger="amkit"):
+        assert precision.resolve_precision("bf16") == "bf16"
+    assert "emulated" in caplog.text and "precision: auto" in caplog.text
+    monkeypatch.setattr(precision, "native_bf16", lambda: True)
+    caplog.clear()
+    assert precision.resolve_precision("bf16") == "bf16"
+    assert precision.resolve_precision("fp32") == "fp32"
+    assert caplog.text == ""

@@ -328,6 +328,7 @@ def _run(
             "torch_version": torch.__version__,
             "machine": platform.machine(),
             "threads": torch.get_num_threads(),
+            "precision": trainer.precision,  # as trained: train.precision auto resolved
             "parameters": sum(p.numel() for p in model.parameters()),
         }
         atomic_write_json(run_dir / "metrics.json", summary)

@@ -34,6 +34,7 @@ from amkit.train.checkpoint import (
     save_training_state,
 )
 from amkit.train.metrics import evaluate
+from amkit.train.precision import resolve_precision
 
 log = logging.getLogger("amkit")
 
@@ -74,10 +75,11 @@ class TrainConfig:
     # models trained on a short budget, e.g. Transformers). None: the weights themselves
     ema_decay: float | None = option(None, gt=0, lt=1)
     # bf16: the training forward runs under CPU autocast (matrix products in bfloat16; the
-    # weights, gradients, optimizer, losses and softmaxes stay float32). Fastest on CPUs
-    # with avx512_bf16 or AMX (Multi30k Transformer: 1.7x per batch here); validation and
-    # test always run in float32
-    precision: Literal["fp32", "bf16"] = "fp32"
+    # weights, gradients, optimizer, losses and softmaxes stay float32). Faster only on CPUs
+    # with avx512_bf16 or AMX (Multi30k Transformer: 1.7x per batch on one); emulated
+    # elsewhere and several times slower. auto: bf16 where native, else fp32
+    # (amkit.train.precision). Validation and test always run in float32
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     progress: bool = True
 
     def validate(self) -> list[str]:
@@ -196,6 +198,10 @@ class Trainer:
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.on_epoch_end = on_epoch_end or []
+        self.precision = resolve_precision(config.precision)  # "fp32" | "bf16"
+        self.bf16 = self.precision == "bf16"
+        if config.precision == "auto":
+            log.info("train.precision auto -> %s on this CPU", self.precision)
         # a model with nothing to learn (e.g. most-popular) is evaluated once, not trained
         self.trainable = any(p.requires_grad for p in model.parameters())
         self.optimizer = make_optimizer(config, model.parameters()) if self.trainable else None
@@ -303,7 +309,7 @@ class Trainer:
             scale = 1.0
             if self.world_size > 1:
                 batch, scale = distributed.shard(batch, self.rank, self.world_size)
-            with torch.autocast("cpu", torch.bfloat16, enabled=cfg.precision == "bf16"):
+            with torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
                 out = self.step_model(**model_inputs(batch))
             if out.loss is None:
                 raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
