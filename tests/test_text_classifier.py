@@ -264,3 +264,41 @@ def test_a_mean_pooled_bag_needs_bigrams_to_read_negation(tmp_path, ngrams, lear
                      "--out", str(tmp_path / "explain")]) == 0  # fmt: skip
         page = (tmp_path / "explain" / "explain.html").read_text(encoding="utf-8")
         assert ">not good</span>" in page and "Predicted: neg" in page
+
+
+def test_region_embedding_is_a_convolution_over_one_hot_words():
+    """Johnson & Zhang's seq-CNN: a width-3 convolution over one-hot word vectors (padding
+    and the text's ends as zero vectors) equals the region embedding's sum of lookups."""
+    from amkit.models.text_classifier import RegionEmbedding
+
+    torch.manual_seed(0)
+    v, d, size = len(VOCAB), 5, 3
+    region = RegionEmbedding(v, d, size)
+    tokens = _tokens()
+    onehot = torch.nn.functional.one_hot(tokens, v).float()  # (B, T, V)
+    onehot[..., 0] = 0  # padding is a zero vector
+    tables = region.table.weight.view(size, v, d)  # (k, V, D)
+    weight = tables.permute(2, 1, 0)  # (D, V, k): Conv1d's (out, in, width)
+    expected = torch.nn.functional.conv1d(
+        torch.nn.functional.pad(onehot.transpose(1, 2), (1, 1)), weight
+    ).transpose(1, 2)  # (B, T, D), region centred on each token
+    torch.testing.assert_close(region(tokens), expected)
+
+
+def test_a_region_cnn_trains_from_the_cli_and_reads_negation(tmp_path):
+    """The negation corpus again, single words as tokens: max-pooled three-word regions
+    fit the XOR of "not" and the cue word."""
+    train = _negation_csv(tmp_path / "train.csv", 600, seed=0)
+    test = _negation_csv(tmp_path / "test.csv", 200, seed=1)
+    config = tmp_path / "region.yaml"
+    config.write_text(
+        f"data: {{name: text, train: {train}, test: {test}, max_len: 24, min_freq: 1}}\n"
+        "model: {name: text_classifier, encoder: region, region_size: 3, pooling: max, "
+        "d_embed: 32, dropout: 0.0}\n"
+        "train: {epochs: 15, lr: 0.01, batch_size: 32, progress: false}\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(out)]) == 0
+    accuracy = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+    assert accuracy >= 0.97, accuracy

@@ -14,7 +14,12 @@ Encoders (``encoder``):
   summaries (cheap on long texts: the RNN takes T / chunk_size steps);
 - ``bag``: no encoder: the token embeddings themselves are pooled, as in fastText (Joulin
   et al. 2017); with ``data.ngrams: 2`` the tokens include word bigrams, so this is an
-  attention-pooled (or mean-pooled: fastText) bag of n-grams, fast and strong on reviews.
+  attention-pooled (or mean-pooled: fastText) bag of n-grams, fast and strong on reviews;
+- ``region``: Johnson & Zhang 2015's seq-CNN: a convolution of width ``region_size`` over
+  one-hot words with ``d_embed`` filters, then ReLU. Over one-hot inputs the convolution is
+  a sum of lookups, one table per position in the window (:class:`RegionEmbedding`), so
+  thousands of filters over a 30k vocabulary cost a gather, not a dense product; the region
+  vectors take the place of the word embeddings (knowledge fuses into them).
 
 Pooling (``pooling``): additive attention (Yang et al. 2016), max or mean over time.
 
@@ -61,13 +66,13 @@ from amkit.models.base import ModelOutput, register_model
 
 log = logging.getLogger("amkit")
 
-ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked", "bag")
+ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked", "bag", "region")
 KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
 
 
 @dataclass
 class TextClassifierConfig:
-    encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked", "bag"] = "bilstm"
+    encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked", "bag", "region"] = "bilstm"
     pooling: Literal["attention", "max", "mean"] = "attention"
     # width of the attention pooling's scoring layer; None: the encoder's output width. On
     # IMDB the scoring layer at full width costs about as much as a CNN encoder's convolutions
@@ -78,6 +83,7 @@ class TextClassifierConfig:
     n_heads: int = option(4, ge=1)  # transformer only
     cnn_widths: list[int] = field(default_factory=lambda: [3, 4, 5])  # Kim 2014
     chunk_size: int = option(20, ge=1)  # chunked only
+    region_size: int = option(3, ge=1)  # region only: words per region (centred on a token)
     dropout: float = option(0.4, ge=0, lt=1)
     knowledge: Literal["none", "lexicon", "glove", "wordnet", "knowledge_attention"] = "none"
     fusion: Literal["concat", "gate"] = "concat"
@@ -203,6 +209,45 @@ class ChunkedEncoder(nn.Module):
         return states, chunk_mask, inner.view(b, s, self.chunk)
 
 
+class RegionEmbedding(nn.Module):
+    """Johnson & Zhang 2015's convolution over one-hot words as lookups: ``(B, T) -> (B, T, D)``.
+
+    Region ``t`` covers the ``size`` words centred on token ``t`` (``(size - 1) // 2`` before
+    it); its vector is ``sum_k E_k[w_{t - (size - 1) // 2 + k}]`` with one ``(V, D)`` table per
+    position ``k`` (stored as one ``(size * V, D)`` table), i.e. a width-``size`` convolution
+    with ``D`` filters over one-hot vectors, without the bias and activation. Padding (id 0)
+    and positions outside the text contribute 0 (they all read row 0, kept at zero). One
+    lookup for all positions: its backward builds one dense gradient, not ``size``."""
+
+    def __init__(self, vocab_size: int, dim: int, size: int):
+        super().__init__()
+        self.vocab_size, self.size = vocab_size, size
+        self.table = nn.Embedding(size * vocab_size, dim, padding_idx=0)
+        with torch.no_grad():
+            self.table.weight.normal_(std=1.0 / math.sqrt(size))
+            self.table.weight[0] = 0
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        before = (self.size - 1) // 2
+        padded = F.pad(tokens, (before, self.size - 1 - before))  # (B, T + size - 1)
+        words = padded.unfold(1, self.size, 1)  # (B, T, size): the words of each region
+        offsets = torch.arange(self.size, device=tokens.device) * self.vocab_size
+        rows = torch.where(words == 0, 0, words + offsets)  # (B, T, size)
+        return self.table(rows).sum(2)  # (B, T, D)
+
+
+class RegionEncoder(nn.Module):
+    """Bias and ReLU on the region vectors of :class:`RegionEmbedding`: ``(B, T, D)``."""
+
+    def __init__(self, d_in: int):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(d_in))
+        self.d_out = d_in
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        return F.relu(x + self.bias) * mask.unsqueeze(-1)
+
+
 class BagEncoder(nn.Module):
     """No encoder: ``(B, T, D) -> (B, T, D)`` unchanged, so pooling sees the embeddings."""
 
@@ -227,7 +272,8 @@ def pool(
         weights = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)  # (B, S)
         return torch.einsum("bs,bsd->bd", weights, h), weights
     pooled, winners = h.masked_fill(~real, float("-inf")).max(dim=1)  # (B, D), (B, D)
-    weights = F.one_hot(winners, h.shape[1]).float().mean(1)  # (B, S): share of features won
+    won = torch.zeros(h.shape[:2], dtype=h.dtype, device=h.device)  # (B, S)
+    weights = won.scatter_add_(1, winners, torch.ones_like(pooled)) / h.shape[2]  # share won
     return pooled.masked_fill(~mask.any(1, keepdim=True), 0.0), weights
 
 
@@ -277,7 +323,10 @@ class TextClassifier(nn.Module):
         self.config = config
         vocab = data_info["vocab"]
         d_embed = config.d_embed
-        self.embed = nn.Embedding(len(vocab), d_embed, padding_idx=0)
+        if config.encoder == "region":  # region vectors stand in for word embeddings
+            self.embed = RegionEmbedding(len(vocab), d_embed, config.region_size)
+        else:
+            self.embed = nn.Embedding(len(vocab), d_embed, padding_idx=0)
         self.embed_dropout = nn.Dropout(config.dropout / 2)
         self.knowledge_info: dict[str, float] = {}
         self.fusion = None
@@ -294,6 +343,8 @@ class TextClassifier(nn.Module):
             self.encoder = CNNEncoder(d_embed, config.d_hidden, config.cnn_widths)
         elif config.encoder == "bag":
             self.encoder = BagEncoder(d_embed)
+        elif config.encoder == "region":
+            self.encoder = RegionEncoder(d_embed)
         elif config.encoder == "transformer":
             self.encoder = TransformerTextEncoder(
                 d_embed,
@@ -365,7 +416,8 @@ class TextClassifier(nn.Module):
             if gate is not None:
                 gate = gate.mean(-1) * mask  # (B, T')
                 attention["gate"] = F.pad(gate, (0, full_length - length))  # (B, T)
-        x = self.embed_dropout(x) * mask.unsqueeze(-1)  # padding stays zero
+        if not isinstance(self.embed, RegionEmbedding):  # region vectors: the encoder masks
+            x = self.embed_dropout(x) * mask.unsqueeze(-1)  # padding stays zero
 
         if isinstance(self.encoder, ChunkedEncoder):
             h, state_mask, inner = self.encoder(x, mask)  # (B, S, D), (B, S), (B, S, chunk)
