@@ -240,24 +240,30 @@ def _negation_csv(path, n, seed):
     return path
 
 
-@pytest.mark.parametrize(("ngrams", "learns"), [(1, False), (2, True)])
-def test_a_mean_pooled_bag_needs_bigrams_to_read_negation(tmp_path, ngrams, learns):
-    """fastText on a corpus where the label is an XOR of "not" and the cue word: a linear
-    head on the mean of word embeddings cannot fit it, one on words + bigrams can."""
+def _train_on_negation(tmp_path, data: str, model: str, lr: float) -> tuple[Path, float]:
+    """Train from the CLI on the negation corpus (600 train, 200 test texts): the run dir
+    and its test accuracy. ``data`` and ``model`` are extra YAML flow-mapping entries."""
     train = _negation_csv(tmp_path / "train.csv", 600, seed=0)
     test = _negation_csv(tmp_path / "test.csv", 200, seed=1)
-    config = tmp_path / "bag.yaml"
+    config = tmp_path / "negation.yaml"
     config.write_text(
-        f"data: {{name: text, train: {train}, test: {test}, max_len: 24, min_freq: 1, "
-        f"ngrams: {ngrams}}}\n"
-        "model: {name: text_classifier, encoder: bag, pooling: mean, d_embed: 16, "
-        "dropout: 0.0}\n"
-        "train: {epochs: 15, lr: 0.05, batch_size: 32, progress: false}\n",
+        f"data: {{name: text, train: {train}, test: {test}, max_len: 24, min_freq: 1{data}}}\n"
+        f"model: {{name: text_classifier, dropout: 0.0, {model}}}\n"
+        f"train: {{epochs: 15, lr: {lr}, batch_size: 32, progress: false}}\n",
         encoding="utf-8",
     )
     out = tmp_path / "run"
     assert main(["train", str(config), "--out", str(out)]) == 0
-    accuracy = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+    return out, json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+
+
+@pytest.mark.parametrize(("ngrams", "learns"), [(1, False), (2, True)])
+def test_a_mean_pooled_bag_needs_bigrams_to_read_negation(tmp_path, ngrams, learns):
+    """fastText on a corpus where the label is an XOR of "not" and the cue word: a linear
+    head on the mean of word embeddings cannot fit it, one on words + bigrams can."""
+    out, accuracy = _train_on_negation(
+        tmp_path, f", ngrams: {ngrams}", "encoder: bag, pooling: mean, d_embed: 16", lr=0.05
+    )
     assert (accuracy >= 0.97) if learns else (accuracy <= 0.8), accuracy
     if learns:  # explain tokenizes as training did: the bigram is one of the tokens shown
         assert main(["explain", str(out), "--text", "the plot was not good",
@@ -288,17 +294,6 @@ def test_region_embedding_is_a_convolution_over_one_hot_words():
 def test_a_region_cnn_trains_from_the_cli_and_reads_negation(tmp_path):
     """The negation corpus again, single words as tokens: max-pooled three-word regions
     fit the XOR of "not" and the cue word."""
-    train = _negation_csv(tmp_path / "train.csv", 600, seed=0)
-    test = _negation_csv(tmp_path / "test.csv", 200, seed=1)
-    config = tmp_path / "region.yaml"
-    config.write_text(
-        f"data: {{name: text, train: {train}, test: {test}, max_len: 24, min_freq: 1}}\n"
-        "model: {name: text_classifier, encoder: region, region_size: 3, pooling: max, "
-        "d_embed: 32, dropout: 0.0}\n"
-        "train: {epochs: 15, lr: 0.01, batch_size: 32, progress: false}\n",
-        encoding="utf-8",
-    )
-    out = tmp_path / "run"
-    assert main(["train", str(config), "--out", str(out)]) == 0
-    accuracy = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+    model = "encoder: region, region_size: 3, pooling: max, d_embed: 32"
+    _, accuracy = _train_on_negation(tmp_path, "", model, lr=0.01)
     assert accuracy >= 0.97, accuracy
