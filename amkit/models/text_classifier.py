@@ -223,8 +223,9 @@ class RegionEmbedding(nn.Module):
         super().__init__()
         self.vocab_size, self.size = vocab_size, size
         self.table = nn.Embedding(size * vocab_size, dim, padding_idx=0)
+        bound = 1.0 / math.sqrt(size * vocab_size)  # nn.Conv1d's init for this convolution
         with torch.no_grad():
-            self.table.weight.normal_(std=1.0 / math.sqrt(size))
+            self.table.weight.uniform_(-bound, bound)
             self.table.weight[0] = 0
 
     def forward(self, tokens: Tensor) -> Tensor:
