@@ -217,7 +217,8 @@ class RegionEmbedding(nn.Module):
     position ``k`` (stored as one ``(size * V, D)`` table), i.e. a width-``size`` convolution
     with ``D`` filters over one-hot vectors, without the bias and activation. Padding (id 0)
     and positions outside the text contribute 0 (they all read row 0, kept at zero). One
-    lookup for all positions: its backward builds one dense gradient, not ``size``."""
+    ``embedding_bag`` for all positions: its backward builds one dense gradient, not
+    ``size``."""
 
     def __init__(self, vocab_size: int, dim: int, size: int):
         super().__init__()
@@ -234,7 +235,10 @@ class RegionEmbedding(nn.Module):
         words = padded.unfold(1, self.size, 1)  # (B, T, size): the words of each region
         offsets = torch.arange(self.size, device=tokens.device) * self.vocab_size
         rows = torch.where(words == 0, 0, words + offsets)  # (B, T, size)
-        return self.table(rows).sum(2)  # (B, T, D)
+        summed = F.embedding_bag(  # sums each region's rows without a (B, T, size, D) copy
+            rows.flatten(0, 1), self.table.weight, mode="sum", padding_idx=0
+        )  # (B * T, D)
+        return summed.view(*tokens.shape, -1)  # (B, T, D)
 
 
 class RegionEncoder(nn.Module):
