@@ -28,7 +28,7 @@ demo: $(STAMP)
 	$(BIN)/amkit demo
 
 test: $(STAMP)
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -n auto --durations=15
 
 test-all: $(STAMP)
 	$(BIN)/pytest -q -m "slow or not slow"

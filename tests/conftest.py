@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import pytest
 import torch
 from torch import nn
+
+# `make test` runs the suite in one process per core (pytest-xdist): one torch thread each,
+# so the workers do not fight over the cores.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 # A key-projection bias adds the same q . b_k to every score of a query row, and softmax is
 # shift-invariant, so its gradient is exactly 0 in exact arithmetic (float noise in practice).

@@ -242,7 +242,8 @@ class RegionEmbedding(nn.Module):
 
 
 class RegionEncoder(nn.Module):
-    """Bias and ReLU on the region vectors of :class:`RegionEmbedding`: ``(B, T, D)``."""
+    """Bias and ReLU on the region vectors of :class:`RegionEmbedding`: ``(B, T, D)``.
+    Padding positions are not zeroed: every pooling masks them."""
 
     def __init__(self, d_in: int):
         super().__init__()
@@ -250,7 +251,7 @@ class RegionEncoder(nn.Module):
         self.d_out = d_in
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
-        return F.relu(x + self.bias) * mask.unsqueeze(-1)
+        return F.relu(x + self.bias)
 
 
 class BagEncoder(nn.Module):
