@@ -478,3 +478,23 @@ def test_explicit_bf16_warns_on_a_cpu_that_would_emulate_it(monkeypatch, caplog)
     assert precision.resolve_precision("bf16") == "bf16"
     assert precision.resolve_precision("fp32") == "fp32"
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("0", "0")])
+def test_importing_amkit_turns_on_huge_pages_unless_the_user_chose(preset, expected):
+    """PyTorch reads THP_MEM_ALLOC_ENABLE at its first allocation, so amkit sets it before
+    importing torch; a value the user set wins."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+    if preset is not None:
+        env["THP_MEM_ALLOC_ENABLE"] = preset
+    code = (
+        "import os, amkit, sys; print(os.environ['THP_MEM_ALLOC_ENABLE'], 'torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == [expected, "True"]
