@@ -422,7 +422,7 @@ class TextClassifier(nn.Module):
             if gate is not None:
                 gate = gate.mean(-1) * mask  # (B, T')
                 attention["gate"] = F.pad(gate, (0, full_length - length))  # (B, T)
-        if not isinstance(self.embed, RegionEmbedding):  # region vectors: the encoder masks
+        if not isinstance(self.embed, RegionEmbedding):  # region vectors: pooling masks padding
             x = self.embed_dropout(x) * mask.unsqueeze(-1)  # padding stays zero
 
         if isinstance(self.encoder, ChunkedEncoder):
