@@ -165,30 +165,35 @@ def test_ema_validates_and_saves_the_moving_average_of_each_steps_weights(tmp_pa
     assert reloaded["accuracy"] == pytest.approx(result.metrics["best"]["val_accuracy"])
 
 
+def _run_recording_training_dtypes(run_dir, overrides):
+    """``amkit.run`` on the demo config: its result and the dtypes of the logits the model
+    produced in training mode (every module's forward is watched)."""
+    from torch.nn.modules.module import register_module_forward_hook
+
+    seen = set()
+
+    def record(module, args, output):
+        if module.training and hasattr(output, "logits"):
+            seen.add(output.logits.dtype)
+
+    handle = register_module_forward_hook(record)
+    try:
+        result = amkit.run(DEMO_CONFIG, run_dir=run_dir, overrides=overrides)
+    finally:
+        handle.remove()
+    return result, seen
+
+
 def test_bf16_precision_trains_under_autocast_and_keeps_float32_weights(tmp_path):
     """``train.precision: bf16``: the training forward computes in bfloat16, the weights,
     saved model and validation stay float32, and training follows the float32 run."""
     from safetensors.torch import load_file
-    from torch.nn.modules.module import register_module_forward_hook
-
-    seen = []
-
-    def record(module, args, output):  # every module: keep the models' training outputs
-        if module.training and hasattr(output, "logits"):
-            seen.append(output.logits.dtype)
 
     runs = {}
-    handle = register_module_forward_hook(record)
-    try:
-        for precision in ("fp32", "bf16"):
-            seen.clear()
-            overrides = [*TINY, "train.epochs=2", f"train.precision={precision}"]
-            runs[precision] = amkit.run(
-                DEMO_CONFIG, run_dir=tmp_path / precision, overrides=overrides
-            )
-            assert set(seen) == {torch.bfloat16 if precision == "bf16" else torch.float32}
-    finally:
-        handle.remove()
+    for precision in ("fp32", "bf16"):
+        overrides = [*TINY, "train.epochs=2", f"train.precision={precision}"]
+        runs[precision], dtypes = _run_recording_training_dtypes(tmp_path / precision, overrides)
+        assert dtypes == {torch.bfloat16 if precision == "bf16" else torch.float32}
     result = runs["bf16"]
     assert all(p.dtype == torch.float32 for p in result.model.parameters())
     saved = load_file(str(result.run_dir / "model.safetensors"))
@@ -444,24 +449,12 @@ def test_fused_adam_steps_like_the_reference_loop(name):
 def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(tmp_path, monkeypatch, native):
     """``train.precision: auto`` trains in bfloat16 on CPUs with native bfloat16 and in
     float32 elsewhere, and metrics.json records what was used."""
-    from torch.nn.modules.module import register_module_forward_hook
-
     from amkit.train import precision
 
     monkeypatch.setattr(precision, "native_bf16", lambda: native)
-    seen = []
-
-    def record(module, args, output):
-        if module.training and hasattr(output, "logits"):
-            seen.append(output.logits.dtype)
-
-    handle = register_module_forward_hook(record)
-    try:
-        overrides = [*TINY, "train.epochs=1", "train.precision=auto"]
-        amkit.run(DEMO_CONFIG, run_dir=tmp_path / "run", overrides=overrides)
-    finally:
-        handle.remove()
-    assert set(seen) == {torch.bfloat16 if native else torch.float32}
+    overrides = [*TINY, "train.epochs=1", "train.precision=auto"]
+    _, dtypes = _run_recording_training_dtypes(tmp_path / "run", overrides)
+    assert dtypes == {torch.bfloat16 if native else torch.float32}
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["precision"] == ("bf16" if native else "fp32")
 

@@ -199,7 +199,6 @@ class Trainer:
         self.seed = seed
         self.on_epoch_end = on_epoch_end or []
         self.precision = resolve_precision(config.precision)  # "fp32" | "bf16"
-        self.bf16 = self.precision == "bf16"
         if config.precision == "auto":
             log.info("train.precision auto -> %s on this CPU", self.precision)
         # a model with nothing to learn (e.g. most-popular) is evaluated once, not trained
@@ -309,7 +308,7 @@ class Trainer:
             scale = 1.0
             if self.world_size > 1:
                 batch, scale = distributed.shard(batch, self.rank, self.world_size)
-            with torch.autocast("cpu", torch.bfloat16, enabled=self.bf16):
+            with torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bf16"):
                 out = self.step_model(**model_inputs(batch))
             if out.loss is None:
                 raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
