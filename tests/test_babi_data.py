@@ -17,6 +17,7 @@ from amkit.data.babi import (
     read_splits,
     tokenize,
 )
+from amkit.data.base import TensorDictDataset, iterate_batches
 from amkit.data.stories import write_babi_tree
 
 FIXTURE = Path(__file__).parent / "fixtures" / "babi_sample.txt"
@@ -159,3 +160,31 @@ def test_real_archive_missing_10k_task3_is_reported(tmp_path):
     shutil.copy(ARCHIVE, tmp_path / ARCHIVE.name)
     with pytest.raises(FileNotFoundError, match="en-10k task 3 train file is missing"):
         read_splits(BabiDataConfig(path=str(tmp_path), variant="en-10k", tasks=[3]), 0)
+
+
+def test_bucket_pool_groups_stories_by_sentence_count_and_keeps_every_question(tmp_path):
+    """Tasks 1 and 2 generated with different story lengths: bucketed training batches
+    need fewer sentence steps (the longest story in each batch) than random ones, every
+    question still comes once per epoch, and validation / test batches are not bucketed."""
+    write_babi_tree(tmp_path, tasks=(1, 2), n_train=400, n_test=20)
+
+    def steps_and_seen(pool: int) -> tuple[int, list[int]]:
+        config = BabiDataConfig(path=str(tmp_path), tasks=[1, 2], bucket_pool=pool)
+        train = build_babi(config, 0).split("train")
+        train.tensors["row"] = torch.arange(len(train))
+        steps, seen = 0, []
+        for batch in iterate_batches(train, 16, shuffle=True,
+                                     generator=torch.Generator().manual_seed(0)):  # fmt: skip
+            steps += int((batch["story"] != 0).any(-1).sum(1).max())
+            seen += batch["row"].tolist()
+        assert sorted(seen) == list(range(len(train)))
+        return steps, seen
+
+    bucketed, _ = steps_and_seen(8)
+    random_batches, _ = steps_and_seen(0)
+    assert bucketed < 0.9 * random_batches
+    bundle = build_babi(BabiDataConfig(path=str(tmp_path), tasks=[1, 2], bucket_pool=8), 0)
+    assert bundle.split("train").bucket_pool == 8
+    assert bundle.split("val").bucket_pool == 0 and bundle.split("test").bucket_pool == 0
+    with pytest.raises(ValueError, match="row_lengths must be"):
+        TensorDictDataset({"x": torch.zeros(3)}, bucket_pool=2, row_lengths=torch.zeros(2))

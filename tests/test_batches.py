@@ -27,7 +27,7 @@ def test_trimmed_batches_are_cut_to_their_longest_row_and_lose_no_token():
     assert data[1]["src"].shape == (40,)  # a single row is left alone
     with pytest.raises(ValueError, match="not \\(N, T\\) tensors"):
         TensorDictDataset({"label": torch.arange(3)}, trim=("label",))
-    with pytest.raises(ValueError, match="name them"):
+    with pytest.raises(ValueError, match="name the trim columns"):
         TensorDictDataset({"src": _padded(lengths)}, bucket_pool=10)
 
 

@@ -255,6 +255,10 @@ class BabiDataConfig:
     # What to do when a task's train file is missing (the en-10k qa3 file may be):
     # error, or train that task on the 1k file of the same language and say so.
     missing_train: Literal["error", "use_1k"] = "error"
+    # > 0: training batches of stories with similar numbers of sentences, from pools of this
+    # many batches (models that read sentence by sentence -- EntNet, DNC -- stop at the
+    # batch's longest story: on 1k joint, 10 steps per batch instead of 41 with pools of 20)
+    bucket_pool: int = option(0, ge=0)
 
     def validate(self) -> list[str]:
         bad = [t for t in self.tasks if not 1 <= t <= 20]
@@ -366,12 +370,12 @@ def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
     everything = splits.train + splits.val + splits.test
     sentence_len = max(len(s) for e in everything for s in e.story[-config.memory_size :] or [[""]])
     query_len = max(len(e.question) for e in everything)
-    tensors = {
-        name: TensorDictDataset(
-            vectorize(examples, index, config.memory_size, sentence_len, query_len)
-        )
-        for name, examples in (("train", splits.train), ("val", splits.val), ("test", splits.test))
-    }
+    tensors = {}
+    for name, examples in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
+        columns = vectorize(examples, index, config.memory_size, sentence_len, query_len)
+        pool = config.bucket_pool if name == "train" else 0
+        sentences = (columns["story"] != 0).any(-1).sum(1) if pool else None  # (N,)
+        tensors[name] = TensorDictDataset(columns, bucket_pool=pool, row_lengths=sentences)
     answers = sorted({index[e.answer] for e in everything})
     return DataBundle(
         tensors,

@@ -27,12 +27,17 @@ class TensorDictDataset:
 
     ``trim`` names ``(N, T)`` columns of right-padded (with 0) sequences: a batch of them is
     cut to its longest row instead of the longest in the whole split. With ``bucket_pool``
-    N > 0, shuffled batches group rows of similar length (:func:`iterate_batches`).
-    Translation data sets both.
+    N > 0, shuffled batches group rows of similar length (:func:`iterate_batches`): the
+    length is ``row_lengths`` ``(N,)`` when given (e.g. sentences in a bAbI story), else the
+    real entries of the ``trim`` columns. Translation data sets both.
     """
 
     def __init__(
-        self, tensors: dict[str, Tensor], trim: tuple[str, ...] = (), bucket_pool: int = 0
+        self,
+        tensors: dict[str, Tensor],
+        trim: tuple[str, ...] = (),
+        bucket_pool: int = 0,
+        row_lengths: Tensor | None = None,
     ):
         if not tensors:
             raise ValueError("a dataset needs at least one tensor")
@@ -42,11 +47,16 @@ class TensorDictDataset:
         unknown = [name for name in trim if name not in tensors or tensors[name].dim() != 2]
         if unknown:
             raise ValueError(f"trim names columns that are not (N, T) tensors: {unknown}")
-        if bucket_pool and not trim:
-            raise ValueError("bucket_pool sorts rows by the length of the trim columns: name them")
+        if bucket_pool and not trim and row_lengths is None:
+            raise ValueError(
+                "bucket_pool sorts rows by length: name the trim columns or give row_lengths"
+            )
+        if row_lengths is not None and row_lengths.shape != (len(next(iter(tensors.values()))),):
+            raise ValueError(f"row_lengths must be (N,), got {tuple(row_lengths.shape)}")
         self.tensors = tensors
         self.trim = tuple(trim)
         self.bucket_pool = bucket_pool
+        self.row_lengths = row_lengths
 
     def __len__(self) -> int:
         return len(next(iter(self.tensors.values())))
@@ -61,7 +71,10 @@ class TensorDictDataset:
         return rows
 
     def lengths(self) -> Tensor:
-        """``(N,)`` real (non-zero) entries per row over the ``trim`` columns."""
+        """``(N,)`` each row's length: ``row_lengths``, or its real (non-zero) entries over the
+        ``trim`` columns."""
+        if self.row_lengths is not None:
+            return self.row_lengths
         return sum((self.tensors[name] != 0).sum(1) for name in self.trim)
 
 

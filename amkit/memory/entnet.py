@@ -113,12 +113,18 @@ class EntityNetwork(nn.Module):
         """``(S, d)`` the slot keys ``w_j``."""
         return self.free_keys if self.free_keys is not None else self.embedding(self.key_ids)
 
-    def step(self, h: Tensor, keys: Tensor, s: Tensor, real: Tensor) -> tuple[Tensor, Tensor]:
-        """One sentence: ``h (B, S, d)``, ``s (B, d)``, ``real (B,)`` -> ``h``, gates ``(B, S)``."""
-        s_col = s.unsqueeze(-1)  # (B, d, 1)
-        gate = torch.sigmoid((h @ s_col).squeeze(-1) + s @ keys.T)  # (B, S)
+    def step(
+        self, h: Tensor, keys: Tensor, s: Tensor, real: Tensor, fixed: tuple[Tensor, ...] = ()
+    ) -> tuple[Tensor, Tensor]:
+        """One sentence: ``h (B, S, d)``, ``s (B, d)``, ``real (B,)`` -> ``h``, gates ``(B, S)``.
+
+        ``fixed``: ``(s @ keys.T (B, S), W s (B, d), V keys (S, d))`` when the caller computed
+        them for every sentence at once; the same numbers either way.
+        """
+        s_keys, w_s, v_keys = fixed or (s @ keys.T, self.W(s), self.V(keys))
+        gate = torch.sigmoid((h * s.unsqueeze(1)).sum(-1) + s_keys)  # (B, S)
         gate = gate * real.unsqueeze(-1)  # padding sentences open no gate
-        candidate = self.phi(self.U(h) + self.V(keys) + self.W(s).unsqueeze(1))  # (B, S, d)
+        candidate = self.phi(self.U(h) + v_keys + w_s.unsqueeze(1))  # (B, S, d)
         updated = h + gate.unsqueeze(-1) * candidate
         updated = updated / updated.norm(dim=-1, keepdim=True).clamp(min=1e-6)
         h = torch.where(real.view(-1, 1, 1), updated, h)
@@ -141,8 +147,15 @@ class EntityNetwork(nn.Module):
         h = keys.unsqueeze(0).expand(batch, -1, -1)  # (B, S, d)
         last = int(real.any(0).nonzero().max()) + 1 if real.any() else 0
         gates = []
-        for t in range(last):
-            h, gate = self.step(h, keys, sentences[:, t], real[:, t])
+        # what does not depend on the slots, for all sentences in three products; unbind
+        # (not indexing per step) so backward stacks the gradients once
+        read_in = sentences[:, :last]  # (B, M', d)
+        s_keys = (read_in @ keys.T).unbind(1)  # (B, S) per sentence
+        w_s = self.W(read_in).unbind(1)  # (B, d) per sentence
+        v_keys = self.V(keys)  # (S, d)
+        pairs = zip(read_in.unbind(1), real[:, :last].unbind(1), strict=True)
+        for t, (s, is_real) in enumerate(pairs):
+            h, gate = self.step(h, keys, s, is_real, (s_keys[t], w_s[t], v_keys))
             gates.append(gate)
         q = self.query_encoder(query)  # (B, d)
         read = F.softmax((h @ q.unsqueeze(-1)).squeeze(-1), dim=-1)  # (B, S)
