@@ -51,9 +51,9 @@ class TensorDictDataset:
             raise ValueError(
                 "bucket_pool sorts rows by length: name the trim columns or give row_lengths"
             )
-        if row_lengths is not None and row_lengths.shape != (len(next(iter(tensors.values()))),):
-            raise ValueError(f"row_lengths must be (N,), got {tuple(row_lengths.shape)}")
         self.tensors = tensors
+        if row_lengths is not None and row_lengths.shape != (len(self),):
+            raise ValueError(f"row_lengths must be (N,), got {tuple(row_lengths.shape)}")
         self.trim = tuple(trim)
         self.bucket_pool = bucket_pool
         self.row_lengths = row_lengths
