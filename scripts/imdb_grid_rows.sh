@@ -1,7 +1,7 @@
 #!/bin/bash
 # Refreshes the IMDB knowledge-grid cells (docs/results/imdb.{json,md}) from the sweeps in
 # runs/imdb/grid/<encoder>/<knowledge>/seed<S>/ (all 22,500 training reviews; queues
-# scripts/queues/imdb_grid_{a,b}.tsv) and runs/imdb/grid10/... (10 %: imdb_grid_10pct.tsv).
+# scripts/queues/imdb_grid_{a,b}.tsv) and runs/imdb/grid10/... (10 %: imdb_grid_10pct_{a,b}.tsv).
 # Cells keep the seeds an earlier session ran (runs no longer on disk).  usage: imdb_grid_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
