@@ -2,7 +2,7 @@
 # After scripts/queues/multi30k_{transformer,gru}.tsv: choose each run's test decoding on
 # validation, add its row to docs/results/multi30k.{json,md}, and measure its compressed
 # variants for docs/results/compression.{json,md}.
-# usage: multi30k_rows.sh [transformer|gru|students]...  (students: after the
+# usage: multi30k_rows.sh [transformer|gru|students|student512]...  (students: after the
 # multi30k_student_{distilled,references}.tsv queues)
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -19,7 +19,7 @@ row() { # name run family label config [extra --set] [notes]
     --id "$1" --label "$4"
   return 0
 }
-[ $# -eq 0 ] && set -- transformer gru students
+[ $# -eq 0 ] && set -- transformer gru students student512
 for name in "$@"; do
   case $name in
     transformer) row transformer runs/multi30k/transformer transformer "Transformer d256 3+3" \
@@ -39,5 +39,10 @@ for name in "$@"; do
         --id distillation --label "Distillation: the stop-20 Transformer teacher and two h256 GRU students" \
         --extra "GRU h256 distilled=runs/multi30k/gru-h256-distilled" \
         --extra "GRU h256 on references=runs/multi30k/gru-h256" ;;
+    student512)  # after scripts/queues/multi30k_student_h512_distilled.tsv
+      COMPRESS=0 row gru-h512-distilled runs/multi30k/gru-h512-distilled rnn \
+        "GRU + Bahdanau h512, distilled from the Transformer" configs/multi30k/gru_bahdanau.yaml \
+        "data.train_targets=runs/multi30k/transformer/train.distilled.de" \
+        "Sequence-level distillation as the h256 student: the same stop-20 Transformer teacher (34.47 greedy test BLEU) and its beam-4 translations of the training sources, here with the config's h512 GRU. One thread, beside other trainings (stop 22)." ;;
   esac
 done
