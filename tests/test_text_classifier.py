@@ -297,3 +297,27 @@ def test_a_region_cnn_trains_from_the_cli_and_reads_negation(tmp_path):
     model = "encoder: region, region_size: 3, pooling: max, d_embed: 32"
     _, accuracy = _train_on_negation(tmp_path, "", model, lr=0.01)
     assert accuracy >= 0.97, accuracy
+
+
+@pytest.mark.parametrize("size", [3, 4])
+def test_region_knowledge_is_a_convolution_over_one_hot_words_and_their_knowledge(tmp_path, size):
+    """With ``fusion: concat`` the region CNN's input channels are each word's one-hot vector
+    concatenated with its lexicon vector: one convolution over both equals the model's
+    region vectors (odd and even widths, padding and the text's ends as zeros)."""
+    model = _model(encoder="region", region_size=size, knowledge="lexicon",
+                   lexicons=[_lexicon_file(tmp_path)])  # fmt: skip
+    with torch.no_grad():
+        model.fusion.conv.weight.normal_()  # the knowledge channels' filters: (D, Dk, size)
+    tokens = _tokens()
+    v, d = len(VOCAB), model.config.d_embed
+    onehot = torch.nn.functional.one_hot(tokens, v).float()  # (B, T, V)
+    onehot[..., 0] = 0  # padding is a zero vector
+    channels = torch.cat([onehot, model.knowledge_table[tokens]], -1)  # (B, T, V + Dk)
+    word_filters = model.embed.table.weight.view(size, v, d).permute(2, 1, 0)  # (D, V, size)
+    weight = torch.cat([word_filters, model.fusion.conv.weight], 1)  # (D, V + Dk, size)
+    before = (size - 1) // 2
+    inputs = torch.nn.functional.pad(channels.transpose(1, 2), (before, size - 1 - before))
+    expected = torch.nn.functional.conv1d(inputs, weight).transpose(1, 2)  # (B, T, D)
+    got, _ = model.fusion(model.embed(tokens), model.knowledge_table[tokens])
+    torch.testing.assert_close(got, expected)
+    assert model.fusion.conv.weight.shape == (d, 2, size)  # no dense (D + Dk) x D product

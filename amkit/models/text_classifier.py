@@ -19,7 +19,9 @@ Encoders (``encoder``):
   one-hot words with ``d_embed`` filters, then ReLU. Over one-hot inputs the convolution is
   a sum of lookups, one table per position in the window (:class:`RegionEmbedding`), so
   thousands of filters over a 30k vocabulary cost a gather, not a dense product; the region
-  vectors take the place of the word embeddings (knowledge fuses into them).
+  vectors take the place of the word embeddings. With ``fusion: concat`` a token's knowledge
+  vector joins its one-hot vector as extra input channels of the same convolution
+  (:class:`RegionKnowledge`); ``gate`` fuses into the region vectors.
 
 Pooling (``pooling``): additive attention (Yang et al. 2016), max or mean over time.
 
@@ -241,6 +243,25 @@ class RegionEmbedding(nn.Module):
         return summed.view(*tokens.shape, -1)  # (B, T, D)
 
 
+class RegionKnowledge(nn.Module):
+    """Knowledge as extra input channels of the region convolution: ``h (B, T, D)`` (region
+    vectors) plus ``sum_k W_k kn[t - (size - 1) // 2 + k]`` over the knowledge vectors
+    ``kn (B, T, Dk)`` of the region's words -- what a convolution over each word's one-hot
+    vector concatenated with its knowledge vector computes. Costs ``size * Dk * D`` per token,
+    not the ``(D + Dk) * D`` of a dense fusion over 1000-wide region vectors. Same call as
+    the fusion blocks: ``forward(h, kn) -> (h', None)``."""
+
+    def __init__(self, knowledge_dim: int, dim: int, size: int):
+        super().__init__()
+        self.size = size
+        self.conv = nn.Conv1d(knowledge_dim, dim, size, bias=False)
+
+    def forward(self, h: Tensor, k: Tensor, need_weights: bool = False) -> tuple[Tensor, None]:
+        before = (self.size - 1) // 2  # the same alignment as RegionEmbedding
+        padded = F.pad(k.transpose(1, 2), (before, self.size - 1 - before))  # (B, Dk, T+size-1)
+        return h + self.conv(padded).transpose(1, 2), None  # (B, T, D)
+
+
 class RegionEncoder(nn.Module):
     """Bias and ReLU on the region vectors of :class:`RegionEmbedding`: ``(B, T, D)``.
     Padding positions are not zeroed: every pooling masks them."""
@@ -389,6 +410,9 @@ class TextClassifier(nn.Module):
         if c.knowledge == "knowledge_attention":
             return
         d_k = c.d_knowledge if c.knowledge == "wordnet" else table.shape[1]
+        if c.encoder == "region" and c.fusion == "concat":  # concatenated before the conv
+            self.fusion = RegionKnowledge(d_k, c.d_embed, c.region_size)
+            return
         fusion = ConcatFusion if c.fusion == "concat" else GatedFusion
         self.fusion = fusion(c.d_embed, d_k)
 
