@@ -21,27 +21,38 @@ declare -A TEACHER=(
   [full]="Teacher: $NB/teacher-seed0 --set seed=0 nbsvm.train_folds=5 (out-of-fold NBSVM probabilities on the same split); alpha 0.5, temperature 2."
   [10%]="Teacher per seed: $NB/teacher10-seed\$s --set seed=\$s data.train_fraction=0.1 nbsvm.train_folds=5 (out-of-fold NBSVM probabilities on that seed's subset); alpha 0.5, temperature 2."
 )
+REGION_NONE=(runs/imdb/region_cnn/seed0-stop21 runs/imdb/region_cnn/seed1 runs/imdb/region_cnn/seed2)
+REGION_NONE_COMMAND="for s in 0 1 2; do amkit train configs/imdb/region_cnn.yaml --out runs/imdb/region_cnn/seed\$s --set seed=\$s data.split_seed=0; done"
 declare -A SPLIT=(
   [full]="One split for every seed (data.split_seed=0)."
   [10%]="Three seeded, stratified 10 % subsets (the run's seed picks the subset and the validation split); up to 20 epochs (an epoch is 10x shorter), early stopping on validation."
 )
 for size in full 10%; do
   folder=${FOLDER[$size]}
-  for enc in chunked cnn transformer bigru; do
+  for enc in chunked cnn transformer bigru region; do
+    config=configs/imdb/$enc.yaml common=${COMMON[$size]}
+    notes_grid="Grid setting: batches bucketed by length (data.bucket_pool=20), pooling scorer width 64."
+    if [ $enc = region ]; then  # max pooling; its config buckets already
+      config=configs/imdb/region_cnn.yaml common=${common/ $GRID/}
+      notes_grid="Region CNN config as it is (max pooling, batches bucketed by length); knowledge joins the convolution's input channels (fusion: concat)."
+    fi
     for k in none lexicon glove wordnet knowledge_attention distillation; do
       dirs=()
       for s in 0 1 2; do
         run=runs/imdb/$folder/$enc/$k/seed$s
+        # the full-data region CNN without knowledge is the region-cnn row's three runs
+        [ "$size/$enc/$k" = full/region/none ] && run=${REGION_NONE[$s]}
         [ -f "$run/metrics.json" ] && dirs+=("$run")
       done
       [ ${#dirs[@]} -eq 0 ] && continue
-      notes="Grid setting: batches bucketed by length (data.bucket_pool=20), pooling scorer width 64. ${SPLIT[$size]}"
+      notes="$notes_grid ${SPLIT[$size]}"
       variant=${SETTING[$k]}
       if [ "$k" = distillation ]; then
         notes="$notes ${TEACHER[$size]}"
         variant="distillation:data.teacher=${TEACHER_DIR[$size]}"
       fi
-      cmd="amkit sweep configs/imdb/$enc.yaml --out runs/imdb/$folder/$enc --seeds {seeds,} ${COMMON[$size]} --variant $variant"
+      cmd="amkit sweep $config --out runs/imdb/$folder/$enc --seeds {seeds,} $common --variant $variant"
+      [ "$size/$enc/$k" = full/region/none ] && cmd="$REGION_NONE_COMMAND"
       $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "$folder-$enc-$k" \
         --label "$enc, $k (grid)" --encoder "$enc" --knowledge "$k" --train-size "$size" --grid \
         --command "$cmd" --notes "$notes" --keep-seeds
