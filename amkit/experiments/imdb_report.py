@@ -22,6 +22,12 @@ from amkit.experiments.report import finish_page, mean_std, mean_std_cell, seeds
 RESULTS = Path("docs/results/imdb.json")
 METRICS = ("accuracy", "precision", "recall", "f1")
 TRAIN_SIZES = {"full": "22,500 reviews", "10%": "2,250 reviews"}
+SPLITS = {  # what a seed changes in each grid
+    "full": "Every cell trains on the same split (`data.split_seed=0`); seeds change "
+    "initialisation and batch order.",
+    "10%": "Each seed trains on its own seeded, stratified 10 % subset (the same subset in "
+    "every cell of that seed), so the paired differences compare like with like.",
+}
 # the knowledge grid (issue 6): every encoder with each of these, on one fixed split
 GRID_KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention", "distillation")
 
@@ -119,7 +125,9 @@ def render(results: dict[str, Any]) -> str:
         lines.append("")
     for size, description in TRAIN_SIZES.items():
         lines += grid_tables(
-            [r for r in rows.values() if r.get("grid") and r["train_size"] == size], description
+            [r for r in rows.values() if r.get("grid") and r["train_size"] == size],
+            description,
+            SPLITS[size],
         )
     lines += ["## Published numbers", "", "| model | accuracy % | source |", "|---|---:|---|"]
     for p in results["published"].values():
@@ -134,7 +142,7 @@ def render(results: dict[str, Any]) -> str:
     return finish_page(lines, results)
 
 
-def grid_tables(rows: list[dict[str, Any]], description: str) -> list[str]:
+def grid_tables(rows: list[dict[str, Any]], description: str, split: str) -> list[str]:
     """The encoder x knowledge matrix of test accuracy (mean ± std, seeds) and, beside it, each
     source's difference from the same encoder without knowledge, paired by seed."""
     if not rows:
@@ -162,8 +170,7 @@ def grid_tables(rows: list[dict[str, Any]], description: str) -> list[str]:
     return [
         f"## Knowledge grid: training on {description}",
         "",
-        "Test accuracy %, mean ± std over seeds (seed count in brackets). Every cell trains on "
-        "the same split (`data.split_seed=0`); seeds change initialisation and batch order.",
+        f"Test accuracy %, mean ± std over seeds (seed count in brackets). {split}",
         "",
         *matrix(
             lambda _, cell: f"{mean_std_cell(cell['accuracy'], 2, 100)} ({len(cell['seeds'])})"
