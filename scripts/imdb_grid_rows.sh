@@ -52,7 +52,9 @@ for size in full 10%; do
         variant="distillation:data.teacher=${TEACHER_DIR[$size]}"
       fi
       cmd="amkit sweep $config --out runs/imdb/$folder/$enc --seeds {seeds,} $common --variant $variant"
-      [ "$size/$enc/$k" = full/region/none ] && cmd="$REGION_NONE_COMMAND"
+      if [ "$size/$enc/$k" = full/region/none ]; then
+        cmd="$REGION_NONE_COMMAND" notes="$notes Seed 0's run is runs/imdb/region_cnn/seed0-stop21 (the same command, rerun in stop 21)."
+      fi
       $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "$folder-$enc-$k" \
         --label "$enc, $k (grid)" --encoder "$enc" --knowledge "$k" --train-size "$size" --grid \
         --command "$cmd" --notes "$notes" --keep-seeds
