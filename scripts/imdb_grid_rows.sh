@@ -37,11 +37,12 @@ for size in full 10%; do
       notes_grid="Region CNN config as it is (max pooling, batches bucketed by length); knowledge joins the convolution's input channels (fusion: concat)."
     fi
     for k in none lexicon glove wordnet knowledge_attention distillation; do
+      # the full-data region CNN without knowledge is the region-cnn row's three runs
+      region_none=; [ "$size/$enc/$k" = full/region/none ] && region_none=1
       dirs=()
       for s in 0 1 2; do
         run=runs/imdb/$folder/$enc/$k/seed$s
-        # the full-data region CNN without knowledge is the region-cnn row's three runs
-        [ "$size/$enc/$k" = full/region/none ] && run=${REGION_NONE[$s]}
+        [ -n "$region_none" ] && run=${REGION_NONE[$s]}
         [ -f "$run/metrics.json" ] && dirs+=("$run")
       done
       [ ${#dirs[@]} -eq 0 ] && continue
@@ -52,7 +53,7 @@ for size in full 10%; do
         variant="distillation:data.teacher=${TEACHER_DIR[$size]}"
       fi
       cmd="amkit sweep $config --out runs/imdb/$folder/$enc --seeds {seeds,} $common --variant $variant"
-      if [ "$size/$enc/$k" = full/region/none ]; then
+      if [ -n "$region_none" ]; then
         cmd="$REGION_NONE_COMMAND" notes="$notes Seed 0's run is runs/imdb/region_cnn/seed0-stop21 (the same command, rerun in stop 21)."
       fi
       $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "$folder-$enc-$k" \

@@ -211,6 +211,13 @@ class ChunkedEncoder(nn.Module):
         return states, chunk_mask, inner.view(b, s, self.chunk)
 
 
+def region_padding(size: int) -> tuple[int, int]:
+    """Zeros before and after a text so region ``t`` is centred on token ``t``:
+    ``(size - 1) // 2`` words before it, the rest after."""
+    before = (size - 1) // 2
+    return before, size - 1 - before
+
+
 class RegionEmbedding(nn.Module):
     """Johnson & Zhang 2015's convolution over one-hot words as lookups: ``(B, T) -> (B, T, D)``.
 
@@ -232,8 +239,7 @@ class RegionEmbedding(nn.Module):
             self.table.weight[0] = 0
 
     def forward(self, tokens: Tensor) -> Tensor:
-        before = (self.size - 1) // 2
-        padded = F.pad(tokens, (before, self.size - 1 - before))  # (B, T + size - 1)
+        padded = F.pad(tokens, region_padding(self.size))  # (B, T + size - 1)
         words = padded.unfold(1, self.size, 1)  # (B, T, size): the words of each region
         offsets = torch.arange(self.size, device=tokens.device) * self.vocab_size
         rows = torch.where(words == 0, 0, words + offsets)  # (B, T, size)
@@ -257,8 +263,7 @@ class RegionKnowledge(nn.Module):
         self.conv = nn.Conv1d(knowledge_dim, dim, size, bias=False)
 
     def forward(self, h: Tensor, k: Tensor, need_weights: bool = False) -> tuple[Tensor, None]:
-        before = (self.size - 1) // 2  # the same alignment as RegionEmbedding
-        padded = F.pad(k.transpose(1, 2), (before, self.size - 1 - before))  # (B, Dk, T+size-1)
+        padded = F.pad(k.transpose(1, 2), region_padding(self.size))  # (B, Dk, T + size - 1)
         return h + self.conv(padded).transpose(1, 2), None  # (B, T, D)
 
 
