@@ -133,6 +133,34 @@ def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
     assert "kept seed 1" in render(json.loads(path.read_text()))
 
 
+def test_babi_ensemble_row_lists_its_members_seeds_and_errors(tmp_path):
+    members = []
+    for seed, test in ((0, 0.90), (1, 0.80)):
+        run = tmp_path / f"repeat-{seed}"
+        run.mkdir()
+        per_task = {str(t): {"accuracy": test, "n": 10} for t in range(1, 21)}
+        metrics = {"seed": seed, "val": {"accuracy": 0.9}, "timings": {"train_seconds": 60.0},
+                   "test": {"n": 200, "per_task": per_task}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        members.append(str(run))
+    ensemble = tmp_path / "vote"
+    ensemble.mkdir()
+    per_task = {str(t): {"accuracy": 0.95, "n": 10} for t in range(1, 21)}
+    metrics = {
+        "seed": 0, "val": {"accuracy": 0.92}, "test": {"n": 200, "per_task": per_task},
+        "ensemble": {"method": "voting", "voting": "soft", "members": members},
+        "timings": {"train_seconds": 120.5},
+    }  # fmt: skip
+    (ensemble / "metrics.json").write_text(json.dumps(metrics))
+    path = tmp_path / "babi.json"
+    row = babi_report.add_run(ensemble, "vote", "vote", "1k joint", "amkit ensemble", path=path)
+    assert row["seeds"] == [0, 1] and row["seconds"] == 120.5
+    assert row["mean_error"] == 5.0
+    assert row["ensemble"]["member_mean_errors"] == [10.0, 20.0]
+    page = render(json.loads(path.read_text()))
+    assert "voting (soft) ensemble of 2 runs" in page and "[10.0, 20.0]" in page
+
+
 def test_integrated_page_keeps_each_variant_of_a_sweep(tmp_path):
     sweep = tmp_path / "sweep"
     sweep.mkdir()

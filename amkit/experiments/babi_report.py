@@ -120,7 +120,7 @@ def summarize_errors(per_task_error: dict[str, float] | list[float]) -> dict[str
 
 
 def row_from_run(run_dir: str | Path) -> dict[str, Any]:
-    """Numbers of one finished run directory (single run or ``--repeats``)."""
+    """Numbers of one finished run directory (single run, ``--repeats`` or ``amkit ensemble``)."""
     run_dir = Path(run_dir)
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     test = metrics["test"]
@@ -143,6 +143,10 @@ def row_from_run(run_dir: str | Path) -> dict[str, Any]:
             for r in metrics["repeats"]
         ]
         eps = [r.get("final", {}).get("train_examples_per_second") for r in metrics["repeats"]]
+    elif "ensemble" in metrics:
+        row.update(_ensemble_summary(metrics["ensemble"]))
+        row["seconds"] = metrics["timings"]["train_seconds"]
+        eps = []
     else:
         row["seeds"] = [metrics["seed"]]
         row["seconds"] = metrics["timings"]["train_seconds"]
@@ -151,6 +155,22 @@ def row_from_run(run_dir: str | Path) -> dict[str, Any]:
     if eps:
         row["train_examples_per_second"] = round(sum(eps) / len(eps), 1)
     return row
+
+
+def _ensemble_summary(ensemble: dict[str, Any]) -> dict[str, Any]:
+    """Seeds and test mean errors of an ``amkit ensemble`` run's members."""
+    members = [row_from_run(member) for member in ensemble["members"]]
+    method = ensemble["method"]
+    if "voting" in ensemble:
+        method += f" ({ensemble['voting']})"
+    return {
+        "seeds": [seed for member in members for seed in member["seeds"]],
+        "ensemble": {
+            "method": method,
+            "members": ensemble["members"],
+            "member_mean_errors": [member["mean_error"] for member in members],
+        },
+    }
 
 
 def row_from_task_runs(folder: str | Path) -> dict[str, Any]:
@@ -266,6 +286,12 @@ def render(results: dict[str, Any]) -> str:
             detail.append(
                 f"kept seed {entry['selected_seed']} (best validation accuracy); "
                 f"mean error of each repeat: {entry['repeat_mean_errors']}"
+            )
+        if "ensemble" in entry:
+            ensemble = entry["ensemble"]
+            detail.append(
+                f"{ensemble['method']} ensemble of {len(ensemble['members'])} runs, fit on "
+                f"validation only; mean error of each member: {ensemble['member_mean_errors']}"
             )
         detail.append(f"training time {entry['seconds'] / 60:.1f} min")
         if "train_examples_per_second" in entry:
