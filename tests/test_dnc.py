@@ -7,6 +7,7 @@ import torch
 import amkit
 from amkit.memory.dnc import (
     DNC,
+    LayerNormLSTMCell,
     allocation_weights,
     content_weights,
     interface_size,
@@ -109,6 +110,70 @@ def test_masked_steps_leave_the_state_alone_and_gradients_reach_every_parameter(
     assert weights["write"].shape == (2, 4, 5) and weights["read"].shape == (2, 4, 2, 5)
     out.sum().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in dnc.parameters())
+
+
+def test_layer_norm_lstm_cell_matches_its_formula():
+    torch.manual_seed(0)
+    cell = LayerNormLSTMCell(3, 5)
+    with torch.no_grad():
+        for norm in [*cell.gate_norms, cell.cell_norm]:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.5, 0.5)
+    x, h, c = torch.randn(2, 3), torch.randn(2, 5), torch.randn(2, 5)
+
+    def layer_norm(v, norm):
+        centred = v - v.mean(-1, keepdim=True)
+        scaled = centred / torch.sqrt(centred.pow(2).mean(-1, keepdim=True) + norm.eps)
+        return scaled * norm.weight + norm.bias
+
+    pre = torch.cat([x, h], -1) @ cell.gates.weight.T + cell.gates.bias
+    i, f, g, o = (layer_norm(pre[:, k * 5 : (k + 1) * 5], cell.gate_norms[k]) for k in range(4))
+    c_expected = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h_expected = torch.sigmoid(o) * torch.tanh(layer_norm(c_expected, cell.cell_norm))
+    h_new, c_new = cell(x, (h, c))
+    torch.testing.assert_close(c_new, c_expected)
+    torch.testing.assert_close(h_new, h_expected)
+
+
+def test_without_links_heads_read_by_content_and_no_link_state_is_kept():
+    torch.manual_seed(0)
+    n, w, r = 6, 4, 2
+    state = DNC(3, 3, hidden_size=8, memory_slots=n, word_size=w, read_heads=r, links=False)
+    state = state.initial_state(2)
+    assert state.link.shape == (2, 0, 0)
+    for _ in range(5):
+        io = split_interface(torch.randn(2, interface_size(w, r)), w, r)
+        state = memory_step(state, io, links=False)
+        expected = content_weights(state.memory, io.read_keys, io.read_strengths)
+        torch.testing.assert_close(state.read_weights, expected)
+        torch.testing.assert_close(state.reads, expected @ state.memory)
+    assert state.link.shape == (2, 0, 0) and not state.precedence.any()
+
+
+def test_robust_dnc_options_interface_norm_is_scale_free_and_bypass_dropout_trains_only():
+    torch.manual_seed(0)
+    options = {"hidden_size": 8, "memory_slots": 5, "word_size": 4, "read_heads": 2}
+    robust = DNC(3, 2, controller_norm=True, interface_norm=True, bypass_dropout=0.5, **options)
+    x = torch.randn(2, 6, 3)
+    robust.eval()
+    before, _, _ = robust(x)
+    with torch.no_grad():  # layer norm after the interface layer: its scale does not matter
+        robust.interface.weight.mul_(100)
+        robust.interface.bias.mul_(100)
+    after, _, _ = robust(x)
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+    # evaluation: no dropout, the same outputs as the same weights without bypass dropout
+    plain = DNC(3, 2, controller_norm=True, interface_norm=True, **options)
+    plain.load_state_dict(robust.state_dict())
+    torch.testing.assert_close(plain.eval()(x)[0], after)
+    robust.train()
+    torch.manual_seed(1)
+    first, _, _ = robust(x)
+    torch.manual_seed(2)
+    second, _, _ = robust(x)
+    assert not torch.allclose(first, second)  # training: the bypass is dropped at random
+    (first.sum() + second.sum()).backward()
+    assert all(p.grad is not None for p in robust.parameters())
 
 
 def test_word_steps_put_the_story_then_the_question_with_markers():

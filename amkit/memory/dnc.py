@@ -16,6 +16,14 @@ allocation gate, a write gate and ``R`` read modes. Addressing mixes
 The write weights are ``g_w (g_a a + (1 - g_a) c_w)``; memory becomes
 ``M * (1 - w_w e^T) + w_w v^T``; read weights ``pi_b b + pi_c c + pi_f f``.
 
+Options from the robust DNC of Franke et al. 2018 ("Robust and Scalable Differentiable Neural
+Computer for Question Answering", ADNC), all off by default (the paper's DNC):
+``controller_norm`` (a layer-normalised LSTM controller), ``interface_norm`` (layer norm of
+the interface vector before it is split), ``bypass_dropout`` (dropout on the controller's own
+path to the output, so the output has to come from memory reads early in training) and
+``links=False`` (their content-based memory unit: no temporal link matrix, so no ``N x N``
+state).
+
 Numerical safety (users of other implementations report NaN): cosine similarity with an
 epsilon in the norms, usage kept in ``[eps, 1]`` before the free-list product, interface
 values clipped to ``[-clip, clip]`` (20, as DeepMind's code), and gates through sigmoids, so
@@ -149,8 +157,12 @@ def split_interface(vector: Tensor, word_size: int, read_heads: int) -> Interfac
     )
 
 
-def memory_step(state: DNCState, io: Interface) -> DNCState:
-    """Write, then read: the memory half of one DNC step (the controller is not touched)."""
+def memory_step(state: DNCState, io: Interface, links: bool = True) -> DNCState:
+    """Write, then read: the memory half of one DNC step (the controller is not touched).
+
+    With ``links=False`` the link matrix and precedence stay as they are (empty) and every
+    head reads by content alone, whatever its read modes say.
+    """
     usage = update_usage(state.usage, state.write_weights, state.read_weights, io.free_gates)
     allocation = allocation_weights(usage)  # (B, N)
     write_content = content_weights(state.memory, io.write_key, io.write_strength)[:, 0]
@@ -159,13 +171,17 @@ def memory_step(state: DNCState, io: Interface) -> DNCState:
     )  # (B, N)
     memory = state.memory * (1 - write_weights.unsqueeze(-1) * io.erase.unsqueeze(1))
     memory = memory + write_weights.unsqueeze(-1) * io.write_vector.unsqueeze(1)  # (B, N, W)
-    link, precedence = update_links(state.link, state.precedence, write_weights)
-    forward = state.read_weights @ link.mT  # (B, R, N): (L w_r) per head
-    backward = state.read_weights @ link  # (B, R, N): (L^T w_r) per head
     read_content = content_weights(memory, io.read_keys, io.read_strengths)
-    modes = io.read_modes.unsqueeze(-1)  # (B, R, 3, 1)
-    read_weights = modes[:, :, 0] * backward + modes[:, :, 1] * read_content
-    read_weights = read_weights + modes[:, :, 2] * forward  # (B, R, N)
+    link, precedence = state.link, state.precedence
+    if links:
+        link, precedence = update_links(state.link, state.precedence, write_weights)
+        forward = state.read_weights @ link.mT  # (B, R, N): (L w_r) per head
+        backward = state.read_weights @ link  # (B, R, N): (L^T w_r) per head
+        modes = io.read_modes.unsqueeze(-1)  # (B, R, 3, 1)
+        read_weights = modes[:, :, 0] * backward + modes[:, :, 1] * read_content
+        read_weights = read_weights + modes[:, :, 2] * forward  # (B, R, N)
+    else:
+        read_weights = read_content
     reads = read_weights @ memory  # (B, R, W)
     return DNCState(
         memory,
@@ -180,6 +196,32 @@ def memory_step(state: DNCState, io: Interface) -> DNCState:
     )
 
 
+class LayerNormLSTMCell(nn.Module):
+    """An LSTM cell with layer normalisation (Ba et al. 2016): each gate's pre-activation and
+    the cell state are normalised over the hidden units; ``forward(x (B, X), (h, c))``.
+
+    ``i, f, g, o = LN_k(W [x; h] + b)`` per gate ``k``; ``c' = sigmoid(f) c + sigmoid(i)
+    tanh(g)``; ``h' = sigmoid(o) tanh(LN_c(c'))``. The forget gate's bias starts at 1.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.gates = nn.Linear(input_size + hidden_size, 4 * hidden_size)
+        self.gate_norms = nn.ModuleList(nn.LayerNorm(hidden_size) for _ in range(4))
+        self.cell_norm = nn.LayerNorm(hidden_size)
+        with torch.no_grad():
+            self.gate_norms[1].bias.fill_(1.0)
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        hidden, cell = state
+        pre = self.gates(torch.cat([x, hidden], dim=-1)).chunk(4, dim=-1)
+        i, f, g, o = (norm(part) for norm, part in zip(self.gate_norms, pre, strict=True))
+        cell = torch.sigmoid(f) * cell + torch.sigmoid(i) * torch.tanh(g)
+        hidden = torch.sigmoid(o) * torch.tanh(self.cell_norm(cell))
+        return hidden, cell
+
+
 class DNC(nn.Module):
     """LSTM controller + memory; ``forward(inputs (B, T, X), mask (B, T))``.
 
@@ -191,6 +233,12 @@ class DNC(nn.Module):
         word_size: W (paper, bAbI: 64).
         read_heads: R (paper, bAbI: 4).
         clip: interface values are clipped to ``[-clip, clip]``.
+        controller_norm: a layer-normalised LSTM controller (ADNC).
+        interface_norm: layer norm of the interface vector (ADNC's "DNC normalisation").
+        bypass_dropout: dropout probability on the controller output's path to ``y_t``
+            (training only; ADNC drops 10 %).
+        links: keep the temporal link matrix; ``False`` reads by content only (ADNC's
+            content-based memory unit) and never builds the ``N x N`` links.
     """
 
     def __init__(
@@ -202,12 +250,20 @@ class DNC(nn.Module):
         word_size: int = 64,
         read_heads: int = 4,
         clip: float = 20.0,
+        controller_norm: bool = False,
+        interface_norm: bool = False,
+        bypass_dropout: float = 0.0,
+        links: bool = True,
     ):
         super().__init__()
         self.memory_slots, self.word_size, self.read_heads = memory_slots, word_size, read_heads
-        self.clip = clip
-        self.controller = nn.LSTMCell(input_size + read_heads * word_size, hidden_size)
+        self.clip, self.links = clip, links
+        controller = LayerNormLSTMCell if controller_norm else nn.LSTMCell
+        self.controller = controller(input_size + read_heads * word_size, hidden_size)
         self.interface = nn.Linear(hidden_size, interface_size(word_size, read_heads))
+        size = interface_size(word_size, read_heads)
+        self.interface_norm = nn.LayerNorm(size) if interface_norm else nn.Identity()
+        self.bypass = nn.Dropout(bypass_dropout)
         self.output = nn.Linear(hidden_size + read_heads * word_size, output_size)
 
     def initial_state(self, batch: int, device=None, dtype=torch.float32) -> DNCState:
@@ -220,7 +276,7 @@ class DNC(nn.Module):
         return DNCState(
             zeros(n, w),
             zeros(n),
-            zeros(n, n),
+            zeros(n, n) if self.links else zeros(0, 0),  # no links: no N x N state
             zeros(n),
             zeros(r, n),
             zeros(n),
@@ -233,11 +289,11 @@ class DNC(nn.Module):
         """One time step: ``x (B, X)`` -> output ``(B, output_size)``, new state."""
         controller_in = torch.cat([x, state.reads.flatten(1)], dim=-1)
         hidden, cell = self.controller(controller_in, (state.hidden, state.cell))
-        vector = self.interface(hidden).clamp(-self.clip, self.clip)
+        vector = self.interface_norm(self.interface(hidden)).clamp(-self.clip, self.clip)
         io = split_interface(vector, self.word_size, self.read_heads)
-        state = memory_step(state, io)
+        state = memory_step(state, io, self.links)
         state.hidden, state.cell = hidden, cell
-        out = self.output(torch.cat([hidden, state.reads.flatten(1)], dim=-1))
+        out = self.output(torch.cat([self.bypass(hidden), state.reads.flatten(1)], dim=-1))
         return out, state, io
 
     def forward(

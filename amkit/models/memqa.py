@@ -227,6 +227,11 @@ class DNCConfig:
     read_heads: int = option(4, ge=1)
     step: Literal["word", "sentence"] = "word"
     clip: float = option(20.0, gt=0)
+    # the robust DNC of Franke et al. 2018 (ADNC): off by default, see amkit.memory.dnc
+    controller_norm: bool = False
+    interface_norm: bool = False
+    bypass_dropout: float = option(0.0, ge=0, lt=1)
+    links: bool = True
 
 
 @register_model("dnc", config=DNCConfig)
@@ -256,6 +261,10 @@ class DNCQA(nn.Module):
             word_size=config.word_size,
             read_heads=config.read_heads,
             clip=config.clip,
+            controller_norm=config.controller_norm,
+            interface_norm=config.interface_norm,
+            bypass_dropout=config.bypass_dropout,
+            links=config.links,
         )
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
 
