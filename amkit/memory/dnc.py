@@ -260,8 +260,8 @@ class DNC(nn.Module):
         self.clip, self.links = clip, links
         controller = LayerNormLSTMCell if controller_norm else nn.LSTMCell
         self.controller = controller(input_size + read_heads * word_size, hidden_size)
-        self.interface = nn.Linear(hidden_size, interface_size(word_size, read_heads))
         size = interface_size(word_size, read_heads)
+        self.interface = nn.Linear(hidden_size, size)
         self.interface_norm = nn.LayerNorm(size) if interface_norm else nn.Identity()
         self.bypass = nn.Dropout(bypass_dropout)
         self.output = nn.Linear(hidden_size + read_heads * word_size, output_size)
