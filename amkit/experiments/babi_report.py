@@ -289,9 +289,14 @@ def render(results: dict[str, Any]) -> str:
             )
         if "ensemble" in entry:
             ensemble = entry["ensemble"]
+            fit = (
+                "equal weights"
+                if ensemble["method"].startswith("voting")
+                else "fit on validation only"
+            )
             detail.append(
-                f"{ensemble['method']} ensemble of {len(ensemble['members'])} runs, fit on "
-                f"validation only; mean error of each member: {ensemble['member_mean_errors']}"
+                f"{ensemble['method']} ensemble of {len(ensemble['members'])} runs ({fit}); "
+                f"mean error of each member: {ensemble['member_mean_errors']}"
             )
         detail.append(f"training time {entry['seconds'] / 60:.1f} min")
         if "train_examples_per_second" in entry:

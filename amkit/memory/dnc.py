@@ -172,7 +172,6 @@ def memory_step(state: DNCState, io: Interface, links: bool = True) -> DNCState:
     memory = state.memory * (1 - write_weights.unsqueeze(-1) * io.erase.unsqueeze(1))
     memory = memory + write_weights.unsqueeze(-1) * io.write_vector.unsqueeze(1)  # (B, N, W)
     read_content = content_weights(memory, io.read_keys, io.read_strengths)
-    link, precedence = state.link, state.precedence
     if links:
         link, precedence = update_links(state.link, state.precedence, write_weights)
         forward = state.read_weights @ link.mT  # (B, R, N): (L w_r) per head
@@ -181,7 +180,7 @@ def memory_step(state: DNCState, io: Interface, links: bool = True) -> DNCState:
         read_weights = modes[:, :, 0] * backward + modes[:, :, 1] * read_content
         read_weights = read_weights + modes[:, :, 2] * forward  # (B, R, N)
     else:
-        read_weights = read_content
+        link, precedence, read_weights = state.link, state.precedence, read_content
     reads = read_weights @ memory  # (B, R, W)
     return DNCState(
         memory,
