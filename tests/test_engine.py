@@ -252,6 +252,22 @@ def test_early_stopping_stops(tmp_path):
     assert len(result.history) < 30
 
 
+def test_stop_at_stops_once_the_monitored_value_is_reached(tmp_path):
+    overrides = [*TINY, "train.epochs=6", "train.monitor=val_loss", "train.mode=min"]
+    full = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "full", overrides=overrides)
+    losses = [r["val_loss"] for r in full.history]
+    target = losses[1]  # the second epoch's loss: reached at epoch 2 (or sooner)
+    reached = next(i for i, v in enumerate(losses) if v <= target) + 1
+    stopped = amkit.run(
+        DEMO_CONFIG, run_dir=tmp_path / "stopped", overrides=[*overrides, f"train.stop_at={target}"]
+    )
+    assert len(stopped.history) == reached < 6
+    never = amkit.run(
+        DEMO_CONFIG, run_dir=tmp_path / "never", overrides=[*overrides, "train.stop_at=-1.0"]
+    )
+    assert len(never.history) == 6
+
+
 def test_eval_every_validates_every_nth_and_the_last_epoch(tmp_path):
     result = amkit.run(
         DEMO_CONFIG,

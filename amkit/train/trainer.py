@@ -61,6 +61,9 @@ class TrainConfig:
     # weight matrix clipped on its own, as MemN2N's released code did
     clip_mode: Literal["global", "per_parameter"] = "global"
     early_stopping: int | None = option(None, ge=1)  # stop after N epochs without improvement
+    # stop once the best monitored value reaches this (e.g. val_accuracy 1.0, which cannot
+    # improve: early stopping would wait its patience out for nothing)
+    stop_at: float | None = None
     monitor: str = "val_accuracy"
     mode: Literal["max", "min"] = "max"
     eval_batch_size: int = option(256, ge=1)
@@ -254,6 +257,12 @@ class Trainer:
             return True
         return value > self.best if self.config.mode == "max" else value < self.best
 
+    def _reached_stop_at(self) -> bool:
+        target = self.config.stop_at
+        if target is None or self.best is None:
+            return False
+        return self.best >= target if self.config.mode == "max" else self.best <= target
+
     def resume(self) -> None:
         """Restore the last finished epoch from ``run_dir`` (a model with nothing to train has
         no epochs to restore: ``fit`` evaluates it again)."""
@@ -352,6 +361,9 @@ class Trainer:
         try:
             for epoch in range(self.start_epoch, cfg.epochs + 1):
                 if cfg.early_stopping is not None and self.bad_epochs >= cfg.early_stopping:
+                    break
+                if self._reached_stop_at():
+                    log.info("stopping: best %s %s reached train.stop_at", cfg.monitor, self.best)
                     break
                 started = time.perf_counter()
                 record = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
