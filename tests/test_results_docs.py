@@ -45,6 +45,18 @@ def test_render_lists_every_task_and_column():
     assert "`amkit train x`" in page
 
 
+def test_render_marks_a_column_that_is_missing_tasks():
+    row = {"label": "per task, under way", "setting": "10k per task", "command": "x",
+           "seeds": [0], "seconds": 1.0, "n_test": 3000,
+           "per_task_error": {"1": 0.0, "2": 9.0, "3": 3.0}}  # fmt: skip
+    page = render({"published": PUBLISHED, "rows": {"partial": row}})
+    mean_line = next(line for line in page.splitlines() if line.startswith("| **mean**"))
+    failed_line = next(line for line in page.splitlines() if line.startswith("| failed"))
+    assert mean_line.endswith("| **4.0** (3 of 20) |")  # over the 3 tasks it has
+    assert failed_line.endswith("| 1 (3 of 20) |")
+    assert "of 20" not in mean_line.split("|")[2]  # column (a), the paper, has all 20
+
+
 @pytest.mark.parametrize(
     "name", ["babi", "imdb", "integrated", "recsys", "multi30k", "compression"]
 )

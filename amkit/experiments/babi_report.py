@@ -270,11 +270,20 @@ def render(results: dict[str, Any]) -> str:
             cells.append("" if value is None else f"{value:.1f}")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     summaries = [summarize_errors(entry["per_task_error"]) for _, _, entry in columns]
+    # a column still missing tasks (a per-task run under way) says over how many it counts
+    counted = [len(entry["per_task_error"]) for _, _, entry in columns]
+    partial = [f" ({n} of 20)" if n < 20 else "" for n in counted]
     lines.append(
-        "| **mean** | " + " | ".join(f"**{s['mean_error']:.1f}**" for s in summaries) + " |"
+        "| **mean** | "
+        + " | ".join(
+            f"**{s['mean_error']:.1f}**{p}" for s, p in zip(summaries, partial, strict=True)
+        )
+        + " |"
     )
     lines.append(
-        "| failed (> 5 %) | " + " | ".join(str(s["failed_tasks"]) for s in summaries) + " |"
+        "| failed (> 5 %) | "
+        + " | ".join(f"{s['failed_tasks']}{p}" for s, p in zip(summaries, partial, strict=True))
+        + " |"
     )
     lines += ["", "## Columns: where each number comes from", ""]
     for tag, (key, label, entry) in zip(tags, columns, strict=True):
