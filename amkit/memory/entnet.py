@@ -113,6 +113,13 @@ class EntityNetwork(nn.Module):
         """``(S, d)`` the slot keys ``w_j``."""
         return self.free_keys if self.free_keys is not None else self.embedding(self.key_ids)
 
+    def compile_step(self) -> None:
+        """Run ``step`` through ``torch.compile``: its dozen small element-wise operations
+        become a few fused kernels (about 1.8x faster training on one CPU thread, batches of
+        32; the outputs agree with eager to float rounding). The first call for each new
+        shape compiles for tens of seconds."""
+        self.step = torch.compile(self.step)
+
     def step(
         self, h: Tensor, keys: Tensor, s: Tensor, real: Tensor, fixed: tuple[Tensor, ...] = ()
     ) -> tuple[Tensor, Tensor]:

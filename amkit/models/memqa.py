@@ -207,6 +207,10 @@ class EntNetQA(nn.Module):
         )
         self.register_buffer("pad_column", _pad_column(data_info["vocab_size"]), persistent=False)
 
+    def compile_steps(self) -> None:
+        """``train.compile``: compile the per-sentence memory update."""
+        self.entnet.compile_step()
+
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
         logits, weights = self.entnet(story, query, need_weights=need_weights)

@@ -83,6 +83,9 @@ class TrainConfig:
     # elsewhere and several times slower. auto: bf16 where native, else fp32
     # (amkit.train.precision). Validation and test always run in float32
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    # compile the model's recurrent step with torch.compile (models with ``compile_steps``:
+    # entnet); needs a C++ compiler; the first batches of new shapes are slow while it compiles
+    compile: bool = False
     progress: bool = True
 
     def validate(self) -> list[str]:
@@ -209,12 +212,25 @@ class Trainer:
         self.optimizer = make_optimizer(config, model.parameters()) if self.trainable else None
         self.scheduler = make_scheduler(config, self.optimizer) if self.trainable else None
         self.averaged = self._averaged_model() if self.trainable else None
+        if config.compile:
+            self._compile_steps()
         self.history: list[dict] = []
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.bad_epochs = 0
         self.start_epoch = 1
         self.train_seconds = 0.0
+
+    def _compile_steps(self) -> None:
+        """``train.compile``: the model compiles its own per-step cell (the moving average, a
+        copy made before, stays eager: it only validates)."""
+        compile_steps = getattr(self.model, "compile_steps", None)
+        if not callable(compile_steps):
+            raise ValueError(
+                f"train.compile: {type(self.model).__name__} has no recurrent step to compile "
+                "(models that have one: entnet); remove train.compile"
+            )
+        compile_steps()
 
     def _averaged_model(self) -> nn.Module | None:
         """The moving average of the weights (``train.ema_decay``), or None."""
