@@ -115,7 +115,7 @@ class EntityNetwork(nn.Module):
 
     def compile_step(self) -> None:
         """Run ``step`` through ``torch.compile``: its dozen small element-wise operations
-        become a few fused kernels (about 1.8x faster training on one CPU thread, batches of
+        become a few fused kernels (1.4-1.8x faster training on one CPU thread, batches of
         32; the outputs agree with eager to float rounding). The first call for each new
         shape compiles for tens of seconds."""
         self.step = torch.compile(self.step)
