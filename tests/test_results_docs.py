@@ -145,6 +145,25 @@ def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
     assert "kept seed 1" in render(json.loads(path.read_text()))
 
 
+def test_babi_per_task_row_from_separately_named_runs(tmp_path):
+    dirs = []
+    for task, test in ((10, 0.97), (2, 0.99), (1, 1.0)):  # any names, any order
+        run = tmp_path / f"entnet-10k-task{task}"
+        run.mkdir()
+        scores = {str(task): {"accuracy": test, "n": 1000}}
+        metrics = {"seed": 0, "val": {"accuracy": 1.0}, "timings": {"train_seconds": 30.0},
+                   "test": {"n": 1000, "per_task": scores}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    path = tmp_path / "babi.json"
+    row = babi_report.add_run(dirs, "t", "per task", "10k per task", "x", path=path, per_task=True)
+    assert row["per_task_error"] == {"1": 0.0, "2": 1.0, "10": 3.0}
+    assert row["seconds"] == 90.0 and row["n_test"] == 3000
+    assert "**1.3** (3 of 20)" in render(json.loads(path.read_text()))
+    with pytest.raises(ValueError, match="task \\['2'\\] is already in another run"):
+        babi_report.add_run([*dirs, dirs[1]], "t", "l", "s", "x", path=path, per_task=True)
+
+
 def test_babi_ensemble_row_lists_its_members_seeds_and_errors(tmp_path):
     members = []
     for seed, test in ((0, 0.90), (1, 0.80)):

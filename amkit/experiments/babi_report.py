@@ -173,15 +173,24 @@ def _ensemble_summary(ensemble: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def row_from_task_runs(folder: str | Path) -> dict[str, Any]:
-    """Numbers of one-model-per-task runs in ``folder/task<N>/`` (the paper's per-task setting)."""
+def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
+    """Numbers of one-model-per-task runs (the paper's per-task setting): the finished run
+    directories ``folder/task<N>/``, or a list of run directories, one task each."""
+    if isinstance(runs, list):
+        run_dirs = [Path(r) for r in runs]
+    else:
+        run_dirs = sorted(Path(runs).glob("task*"), key=lambda p: int(p.name[4:]))
+        run_dirs = [r for r in run_dirs if (r / "metrics.json").is_file()]
     per_task: dict[str, float] = {}
     per_task_n: dict[str, int] = {}
     seconds = 0.0
     eps: list[float] = []
     seeds: set[int] = set()
-    for run_dir in sorted(Path(folder).glob("task*"), key=lambda p: int(p.name[4:])):
+    for run_dir in run_dirs:
         row = row_from_run(run_dir)
+        repeated = per_task.keys() & row["per_task_error"].keys()
+        if repeated:
+            raise ValueError(f"{run_dir}: task {sorted(repeated)} is already in another run")
         per_task.update(row["per_task_error"])
         per_task_n.update(row["per_task_n"])
         seconds += row["seconds"]
@@ -189,7 +198,8 @@ def row_from_task_runs(folder: str | Path) -> dict[str, Any]:
         if "train_examples_per_second" in row:
             eps.append(row["train_examples_per_second"])
     if not per_task:
-        raise FileNotFoundError(f"no finished task<N>/ run directories in {folder}")
+        raise FileNotFoundError(f"no finished per-task run directories in {runs}")
+    per_task = dict(sorted(per_task.items(), key=lambda item: int(item[0])))
     result = {
         "per_task_error": per_task,
         "per_task_n": per_task_n,
@@ -231,10 +241,16 @@ def add_run(
     command: str,
     notes: str = "",
     path: Path = RESULTS,
+    per_task: bool = False,
 ) -> dict[str, Any]:
+    """Add or replace row ``row_id``. ``run_dir``: one run (single, ``--repeats`` or an
+    ensemble), several runs (the best on validation is kept), a folder of ``task<N>/`` runs,
+    or with ``per_task`` a list of runs that each trained one task."""
     results = load_results(path)
     results["published"] = PUBLISHED
-    if isinstance(run_dir, list):
+    if per_task:
+        numbers = row_from_task_runs(list(run_dir) if isinstance(run_dir, list) else [run_dir])
+    elif isinstance(run_dir, list):
         numbers = row_from_best_run(run_dir) if len(run_dir) > 1 else row_from_run(run_dir[0])
     elif (Path(run_dir) / "metrics.json").is_file():
         numbers = row_from_run(run_dir)
@@ -333,11 +349,24 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--setting", required=True)
     add.add_argument("--command", required=True, dest="run_command")
     add.add_argument("--notes", default="")
+    add.add_argument(
+        "--per-task",
+        action="store_true",
+        help="the run directories each trained one task: one row of their test errors",
+    )
     sub.add_parser("render", help="write babi.md from babi.json")
     args = parser.parse_args(argv)
     if args.command == "add":
         run_dirs = args.run_dir if len(args.run_dir) > 1 else args.run_dir[0]
-        add_run(run_dirs, args.id, args.label, args.setting, args.run_command, args.notes)
+        add_run(
+            run_dirs,
+            args.id,
+            args.label,
+            args.setting,
+            args.run_command,
+            args.notes,
+            per_task=args.per_task,
+        )
     report.write_page(RESULTS, PUBLISHED, render)  # published numbers live in this module
     return 0
 
