@@ -160,8 +160,35 @@ def test_babi_per_task_row_from_separately_named_runs(tmp_path):
     assert row["per_task_error"] == {"1": 0.0, "2": 1.0, "10": 3.0}
     assert row["seconds"] == 90.0 and row["n_test"] == 3000
     assert "**1.3** (3 of 20)" in render(json.loads(path.read_text()))
-    with pytest.raises(ValueError, match="task \\['2'\\] is already in another run"):
-        babi_report.add_run([*dirs, dirs[1]], "t", "l", "s", "x", path=path, per_task=True)
+    assert "selected_seeds" not in row  # one run per task: nothing was selected
+
+
+def test_babi_per_task_row_keeps_each_tasks_best_seed_on_validation(tmp_path):
+    dirs = []
+    # task 1: seed 1 is best on validation, seed 0 on test; task 2 has seed 0 only
+    for task, seed, val, test in ((1, 0, 0.90, 1.0), (1, 1, 0.95, 0.9), (2, 0, 0.9, 0.8)):
+        run = tmp_path / f"seed{seed}-task{task}"
+        run.mkdir()
+        scores = {str(task): {"accuracy": test, "n": 1000}}
+        metrics = {"seed": seed, "val": {"accuracy": val}, "timings": {"train_seconds": 10.0},
+                   "test": {"n": 1000, "per_task": scores}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    path = tmp_path / "babi.json"
+    row = babi_report.add_run(dirs, "t", "best", "10k per task", "x", path=path, per_task=True)
+    assert row["per_task_error"] == {"1": 10.0, "2": 20.0}  # kept on validation, not test
+    assert row["selected_seeds"] == {"1": 1, "2": 0}
+    assert row["seed_mean_errors"] == {"0": 10.0, "1": 10.0}
+    assert row["seconds"] == 30.0 and row["seeds"] == [0, 1]
+    assert "best of N per task" in render(json.loads(path.read_text()))
+    joint = tmp_path / "joint"
+    joint.mkdir()
+    scores = {str(t): {"accuracy": 1.0, "n": 10} for t in (1, 2)}
+    metrics = {"seed": 0, "val": {"accuracy": 1.0}, "timings": {"train_seconds": 1.0},
+               "test": {"n": 20, "per_task": scores}}  # fmt: skip
+    (joint / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(ValueError, match="joint: trained 2 tasks, not one"):
+        babi_report.add_run([joint], "t", "l", "s", "x", path=path, per_task=True)
 
 
 def test_babi_ensemble_row_lists_its_members_seeds_and_errors(tmp_path):

@@ -175,39 +175,49 @@ def _ensemble_summary(ensemble: dict[str, Any]) -> dict[str, Any]:
 
 def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
     """Numbers of one-model-per-task runs (the paper's per-task setting): the finished run
-    directories ``folder/task<N>/``, or a list of run directories, one task each."""
+    directories ``folder/task<N>/``, or a list of run directories that each trained one task.
+
+    A task with several runs (seeds) keeps the one with the best validation accuracy, the
+    paper's best of N per task; the row then also holds each seed's mean test error over the
+    tasks it has (``seed_mean_errors``) and the seed kept per task (``selected_seeds``).
+    """
     if isinstance(runs, list):
         run_dirs = [Path(r) for r in runs]
     else:
         run_dirs = sorted(Path(runs).glob("task*"), key=lambda p: int(p.name[4:]))
         run_dirs = [r for r in run_dirs if (r / "metrics.json").is_file()]
-    per_task: dict[str, float] = {}
-    per_task_n: dict[str, int] = {}
-    seconds = 0.0
-    eps: list[float] = []
-    seeds: set[int] = set()
+    if not run_dirs:
+        raise FileNotFoundError(f"no finished per-task run directories in {runs}")
+    by_task: dict[str, list[dict[str, Any]]] = {}
     for run_dir in run_dirs:
         row = row_from_run(run_dir)
-        repeated = per_task.keys() & row["per_task_error"].keys()
-        if repeated:
-            raise ValueError(f"{run_dir}: task {sorted(repeated)} is already in another run")
-        per_task.update(row["per_task_error"])
-        per_task_n.update(row["per_task_n"])
-        seconds += row["seconds"]
-        seeds.update(row["seeds"])
-        if "train_examples_per_second" in row:
-            eps.append(row["train_examples_per_second"])
-    if not per_task:
-        raise FileNotFoundError(f"no finished per-task run directories in {runs}")
-    per_task = dict(sorted(per_task.items(), key=lambda item: int(item[0])))
-    result = {
+        if len(row["per_task_error"]) != 1:
+            raise ValueError(f"{run_dir}: trained {len(row['per_task_error'])} tasks, not one")
+        row["seed"] = row.get("selected_seed", row["seeds"][0])  # --repeats: its kept seed
+        (task,) = row["per_task_error"]
+        by_task.setdefault(task, []).append(row)
+    tasks = sorted(by_task, key=int)
+    kept = {t: max(by_task[t], key=lambda r: r["val_accuracy"]) for t in tasks}  # first on ties
+    every = [r for t in tasks for r in by_task[t]]
+    per_task = {t: kept[t]["per_task_error"][t] for t in tasks}
+    per_task_n = {t: kept[t]["per_task_n"][t] for t in tasks}
+    result: dict[str, Any] = {
         "per_task_error": per_task,
         "per_task_n": per_task_n,
         "n_test": sum(per_task_n.values()),
-        "seeds": sorted(seeds),
-        "seconds": round(seconds, 1),
+        "seeds": sorted({seed for r in every for seed in r["seeds"]}),
+        "seconds": round(sum(r["seconds"] for r in every), 1),
         **summarize_errors(per_task),
     }
+    if len(every) > len(tasks):
+        result["selected_seeds"] = {t: kept[t]["seed"] for t in tasks}
+        result["seed_mean_errors"] = {
+            str(seed): summarize_errors(
+                [r["per_task_error"][t] for t in tasks for r in by_task[t] if r["seed"] == seed]
+            )["mean_error"]
+            for seed in sorted({r["seed"] for r in every})
+        }
+    eps = [r["train_examples_per_second"] for r in every if "train_examples_per_second" in r]
     if eps:
         result["train_examples_per_second"] = round(sum(eps) / len(eps), 1)
     return result
@@ -311,6 +321,11 @@ def render(results: dict[str, Any]) -> str:
             detail.append(
                 f"kept seed {entry['selected_seed']} (best validation accuracy); "
                 f"mean error of each repeat: {entry['repeat_mean_errors']}"
+            )
+        if "seed_mean_errors" in entry:
+            detail.append(
+                "per task the seed with the best validation accuracy (best of N per task); "
+                f"mean error of each seed over its tasks: {entry['seed_mean_errors']}"
             )
         if "ensemble" in entry:
             ensemble = entry["ensemble"]
