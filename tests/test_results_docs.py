@@ -55,6 +55,9 @@ def test_render_marks_a_column_that_is_missing_tasks():
     assert mean_line.endswith("| **4.0** (3 of 20) |")  # over the 3 tasks it has
     assert failed_line.endswith("| 1 (3 of 20) |")
     assert "of 20" not in mean_line.split("|")[2]  # column (a), the paper, has all 20
+    without_3 = next(line for line in page.splitlines() if line.startswith("| mean, task 3"))
+    assert without_3.endswith("| 4.5 (2 of 19) |")  # tasks 1 and 2
+    assert without_3.split("|")[2].strip() == "11.9"  # the paper's 19 other tasks
 
 
 @pytest.mark.parametrize(
