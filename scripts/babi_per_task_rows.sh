@@ -5,20 +5,25 @@
 # its mean runs.  usage: scripts/babi_per_task_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
-finished() { for d in runs/babi/$1-task*; do [ -f "$d/metrics.json" ] && echo "$d"; done; }
+# seed 0 in runs/babi/<prefix>-task<N>, other seeds in runs/babi/<prefix>-seed<S>-task<N>
+finished() { for d in runs/babi/$1-task* runs/babi/$1-seed*-task*; do [ -f "$d/metrics.json" ] && echo "$d"; done; }
 add() {  # id label queue config prefix notes
   local dirs
   dirs=$(finished "$5")
   [ -z "$dirs" ] && { echo "no finished runs/babi/$5-task*: $1 left as it is"; return; }
+  local label=$2
+  if echo "$dirs" | grep -q -- "-seed"; then  # more seeds for some tasks: best per task
+    label="${label% (1 seed)} (best seed per task on validation)"
+  fi
   # shellcheck disable=SC2086
-  $PY -m amkit.experiments.babi_report add $dirs --per-task --id "$1" --label "$2" \
+  $PY -m amkit.experiments.babi_report add $dirs --per-task --id "$1" --label "$label" \
     --setting "10k per task" \
     --command "scripts/run_queue.sh scripts/queues/$3 (one line per task N: amkit train configs/babi/$4 --set \"data.tasks=[N]\" --out runs/babi/$5-taskN)" \
     --notes "$6"
 }
 add amkit-entnet-10k-per-task "amkit EntNet per task 10k (1 seed)" entnet_10k_tasks.tsv \
   entnet_10k_task.yaml entnet-10k \
-  "Recurrent Entity Network, one model per task on the 10k training sets, the paper's settings (d 100, 20 free-key slots, Adam 0.01 halved every 25 epochs, clipping 40), seed 0 only (the paper keeps the best of 10 runs per task; its per-task errors are in the note on the 10k target). Task 3 trains on its 1k file (the en-10k one is missing here). A task stops at its first perfect validation accuracy (the model kept is the one 200 epochs would keep) or after 40 epochs without improvement. From task 3 on the per-sentence update is compiled (train.compile; same model up to float rounding). One thread beside one or two other jobs; the time is the sum over the tasks."
+  "Recurrent Entity Network, one model per task on the 10k training sets, the paper's settings (d 100, 20 free-key slots, Adam 0.01 halved every 25 epochs, clipping 40), seed 0 only (the paper keeps the best of 10 runs per task; its per-task errors are in the note on the 10k target). Task 3 trains on its 1k file (the en-10k one is missing here). A task stops at its first perfect validation accuracy (the model kept is the one 200 epochs would keep) or after 40 epochs without improvement. From task 3 on the per-sentence update is compiled (train.compile; same model up to float rounding). One thread beside one or two other jobs; the time is the sum over the tasks. More seeds for the tasks not perfect on validation: scripts/queues/entnet_10k_tasks_seeds.tsv (runs/babi/entnet-10k-seedS-taskN, seed 0's validation split)."
 add amkit-ut-10k-per-task "amkit Universal Transformer per task 10k (1 seed)" ut_10k_tasks.tsv \
   ut_10k_task.yaml ut-10k \
   "The model of configs/babi/ut_1k_task.yaml (d 128, 4 heads, ACT over at most 8 steps) on the 10k training sets, one model per task, seed 0 (the UT paper: 0.21 % mean error, 10k per task). Task 2, which this model memorises on 1k (30 % test accuracy), is at 0.2 % error with 10k. Task 3 trains on its 1k file. A task stops at its first perfect validation accuracy or after 15 epochs without improvement. One thread beside one or two other jobs."
