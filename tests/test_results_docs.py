@@ -192,6 +192,15 @@ def test_babi_per_task_row_keeps_each_tasks_best_seed_on_validation(tmp_path):
     (joint / "metrics.json").write_text(json.dumps(metrics))
     with pytest.raises(ValueError, match="joint: trained 2 tasks, not one"):
         babi_report.add_run([joint], "t", "l", "s", "x", path=path, per_task=True)
+    # a tie on validation keeps the lowest seed, in whatever order the runs come
+    tied = tmp_path / "seed3-task2"
+    tied.mkdir()
+    scores = {"2": {"accuracy": 0.5, "n": 1000}}
+    metrics = {"seed": 3, "val": {"accuracy": 0.9}, "timings": {"train_seconds": 10.0},
+               "test": {"n": 1000, "per_task": scores}}  # fmt: skip
+    (tied / "metrics.json").write_text(json.dumps(metrics))
+    row = babi_report.add_run([tied, *dirs], "t", "b", "s", "x", path=path, per_task=True)
+    assert row["selected_seeds"]["2"] == 0 and row["per_task_error"]["2"] == 20.0
 
 
 def test_babi_ensemble_row_lists_its_members_seeds_and_errors(tmp_path):

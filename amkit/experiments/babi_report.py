@@ -177,15 +177,15 @@ def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
     """Numbers of one-model-per-task runs (the paper's per-task setting): the finished run
     directories ``folder/task<N>/``, or a list of run directories that each trained one task.
 
-    A task with several runs (seeds) keeps the one with the best validation accuracy, the
-    paper's best of N per task; the row then also holds each seed's mean test error over the
-    tasks it has (``seed_mean_errors``) and the seed kept per task (``selected_seeds``).
+    A task with several runs (seeds) keeps the one with the best validation accuracy (the
+    lowest seed on a tie), the paper's best of N per task; the row then also holds each seed's
+    mean test error over the tasks it has (``seed_mean_errors``) and the seed kept per task
+    (``selected_seeds``).
     """
     if isinstance(runs, list):
         run_dirs = [Path(r) for r in runs]
     else:
-        run_dirs = sorted(Path(runs).glob("task*"), key=lambda p: int(p.name[4:]))
-        run_dirs = [r for r in run_dirs if (r / "metrics.json").is_file()]
+        run_dirs = [r for r in Path(runs).glob("task*") if (r / "metrics.json").is_file()]
     if not run_dirs:
         raise FileNotFoundError(f"no finished per-task run directories in {runs}")
     by_task: dict[str, list[dict[str, Any]]] = {}
@@ -197,7 +197,8 @@ def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
         (task,) = row["per_task_error"]
         by_task.setdefault(task, []).append(row)
     tasks = sorted(by_task, key=int)
-    kept = {t: max(by_task[t], key=lambda r: r["val_accuracy"]) for t in tasks}  # first on ties
+    # the best validation accuracy; on a tie the lowest seed, whatever the order of the runs
+    kept = {t: max(by_task[t], key=lambda r: (r["val_accuracy"], -r["seed"])) for t in tasks}
     every = [r for t in tasks for r in by_task[t]]
     per_task = {t: kept[t]["per_task_error"][t] for t in tasks}
     per_task_n = {t: kept[t]["per_task_n"][t] for t in tasks}
@@ -280,6 +281,10 @@ def _without_task_3(per_task_error: dict[str, float] | list[float]) -> list[floa
     return [e for task, e in per_task_error.items() if task != "3"]
 
 
+def _table_row(label: str, cells: list[str]) -> str:
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
 def render(results: dict[str, Any]) -> str:
     """The Markdown page for ``results`` (the JSON twin)."""
     published = results["published"]
@@ -296,43 +301,30 @@ def render(results: dict[str, Any]) -> str:
     columns = [(key, p["label"], p) for key, p in published.items()]
     columns += [(key, r["label"], r) for key, r in rows.items()]
     tags = [f"({chr(ord('a') + i)})" for i in range(len(columns))]
-    lines += ["| task | " + " | ".join(tags) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [_table_row("task", tags), "|---|" + "---:|" * len(columns)]
     for task in range(1, 21):
         cells = []
         for _, _, entry in columns:
             errors = entry["per_task_error"]
             value = errors[task - 1] if isinstance(errors, list) else errors.get(str(task))
             cells.append("" if value is None else f"{value:.1f}")
-        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+        lines.append(_table_row(str(task), cells))
     summaries = [summarize_errors(entry["per_task_error"]) for _, _, entry in columns]
     # a column still missing tasks (a per-task run under way) says over how many it counts
-    counted = [len(entry["per_task_error"]) for _, _, entry in columns]
-    partial = [f" ({n} of 20)" if n < 20 else "" for n in counted]
-    lines.append(
-        "| **mean** | "
-        + " | ".join(
-            f"**{s['mean_error']:.1f}**{p}" for s, p in zip(summaries, partial, strict=True)
-        )
-        + " |"
-    )
-    lines.append(
-        "| failed (> 5 %) | "
-        + " | ".join(f"{s['failed_tasks']}{p}" for s, p in zip(summaries, partial, strict=True))
-        + " |"
-    )
+    partial = [
+        f" ({n} of 20)" if (n := len(entry["per_task_error"])) < 20 else ""
+        for _, _, entry in columns
+    ]
+    pairs = list(zip(summaries, partial, strict=True))
+    lines.append(_table_row("**mean**", [f"**{s['mean_error']:.1f}**{p}" for s, p in pairs]))
+    lines.append(_table_row("failed (> 5 %)", [f"{s['failed_tasks']}{p}" for s, p in pairs]))
     # the en-10k task 3 training file is missing here: 10k rows train task 3 on 1k
-    without_3 = [_without_task_3(entry["per_task_error"]) for _, _, entry in columns]
-    lines.append(
-        "| mean, task 3 left out | "
-        + " | ".join(
-            ""
-            if not errors
-            else f"{summarize_errors(errors)['mean_error']:.1f}"
-            + (f" ({len(errors)} of 19)" if len(errors) < 19 else "")
-            for errors in without_3
-        )
-        + " |"
-    )
+    without_3 = []
+    for _, _, entry in columns:
+        errors = _without_task_3(entry["per_task_error"])
+        count = f" ({len(errors)} of 19)" if len(errors) < 19 else ""
+        without_3.append(f"{summarize_errors(errors)['mean_error']:.1f}{count}" if errors else "")
+    lines.append(_table_row("mean, task 3 left out", without_3))
     lines += ["", "## Columns: where each number comes from", ""]
     for tag, (key, label, entry) in zip(tags, columns, strict=True):
         if key in published:

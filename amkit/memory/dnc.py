@@ -308,11 +308,12 @@ class DNC(nn.Module):
         batch, steps = inputs.shape[:2]
         state = self.initial_state(batch, inputs.device, inputs.dtype)
         outputs, writes, reads, alloc_gates, write_gates = [], [], [], [], []
+        # the steps where some example is padding; where every example is real (most steps,
+        # with batches bucketed by length) masking would change nothing: skipped, ~10 % of a step
+        padded = [False] * steps if mask is None else (~mask.all(0)).tolist()
         for t in range(steps):
             out, new_state, io = self.step(inputs[:, t], state)
-            # where every example is real at t (most steps, with batches bucketed by length)
-            # the masking would change nothing: skipped, it saves ~10 % of a step
-            if mask is not None and not bool(mask[:, t].all()):
+            if padded[t]:
                 new_state = new_state.where(mask[:, t], state)
                 out = out * mask[:, t, None]
             state = new_state
