@@ -1,6 +1,7 @@
 """Time DNC training steps at a given size, on random inputs (no data needed).
 
     python benchmarks/dnc_step.py [THREADS] [--size paper|cpu] [--steps T] [--batch B]
+                                  [--links on|off]
 
 ``paper``: LSTM 256, memory 256 x 64, 4 read heads, temporal links (configs/babi/
 dnc_10k_joint.yaml); ``cpu``: LSTM 128, memory 64 x 32, 4 read heads, layer norms, no links
@@ -36,11 +37,15 @@ parser.add_argument("threads", nargs="?", type=int, default=1)
 parser.add_argument("--size", choices=sorted(SIZES), default="paper")
 parser.add_argument("--steps", type=int, default=80, help="time steps per story (words)")
 parser.add_argument("--batch", type=int, default=32)
+parser.add_argument("--links", choices=["on", "off"], help="override the size's temporal links")
 args = parser.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
 vocab = 180
-dnc = DNC(64, vocab, **SIZES[args.size])
+size = dict(SIZES[args.size])
+if args.links is not None:
+    size["links"] = args.links == "on"
+dnc = DNC(64, vocab, **size)
 optimizer = torch.optim.RMSprop(dnc.parameters(), lr=1e-4, momentum=0.9)
 inputs = torch.randn(args.batch, args.steps, 64)
 targets = torch.randint(0, vocab, (args.batch,))
@@ -58,8 +63,10 @@ def step() -> float:
 
 step()
 seconds = statistics.median(step() for _ in range(3))
+links = "on" if size.get("links", True) else "off"
 print(
-    f"DNC {args.size}, threads {args.threads}, batch {args.batch} x {args.steps} steps: "
-    f"{seconds:.2f} s per training step -> {seconds * BATCHES_PER_10K_EPOCH / 3600:.1f} h per "
+    f"DNC {args.size} (links {links}), threads {args.threads}, "
+    f"batch {args.batch} x {args.steps} steps: "
+    f"{seconds:.3f} s per training step -> {seconds * BATCHES_PER_10K_EPOCH / 3600:.1f} h per "
     "bAbI 10k joint epoch"
 )

@@ -115,8 +115,8 @@ class EntityNetwork(nn.Module):
 
     def compile_step(self) -> None:
         """Run ``step`` through ``torch.compile``: its dozen small element-wise operations
-        become a few fused kernels (1.4-1.8x faster training on one CPU thread, batches of
-        32; the outputs agree with eager to float rounding). The first call for each new
+        become a few fused kernels (~1.4x faster epochs on bAbI 10k on one CPU thread, see
+        docs/memory.md; the outputs agree with eager to float rounding). The first call for each new
         shape compiles for tens of seconds."""
         self.step = torch.compile(self.step)
 
