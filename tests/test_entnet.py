@@ -34,28 +34,51 @@ def _reference(net: EntityNetwork, story, query):
                 continue
             s = sum(f[i] * emb[ids[i]] for i in range(len(ids)))
             for j in range(net.n_slots):
-                g = torch.sigmoid(s @ h[j] + s @ keys[j])
-                cand = net.phi(net.U.weight @ h[j] + net.V.weight @ keys[j] + net.W.weight @ s)
+                b_gate = 0.0 if net.gate_bias is None else net.gate_bias[j]
+                b_u = 0.0 if net.U.bias is None else net.U.bias
+                g = torch.sigmoid(s @ h[j] + s @ keys[j] + b_gate)
+                pre = net.U.weight @ h[j] + b_u + net.V.weight @ keys[j] + net.W.weight @ s
+                cand = torch.where(pre > 0, pre, net.phi.weight * pre)
                 new = h[j] + g * cand
                 h[j] = new / new.norm()
                 gates[t, j] = g
         q = sum(fq[i] * emb[query[b, i]] for i in range(query.shape[1]))
         p = torch.softmax(torch.stack([q @ hj for hj in h]), 0)
         u = sum(p[j] * h[j] for j in range(net.n_slots))
-        logits.append(net.R.weight @ net.out_phi(q + net.H.weight @ u))
+        out = q + net.H.weight @ u
+        logits.append(net.R.weight @ torch.where(out > 0, out, net.out_phi.weight * out))
         all_gates.append(gates)
     return torch.stack(logits), torch.stack(all_gates)
 
 
-def test_forward_equals_the_papers_equations():
+AUTHOR_CODE = {"prelu_init": 1.0, "prelu_per_channel": True, "biases": True}
+
+
+@pytest.mark.parametrize("details", [{}, AUTHOR_CODE], ids=["paper", "author-code"])
+def test_forward_equals_the_papers_equations(details):
     torch.manual_seed(0)
-    net = EntityNetwork(15, sentence_len=4, query_len=3, dim=6, n_slots=4).eval()
+    net = EntityNetwork(15, sentence_len=4, query_len=3, dim=6, n_slots=4, **details).eval()
+    with torch.no_grad():  # slopes away from their start, so each one's place is checked
+        for phi in (net.phi, net.out_phi):
+            phi.weight.uniform_(-0.5, 0.5)
     story, query = _batch()
     logits, weights = net(story, query, need_weights=True)
     ref_logits, ref_gates = _reference(net, story, query)
     torch.testing.assert_close(logits, ref_logits, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(weights["gates"], ref_gates, atol=1e-6, rtol=1e-5)
     torch.testing.assert_close(weights["slots"].sum(-1), torch.ones(3))
+
+
+def test_author_code_details_start_as_the_identity_with_a_slope_per_feature():
+    net = EntityNetwork(15, 4, 3, dim=6, n_slots=4, **AUTHOR_CODE)
+    x = torch.randn(2, 4, 6)
+    torch.testing.assert_close(net.phi(x), x)  # slopes start at 1
+    with torch.no_grad():
+        net.phi.weight.copy_(torch.arange(6.0))
+    torch.testing.assert_close(net.phi(-torch.ones(2, 4, 6)), -torch.arange(6.0).expand(2, 4, 6))
+    assert net.gate_bias.shape == (4,) and net.U.bias.shape == (6,)
+    plain = EntityNetwork(15, 4, 3, dim=6, n_slots=4)
+    assert plain.gate_bias is None and plain.U.bias is None and plain.phi.weight.shape == (1,)
 
 
 def test_gates_in_unit_interval_and_padding_sentences_change_nothing():

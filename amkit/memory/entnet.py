@@ -4,7 +4,7 @@ Entity Networks").
 A bank of ``S`` memory slots, each a key ``w_j`` and a value ``h_j``, reads the story one
 sentence at a time. Each sentence ``s_t`` opens a gate per slot and writes a candidate::
 
-    g_j   = sigmoid(s_t . h_j + s_t . w_j)
+    g_j   = sigmoid(s_t . h_j + s_t . w_j)          (+ b_j with ``biases``)
     h~_j  = phi(U h_j + V w_j + W s_t)
     h_j  <- (h_j + g_j * h~_j) / ||h_j + g_j * h~_j||
 
@@ -52,6 +52,24 @@ class PositionMaskEncoder(nn.Module):
         return (self.embedding(words.long()) * self.mask[:length]).sum(-2)
 
 
+class FeaturePReLU(nn.Module):
+    """PReLU with one slope shared by all features or one per feature of the *last* axis
+    (``nn.PReLU`` puts channels on axis 1, which here holds the slots).
+
+    Args:
+        n_slopes: 1 or the feature width d.
+        init: the slopes' start.
+    """
+
+    def __init__(self, n_slopes: int = 1, init: float = 0.25):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full((n_slopes,), float(init)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``x (..., d)`` -> same shape."""
+        return x.clamp(min=0) + self.weight * x.clamp(max=0)
+
+
 class EntityNetwork(nn.Module):
     """The dynamic memory and its output module.
 
@@ -63,6 +81,11 @@ class EntityNetwork(nn.Module):
         n_slots: S (paper: 20).
         key_ids: ``(S,)`` word ids to tie the keys to their embeddings; ``None`` = free keys.
         init_std: weights start from N(0, init_std) (paper: 0.1).
+        prelu_init: the PReLU slopes' start (torch's default 0.25; the authors' code: 1.0,
+            so both nonlinearities start as the identity).
+        prelu_per_channel: one slope per feature (the authors' code) instead of one in all.
+        biases: a learned bias per slot in the gate and a bias in ``U h`` (the authors'
+            code; the paper's equations have none).
     """
 
     def __init__(
@@ -74,6 +97,9 @@ class EntityNetwork(nn.Module):
         n_slots: int = 20,
         key_ids: list[int] | None = None,
         init_std: float = 0.1,
+        prelu_init: float = 0.25,
+        prelu_per_channel: bool = False,
+        biases: bool = False,
     ):
         super().__init__()
         if key_ids is not None and len(key_ids) == 0:
@@ -87,15 +113,21 @@ class EntityNetwork(nn.Module):
         else:
             self.free_keys = None
             self.register_buffer("key_ids", torch.tensor(key_ids, dtype=torch.long))
-        self.U = nn.Linear(dim, dim, bias=False)
+        self.U = nn.Linear(dim, dim, bias=biases)
         self.V = nn.Linear(dim, dim, bias=False)
         self.W = nn.Linear(dim, dim, bias=False)
-        self.phi = nn.PReLU()
+        slopes = dim if prelu_per_channel else 1
+        self.phi = FeaturePReLU(slopes, init=prelu_init)
         self.H = nn.Linear(dim, dim, bias=False)
         self.R = nn.Linear(dim, vocab_size, bias=False)
-        self.out_phi = nn.PReLU()
+        self.out_phi = FeaturePReLU(slopes, init=prelu_init)
+        n_keys = n_slots if key_ids is None else len(key_ids)
+        self.gate_bias = nn.Parameter(torch.empty(n_keys)) if biases else None  # (S,)
         for p in (self.embedding.weight, self.U.weight, self.V.weight, self.W.weight):
             nn.init.normal_(p, std=init_std)
+        for p in (self.U.bias, self.gate_bias):
+            if p is not None:
+                nn.init.normal_(p, std=init_std)
         for p in (
             self.H.weight,
             self.R.weight,
@@ -129,7 +161,8 @@ class EntityNetwork(nn.Module):
         them for every sentence at once; the same numbers either way.
         """
         s_keys, w_s, v_keys = fixed or (s @ keys.T, self.W(s), self.V(keys))
-        gate = torch.sigmoid((h * s.unsqueeze(1)).sum(-1) + s_keys)  # (B, S)
+        logit = (h * s.unsqueeze(1)).sum(-1) + s_keys  # (B, S)
+        gate = torch.sigmoid(logit if self.gate_bias is None else logit + self.gate_bias)
         gate = gate * real.unsqueeze(-1)  # padding sentences open no gate
         candidate = self.phi(self.U(h) + v_keys + w_s.unsqueeze(1))  # (B, S, d)
         updated = h + gate.unsqueeze(-1) * candidate

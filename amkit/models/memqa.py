@@ -168,6 +168,10 @@ class EntNetConfig:
     keys: Literal["free", "tied"] = "free"
     key_words: list[str] = field(default_factory=list)  # tied keys: these words' embeddings
     init_std: float = option(0.1, gt=0)
+    # details of the authors' Torch code that the paper's equations leave out (defaults: off)
+    prelu_init: float = 0.25  # the authors' code: 1.0 (both PReLUs start as the identity)
+    prelu_per_channel: bool = False  # the authors' code: one slope per feature
+    biases: bool = False  # the authors' code: a gate bias per slot and a bias in U h
 
     def validate(self) -> list[str]:
         if self.keys == "tied" and not self.key_words:
@@ -204,6 +208,9 @@ class EntNetQA(nn.Module):
             n_slots=config.slots,
             key_ids=key_ids,
             init_std=config.init_std,
+            prelu_init=config.prelu_init,
+            prelu_per_channel=config.prelu_per_channel,
+            biases=config.biases,
         )
         self.register_buffer("pad_column", _pad_column(data_info["vocab_size"]), persistent=False)
 
