@@ -145,7 +145,8 @@ def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
     assert row["mean_error"] == 15.0  # the kept run's test error, not the best test error
     assert row["repeat_mean_errors"] == [5.0, 15.0, 10.0]
     assert row["seeds"] == [0, 1, 2] and row["seconds"] == 300.0
-    assert "kept seed 1" in render(json.loads(path.read_text()))
+    page = render(json.loads(path.read_text()))
+    assert "kept seed 1" in page and "10.0 ± 5.0 over the 3 (mean ± std" in page
 
 
 def test_babi_per_task_row_from_separately_named_runs(tmp_path):

@@ -332,9 +332,17 @@ def render(results: dict[str, Any]) -> str:
             continue
         detail = [f"`{entry['command']}`", f"seeds {entry['seeds']}"]
         if "selected_seed" in entry:
+            errors = entry["repeat_mean_errors"]
+            spread = report.mean_std(errors)
+            over = (
+                f", {spread['mean']:.1f} ± {spread['std']:.1f} over the {len(errors)} "
+                "(mean ± std; the column is the kept seed)"
+                if spread["std"] is not None
+                else ""
+            )
             detail.append(
                 f"kept seed {entry['selected_seed']} (best validation accuracy); "
-                f"mean error of each repeat: {entry['repeat_mean_errors']}"
+                f"mean error of each repeat: {errors}{over}"
             )
         if "seed_mean_errors" in entry:
             detail.append(
