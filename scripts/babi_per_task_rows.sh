@@ -6,7 +6,12 @@
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 # seed 0 in runs/babi/<prefix>-task<N>, other seeds in runs/babi/<prefix>-seed<S>-task<N>
-finished() { for d in runs/babi/$1-task* runs/babi/$1-seed*-task*; do [ -f "$d/metrics.json" ] && echo "$d"; done; }
+# (only names ending in -task<N>: experiments such as runs/babi/ut-10k-task11-noact4 stay out)
+finished() {
+  for d in runs/babi/$1-task* runs/babi/$1-seed*-task*; do
+    [[ "$d" =~ -task[0-9]+$ ]] && [ -f "$d/metrics.json" ] && echo "$d"
+  done
+}
 add() {  # id label queue config prefix notes
   local dirs
   dirs=$(finished "$5")
