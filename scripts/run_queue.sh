@@ -7,9 +7,10 @@
 # skipped, so each line runs once.
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
+finished() { [ -f "$1/metrics.json" ] || [ -f "$1" ]; }
 while IFS=$'\t' read -r out cmd; do
   [ -z "$out" ] && continue
-  if [ -f "$out/metrics.json" ] || [ -f "$out" ]; then echo "skip $out"; continue; fi
+  if finished "$out"; then echo "skip $out"; continue; fi
   mkdir -p "$(dirname "$out")"
   exec {lock}>"$out.lock"
   if ! flock -n "$lock"; then
@@ -17,7 +18,7 @@ while IFS=$'\t' read -r out cmd; do
     exec {lock}>&-
     continue
   fi
-  if [ -f "$out/metrics.json" ] || [ -f "$out" ]; then  # another worker finished it just now
+  if finished "$out"; then  # another worker finished it just now
     echo "skip $out"; exec {lock}>&-; continue
   fi
   echo "$(date +%T) start $out"

@@ -123,17 +123,13 @@ class EntityNetwork(nn.Module):
         self.out_phi = FeaturePReLU(slopes, init=prelu_init)
         n_keys = n_slots if key_ids is None else len(key_ids)
         self.gate_bias = nn.Parameter(torch.empty(n_keys)) if biases else None  # (S,)
-        for p in (self.embedding.weight, self.U.weight, self.V.weight, self.W.weight):
-            nn.init.normal_(p, std=init_std)
-        for p in (self.U.bias, self.gate_bias):
+        initialised = (
+            self.embedding.weight, self.U.weight, self.V.weight, self.W.weight,
+            self.U.bias, self.gate_bias, self.H.weight, self.R.weight, self.free_keys,
+        )  # fmt: skip
+        for p in initialised:  # in this order, so a seed draws the same weights
             if p is not None:
                 nn.init.normal_(p, std=init_std)
-        for p in (
-            self.H.weight,
-            self.R.weight,
-            *([] if self.free_keys is None else [self.free_keys]),
-        ):
-            nn.init.normal_(p, std=init_std)
         with torch.no_grad():
             self.embedding.weight[0].zero_()
 
