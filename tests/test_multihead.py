@@ -424,3 +424,41 @@ def test_wrong_input_shapes_are_value_errors():
         mha(torch.randn(B, 4, D), torch.randn(B, 3, 5), torch.randn(B, 3, 5))
     with pytest.raises(ValueError, match=r"\(B, S\)"):
         mha(torch.randn(B, 4, D), torch.randn(B, 3, 5), torch.randn(B, 2, 7))
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_attn_bias_is_added_to_the_scaled_scores_and_masks_still_win(need_weights):
+    """softmax(q k^T / sqrt(Dh) + bias) with masked keys at exactly 0, against a naive
+    computation; the fused and the explicit paths agree."""
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(D, H).eval()
+    x = torch.randn(B, 5, D)
+    real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 4 + [False]])
+    bias = torch.randn(1, H, 5, 5) * 3
+    bias[..., 4] = 50.0  # a huge bias on a key that rows 1 and 2 mask out
+    out, weights = mha(x, key_padding_mask=real, attn_bias=bias, need_weights=True)
+    q, k, v = (mha._split_heads(p(x)) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
+    scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5 + bias
+    scores = scores.masked_fill(~real[:, None, None, :], float("-inf"))
+    expected_weights = scores.softmax(-1)  # (B, H, T, S)
+    torch.testing.assert_close(weights, expected_weights)
+    assert torch.all(weights[1, ..., 3:] == 0) and torch.all(weights[2, ..., 4] == 0)
+    context = (expected_weights @ v).transpose(1, 2).reshape(B, 5, D)
+    fast, _ = mha(x, key_padding_mask=real, attn_bias=bias, need_weights=need_weights)
+    torch.testing.assert_close(fast, mha.out_proj(context))
+    torch.testing.assert_close(fast, out)
+
+
+def test_attn_bias_with_causal_mask_and_wrong_shape():
+    torch.manual_seed(1)
+    mha = MultiHeadAttention(D, H).eval()
+    x = torch.randn(B, 4, D)
+    bias = torch.randn(B, 1, 4, 4)
+    fast, _ = mha(x, is_causal=True, attn_bias=bias)
+    slow, weights = mha(x, is_causal=True, attn_bias=bias, need_weights=True)
+    torch.testing.assert_close(fast, slow)
+    assert torch.all(weights.triu(1) == 0)  # no future key, whatever its bias
+    zero, _ = mha(x, is_causal=True, attn_bias=torch.zeros(1, 1, 4, 4))
+    torch.testing.assert_close(zero, mha(x, is_causal=True)[0])
+    with pytest.raises(ValueError, match="attn_bias must have 4 dims"):
+        mha(x, attn_bias=torch.zeros(4, 4))

@@ -100,9 +100,12 @@ def test_a_position_that_halts_at_once_takes_one_step():
     torch.testing.assert_close(out.states, ut.norm(once), atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.parametrize("relative_distance", [0, 3])
 @pytest.mark.parametrize("positions", ["from_question", "from_start"])
 @pytest.mark.parametrize("coordinates", ["sinusoidal", "learned"])
-def test_qa_model_drops_empty_slots_without_changing_its_answer(positions, coordinates):
+def test_qa_model_drops_empty_slots_without_changing_its_answer(
+    positions, coordinates, relative_distance
+):
     """Without ``need_weights`` the bAbI model cuts the slots after the batch's last sentence
     (the question keeps its position): the same logits and loss as over every slot."""
     from amkit.models.memqa import UniversalTransformerQA, UTConfig
@@ -111,8 +114,12 @@ def test_qa_model_drops_empty_slots_without_changing_its_answer(positions, coord
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 10, "sentence_len": 4,
             "query_len": 3}  # fmt: skip
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=3, dropout=0.0,
-                      positions=positions, coordinates=coordinates)  # fmt: skip
+                      positions=positions, coordinates=coordinates,
+                      relative_distance=relative_distance)  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
+    if relative_distance:
+        with torch.no_grad():
+            model.encoder.relative_bias.normal_()
     story = torch.zeros(3, 10, 4, dtype=torch.long)
     story[:, :2] = torch.randint(1, 20, (3, 2, 4))
     story[1, 2:6] = torch.randint(1, 20, (4, 4))  # the longest story: 6 of 10 slots
@@ -149,3 +156,47 @@ def test_learns_two_supporting_facts_and_explains_steps(tmp_path, capsys):
     assert main(["explain", str(result.run_dir), "--task", "2", "--example", "1"]) == 0
     text = capsys.readouterr().out
     assert "step1" in text and "pondered (ACT)" in text
+
+
+def test_relative_bias_starts_at_zero_and_indexes_the_clipped_distance():
+    """Zero at the start (same output as without it); entry [h, i, j] is the table's row
+    clip(pos_j - pos_i, -R, R) + R; per-row positions give per-row biases."""
+    torch.manual_seed(0)
+    plain = UniversalTransformer(8, 2, max_positions=9, max_steps=3, act=False).eval()
+    relative = UniversalTransformer(
+        8, 2, max_positions=9, max_steps=3, act=False, relative_distance=2
+    ).eval()
+    relative.load_state_dict(plain.state_dict(), strict=False)
+    x = torch.randn(2, 6, 8)
+    torch.testing.assert_close(relative(x).states, plain(x).states)
+    with torch.no_grad():
+        relative.relative_bias.copy_(torch.arange(10.0).view(5, 2))  # row r, head h: 2r + h
+    positions = torch.tensor([[5, 4, 3, 2, 1, 0], [0, 1, 2, 3, 4, 5]])
+    bias = relative.attention_bias(positions)  # (B, H, T, T)
+    assert bias.shape == (2, 2, 6, 6)
+    for b in range(2):
+        for h in range(2):
+            for i in range(6):
+                for j in range(6):
+                    d = max(-2, min(2, int(positions[b, j] - positions[b, i])))
+                    assert bias[b, h, i, j].item() == 2 * (d + 2) + h
+    assert not torch.allclose(relative(x).states, plain(x).states)
+    assert plain.attention_bias(positions) is None
+    with pytest.raises(ValueError, match="relative_distance must be >= 0"):
+        UniversalTransformer(8, 2, max_positions=9, relative_distance=-1)
+
+
+def test_relative_bias_is_what_the_layers_see():
+    """Without ACT the encoder equals the shared layer applied with the bias each step."""
+    torch.manual_seed(2)
+    ut = UniversalTransformer(
+        8, 2, max_positions=6, max_steps=2, act=False, relative_distance=3
+    ).eval()
+    with torch.no_grad():
+        ut.relative_bias.normal_()
+    x = torch.randn(1, 5, 8)
+    expected = x
+    bias = ut.attention_bias(torch.arange(5))
+    for step in range(2):
+        expected, _ = ut.layer(expected + ut.coordinates(step, torch.arange(5)), attn_bias=bias)
+    torch.testing.assert_close(ut(x).states, ut.norm(expected))

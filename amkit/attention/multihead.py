@@ -89,6 +89,7 @@ class MultiHeadAttention(nn.Module):
         is_causal: bool = False,
         need_weights: bool = False,
         kv: tuple[Tensor, Tensor] | None = None,
+        attn_bias: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from ``query`` to ``key``/``value``.
 
@@ -102,12 +103,17 @@ class MultiHeadAttention(nn.Module):
             need_weights: also return per-head weights ``(B, H, T, S)``.
             kv: keys and values already projected (:meth:`project_kv`), ``(B, H, S, Dh)``
                 each, instead of ``key`` and ``value``.
+            attn_bias: float, broadcastable to ``(B, H, T, S)``: added to the scaled scores
+                before the softmax (a relative-position bias, Shaw et al. 2018 / T5); masked
+                keys stay at weight 0 whatever their bias.
 
         Returns:
             ``(output (B, T, D), weights (B, H, T, S) or None)``.
         """
         if kv is not None:
-            return self._attend(query, *kv, mask, key_padding_mask, is_causal, need_weights)
+            return self._attend(
+                query, *kv, mask, key_padding_mask, is_causal, need_weights, attn_bias
+            )
         key = query if key is None else key
         value = key if value is None else value
         if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
@@ -129,11 +135,13 @@ class MultiHeadAttention(nn.Module):
                 f"{tuple(value.shape)} must share B, and key and value (B, S)"
             )
         k, v = self.project_kv(key, value)  # (B, H, S, Dh) each
-        return self._attend(query, k, v, mask, key_padding_mask, is_causal, need_weights)
+        return self._attend(
+            query, k, v, mask, key_padding_mask, is_causal, need_weights, attn_bias
+        )
 
     def _attend(
         self, query: Tensor, k: Tensor, v: Tensor, mask, key_padding_mask, is_causal: bool,
-        need_weights: bool,
+        need_weights: bool, attn_bias: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
         """``query (B, T, D)`` against projected ``k``, ``v`` ``(B, H, S, Dh)``."""
         if query.dim() != 3 or query.shape[-1] != self.d_model:
@@ -143,7 +151,14 @@ class MultiHeadAttention(nn.Module):
         q = self._split_heads(self.q_proj(query))  # (B, H, T, Dh)
         dropout_p = self.dropout if self.training else 0.0
 
-        plain_causal = is_causal and mask is None and key_padding_mask is None
+        if attn_bias is not None and attn_bias.dim() != 4:
+            raise ValueError(
+                "attn_bias must have 4 dims, broadcastable to (B, H, T, S); got "
+                f"{tuple(attn_bias.shape)}"
+            )
+        plain_causal = (
+            is_causal and mask is None and key_padding_mask is None and attn_bias is None
+        )
         merged = (
             None
             if plain_causal
@@ -152,6 +167,8 @@ class MultiHeadAttention(nn.Module):
 
         if need_weights:
             scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, S)
+            if attn_bias is not None:
+                scores = scores + attn_bias
             if plain_causal:
                 merged = merge_masks(None, None, True, b, t, s, query.device)
             weights = masked_softmax(scores, merged)  # (B, H, T, S)
@@ -166,6 +183,11 @@ class MultiHeadAttention(nn.Module):
                     row_any = None
                 else:  # rows with no allowed key: let SDPA see all keys, zero them after
                     merged = merged | ~row_any
+            if attn_bias is not None:  # one float mask: the bias, -inf where not allowed
+                float_mask = attn_bias.to(q.dtype)
+                if merged is not None:
+                    float_mask = torch.where(merged, float_mask, float("-inf"))
+                merged = float_mask
             context = _sdpa(q, k, v, merged, dropout_p, plain_causal)  # (B, H, T, Dh)
             if row_any is not None:
                 context = context * row_any

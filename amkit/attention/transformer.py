@@ -44,7 +44,10 @@ class TransformerEncoderLayer(nn.Module):
         key_padding_mask: Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = False,
+        attn_bias: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
+        """``x (B, T, D)``; masks and ``attn_bias`` (float, added to the attention scores,
+        broadcastable to ``(B, H, T, T)``) as :class:`MultiHeadAttention` takes them."""
         h = self.norm1(x)
         attended, weights = self.attn(
             h,
@@ -54,6 +57,7 @@ class TransformerEncoderLayer(nn.Module):
             key_padding_mask=key_padding_mask,
             is_causal=is_causal,
             need_weights=need_weights,
+            attn_bias=attn_bias,
         )  # (B, T, D), (B, H, T, T)
         x = x + self.drop(attended)
         x = x + self.drop(self.ff(self.norm2(x)))

@@ -21,6 +21,12 @@ their own states stop changing.
 Without ACT the block is the stack ``x <- layer(x + coordinates_t)`` for ``max_steps``
 steps, a test checks that.
 
+``relative_distance > 0`` adds what the paper does not have: a learned bias per head and
+clipped distance ``clip(pos_j - pos_i, -R, R)`` to the attention scores (Shaw et al. 2018;
+T5's bias without its log buckets), shared by all steps like the layer, zero at the start.
+With it "attend to the sentence before" is one number per head instead of something the
+queries and keys must learn from the sinusoids.
+
 Legend: B batch, T positions, D width, H heads, K steps.
 """
 
@@ -81,6 +87,8 @@ class UniversalTransformer(nn.Module):
         d_ff, dropout: of the shared layer.
         coordinates: ``sinusoidal`` (the paper's fixed timing signals) or ``learned``
             position and step tables.
+        relative_distance: R; above 0, a learned per-head bias of the clipped position
+            difference is added to the attention scores (not in the paper).
     """
 
     def __init__(
@@ -94,8 +102,11 @@ class UniversalTransformer(nn.Module):
         d_ff: int | None = None,
         dropout: float = 0.1,
         coordinates: str = "sinusoidal",
+        relative_distance: int = 0,
     ):
         super().__init__()
+        if relative_distance < 0:
+            raise ValueError(f"relative_distance must be >= 0, got {relative_distance}")
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         if coordinates not in ("sinusoidal", "learned"):
@@ -108,6 +119,10 @@ class UniversalTransformer(nn.Module):
         else:  # fixed: not in the state dict, rebuilt from the sizes
             self.register_buffer("position", timing_signal(max_positions, d_model), False)
             self.register_buffer("timestep", timing_signal(max_steps, d_model), False)
+        self.relative_distance = relative_distance
+        self.register_parameter("relative_bias", None)
+        if relative_distance:  # (2R + 1, H), zero: starts as the model without it
+            self.relative_bias = nn.Parameter(torch.zeros(2 * relative_distance + 1, n_heads))
         self.halt = nn.Linear(d_model, 1)
         nn.init.constant_(self.halt.bias, 1.0)  # start by pondering a few steps, as t2t does
         self.norm = nn.LayerNorm(d_model)
@@ -116,6 +131,18 @@ class UniversalTransformer(nn.Module):
         """The embeddings of ``positions`` (``(T,)`` or per row ``(B, T)``) plus the embedding
         of ``step``: ``(T, D)`` or ``(B, T, D)``."""
         return self.position[positions] + self.timestep[step]
+
+    def attention_bias(self, positions: Tensor) -> Tensor | None:
+        """The relative-position bias for ``positions`` ``(T,)`` or ``(B, T)``:
+        ``(1 | B, H, T, T)``, entry ``[h, i, j]`` the head-``h`` bias of the distance
+        ``clip(pos_j - pos_i, -R, R)``; ``None`` without ``relative_distance``."""
+        if self.relative_bias is None:
+            return None
+        rows = positions if positions.dim() == 2 else positions.unsqueeze(0)  # (B|1, T)
+        distance = rows.unsqueeze(1) - rows.unsqueeze(2)  # (B|1, T, T): pos_j - pos_i
+        limit = self.relative_distance
+        index = distance.clamp(-limit, limit) + limit
+        return self.relative_bias[index].permute(0, 3, 1, 2)  # (B|1, H, T, T)
 
     def forward(
         self,
@@ -146,6 +173,7 @@ class UniversalTransformer(nn.Module):
         steps = x.new_zeros(batch, length)
         halted = real == 0  # padding positions never ponder; their output stays 0
         output = x.new_zeros(x.shape)
+        attn_bias = self.attention_bias(positions)
         step_weights, step_attention = [], []
         state = x
         for step in range(self.max_steps):
@@ -167,7 +195,10 @@ class UniversalTransformer(nn.Module):
                 steps = steps + running + new_halted
                 update = p * running + remainder  # this step's share of the output
             state, weights = self.layer(
-                state, key_padding_mask=key_padding_mask, need_weights=need_weights
+                state,
+                key_padding_mask=key_padding_mask,
+                need_weights=need_weights,
+                attn_bias=attn_bias,
             )
             if self.act:
                 output = state * update.unsqueeze(-1) + output * (1 - update.unsqueeze(-1))

@@ -329,6 +329,9 @@ class UTConfig:
     # newest sentence 1, ...; MemN2N's temporal order), so "latest" means the same in every
     # story; from_start: the slot index, the question at memory_size
     positions: Literal["from_question", "from_start"] = "from_question"
+    # above 0: a learned per-head attention bias of the position difference clipped to
+    # +-relative_distance (Shaw et al. 2018; not in the UT paper); 0: the paper's model
+    relative_distance: int = option(0, ge=0)
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -364,6 +367,7 @@ class UniversalTransformerQA(nn.Module):
             d_ff=config.d_ff,
             dropout=config.dropout,
             coordinates=config.coordinates,
+            relative_distance=config.relative_distance,
         )
         self.answer = nn.Linear(config.d_model, vocab_size)
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
