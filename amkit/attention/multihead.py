@@ -135,9 +135,7 @@ class MultiHeadAttention(nn.Module):
                 f"{tuple(value.shape)} must share B, and key and value (B, S)"
             )
         k, v = self.project_kv(key, value)  # (B, H, S, Dh) each
-        return self._attend(
-            query, k, v, mask, key_padding_mask, is_causal, need_weights, attn_bias
-        )
+        return self._attend(query, k, v, mask, key_padding_mask, is_causal, need_weights, attn_bias)
 
     def _attend(
         self, query: Tensor, k: Tensor, v: Tensor, mask, key_padding_mask, is_causal: bool,
@@ -156,9 +154,7 @@ class MultiHeadAttention(nn.Module):
                 "attn_bias must have 4 dims, broadcastable to (B, H, T, S); got "
                 f"{tuple(attn_bias.shape)}"
             )
-        plain_causal = (
-            is_causal and mask is None and key_padding_mask is None and attn_bias is None
-        )
+        plain_causal = is_causal and mask is None and key_padding_mask is None and attn_bias is None
         merged = (
             None
             if plain_causal
