@@ -462,3 +462,16 @@ def test_attn_bias_with_causal_mask_and_wrong_shape():
     torch.testing.assert_close(zero, mha(x, is_causal=True)[0])
     with pytest.raises(ValueError, match="attn_bias must have 4 dims"):
         mha(x, attn_bias=torch.zeros(4, 4))
+
+
+def test_attn_bias_under_bf16_autocast_stays_close_to_float32():
+    """The float mask (bias, -inf where masked) follows q to float32 in the fused kernel."""
+    torch.manual_seed(4)
+    mha = MultiHeadAttention(D, H).eval()
+    x = torch.randn(B, 5, D)
+    real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 5])
+    bias = torch.randn(1, H, 5, 5)
+    reference, _ = mha(x, key_padding_mask=real, attn_bias=bias)
+    with torch.autocast("cpu", torch.bfloat16):
+        out, _ = mha(x, key_padding_mask=real, attn_bias=bias)
+    torch.testing.assert_close(out.float(), reference, atol=0.05, rtol=0.05)

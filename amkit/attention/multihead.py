@@ -263,6 +263,8 @@ def _sdpa(q: Tensor, k: Tensor, v: Tensor, mask, dropout_p: float, is_causal: bo
     torch's CPU kernel is ~3x slower backward in bfloat16 (torch 2.13), and the products
     it saves are small next to the projections around it."""
     if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+        if mask is not None and mask.is_floating_point():  # a float mask must match q
+            mask = mask.float()
         with torch.autocast("cpu", enabled=False):
             out = F.scaled_dot_product_attention(
                 q.float(), k.float(), v.float(), attn_mask=mask, dropout_p=dropout_p,
