@@ -180,10 +180,9 @@ class MultiHeadAttention(nn.Module):
                 else:  # rows with no allowed key: let SDPA see all keys, zero them after
                     merged = merged | ~row_any
             if attn_bias is not None:  # one float mask: the bias, -inf where not allowed
-                float_mask = attn_bias.to(q.dtype)
-                if merged is not None:
-                    float_mask = torch.where(merged, float_mask, float("-inf"))
-                merged = float_mask
+                merged = (
+                    attn_bias if merged is None else torch.where(merged, attn_bias, float("-inf"))
+                )
             context = _sdpa(q, k, v, merged, dropout_p, plain_causal)  # (B, H, T, Dh)
             if row_any is not None:
                 context = context * row_any
@@ -261,10 +260,12 @@ class MultiHeadAttention(nn.Module):
 def _sdpa(q: Tensor, k: Tensor, v: Tensor, mask, dropout_p: float, is_causal: bool) -> Tensor:
     """Fused attention ``(B, H, T, Dh)``. Under CPU bfloat16 autocast it runs in float32:
     torch's CPU kernel is ~3x slower backward in bfloat16 (torch 2.13), and the products
-    it saves are small next to the projections around it."""
-    if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
-        if mask is not None and mask.is_floating_point():  # a float mask must match q
-            mask = mask.float()
+    it saves are small next to the projections around it. A float ``mask`` (an attention
+    bias) is cast to the dtype the kernel computes in, as it requires."""
+    autocast = q.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+    if mask is not None and mask.is_floating_point():
+        mask = mask.float() if autocast else mask.to(q.dtype)
+    if autocast:
         with torch.autocast("cpu", enabled=False):
             out = F.scaled_dot_product_attention(
                 q.float(), k.float(), v.float(), attn_mask=mask, dropout_p=dropout_p,
