@@ -475,3 +475,27 @@ def test_attn_bias_under_bf16_autocast_stays_close_to_float32():
     with torch.autocast("cpu", torch.bfloat16):
         out, _ = mha(x, key_padding_mask=real, attn_bias=bias)
     torch.testing.assert_close(out.float(), reference, atol=0.05, rtol=0.05)
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_linear_attention_uses_the_scaled_scores_as_weights(need_weights):
+    """``linear = True`` (MemN2N's linear start): weights = q k^T / sqrt(Dh) with masked keys
+    at 0 and no softmax, on the fused and the explicit path; off again, the softmax is back."""
+    torch.manual_seed(5)
+    mha = MultiHeadAttention(D, H).eval()
+    x = torch.randn(B, 5, D)
+    real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 4 + [False]])
+    softmax_out, _ = mha(x, key_padding_mask=real)
+    mha.linear = True
+    out, weights = mha(x, key_padding_mask=real, need_weights=need_weights)
+    q, k, v = (mha._split_heads(p(x)) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
+    scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5
+    expected_weights = scores.masked_fill(~real[:, None, None, :], 0.0)  # (B, H, T, S)
+    context = (expected_weights @ v).transpose(1, 2).reshape(B, 5, D)
+    torch.testing.assert_close(out, mha.out_proj(context))
+    if need_weights:
+        torch.testing.assert_close(weights, expected_weights)
+    else:
+        assert weights is None
+    mha.linear = False
+    torch.testing.assert_close(mha(x, key_padding_mask=real)[0], softmax_out)

@@ -100,11 +100,12 @@ def test_a_position_that_halts_at_once_takes_one_step():
     torch.testing.assert_close(out.states, ut.norm(once), atol=1e-6, rtol=1e-5)
 
 
+@pytest.mark.parametrize("readout", ["question", "mean"])
 @pytest.mark.parametrize("relative_distance", [0, 3])
 @pytest.mark.parametrize("positions", ["from_question", "from_start"])
 @pytest.mark.parametrize("coordinates", ["sinusoidal", "learned"])
 def test_qa_model_drops_empty_slots_without_changing_its_answer(
-    positions, coordinates, relative_distance
+    positions, coordinates, relative_distance, readout
 ):
     """Without ``need_weights`` the bAbI model cuts the slots after the batch's last sentence
     (the question keeps its position): the same logits and loss as over every slot."""
@@ -115,7 +116,7 @@ def test_qa_model_drops_empty_slots_without_changing_its_answer(
             "query_len": 3}  # fmt: skip
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=3, dropout=0.0,
                       positions=positions, coordinates=coordinates,
-                      relative_distance=relative_distance)  # fmt: skip
+                      relative_distance=relative_distance, readout=readout)  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
     if relative_distance:
         with torch.no_grad():
@@ -128,6 +129,32 @@ def test_qa_model_drops_empty_slots_without_changing_its_answer(
     full = model(story, query, targets, need_weights=True)
     torch.testing.assert_close(trimmed.logits, full.logits)
     torch.testing.assert_close(trimmed.loss, full.loss)
+
+
+def test_mean_readout_averages_the_real_positions_only():
+    """``readout: mean`` reads the answer from the mean of the encoder's states over the
+    sentences and the question, empty slots left out (checked against a loop)."""
+    from amkit.memory.memn2n import ages_from_newest
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(0)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0, readout="mean")
+    model = UniversalTransformerQA(config, info).eval()
+    story = torch.zeros(2, 6, 4, dtype=torch.long)
+    story[0, :2] = torch.randint(1, 20, (2, 4))
+    story[1, :5] = torch.randint(1, 20, (5, 4))
+    query = torch.randint(1, 20, (2, 3))
+    logits = model(story, query).logits
+    inputs, real = model.story_encoder(story), (story != 0).any(-1)
+    inputs = torch.cat([inputs, model.query_encoder(query).unsqueeze(1)], 1)
+    real = torch.cat([real, torch.ones(2, 1, dtype=torch.bool)], 1)
+    states = model.encoder(inputs, key_padding_mask=real, positions=ages_from_newest(real.long()))
+    for row in range(2):
+        mean = states.states[row, real[row]].mean(0)
+        expected = model.answer(mean).masked_fill(model.pad_column, torch.finfo().min)
+        torch.testing.assert_close(logits[row], expected)
 
 
 def test_too_long_input_is_an_error_naming_the_limit():
@@ -200,3 +227,33 @@ def test_relative_bias_is_what_the_layers_see():
     for step in range(2):
         expected, _ = ut.layer(expected + ut.coordinates(step, torch.arange(5)), attn_bias=bias)
     torch.testing.assert_close(ut(x).states, ut.norm(expected))
+
+
+def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
+    """``linear_start``: the self-attention weights are the raw scaled scores while the phase
+    lasts; ``epoch_end`` holds the schedule, then ends the phase after ``ls_patience`` epochs
+    without a lower validation loss and asks for a schedule restart; the phase is a buffer,
+    so a checkpoint carries it."""
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(0)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0,
+                      linear_start=True, ls_patience=2)  # fmt: skip
+    model = UniversalTransformerQA(config, info).eval()
+    story = torch.randint(1, 20, (2, 6, 4))
+    query = torch.randint(1, 20, (2, 3))
+    weights = model(story, query, need_weights=True).attention["steps"][0]  # (B, H, T, T)
+    assert weights.min() < 0 or not torch.allclose(weights.sum(-1), torch.ones(2, 2, 7))
+    assert model.epoch_end(1, {"val_loss": 1.0}) == {"hold_schedule": True}
+    assert model.epoch_end(2, {"val_loss": 1.1}) == {"hold_schedule": True}
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    record = {"val_loss": 1.2}
+    assert model.epoch_end(3, record) == {"restart_schedule": True}
+    assert record["linear_start_ended"] and not bool(model.linear_phase)
+    assert model.epoch_end(4, {"val_loss": 0.5}) is None
+    weights = model(story, query, need_weights=True).attention["steps"][0]
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 7))  # softmax back
+    model.load_state_dict(state)  # a checkpoint from inside the phase resumes inside it
+    assert bool(model.linear_phase)

@@ -67,6 +67,9 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)
         self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
+        # linear start (MemN2N's, Sukhbaatar et al. 2015): while True the weights are the
+        # scaled scores themselves, no softmax (masked keys 0); a model sets it per phase
+        self.linear = False
 
     def _split_heads(self, x: Tensor) -> Tensor:
         b, t, _ = x.shape
@@ -161,15 +164,19 @@ class MultiHeadAttention(nn.Module):
             else merge_masks(mask, key_padding_mask, is_causal, b, t, s, query.device)
         )  # (B|1, H|1, T, S) or None
 
-        if need_weights:
+        if need_weights or self.linear:
             scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, S)
             if attn_bias is not None:
                 scores = scores + attn_bias
             if plain_causal:
                 merged = merge_masks(None, None, True, b, t, s, query.device)
-            weights = masked_softmax(scores, merged)  # (B, H, T, S)
+            if self.linear:
+                weights = scores if merged is None else scores.masked_fill(~merged, 0.0)
+            else:
+                weights = masked_softmax(scores, merged)  # (B, H, T, S)
             dropped = F.dropout(weights, p=dropout_p) if dropout_p > 0 else weights
             context = dropped @ v  # (B, H, T, Dh)
+            weights = weights if need_weights else None
         else:
             weights = None
             row_any = None

@@ -78,10 +78,7 @@ class MemN2NQA(nn.Module):
             rn_mode=config.rn_mode,
             empty_slots=config.empty_slots,
         )
-        # Linear-start state lives in buffers so checkpoints and resume carry it.
-        self.register_buffer("linear_phase", torch.tensor(config.linear_start))
-        self.register_buffer("linear_best_val_loss", torch.tensor(float("inf")))
-        self.register_buffer("linear_bad_epochs", torch.tensor(0))
+        _register_linear_start(self, config.linear_start)
         pad_column = torch.zeros(data_info["vocab_size"], dtype=torch.bool)
         pad_column[0] = True
         self.register_buffer("pad_column", pad_column, persistent=False)
@@ -106,27 +103,45 @@ class MemN2NQA(nn.Module):
         return ModelOutput(logits=logits, loss=loss, attention=attention)
 
     def epoch_end(self, epoch: int, record: dict) -> dict | None:
-        """Trainer hook: end linear start when validation loss stops falling.
+        """Trainer hook: end linear start when validation loss stops falling
+        (:func:`_linear_start_epoch_end`)."""
+        return _linear_start_epoch_end(
+            self, epoch, record, self.config.ls_patience, self.config.ls_max_epochs,
+            "softmax back in the memory layers",
+        )  # fmt: skip
 
-        Returns ``{"hold_schedule": True}`` while linear start goes on (its learning rate
-        stays constant, as in the authors' code) and ``{"restart_schedule": True}`` when the
-        softmax goes back in.
-        """
-        if not bool(self.linear_phase):
-            return None
-        val_loss = record["val_loss"]
-        if val_loss < float(self.linear_best_val_loss):
-            self.linear_best_val_loss.fill_(val_loss)
-            self.linear_bad_epochs.zero_()
-        else:
-            self.linear_bad_epochs += 1
-        stalled = int(self.linear_bad_epochs) >= self.config.ls_patience
-        if stalled or epoch >= self.config.ls_max_epochs:
-            self.linear_phase.fill_(False)
-            record["linear_start_ended"] = True
-            log.info("epoch %d: linear start ends, softmax back in the memory layers", epoch)
-            return {"restart_schedule": True}
-        return {"hold_schedule": True}
+
+def _register_linear_start(model: nn.Module, enabled: bool) -> None:
+    """Linear-start state in buffers, so checkpoints and resume carry it."""
+    model.register_buffer("linear_phase", torch.tensor(enabled))
+    model.register_buffer("linear_best_val_loss", torch.tensor(float("inf")))
+    model.register_buffer("linear_bad_epochs", torch.tensor(0))
+
+
+def _linear_start_epoch_end(
+    model: nn.Module, epoch: int, record: dict, patience: int, max_epochs: int, what: str
+) -> dict | None:
+    """End a model's linear start when validation loss has not fallen for ``patience``
+    epochs or after ``max_epochs``.
+
+    Returns ``{"hold_schedule": True}`` while linear start goes on (its learning rate stays
+    constant, as in the MemN2N authors' code) and ``{"restart_schedule": True}`` when the
+    softmax goes back in.
+    """
+    if not bool(model.linear_phase):
+        return None
+    val_loss = record["val_loss"]
+    if val_loss < float(model.linear_best_val_loss):
+        model.linear_best_val_loss.fill_(val_loss)
+        model.linear_bad_epochs.zero_()
+    else:
+        model.linear_bad_epochs += 1
+    if int(model.linear_bad_epochs) >= patience or epoch >= max_epochs:
+        model.linear_phase.fill_(False)
+        record["linear_start_ended"] = True
+        log.info("epoch %d: linear start ends, %s", epoch, what)
+        return {"restart_schedule": True}
+    return {"hold_schedule": True}
 
 
 def _answer(
@@ -332,6 +347,16 @@ class UTConfig:
     # above 0: a learned per-head attention bias of the position difference clipped to
     # +-relative_distance (Shaw et al. 2018; not in the UT paper); 0: the paper's model
     relative_distance: int = option(0, ge=0)
+    # where the answer is read: the question's position after the last step, or the mean
+    # over every real position (sentences and question), as the paper's tensor2tensor code
+    # does (its class-label output layer averages the encoder's outputs)
+    readout: Literal["question", "mean"] = "question"
+    # MemN2N's linear start (not in the UT paper): self-attention without its softmax (the
+    # weights are the scaled scores) until validation loss stops falling for ls_patience
+    # epochs or ls_max_epochs have passed; then the softmax, and the schedule starts again
+    linear_start: bool = False
+    ls_max_epochs: int = option(20, ge=1)
+    ls_patience: int = option(3, ge=1)
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -344,7 +369,9 @@ class UTConfig:
 
 @register_model("universal_transformer", config=UTConfig)
 class UniversalTransformerQA(nn.Module):
-    """Universal Transformer over the story's sentences and the question (last position).
+    """Universal Transformer over the story's sentences and the question (last position);
+    the answer is read at the question's position or, with ``readout: mean``, from the mean
+    over the real positions.
 
     With ``need_weights`` the attention holds ``steps`` ``(B, K, H, T, T)`` (each step's
     self-attention; position ``T - 1`` is the question) and ``halting`` ``(B, K, T)``.
@@ -371,9 +398,11 @@ class UniversalTransformerQA(nn.Module):
         )
         self.answer = nn.Linear(config.d_model, vocab_size)
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
+        _register_linear_start(self, config.linear_start)
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
+        self.encoder.layer.attn.linear = bool(self.linear_phase)
         full_length = story.shape[1]
         if not need_weights:  # drop the empty slots after the batch's last sentence: same
             # output, less work; explain sees all slots
@@ -388,7 +417,12 @@ class UniversalTransformerQA(nn.Module):
         encoded = self.encoder(
             inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
         )
-        logits, loss = _answer(self.answer(encoded.states[:, -1]), self.pad_column, targets)
+        if self.config.readout == "mean":  # (B, d): the mean over the real positions
+            weights = real.unsqueeze(-1).to(encoded.states.dtype)  # (B, T, 1)
+            read = (encoded.states * weights).sum(1) / weights.sum(1)
+        else:
+            read = encoded.states[:, -1]  # (B, d): the question's position
+        logits, loss = _answer(self.answer(read), self.pad_column, targets)
         if loss is not None and self.config.act:
             loss = loss + self.config.act_loss_weight * encoded.ponder_cost.mean()
         attention = {}
@@ -397,3 +431,10 @@ class UniversalTransformerQA(nn.Module):
             if encoded.halting is not None:
                 attention["halting"] = encoded.halting
         return ModelOutput(logits=logits, loss=loss, attention=attention)
+
+    def epoch_end(self, epoch: int, record: dict) -> dict | None:
+        """Trainer hook: end the linear start, if any (:func:`_linear_start_epoch_end`)."""
+        return _linear_start_epoch_end(
+            self, epoch, record, self.config.ls_patience, self.config.ls_max_epochs,
+            "softmax back in the self-attention",
+        )  # fmt: skip
