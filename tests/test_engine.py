@@ -507,3 +507,31 @@ def test_importing_amkit_turns_on_huge_pages_unless_the_user_chose(preset, expec
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == [expected, "True"]
+
+
+def test_a_phase_change_gives_early_stopping_its_full_patience_again(tmp_path):
+    """A model's ``restart_schedule`` (MemN2N's linear start ending, here at epoch 3) restarts
+    the early-stopping count: with patience 2 and nothing improving, the run goes on to epoch
+    5 instead of stopping at 3, and ``last.json`` keeps the epoch the count starts from."""
+    from amkit.demo import MEMORY_DEMO_CONFIG
+
+    result = amkit.run(
+        MEMORY_DEMO_CONFIG,
+        run_dir=tmp_path / "run",
+        overrides=[
+            "data.n_train=200",
+            "data.n_test=50",
+            "model.d_model=8",
+            "train.epochs=30",
+            "train.early_stopping=2",
+            "train.lr=1e-12",
+            "model.linear_start=true",
+            "model.ls_max_epochs=3",
+            "model.ls_patience=100",
+        ],
+    )
+    ended = [r["epoch"] for r in result.history if r.get("linear_start_ended")]
+    assert ended == [3]
+    best_epoch = json.loads((tmp_path / "run" / "metrics.json").read_text())["best"]["epoch"]
+    assert len(result.history) == max(best_epoch, 3) + 2 >= 5
+    assert json.loads((tmp_path / "run" / "last.json").read_text())["patience_start"] == 3

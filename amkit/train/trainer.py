@@ -180,7 +180,8 @@ class Trainer:
     A model may define ``epoch_end(epoch, record) -> dict | None``, called after validation
     and the best-model save; returning ``{"hold_schedule": True}`` skips this epoch's
     scheduler step and ``{"restart_schedule": True}`` resets the learning rate and its
-    schedule (MemN2N's linear start does both, as its authors' code did).
+    schedule (MemN2N's linear start does both, as its authors' code did) and gives early
+    stopping its full patience again from that epoch.
     """
 
     def __init__(
@@ -218,6 +219,9 @@ class Trainer:
         self.best: float | None = None
         self.best_epoch: int | None = None
         self.bad_epochs = 0
+        # early stopping counts from the later of the best epoch and the last phase change
+        # (a model's restart_schedule): a new phase gets its full patience
+        self.patience_start = 0
         self.start_epoch = 1
         self.train_seconds = 0.0
 
@@ -290,6 +294,7 @@ class Trainer:
         self.history = extra["history"]
         self.best, self.best_epoch = extra["best"], extra["best_epoch"]
         self.bad_epochs = extra["bad_epochs"]
+        self.patience_start = extra.get("patience_start", 0)  # absent before stop 27
         self.train_seconds = extra["train_seconds"]
         self.start_epoch = extra["epoch"] + 1
         # metrics.jsonl may hold an epoch written after the last checkpoint: rewrite it.
@@ -307,6 +312,7 @@ class Trainer:
             "best": self.best,
             "best_epoch": self.best_epoch,
             "bad_epochs": self.bad_epochs,
+            "patience_start": self.patience_start,
             "train_seconds": self.train_seconds,
         }
         save_training_state(
@@ -437,15 +443,17 @@ class Trainer:
         if self._improved(value):
             self.best, self.best_epoch = value, epoch
             save_model(self.eval_model, self.run_dir / "model.safetensors")
-        self.bad_epochs = epoch - self.best_epoch  # epochs, also when validating every N
         # after the best-model save, so a saved model matches the state it was evaluated in
         # (e.g. MemN2N's linear-start phase); epoch_end runs only after validations
         epoch_end = getattr(self.model, "epoch_end", None)
         request = epoch_end(epoch, record) if callable(epoch_end) else None
         if request and request.get("restart_schedule"):
             self._restart_schedule()
+            self.patience_start = epoch
         elif not (request and request.get("hold_schedule")):
             self._step_scheduler(value)
+        # epochs, also when validating every N
+        self.bad_epochs = epoch - max(self.best_epoch, self.patience_start)
 
     def _fit_nothing(self) -> dict:
         """No trainable parameters: one validation pass is the whole history."""
