@@ -124,9 +124,9 @@ def _linear_start_epoch_end(
     """End a model's linear start when validation loss has not fallen for ``patience``
     epochs or after ``max_epochs``.
 
-    Returns ``{"hold_schedule": True}`` while linear start goes on (its learning rate stays
-    constant, as in the MemN2N authors' code) and ``{"restart_schedule": True}`` when the
-    softmax goes back in.
+    Returns ``{"hold_schedule": True}`` while linear start goes on (an epoch-wise schedule
+    holds its learning rate, as in the MemN2N authors' code; the per-step warm-up goes on)
+    and ``{"restart_schedule": True}`` when the softmax goes back in.
     """
     if not bool(model.linear_phase):
         return None
