@@ -36,6 +36,7 @@ from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
 from amkit.memory.memn2n import MemN2N, ages_from_newest
 from amkit.memory.universal_transformer import UniversalTransformer
 from amkit.models.base import ModelOutput, register_model
+from amkit.models.text_classifier import pool
 
 log = logging.getLogger("amkit")
 
@@ -418,8 +419,7 @@ class UniversalTransformerQA(nn.Module):
             inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
         )
         if self.config.readout == "mean":  # (B, d): the mean over the real positions
-            weights = real.unsqueeze(-1).to(encoded.states.dtype)  # (B, T, 1)
-            read = (encoded.states * weights).sum(1) / weights.sum(1)
+            read, _ = pool("mean", encoded.states, real, None)
         else:
             read = encoded.states[:, -1]  # (B, d): the question's position
         logits, loss = _answer(self.answer(read), self.pad_column, targets)
