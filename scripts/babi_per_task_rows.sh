@@ -2,7 +2,8 @@
 # Refreshes the bAbI page's per-task 10k rows (docs/results/babi.{json,md}) from the runs of
 # scripts/queues/entnet_10k_tasks.tsv and ut_10k_tasks.tsv that finished
 # (runs/babi/{entnet,ut}-10k-task<N>/); a column still missing tasks says over how many tasks
-# its mean runs.  usage: scripts/babi_per_task_rows.sh
+# its mean runs. A task already on the page whose runs are gone (runs/ is not kept between
+# sessions) keeps its numbers (--keep-earlier).  usage: scripts/babi_per_task_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 # seed 0 in runs/babi/<prefix>-task<N>, other seeds in runs/babi/<prefix>-seed<S>-task<N>
@@ -23,7 +24,7 @@ add() {  # id label queue config prefix notes
     command="$command, then scripts/run_queue.sh scripts/queues/$3_seeds.tsv (more seeds S for some tasks: --set \"data.tasks=[N]\" seed=S data.split_seed=0 --out runs/babi/$5-seedS-taskN)"
   fi
   # shellcheck disable=SC2086
-  $PY -m amkit.experiments.babi_report add $dirs --per-task --id "$1" --label "$label" \
+  $PY -m amkit.experiments.babi_report add $dirs --per-task --keep-earlier --id "$1" --label "$label" \
     --setting "10k per task" --command "$command" --notes "$6"
 }
 add amkit-entnet-10k-per-task "amkit EntNet per task 10k (1 seed)" entnet_10k_tasks \

@@ -204,6 +204,65 @@ def test_babi_per_task_row_keeps_each_tasks_best_seed_on_validation(tmp_path):
     assert row["selected_seeds"]["2"] == 0 and row["per_task_error"]["2"] == 20.0
 
 
+def _task_run(folder, name, task, seed, val, test, seconds):
+    run = folder / name
+    run.mkdir()
+    scores = {str(task): {"accuracy": test, "n": 1000}}
+    metrics = {"seed": seed, "val": {"accuracy": val}, "timings": {"train_seconds": seconds},
+               "test": {"n": 1000, "per_task": scores}}  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+def test_babi_per_task_row_keeps_earlier_tasks_whose_runs_are_gone(tmp_path):
+    """``keep_earlier``: a column grows over sessions whose ``runs/`` do not survive; the
+    row's tasks no run on disk trained stay, a task in both takes the new run, and the time
+    adds up per task (a legacy row's total stands for its kept tasks)."""
+    path = tmp_path / "babi.json"
+    legacy = {"label": "l", "setting": "s", "command": "x", "seeds": [0], "seconds": 500.0,
+              "per_task_error": {"1": 1.0, "2": 2.0},
+              "per_task_n": {"1": 1000, "2": 1000}}  # fmt: skip
+    path.write_text(json.dumps({"rows": {"t": legacy}, "published": {}}))
+    new = [_task_run(tmp_path, "task2", 2, 0, 1.0, 0.9, 30.0),
+           _task_run(tmp_path, "task5", 5, 0, 1.0, 0.95, 20.0)]  # fmt: skip
+    row = babi_report.add_run(new, "t", "l", "s", "x", path=path, per_task=True,
+                              keep_earlier=True)  # fmt: skip
+    assert row["per_task_error"] == {"1": 1.0, "2": 10.0, "5": 5.0}
+    assert row["tasks_from_earlier_runs"] == ["1"] and row["n_test"] == 3000
+    assert row["seconds"] == 550.0  # the legacy total (for task 1) + 30 + 20
+    assert row["mean_error"] == round((1.0 + 10.0 + 5.0) / 3, 1)
+    assert "tasks 1 from an earlier session" in render(json.loads(path.read_text()))
+    # a later session: task 5's run is gone, task 7 is new; per-task times carry over
+    row = babi_report.add_run([_task_run(tmp_path, "task7", 7, 0, 1.0, 1.0, 5.0)], "t", "l",
+                              "s", "x", path=path, per_task=True, keep_earlier=True)  # fmt: skip
+    assert sorted(row["per_task_error"], key=int) == ["1", "2", "5", "7"]
+    assert row["seconds"] == 500.0 + 30.0 + 20.0 + 5.0
+    # without keep_earlier the row is the runs on disk, as before
+    row = babi_report.add_run(new, "t", "l", "s", "x", path=path, per_task=True)
+    assert row["per_task_error"] == {"2": 10.0, "5": 5.0} and row["seconds"] == 50.0
+
+
+def test_babi_merged_row_recomputes_each_seeds_mean_from_per_task_seed_errors(tmp_path):
+    path = tmp_path / "babi.json"
+    first = [_task_run(tmp_path, "seed0-task1", 1, 0, 0.9, 0.9, 1.0),
+             _task_run(tmp_path, "seed1-task1", 1, 1, 0.8, 0.7, 1.0)]  # fmt: skip
+    babi_report.add_run(first, "t", "l", "s", "x", path=path, per_task=True)
+    later = [_task_run(tmp_path, "seed0-task2", 2, 0, 0.5, 0.5, 1.0),
+             _task_run(tmp_path, "seed1-task2", 2, 1, 0.6, 0.6, 1.0)]  # fmt: skip
+    row = babi_report.add_run(later, "t", "l", "s", "x", path=path, per_task=True,
+                              keep_earlier=True)  # fmt: skip
+    assert row["selected_seeds"] == {"1": 0, "2": 1}
+    assert row["per_task_error"] == {"1": 10.0, "2": 40.0}
+    assert row["seed_mean_errors"] == {"0": 30.0, "1": 35.0}  # (10+50)/2, (30+40)/2
+
+
+def test_babi_report_cli_refuses_keep_earlier_without_per_task(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        babi_report.main(["add", str(tmp_path), "--id", "t", "--label", "l", "--setting", "s",
+                          "--command", "x", "--keep-earlier"])  # fmt: skip
+    assert "--keep-earlier goes with --per-task" in capsys.readouterr().err
+
+
 def test_babi_ensemble_row_lists_its_members_seeds_and_errors(tmp_path):
     members = []
     for seed, test in ((0, 0.90), (1, 0.80)):

@@ -257,3 +257,28 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 7))  # softmax back
     model.load_state_dict(state)  # a checkpoint from inside the phase resumes inside it
     assert bool(model.linear_phase)
+
+
+@pytest.mark.parametrize("qk_init", ["independent", "equal"])
+def test_equal_query_key_init_scores_same_content_positively(qk_init):
+    """``qk_init: equal`` starts the key projection as a copy of the query projection, so the
+    first step's score of every position with itself is ``|W x + b|^2 / sqrt(d_h) >= 0`` in
+    every head (read off the linear-start weights, which are the scaled scores); two
+    independent random projections give negative ones. The copy is a start, not a tie."""
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(0)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=1, act=False, dropout=0.0,
+                      linear_start=True, qk_init=qk_init)  # fmt: skip
+    model = UniversalTransformerQA(config, info).eval()
+    story, query = torch.randint(1, 20, (8, 6, 4)), torch.randint(1, 20, (8, 3))
+    scores = model(story, query, need_weights=True).attention["steps"][:, 0]  # (B, H, T, T)
+    self_scores = scores.diagonal(dim1=-2, dim2=-1)  # (B, H, T)
+    if qk_init == "equal":
+        assert self_scores.min() >= 0
+        attn = model.encoder.layer.attn
+        assert attn.k_proj.weight is not attn.q_proj.weight  # free to train apart
+    else:
+        assert self_scores.min() < 0

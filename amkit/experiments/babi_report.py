@@ -202,26 +202,80 @@ def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
     every = [r for t in tasks for r in by_task[t]]
     per_task = {t: kept[t]["per_task_error"][t] for t in tasks}
     per_task_n = {t: kept[t]["per_task_n"][t] for t in tasks}
+    per_task_seconds = {t: round(sum(r["seconds"] for r in by_task[t]), 1) for t in tasks}
     result: dict[str, Any] = {
         "per_task_error": per_task,
         "per_task_n": per_task_n,
         "n_test": sum(per_task_n.values()),
         "seeds": sorted({seed for r in every for seed in r["seeds"]}),
-        "seconds": round(sum(r["seconds"] for r in every), 1),
+        "seconds": round(sum(per_task_seconds.values()), 1),
+        "per_task_seconds": per_task_seconds,
         **summarize_errors(per_task),
     }
     if len(every) > len(tasks):
         result["selected_seeds"] = {t: kept[t]["seed"] for t in tasks}
-        result["seed_mean_errors"] = {
-            str(seed): summarize_errors(
-                [r["per_task_error"][t] for t in tasks for r in by_task[t] if r["seed"] == seed]
-            )["mean_error"]
-            for seed in sorted({r["seed"] for r in every})
+        result["per_task_seed_errors"] = {
+            t: {str(r["seed"]): r["per_task_error"][t] for r in by_task[t]} for t in tasks
         }
+        result["seed_mean_errors"] = _seed_mean_errors(result["per_task_seed_errors"])
     eps = [r["train_examples_per_second"] for r in every if "train_examples_per_second" in r]
     if eps:
         result["train_examples_per_second"] = round(sum(eps) / len(eps), 1)
     return result
+
+
+def _seed_mean_errors(per_task_seed_errors: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each seed's mean test error over the tasks it ran: ``{seed: mean}``."""
+    seeds = sorted({int(s) for errors in per_task_seed_errors.values() for s in errors})
+    return {
+        str(seed): summarize_errors(
+            [errors[str(seed)] for errors in per_task_seed_errors.values() if str(seed) in errors]
+        )["mean_error"]
+        for seed in seeds
+    }
+
+
+def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """A per-task row from ``new`` (the runs on disk) plus the tasks only ``earlier`` (the
+    row as the page has it) holds: ``runs/`` is not kept between sessions, so a column can
+    grow over several. A task in both takes the new runs' numbers.
+
+    The time is ``per_task_seconds`` summed over the tasks kept, plus ``earlier_seconds``:
+    the time of a row written before rows kept a time per task, while any of its tasks is
+    kept. Each seed's mean error (``seed_mean_errors``) needs every task's errors per seed;
+    when a kept task lacks them it is left out.
+    """
+    kept = [t for t in earlier["per_task_error"] if t not in new["per_task_error"]]
+    if not kept:
+        return new
+    merged = dict(new)
+    tasks = sorted([*new["per_task_error"], *kept], key=int)
+
+    def union(key: str) -> dict[str, Any]:
+        old = earlier.get(key, {})
+        both = {**{t: old[t] for t in kept if t in old}, **new.get(key, {})}
+        return {t: both[t] for t in tasks if t in both}
+
+    for key in ("per_task_error", "per_task_n", "per_task_seconds", "selected_seeds"):
+        if union(key):
+            merged[key] = union(key)
+    legacy = [t for t in kept if t not in earlier.get("per_task_seconds", {})]
+    if legacy:  # tasks of a row without per-task times: its total stands for them
+        merged["earlier_seconds"] = earlier.get("earlier_seconds", earlier["seconds"])
+    merged["seconds"] = round(
+        merged.get("earlier_seconds", 0) + sum(merged["per_task_seconds"].values()), 1
+    )
+    merged["seeds"] = sorted({*earlier["seeds"], *new["seeds"]})
+    merged["n_test"] = sum(merged["per_task_n"].values())
+    merged["tasks_from_earlier_runs"] = kept
+    merged.update(summarize_errors(merged["per_task_error"]))
+    merged.pop("seed_mean_errors", None)
+    per_seed = union("per_task_seed_errors")
+    if per_seed:
+        merged["per_task_seed_errors"] = per_seed
+    if "selected_seeds" in merged and len(per_seed) == len(tasks):
+        merged["seed_mean_errors"] = _seed_mean_errors(per_seed)
+    return merged
 
 
 def row_from_best_run(run_dirs: list[str | Path]) -> dict[str, Any]:
@@ -253,14 +307,18 @@ def add_run(
     notes: str = "",
     path: Path = RESULTS,
     per_task: bool = False,
+    keep_earlier: bool = False,
 ) -> dict[str, Any]:
     """Add or replace row ``row_id``. ``run_dir``: one run (single, ``--repeats`` or an
     ensemble), several runs (the best on validation is kept), a folder of ``task<N>/`` runs,
-    or with ``per_task`` a list of runs that each trained one task."""
+    or with ``per_task`` a list of runs that each trained one task; ``keep_earlier`` then
+    keeps the row's tasks that none of the runs trained (:func:`merge_earlier_tasks`)."""
     results = load_results(path)
     results["published"] = PUBLISHED
     if per_task:
         numbers = row_from_task_runs(list(run_dir) if isinstance(run_dir, list) else [run_dir])
+        if keep_earlier and row_id in results["rows"]:
+            numbers = merge_earlier_tasks(results["rows"][row_id], numbers)
     elif isinstance(run_dir, list):
         numbers = row_from_best_run(run_dir) if len(run_dir) > 1 else row_from_run(run_dir[0])
     elif (Path(run_dir) / "metrics.json").is_file():
@@ -349,6 +407,11 @@ def render(results: dict[str, Any]) -> str:
                 "per task the seed with the best validation accuracy (best of N per task); "
                 f"mean error of each seed over its tasks: {entry['seed_mean_errors']}"
             )
+        if "tasks_from_earlier_runs" in entry:
+            detail.append(
+                f"tasks {', '.join(entry['tasks_from_earlier_runs'])} from an earlier "
+                "session's runs (the numbers the page had; those runs are gone)"
+            )
         if "ensemble" in entry:
             ensemble = entry["ensemble"]
             fit = (
@@ -391,9 +454,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the run directories each trained one task: one row of their test errors",
     )
+    add.add_argument(
+        "--keep-earlier",
+        action="store_true",
+        help="with --per-task: keep the row's tasks that none of the run directories trained "
+        "(their runs are gone: runs/ is not kept between sessions)",
+    )
     sub.add_parser("render", help="write babi.md from babi.json")
     args = parser.parse_args(argv)
     if args.command == "add":
+        if args.keep_earlier and not args.per_task:
+            parser.error("--keep-earlier goes with --per-task")
         run_dirs = args.run_dir if len(args.run_dir) > 1 else args.run_dir[0]
         add_run(
             run_dirs,
@@ -403,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             args.run_command,
             args.notes,
             per_task=args.per_task,
+            keep_earlier=args.keep_earlier,
         )
     report.write_page(RESULTS, PUBLISHED, render)  # published numbers live in this module
     return 0

@@ -358,6 +358,11 @@ class UTConfig:
     linear_start: bool = False
     ls_max_epochs: int = option(20, ge=1)
     ls_patience: int = option(3, ge=1)
+    # independent: the query and key projections start as two random matrices (the paper);
+    # equal: the key projection starts as a copy of the query one, so a position's score
+    # with a position of the same content starts positive (|W x|^2), as MemN2N's u . m does
+    # with the question and the memories embedded alike. Only the start: they train apart.
+    qk_init: Literal["independent", "equal"] = "independent"
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -400,6 +405,11 @@ class UniversalTransformerQA(nn.Module):
         self.answer = nn.Linear(config.d_model, vocab_size)
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
         _register_linear_start(self, config.linear_start)
+        if config.qk_init == "equal":
+            attn = self.encoder.layer.attn
+            with torch.no_grad():
+                attn.k_proj.weight.copy_(attn.q_proj.weight)
+                attn.k_proj.bias.copy_(attn.q_proj.bias)
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
