@@ -282,3 +282,64 @@ def test_equal_query_key_init_scores_same_content_positively(qk_init):
         assert attn.k_proj.weight is not attn.q_proj.weight  # free to train apart
     else:
         assert self_scores.min() < 0
+
+
+def test_per_step_layers_equal_a_stack_of_distinct_layers():
+    """``per_step: layer`` without ACT: step k applies its own layer (a plain Transformer
+    with the UT's coordinates), checked against the loop over the layers."""
+    torch.manual_seed(3)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=3, act=False, per_step="layer")
+    ut.eval()
+    x, positions = torch.randn(2, 5, 8), torch.arange(5)
+    layers = [ut.layer, *ut.step_layers]
+    assert len(layers) == 3 and len({id(layer) for layer in layers}) == 3
+    expected = x
+    for step, layer in enumerate(layers):
+        expected, _ = layer(expected + ut.coordinates(step, positions))
+    torch.testing.assert_close(ut(x).states, ut.norm(expected))
+    assert len(ut.attention_layers()) == 3
+
+
+def test_per_step_keys_start_as_the_shared_model_and_move_only_the_keys():
+    """``per_step: keys``: the per-step key maps start as the identity, so the model equals
+    the shared one; changing step 1's map changes the output through step 1's keys only
+    (the loop with that map before the key projection)."""
+    torch.manual_seed(4)
+    shared = UniversalTransformer(8, 2, max_positions=6, max_steps=2, act=False).eval()
+    keyed = UniversalTransformer(8, 2, max_positions=6, max_steps=2, act=False, per_step="keys")
+    missing = keyed.load_state_dict(shared.state_dict(), strict=False).missing_keys
+    assert all(key.startswith("step_keys.") for key in missing) and missing
+    keyed.eval()
+    x = torch.randn(2, 5, 8)
+    torch.testing.assert_close(keyed(x).states, shared(x).states)
+    with torch.no_grad():
+        keyed.step_keys[1].weight.normal_()
+    expected, positions = x, torch.arange(5)
+    for step in range(2):
+        h = expected + keyed.coordinates(step, positions)
+        normed = keyed.layer.norm1(h)
+        attended, _ = keyed.layer.attn(normed, keyed.step_keys[step](normed), normed)
+        h = h + attended
+        expected = h + keyed.layer.ff(keyed.layer.norm2(h))
+    torch.testing.assert_close(keyed(x).states, keyed.norm(expected))
+    assert not torch.allclose(keyed(x).states, shared(x).states)
+    with pytest.raises(ValueError, match="per_step must be none, keys or layer"):
+        UniversalTransformer(8, 2, max_positions=6, per_step="heads")
+
+
+def test_update_last_keeps_the_memories_and_moves_the_question():
+    """``update: last`` (MemN2N-like reads): every position but the last leaves the encoder
+    as it came in (normed); the last is the loop that re-reads the fixed memories."""
+    torch.manual_seed(5)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=3, act=False, update="last")
+    ut.eval()
+    x, positions = torch.randn(2, 5, 8), torch.arange(5)
+    states = ut(x).states
+    torch.testing.assert_close(states[:, :-1], ut.norm(x[:, :-1]))
+    question = x[:, -1:]
+    for step in range(3):
+        inputs = torch.cat([x[:, :-1], question], 1) + ut.coordinates(step, positions)
+        question = ut.layer(inputs)[0][:, -1:]
+    torch.testing.assert_close(states[:, -1:], ut.norm(question))
+    with pytest.raises(ValueError, match="update must be all or last"):
+        UniversalTransformer(8, 2, max_positions=6, update="first")

@@ -45,13 +45,16 @@ class TransformerEncoderLayer(nn.Module):
         is_causal: bool = False,
         need_weights: bool = False,
         attn_bias: Tensor | None = None,
+        key_transform: nn.Module | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """``x (B, T, D)``; masks and ``attn_bias`` (float, added to the attention scores,
-        broadcastable to ``(B, H, T, T)``) as :class:`MultiHeadAttention` takes them."""
+        broadcastable to ``(B, H, T, T)``) as :class:`MultiHeadAttention` takes them;
+        ``key_transform`` (D -> D) maps the normed input before the key projection only
+        (a Universal Transformer's per-step keys)."""
         h = self.norm1(x)
         attended, weights = self.attn(
             h,
-            h,
+            h if key_transform is None else key_transform(h),
             h,
             mask=mask,
             key_padding_mask=key_padding_mask,

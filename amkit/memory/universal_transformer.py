@@ -55,6 +55,15 @@ def timing_signal(length: int, dim: int) -> Tensor:
     return torch.nn.functional.pad(signal, (0, dim % 2))
 
 
+def _identity_linear(dim: int) -> nn.Linear:
+    """A ``dim -> dim`` linear map that starts as the identity."""
+    linear = nn.Linear(dim, dim)
+    with torch.no_grad():
+        linear.weight.copy_(torch.eye(dim))
+        linear.bias.zero_()
+    return linear
+
+
 @dataclass
 class UTOutput:
     """What the encoder returns.
@@ -90,6 +99,15 @@ class UniversalTransformer(nn.Module):
             position and step tables.
         relative_distance: R; above 0, a learned per-head bias of the clipped position
             difference is added to the attention scores (not in the paper).
+        update: ``all`` (the paper) or ``last``: only the last position (a question) changes
+            from step to step; the others keep their input (plus the step's coordinates)
+            and serve as keys and values only, as MemN2N's memories do for its query.
+        per_step: what each step has of its own (not in the paper, whose steps share
+            everything: ``none``): ``keys``, a D x D map before the shared key projection,
+            identity at the start (so the model starts as the shared one); ``layer``, a
+            whole layer per step (a Transformer with ACT, no weight sharing). MemN2N with
+            adjacent tying has a key embedding per hop; with its hops tied (layer-wise) it
+            fails bAbI task 16 as the UT does (docs/memory.md).
     """
 
     def __init__(
@@ -104,8 +122,15 @@ class UniversalTransformer(nn.Module):
         dropout: float = 0.1,
         coordinates: str = "sinusoidal",
         relative_distance: int = 0,
+        update: str = "all",
+        per_step: str = "none",
     ):
         super().__init__()
+        if update not in ("all", "last"):
+            raise ValueError(f"update must be all or last, got {update!r}")
+        if per_step not in ("none", "keys", "layer"):
+            raise ValueError(f"per_step must be none, keys or layer, got {per_step!r}")
+        self.update, self.per_step = update, per_step
         if relative_distance < 0:
             raise ValueError(f"relative_distance must be >= 0, got {relative_distance}")
         if not 0 < threshold <= 1:
@@ -114,6 +139,14 @@ class UniversalTransformer(nn.Module):
             raise ValueError(f"coordinates must be sinusoidal or learned, got {coordinates!r}")
         self.max_steps, self.act, self.threshold = max_steps, act, threshold
         self.layer = TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout=0.0)
+        # per_step "layer": steps 1.. get layers of their own (step 0 uses self.layer)
+        self.step_layers = nn.ModuleList(
+            TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout=0.0)
+            for _ in range(max_steps - 1 if per_step == "layer" else 0)
+        )
+        self.step_keys = nn.ModuleList(_identity_linear(d_model) for _ in range(
+            max_steps if per_step == "keys" else 0
+        ))  # fmt: skip
         if coordinates == "learned":
             self.position = nn.Parameter(torch.randn(max_positions, d_model) * 0.02)
             self.timestep = nn.Parameter(torch.randn(max_steps, d_model) * 0.02)
@@ -127,6 +160,14 @@ class UniversalTransformer(nn.Module):
         self.halt = nn.Linear(d_model, 1)
         nn.init.constant_(self.halt.bias, 1.0)  # start by pondering a few steps, as t2t does
         self.norm = nn.LayerNorm(d_model)
+
+    def step_layer(self, step: int) -> TransformerEncoderLayer:
+        """The layer step ``step`` (0-based) applies: the shared one, or its own."""
+        return self.step_layers[step - 1] if self.step_layers and step else self.layer
+
+    def attention_layers(self) -> list[nn.Module]:
+        """Every step's attention module (one when the steps share their layer)."""
+        return [self.layer.attn, *(layer.attn for layer in self.step_layers)]
 
     def coordinates(self, step: int, positions: Tensor) -> Tensor:
         """The embeddings of ``positions`` (``(T,)`` or per row ``(B, T)``) plus the embedding
@@ -195,12 +236,15 @@ class UniversalTransformer(nn.Module):
                 halted = halted | new_halted.bool()
                 steps = steps + running + new_halted
                 update = p * running + remainder  # this step's share of the output
-            state, weights = self.layer(
+            state, weights = self.step_layer(step)(
                 state,
                 key_padding_mask=key_padding_mask,
                 need_weights=need_weights,
                 attn_bias=attn_bias,
+                key_transform=self.step_keys[step] if self.step_keys else None,
             )
+            if self.update == "last":  # the memories stay as they came in
+                state = torch.cat([x[:, :-1], state[:, -1:]], dim=1)
             if self.act:
                 output = state * update.unsqueeze(-1) + output * (1 - update.unsqueeze(-1))
                 step_weights.append(update)

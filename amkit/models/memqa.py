@@ -363,6 +363,12 @@ class UTConfig:
     # with a position of the same content starts positive (|W x|^2), as MemN2N's u . m does
     # with the question and the memories embedded alike. Only the start: they train apart.
     qk_init: Literal["independent", "equal"] = "independent"
+    # all: every position is updated at every step (the paper); question: only the
+    # question's, the sentences stay as encoded and are read, as MemN2N's hops read memories
+    update: Literal["all", "question"] = "all"
+    # what each step has of its own: none (the paper: one shared layer), keys (a map
+    # before the key projection, identity at the start), layer (no sharing at all)
+    per_step: Literal["none", "keys", "layer"] = "none"
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -401,19 +407,22 @@ class UniversalTransformerQA(nn.Module):
             dropout=config.dropout,
             coordinates=config.coordinates,
             relative_distance=config.relative_distance,
+            update="last" if config.update == "question" else "all",
+            per_step=config.per_step,
         )
         self.answer = nn.Linear(config.d_model, vocab_size)
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
         _register_linear_start(self, config.linear_start)
         if config.qk_init == "equal":
-            attn = self.encoder.layer.attn
             with torch.no_grad():
-                attn.k_proj.weight.copy_(attn.q_proj.weight)
-                attn.k_proj.bias.copy_(attn.q_proj.bias)
+                for attn in self.encoder.attention_layers():
+                    attn.k_proj.weight.copy_(attn.q_proj.weight)
+                    attn.k_proj.bias.copy_(attn.q_proj.bias)
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
-        self.encoder.layer.attn.linear = bool(self.linear_phase)
+        for attn in self.encoder.attention_layers():
+            attn.linear = bool(self.linear_phase)
         full_length = story.shape[1]
         if not need_weights:  # drop the empty slots after the batch's last sentence: same
             # output, less work; explain sees all slots
