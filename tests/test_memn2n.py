@@ -95,6 +95,28 @@ def test_adjacent_tying_shares_the_right_matrices():
     assert not hasattr(net, "hop_map")
 
 
+def test_adjacent_tying_can_untie_the_question_or_the_answer():
+    """``tie_question=False`` gives ``B`` and ``tie_answer=False`` gives ``W`` a matrix of
+    its own (the task-16 ablation); the logits then read the answer's own matrix."""
+    net = MemN2N(20, 6, dim=8, hops=3, tying="adjacent", tie_answer=False, tie_question=False)
+    assert net.question_embedding is net.untied["question"]
+    assert net.question_embedding is not net.word_embeddings[0]
+    assert net.answer_weight is net.untied["answer"].weight
+    assert net.answer_weight is not net.word_embeddings[3].weight
+    config = MemN2NConfig(d_model=8, hops=2, tie_answer=False, linear_start=False)
+    model = MemN2NQA(config, {"vocab_size": 20, "memory_size": 6}).eval()
+    story, query = _batch()
+    before = model(story, query).logits
+    with torch.no_grad():
+        model.memory.untied["answer"].weight[5] += 1.0
+    after = model(story, query).logits
+    changed = (after - before).abs() > 1e-6
+    assert changed[:, 5].all() and not changed[:, [4, 6]].any()  # only word 5's logits moved
+    with pytest.raises(ValueError, match="apply to adjacent tying"):
+        MemN2N(20, 6, tying="layerwise", tie_answer=False)
+    assert MemN2NConfig(tying="none", tie_question=False).validate()
+
+
 def test_layerwise_tying_shares_across_hops_and_adds_h():
     net = MemN2N(20, 6, dim=8, hops=3, tying="layerwise")
     assert {net._input_index(h) for h in range(3)} == {(0, 1)}

@@ -343,3 +343,50 @@ def test_update_last_keeps_the_memories_and_moves_the_question():
     torch.testing.assert_close(states[:, -1:], ut.norm(question))
     with pytest.raises(ValueError, match="update must be all or last"):
         UniversalTransformer(8, 2, max_positions=6, update="first")
+
+
+def test_tied_answer_reads_the_word_embedding_and_survives_save_load(tmp_path):
+    """``tie_answer``: logits are ``read . E^T / sqrt(d)`` with ``E`` the story's word
+    embedding (MemN2N's ``W^T = C^K``), no answer layer of its own; save -> load gives the
+    same logits, and training the answer moves the embedding."""
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.train.checkpoint import load_model, save_model
+
+    torch.manual_seed(6)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0, tie_answer=True)
+    model = UniversalTransformerQA(config, info).eval()
+    assert model.answer is None
+    assert not any(name.startswith("answer") for name, _ in model.named_parameters())
+    read = torch.randn(3, 16)
+    expected = read @ model.embedding.weight.T / 4.0
+    torch.testing.assert_close(model.answer_logits(read), expected)
+    story, query = torch.randint(1, 10, (3, 6, 4)), torch.randint(1, 10, (3, 3))
+    out = model(story, query, torch.tensor([15, 15, 16]))  # words in no story or question
+    save_model(model, tmp_path / "model.safetensors")
+    again = load_model(UniversalTransformerQA(config, info), tmp_path / "model.safetensors")
+    torch.testing.assert_close(again.eval()(story, query).logits, out.logits)
+    out.loss.backward()
+    assert model.embedding.weight.grad[15].abs().sum() > 0  # reached only through the tie
+
+
+def test_identity_value_output_init_passes_what_is_attended_as_it_is():
+    """``vo_init: identity``: each step's attention output starts as the attention-weighted
+    mix of the (normed) inputs themselves, ``sum_j a_ij h_j``, in every per-step layer."""
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(7)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0,
+                      vo_init="identity", per_step="layer")  # fmt: skip
+    model = UniversalTransformerQA(config, info).eval()
+    h = torch.randn(2, 5, 16)
+    for attn in model.encoder.attention_layers():
+        out, weights = attn(h, h, h, need_weights=True)  # weights (B, H, T, T)
+        heads = h.view(2, 5, 2, 8).transpose(1, 2)  # (B, H, T, 8)
+        expected = (weights @ heads).transpose(1, 2).reshape(2, 5, 16)
+        torch.testing.assert_close(out, expected)
+    random = UniversalTransformerQA(UTConfig(d_model=16, n_heads=2, d_ff=32), info)
+    assert not torch.allclose(random.encoder.layer.attn.v_proj.weight, torch.eye(16))

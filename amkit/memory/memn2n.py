@@ -82,6 +82,9 @@ class MemN2N(nn.Module):
             (score 0, output 0), as the authors' code does, instead of masking them out:
             they act as a "nothing relevant" sink.
         init_std: embeddings are initialised from N(0, init_std) (paper: 0.1).
+        tie_question, tie_answer: with adjacent tying, ``B = A^1`` and ``W^T = C^K`` (the
+            paper); ``False`` gives ``B`` or ``W`` a matrix of its own (an ablation: on bAbI
+            10k task 16 the model fails without ``W^T = C^K``, not without ``B = A^1``).
     """
 
     def __init__(
@@ -97,10 +100,14 @@ class MemN2N(nn.Module):
         init_std: float = 0.1,
         rn_mode: str = "paper",
         empty_slots: bool = False,
+        tie_question: bool = True,
+        tie_answer: bool = True,
     ):
         super().__init__()
         if tying not in TYINGS:
             raise ValueError(f"tying must be one of {TYINGS}, got {tying!r}")
+        if tying != "adjacent" and not (tie_question and tie_answer):
+            raise ValueError(f"tie_question/tie_answer apply to adjacent tying, not {tying!r}")
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         if hops < 1:
@@ -140,6 +147,11 @@ class MemN2N(nn.Module):
             self.word_embeddings = nn.ModuleList(words() for _ in range(2 * hops + 2))
             n_time = 2 * hops
         self.time_embeddings = nn.ModuleList(times() for _ in range(n_time)) if temporal else None
+        # adjacent tying with B or W untied: their own matrices
+        self.untied = nn.ModuleDict(
+            {name: words() for name, tied in (("question", tie_question), ("answer", tie_answer))
+             if not tied}
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- tied matrices
     def _input_index(self, hop: int) -> tuple[int, int]:
@@ -152,6 +164,8 @@ class MemN2N(nn.Module):
 
     @property
     def question_embedding(self) -> nn.Embedding:
+        if "question" in self.untied:
+            return self.untied["question"]
         if self.tying == "adjacent":
             return self.word_embeddings[0]
         return self.word_embeddings[-2]
@@ -159,6 +173,8 @@ class MemN2N(nn.Module):
     @property
     def answer_weight(self) -> Tensor:
         """W ``(V, d)``: logits are ``u @ W.T``."""
+        if "answer" in self.untied:
+            return self.untied["answer"].weight
         return self.word_embeddings[-1].weight
 
     # ---------------------------------------------------------------- encoding

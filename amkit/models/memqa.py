@@ -23,6 +23,7 @@ Legend: B batch, M memory slots, L words, K hops, V vocabulary.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -57,6 +58,14 @@ class MemN2NConfig:
     rn_mode: Literal["paper", "code"] = "paper"  # code: the authors' code's way to draw blanks
     empty_slots: bool = False  # authors' code: empty memory slots stay in the softmax as zeros
     init_std: float = option(0.1, gt=0)
+    # adjacent tying's B = A^1 and W^T = C^K (the paper); false: a matrix of their own
+    tie_question: bool = True
+    tie_answer: bool = True
+
+    def validate(self) -> list[str]:
+        if self.tying != "adjacent" and not (self.tie_question and self.tie_answer):
+            return [f"model.tie_question/tie_answer apply to adjacent tying, not {self.tying!r}"]
+        return []
 
 
 @register_model("memn2n", config=MemN2NConfig)
@@ -78,6 +87,8 @@ class MemN2NQA(nn.Module):
             init_std=config.init_std,
             rn_mode=config.rn_mode,
             empty_slots=config.empty_slots,
+            tie_question=config.tie_question,
+            tie_answer=config.tie_answer,
         )
         _register_linear_start(self, config.linear_start)
         pad_column = torch.zeros(data_info["vocab_size"], dtype=torch.bool)
@@ -369,6 +380,15 @@ class UTConfig:
     # what each step has of its own: none (the paper: one shared layer), keys (a map
     # before the key projection, identity at the start), layer (no sharing at all)
     per_step: Literal["none", "keys", "layer"] = "none"
+    # the answer layer: its own linear map (the paper), or the word embedding itself,
+    # logits = read . E_w / sqrt(d), as MemN2N ties W^T = C^K: the model answers with the
+    # word its final state resembles. MemN2N without that tie fails bAbI task 16
+    # (docs/memory.md)
+    tie_answer: bool = False
+    # random: value and output projections start random (the paper); identity: they start
+    # as the identity, so what a step attends to enters the state as it is (with
+    # tie_answer, a retrieved word is at once a likely answer, as in MemN2N)
+    vo_init: Literal["random", "identity"] = "random"
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -410,14 +430,19 @@ class UniversalTransformerQA(nn.Module):
             update="last" if config.update == "question" else "all",
             per_step=config.per_step,
         )
-        self.answer = nn.Linear(config.d_model, vocab_size)
+        # tie_answer: the logits come from self.embedding (answer_logits); no layer of its own
+        self.answer = None if config.tie_answer else nn.Linear(config.d_model, vocab_size)
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
         _register_linear_start(self, config.linear_start)
-        if config.qk_init == "equal":
-            with torch.no_grad():
-                for attn in self.encoder.attention_layers():
+        with torch.no_grad():
+            for attn in self.encoder.attention_layers():
+                if config.qk_init == "equal":
                     attn.k_proj.weight.copy_(attn.q_proj.weight)
                     attn.k_proj.bias.copy_(attn.q_proj.bias)
+                if config.vo_init == "identity":
+                    for proj in (attn.v_proj, attn.out_proj):
+                        proj.weight.copy_(torch.eye(config.d_model))
+                        proj.bias.zero_()
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
@@ -441,7 +466,7 @@ class UniversalTransformerQA(nn.Module):
             read, _ = pool("mean", encoded.states, real, None)
         else:
             read = encoded.states[:, -1]  # (B, d): the question's position
-        logits, loss = _answer(self.answer(read), self.pad_column, targets)
+        logits, loss = _answer(self.answer_logits(read), self.pad_column, targets)
         if loss is not None and self.config.act:
             loss = loss + self.config.act_loss_weight * encoded.ponder_cost.mean()
         attention = {}
@@ -450,6 +475,14 @@ class UniversalTransformerQA(nn.Module):
             if encoded.halting is not None:
                 attention["halting"] = encoded.halting
         return ModelOutput(logits=logits, loss=loss, attention=attention)
+
+    def answer_logits(self, read: Tensor) -> Tensor:
+        """``read (B, d)`` -> logits ``(B, V)``: the answer layer, or with ``tie_answer`` the
+        word embedding ``E (V, d)``: ``read E^T / sqrt(d)`` (unit-variance states and N(0, 1)
+        embeddings give logits of unit variance)."""
+        if self.answer is not None:
+            return self.answer(read)
+        return read @ self.embedding.weight.T / math.sqrt(self.embedding.embedding_dim)
 
     def epoch_end(self, epoch: int, record: dict) -> dict | None:
         """Trainer hook: end the linear start, if any (:func:`_linear_start_epoch_end`)."""
