@@ -204,12 +204,14 @@ def test_babi_per_task_row_keeps_each_tasks_best_seed_on_validation(tmp_path):
     assert row["selected_seeds"]["2"] == 0 and row["per_task_error"]["2"] == 20.0
 
 
-def _task_run(folder, name, task, seed, val, test, seconds):
+def _task_run(folder, name, task, seed, val, test, seconds, rate=None):
     run = folder / name
     run.mkdir()
     scores = {str(task): {"accuracy": test, "n": 1000}}
     metrics = {"seed": seed, "val": {"accuracy": val}, "timings": {"train_seconds": seconds},
                "test": {"n": 1000, "per_task": scores}}  # fmt: skip
+    if rate is not None:
+        metrics["final"] = {"train_examples_per_second": rate}
     (run / "metrics.json").write_text(json.dumps(metrics))
     return run
 
@@ -230,13 +232,19 @@ def test_babi_per_task_row_keeps_earlier_tasks_whose_runs_are_gone(tmp_path):
     assert row["per_task_error"] == {"1": 1.0, "2": 10.0, "5": 5.0}
     assert row["tasks_from_earlier_runs"] == ["1"] and row["n_test"] == 3000
     assert row["seconds"] == 550.0  # the legacy total (for task 1) + 30 + 20
+    assert "train_examples_per_second" not in row  # the legacy row had no rate
     assert row["mean_error"] == round((1.0 + 10.0 + 5.0) / 3, 1)
     assert "tasks 1 from an earlier session" in render(json.loads(path.read_text()))
     # a later session: task 5's run is gone, task 7 is new; per-task times carry over
-    row = babi_report.add_run([_task_run(tmp_path, "task7", 7, 0, 1.0, 1.0, 5.0)], "t", "l",
-                              "s", "x", path=path, per_task=True, keep_earlier=True)  # fmt: skip
+    results = json.loads(path.read_text())
+    results["rows"]["t"]["train_examples_per_second"] = 100.0  # as if the runs had a rate
+    path.write_text(json.dumps(results))
+    row = babi_report.add_run([_task_run(tmp_path, "task7", 7, 0, 1.0, 1.0, 5.0, rate=400.0)],
+                              "t", "l", "s", "x", path=path, per_task=True,
+                              keep_earlier=True)  # fmt: skip
     assert sorted(row["per_task_error"], key=int) == ["1", "2", "5", "7"]
     assert row["seconds"] == 500.0 + 30.0 + 20.0 + 5.0
+    assert row["train_examples_per_second"] == 175.0  # 3 tasks at 100, 1 at 400
     # without keep_earlier the row is the runs on disk, as before
     row = babi_report.add_run(new, "t", "l", "s", "x", path=path, per_task=True)
     assert row["per_task_error"] == {"2": 10.0, "5": 5.0} and row["seconds"] == 50.0

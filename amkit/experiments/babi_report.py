@@ -268,6 +268,12 @@ def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[st
     merged["seeds"] = sorted({*earlier["seeds"], *new["seeds"]})
     merged["n_test"] = sum(merged["per_task_n"].values())
     merged["tasks_from_earlier_runs"] = kept
+    rates = [(earlier.get("train_examples_per_second"), len(kept)),
+             (new.get("train_examples_per_second"), len(new["per_task_error"]))]  # fmt: skip
+    if all(rate is not None for rate, _ in rates):  # per-task means, weighted by tasks
+        merged["train_examples_per_second"] = round(
+            sum(rate * n for rate, n in rates) / sum(n for _, n in rates), 1
+        )
     merged.update(summarize_errors(merged["per_task_error"]))
     merged.pop("seed_mean_errors", None)
     per_seed = union("per_task_seed_errors")
