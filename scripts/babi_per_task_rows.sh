@@ -3,7 +3,9 @@
 # scripts/queues/entnet_10k_tasks.tsv and ut_10k_tasks.tsv that finished
 # (runs/babi/{entnet,ut}-10k-task<N>/); a column still missing tasks says over how many tasks
 # its mean runs. A task already on the page whose runs are gone (runs/ is not kept between
-# sessions) keeps its numbers (--keep-earlier).  usage: scripts/babi_per_task_rows.sh
+# sessions) keeps its numbers (--keep-earlier); a task with a run on disk takes the runs on
+# disk, so rerun all seeds of a task together (seed 0 from the column queue, the others
+# from its _seeds queue).  usage: scripts/babi_per_task_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 # seed 0 in runs/babi/<prefix>-task<N>, other seeds in runs/babi/<prefix>-seed<S>-task<N>
