@@ -105,9 +105,8 @@ class UniversalTransformer(nn.Module):
         per_step: what each step has of its own (not in the paper, whose steps share
             everything: ``none``): ``keys``, a D x D map before the shared key projection,
             identity at the start (so the model starts as the shared one); ``layer``, a
-            whole layer per step (a Transformer with ACT, no weight sharing). MemN2N with
-            adjacent tying has a key embedding per hop; with its hops tied (layer-wise) it
-            fails bAbI task 16 as the UT does (docs/memory.md).
+            whole layer per step (a Transformer with ACT, no weight sharing). Neither gets
+            the UT past bAbI 10k task 16 (docs/memory.md).
     """
 
     def __init__(
