@@ -182,6 +182,7 @@ def test_babi_per_task_row_keeps_each_tasks_best_seed_on_validation(tmp_path):
     row = babi_report.add_run(dirs, "t", "best", "10k per task", "x", path=path, per_task=True)
     assert row["per_task_error"] == {"1": 10.0, "2": 20.0}  # kept on validation, not test
     assert row["selected_seeds"] == {"1": 1, "2": 0}
+    assert row["per_task_val_accuracy"] == {"1": 0.95, "2": 0.9}  # of the runs kept
     assert row["seed_mean_errors"] == {"0": 10.0, "1": 10.0}
     assert row["seconds"] == 30.0 and row["seeds"] == [0, 1]
     assert "best of N per task" in render(json.loads(path.read_text()))

@@ -203,6 +203,7 @@ def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
     per_task = {t: kept[t]["per_task_error"][t] for t in tasks}
     per_task_n = {t: kept[t]["per_task_n"][t] for t in tasks}
     per_task_seconds = {t: round(sum(r["seconds"] for r in by_task[t]), 1) for t in tasks}
+    per_task_val = {t: kept[t]["val_accuracy"] for t in tasks}  # of the run kept
     result: dict[str, Any] = {
         "per_task_error": per_task,
         "per_task_n": per_task_n,
@@ -210,6 +211,7 @@ def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
         "seeds": sorted({seed for r in every for seed in r["seeds"]}),
         "seconds": round(sum(per_task_seconds.values()), 1),
         "per_task_seconds": per_task_seconds,
+        "per_task_val_accuracy": per_task_val,
         **summarize_errors(per_task),
     }
     if len(every) > len(tasks):
@@ -256,7 +258,8 @@ def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[st
         both = {**{t: old[t] for t in kept if t in old}, **new.get(key, {})}
         return {t: both[t] for t in tasks if t in both}
 
-    for key in ("per_task_error", "per_task_n", "per_task_seconds", "selected_seeds"):
+    for key in ("per_task_error", "per_task_n", "per_task_seconds", "per_task_val_accuracy",
+                "selected_seeds"):  # fmt: skip
         if union(key):
             merged[key] = union(key)
     legacy = [t for t in kept if t not in earlier.get("per_task_seconds", {})]
