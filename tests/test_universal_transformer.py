@@ -390,3 +390,32 @@ def test_identity_value_output_init_passes_what_is_attended_as_it_is():
         torch.testing.assert_close(out, expected)
     random = UniversalTransformerQA(UTConfig(d_model=16, n_heads=2, d_ff=32), info)
     assert not torch.allclose(random.encoder.layer.attn.v_proj.weight, torch.eye(16))
+
+
+def test_attention_only_block_is_a_residual_attention_loop():
+    """``block: attention``: each step is ``x + Attn(x + coordinates)`` with no layer norm or
+    feed-forward inside (a MemN2N hop), then the final norm; checked against the loop."""
+    torch.manual_seed(8)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=2, act=False, block="attention")
+    ut.eval()
+    x, positions = torch.randn(2, 5, 8), torch.arange(5)
+    expected = x
+    for step in range(2):
+        h = expected + ut.coordinates(step, positions)
+        expected = h + ut.layer.attn(h, h, h)[0]
+    torch.testing.assert_close(ut(x).states, ut.norm(expected))
+    with pytest.raises(ValueError, match="block must be transformer or attention"):
+        UniversalTransformer(8, 2, max_positions=6, block="ffn")
+
+
+def test_embedding_std_sets_the_word_embedding_scale():
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(9)
+    info = {"vocab_size": 400, "n_classes": 400, "memory_size": 6, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    small = UniversalTransformerQA(UTConfig(d_model=64, n_heads=2, embedding_std=0.1), info)
+    default = UniversalTransformerQA(UTConfig(d_model=64, n_heads=2), info)
+    assert abs(small.embedding.weight[1:].std().item() - 0.1) < 0.01
+    assert abs(default.embedding.weight[1:].std().item() - 1.0) < 0.05
+    assert small.embedding.weight[0].abs().sum() == 0  # padding stays zero

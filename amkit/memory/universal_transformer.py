@@ -107,6 +107,9 @@ class UniversalTransformer(nn.Module):
             identity at the start (so the model starts as the shared one); ``layer``, a
             whole layer per step (a Transformer with ACT, no weight sharing). Neither gets
             the UT past bAbI 10k task 16 (docs/memory.md).
+        block: ``transformer`` (the paper: pre-norm attention and feed-forward sublayers)
+            or ``attention``: a step is ``x + Attn(x)`` alone, no layer norm or feed-forward
+            block inside it, as a MemN2N hop is ``u + o`` (the final norm stays).
     """
 
     def __init__(
@@ -123,8 +126,12 @@ class UniversalTransformer(nn.Module):
         relative_distance: int = 0,
         update: str = "all",
         per_step: str = "none",
+        block: str = "transformer",
     ):
         super().__init__()
+        if block not in ("transformer", "attention"):
+            raise ValueError(f"block must be transformer or attention, got {block!r}")
+        self.block = block
         if update not in ("all", "last"):
             raise ValueError(f"update must be all or last, got {update!r}")
         if per_step not in ("none", "keys", "layer"):
@@ -235,13 +242,26 @@ class UniversalTransformer(nn.Module):
                 halted = halted | new_halted.bool()
                 steps = steps + running + new_halted
                 update = p * running + remainder  # this step's share of the output
-            state, weights = self.step_layer(step)(
-                state,
-                key_padding_mask=key_padding_mask,
-                need_weights=need_weights,
-                attn_bias=attn_bias,
-                key_transform=self.step_keys[step] if self.step_keys else None,
-            )
+            key_transform = self.step_keys[step] if self.step_keys else None
+            if self.block == "attention":  # x + Attn(x): no norm, no feed-forward
+                keys = state if key_transform is None else key_transform(state)
+                attended, weights = self.step_layer(step).attn(
+                    state,
+                    keys,
+                    state,
+                    key_padding_mask=key_padding_mask,
+                    need_weights=need_weights,
+                    attn_bias=attn_bias,
+                )
+                state = state + attended
+            else:
+                state, weights = self.step_layer(step)(
+                    state,
+                    key_padding_mask=key_padding_mask,
+                    need_weights=need_weights,
+                    attn_bias=attn_bias,
+                    key_transform=key_transform,
+                )
             if self.update == "last":  # the memories stay as they came in
                 state = torch.cat([x[:, :-1], state[:, -1:]], dim=1)
             if self.act:

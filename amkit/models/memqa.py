@@ -389,6 +389,12 @@ class UTConfig:
     # as the identity, so what a step attends to enters the state as it is (with
     # tie_answer, a retrieved word is at once a likely answer, as in MemN2N)
     vo_init: Literal["random", "identity"] = "random"
+    # transformer: a step is the paper's pre-norm attention + feed-forward layer;
+    # attention: x + Attn(x) alone (no layer norm or feed-forward inside), as MemN2N's hop
+    block: Literal["transformer", "attention"] = "transformer"
+    # the word embedding starts from N(0, embedding_std^2) (1: PyTorch's default; MemN2N:
+    # 0.1, which keeps its linear start's scores small)
+    embedding_std: float = option(1.0, gt=0)
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -414,6 +420,10 @@ class UniversalTransformerQA(nn.Module):
         self.config = config
         vocab_size = data_info["vocab_size"]
         self.embedding = nn.Embedding(vocab_size, config.d_model, padding_idx=0)
+        if config.embedding_std != 1.0:
+            nn.init.normal_(self.embedding.weight, std=config.embedding_std)
+            with torch.no_grad():
+                self.embedding.weight[0].zero_()
         self.story_encoder = PositionMaskEncoder(self.embedding, data_info["sentence_len"])
         self.query_encoder = PositionMaskEncoder(self.embedding, data_info["query_len"])
         self.encoder = UniversalTransformer(
@@ -429,6 +439,7 @@ class UniversalTransformerQA(nn.Module):
             relative_distance=config.relative_distance,
             update="last" if config.update == "question" else "all",
             per_step=config.per_step,
+            block=config.block,
         )
         # tie_answer: the logits come from self.embedding (answer_logits); no layer of its own
         self.answer = None if config.tie_answer else nn.Linear(config.d_model, vocab_size)
