@@ -260,8 +260,8 @@ def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[st
 
     for key in ("per_task_error", "per_task_n", "per_task_seconds", "per_task_val_accuracy",
                 "selected_seeds"):  # fmt: skip
-        if union(key):
-            merged[key] = union(key)
+        if values := union(key):
+            merged[key] = values
     legacy = [t for t in kept if t not in earlier.get("per_task_seconds", {})]
     if legacy:  # tasks of a row without per-task times: its total stands for them
         merged["earlier_seconds"] = earlier.get("earlier_seconds", earlier["seconds"])

@@ -55,11 +55,10 @@ def timing_signal(length: int, dim: int) -> Tensor:
     return torch.nn.functional.pad(signal, (0, dim % 2))
 
 
-def _identity_linear(dim: int) -> nn.Linear:
-    """A ``dim -> dim`` linear map that starts as the identity."""
-    linear = nn.Linear(dim, dim)
+def set_identity(linear: nn.Linear) -> nn.Linear:
+    """Make a square ``linear`` map the identity (weight ``I``, bias 0); returns it."""
     with torch.no_grad():
-        linear.weight.copy_(torch.eye(dim))
+        linear.weight.copy_(torch.eye(linear.in_features))
         linear.bias.zero_()
     return linear
 
@@ -150,7 +149,7 @@ class UniversalTransformer(nn.Module):
             TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout=0.0)
             for _ in range(max_steps - 1 if per_step == "layer" else 0)
         )
-        self.step_keys = nn.ModuleList(_identity_linear(d_model) for _ in range(
+        self.step_keys = nn.ModuleList(set_identity(nn.Linear(d_model, d_model)) for _ in range(
             max_steps if per_step == "keys" else 0
         ))  # fmt: skip
         if coordinates == "learned":

@@ -35,7 +35,7 @@ from amkit.experiments.config import option
 from amkit.memory.dnc import DNC
 from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
 from amkit.memory.memn2n import MemN2N, ages_from_newest
-from amkit.memory.universal_transformer import UniversalTransformer
+from amkit.memory.universal_transformer import UniversalTransformer, set_identity
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.text_classifier import pool
 
@@ -451,9 +451,8 @@ class UniversalTransformerQA(nn.Module):
                     attn.k_proj.weight.copy_(attn.q_proj.weight)
                     attn.k_proj.bias.copy_(attn.q_proj.bias)
                 if config.vo_init == "identity":
-                    for proj in (attn.v_proj, attn.out_proj):
-                        proj.weight.copy_(torch.eye(config.d_model))
-                        proj.bias.zero_()
+                    set_identity(attn.v_proj)
+                    set_identity(attn.out_proj)
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
