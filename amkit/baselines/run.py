@@ -10,6 +10,7 @@ settings::
     data: {name: imdb, path: ../shared/data/imdb}
     nbsvm: {classifier: logreg, ngram_max: 2}    # or: encoder: {C: 1.0} (MiniLM + logreg)
                                                  # or: paragraph_vector: {vector_size: 100}
+                                                 # or: finetune: {epochs: 1} (MiniLM tuned)
 
 The run directory gets ``config.yaml``, ``metrics.json`` (``val`` and ``test``: accuracy,
 macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for ensembles
@@ -98,17 +99,50 @@ class ParagraphVectorConfig:
         return ["train_folds must be 0 (off) or >= 2"] if self.train_folds == 1 else []
 
 
+@dataclass
+class FineTuneConfig:
+    """Fine-tune a pretrained encoder end to end (:class:`amkit.baselines.finetune.
+    FineTunedEncoder`; extra minilm). Defaults: MiniLM-L6, 256 word pieces (head 128 + tail),
+    one epoch, AdamW 5e-5 with 10 % warm-up, batch 16, bf16 where the CPU has it."""
+
+    model_path: str | None = None  # a Hugging Face / sentence-transformers folder
+    max_length: int = option(256, ge=8)
+    head_tokens: int = option(128, ge=0)
+    epochs: float = option(1.0, gt=0)
+    lr: float = option(5e-5, gt=0)
+    batch_size: int = option(16, ge=1)
+    warmup: float = option(0.1, ge=0, le=1)
+    weight_decay: float = option(0.01, ge=0)
+    dropout: float = option(0.1, ge=0, lt=1)  # before the output layer
+    attention_dropout: float = option(0.0, ge=0, lt=1)  # > 0 leaves the fused kernel: slower
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
+    eval_batch_size: int = option(64, ge=1)
+    checkpoint_every: int = option(100, ge=1)
+
+    def validate(self) -> list[str]:
+        if self.head_tokens > self.max_length - 2:
+            return [f"head_tokens ({self.head_tokens}) must be <= max_length - 2"]
+        return []
+
+
 BASELINES = {
     "nbsvm": NBSVMConfig,
     "encoder": EncoderLRConfig,
     "paragraph_vector": ParagraphVectorConfig,
+    "finetune": FineTuneConfig,
 }
 
 
-def make_estimator(kind: str, settings, seed: int = 0) -> Any:
+def make_estimator(kind: str, settings, seed: int = 0, work_dir: str | Path | None = None) -> Any:
     """The scikit-learn estimator of a baseline section (``train_folds`` is the runner's);
-    ``seed`` goes to the estimators that draw random numbers."""
+    ``seed`` goes to the estimators that draw random numbers, ``work_dir`` (the run
+    directory) to the fine-tuned encoder for its resumable checkpoints."""
     params = {k: v for k, v in to_dict(settings).items() if k != "train_folds"}
+    if kind == "finetune":
+        from amkit.baselines.finetune import FineTunedEncoder
+
+        work = None if work_dir is None else str(work_dir)
+        return FineTunedEncoder(**params, seed=seed, work_dir=work)
     if kind == "nbsvm":
         from amkit.baselines.nbsvm import NBSVM
 
@@ -126,8 +160,8 @@ def load_baseline_config(
     path: str | Path, overrides: Iterable[str] = ()
 ) -> tuple[int, str, Any, str, Any]:
     """``(seed, data name, data config, baseline kind, its settings)``: the config has one
-    baseline section (``nbsvm``, ``encoder`` or ``paragraph_vector``); every problem is
-    reported at once."""
+    baseline section (``nbsvm``, ``encoder``, ``paragraph_vector`` or ``finetune``); every
+    problem is reported at once."""
     raw = apply_overrides(load_yaml(path), overrides)
     problems: list[str] = []
     known = ("seed", "data", *BASELINES)
@@ -172,8 +206,9 @@ def _out_of_fold(texts, targets, fit_idx, kind: str, settings, seed: int) -> tor
 def run_baseline(
     config: str | Path, out: str | Path, overrides: Iterable[str] = ()
 ) -> dict[str, Any]:
-    """Fit the baseline (NBSVM, encoder or paragraph vectors + logistic regression) on the
-    training part, score validation and test; returns the metrics."""
+    """Fit the baseline (NBSVM, encoder or paragraph vectors + logistic regression, or a
+    fine-tuned encoder) on the training part, score validation and test; returns the
+    metrics."""
     started = time.perf_counter()
     seed, name, data_config, kind, settings = load_baseline_config(config, overrides)
     out = Path(out)
@@ -184,10 +219,11 @@ def run_baseline(
     data = TEXT_SOURCES[name](data_config)
     targets = np.asarray(data.train_targets)
     fit_idx, val_idx = split_indices(data.train_targets, data_config, seed)
-    model = make_estimator(kind, settings, seed)
+    model = make_estimator(kind, settings, seed, work_dir=out)
     fit_started = time.perf_counter()
     model.fit([data.train_texts[i] for i in fit_idx], targets[fit_idx])
-    train_seconds = time.perf_counter() - fit_started
+    # a fine-tuned encoder counts its training over resumes (not its reloads)
+    train_seconds = getattr(model, "train_seconds_", time.perf_counter() - fit_started)
     splits = {"val": ([data.train_texts[i] for i in val_idx], targets[val_idx])}
     if data.test_texts is not None:
         splits["test"] = (data.test_texts, np.asarray(data.test_targets))
@@ -198,7 +234,7 @@ def run_baseline(
         metrics[split] = classification_scores(split_targets, probabilities.argmax(1))
         tensors[split] = torch.from_numpy(probabilities.astype(np.float32))
         tensors[f"{split}_targets"] = torch.as_tensor(split_targets, dtype=torch.long)
-    if settings.train_folds:
+    if getattr(settings, "train_folds", 0):
         tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, kind, settings, seed)
         tensors["train_index"] = torch.tensor(fit_idx, dtype=torch.long)
     atomic_save_tensors(out / "probabilities.safetensors", tensors)
