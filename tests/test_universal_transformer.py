@@ -419,3 +419,40 @@ def test_embedding_std_sets_the_word_embedding_scale():
     assert abs(small.embedding.weight[1:].std().item() - 0.1) < 0.01
     assert abs(default.embedding.weight[1:].std().item() - 1.0) < 0.05
     assert small.embedding.weight[0].abs().sum() == 0  # padding stays zero
+
+
+def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
+    """``pointer``: the answer logits gain ``strength * sum_s a_s count(w in s)`` (checked
+    against a loop); the pointer weights are a distribution over the real sentences, and
+    cutting the empty slots changes nothing."""
+    import torch.nn.functional as F
+
+    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+
+    torch.manual_seed(9)
+    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 8, "sentence_len": 4,
+            "query_len": 3}  # fmt: skip
+    config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0, pointer=True)
+    model = UniversalTransformerQA(config, info).eval()
+    story = torch.zeros(2, 8, 4, dtype=torch.long)
+    story[:, :3, :3] = torch.randint(1, 20, (2, 3, 3))
+    story[0, 1, 3] = story[0, 1, 0]  # a word twice in one sentence counts twice
+    query = torch.randint(1, 20, (2, 3))
+    reads = []
+    model.pointer.register_forward_hook(lambda module, args, result: reads.append(args[0]))
+    out = model(story, query, need_weights=True)
+    torch.testing.assert_close(model(story, query).logits, out.logits)  # slots cut: same
+    weights = out.attention["pointer"]  # (B, M)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2))
+    assert (weights[:, 3:] == 0).all()
+    expected = torch.zeros(2, 20)
+    for b in range(2):
+        for s in range(8):
+            for w in story[b, s].tolist():
+                if w:
+                    expected[b, w] += weights[b, s]
+    expected *= F.softplus(model.pointer.strength(reads[0]))
+    pointer, model.pointer = model.pointer, None  # the same model without its copy readout
+    plain = model(story, query).logits
+    torch.testing.assert_close((out.logits - plain)[:, 1:], expected[:, 1:])
+    model.pointer = pointer

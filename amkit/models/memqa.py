@@ -335,6 +335,33 @@ class DNCQA(nn.Module):
         return ModelOutput(logits=logits, loss=loss, attention=weights)
 
 
+class CopyPointer(nn.Module):
+    """A copy readout over the story's words: ``read (B, d)`` attends (one head, scaled dot
+    product) over the sentence states ``(B, M, d)``; word ``w`` gets the weight of every
+    sentence that holds it, ``pointer[b, w] = sum_s a[b, s] * count(w in story[b, s])``, and
+    the answer logits gain ``strength(read) * pointer``, ``strength = softplus(w . read + c)``.
+
+    ``forward(read, states, story (B, M, L), real (B, M)) -> (bonus (B, V), a (B, M))``."""
+
+    def __init__(self, d_model: int, vocab_size: int):
+        super().__init__()
+        self.query = nn.Linear(d_model, d_model)
+        self.key = nn.Linear(d_model, d_model)
+        self.strength = nn.Linear(d_model, 1)
+        nn.init.constant_(self.strength.bias, 2.0)  # softplus(2) ~ 2.1 logits for a full copy
+        self.vocab_size = vocab_size
+
+    def forward(self, read: Tensor, states: Tensor, story: Tensor, real: Tensor):
+        scores = torch.einsum("bd,bmd->bm", self.query(read), self.key(states))
+        scores = scores / math.sqrt(read.shape[-1])
+        weights = scores.masked_fill(~real, float("-inf")).softmax(-1)  # (B, M)
+        batch, slots, words = story.shape
+        per_word = weights.unsqueeze(-1).expand(batch, slots, words) * (story != 0)
+        pointer = read.new_zeros(batch, self.vocab_size)
+        pointer.scatter_add_(1, story.reshape(batch, -1), per_word.reshape(batch, -1))
+        return F.softplus(self.strength(read)) * pointer, weights
+
+
 @dataclass
 class UTConfig:
     """Defaults: the UT paper's bAbI setting as far as it is given (Dehghani et al. 2019:
@@ -395,6 +422,13 @@ class UTConfig:
     # the word embedding starts from N(0, embedding_std^2) (1: PyTorch's default; MemN2N:
     # 0.1, which keeps its linear start's scores small)
     embedding_std: float = option(1.0, gt=0)
+    # a copy readout (not in the UT paper): the question's final state attends once over the
+    # sentences' final states (one head) and every word of a sentence gets that weight; the
+    # answer logits add that pointer mass times a learned, per-question strength
+    # (softplus, >= 0: 0 leaves the answer layer alone, as yes/no and counting answers
+    # need). What MemN2N's answer tie W^T = C^K gives it: a retrieved word is a likely
+    # answer, and the answer's gradient reaches the attention directly.
+    pointer: bool = False
 
     def validate(self) -> list[str]:
         if self.d_model % self.n_heads:
@@ -443,6 +477,7 @@ class UniversalTransformerQA(nn.Module):
         )
         # tie_answer: the logits come from self.embedding (answer_logits); no layer of its own
         self.answer = None if config.tie_answer else nn.Linear(config.d_model, vocab_size)
+        self.pointer = CopyPointer(config.d_model, vocab_size) if config.pointer else None
         self.register_buffer("pad_column", _pad_column(vocab_size), persistent=False)
         _register_linear_start(self, config.linear_start)
         with torch.no_grad():
@@ -476,7 +511,11 @@ class UniversalTransformerQA(nn.Module):
             read, _ = pool("mean", encoded.states, real, None)
         else:
             read = encoded.states[:, -1]  # (B, d): the question's position
-        logits, loss = _answer(self.answer_logits(read), self.pad_column, targets)
+        logits = self.answer_logits(read)
+        if self.pointer is not None:
+            bonus, pointed = self.pointer(read, encoded.states[:, :-1], story, real[:, :-1])
+            logits = logits + bonus
+        logits, loss = _answer(logits, self.pad_column, targets)
         if loss is not None and self.config.act:
             loss = loss + self.config.act_loss_weight * encoded.ponder_cost.mean()
         attention = {}
@@ -484,6 +523,8 @@ class UniversalTransformerQA(nn.Module):
             attention = {"steps": encoded.attention, "ponder": encoded.steps}
             if encoded.halting is not None:
                 attention["halting"] = encoded.halting
+            if self.pointer is not None:
+                attention["pointer"] = pointed
         return ModelOutput(logits=logits, loss=loss, attention=attention)
 
     def answer_logits(self, read: Tensor) -> Tensor:
