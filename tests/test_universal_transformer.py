@@ -427,6 +427,7 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     cutting the empty slots changes nothing."""
     import torch.nn.functional as F
 
+    from amkit.explain.memory import story_weights
     from amkit.models.memqa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(9)
@@ -456,3 +457,6 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     plain = model(story, query).logits
     torch.testing.assert_close((out.logits - plain)[:, 1:], expected[:, 1:])
     model.pointer = pointer
+    table, names = story_weights(out.attention, 3)  # what amkit explain shows
+    assert names == ["step1", "step2", "copy"]
+    torch.testing.assert_close(table[:, -1], weights[0, :3])

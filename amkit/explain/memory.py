@@ -98,7 +98,11 @@ def story_weights(attention: dict, n_sentences: int) -> tuple[torch.Tensor, list
         return gates, [f"slot{j + 1}" for j in range(gates.shape[1])]
     if "steps" in attention:
         question = attention["steps"][0, :, :, -1, :n_sentences].mean(1)  # (K, M_real)
-        return question.T, [f"step{k + 1}" for k in range(question.shape[0])]
+        names = [f"step{k + 1}" for k in range(question.shape[0])]
+        if "pointer" in attention:
+            question = torch.cat([question, attention["pointer"][:1, :n_sentences]])
+            names.append("copy")
+        return question.T, names
     raise ValueError(
         "this model reads no memory over the story's sentences (a memory: none model, or "
         "a DNC, whose weights are over its own memory slots: read them from "
