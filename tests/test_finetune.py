@@ -146,6 +146,8 @@ def test_a_checkpoint_of_other_settings_is_not_resumed(tiny_bert, tmp_path, monk
     monkeypatch.setattr(finetune, "save_training_state", real_save)
     with pytest.raises(ValueError, match="other fine-tuning settings"):
         estimator(tiny_bert, tmp_path, lr=1e-3).fit(texts, labels)
+    with pytest.raises(ValueError, match="other fine-tuning settings"):  # other data
+        estimator(tiny_bert, tmp_path).fit(texts[:-1], labels[:-1])
 
 
 def test_baseline_cli_fine_tunes_into_a_run_directory(tiny_bert, tmp_path, sentiment_csv):

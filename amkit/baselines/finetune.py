@@ -14,7 +14,8 @@ attention kernel, and a MiniLM step at 256 word pieces takes 2.2 s instead of 1.
 With ``work_dir`` the training state is saved every ``checkpoint_every`` steps
 (``last.safetensors`` + ``last.json``, :mod:`amkit.train.checkpoint`) and a restarted fit
 resumes from it; the fine-tuned weights end in ``work_dir/finetuned.safetensors``, and a fit
-that finds them (for the same settings) loads them instead of training again.
+that finds them (for the same settings and training data) loads them instead of training
+again.
 
     >>> model = FineTunedEncoder(epochs=1).fit(texts, labels)   # doctest: +SKIP
     >>> model.predict_proba(["a fine film"]).shape               # doctest: +SKIP
@@ -26,6 +27,7 @@ C classes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -93,6 +95,14 @@ def head_tail(ids: list[int], max_length: int, head_tokens: int, cls: int, sep: 
     return [cls, *ids, sep]
 
 
+def _data_key(texts: list[str], labels: np.ndarray) -> str:
+    """sha256 (first 16 hex digits) of the texts and their labels, in order."""
+    digest = hashlib.sha256()
+    for text, label in zip(texts, labels.tolist(), strict=True):
+        digest.update(f"{label}\t{text}\0".encode())
+    return digest.hexdigest()[:16]
+
+
 def pad_batch(rows: list[list[int]], pad: int) -> tuple[Tensor, Tensor]:
     """``(input_ids, attention_mask)``, each ``(B, longest row)``."""
     longest = max(len(r) for r in rows)
@@ -158,19 +168,21 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         return [head_tail(p, self.max_length, self.head_tokens, cls, sep) for p in pieces]
 
     def _settings(self) -> dict:
-        """What a saved state must match to be resumed or reused."""
+        """What a saved state must match to be resumed or reused: the settings and the
+        training data (a hash of its texts and labels)."""
         keys = ("model_path", "max_length", "head_tokens", "epochs", "lr", "batch_size",
                 "warmup", "weight_decay", "dropout", "attention_dropout", "seed")  # fmt: skip
-        return {k: getattr(self, k) for k in keys}
+        return {**{k: getattr(self, k) for k in keys}, "data": self.data_key_}
 
     def _autocast(self):
         return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision_ == "bf16")
 
     # -- training --------------------------------------------------------------------------
     def fit(self, texts, y) -> FineTunedEncoder:
-        y = np.asarray(y)
+        texts, y = list(texts), np.asarray(y)
         self.classes_ = np.unique(y)
         targets = torch.as_tensor(np.searchsorted(self.classes_, y), dtype=torch.long)
+        self.data_key_ = _data_key(texts, y)
         self._load(len(self.classes_))
         work = Path(self.work_dir) if self.work_dir else None
         if work is not None and self._reuse_final(work):
@@ -179,8 +191,8 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         steps_per_epoch = math.ceil(len(rows) / self.batch_size)
         total = max(1, round(self.epochs * steps_per_epoch))
         warm = max(1, round(self.warmup * total))
-        decay = [p for n, p in self.model_.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in self.model_.named_parameters() if p.ndim <= 1]
+        decay = [p for p in self.model_.parameters() if p.ndim > 1]  # not biases, norms
+        no_decay = [p for p in self.model_.parameters() if p.ndim <= 1]
         optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": self.weight_decay},
              {"params": no_decay, "weight_decay": 0.0}], lr=self.lr,
