@@ -457,6 +457,8 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     plain = model(story, query).logits
     torch.testing.assert_close((out.logits - plain)[:, 1:], expected[:, 1:])
     model.pointer = pointer
+    empty = model(torch.zeros_like(story), query).logits  # no sentence: no copy, no NaN
+    assert torch.isfinite(empty[:, 1:]).all()
     table, names = story_weights(out.attention, 3)  # what amkit explain shows
     assert names == ["step1", "step2", "copy"]
     torch.testing.assert_close(table[:, -1], weights[0, :3])

@@ -354,7 +354,8 @@ class CopyPointer(nn.Module):
     def forward(self, read: Tensor, states: Tensor, story: Tensor, real: Tensor):
         scores = torch.einsum("bd,bmd->bm", self.query(read), self.key(states))
         scores = scores / math.sqrt(read.shape[-1])
-        weights = scores.masked_fill(~real, float("-inf")).softmax(-1)  # (B, M)
+        # (B, M); a story with no sentence points nowhere (its empty slots hold no word)
+        weights = scores.masked_fill(~real, torch.finfo(scores.dtype).min).softmax(-1)
         batch, slots, words = story.shape
         per_word = weights.unsqueeze(-1).expand(batch, slots, words) * (story != 0)
         pointer = read.new_zeros(batch, self.vocab_size)
