@@ -81,6 +81,16 @@ class TensorDictDataset:
 META_PREFIX = "meta_"
 
 
+def pad_rows(rows: list[list[int]], width: int | None = None, value: int = 0) -> Tensor:
+    """``(N, width)`` long tensor of ``rows`` right-padded with ``value``; ``width`` defaults
+    to the longest row (at least 1). Rows must not be longer than ``width``."""
+    width = width or max((len(r) for r in rows), default=1) or 1
+    out = torch.full((len(rows), width), value, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return out
+
+
 def model_inputs(batch: dict[str, Tensor]) -> dict[str, Tensor]:
     """The batch without ``meta_*`` entries (bookkeeping the model does not take)."""
     return {k: v for k, v in batch.items() if not k.startswith(META_PREFIX)}

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
 from amkit.experiments.config import option
 from amkit.textfile import open_text
 
@@ -100,14 +100,6 @@ class SubwordTokenizer:
 
     def pieces(self, text: str) -> list[str]:
         return self.sp.encode(text, out_type=str)
-
-
-def pad_rows(rows: list[list[int]]) -> torch.Tensor:
-    width = max((len(r) for r in rows), default=1) or 1
-    out = torch.zeros(len(rows), width, dtype=torch.long)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return out
 
 
 def encode_pairs(pairs, tokenizer: SubwordTokenizer, max_len: int) -> dict[str, torch.Tensor]:

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 from sklearn.model_selection import train_test_split
 
-from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
 from amkit.experiments.config import option
 from amkit.textfile import jsonl_records, open_text
 
@@ -122,10 +122,7 @@ def encode_texts(
     """``(ids (N, T) right-padded with 0, lengths (N,))`` of :func:`text_tokens`; an empty
     token list gets one ``<unk>`` so every example has a real token."""
     rows = [vocab.encode(text_tokens(text, ngrams), max_len) or [1] for text in texts]
-    ids = torch.zeros(len(rows), max_len, dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return ids, torch.tensor([len(row) for row in rows])
+    return pad_rows(rows, width=max_len), torch.tensor([len(row) for row in rows])
 
 
 # ---------------------------------------------------------------- reading labelled files
