@@ -31,7 +31,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
@@ -40,6 +39,10 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import Tensor, nn
 
+from amkit.attention.masks import padding_mask
+from amkit.data.base import pad_rows
+from amkit.knowledge.sentence_encoder import default_model_path, hub_offline
+from amkit.models.text_classifier import pool
 from amkit.train.checkpoint import (
     atomic_write_json,
     load_model,
@@ -57,8 +60,6 @@ FINAL_WEIGHTS = "finetuned.safetensors"
 def model_folder(path: str | Path | None) -> Path:
     """The folder holding the encoder's ``config.json``: ``path`` itself, its first
     sentence-transformers module folder that has one, or the packaged MiniLM."""
-    from amkit.knowledge.sentence_encoder import default_model_path
-
     root = default_model_path() if path is None else Path(path)
     if (root / "config.json").is_file():
         return root
@@ -80,8 +81,7 @@ class EncoderClassifier(nn.Module):
 
     def forward(self, input_ids: Tensor, attention_mask: Tensor) -> Tensor:
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
-        pooled = (states * mask).sum(1) / mask.sum(1).clamp_min(1.0)  # (B, E)
+        pooled, _ = pool("mean", states, attention_mask.bool(), None)  # (B, E)
         return self.out(self.dropout(pooled))
 
 
@@ -105,13 +105,7 @@ def _data_key(texts: list[str], labels: np.ndarray) -> str:
 
 def pad_batch(rows: list[list[int]], pad: int) -> tuple[Tensor, Tensor]:
     """``(input_ids, attention_mask)``, each ``(B, longest row)``."""
-    longest = max(len(r) for r in rows)
-    ids = torch.full((len(rows), longest), pad, dtype=torch.long)
-    mask = torch.zeros((len(rows), longest), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row)
-        mask[i, : len(row)] = 1
-    return ids, mask
+    return pad_rows(rows, value=pad), padding_mask([len(r) for r in rows]).long()
 
 
 class FineTunedEncoder(ClassifierMixin, BaseEstimator):
@@ -141,8 +135,7 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
 
     # -- setup -----------------------------------------------------------------------------
     def _load(self, classes: int) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        hub_offline()
         try:
             from transformers import AutoConfig, AutoModel, AutoTokenizer
         except ImportError:
@@ -212,10 +205,12 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
             log.info("resuming fine-tuning at step %d of %d", step, total)
         self.model_.train()
         started = time.perf_counter()
+        shuffled_epoch, order = -1, None
         while step < total:
             epoch, offset = divmod(step, steps_per_epoch)
-            shuffle = torch.Generator().manual_seed(self.seed + epoch)  # same order on resume
-            order = torch.randperm(len(rows), generator=shuffle)
+            if epoch != shuffled_epoch:  # an epoch's order depends on the seed only: a
+                shuffle = torch.Generator().manual_seed(self.seed + epoch)  # resume repeats it
+                order, shuffled_epoch = torch.randperm(len(rows), generator=shuffle), epoch
             batch = order[offset * self.batch_size : (offset + 1) * self.batch_size]
             ids, mask = pad_batch([rows[i] for i in batch], self.tokenizer_.pad_token_id)
             with self._autocast():

