@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from amkit.attention.masks import masked_softmax
 from amkit.experiments.config import option
 from amkit.memory.dnc import DNC
 from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
@@ -354,8 +355,7 @@ class CopyPointer(nn.Module):
     def forward(self, read: Tensor, states: Tensor, story: Tensor, real: Tensor):
         scores = torch.einsum("bd,bmd->bm", self.query(read), self.key(states))
         scores = scores / math.sqrt(read.shape[-1])
-        # (B, M); a story with no sentence points nowhere (its empty slots hold no word)
-        weights = scores.masked_fill(~real, torch.finfo(scores.dtype).min).softmax(-1)
+        weights = masked_softmax(scores, real)  # (B, M); no sentence: all 0, points nowhere
         batch, slots, words = story.shape
         per_word = weights.unsqueeze(-1).expand(batch, slots, words) * (story != 0)
         pointer = read.new_zeros(batch, self.vocab_size)
