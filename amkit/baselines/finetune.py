@@ -186,10 +186,11 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         warm = max(1, round(self.warmup * total))
         decay = [p for p in self.model_.parameters() if p.ndim > 1]  # not biases, norms
         no_decay = [p for p in self.model_.parameters() if p.ndim <= 1]
+        # fused: one kernel per tensor; the optimizer step ~20 % faster on MiniLM's 22M weights
         optimizer = torch.optim.AdamW(
             [{"params": decay, "weight_decay": self.weight_decay},
              {"params": no_decay, "weight_decay": 0.0}], lr=self.lr, fused=True,
-        )  # fmt: skip  (fused: one kernel per tensor, ~20 % faster steps on 22M parameters)
+        )  # fmt: skip
         schedule = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
         )
