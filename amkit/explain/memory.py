@@ -33,7 +33,8 @@ def explain_story(
     """Hop attention of ``model`` for question ``example`` (0-based) of ``task`` in ``split``.
 
     The text lists the story (the sentences in memory), one column per hop (per slot's gate
-    for EntNet, per step for the Universal Transformer), supporting facts marked ``*``; the
+    for EntNet, per step for the Universal Transformer, per read head of the answer's step
+    for the DNC), supporting facts marked ``*``; the
     PNG is the same table as a heat map. For the integrated model the text goes on with the
     other stages: the words each sentence's attention picked and the knowledge-base facts
     the words read.
@@ -55,7 +56,8 @@ def explain_story(
     memory_size = data.info["memory_size"]
     sentences = record.story[-memory_size:]
     ids = record.story_ids[-memory_size:]
-    weights, columns = story_weights(out.attention, len(sentences))  # (M_real, C)
+    steps = _steps_per_sentence(model, batch["story"][0], len(sentences))
+    weights, columns = story_weights(out.attention, len(sentences), steps)  # (M_real, C)
     predicted = vocab[int(out.logits.argmax())]
     header = " " * 8 + "".join(f"{name:>7}" for name in columns)
     lines = [f"task {task}, {split} question {example} ({record.source})", header]
@@ -84,12 +86,19 @@ def explain_story(
     return StoryExplanation("\n".join(lines), png, correct)
 
 
-def story_weights(attention: dict, n_sentences: int) -> tuple[torch.Tensor, list[str]]:
+def story_weights(
+    attention: dict, n_sentences: int, steps_per_sentence: list[int] | None = None
+) -> tuple[torch.Tensor, list[str]]:
     """``(n_sentences, C)`` weights of one example over its story, and the column names.
 
     MemN2N / integrated: attention of each hop; EntNet: the gate each slot opened for each
-    sentence; Universal Transformer: the question's attention (mean over heads) per step.
+    sentence; Universal Transformer: the question's attention (mean over heads) per step;
+    DNC: each read head of the last step traced back to the sentences that wrote what it
+    read (:func:`dnc_read_trace`), plus each sentence's write mass. ``steps_per_sentence``:
+    the DNC's input steps per sentence (one per sentence, or its words + an end marker).
     """
+    if "write" in attention and "read" in attention:
+        return _dnc_story_weights(attention, n_sentences, steps_per_sentence)
     hops = attention.get("hops", attention.get("memory"))
     if hops is not None:
         return hops[0, :, :n_sentences].T, [f"hop{k + 1}" for k in range(hops.shape[1])]
@@ -104,10 +113,44 @@ def story_weights(attention: dict, n_sentences: int) -> tuple[torch.Tensor, list
             names.append("copy")
         return question.T, names
     raise ValueError(
-        "this model reads no memory over the story's sentences (a memory: none model, or "
-        "a DNC, whose weights are over its own memory slots: read them from "
-        "model(..., need_weights=True).attention)"
+        "this model reads no memory over the story's sentences (a memory: none model; its "
+        "weights, if any, are in model(..., need_weights=True).attention)"
     )
+
+
+def dnc_read_trace(write: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
+    """``write (T, N)``, ``read (T, R, N)`` of one example -> ``(T, R)``: how much of what
+    each read head of the last step read was written at each step.
+
+    Slot ``j``'s content is credited to step ``t`` in proportion to ``w_t[j]`` times what
+    the later writes left of it, ``prod_{s > t} (1 - w_s[j])`` (an approximation: it takes
+    the DNC's erase vector as 1 wherever a step writes); a head's trace is its read weights
+    times those shares, summed over slots. Rows need not sum to 1: a slot nothing wrote
+    (or its initial content) is credited to no step.
+    """
+    kept = 1 - write  # (T, N)
+    kept_from = torch.flip(torch.cumprod(torch.flip(kept, [0]), 0), [0])  # prod_{s >= t}
+    kept_after = torch.cat([kept_from[1:], torch.ones_like(kept[:1])])  # prod_{s > t}
+    return (write * kept_after) @ read[-1].T
+
+
+def _dnc_story_weights(
+    attention: dict, n_sentences: int, steps_per_sentence: list[int] | None
+) -> tuple[torch.Tensor, list[str]]:
+    write, read = attention["write"][0], attention["read"][0]  # (T, N), (T, R, N)
+    per_step = torch.cat([dnc_read_trace(write, read), write.sum(-1, keepdim=True)], 1)
+    counts = steps_per_sentence or [1] * n_sentences
+    owner = torch.repeat_interleave(torch.arange(n_sentences), torch.tensor(counts))
+    table = torch.zeros(n_sentences, per_step.shape[1]).index_add_(0, owner, per_step[: len(owner)])
+    return table, [f"read{r + 1}" for r in range(read.shape[1])] + ["write"]
+
+
+def _steps_per_sentence(model, story: torch.Tensor, n_real: int) -> list[int] | None:
+    """A word-step DNC's input steps per real sentence (its words + the end marker)."""
+    if getattr(getattr(model, "config", None), "step", None) != "word":
+        return None
+    rows = story[(story != 0).any(-1)][:n_real]
+    return [int((row != 0).sum()) + 1 for row in rows]
 
 
 def _stage_lines(model, attention: dict, story, vocab: list[str], n_real: int) -> list[str]:
