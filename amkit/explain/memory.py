@@ -34,10 +34,9 @@ def explain_story(
 
     The text lists the story (the sentences in memory), one column per hop (per slot's gate
     for EntNet, per step for the Universal Transformer, per read head of the answer's step
-    for the DNC), supporting facts marked ``*``; the
-    PNG is the same table as a heat map. For the integrated model the text goes on with the
-    other stages: the words each sentence's attention picked and the knowledge-base facts
-    the words read.
+    for the DNC), supporting facts marked ``*``; the PNG is the same table as a heat map.
+    For the integrated model the text goes on with the other stages: the words each
+    sentence's attention picked and the knowledge-base facts the words read.
     """
     dataset = data.split(split)
     rows = (dataset.tensors["meta_task"] == task).nonzero().flatten()
