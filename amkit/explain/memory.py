@@ -55,7 +55,7 @@ def explain_story(
     memory_size = data.info["memory_size"]
     sentences = record.story[-memory_size:]
     ids = record.story_ids[-memory_size:]
-    steps = _steps_per_sentence(model, batch["story"][0], len(sentences))
+    steps = _steps_per_sentence(model, batch)
     weights, columns = story_weights(out.attention, len(sentences), steps)  # (M_real, C)
     predicted = vocab[int(out.logits.argmax())]
     header = " " * 8 + "".join(f"{name:>7}" for name in columns)
@@ -144,12 +144,14 @@ def _dnc_story_weights(
     return table, [f"read{r + 1}" for r in range(read.shape[1])] + ["write"]
 
 
-def _steps_per_sentence(model, story: torch.Tensor, n_real: int) -> list[int] | None:
-    """A word-step DNC's input steps per real sentence (its words + the end marker)."""
+def _steps_per_sentence(model, batch: dict[str, torch.Tensor]) -> list[int] | None:
+    """A word-step DNC's input steps per sentence (its words and its end marker), read off
+    the model's own step layout (:meth:`DNCQA.word_steps`) for the batch's one example."""
     if getattr(getattr(model, "config", None), "step", None) != "word":
         return None
-    rows = story[(story != 0).any(-1)][:n_real]
-    return [int((row != 0).sum()) + 1 for row in rows]
+    tokens, _ = model.word_steps(batch["story"], batch["query"])
+    ends = (tokens[0] == model.end_of_sentence).nonzero().flatten() + 1
+    return torch.diff(ends, prepend=ends.new_zeros(1)).tolist()
 
 
 def _stage_lines(model, attention: dict, story, vocab: list[str], n_real: int) -> list[str]:
