@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from amkit.knowledge.base import Fact, KnowledgeBase
+from amkit.knowledge.embeddings import Embeddings
 from amkit.knowledge.kg_embeddings import KGEmbeddings, train_kg_embeddings
 
 needs_pykeen = pytest.mark.skipif(
@@ -71,3 +72,38 @@ def test_bad_requests_are_clear(tmp_path):
         train_kg_embeddings(KnowledgeBase())
     with pytest.raises(FileNotFoundError, match="not a saved KGEmbeddings"):
         KGEmbeddings.load(tmp_path)
+
+
+def _hand_made() -> KGEmbeddings:
+    """Three entities with known vectors (no PyKEEN needed)."""
+    vectors = torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
+    relations = torch.zeros(1, 2)
+    return KGEmbeddings(["Paris", "paris", "Rome"], vectors, ["in"], relations, "transe")
+
+
+def test_saved_kg_vectors_load_as_word_vectors_by_label(tmp_path):
+    _hand_made().save(tmp_path / "kge")
+    words = Embeddings.load(tmp_path / "kge")
+    assert words["Paris"].tolist() == [1.0, 0.0]
+    assert words["paris"].tolist() == [0.0, 1.0]  # an entity spelt so keeps its own vector
+    assert words["rome"].tolist() == [2.0, 2.0]  # the lower-cased label is an alias
+    assert "in" not in words  # relations are not words
+    only = Embeddings.load(tmp_path / "kge", keep={"rome", "Athens"})
+    assert only.words == ["rome"]
+
+
+def test_a_text_classifier_takes_kg_vectors_as_its_knowledge(tmp_path):
+    from amkit.models.text_classifier import TextClassifier, TextClassifierConfig
+
+    _hand_made().save(tmp_path / "kge")
+    vocab = ["<pad>", "<unk>", "rome", "is", "far"]
+    info = {"vocab": vocab, "vocab_size": len(vocab), "n_classes": 2, "max_len": 6}
+    config = TextClassifierConfig(d_embed=8, d_hidden=8, knowledge="glove",
+                                  vectors=str(tmp_path / "kge"))  # fmt: skip
+    table = TextClassifier(config, info).knowledge_table  # (V, 2 + 1): vector, found
+    assert table[2].tolist() == [2.0, 2.0, 1.0] and table[3].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_folder_that_is_not_a_kg_save_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="vectors.safetensors is missing: not a saved KGEmbeddings"):
+        Embeddings.load(tmp_path)

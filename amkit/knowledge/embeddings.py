@@ -63,7 +63,10 @@ class Embeddings:
         max_words: int | None = None,
     ) -> Embeddings:
         """Read vectors from a text file (GloVe, or word2vec with its ``N d`` header line;
-        ``.gz`` too) or from ``.npy`` with ``vocab_path`` (one word per line, row order).
+        ``.gz`` too), from ``.npy`` with ``vocab_path`` (one word per line, row order), or
+        from a folder of knowledge-graph embeddings saved by
+        :meth:`amkit.knowledge.kg_embeddings.KGEmbeddings.save` (entity vectors keyed by
+        label, see :meth:`~amkit.knowledge.kg_embeddings.KGEmbeddings.to_embeddings`).
 
         Args:
             keep: only keep these words (saves memory with large files).
@@ -73,9 +76,13 @@ class Embeddings:
         raises ``ValueError`` naming ``file:line``. A repeated word keeps its first vector.
         """
         path = Path(path)
+        keep = set(keep) if keep is not None else None
+        if path.is_dir():
+            from amkit.knowledge.kg_embeddings import KGEmbeddings
+
+            return KGEmbeddings.load(path).to_embeddings().subset(keep, max_words)
         if not path.is_file():
             raise FileNotFoundError(f"embeddings file not found: {path}")
-        keep = set(keep) if keep is not None else None
         if path.suffix == ".npy":
             return cls._load_npy(path, vocab_path, keep, max_words)
         words: list[str] = []
@@ -114,6 +121,12 @@ class Embeddings:
             raise ValueError(f"{path}: no vectors found")
         vectors = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
         return cls(words, vectors)
+
+    def subset(self, keep: set[str] | None = None, max_words: int | None = None) -> Embeddings:
+        """The words in ``keep`` (all when ``None``), at most ``max_words`` of them, in order."""
+        rows = [i for i, word in enumerate(self.words) if keep is None or word in keep]
+        rows = rows[:max_words] if max_words is not None else rows
+        return Embeddings([self.words[i] for i in rows], self.vectors[rows])
 
     @classmethod
     def _load_npy(

@@ -5,6 +5,7 @@ PyKEEN (``pip install -e .[kg]``), looked up **by label**.
     kge.vector("Paris")            # (D,) -- case-insensitive, "did you mean" on a typo
     kge.matrix(["Paris", "Rome"])  # (2, D)
     kge.save("runs/kge"); KGEmbeddings.load("runs/kge")
+    Embeddings.load("runs/kge")    # the entity vectors as word vectors, keyed by label
 
 Models: TransE (Bordes et al. 2013), DistMult (Yang et al. 2015), RotatE (Sun et al. 2019;
 its complex vectors are returned as ``[real parts, imaginary parts]``, so ``D = 2 * dim``).
@@ -26,6 +27,7 @@ from safetensors.torch import load_file
 from torch import Tensor
 
 from amkit.knowledge.base import KnowledgeBase
+from amkit.knowledge.embeddings import Embeddings
 from amkit.registry import did_you_mean
 from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json
 
@@ -68,6 +70,21 @@ class KGEmbeddings:
     def matrix(self, labels: list[str]) -> Tensor:
         """``(len(labels), D)`` vectors, in order."""
         return self.entity_vectors[[self.index(label) for label in labels]]
+
+    def to_embeddings(self) -> Embeddings:
+        """The entity vectors as word vectors ``(N', D)`` keyed by label, plus the
+        lower-cased label where no entity has that spelling already (text models look
+        lower-case tokens up). Relations are left out. A text classifier reads them with
+        ``model.knowledge=glove model.vectors=FOLDER`` (the folder :meth:`save` wrote)."""
+        words, rows = list(self.entities), list(range(len(self.entities)))
+        taken = set(words)
+        for row, label in enumerate(self.entities):
+            if label.lower() not in taken:
+                taken.add(label.lower())
+                words.append(label.lower())
+                rows.append(row)
+        vectors = self.entity_vectors.detach().float().cpu().numpy()[rows]  # (N', D)
+        return Embeddings(words, vectors)
 
     def save(self, folder: str | Path) -> None:
         """``vectors.safetensors`` and ``labels.json`` in ``folder`` (atomic writes)."""
