@@ -105,5 +105,6 @@ def test_a_text_classifier_takes_kg_vectors_as_its_knowledge(tmp_path):
 
 
 def test_a_folder_that_is_not_a_kg_save_is_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="vectors.safetensors is missing: not a saved KGEmbeddings"):
+    missing = "vectors.safetensors is missing: not a saved KGEmbeddings"
+    with pytest.raises(FileNotFoundError, match=missing):
         Embeddings.load(tmp_path)
