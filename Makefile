@@ -37,12 +37,12 @@ bench: $(STAMP)
 	$(BIN)/amkit bench attention
 
 lint: $(STAMP)
-	$(BIN)/ruff check amkit tests benchmarks
-	$(BIN)/ruff format --check amkit tests benchmarks
+	$(BIN)/ruff check amkit tests benchmarks scripts
+	$(BIN)/ruff format --check amkit tests benchmarks scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format amkit tests benchmarks
-	$(BIN)/ruff check --fix amkit tests benchmarks
+	$(BIN)/ruff format amkit tests benchmarks scripts
+	$(BIN)/ruff check --fix amkit tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
