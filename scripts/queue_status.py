@@ -47,7 +47,8 @@ def last_epoch(out: Path) -> str:
     if not epochs:
         return ""
     words = epochs[-1].split()
-    return " ".join(words[words.index("epoch") : words.index("epoch") + 2])
+    at = words.index("epoch")
+    return " ".join(words[at : at + 2])
 
 
 def sweep_cells(out: Path) -> str:
@@ -62,15 +63,15 @@ def sweep_cells(out: Path) -> str:
 
 def line_status(out: Path, held: set[int]) -> str:
     """``done``, ``running``, ``partial`` or ``todo``, with the run directory's progress."""
+    if (out / "metrics.json").is_file() or out.is_file():
+        return f"{'done':8} {out}"  # a finished line's log need not be read
     epoch = last_epoch(out)
     lock = Path(f"{out}.lock")
-    if (out / "metrics.json").is_file() or out.is_file():
-        state = "done"
-    elif lock.exists() and os.stat(lock).st_ino in held:
+    if lock.exists() and os.stat(lock).st_ino in held:
         state = "running"
     else:
         state = "partial" if epoch else "todo"
-    detail = sweep_cells(out) or (epoch if state != "done" else "")
+    detail = sweep_cells(out) or epoch
     return f"{state:8} {out}" + (f"  ({detail})" if detail else "")
 
 
