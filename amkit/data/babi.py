@@ -30,6 +30,7 @@ from typing import Literal
 import torch
 
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.data.renaming import WordRenaming
 from amkit.experiments.config import option
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
@@ -259,6 +260,10 @@ class BabiDataConfig:
     # many batches (models that read sentence by sentence -- EntNet, DNC -- stop at the
     # batch's longest story: on 1k joint, 10 steps per batch instead of 41 with pools of 20)
     bucket_pool: int = option(0, ge=0)
+    # Groups of interchangeable words, e.g. [[red, blue, pink, yellow], [triangle, square,
+    # rectangle, sphere]] on task 17: every training batch renames them with a random
+    # bijection per group and question (amkit.data.renaming). Not in the papers; [] = off.
+    rename: list[list[str]] = field(default_factory=list)
 
     def validate(self) -> list[str]:
         bad = [t for t in self.tasks if not 1 <= t <= 20]
@@ -267,6 +272,16 @@ class BabiDataConfig:
             problems.append(f"tasks: {self.tasks} lists a task twice")
         if not self.tasks:
             problems.append("tasks: choose at least one task")
+        seen: set[str] = set()
+        for i, group in enumerate(self.rename):
+            if len(group) < 2:
+                problems.append(f"rename[{i}]: a group needs at least 2 words, got {group}")
+            twice = sorted(seen.intersection(group)) + sorted(
+                w for w in set(group) if group.count(w) > 1
+            )
+            if twice:
+                problems.append(f"rename[{i}]: {twice} already named in a group")
+            seen.update(group)
         return problems
 
 
@@ -370,12 +385,16 @@ def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
     everything = splits.train + splits.val + splits.test
     sentence_len = max(len(s) for e in everything for s in e.story[-config.memory_size :] or [[""]])
     query_len = max(len(e.question) for e in everything)
+    renaming = _renaming(config.rename, index, splits.train) if config.rename else None
     tensors = {}
     for name, examples in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
         columns = vectorize(examples, index, config.memory_size, sentence_len, query_len)
         pool = config.bucket_pool if name == "train" else 0
         sentences = (columns["story"] != 0).any(-1).sum(1) if pool else None  # (N,)
-        tensors[name] = TensorDictDataset(columns, bucket_pool=pool, row_lengths=sentences)
+        augment = renaming if name == "train" else None
+        tensors[name] = TensorDictDataset(
+            columns, bucket_pool=pool, row_lengths=sentences, augment=augment
+        )
     answers = sorted({index[e.answer] for e in everything})
     return DataBundle(
         tensors,
@@ -391,3 +410,29 @@ def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
             "examples": {"train": splits.train, "val": splits.val, "test": splits.test},
         },
     )
+
+
+def _renaming(
+    groups: list[list[str]], index: dict[str, int], train: list[BabiExample]
+) -> WordRenaming:
+    """The training batches' :class:`WordRenaming` for ``data.rename``; every word must be in
+    the vocabulary and in no compound answer (``apple,football`` is one answer token, so
+    renaming a part would make the target wrong)."""
+    for i, group in enumerate(groups):
+        unknown = [w for w in group if w not in index]
+        if unknown:
+            raise ValueError(
+                f"data.rename[{i}]: {unknown} not in the vocabulary of the chosen tasks "
+                "(words are lower case, without punctuation)"
+            )
+    named = {w for group in groups for w in group}
+    for e in train:
+        parts = e.answer.split(",")
+        if len(parts) > 1 and named.intersection(parts):
+            raise ValueError(
+                f"data.rename: {sorted(named.intersection(parts))} occur in the compound answer "
+                f"{e.answer!r} ({e.source}), which is one token: renaming would make it wrong; "
+                "leave those words out"
+            )
+    ids = [[index[w] for w in group] for group in groups]
+    return WordRenaming(ids, len(index), columns=("story", "query", "targets"))

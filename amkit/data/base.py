@@ -6,7 +6,7 @@ the splits plus ``info`` (what a model needs to know, e.g. ``vocab_size``, ``n_c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,10 @@ class TensorDictDataset:
     N > 0, shuffled batches group rows of similar length (:func:`iterate_batches`): the
     length is ``row_lengths`` ``(N,)`` when given (e.g. sentences in a bAbI story), else the
     real entries of the ``trim`` columns. Translation data sets both.
+
+    ``augment`` (``augment(batch, generator) -> batch``, e.g.
+    :class:`amkit.data.renaming.WordRenaming`) rewrites each *shuffled* batch, i.e. training
+    batches; evaluation iterates unshuffled and sees the data as it is.
     """
 
     def __init__(
@@ -38,6 +42,8 @@ class TensorDictDataset:
         trim: tuple[str, ...] = (),
         bucket_pool: int = 0,
         row_lengths: Tensor | None = None,
+        augment: Callable[[dict[str, Tensor], torch.Generator | None], dict[str, Tensor]]
+        | None = None,
     ):
         if not tensors:
             raise ValueError("a dataset needs at least one tensor")
@@ -57,6 +63,7 @@ class TensorDictDataset:
         self.trim = tuple(trim)
         self.bucket_pool = bucket_pool
         self.row_lengths = row_lengths
+        self.augment = augment
 
     def __len__(self) -> int:
         return len(next(iter(self.tensors.values())))
@@ -108,7 +115,8 @@ def iterate_batches(
     cut into pools of N batches, each pool sorted by length and cut into batches, and the
     batches shuffled -- less padding, still random (but each batch more alike: small models
     can learn worse from such batches, so it is an option). Unshuffled batches keep the
-    dataset order."""
+    dataset order. Shuffled batches pass through the dataset's ``augment``, drawing from the
+    same ``generator``."""
     n = len(dataset)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     starts = range(0, n, batch_size)
@@ -119,8 +127,10 @@ def iterate_batches(
             chunk[torch.argsort(lengths[chunk], stable=True)] for chunk in order.split(pool)
         ])  # fmt: skip
         starts = [int(i) * batch_size for i in torch.randperm(len(starts), generator=generator)]
+    augment = dataset.augment if shuffle else None
     for start in starts:
-        yield dataset[order[start : start + batch_size]]
+        batch = dataset[order[start : start + batch_size]]
+        yield augment(batch, generator) if augment is not None else batch
 
 
 @dataclass
