@@ -29,8 +29,8 @@ from typing import Literal
 
 import torch
 
+from amkit.data.babi_renaming import training_renaming
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
-from amkit.data.renaming import WordRenaming
 from amkit.experiments.config import option
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
@@ -264,6 +264,9 @@ class BabiDataConfig:
     # rectangle, sphere]] on task 17: every training batch renames them with a random
     # bijection per group and question (amkit.data.renaming). Not in the papers; [] = off.
     rename: list[list[str]] = field(default_factory=list)
+    # true: rename each task's entities by amkit's groups (amkit.data.babi_renaming): only
+    # those whose renaming keeps that task's answers right
+    rename_entities: bool = False
 
     def validate(self) -> list[str]:
         bad = [t for t in self.tasks if not 1 <= t <= 20]
@@ -282,6 +285,8 @@ class BabiDataConfig:
             if twice:
                 problems.append(f"rename[{i}]: {twice} already named in a group")
             seen.update(group)
+        if self.rename and self.rename_entities:
+            problems.append("rename and rename_entities: choose one")
         return problems
 
 
@@ -385,7 +390,7 @@ def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
     everything = splits.train + splits.val + splits.test
     sentence_len = max(len(s) for e in everything for s in e.story[-config.memory_size :] or [[""]])
     query_len = max(len(e.question) for e in everything)
-    renaming = _renaming(config.rename, index, splits.train) if config.rename else None
+    renaming = training_renaming(config, index, splits.train)
     tensors = {}
     for name, examples in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
         columns = vectorize(examples, index, config.memory_size, sentence_len, query_len)
@@ -410,29 +415,3 @@ def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
             "examples": {"train": splits.train, "val": splits.val, "test": splits.test},
         },
     )
-
-
-def _renaming(
-    groups: list[list[str]], index: dict[str, int], train: list[BabiExample]
-) -> WordRenaming:
-    """The training batches' :class:`WordRenaming` for ``data.rename``; every word must be in
-    the vocabulary and in no compound answer (``apple,football`` is one answer token, so
-    renaming a part would make the target wrong)."""
-    for i, group in enumerate(groups):
-        unknown = [w for w in group if w not in index]
-        if unknown:
-            raise ValueError(
-                f"data.rename[{i}]: {unknown} not in the vocabulary of the chosen tasks "
-                "(words are lower case, without punctuation)"
-            )
-    named = {w for group in groups for w in group}
-    for e in train:
-        parts = e.answer.split(",")
-        if len(parts) > 1 and named.intersection(parts):
-            raise ValueError(
-                f"data.rename: {sorted(named.intersection(parts))} occur in the compound answer "
-                f"{e.answer!r} ({e.source}), which is one token: renaming would make it wrong; "
-                "leave those words out"
-            )
-    ids = [[index[w] for w in group] for group in groups]
-    return WordRenaming(ids, len(index), columns=("story", "query", "targets"))

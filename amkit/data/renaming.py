@@ -65,10 +65,52 @@ class WordRenaming:
         self, batch: dict[str, Tensor], generator: torch.Generator | None = None
     ) -> dict[str, Tensor]:
         size = len(next(iter(batch.values())))
-        table = self.tables(size, generator)  # (B, V)
-        out = dict(batch)
-        for name in self.columns:
-            column = batch[name]
-            flat = column.reshape(size, -1).long()  # (B, L)
-            out[name] = table.gather(1, flat).reshape(column.shape).to(column.dtype)
-        return out
+        return apply_tables(batch, self.tables(size, generator), self.columns)
+
+
+class KeyedWordRenaming:
+    """A :class:`WordRenaming` per value of an integer column, e.g. per bAbI task
+    (``key="meta_task"``): rows whose value has none pass unchanged.
+
+    Args:
+        renamings: key value -> its renaming; all share one vocabulary size and columns.
+        key: the ``(B,)`` column that picks a row's renaming.
+    """
+
+    def __init__(self, renamings: dict[int, WordRenaming], key: str):
+        if not renamings:
+            raise ValueError("KeyedWordRenaming needs at least one renaming")
+        first = next(iter(renamings.values()))
+        if any(
+            (r.vocab_size, r.columns) != (first.vocab_size, first.columns)
+            for r in renamings.values()
+        ):
+            raise ValueError("the renamings must share one vocabulary size and columns")
+        self.renamings = renamings
+        self.key = key
+        self.vocab_size = first.vocab_size
+        self.columns = first.columns
+
+    def __call__(
+        self, batch: dict[str, Tensor], generator: torch.Generator | None = None
+    ) -> dict[str, Tensor]:
+        keys = batch[self.key]  # (B,)
+        table = torch.arange(self.vocab_size).expand(len(keys), -1).clone()  # (B, V)
+        for value, renaming in sorted(self.renamings.items()):
+            rows = (keys == value).nonzero().squeeze(1)
+            if len(rows):
+                table[rows] = renaming.tables(len(rows), generator)
+        return apply_tables(batch, table, self.columns)
+
+
+def apply_tables(
+    batch: dict[str, Tensor], table: Tensor, columns: Sequence[str]
+) -> dict[str, Tensor]:
+    """The batch with each of ``columns`` mapped through its row's ``(B, V)`` table."""
+    size = len(table)
+    out = dict(batch)
+    for name in columns:
+        column = batch[name]
+        flat = column.reshape(size, -1).long()  # (B, L)
+        out[name] = table.gather(1, flat).reshape(column.shape).to(column.dtype)
+    return out
