@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from amkit.data.renaming import KeyedWordRenaming, WordRenaming
 
-if TYPE_CHECKING:  # babi imports this module inside build_babi
+if TYPE_CHECKING:  # babi imports this module
     from amkit.data.babi import BabiDataConfig, BabiExample
 
 ENTITY_GROUPS: dict[str, list[str]] = {
@@ -39,7 +39,7 @@ ENTITY_GROUPS: dict[str, list[str]] = {
         "brian",
         "greg",
         "julius",
-    ],  # fmt: skip
+    ],
     "location": [
         "bathroom",
         "bedroom",
@@ -50,7 +50,7 @@ ENTITY_GROUPS: dict[str, list[str]] = {
         "cinema",
         "park",
         "school",
-    ],  # fmt: skip
+    ],
     "object": ["apple", "football", "milk"],
     "animal": ["frog", "lion", "rhino", "swan"],
     "colour": ["gray", "green", "white", "yellow", "red", "blue", "pink"],
