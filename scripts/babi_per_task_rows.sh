@@ -15,12 +15,12 @@ finished() {
     [[ "$d" =~ -task[0-9]+$ ]] && [ -f "$d/metrics.json" ] && echo "$d"
   done
 }
-add() {  # id label queue config prefix notes [setting, default "10k per task"]
+add() {  # id label queue config prefix notes [setting, default "10k per task"] [more --set overrides]
   local dirs
   dirs=$(finished "$5")
   [ -z "$dirs" ] && { echo "no finished runs/babi/$5-task*: $1 left as it is"; return; }
   local label=$2
-  local command="scripts/run_queue.sh scripts/queues/$3.tsv (one line per task N: amkit train configs/babi/$4 --set \"data.tasks=[N]\" --out runs/babi/$5-taskN)"
+  local command="scripts/run_queue.sh scripts/queues/$3.tsv (one line per task N: amkit train configs/babi/$4 --set \"data.tasks=[N]\"${8:+ $8} --out runs/babi/$5-taskN)"
   if echo "$dirs" | grep -q -- "-seed"; then  # more seeds for some tasks: best per task
     label="${label% (1 seed)} (best seed per task on validation)"
     command="$command, then scripts/run_queue.sh scripts/queues/$3_seeds.tsv (more seeds S for some tasks: --set \"data.tasks=[N]\" seed=S data.split_seed=0 --out runs/babi/$5-seedS-taskN)"
