@@ -89,10 +89,41 @@ def test_distillation_loss_is_used_when_the_batch_has_teacher_logits():
     torch.testing.assert_close(plain.loss, torch.nn.functional.cross_entropy(plain.logits, targets))
 
 
-def test_config_rejects_knowledge_attention_on_chunk_states():
-    config = TextClassifierConfig(encoder="chunked", knowledge="knowledge_attention")
-    assert any("one state per chunk" in p for p in config.validate())
+def test_config_rejects_bad_transformer_width():
     assert TextClassifierConfig(encoder="transformer", d_hidden=10, n_heads=4).validate()
+
+
+def _concepts(kind, vocab, *args):
+    """A WordNet stand-in: good, great -> concepts 1, 2; bad, awful -> 3; others none."""
+    ids = torch.zeros(len(vocab), 2, dtype=torch.long)  # (V, E)
+    ids[vocab.index("good")] = torch.tensor([1, 2])
+    ids[vocab.index("great")] = torch.tensor([2, 0])
+    ids[vocab.index("bad")] = ids[vocab.index("awful")] = torch.tensor([3, 0])
+    return ids, ["", "good.a.01", "great.s.01", "bad.a.01"], 0.5
+
+
+@pytest.mark.parametrize("encoder", ["chunked", "cnn", "bigru"])
+def test_knowledge_attention_reads_each_tokens_facts(
+    encoder, monkeypatch, attn_assert_grads_reach_every_parameter
+):
+    """Every encoder, the chunked one included (its tokens read their facts before the chunk
+    attention): weights over a token's facts + sentinel sum to 1, a word without facts puts
+    all on the sentinel, padding reads nothing, the facts change the logits, and gradients
+    reach the concept embeddings."""
+    monkeypatch.setattr("amkit.models.text_classifier.vocabulary_knowledge", _concepts)
+    model = _model(encoder=encoder, knowledge="knowledge_attention", d_knowledge=6, dropout=0.0)
+    tokens = torch.tensor([[2, 7, 5, 3, 0, 0], [6, 4, 2, 9, 8, 1]])  # good the great bad ...
+    read = model.eval()(tokens, need_weights=True).attention["knowledge"]  # (B, T, E + 1)
+    assert read.shape == (2, 6, 3)
+    torch.testing.assert_close(read[tokens != 0].sum(-1), torch.ones(10))
+    assert read[0, 1, -1] == 1.0 and read[0, 4:].eq(0).all()  # "the"; padding
+    assert read[0, 0, :2].gt(0).all() and read[0, 2, 1] == 0  # good: 2 facts; great: 1
+    before = model(tokens).logits
+    with torch.no_grad():
+        model.concepts.weight[3] += 1.0  # what "bad" means
+    assert not torch.allclose(model(tokens).logits, before)
+    model.train()(tokens, targets=torch.tensor([1, 0])).loss.backward()
+    attn_assert_grads_reach_every_parameter(model)
 
 
 def _lexicon_file(tmp_path: Path) -> str:

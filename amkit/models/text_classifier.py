@@ -34,6 +34,8 @@ Knowledge (``knowledge``, see ``amkit.knowledge.tables``):
 - ``wordnet``: the mean of learned embeddings of the token's WordNet concepts, fused;
 - ``knowledge_attention``: after the encoder, each token attends over its WordNet concepts
   plus a "no knowledge" sentinel and adds what it read (KBLSTM, Yang & Mitchell 2017).
+  The chunked encoder returns one state per chunk, so there each token's *embedding* reads
+  its concepts, before the attention inside the chunks (its only per-token states).
 
 Distillation: when the batch carries ``teacher_logits`` (a data option), the training loss
 is :func:`amkit.knowledge.distill.distillation_loss` with ``distill_alpha`` and
@@ -105,11 +107,6 @@ class TextClassifierConfig:
             )
         if self.encoder == "cnn" and (not self.cnn_widths or min(self.cnn_widths) < 1):
             problems.append(f"cnn_widths must be positive widths, got {self.cnn_widths}")
-        if self.knowledge == "knowledge_attention" and self.encoder == "chunked":
-            problems.append(
-                "knowledge_attention reads facts per token, but the chunked encoder returns "
-                "one state per chunk; use knowledge: wordnet (fused before the encoder)"
-            )
         return problems
 
 
@@ -391,8 +388,9 @@ class TextClassifier(nn.Module):
                 d_embed, config.d_hidden, config.chunk_size, config.n_layers, config.dropout
             )
         d_out = self.encoder.d_out
-        if config.knowledge == "knowledge_attention":
-            self.fact_attention = KnowledgeAttention(d_out, config.d_knowledge)
+        if config.knowledge == "knowledge_attention":  # chunked: on the token embeddings
+            d_read = d_embed if config.encoder == "chunked" else d_out
+            self.fact_attention = KnowledgeAttention(d_read, config.d_knowledge)
         self.pooling = (
             AttentionPooling(d_out, config.attention_dim) if config.pooling == "attention" else None
         )
@@ -426,6 +424,23 @@ class TextClassifier(nn.Module):
         ids = self.knowledge_table[tokens]  # (B, T, E)
         return self.concepts(ids), ids != 0
 
+    def _read_facts(
+        self,
+        h: Tensor,
+        tokens: Tensor,
+        mask: Tensor,
+        need_weights: bool,
+        attention: dict[str, Tensor],
+        full_length: int,
+    ) -> Tensor:
+        """Knowledge attention: ``h (B, T, D)`` plus what each token read from its concepts;
+        the weights ``(B, T, E + 1)`` go into ``attention["knowledge"]`` when asked."""
+        facts, fact_mask = self._facts(tokens)  # (B, T, E, Dk), (B, T, E)
+        h, read = self.fact_attention(h, facts, fact_mask, mask, need_weights=need_weights)
+        if read is not None:
+            attention["knowledge"] = F.pad(read, (0, 0, 0, full_length - tokens.shape[1]))
+        return h
+
     def forward(
         self,
         tokens: Tensor,
@@ -454,15 +469,15 @@ class TextClassifier(nn.Module):
         if not isinstance(self.embed, RegionEmbedding):  # region vectors: pooling masks padding
             x = self.embed_dropout(x) * mask.unsqueeze(-1)  # padding stays zero
 
-        if isinstance(self.encoder, ChunkedEncoder):
+        chunked = isinstance(self.encoder, ChunkedEncoder)
+        if self.fact_attention is not None and chunked:  # per-token states: the embeddings
+            x = self._read_facts(x, tokens, mask, need_weights, attention, full_length)
+        if chunked:
             h, state_mask, inner = self.encoder(x, mask)  # (B, S, D), (B, S), (B, S, chunk)
         else:
             h, state_mask, inner = self.encoder(x, mask), mask, None  # (B, T, D)
-        if self.fact_attention is not None:
-            facts, fact_mask = self._facts(tokens)
-            h, read = self.fact_attention(h, facts, fact_mask, mask, need_weights=need_weights)
-            if read is not None:
-                attention["knowledge"] = F.pad(read, (0, 0, 0, full_length - length))
+        if self.fact_attention is not None and not chunked:
+            h = self._read_facts(h, tokens, mask, need_weights, attention, full_length)
         pooled, weights = pool(self.config.pooling, h, state_mask, self.pooling)  # (B, D)
         logits = self.head(self.dropout(pooled))  # (B, C)
         if need_weights:
