@@ -52,6 +52,7 @@ from amkit.train.checkpoint import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    load_matching_weights,
     load_model,
 )
 from amkit.train.metrics import evaluate, save_confusion_matrix
@@ -302,6 +303,8 @@ def _run(
             write = atomic_write_bytes if isinstance(content, bytes) else atomic_write_text
             write(run_dir / name, content)
         model = build_model_for(cfg, data)
+        if cfg.train.init_from and not resume:  # a resumed run has its own last weights
+            init_from_run(model, data, cfg.train.init_from)
         setup_seconds = time.perf_counter() - started
         trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)
         if resume:
@@ -442,6 +445,27 @@ def run_repeats(
         config=cfg.to_dict(),
         run_dir=best_dir,
     )
+
+
+def init_from_run(model: nn.Module, data: DataBundle, source: str | Path) -> None:
+    """``train.init_from``: load the weights of ``source`` (a run directory's
+    ``model.safetensors``, or a weights file) into ``model``. From a run directory its data
+    is rebuilt to check that both runs number the words the same way (a vocabulary of the
+    same size in another order would load without a shape error and mean nothing)."""
+    source = Path(source)
+    weights = source / "model.safetensors" if source.is_dir() else source
+    if source.is_dir():
+        if not (source / "config.yaml").is_file():
+            raise FileNotFoundError(f"train.init_from: {source} is not a run directory")
+        theirs = build_data(load_config(source / "config.yaml"))
+        ours_vocab, their_vocab = data.info.get("vocab"), theirs.info.get("vocab")
+        if ours_vocab != their_vocab or data.files != theirs.files:
+            raise ValueError(
+                f"train.init_from: {source} was trained on another vocabulary (its data "
+                "section builds different words or word ids); start from a run on the same data"
+            )
+    load_matching_weights(model, weights, "train.init_from")
+    log.info("weights initialised from %s", weights)
 
 
 def load_run(

@@ -88,6 +88,30 @@ def load_model(model: nn.Module, path: str | Path) -> nn.Module:
     return model
 
 
+def load_matching_weights(model: nn.Module, path: str | Path, what: str) -> nn.Module:
+    """Load ``path``'s weights into ``model`` when every tensor has the model's name and shape;
+    otherwise a ``ValueError`` that starts with ``what`` (e.g. the config key) and lists the
+    differences, nothing loaded."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what}: weights file not found: {path}")
+    state = load_file(str(path))
+    own = model.state_dict()
+    problems = [f"{k}: missing from {path.name}" for k in own if k not in state]
+    problems += [f"{k}: not in the model" for k in state if k not in own]
+    problems += [
+        f"{k}: shape {tuple(state[k].shape)} in {path.name}, {tuple(v.shape)} in the model"
+        for k, v in own.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if problems:
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        listed = "; ".join(problems[:5]) + more
+        raise ValueError(f"{what}: {path} does not fit {type(model).__name__}: {listed}")
+    model.load_state_dict(state)
+    return model
+
+
 def _split_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict]:
     """Split an optimizer ``state_dict`` into tensors and JSON-able rest."""
     tensors: dict[str, torch.Tensor] = {}

@@ -86,6 +86,11 @@ class TrainConfig:
     # compile the model's recurrent step with torch.compile (models with ``compile_steps``:
     # entnet); needs a C++ compiler; the first batches of new shapes are slow while it compiles
     compile: bool = False
+    # start from the weights of a finished run (its model.safetensors; a run directory or
+    # the file) instead of a fresh initialisation: fine-tuning, curricula. The model must
+    # have the same shapes and the data the same vocabulary (checked); the optimizer and
+    # schedule start afresh. A resumed run continues from its own last epoch instead
+    init_from: str | None = None
     progress: bool = True
 
     def validate(self) -> list[str]:
