@@ -54,8 +54,6 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     assert load_config(run_dir / "config.yaml").to_dict() == result.config
     assert "epoch 2" in (run_dir / "train.log").read_text()
     # the best model's probabilities of every val / test example, in order, for ensembles
-    from safetensors.torch import load_file
-
     probabilities = load_file(str(run_dir / "probabilities.safetensors"))
     assert probabilities["test"].shape == (96, result.data.info["n_classes"])
     torch.testing.assert_close(probabilities["test"].sum(1), torch.ones(96))
@@ -74,8 +72,6 @@ def test_evaluate_run_reloads_the_best_model(tmp_path, capsys):
     reloaded = amkit.evaluate_run(result.run_dir, split="test")
     assert reloaded == pytest.approx(result.metrics["test"])
     # an older run without probabilities gets them back, identical, from its best model
-    from safetensors.torch import load_file
-
     from amkit.cli import main
 
     saved = load_file(str(result.run_dir / "probabilities.safetensors"))
@@ -138,8 +134,6 @@ def test_resume_gives_the_same_metrics_as_an_uninterrupted_run(tmp_path, averagi
 def test_ema_validates_and_saves_the_moving_average_of_each_steps_weights(tmp_path):
     """``train.ema_decay``: model.safetensors holds avg <- d * avg + (1 - d) * weights, taken
     after every optimizer step (first step: the weights), not the last weights."""
-    from safetensors.torch import load_file
-
     decay, reference = 0.9, {}
 
     def after_step(optimizer, args, kwargs):  # the formula written out, per parameter
@@ -189,8 +183,6 @@ def _run_recording_training_dtypes(run_dir, overrides):
 def test_bf16_precision_trains_under_autocast_and_keeps_float32_weights(tmp_path):
     """``train.precision: bf16``: the training forward computes in bfloat16, the weights,
     saved model and validation stay float32, and training follows the float32 run."""
-    from safetensors.torch import load_file
-
     runs = {}
     for precision in ("fp32", "bf16"):
         overrides = [*TINY, "train.epochs=2", f"train.precision={precision}"]

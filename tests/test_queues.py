@@ -15,8 +15,8 @@ from amkit.cli import build_parser
 from amkit.experiments.run import load_config
 from amkit.experiments.sweep import parse_seeds, parse_variants
 
-QUEUES = sorted((Path(__file__).parents[1] / "scripts" / "queues").glob("*.tsv"))
 ROOT = Path(__file__).parents[1]
+QUEUES = sorted((ROOT / "scripts" / "queues").glob("*.tsv"))
 
 
 def queue_lines() -> list[tuple[str, str, str]]:

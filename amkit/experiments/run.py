@@ -52,7 +52,6 @@ from amkit.train.checkpoint import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    load_matching_weights,
     load_model,
 )
 from amkit.train.metrics import evaluate, save_confusion_matrix
@@ -464,7 +463,7 @@ def init_from_run(model: nn.Module, data: DataBundle, source: str | Path) -> Non
                 f"train.init_from: {source} was trained on another vocabulary (its data "
                 "section builds different words or word ids); start from a run on the same data"
             )
-    load_matching_weights(model, weights, "train.init_from")
+    load_model(model, weights, "train.init_from")
     log.info("weights initialised from %s", weights)
 
 

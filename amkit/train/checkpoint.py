@@ -73,28 +73,14 @@ def save_model(model: nn.Module, path: str | Path, metadata: dict[str, str] | No
     atomic_save_tensors(path, dict(model.state_dict()), metadata)
 
 
-def load_model(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load weights saved by :func:`save_model` into ``model`` (strict)."""
+def load_model(model: nn.Module, path: str | Path, what: str | None = None) -> nn.Module:
+    """Load weights saved by :func:`save_model` into ``model`` when every tensor has the
+    model's name and shape; otherwise a ``ValueError`` listing the differences, nothing
+    loaded. ``what`` (e.g. a config key) starts the error messages."""
     path = Path(path)
+    prefix = f"{what}: " if what else ""
     if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {path}")
-    state = load_file(str(path))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(
-            f"{path} does not fit {type(model).__name__}: missing keys {missing[:5]}, "
-            f"unexpected keys {unexpected[:5]}; was it saved from a different config?"
-        )
-    return model
-
-
-def load_matching_weights(model: nn.Module, path: str | Path, what: str) -> nn.Module:
-    """Load ``path``'s weights into ``model`` when every tensor has the model's name and shape;
-    otherwise a ``ValueError`` that starts with ``what`` (e.g. the config key) and lists the
-    differences, nothing loaded."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{what}: weights file not found: {path}")
+        raise FileNotFoundError(f"{prefix}weights file not found: {path}")
     state = load_file(str(path))
     own = model.state_dict()
     problems = [f"{k}: missing from {path.name}" for k in own if k not in state]
@@ -106,8 +92,10 @@ def load_matching_weights(model: nn.Module, path: str | Path, what: str) -> nn.M
     ]
     if problems:
         more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        listed = "; ".join(problems[:5]) + more
-        raise ValueError(f"{what}: {path} does not fit {type(model).__name__}: {listed}")
+        raise ValueError(
+            f"{prefix}{path} does not fit {type(model).__name__}: "
+            f"{'; '.join(problems[:5])}{more}; was it saved from a different config?"
+        )
     model.load_state_dict(state)
     return model
 
