@@ -60,6 +60,7 @@ def missing_cells(rows: dict, encoder: str) -> dict[str, tuple[int, ...]]:
 
 
 def sweep_line(encoder: str, seeds: tuple[int, ...], knowledge: list[str]) -> str:
+    """One ``OUT<TAB>command`` queue line: the encoder's sweep over these seeds and variants."""
     out = f"runs/imdb/grid/{encoder}"
     common = REGION_SET if encoder == "region" else GRID_SET
     variants = " ".join(f"--variant {KNOWLEDGE[k]}" for k in knowledge)
