@@ -246,6 +246,10 @@ def test_babi_per_task_row_keeps_earlier_tasks_whose_runs_are_gone(tmp_path):
     assert sorted(row["per_task_error"], key=int) == ["1", "2", "5", "7"]
     assert row["seconds"] == 500.0 + 30.0 + 20.0 + 5.0
     assert row["train_examples_per_second"] == 175.0  # 3 tasks at 100, 1 at 400
+    # the same runs added again give the same row: task 7's rate is not counted twice
+    row = babi_report.add_run([tmp_path / "task7"], "t", "l", "s", "x", path=path,
+                              per_task=True, keep_earlier=True)  # fmt: skip
+    assert row["train_examples_per_second"] == 175.0
     # without keep_earlier the row is the runs on disk, as before
     row = babi_report.add_run(new, "t", "l", "s", "x", path=path, per_task=True)
     assert row["per_task_error"] == {"2": 10.0, "5": 5.0} and row["seconds"] == 50.0

@@ -20,6 +20,8 @@ from amkit.experiments import report
 from amkit.experiments.report import finish_page
 from amkit.train.checkpoint import atomic_write_json
 
+# per-task rows: each task's training examples per second (the mean over its runs)
+RATE_PER_TASK = "per_task_train_examples_per_second"
 RESULTS = Path("docs/results/babi.json")
 FAILED_ABOVE = 5.0  # a task "fails" with test error above 5 %, as in the papers
 
@@ -223,6 +225,10 @@ def row_from_task_runs(runs: str | Path | list[str | Path]) -> dict[str, Any]:
     eps = [r["train_examples_per_second"] for r in every if "train_examples_per_second" in r]
     if eps:
         result["train_examples_per_second"] = round(sum(eps) / len(eps), 1)
+    rates = {t: [r["train_examples_per_second"] for r in by_task[t]
+                 if "train_examples_per_second" in r] for t in tasks}  # fmt: skip
+    if per_task_rate := {t: round(sum(v) / len(v), 1) for t, v in rates.items() if v}:
+        result[RATE_PER_TASK] = per_task_rate  # lets a later merge leave a rerun task out
     return result
 
 
@@ -259,7 +265,7 @@ def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[st
         return {t: both[t] for t in tasks if t in both}
 
     for key in ("per_task_error", "per_task_n", "per_task_seconds", "per_task_val_accuracy",
-                "selected_seeds"):  # fmt: skip
+                "selected_seeds", RATE_PER_TASK):  # fmt: skip
         if values := union(key):
             merged[key] = values
     legacy = [t for t in kept if t not in earlier.get("per_task_seconds", {})]
@@ -271,12 +277,20 @@ def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[st
     merged["seeds"] = sorted({*earlier["seeds"], *new["seeds"]})
     merged["n_test"] = sum(merged["per_task_n"].values())
     merged["tasks_from_earlier_runs"] = kept
-    rates = [(earlier.get("train_examples_per_second"), len(kept)),
-             (new.get("train_examples_per_second"), len(new["per_task_error"]))]  # fmt: skip
-    if all(rate is not None for rate, _ in rates):  # per-task means, weighted by tasks
-        merged["train_examples_per_second"] = round(
-            sum(rate * n for rate, n in rates) / sum(n for _, n in rates), 1
-        )
+    # the rate: the mean over tasks of each task's rate; kept tasks of a row written before
+    # rows kept a rate per task share that row's rate, frozen at the first merge (its later
+    # rates include the merged tasks: reading them again would count those twice)
+    legacy_rate = [t for t in kept if t not in earlier.get(RATE_PER_TASK, {})]
+    frozen = earlier.get("earlier_train_examples_per_second",
+                         earlier.get("train_examples_per_second"))  # fmt: skip
+    per_task_rate = merged.get(RATE_PER_TASK, {})
+    if all(t in per_task_rate for t in new["per_task_error"]) and (
+        not legacy_rate or frozen is not None
+    ):
+        if legacy_rate:
+            merged["earlier_train_examples_per_second"] = frozen
+        rates = [*per_task_rate.values(), *[frozen] * len(legacy_rate)]
+        merged["train_examples_per_second"] = round(sum(rates) / len(rates), 1)
     merged.update(summarize_errors(merged["per_task_error"]))
     merged.pop("seed_mean_errors", None)
     per_seed = union("per_task_seed_errors")
