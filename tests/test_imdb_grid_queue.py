@@ -87,3 +87,18 @@ def test_unknown_encoder_is_named(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grid_queue.main([str(tmp_path / "q.tsv"), "--encoders", "cnn,lstm"])
     assert "unknown ['lstm']" in capsys.readouterr().err
+
+
+def test_commands_match_what_the_page_records():
+    """The generator repeats ``scripts/imdb_grid_rows.sh``'s sweep commands (another
+    language): each full-data grid row's recorded command is the line it would write."""
+    rows = json.loads((ROOT / "docs/results/imdb.json").read_text())["rows"]
+    checked = 0
+    for row_id, row in rows.items():
+        encoder, _, knowledge = row_id.removeprefix("grid-").partition("-")
+        if not row_id.startswith("grid-") or (encoder, knowledge) == ("region", "none"):
+            continue
+        line = grid_queue.sweep_line(encoder, tuple(row["seeds"]), [knowledge])
+        assert line.partition("\t")[2] == ".venv/bin/" + row["command"], row_id
+        checked += 1
+    assert checked >= 20
