@@ -34,7 +34,7 @@ for size in full 10%; do
     notes_grid="Grid setting: batches bucketed by length (data.bucket_pool=20), pooling scorer width 64."
     if [ $enc = region ]; then  # max pooling; its config buckets already
       config=configs/imdb/region_cnn.yaml common=${common/ $GRID/}
-      notes_grid="Region CNN config as it is (max pooling, batches bucketed by length); knowledge joins the convolution's input channels (fusion: concat)."
+      notes_grid="Region CNN config as it is (max pooling, batches bucketed by length)."
     fi
     for k in none lexicon glove wordnet knowledge_attention distillation; do
       # the full-data region CNN without knowledge is the region-cnn row's three runs
@@ -47,6 +47,9 @@ for size in full 10%; do
       done
       [ ${#dirs[@]} -eq 0 ] && continue
       notes="$notes_grid ${SPLIT[$size]}"
+      if [ $enc = region ] && [ $k != none ] && [ $k != distillation ]; then
+        notes="${notes_grid%.}; knowledge joins the convolution's input channels (fusion: concat). ${SPLIT[$size]}"
+      fi
       variant=${SETTING[$k]}
       if [ "$k" = distillation ]; then
         notes="$notes ${TEACHER[$size]}"
