@@ -352,3 +352,39 @@ def test_region_knowledge_is_a_convolution_over_one_hot_words_and_their_knowledg
     got, _ = model.fusion(model.embed(tokens), model.knowledge_table[tokens])
     torch.testing.assert_close(got, expected)
     assert model.fusion.conv.weight.shape == (d, 2, size)  # no dense (D + Dk) x D product
+
+
+def test_region_knowledge_inits_draw_the_same_filters_at_three_scales(tmp_path):
+    """``region_knowledge_init``: ``joint`` is ``conv`` scaled to the bound of one convolution
+    over the V + Dk channels (the word filters' bound); ``zero`` leaves the region vectors as
+    the plain region CNN's; the word filters are the same in all three."""
+    lexicon = _lexicon_file(tmp_path)
+    models = {
+        init: _model(encoder="region", knowledge="lexicon", lexicons=[lexicon],
+                     region_knowledge_init=init)  # fmt: skip
+        for init in ("conv", "joint", "zero")
+    }
+    conv, joint = models["conv"].fusion.conv.weight, models["joint"].fusion.conv.weight
+    v, dk, size = len(VOCAB), conv.shape[1], models["conv"].config.region_size
+    torch.testing.assert_close(joint, conv * (dk / (v + dk)) ** 0.5)
+    assert joint.abs().max() <= 1 / (size * (v + dk)) ** 0.5 < conv.abs().max()
+    tokens = _tokens()
+    zero = models["zero"]
+    regions = zero.embed(tokens)
+    got, _ = zero.fusion(regions, zero.knowledge_table[tokens])
+    torch.testing.assert_close(got, regions)
+    for other in ("conv", "joint"):
+        torch.testing.assert_close(models[other].embed.table.weight, zero.embed.table.weight)
+
+
+def test_region_knowledge_init_is_refused_where_it_does_nothing():
+    problems = TextClassifierConfig(
+        encoder="cnn", knowledge="glove", region_knowledge_init="zero"
+    ).validate()
+    assert problems and "region_knowledge_init" in problems[0] and "encoder: cnn" in problems[0]
+    assert TextClassifierConfig(
+        encoder="region", knowledge="glove", region_knowledge_init="joint"
+    ).validate() == []
+    assert TextClassifierConfig(  # knowledge attention reads its concepts after the conv
+        encoder="region", knowledge="knowledge_attention", region_knowledge_init="zero"
+    ).validate()

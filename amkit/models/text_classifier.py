@@ -91,6 +91,10 @@ class TextClassifierConfig:
     dropout: float = option(0.4, ge=0, lt=1)
     knowledge: Literal["none", "lexicon", "glove", "wordnet", "knowledge_attention"] = "none"
     fusion: Literal["concat", "gate"] = "concat"
+    # region + concat only: how the knowledge filters start. conv: nn.Conv1d's init over the
+    # knowledge channels alone; joint: the scale one convolution over [one-hot; knowledge]
+    # would give them (the word filters' scale); zero: the plain region CNN at step 0
+    region_knowledge_init: Literal["conv", "joint", "zero"] = "conv"
     lexicons: list[str] = field(default_factory=lambda: ["vader", "afinn"])  # or CSV paths
     vectors: str | None = None  # pretrained vectors file; None: the GloVe 6B 50d wheel
     wordnet: str | None = None  # WordNet folder; None: Debian's /usr/share/wordnet
@@ -107,6 +111,15 @@ class TextClassifierConfig:
             )
         if self.encoder == "cnn" and (not self.cnn_widths or min(self.cnn_widths) < 1):
             problems.append(f"cnn_widths must be positive widths, got {self.cnn_widths}")
+        region_concat = self.encoder == "region" and self.fusion == "concat"
+        if self.region_knowledge_init != "conv" and not (
+            region_concat and self.knowledge in ("lexicon", "glove", "wordnet")
+        ):
+            problems.append(
+                f"region_knowledge_init: {self.region_knowledge_init!r} applies only to "
+                f"encoder: region with fusion: concat and knowledge: lexicon, glove or wordnet "
+                f"(got encoder: {self.encoder}, fusion: {self.fusion}, knowledge: {self.knowledge})"
+            )
         return problems
 
 
@@ -252,12 +265,34 @@ class RegionKnowledge(nn.Module):
     ``kn (B, T, Dk)`` of the region's words -- what a convolution over each word's one-hot
     vector concatenated with its knowledge vector computes. Costs ``size * Dk * D`` per token,
     not the ``(D + Dk) * D`` of a dense fusion over 1000-wide region vectors. Same call as
-    the fusion blocks: ``forward(h, kn) -> (h', None)``."""
+    the fusion blocks: ``forward(h, kn) -> (h', None)``.
 
-    def __init__(self, knowledge_dim: int, dim: int, size: int):
+    ``init``: ``conv`` keeps nn.Conv1d's init over the ``Dk`` knowledge channels alone (bound
+    ``1 / sqrt(size * Dk)``, far above the word filters' ``1 / sqrt(size * V)``); ``joint``
+    scales it to the bound of one convolution over the ``V + Dk`` channels (needs
+    ``vocab_size``); ``zero`` starts the filters at 0, so the model starts as the plain
+    region CNN. All three draw the same random numbers, so runs differ only in this."""
+
+    def __init__(
+        self,
+        knowledge_dim: int,
+        dim: int,
+        size: int,
+        init: str = "conv",
+        vocab_size: int | None = None,
+    ):
         super().__init__()
         self.size = size
         self.conv = nn.Conv1d(knowledge_dim, dim, size, bias=False)
+        with torch.no_grad():
+            if init == "joint":
+                if vocab_size is None:
+                    raise ValueError("RegionKnowledge: init 'joint' needs vocab_size")
+                self.conv.weight.mul_(math.sqrt(knowledge_dim / (vocab_size + knowledge_dim)))
+            elif init == "zero":
+                self.conv.weight.zero_()
+            elif init != "conv":
+                raise ValueError(f"RegionKnowledge: init must be conv, joint or zero, got {init!r}")
 
     def forward(self, h: Tensor, k: Tensor, need_weights: bool = False) -> tuple[Tensor, None]:
         padded = F.pad(k.transpose(1, 2), region_padding(self.size))  # (B, Dk, T + size - 1)
@@ -414,7 +449,9 @@ class TextClassifier(nn.Module):
             return
         d_k = c.d_knowledge if c.knowledge == "wordnet" else table.shape[1]
         if c.encoder == "region" and c.fusion == "concat":  # concatenated before the conv
-            self.fusion = RegionKnowledge(d_k, c.d_embed, c.region_size)
+            self.fusion = RegionKnowledge(
+                d_k, c.d_embed, c.region_size, c.region_knowledge_init, len(vocab)
+            )
             return
         fusion = ConcatFusion if c.fusion == "concat" else GatedFusion
         self.fusion = fusion(c.d_embed, d_k)
