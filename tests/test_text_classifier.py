@@ -360,8 +360,9 @@ def test_region_knowledge_inits_draw_the_same_filters_at_three_scales(tmp_path):
     the plain region CNN's; the word filters are the same in all three."""
     lexicon = _lexicon_file(tmp_path)
     models = {
-        init: _model(encoder="region", knowledge="lexicon", lexicons=[lexicon],
-                     region_knowledge_init=init)  # fmt: skip
+        init: _model(
+            encoder="region", knowledge="lexicon", lexicons=[lexicon], region_knowledge_init=init
+        )
         for init in ("conv", "joint", "zero")
     }
     conv, joint = models["conv"].fusion.conv.weight, models["joint"].fusion.conv.weight
@@ -382,9 +383,12 @@ def test_region_knowledge_init_is_refused_where_it_does_nothing():
         encoder="cnn", knowledge="glove", region_knowledge_init="zero"
     ).validate()
     assert problems and "region_knowledge_init" in problems[0] and "encoder: cnn" in problems[0]
-    assert TextClassifierConfig(
-        encoder="region", knowledge="glove", region_knowledge_init="joint"
-    ).validate() == []
+    assert (
+        TextClassifierConfig(
+            encoder="region", knowledge="glove", region_knowledge_init="joint"
+        ).validate()
+        == []
+    )
     assert TextClassifierConfig(  # knowledge attention reads its concepts after the conv
         encoder="region", knowledge="knowledge_attention", region_knowledge_init="zero"
     ).validate()
