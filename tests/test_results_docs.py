@@ -121,6 +121,9 @@ def test_imdb_grid_shows_each_source_beside_no_knowledge_paired_by_seed(tmp_path
     # lexicon minus none on seeds 0 and 1: +0.5 and +0.2 points
     assert "| cnn |  | +0.35 ± 0.21 (2) |  |  |  |  |" in page
     assert "| gru |  |  |  |  |  | 90.00 (1) |" in page  # no "none" cell: no difference
+    assert "| lexicon | cnn +0.35 ± 0.21 (2) |  |  |  |" in page  # helped: 0.35 > 0.21
+    rows = page.splitlines()  # gru has no "none" cell to compare its distillation with:
+    assert not any(line.startswith("| distillation |") for line in rows)
     assert "| L (`grid-cnn-none`)" not in page  # grid cells are not listed twice
     assert "`grid-cnn-none`: `amkit sweep --seeds 0,1,2`" in page
     with pytest.raises(ValueError, match="grid row's knowledge"):
@@ -447,3 +450,12 @@ def test_multi30k_row_reports_bleu_time_parameters_and_the_target(tmp_path):
     assert ">= 37 in <= 90 min: **met**" in page and "35-38" in page
     with pytest.raises(ValueError, match="family must be one of"):
         multi30k_report.add_row(dirs, "x", "x", "lstm", "x", path=path)
+
+
+@pytest.mark.parametrize(
+    ("differences", "expected"),
+    [([1.0, 1.2, 0.8], "helped"), ([-1.0, -1.2], "hurt"), ([0.5, -0.5, 0.1], "not established"),
+     ([0.1, 0.7], "not established"), ([2.0], "one seed so far")],
+)  # fmt: skip
+def test_imdb_grid_verdict_needs_two_seeds_and_a_mean_beyond_its_std(differences, expected):
+    assert imdb_report.verdict(differences) == expected

@@ -182,15 +182,65 @@ def grid_tables(rows: list[dict[str, Any]], description: str, split: str) -> lis
         "",
         *matrix(difference),
         "",
+        *verdict_table(cells, encoders),
+    ]
+
+
+VERDICTS = ("helped", "hurt", "not established", "one seed so far")
+
+
+def verdict(differences: list[float]) -> str:
+    """The page's rule on paired differences (points): ``helped`` / ``hurt`` when the mean is
+    further from 0 than the std, over at least 2 seeds; else ``not established``."""
+    if len(differences) < 2:
+        return "one seed so far"
+    summary = mean_std(differences)
+    if abs(summary["mean"]) <= summary["std"]:
+        return "not established"
+    return "helped" if summary["mean"] > 0 else "hurt"
+
+
+def verdict_table(cells: dict[tuple[str, str], dict[str, Any]], encoders: list[str]) -> list[str]:
+    """Per knowledge source, the encoders it helped, hurt, or left undecided (with the
+    difference), read from the paired differences by :func:`verdict`."""
+    table = {}
+    for knowledge in GRID_KNOWLEDGE[1:]:
+        found = {v: [] for v in VERDICTS}
+        for encoder in encoders:
+            base, cell = cells.get((encoder, "none")), cells.get((encoder, knowledge))
+            differences = [] if base is None or cell is None else _paired_differences(base, cell)
+            if differences:
+                found[verdict(differences)].append(f"{encoder} {_paired(base, cell)}")
+        if any(found.values()):
+            table[knowledge] = found
+    if not table:
+        return []
+    return [
+        "Which source helped which encoder, by that rule (helped or hurt: the mean difference "
+        "is further from 0 than its std, over at least 2 seeds; a loose rule with 3 seeds: it "
+        "marks what stands out of the seed-to-seed spread, it is not a significance test):",
+        "",
+        "| knowledge | " + " | ".join(VERDICTS) + " |",
+        "|---|" + "---|" * len(VERDICTS),
+        *(
+            f"| {knowledge} | " + " | ".join(", ".join(found[v]) for v in VERDICTS) + " |"
+            for knowledge, found in table.items()
+        ),
+        "",
+    ]
+
+
+def _paired_differences(base: dict[str, Any], cell: dict[str, Any]) -> list[float]:
+    """Per-seed accuracy differences ``cell - base`` in points, over the seeds both have."""
+    before = {s["seed"]: s["accuracy"] for s in base["per_seed"]}
+    return [
+        100 * (s["accuracy"] - before[s["seed"]]) for s in cell["per_seed"] if s["seed"] in before
     ]
 
 
 def _paired(base: dict[str, Any], cell: dict[str, Any]) -> str:
     """``+0.31 ± 0.12 (3)``: per-seed accuracy differences in points, over shared seeds."""
-    before = {s["seed"]: s["accuracy"] for s in base["per_seed"]}
-    differences = [
-        100 * (s["accuracy"] - before[s["seed"]]) for s in cell["per_seed"] if s["seed"] in before
-    ]
+    differences = _paired_differences(base, cell)
     if not differences:
         return "no shared seed"
     summary = mean_std(differences)
