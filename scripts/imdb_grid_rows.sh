@@ -47,8 +47,13 @@ for size in full 10%; do
       done
       [ ${#dirs[@]} -eq 0 ] && continue
       notes="$notes_grid ${SPLIT[$size]}"
-      if [ $enc = region ] && [ $k != none ] && [ $k != distillation ]; then
-        notes="${notes_grid%.}; knowledge joins the convolution's input channels (fusion: concat). ${SPLIT[$size]}"
+      if [ $enc = region ]; then  # where the knowledge joins the region CNN
+        case $k in
+          lexicon | glove | wordnet) joins="knowledge joins the convolution's input channels (fusion: concat)" ;;
+          knowledge_attention) joins="the region vectors attend over each token's WordNet concepts after the convolution" ;;
+          *) joins= ;;
+        esac
+        [ -n "$joins" ] && notes="${notes_grid%.}; $joins. ${SPLIT[$size]}"
       fi
       variant=${SETTING[$k]}
       if [ "$k" = distillation ]; then
