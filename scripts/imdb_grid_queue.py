@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Write the queue of the full-data IMDB grid cells that ``docs/results/imdb.json`` lacks.
 
-usage: scripts/imdb_grid_queue.py [--encoders cnn,region,...] [--results PATH] OUT.tsv
+usage: scripts/imdb_grid_queue.py [--encoders cnn,region,...] [--per-encoder] [--results PATH]
+       OUT.tsv
 
 ``runs/`` is not kept between sessions, and an ``amkit sweep`` reruns every cell whose run
 directory is gone, so a queue written for one session can retrain cells the page already
 has. This reads the page's grid rows (``grid-<encoder>-<knowledge>``, field ``seeds``) and
-writes one sweep line per encoder and set of missing seeds, naming only the variants that
-miss exactly those seeds, in the commands ``scripts/imdb_grid_rows.sh`` records. Cells
-finished on disk but not yet on the page count as missing: run ``imdb_grid_rows.sh`` first.
+writes one sweep line per missing cell (``--seeds S --variant K``), in the commands
+``scripts/imdb_grid_rows.sh`` records. Each line's OUT is the cell's run directory, so
+``run_queue.sh`` locks and skips per cell and any number of workers share the queue (a line
+per encoder, ``--per-encoder``, holds the encoder's one lock: its cells run one at a time).
+Cells finished on disk but not yet on the page count as missing: run ``imdb_grid_rows.sh``
+first; a cell half-trained on disk resumes.
 The NBSVM teacher line comes first (the distillation cells read it; the queue skips it when
 it exists). Standard library only.
 """
@@ -70,8 +74,24 @@ def sweep_line(encoder: str, seeds: tuple[int, ...], knowledge: list[str]) -> st
     )
 
 
-def queue_lines(rows: dict, encoders: list[str]) -> list[str]:
-    """The teacher, then per encoder one line per set of missing seeds (seed 0 first)."""
+def cell_line(encoder: str, knowledge: str, seed: int) -> str:
+    """One cell's queue line: its run directory as OUT, the one-cell sweep as the command."""
+    line = sweep_line(encoder, (seed,), [knowledge])
+    return line.replace("\t", f"/{knowledge}/seed{seed}\t", 1)
+
+
+def queue_lines(rows: dict, encoders: list[str], per_encoder: bool = False) -> list[str]:
+    """The teacher, then the missing cells: one line each, seed 0 first, then by encoder
+    and variant; with ``per_encoder``, per encoder one line per set of missing seeds."""
+    if not per_encoder:
+        cells = [
+            (seed, encoder, knowledge)
+            for encoder in encoders
+            for knowledge, seeds in missing_cells(rows, encoder).items()
+            for seed in seeds
+        ]
+        lines = [cell_line(e, k, s) for s, e, k in sorted(cells, key=lambda c: c[0])]
+        return [TEACHER, *lines] if lines else []
     lines = []
     for encoder in encoders:
         by_seeds: dict[tuple[int, ...], list[str]] = {}
@@ -90,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(REQUIRED),
         help=f"comma-separated, of {sorted(CONFIG)} (default: {','.join(REQUIRED)})",
     )
+    parser.add_argument(
+        "--per-encoder",
+        action="store_true",
+        help="one sweep line per encoder and seed set (one lock per encoder), not one per cell",
+    )
     parser.add_argument("--results", type=Path, default=ROOT / "docs/results/imdb.json")
     args = parser.parse_args(argv)
     encoders = [e for e in args.encoders.split(",") if e]
@@ -97,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"--encoders: unknown {unknown}; known: {sorted(CONFIG)}")
     rows = json.loads(args.results.read_text())["rows"]
-    lines = queue_lines(rows, encoders)
+    lines = queue_lines(rows, encoders, args.per_encoder)
     tmp = args.out.with_name(args.out.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in lines))
     tmp.replace(args.out)  # atomic: a worker never reads half a queue

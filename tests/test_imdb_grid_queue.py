@@ -53,7 +53,8 @@ def test_queues_only_the_missing_seeds_and_the_teacher_first():
         }
     )
     lines = grid_queue.queue_lines(rows, ["cnn", "region"])
-    assert lines[0] == grid_queue.TEACHER
+    grouped = grid_queue.queue_lines(rows, ["cnn", "region"], per_encoder=True)
+    assert lines[0] == grouped[0] == grid_queue.TEACHER
     expected = {("cnn", "wordnet", 2)}
     expected |= {("cnn", k, s) for k in ("knowledge_attention", "distillation") for s in (1, 2)}
     expected |= {("region", "lexicon", s) for s in (1, 2)}
@@ -62,7 +63,20 @@ def test_queues_only_the_missing_seeds_and_the_teacher_first():
         for k in ("glove", "wordnet", "knowledge_attention", "distillation")
         for s in (0, 1, 2)
     }
-    assert queued_cells(lines) == expected
+    assert queued_cells(lines) == queued_cells(grouped) == expected
+    # one line per cell, its run directory as OUT (run_queue locks and skips per cell), seed
+    # 0 first; per encoder: one line per seed set, the encoder's sweep directory as OUT
+    assert len(lines) == 1 + len(expected) and len(grouped) == 1 + 4
+    for line in lines[1:]:
+        (encoder, knowledge, seed), out = queued_cells([""] + [line]).pop(), line.split("\t")[0]
+        assert out == f"runs/imdb/grid/{encoder}/{knowledge}/seed{seed}"
+    assert [queued_cells(["", line]).pop()[2] for line in lines[1:]] == sorted(
+        s for _, _, s in expected
+    )
+    assert {line.split("\t")[0] for line in grouped[1:]} == {
+        "runs/imdb/grid/cnn",
+        "runs/imdb/grid/region",
+    }
 
 
 def test_complete_grid_gives_an_empty_queue():

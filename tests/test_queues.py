@@ -42,7 +42,15 @@ def amkit_arguments(command: str) -> list[str]:
 def check_line(where: str, out: str, command: str) -> None:
     """Raise (naming ``where``) if the line's command or config is not what amkit accepts."""
     args = build_parser().parse_args(amkit_arguments(command))
-    assert getattr(args, "out", out) == out, f"{where}: OUT column {out!r} != --out {args.out!r}"
+    if args.command == "sweep" and out != args.out:  # a one-cell sweep may lock its cell
+        cells = [
+            f"{args.out}/{name}/seed{seed}"
+            for name, _ in parse_variants(args.variant)
+            for seed in parse_seeds(args.seeds)
+        ]
+        assert cells == [out], f"{where}: OUT column {out!r} is not --out or the sweep's one cell"
+    else:
+        assert getattr(args, "out", out) == out, f"{where}: OUT {out!r} != --out {args.out!r}"
     if args.command not in ("train", "sweep"):
         config = getattr(args, "config", None)
         assert config is None or (ROOT / config).is_file(), f"{where}: no file {config}"
@@ -78,3 +86,10 @@ def test_a_typo_in_a_queue_line_is_caught() -> None:
     )
     with pytest.raises(ValueError, match="scroe"):
         check_line("q.tsv:2", "runs/s", sweep)
+    one_cell = ".venv/bin/amkit sweep configs/demo/recall.yaml --out runs/s --seeds 1 --variant a:"
+    check_line("q.tsv:3", "runs/s/a/seed1", one_cell)  # a one-cell sweep may lock its cell
+    for wrong in ("runs/s/a/seed0", "runs/s/b/seed1"):
+        with pytest.raises(AssertionError, match="q.tsv:3"):
+            check_line("q.tsv:3", wrong, one_cell)
+    with pytest.raises(AssertionError, match="q.tsv:4"):  # two cells: OUT must be --out
+        check_line("q.tsv:4", "runs/s/a/seed1", one_cell.replace("--seeds 1", "--seeds 1,2"))
