@@ -613,3 +613,43 @@ def test_a_run_on_another_vocabulary_is_refused(tmp_path, sentiment_csv):
             run_dir=tmp_path / "other",
             overrides=["data.min_freq=100", f"train.init_from={source}"],
         )
+
+
+def test_init_partial_adds_a_knowledge_module_to_a_trained_plain_model(tmp_path, sentiment_csv):
+    """``train.init_partial``: a region CNN with lexicon knowledge starts from a plain one.
+    The source's tensors are loaded; the knowledge filters keep their fresh init (zero here,
+    so at step 0 the model is the source); without init_partial the missing ones are named."""
+    lexicon = tmp_path / "lex.csv"
+    lexicon.write_text("word,valence\ngreat,3\nsuperb,3\nawful,-3\nboring,-2\n", encoding="utf-8")
+    train = sentiment_csv(tmp_path / "train.csv", n=200)
+    test = sentiment_csv(tmp_path / "test.csv", n=60, seed=1)
+    model = {"name": "text_classifier", "encoder": "region", "pooling": "max", "d_embed": 8}
+    config = {
+        "data": {"name": "text", "train": str(train), "test": str(test), "max_len": 16},
+        "model": model,
+        "train": {"epochs": 1, "batch_size": 32, "progress": False},
+    }
+    source = amkit.run(config, run_dir=tmp_path / "source").run_dir
+    knowledge = [
+        "model.knowledge=lexicon",
+        f"model.lexicons=[{lexicon}]",
+        "model.region_knowledge_init=zero",
+        f"train.init_from={source}",
+        "train.lr=1e-12",  # the epoch changes nothing: the weights are where they started
+    ]
+    with pytest.raises(ValueError, match=r"fusion\.conv\.weight: missing from"):
+        amkit.run(config, run_dir=tmp_path / "strict", overrides=knowledge)
+    started = amkit.run(
+        config, run_dir=tmp_path / "partial", overrides=[*knowledge, "train.init_partial=true"]
+    )
+    before, after = _weights(source), _weights(started.run_dir)
+    for key in before:
+        torch.testing.assert_close(after[key], before[key], atol=1e-6, rtol=0)
+    assert after["fusion.conv.weight"].abs().max() < 1e-6 and "knowledge_table" in after
+    assert started.metrics["test"]["accuracy"] == pytest.approx(
+        json.loads((source / "metrics.json").read_text())["test"]["accuracy"]
+    )
+    log = (started.run_dir / "train.log").read_text(encoding="utf-8")
+    assert "kept their fresh init" in log and "fusion.conv.weight" in log
+    with pytest.raises(ConfigError, match="init_partial"):
+        load_config(config, ["train.init_partial=true"])

@@ -303,7 +303,7 @@ def _run(
             write(run_dir / name, content)
         model = build_model_for(cfg, data)
         if cfg.train.init_from and not resume:  # a resumed run has its own last weights
-            init_from_run(model, data, cfg.train.init_from)
+            init_from_run(model, data, cfg.train.init_from, cfg.train.init_partial)
         setup_seconds = time.perf_counter() - started
         trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)
         if resume:
@@ -446,11 +446,15 @@ def run_repeats(
     )
 
 
-def init_from_run(model: nn.Module, data: DataBundle, source: str | Path) -> None:
+def init_from_run(
+    model: nn.Module, data: DataBundle, source: str | Path, partial: bool = False
+) -> None:
     """``train.init_from``: load the weights of ``source`` (a run directory's
     ``model.safetensors``, or a weights file) into ``model``. From a run directory its data
     is rebuilt to check that both runs number the words the same way (a vocabulary of the
-    same size in another order would load without a shape error and mean nothing)."""
+    same size in another order would load without a shape error and mean nothing).
+    ``partial`` (``train.init_partial``): the model's tensors the source lacks keep their
+    fresh values; they are logged."""
     source = Path(source)
     weights = source / "model.safetensors" if source.is_dir() else source
     if source.is_dir():
@@ -463,8 +467,14 @@ def init_from_run(model: nn.Module, data: DataBundle, source: str | Path) -> Non
                 f"train.init_from: {source} was trained on another vocabulary (its data "
                 "section builds different words or word ids); start from a run on the same data"
             )
-    load_model(model, weights, "train.init_from")
+    load_model(model, weights, "train.init_from", partial=partial)
     log.info("weights initialised from %s", weights)
+    if partial:
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as stored:  # names only, no tensors
+            fresh = sorted(set(model.state_dict()) - set(stored.keys()))
+        log.info("kept their fresh init (not in %s): %s", weights.name, ", ".join(fresh) or "none")
 
 
 def load_run(

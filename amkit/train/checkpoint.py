@@ -73,17 +73,20 @@ def save_model(model: nn.Module, path: str | Path, metadata: dict[str, str] | No
     atomic_save_tensors(path, dict(model.state_dict()), metadata)
 
 
-def load_model(model: nn.Module, path: str | Path, what: str | None = None) -> nn.Module:
+def load_model(
+    model: nn.Module, path: str | Path, what: str | None = None, partial: bool = False
+) -> nn.Module:
     """Load weights saved by :func:`save_model` into ``model`` when every tensor has the
     model's name and shape; otherwise a ``ValueError`` listing the differences, nothing
-    loaded. ``what`` (e.g. a config key) starts the error messages."""
+    loaded. ``what`` (e.g. a config key) starts the error messages. ``partial``: tensors of
+    the model missing from the file keep their values (the file's must all fit)."""
     path = Path(path)
     prefix = f"{what}: " if what else ""
     if not path.is_file():
         raise FileNotFoundError(f"{prefix}weights file not found: {path}")
     state = load_file(str(path))
     own = model.state_dict()
-    problems = [f"{k}: missing from {path.name}" for k in own if k not in state]
+    problems = [] if partial else [f"{k}: missing from {path.name}" for k in own if k not in state]
     problems += [f"{k}: not in the model" for k in state if k not in own]
     problems += [
         f"{k}: shape {tuple(state[k].shape)} in {path.name}, {tuple(v.shape)} in the model"
@@ -96,7 +99,7 @@ def load_model(model: nn.Module, path: str | Path, what: str | None = None) -> n
             f"{prefix}{path} does not fit {type(model).__name__}: "
             f"{'; '.join(problems[:5])}{more}; was it saved from a different config?"
         )
-    model.load_state_dict(state)
+    model.load_state_dict(state, strict=not partial)
     return model
 
 

@@ -91,11 +91,17 @@ class TrainConfig:
     # have the same shapes and the data the same vocabulary (checked); the optimizer and
     # schedule start afresh. A resumed run continues from its own last epoch instead
     init_from: str | None = None
+    # with init_from: the model may have tensors the source lacks (a knowledge module added
+    # to a trained plain model); they keep their fresh init and are logged. Every tensor
+    # the source has must still be in the model with its shape
+    init_partial: bool = False
     progress: bool = True
 
     def validate(self) -> list[str]:
         if not self.monitor.startswith(("val_", "train_")):
             return [f"monitor: {self.monitor!r} must start with 'val_' or 'train_'"]
+        if self.init_partial and not self.init_from:
+            return ["init_partial: true needs init_from (the run to start from)"]
         return []
 
 
