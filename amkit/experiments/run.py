@@ -454,7 +454,7 @@ def init_from_run(
     is rebuilt to check that both runs number the words the same way (a vocabulary of the
     same size in another order would load without a shape error and mean nothing).
     ``partial`` (``train.init_partial``): the model's tensors the source lacks keep their
-    fresh values; they are logged."""
+    fresh values; :func:`load_model` logs them."""
     source = Path(source)
     weights = source / "model.safetensors" if source.is_dir() else source
     if source.is_dir():
@@ -469,12 +469,6 @@ def init_from_run(
             )
     load_model(model, weights, "train.init_from", partial=partial)
     log.info("weights initialised from %s", weights)
-    if partial:
-        from safetensors import safe_open
-
-        with safe_open(str(weights), framework="pt") as stored:  # names only, no tensors
-            fresh = sorted(set(model.state_dict()) - set(stored.keys()))
-        log.info("kept their fresh init (not in %s): %s", weights.name, ", ".join(fresh) or "none")
 
 
 def load_run(

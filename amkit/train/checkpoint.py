@@ -10,6 +10,7 @@ one is complete.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import tempfile
@@ -20,6 +21,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+log = logging.getLogger("amkit")
 
 MODEL_PREFIX = "model."
 OPTIM_PREFIX = "optim."
@@ -79,14 +82,16 @@ def load_model(
     """Load weights saved by :func:`save_model` into ``model`` when every tensor has the
     model's name and shape; otherwise a ``ValueError`` listing the differences, nothing
     loaded. ``what`` (e.g. a config key) starts the error messages. ``partial``: tensors of
-    the model missing from the file keep their values (the file's must all fit)."""
+    the model missing from the file keep their values (the file's must all fit); they are
+    logged."""
     path = Path(path)
     prefix = f"{what}: " if what else ""
     if not path.is_file():
         raise FileNotFoundError(f"{prefix}weights file not found: {path}")
     state = load_file(str(path))
     own = model.state_dict()
-    problems = [] if partial else [f"{k}: missing from {path.name}" for k in own if k not in state]
+    missing = [k for k in own if k not in state]
+    problems = [] if partial else [f"{k}: missing from {path.name}" for k in missing]
     problems += [f"{k}: not in the model" for k in state if k not in own]
     problems += [
         f"{k}: shape {tuple(state[k].shape)} in {path.name}, {tuple(v.shape)} in the model"
@@ -100,6 +105,9 @@ def load_model(
             f"{'; '.join(problems[:5])}{more}; was it saved from a different config?"
         )
     model.load_state_dict(state, strict=not partial)
+    if partial:
+        kept = ", ".join(missing) or "none"
+        log.info("%skept their fresh init (not in %s): %s", prefix, path.name, kept)
     return model
 
 
