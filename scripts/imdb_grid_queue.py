@@ -76,8 +76,8 @@ def sweep_line(encoder: str, seeds: tuple[int, ...], knowledge: list[str]) -> st
 
 def cell_line(encoder: str, knowledge: str, seed: int) -> str:
     """One cell's queue line: its run directory as OUT, the one-cell sweep as the command."""
-    line = sweep_line(encoder, (seed,), [knowledge])
-    return line.replace("\t", f"/{knowledge}/seed{seed}\t", 1)
+    command = sweep_line(encoder, (seed,), [knowledge]).partition("\t")[2]
+    return f"runs/imdb/grid/{encoder}/{knowledge}/seed{seed}\t{command}"
 
 
 def queue_lines(rows: dict, encoders: list[str], per_encoder: bool = False) -> list[str]:

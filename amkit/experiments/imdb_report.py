@@ -210,7 +210,7 @@ def verdict_table(cells: dict[tuple[str, str], dict[str, Any]], encoders: list[s
             base, cell = cells.get((encoder, "none")), cells.get((encoder, knowledge))
             differences = [] if base is None or cell is None else _paired_differences(base, cell)
             if differences:
-                found[verdict(differences)].append(f"{encoder} {_paired(base, cell)}")
+                found[verdict(differences)].append(f"{encoder} {_paired_text(differences)}")
         if any(found.values()):
             table[knowledge] = found
     if not table:
@@ -240,7 +240,11 @@ def _paired_differences(base: dict[str, Any], cell: dict[str, Any]) -> list[floa
 
 def _paired(base: dict[str, Any], cell: dict[str, Any]) -> str:
     """``+0.31 ± 0.12 (3)``: per-seed accuracy differences in points, over shared seeds."""
-    differences = _paired_differences(base, cell)
+    return _paired_text(_paired_differences(base, cell))
+
+
+def _paired_text(differences: list[float]) -> str:
+    """``+0.31 ± 0.12 (3)``: mean ± std and count of paired differences (points)."""
     if not differences:
         return "no shared seed"
     summary = mean_std(differences)
