@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from amkit.knowledge import KnowledgeBase
 from amkit.knowledge.linking import EntityLinker, Mention
 
@@ -55,3 +57,34 @@ def test_matches_a_brute_force_greedy_longest_match():
             else:
                 i += 1
         assert linker.link(tokens) == expected
+
+
+def test_split_matches_names_on_the_tokenizers_words():
+    from amkit.data.text import tokenize
+
+    linker = EntityLinker(["St. Louis"], split=tokenize)
+    assert linker.link(tokenize("We flew to st louis")) == [Mention(3, 5, "St. Louis")]
+    assert EntityLinker(["St. Louis"]).link(["st", "louis"]) == []  # split on spaces: "st."
+
+
+def test_phrase_names_keep_the_multi_word_names_of_each_source(tmp_path):
+    import torch
+
+    from amkit.knowledge.kg_embeddings import KGEmbeddings
+    from amkit.knowledge.linking import phrase_names
+
+    names = tmp_path / "names.txt"
+    names.write_text("# films\nTom Hanks\n\nkitchen\n  special effects \n", encoding="utf-8")
+    assert phrase_names(str(names)) == ["Tom Hanks", "special effects"]
+    kb = tmp_path / "kb.tsv"
+    kb.write_text("Tom Hanks\tstarred_in\tBig\nBig\tdirected_by\tPenny Marshall\n")
+    assert phrase_names(str(kb)) == ["Penny Marshall", "Tom Hanks"]
+    entities = ["Tom Hanks", "Big", "New York"]
+    kge = KGEmbeddings(entities, torch.zeros(3, 2), ["r"], torch.zeros(1, 2), "transe")
+    kge.save(tmp_path / "kge")
+    assert phrase_names(str(tmp_path / "kge")) == ["New York", "Tom Hanks"]
+    assert "can't stand" in phrase_names("afinn") and "fed up" in phrase_names("vader")
+    with pytest.raises(FileNotFoundError, match="not 'afinn', 'vader', 'wordnet'"):
+        phrase_names(str(tmp_path / "nosuch.tsv"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        phrase_names(str(tmp_path / "nosuch.txt"))

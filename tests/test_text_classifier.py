@@ -206,6 +206,43 @@ def test_explain_text_writes_html_and_png(text_run, tmp_path, capsys):
     assert main(["explain", str(text_run), "--text", "   "]) == 2  # empty text: usage error
 
 
+def test_kg_vectors_reach_multi_word_names_through_phrases(tmp_path, sentiment_csv):
+    """data.phrases links "Tom Hanks" to one token; the KG vectors keyed by that label are its
+    knowledge; the trained run explains a new text with the same phrase token."""
+    from amkit.explain.text import explain_text, load_text_model
+    from amkit.knowledge.kg_embeddings import KGEmbeddings
+
+    train = sentiment_csv(tmp_path / "train.csv", n=60)
+    train.write_text(train.read_text().replace("superb", "tom hanks"))
+    labels = ["Tom Hanks", "Penny Marshall", "great"]
+    vectors = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    KGEmbeddings(labels, vectors, ["r"], torch.zeros(1, 2), "transe").save(tmp_path / "kge")
+    config = tmp_path / "kg.yaml"
+    config.write_text(
+        f"data: {{name: text, train: {train}, max_len: 20, min_freq: 1,"
+        f" phrases: {tmp_path / 'kge'}}}\n"
+        f"model: {{name: text_classifier, encoder: cnn, d_embed: 8, d_hidden: 8,"
+        f" knowledge: glove, vectors: {tmp_path / 'kge'}}}\n"
+        "train: {epochs: 1, batch_size: 16, progress: false}\n",
+        encoding="utf-8",
+    )
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--out", str(run)]) == 0
+    words = json.loads((run / "vocab.json").read_text())["words"]
+    phrases = json.loads((run / "phrases.json").read_text())
+    assert phrases == {"source": str(tmp_path / "kge"), "names": ["Penny Marshall", "Tom Hanks"]}
+    model = load_text_model(run)[0]
+    table = model.knowledge_table  # (V, 2 + 1): the vector, then "has one"
+    assert table[words.index("tom hanks")].tolist() == [1.0, 2.0, 1.0]
+    assert table[words.index("great")].tolist() == [5.0, 6.0, 1.0]
+    assert table[words.index("tom")].tolist() == [0.0, 0.0, 0.0]  # the word alone: no entity
+    shown = explain_text(run, "Tom Hanks was great", tmp_path / "explain")
+    assert [v.token for v in shown.tokens] == ["tom", "hanks", "tom hanks", "was", "great"]
+    (run / "phrases.json").unlink()
+    with pytest.raises(FileNotFoundError, match="phrases.json is missing"):
+        explain_text(run, "Tom Hanks was great", tmp_path / "explain")
+
+
 def test_html_lists_the_facts_each_token_attended_to():
     from amkit.explain.text import TokenView, render_html
 

@@ -15,6 +15,7 @@ from amkit.data.text import (
     Vocabulary,
     encode_texts,
     head_tail,
+    phrase_linker,
     read_labelled_texts,
     text_tokens,
     tokenize,
@@ -170,3 +171,37 @@ def test_bucket_pool_groups_training_texts_by_length_and_keeps_eval_order(tmp_pa
     assert len(widths) > 1  # batches of different lengths
     with pytest.raises(ValueError, match="bucket_pool"):
         load_config(raw, ["data.bucket_pool=-1"])
+
+
+def test_linked_phrases_follow_their_last_word_once():
+    linker = phrase_linker(["Tom Hanks", "St. Louis", "new york city", "york", "thumbs up"])
+    assert linker.n_names == 4  # "york" is one word: already a token
+    assert text_tokens("Tom Hanks in St. Louis, New York City: thumbs up!", 1, linker) == [
+        "tom", "hanks", "tom hanks", "in", "st", "louis", "st. louis",
+        "new", "york", "city", "new york city", "thumbs", "up", "thumbs up", "!",
+    ]  # fmt: skip
+    # an n-gram that spells the name already is not repeated
+    assert text_tokens("thumbs up", 2, linker) == ["thumbs", "up", "thumbs up"]
+    assert text_tokens("no names here", 1, linker) == ["no", "names", "here"]
+
+
+def test_phrases_join_the_vocabulary_and_the_run_directory(tmp_path, sentiment_csv):
+    train = sentiment_csv(tmp_path / "train.csv", n=40)
+    text = train.read_text().replace("great", "tom hanks", 5)  # five reviews name him
+    train.write_text(text)
+    names = tmp_path / "names.txt"
+    names.write_text("Tom Hanks\nPenny Marshall\n")
+    base = {"name": "text", "train": str(train), "max_len": 20}
+
+    def bundle_for(data: dict):
+        return build_data(load_config({"data": data, "model": {"name": "text_classifier"}}))
+
+    bundle = bundle_for({**base, "phrases": str(names)})
+    assert "tom hanks" in bundle.info["vocab"]
+    assert json.loads(bundle.files["phrases.json"]) == {
+        "source": str(names), "names": ["Penny Marshall", "Tom Hanks"]
+    }  # fmt: skip
+    plain = bundle_for(base)
+    assert "tom hanks" not in plain.info["vocab"] and "phrases.json" not in plain.files
+    with pytest.raises(FileNotFoundError, match=r"data.phrases: .*nosuch"):
+        bundle_for({**base, "phrases": "nosuch"})

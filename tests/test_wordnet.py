@@ -99,3 +99,14 @@ def test_concept_table_and_knowledge_attention_model():
     assert read[0, 2, -1] == 1.0  # "the": no concept, all weight on the sentinel
     assert read[0, 3:].eq(0).all()  # padding
     assert read[0, 0, :-1].gt(0).sum() == (ids[2] != 0).sum()  # superb spreads over its facts
+
+
+@needs_wordnet
+def test_multiword_names_are_wordnet_lemmas_with_spaces():
+    from amkit.knowledge.linking import phrase_names
+
+    names = WordNet().multiword_names()
+    assert "ice cream" in names and "give up" in names
+    assert all(" " in n and "_" not in n for n in names) and names == sorted(names)
+    assert phrase_names("wordnet") == names  # no repeats, sorted
+    assert WordNet().concepts("ice cream")  # a phrase token finds its concepts

@@ -5,6 +5,9 @@
 - :func:`text_tokens`: those words, and with ``ngrams`` > 1 also their word n-grams
   (``"not good"``), each placed right after its last word, so that head + tail truncation
   keeps words and n-grams of the same passages (fastText-style bags, Joulin et al. 2017).
+  With ``phrases`` (an :class:`~amkit.knowledge.linking.EntityLinker` of multi-word names,
+  ``data.phrases``) each linked name is a token too, placed the same way, so a knowledge
+  table keyed by words (vectors, lexicons, WordNet) gives it the name's knowledge.
 - :class:`Vocabulary`: ``<pad>`` = 0, ``<unk>`` = 1, then words by falling frequency (ties
   alphabetical), with a minimum frequency and a maximum size; saved as JSON in the run dir.
 - Long texts are cut to ``max_len`` tokens keeping the **head and the tail**: the first
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +41,10 @@ from sklearn.model_selection import train_test_split
 
 from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
 from amkit.experiments.config import option
+from amkit.knowledge.linking import EntityLinker, phrase_names
 from amkit.textfile import jsonl_records, open_text
+
+log = logging.getLogger("amkit")
 
 PAD, UNK = "<pad>", "<unk>"
 _TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)*|[!?]")
@@ -48,19 +55,35 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def text_tokens(text: str, ngrams: int = 1) -> list[str]:
+def text_tokens(text: str, ngrams: int = 1, phrases: EntityLinker | None = None) -> list[str]:
     """Words, and with ``ngrams`` = n their 2..n-grams (space-joined) after their last word:
     ``text_tokens("not a good film", 2)`` ->
-    ``["not", "a", "not a", "good", "a good", "film", "good film"]``."""
+    ``["not", "a", "not a", "good", "a good", "film", "good film"]``.
+
+    ``phrases`` (:func:`phrase_linker`): each multi-word name it links (longest match, no
+    overlaps) follows its last word as the lower-cased name, unless an n-gram token already
+    spells it: ``"tom hanks"`` in ``["i", "like", "tom", "hanks", "tom hanks"]``."""
     words = tokenize(text)
-    if ngrams <= 1:
+    linked = {}  # end position -> the name of the mention ending there
+    if phrases is not None:
+        linked = {m.end: m.entry.lower() for m in phrases.link(words) if m.end - m.start > 1}
+    if ngrams <= 1 and not linked:
         return words
     tokens = []
     for end, word in enumerate(words, start=1):
         tokens.append(word)
-        for n in range(2, min(ngrams, end) + 1):
-            tokens.append(" ".join(words[end - n : end]))
+        grams = [" ".join(words[end - n : end]) for n in range(2, min(ngrams, end) + 1)]
+        tokens += grams
+        if end in linked and linked[end] not in grams:
+            tokens.append(linked[end])
     return tokens
+
+
+def phrase_linker(names: Sequence[str]) -> EntityLinker:
+    """An :class:`~amkit.knowledge.linking.EntityLinker` of the ``names`` that
+    :func:`tokenize` splits into several words, matched on those words (``"St. Louis"``
+    matches ``st louis``)."""
+    return EntityLinker((n for n in names if len(tokenize(n)) > 1), split=tokenize)
 
 
 def head_tail(items: Sequence, max_len: int) -> list:
@@ -116,12 +139,31 @@ class Vocabulary:
         return cls(data["words"])
 
 
+def load_phrase_linker(run_dir: str | Path, required: bool = False) -> EntityLinker | None:
+    """The :func:`phrase_linker` a run tokenized its texts with (its ``phrases.json``, written
+    when ``data.phrases`` is set), or ``None`` when the run has none (an error if
+    ``required``: the run's config sets ``data.phrases``)."""
+    path = Path(run_dir) / "phrases.json"
+    if not path.is_file():
+        if required:
+            raise FileNotFoundError(f"{path} is missing: the run's config sets data.phrases")
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not isinstance(data.get("names"), list):
+        raise ValueError(f"{path}: expected {{'source': ..., 'names': [...]}}")
+    return phrase_linker(data["names"])
+
+
 def encode_texts(
-    texts: Sequence[str], vocab: Vocabulary, max_len: int, ngrams: int = 1
+    texts: Sequence[str],
+    vocab: Vocabulary,
+    max_len: int,
+    ngrams: int = 1,
+    phrases: EntityLinker | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(ids (N, T) right-padded with 0, lengths (N,))`` of :func:`text_tokens`; an empty
     token list gets one ``<unk>`` so every example has a real token."""
-    rows = [vocab.encode(text_tokens(text, ngrams), max_len) or [1] for text in texts]
+    rows = [vocab.encode(text_tokens(text, ngrams, phrases), max_len) or [1] for text in texts]
     return pad_rows(rows, width=max_len), torch.tensor([len(row) for row in rows])
 
 
@@ -194,6 +236,11 @@ class TokenizationConfig:
     # > 1: word n-grams up to this length are tokens too (text_tokens); they count towards
     # max_len, min_freq and max_vocab, so raise those (configs/imdb/ngram_bag.yaml)
     ngrams: int = option(1, ge=1, le=3)
+    # multi-word names to link in the texts, each a token of its own after its last word
+    # (text_tokens), so knowledge keyed by words reaches them: afinn | vader (multi-word
+    # entries), wordnet (multi-word lemmas), a KG embeddings folder, a .txt list of names or a
+    # triples file (their entities). Phrase tokens count towards max_len, min_freq, max_vocab
+    phrases: str | None = None
     val_fraction: float = option(0.1, gt=0, lt=1)  # carved from train, stratified, seeded
     # seed of the validation split (and train_fraction subset); None: the run's seed. Fix it
     # to train several seeds on one split, e.g. to ensemble them (amkit ensemble).
@@ -285,13 +332,33 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
     """Split, build the vocabulary on the training part only, and encode every split."""
     texts, targets = data.train_texts, data.train_targets
     fit_idx, val_idx = split_indices(targets, config, seed)
+    files = {}
+    linker = None
+    if config.phrases is not None:
+        try:
+            phrase_list = phrase_names(config.phrases)
+        except (FileNotFoundError, ValueError) as error:
+            raise type(error)(f"data.phrases: {error}") from error
+        linker = phrase_linker(phrase_list)
+        files["phrases.json"] = json.dumps({"source": config.phrases, "names": phrase_list})
     vocab = Vocabulary.build(
-        (text_tokens(texts[i], config.ngrams) for i in fit_idx), config.min_freq,
+        (text_tokens(texts[i], config.ngrams, linker) for i in fit_idx), config.min_freq,
         config.max_vocab,
     )  # fmt: skip
+    if linker is not None:
+        phrase_tokens = {name.lower() for name in phrase_list}
+        in_vocab = sum(word in phrase_tokens for word in vocab.words)
+        log.info(
+            "phrases %s: %d multi-word names, %d of them in the vocabulary",
+            config.phrases, linker.n_names, in_vocab,
+        )  # fmt: skip
+
+    def encode(some_texts: list[str]) -> torch.Tensor:
+        return encode_texts(some_texts, vocab, config.max_len, config.ngrams, linker)[0]
+
     splits = {}
     for name, idx in (("train", fit_idx), ("val", val_idx)):
-        ids, _ = encode_texts([texts[i] for i in idx], vocab, config.max_len, config.ngrams)
+        ids = encode([texts[i] for i in idx])
         tensors = {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
         if name == "train" and config.teacher is not None:
             tensors["teacher_logits"] = load_teacher_logits(config.teacher, fit_idx)
@@ -300,7 +367,7 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
         else:
             splits[name] = TensorDictDataset(tensors)
     if data.test_texts is not None:
-        ids, _ = encode_texts(data.test_texts, vocab, config.max_len, config.ngrams)
+        ids = encode(data.test_texts)
         splits["test"] = TensorDictDataset(
             {"tokens": ids, "targets": torch.tensor(data.test_targets)}
         )
@@ -314,7 +381,7 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
             "label_names": names,
             "max_len": config.max_len,
         },
-        files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names)},
+        files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names), **files},
     )
 
 

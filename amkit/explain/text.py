@@ -2,11 +2,12 @@
 
     amkit explain RUN_DIR --text "A superb, moving film."
 
-The run directory's ``vocab.json`` and ``labels.json`` (written at training) turn the text
-into ids exactly as in training; no dataset is read. Each token is shaded by how much it
-counted for the pooled vector (``attention["tokens"]``); with ``knowledge:
-knowledge_attention`` each token also lists the WordNet concepts it attended to and the
-weight left on the "no knowledge" sentinel; with a gated fusion the gate is shown.
+The run directory's ``vocab.json`` and ``labels.json`` (and ``phrases.json``, when the run
+linked multi-word names) turn the text into ids exactly as in training; no dataset is read.
+Each token is shaded by how much it counted for the pooled vector (``attention["tokens"]``);
+with ``knowledge: knowledge_attention`` each token also lists the WordNet concepts it
+attended to and the weight left on the "no knowledge" sentinel; with a gated fusion the gate
+is shown.
 
 Legend: T tokens, E facts per token.
 """
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from amkit.data.text import Vocabulary, head_tail, text_tokens
+from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_tokens
 from amkit.experiments.run import load_config
 from amkit.explain.heatmap import plt, save_figure
 from amkit.models.base import MODELS
@@ -76,7 +77,8 @@ def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExp
     if not text.strip():
         raise ValueError("--text is empty: give the text to classify")
     model, vocab, labels, data = load_text_model(run_dir)
-    words = head_tail(text_tokens(text, data.ngrams), data.max_len)
+    phrases = load_phrase_linker(run_dir, required=data.phrases is not None)
+    words = head_tail(text_tokens(text, data.ngrams, phrases), data.max_len)
     if not words:
         raise ValueError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
     ids = torch.tensor([vocab.encode(words)])  # (1, T)

@@ -1,6 +1,7 @@
 """External knowledge: knowledge bases of triples, word lexicons, pretrained word vectors and
-linking, fusion blocks and distillation; WordNet in ``amkit.knowledge.wordnet`` (needs NLTK).
-KG embeddings, text classifiers and IMDB are issue 6's next steps (docs/STATUS.md)."""
+linking, fusion blocks and distillation; WordNet in ``amkit.knowledge.wordnet`` (needs NLTK),
+KG embeddings in ``amkit.knowledge.kg_embeddings`` (needs PyKEEN), per-vocabulary knowledge
+tables for text models in ``amkit.knowledge.tables`` (docs/knowledge.md)."""
 
 from amkit.knowledge.base import Fact, KnowledgeBase
 from amkit.knowledge.distill import distillation_loss

@@ -5,6 +5,10 @@ longest non-overlapping matches, left to right. Matching is exact (optionally ca
 and, given a ``lemmatize`` function, also on lemmas (``"kitchens"`` -> ``"kitchen"``);
 ``amkit.knowledge.wordnet.WordNet().lemma`` (WordNet's morphy) is one.
 
+:func:`phrase_names` collects multi-word names from a knowledge source (a lexicon's
+entries, WordNet's lemmas, a knowledge base's or KG embeddings' entities, a list in a file)
+for a text model's tokenizer to link (``data.phrases``, :func:`amkit.data.text.text_tokens`).
+
 Legend: T tokens.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 _END = "\0"  # trie key marking "a name ends here"
 
@@ -30,9 +35,12 @@ class EntityLinker:
 
     Args:
         names: the names to find (entities of a ``KnowledgeBase``, entries of a
-            ``Lexicon``, ...); a name of several words is split on spaces.
+            ``Lexicon``, ...); a name of several words is split into words by ``split``.
         lowercase: case-fold names and tokens.
         lemmatize: optional ``token -> lemma``; a token also matches through its lemma.
+        split: ``name -> words``; by default on spaces. Give the tokenizer of the texts to
+            link (``amkit.data.text.tokenize``) so that ``"St. Louis"`` matches the tokens
+            ``st``, ``louis``.
     """
 
     def __init__(
@@ -40,12 +48,13 @@ class EntityLinker:
         names: Iterable[str],
         lowercase: bool = True,
         lemmatize: Callable[[str], str] | None = None,
+        split: Callable[[str], list[str]] = str.split,
     ):
         self.lowercase, self.lemmatize = lowercase, lemmatize
         self.trie: dict = {}
         self.n_names = 0
         for name in names:
-            words = [self._norm(w) for w in name.split()]
+            words = [self._norm(w) for w in split(name)]
             if not words:
                 continue
             node = self.trie
@@ -100,3 +109,43 @@ class EntityLinker:
             for i in range(mention.start, mention.end):
                 entries[i] = mention.entry
         return entries
+
+
+def phrase_names(source: str) -> list[str]:
+    """The names of ``source`` that have a space (several words), in a fixed order.
+
+    ``source``: ``"afinn"`` or ``"vader"`` (the lexicon's multi-word entries, e.g.
+    ``"can't stand"``), ``"wordnet"`` (WordNet's multi-word lemmas through
+    :class:`~amkit.knowledge.wordnet.WordNet`, e.g. ``"ice cream"``), a folder saved by
+    :class:`~amkit.knowledge.kg_embeddings.KGEmbeddings` (its entity labels), a ``.txt`` file
+    (one name per line; blank lines and lines starting with ``#`` skipped) or a triples file
+    :meth:`~amkit.knowledge.base.KnowledgeBase.from_file` reads (its entity labels).
+    """
+    path = Path(source)
+    if source in ("afinn", "vader"):
+        from amkit.knowledge.tables import load_lexicon
+
+        names = list(load_lexicon(source).scores)
+    elif source == "wordnet":
+        from amkit.knowledge.wordnet import WordNet
+
+        names = WordNet().multiword_names()
+    elif path.is_dir():
+        from amkit.knowledge.kg_embeddings import KGEmbeddings
+
+        names = KGEmbeddings.load(path).entities
+    elif path.suffix == ".txt":
+        if not path.is_file():
+            raise FileNotFoundError(f"phrase list {path} does not exist")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        names = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    elif path.is_file():
+        from amkit.knowledge.base import KnowledgeBase
+
+        names = KnowledgeBase.from_file(path).entities
+    else:
+        raise FileNotFoundError(
+            f"{source!r} is not 'afinn', 'vader', 'wordnet', a KG embeddings folder, a .txt "
+            "list of names or a triples file"
+        )
+    return sorted({name for name in names if " " in name.strip()})

@@ -196,6 +196,10 @@ class WordNet:
         """The definition of each sense, most frequent first."""
         return [synset.definition() for synset in self._synsets(word, pos)]
 
+    def multiword_names(self) -> list[str]:
+        """Every lemma of several words, with spaces (``"ice cream"``), sorted, no repeats."""
+        return sorted({n.replace("_", " ") for n in self._wn.all_lemma_names() if "_" in n})
+
     def lemma(self, word: str, pos: str | None = None) -> str:
         """WordNet's base form (``morphy``), or ``word`` when WordNet has none: usable as
         ``EntityLinker(lemmatize=wordnet.lemma)``."""
