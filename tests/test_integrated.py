@@ -124,6 +124,24 @@ def test_fact_table_reads_both_directions_of_a_fact(tmp_path):
     assert found == pytest.approx(3 / 13)  # kitchen, garden, downstairs of 13 real words
 
 
+def test_phrase_tokens_read_the_facts_of_multi_word_entities(tmp_path):
+    """With data.phrases set to the triples file, "ground floor" is a token of the text and
+    its row of the fact table holds the entity's facts (the words alone have none)."""
+    from amkit.data.text import phrase_linker, text_tokens
+
+    path = tmp_path / "house.tsv"
+    path.write_text("Ground Floor\tpart_of\thouse\nkitchen\tpart_of\tGround Floor\n")
+    kb = KnowledgeBase.from_file(path)
+    tokens = text_tokens("the kitchen on the ground floor", 1, phrase_linker(kb.entities))
+    assert tokens[-1] == "ground floor"
+    vocab = ["<pad>", "<unk>", *dict.fromkeys(tokens)]
+    ids, _ = fact_table(vocab, kb, max_facts=2)
+    floor = ids[vocab.index("ground floor")]  # (E, 2): its fact and the kitchen's, inverted
+    assert floor[0].tolist() == [kb.relation_ids["part_of"] + 1, kb.entity_ids["house"] + 1]
+    assert floor[1, 1] == kb.entity_ids["kitchen"] + 1
+    assert ids[vocab.index("ground")].abs().sum() == 0 == ids[vocab.index("floor")].abs().sum()
+
+
 def test_kb_knowledge_attention_weights_include_the_sentinel(tmp_path):
     model = _model(QA_INFO, tmp_path, knowledge="kb")
     story, query = _story()
