@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/amkit bench attention
 
 lint: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/ruff check amkit tests benchmarks scripts
 	$(BIN)/ruff format --check amkit tests benchmarks scripts
 

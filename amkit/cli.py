@@ -34,8 +34,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import amkit
+from amkit.config import ConfigError
 from amkit.data.download import DownloadError
-from amkit.experiments.config import ConfigError
 from amkit.registry import REGISTRIES, UnknownNameError
 
 EXIT_USAGE = 2
@@ -198,7 +198,7 @@ def _cmd_recommend(args: argparse.Namespace) -> int:
 def _cmd_translate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from amkit.train.checkpoint import atomic_write_text
+    from amkit.io import atomic_write_text
 
     if (args.text is None) == (args.input is None):
         raise _UsageError("give a sentence, or --input FILE (with --output FILE)")

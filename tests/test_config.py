@@ -8,8 +8,7 @@ from typing import Literal
 
 import pytest
 
-from amkit.demo import DEMO_CONFIG
-from amkit.experiments.config import (
+from amkit.config import (
     ConfigError,
     apply_overrides,
     from_dict,
@@ -17,6 +16,7 @@ from amkit.experiments.config import (
     option,
     to_dict,
 )
+from amkit.demo import DEMO_CONFIG
 from amkit.experiments.run import load_config, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from amkit.config import ConfigError, from_dict
 from amkit.data.babi import BabiDataConfig, BabiExample, build_babi
 from amkit.data.babi_renaming import ENTITY_GROUPS, check_groups, task_groups
 from amkit.data.base import iterate_batches
 from amkit.data.renaming import KeyedWordRenaming, WordRenaming
 from amkit.data.stories import PEOPLE, ROOMS, write_babi_tree
-from amkit.experiments.config import ConfigError, from_dict
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "babi"
 COLUMNS = ("story", "query", "targets")

@@ -12,8 +12,8 @@ import yaml
 from scipy import stats
 
 from amkit.cli import main
+from amkit.config import ConfigError
 from amkit.demo import DEMO_CONFIG
-from amkit.experiments.config import ConfigError
 from amkit.experiments.sweep import (
     mean_std_ci,
     paired_test,

@@ -259,7 +259,7 @@ def test_html_lists_the_facts_each_token_attended_to():
 def test_rnn_encoder_equals_torch_packed_bidirectional_rnn(kind, layers):
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-    from amkit.models.text_classifier import RNNEncoder
+    from amkit.encoders import RNNEncoder
 
     torch.manual_seed(0)
     encoder = RNNEncoder(kind, 5, 4, layers, dropout=0.0)
@@ -343,7 +343,7 @@ def test_a_mean_pooled_bag_needs_bigrams_to_read_negation(tmp_path, ngrams, lear
 def test_region_embedding_is_a_convolution_over_one_hot_words():
     """Johnson & Zhang's seq-CNN: a width-3 convolution over one-hot word vectors (padding
     and the text's ends as zero vectors) equals the region embedding's sum of lookups."""
-    from amkit.models.text_classifier import RegionEmbedding
+    from amkit.encoders import RegionEmbedding
 
     torch.manual_seed(0)
     v, d, size = len(VOCAB), 5, 3

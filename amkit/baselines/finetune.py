@@ -41,15 +41,10 @@ from torch import Tensor, nn
 
 from amkit.attention.masks import padding_mask
 from amkit.data.base import pad_rows
+from amkit.encoders import pool
+from amkit.io import atomic_write_json
 from amkit.knowledge.sentence_encoder import default_model_path, hub_offline
-from amkit.models.text_classifier import pool
-from amkit.train.checkpoint import (
-    atomic_write_json,
-    load_model,
-    load_training_state,
-    save_model,
-    save_training_state,
-)
+from amkit.train.checkpoint import load_model, load_training_state, save_model, save_training_state
 from amkit.train.precision import resolve_precision
 
 log = logging.getLogger(__name__)

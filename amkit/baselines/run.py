@@ -33,9 +33,7 @@ import torch
 import yaml
 
 import amkit
-from amkit.data.base import DATASETS
-from amkit.data.text import TEXT_SOURCES, split_indices
-from amkit.experiments.config import (
+from amkit.config import (
     ConfigError,
     apply_overrides,
     build_section,
@@ -43,7 +41,9 @@ from amkit.experiments.config import (
     option,
     to_dict,
 )
-from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json, atomic_write_text
+from amkit.data.base import DATASETS
+from amkit.data.text import TEXT_SOURCES, split_indices
+from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
 from amkit.train.metrics import classification_scores
 
 

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.train.checkpoint import atomic_write_text
+from amkit.io import atomic_write_text
 
 # Targets: (key, statement, threshold). A ratio is time(case) / time(reference).
 FAST_VS_SDPA_MAX = 1.05

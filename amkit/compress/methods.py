@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
-from amkit.experiments.config import option
+from amkit.config import option
 
 QUANTIZABLE = (nn.Linear, nn.GRU, nn.LSTM, nn.GRUCell, nn.LSTMCell)
 RECURRENT = (nn.GRU, nn.LSTM, nn.GRUCell, nn.LSTMCell)

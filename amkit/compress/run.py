@@ -24,7 +24,8 @@ from amkit.compress.methods import (
     sparsity,
     weight_bytes,
 )
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text, save_model
+from amkit.io import atomic_write_json, atomic_write_text
+from amkit.train.checkpoint import save_model
 
 
 def compress_run(

@@ -29,9 +29,9 @@ from typing import Literal
 
 import torch
 
+from amkit.config import option
 from amkit.data.babi_renaming import training_renaming
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
-from amkit.experiments.config import option
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
 ROOT_NAME = "tasks_1-20_v1-2"

@@ -23,9 +23,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.config import option
 from amkit.data.base import DataBundle, register_dataset
 from amkit.data.stories import MOVES, PEOPLE, TASK_FILES, _capital
-from amkit.experiments.config import option
 
 # room -> floor; the test rooms never occur in training stories
 TRAIN_ROOMS = {

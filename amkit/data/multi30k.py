@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
+from amkit.config import option
 from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
-from amkit.experiments.config import option
 from amkit.textfile import open_text
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from amkit.config import option
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
-from amkit.experiments.config import option
 
 PAD = "<pad>"
 

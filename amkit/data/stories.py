@@ -17,8 +17,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.config import option
 from amkit.data.base import DataBundle, register_dataset
-from amkit.experiments.config import option
 
 PEOPLE = ["mary", "john", "sandra", "daniel"]
 ROOMS = ["kitchen", "garden", "office", "bathroom", "hallway", "bedroom"]

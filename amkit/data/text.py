@@ -39,8 +39,8 @@ from typing import Any
 import torch
 from sklearn.model_selection import train_test_split
 
+from amkit.config import option
 from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
-from amkit.experiments.config import option
 from amkit.knowledge.linking import EntityLinker, phrase_names
 from amkit.textfile import jsonl_records, open_text
 

@@ -30,7 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 import amkit
 from amkit.ensemble import METHODS, Stacking, Voting, WeightedAverage
-from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json
+from amkit.io import atomic_save_tensors, atomic_write_json
 from amkit.train.metrics import classification_scores
 
 SPLITS = ("val", "test")

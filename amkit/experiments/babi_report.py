@@ -18,7 +18,7 @@ from typing import Any
 
 from amkit.experiments import report
 from amkit.experiments.report import finish_page
-from amkit.train.checkpoint import atomic_write_json
+from amkit.io import atomic_write_json
 
 # per-task rows: each task's training examples per second (the mean over its runs)
 RATE_PER_TASK = "per_task_train_examples_per_second"

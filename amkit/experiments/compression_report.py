@@ -28,7 +28,7 @@ import torch
 
 from amkit.experiments import report
 from amkit.experiments.report import finish_page, finished_metrics
-from amkit.train.checkpoint import atomic_write_json
+from amkit.io import atomic_write_json
 
 RESULTS = Path("docs/results/compression.json")
 BATCHES = (1, 32)

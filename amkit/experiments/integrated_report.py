@@ -22,7 +22,7 @@ from typing import Any
 
 from amkit.experiments import report
 from amkit.experiments.report import finish_page
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+from amkit.io import atomic_write_json, atomic_write_text
 
 RESULTS = Path("docs/results/integrated.json")
 

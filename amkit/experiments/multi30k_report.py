@@ -27,7 +27,7 @@ from typing import Any
 
 from amkit.experiments import report
 from amkit.experiments.report import finish_page, mean_std_cell
-from amkit.train.checkpoint import atomic_write_json
+from amkit.io import atomic_write_json
 
 RESULTS = Path("docs/results/multi30k.json")
 METRICS = ("bleu", "bleu_lc")

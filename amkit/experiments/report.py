@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+from amkit.io import atomic_write_json, atomic_write_text
 
 
 def mean_std(values: list[float]) -> dict[str, float | None]:

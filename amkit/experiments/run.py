@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 import random
 import shutil
@@ -36,8 +35,7 @@ from torch import nn
 
 import amkit
 from amkit.compress.methods import CompressConfig, apply_compression
-from amkit.data.base import DATASETS, DataBundle
-from amkit.experiments.config import (
+from amkit.config import (
     ConfigError,
     apply_overrides,
     build_section,
@@ -45,15 +43,17 @@ from amkit.experiments.config import (
     load_yaml,
     to_dict,
 )
-from amkit.models.base import MODELS
-from amkit.train import distributed
-from amkit.train.checkpoint import (
+from amkit.data.base import DATASETS, DataBundle
+from amkit.io import (
+    atomic_copy,
     atomic_save_tensors,
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
-    load_model,
 )
+from amkit.models.base import MODELS
+from amkit.train import distributed
+from amkit.train.checkpoint import load_model
 from amkit.train.metrics import evaluate, save_confusion_matrix
 from amkit.train.trainer import TrainConfig, Trainer
 
@@ -417,8 +417,7 @@ def run_repeats(
     cfg, model, data = load_run(best_dir)
     # the chosen repeat's model, config and data files (a text model's vocabulary)
     for name in ["model.safetensors", "config.yaml", *data.files]:
-        shutil.copyfile(best_dir / name, run_dir / f".{name}.tmp")
-        os.replace(run_dir / f".{name}.tmp", run_dir / name)
+        atomic_copy(best_dir / name, run_dir / name)
     train_seconds = sum(r["timings"]["train_seconds"] for r in summaries)
     atomic_write_json(
         run_dir / "metrics.json",

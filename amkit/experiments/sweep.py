@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments.config import parse_override
-from amkit.train.checkpoint import atomic_write_json, atomic_write_text
+from amkit.config import parse_override
+from amkit.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +327,7 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _plot(summary: dict[str, Any], path: Path) -> None:
-    from amkit.explain.heatmap import save_figure
+    from amkit.io import atomic_save_figure as save_figure
 
     entries = [e for e in summary["variants"] if COMPARED_METRIC in e]
     if not entries:

@@ -17,7 +17,7 @@ import torch
 
 import amkit
 from amkit.explain.heatmap import save_heatmap
-from amkit.train.checkpoint import atomic_write_text
+from amkit.io import atomic_write_text
 
 
 @dataclass

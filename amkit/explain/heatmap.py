@@ -5,8 +5,6 @@ Legend: T rows (queries, hops or heads), S columns (keys, tokens or memory slots
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from amkit.io import atomic_save_figure  # noqa: E402
 
 
 def save_heatmap(
@@ -56,17 +56,4 @@ def save_heatmap(
     return save_figure(fig, path)
 
 
-def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
-    """Write a matplotlib figure as PNG atomically (a crash never leaves half a file) and
-    close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi)
-        os.replace(tmp, path)
-    finally:
-        plt.close(fig)
-        Path(tmp).unlink(missing_ok=True)
-    return path
+save_figure = atomic_save_figure  # the name the explain modules use

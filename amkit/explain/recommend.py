@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 import amkit
 from amkit.explain.heatmap import save_heatmap
-from amkit.train.checkpoint import atomic_write_text
+from amkit.io import atomic_write_text
 
 
 @dataclass

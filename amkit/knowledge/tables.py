@@ -138,3 +138,34 @@ def fact_table(vocab: Sequence[str], kb, max_facts: int = 6) -> tuple[Tensor, fl
         n_found += bool(facts)
     n_real = sum(w not in SPECIALS for w in vocab)
     return ids, (n_found / n_real if n_real else 0.0)
+
+
+def vocabulary_knowledge(
+    kind: str,
+    vocab: list[str],
+    lexicons: list[str],
+    vectors: str | None,
+    wordnet: str | None,
+    max_facts: int,
+) -> tuple[Tensor, list[str] | None, float]:
+    """Look every vocabulary word up in one knowledge source (``amkit.knowledge.tables``):
+    ``(table, concepts, coverage)`` -- ``lexicon``: scores ``(V, Dk)``; ``glove``: frozen
+    vectors ``(V, Dk)`` (the GloVe 6B 50d wheel, or ``vectors``: a file); ``wordnet``:
+    concept ids ``(V, E)`` with their names ``concepts`` (``None`` for the others)."""
+    if kind == "lexicon":
+        table, found = lexicon_table(vocab, [load_lexicon(s) for s in lexicons])
+        return table, None, found
+    if kind == "glove":
+        keep = set(vocab) | {w.lower() for w in vocab}
+        source = (
+            Embeddings.glove_6b_50d(keep=keep)
+            if vectors is None
+            else Embeddings.load(vectors, keep=keep)
+        )
+        table, found = vector_table(vocab, source)
+        return table, None, found
+    if kind == "wordnet":
+        from amkit.knowledge.wordnet import WordNet
+
+        return concept_table(vocab, WordNet(wordnet), max_facts)
+    raise ValueError(f"knowledge: expected lexicon, glove or wordnet, got {kind!r}")

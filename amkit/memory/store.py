@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from amkit.io import directory_backup, fsync_path, replace_directory
 from amkit.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -82,44 +83,6 @@ def _as_tensor(x: Any, name: str) -> Tensor:
     if isinstance(x, Tensor):
         return x.detach()
     raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _backup_of(path: Path) -> Path:
-    """Where :func:`_swap_in` parks the old copy while the new one is renamed in."""
-    return path.parent / f".{path.name}.old"
-
-
-def _swap_in(new: Path, path: Path) -> None:
-    """Replace directory ``path`` by directory ``new`` (a sibling) with two renames.
-
-    Between the renames only the backup exists; :meth:`MemoryStore.load` falls back to it,
-    and the next save restores it first.
-    """
-    backup = _backup_of(path)
-    if backup.exists():
-        if path.exists():  # stale: an earlier save stopped after its second rename
-            shutil.rmtree(backup)
-        else:  # an earlier save stopped between its renames: the backup is the last copy
-            os.rename(backup, path)
-    if path.exists():
-        os.rename(path, backup)
-        try:
-            os.rename(new, path)
-        except BaseException:
-            os.rename(backup, path)
-            raise
-        shutil.rmtree(backup)
-    else:
-        os.rename(new, path)
-    _fsync(path.parent)
 
 
 class MemoryStore(abc.ABC):
@@ -451,9 +414,9 @@ class MemoryStore(abc.ABC):
             }
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             for name in (*files, META_FILE):
-                _fsync(tmp / name)
-            _fsync(tmp)
-            _swap_in(tmp, path)
+                fsync_path(tmp / name)
+            fsync_path(tmp)
+            replace_directory(tmp, path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -468,9 +431,9 @@ class MemoryStore(abc.ABC):
             ValueError: the files are not a store of this class, or do not fit together.
         """
         path = Path(path)
-        if not (path / META_FILE).is_file() and (_backup_of(path) / META_FILE).is_file():
+        if not (path / META_FILE).is_file() and (directory_backup(path) / META_FILE).is_file():
             logger.warning("%s is missing; loading the copy an interrupted save left", path)
-            path = _backup_of(path)
+            path = directory_backup(path)
         if not (path / META_FILE).is_file():
             raise FileNotFoundError(f"no memory store at {path} ({META_FILE} not found)")
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))

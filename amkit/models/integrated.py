@@ -54,13 +54,14 @@ from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
 from amkit.attention.pooling import AttentionPooling
-from amkit.experiments.config import option
+from amkit.config import option
+from amkit.encoders import CNNEncoder, RNNEncoder
 from amkit.knowledge.distill import distillation_loss
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
+from amkit.knowledge.tables import vocabulary_knowledge
 from amkit.memory.kv import KeyValueMemory
 from amkit.memory.memn2n import position_encoding_weights
 from amkit.models.base import ModelOutput, register_model
-from amkit.models.text_classifier import CNNEncoder, RNNEncoder, vocabulary_knowledge
 
 log = logging.getLogger("amkit")
 

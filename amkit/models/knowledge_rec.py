@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
-from amkit.experiments.config import option
+from amkit.config import option
 from amkit.knowledge.fusion import GatedFusion
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.seqrec import (

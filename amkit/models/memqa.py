@@ -32,13 +32,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
-from amkit.experiments.config import option
+from amkit.config import option
+from amkit.encoders import pool
 from amkit.memory.dnc import DNC
 from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
 from amkit.memory.memn2n import MemN2N, ages_from_newest
 from amkit.memory.universal_transformer import UniversalTransformer, set_identity
 from amkit.models.base import ModelOutput, register_model
-from amkit.models.text_classifier import pool
 
 log = logging.getLogger("amkit")
 

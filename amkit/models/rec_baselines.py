@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from amkit.experiments.config import option
+from amkit.config import option
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.seqrec import margin_logits, ranking_output, sample_negatives
 

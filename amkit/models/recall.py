@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention import SCORES, Attention, TransformerEncoder
-from amkit.experiments.config import option
+from amkit.config import option
 from amkit.models.base import ModelOutput, register_model
 
 

@@ -36,12 +36,12 @@ from amkit.attention import Attention
 from amkit.attention.masks import masked_softmax
 from amkit.attention.multihead import MultiHeadAttention
 from amkit.attention.transformer import TransformerEncoder
+from amkit.config import option
 from amkit.data.base import iterate_batches
 from amkit.data.multi30k import EOS
-from amkit.experiments.config import option
+from amkit.encoders import ChunkedEncoder, RNNEncoder
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.decoding import beam_search, greedy_decode
-from amkit.models.text_classifier import ChunkedEncoder, RNNEncoder
 
 SCORES = {"bahdanau": "additive", "concat": "additive", "dot": "dot", "general": "general"}
 

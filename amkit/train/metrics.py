@@ -150,7 +150,7 @@ def save_confusion_matrix(
     the predictions, rows = true class; ``None`` when there are more than ``max_classes``."""
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-    from amkit.explain.heatmap import save_figure
+    from amkit.io import atomic_save_figure as save_figure
 
     targets, predictions = np.asarray(targets), np.asarray(predictions)
     used = sorted(set(targets.tolist()) | set(predictions.tolist()))

@@ -24,15 +24,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from amkit.config import option
 from amkit.data.base import DataBundle, iterate_batches, model_inputs
-from amkit.experiments.config import option
+from amkit.io import atomic_write_text
 from amkit.train import distributed
-from amkit.train.checkpoint import (
-    atomic_write_text,
-    load_training_state,
-    save_model,
-    save_training_state,
-)
+from amkit.train.checkpoint import load_training_state, save_model, save_training_state
 from amkit.train.metrics import evaluate
 from amkit.train.precision import resolve_precision
 
