@@ -38,12 +38,12 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check amkit tests benchmarks scripts
-	$(BIN)/ruff format --check amkit tests benchmarks scripts
+	$(BIN)/ruff check amkit tests benchmarks results tools
+	$(BIN)/ruff format --check amkit tests benchmarks results tools
 
 format: $(STAMP)
-	$(BIN)/ruff format amkit tests benchmarks scripts
-	$(BIN)/ruff check --fix amkit tests benchmarks scripts
+	$(BIN)/ruff format amkit tests benchmarks results tools
+	$(BIN)/ruff check --fix amkit tests benchmarks results tools
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -85,7 +85,7 @@ def test_compressed_translation_runs_load_evaluate_and_translate(
 def test_compression_report_measures_every_variant_in_one_run(
     tmp_path, reverse_corpus, translation_config
 ):
-    from amkit.experiments import compression_report
+    from results import compression_report
 
     data_dir = reverse_corpus(tmp_path / "rev", n_train=300)
     source = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run").run_dir

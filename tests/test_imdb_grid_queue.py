@@ -1,4 +1,4 @@
-"""``scripts/imdb_grid_queue.py`` queues exactly the grid cells the results page lacks, in
+"""``tools/imdb_grid_queue.py`` queues exactly the grid cells the results page lacks, in
 commands amkit accepts."""
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from test_queues import check_line
 from amkit.experiments.sweep import parse_seeds, parse_variants
 
 ROOT = Path(__file__).parents[1]
-SPEC = importlib.util.spec_from_file_location(
-    "imdb_grid_queue", ROOT / "scripts/imdb_grid_queue.py"
-)
+SPEC = importlib.util.spec_from_file_location("imdb_grid_queue", ROOT / "tools/imdb_grid_queue.py")
 grid_queue = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(grid_queue)
 
@@ -104,7 +102,7 @@ def test_unknown_encoder_is_named(tmp_path, capsys):
 
 
 def test_commands_match_what_the_page_records():
-    """The generator repeats ``scripts/imdb_grid_rows.sh``'s sweep commands (another
+    """The generator repeats ``tools/imdb_grid_rows.sh``'s sweep commands (another
     language): each full-data grid row's recorded command is the line it would write."""
     rows = json.loads((ROOT / "docs/results/imdb.json").read_text())["rows"]
     checked = 0

@@ -1,4 +1,4 @@
-"""scripts/queue_status.py: done / running / partial / todo per queue line, sweep cell counts."""
+"""tools/queue_status.py: done / running / partial / todo per queue line, sweep cell counts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "queue_status.py"
+SCRIPT = Path(__file__).resolve().parents[1] / "tools" / "queue_status.py"
 spec = importlib.util.spec_from_file_location("queue_status", SCRIPT)
 queue_status = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(queue_status)

@@ -1,4 +1,4 @@
-"""The committed job queues (``scripts/queues/*.tsv``) name configs and overrides that amkit
+"""The committed job queues (``tools/queues/*.tsv``) name configs and overrides that amkit
 accepts: a typo in a queue line would otherwise surface only when a worker reaches it,
 hours into a session. Each ``amkit train`` / ``amkit sweep`` line is parsed by amkit's own
 command-line parser and its config validated with every override (per variant and seed for
@@ -16,7 +16,7 @@ from amkit.experiments.run import load_config
 from amkit.experiments.sweep import parse_seeds, parse_variants
 
 ROOT = Path(__file__).parents[1]
-QUEUES = sorted((ROOT / "scripts" / "queues").glob("*.tsv"))
+QUEUES = sorted((ROOT / "tools" / "queues").glob("*.tsv"))
 
 
 def queue_lines() -> list[tuple[str, str, str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from amkit.experiments import (
+from results import (
     babi_report,
     compression_report,
     imdb_report,
@@ -15,7 +15,7 @@ from amkit.experiments import (
     multi30k_report,
     recsys_report,
 )
-from amkit.experiments.babi_report import PUBLISHED, render, summarize_errors
+from results.babi_report import PUBLISHED, render, summarize_errors
 
 ROOT = Path(__file__).resolve().parents[1]
 

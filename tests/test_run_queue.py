@@ -1,4 +1,4 @@
-"""scripts/run_queue.sh: skips finished lines, runs each line once across workers, logs rc."""
+"""tools/run_queue.sh: skips finished lines, runs each line once across workers, logs rc."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-QUEUE = Path(__file__).resolve().parents[1] / "scripts" / "run_queue.sh"
+QUEUE = Path(__file__).resolve().parents[1] / "tools" / "run_queue.sh"
 
 pytestmark = pytest.mark.skipif(shutil.which("flock") is None, reason="needs flock (util-linux)")
 

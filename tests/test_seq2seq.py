@@ -230,8 +230,8 @@ def test_decoding_is_chosen_on_val_and_test_decoded_once(
     tie) on test once, written to decoding.json, which ``add`` then reports."""
     import json
 
-    from amkit.experiments import multi30k_report
     from amkit.models.seq2seq import RNNSeq2Seq
+    from results import multi30k_report
 
     data_dir = reverse_corpus(tmp_path / "rev", n_train=200)
     result = amkit.run(translation_config(data_dir, epochs=1), run_dir=tmp_path / "run")

@@ -1,7 +1,7 @@
 """bAbI results page: collect run directories into ``docs/results/babi.json``, render ``.md``.
 
-    python -m amkit.experiments.babi_report add RUN_DIR --id ID --label TEXT --command CMD
-    python -m amkit.experiments.babi_report render
+    python -m results.babi_report add RUN_DIR --id ID --label TEXT --command CMD
+    python -m results.babi_report render
 
 The JSON twin is the source of truth; the Markdown table is generated from it. Published
 numbers sit in the same JSON under ``published`` with their source.
@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments import report
-from amkit.experiments.report import finish_page
 from amkit.io import atomic_write_json
+from results import report
+from results.report import finish_page
 
 # per-task rows: each task's training examples per second (the mean over its runs)
 RATE_PER_TASK = "per_task_train_examples_per_second"
@@ -459,7 +459,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.babi_report")
+    parser = argparse.ArgumentParser(prog="python -m results.babi_report")
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser(
         "add",

@@ -1,9 +1,9 @@
 """Translation results page: seeds of one model -> a row of ``docs/results/multi30k.json``.
 
-    python -m amkit.experiments.multi30k_report add RUN_DIR [RUN_DIR ...] --id ID \\
+    python -m results.multi30k_report add RUN_DIR [RUN_DIR ...] --id ID \\
         --label TEXT --family rnn|transformer --command CMD [--notes TEXT]
-    python -m amkit.experiments.multi30k_report render
-    python -m amkit.experiments.multi30k_report decode RUN_DIR [--beams 1,4] \
+    python -m results.multi30k_report render
+    python -m results.multi30k_report decode RUN_DIR [--beams 1,4] \
         [--length-penalties 0.6,1.0]
 
 ``decode`` chooses the beam width and length penalty on the validation set, then decodes
@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments import report
-from amkit.experiments.report import finish_page, mean_std_cell
 from amkit.io import atomic_write_json
+from results import report
+from results.report import finish_page, mean_std_cell
 
 RESULTS = Path("docs/results/multi30k.json")
 METRICS = ("bleu", "bleu_lc")

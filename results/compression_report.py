@@ -1,9 +1,9 @@
 """Compression results page: a trained run and its compressed variants, measured in one process.
 
-    python -m amkit.experiments.compression_report measure RUN_DIR --id ID --label TEXT \\
+    python -m results.compression_report measure RUN_DIR --id ID --label TEXT \\
         [--prune 0.3,0.5,0.7] [--out-root runs/compressed] [--sentences 128] \\
         [--extra "NAME=RUN_DIR" ...]
-    python -m amkit.experiments.compression_report render
+    python -m results.compression_report render
 
 ``measure`` makes (or reuses) the int8-quantized and magnitude-pruned run directories of
 ``RUN_DIR`` with :func:`amkit.compress.run.compress_run`, loads each variant as ``amkit
@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
-from amkit.experiments import report
-from amkit.experiments.report import finish_page, finished_metrics
 from amkit.io import atomic_write_json
+from results import report
+from results.report import finish_page, finished_metrics
 
 RESULTS = Path("docs/results/compression.json")
 BATCHES = (1, 32)
@@ -151,7 +151,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.compression_report")
+    parser = argparse.ArgumentParser(prog="python -m results.compression_report")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("measure", help="compress a run, measure every variant, add its block")
     run.add_argument("run_dir")
@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             extra.append((name, directory))
         block = measure(args.run_dir, args.out_root, amounts, args.sentences, tuple(extra))
         given = sys.argv[1:] if argv is None else argv
-        command = " ".join(["python -m amkit.experiments.compression_report", *given])
+        command = " ".join(["python -m results.compression_report", *given])
         add_block(block, args.id, args.label, command)
     report.write_page(RESULTS, {}, render)
     return 0

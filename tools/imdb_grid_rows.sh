@@ -1,7 +1,7 @@
 #!/bin/bash
 # Refreshes the IMDB knowledge-grid cells (docs/results/imdb.{json,md}) from the sweeps in
 # runs/imdb/grid/<encoder>/<knowledge>/seed<S>/ (all 22,500 training reviews; queues
-# scripts/queues/imdb_grid_{a,b}.tsv) and runs/imdb/grid10/... (10 %: imdb_grid_10pct_{a,b}.tsv).
+# tools/queues/imdb_grid_{a,b}.tsv) and runs/imdb/grid10/... (10 %: imdb_grid_10pct_{a,b}.tsv).
 # Cells keep the seeds an earlier session ran (runs no longer on disk).  usage: imdb_grid_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -64,10 +64,10 @@ for size in full 10%; do
       if [ -n "$region_none" ]; then
         cmd="$REGION_NONE_COMMAND" notes="$notes Seed 0's run is runs/imdb/region_cnn/seed0-stop21 (the same command, rerun in stop 21)."
       fi
-      $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "$folder-$enc-$k" \
+      $PY -m results.imdb_report add "${dirs[@]}" --id "$folder-$enc-$k" \
         --label "$enc, $k (grid)" --encoder "$enc" --knowledge "$k" --train-size "$size" --grid \
         --command "$cmd" --notes "$notes" --keep-seeds
     done
   done
 done
-$PY -m amkit.experiments.imdb_report render
+$PY -m results.imdb_report render

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Write the queue of the full-data IMDB grid cells that ``docs/results/imdb.json`` lacks.
 
-usage: scripts/imdb_grid_queue.py [--encoders cnn,region,...] [--per-encoder] [--results PATH]
+usage: tools/imdb_grid_queue.py [--encoders cnn,region,...] [--per-encoder] [--results PATH]
        OUT.tsv
 
 ``runs/`` is not kept between sessions, and an ``amkit sweep`` reruns every cell whose run
 directory is gone, so a queue written for one session can retrain cells the page already
 has. This reads the page's grid rows (``grid-<encoder>-<knowledge>``, field ``seeds``) and
 writes one sweep line per missing cell (``--seeds S --variant K``), in the commands
-``scripts/imdb_grid_rows.sh`` records. Each line's OUT is the cell's run directory, so
+``tools/imdb_grid_rows.sh`` records. Each line's OUT is the cell's run directory, so
 ``run_queue.sh`` locks and skips per cell and any number of workers share the queue (a line
 per encoder, ``--per-encoder``, holds the encoder's one lock: its cells run one at a time).
 Cells finished on disk but not yet on the page count as missing: run ``imdb_grid_rows.sh``

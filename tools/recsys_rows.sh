@@ -1,6 +1,6 @@
 #!/bin/bash
 # Adds/refreshes the 3-seed rows of docs/results/recsys.{json,md} from whichever seeds have
-# finished under runs/recsys/ (layout of scripts/queues/recsys_*.tsv); a row's seeds whose runs
+# finished under runs/recsys/ (layout of tools/queues/recsys_*.tsv); a row's seeds whose runs
 # are not on disk (an earlier session's) are kept.  usage: recsys_rows.sh
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -14,7 +14,7 @@ add() { # id dataset label config dir-for-seed-0 dir-prefix-for-seeds-1-2 [notes
   # {seeds}: the row's seeds, including those an earlier session ran (--keep-seeds)
   local cmd="for s in {seeds}; do amkit train $cfg --out $prefix-seed\$s --set seed=\$s${more:+ $more}; done"
   [ "$first" != "$prefix-seed0" ] && cmd="$cmd (seed 0: --out $first)"
-  $PY -m amkit.experiments.recsys_report add "${dirs[@]}" --id "$id" --label "$label" \
+  $PY -m results.recsys_report add "${dirs[@]}" --id "$id" --label "$label" \
     --dataset "$dataset" --command "$cmd" --notes "$notes" --keep-seeds
 }
 ONE_THREAD="Seeds 1-2 ran one thread each beside another training; their s/epoch is not the quiet-machine speed."
@@ -35,4 +35,4 @@ add knowledge-rec-games games "Memory recommender, 20 latent slots (knowledge_re
   configs/recsys/knowledge_rec_games.yaml runs/recsys/knowledge-rec-games-seed0 \
   runs/recsys/knowledge-rec-games "No item knowledge for Games: latent slots only. One thread per seed beside another training."
 add bpr-games games "BPR-MF" configs/recsys/bpr_games.yaml runs/recsys/bpr-games runs/recsys/bpr-games
-$PY -m amkit.experiments.recsys_report render
+$PY -m results.recsys_report render

@@ -1,8 +1,8 @@
 """IMDB results page: seeds of one variant -> a row of ``docs/results/imdb.json``; render ``.md``.
 
-    python -m amkit.experiments.imdb_report add RUN_DIR [RUN_DIR ...] --id ID --label TEXT \\
+    python -m results.imdb_report add RUN_DIR [RUN_DIR ...] --id ID --label TEXT \\
         --encoder bilstm --knowledge none --train-size full --command CMD [--notes TEXT]
-    python -m amkit.experiments.imdb_report render
+    python -m results.imdb_report render
 
 Each RUN_DIR is one seed of the variant (an ``amkit train`` or ``amkit baseline`` run
 directory); the row keeps every seed's test numbers and their mean and standard deviation.
@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments import report
-from amkit.experiments.report import finish_page, mean_std, mean_std_cell, seeds_row
+from results import report
+from results.report import finish_page, mean_std, mean_std_cell, seeds_row
 
 RESULTS = Path("docs/results/imdb.json")
 METRICS = ("accuracy", "precision", "recall", "f1")

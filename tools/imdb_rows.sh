@@ -10,7 +10,7 @@ add() { # id encoder knowledge label dir-prefix extra-set
   local cfg=configs/imdb/$enc.yaml
   # {seeds}: the row's seeds, including those an earlier session ran (--keep-seeds)
   local cmd="for s in {seeds}; do amkit train $cfg --out $prefix-seed\$s --set seed=\$s$extra; done"
-  $PY -m amkit.experiments.imdb_report add "${dirs[@]}" --id "$id" --label "$label" --encoder "$enc" \
+  $PY -m results.imdb_report add "${dirs[@]}" --id "$id" --label "$label" --encoder "$enc" \
      --knowledge "$k" --train-size full --command "$cmd" --notes "${NOTES[$id]}" \
      --keep-seeds
 }
@@ -26,4 +26,4 @@ for enc in chunked cnn bigru bilstm transformer; do
   done
   add "$enc-distill" $enc "distillation (NBSVM teacher)" "$enc encoder, distilled from NBSVM-bi" runs/imdb/$enc/distill " data.teacher=runs/imdb/nbsvm/teacher-seed\$s"
 done
-$PY -m amkit.experiments.imdb_report render
+$PY -m results.imdb_report render

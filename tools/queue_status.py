@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Where the queues stand: per queue line ``done``, ``running``, ``partial`` or ``todo``.
 
-usage: scripts/queue_status.py QUEUE.tsv [QUEUE.tsv ...]
+usage: tools/queue_status.py QUEUE.tsv [QUEUE.tsv ...]
 
-A line is ``done`` as ``scripts/run_queue.sh`` sees it (``OUT/metrics.json`` or the file
+A line is ``done`` as ``tools/run_queue.sh`` sees it (``OUT/metrics.json`` or the file
 ``OUT`` exists), ``running`` while a job holds its lock ``OUT.lock`` (read from
 ``/proc/locks``, never by taking the lock, so a worker is never turned away), ``partial``
 when an interrupted training has logged epochs (the queue resumes it), else ``todo``.

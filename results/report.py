@@ -40,11 +40,11 @@ def finished_metrics(run_dir: str | Path) -> dict[str, Any]:
 
 def page_header(title: str, page: str) -> list[str]:
     """The first lines of every generated page: its title and where it comes from (the JSON
-    twin ``page.json``, rendered by ``amkit.experiments.{page}_report``)."""
+    twin ``page.json``, rendered by ``results.{page}_report``)."""
     return [
         f"# {title}",
         "",
-        f"<!-- generated from {page}.json by `python -m amkit.experiments.{page}_report "
+        f"<!-- generated from {page}.json by `python -m results.{page}_report "
         "render`; do not edit by hand -->",
         "",
     ]
@@ -152,7 +152,7 @@ def rows_cli(
     RUN_DIR... --id --label --command [--notes]`` (the caller adds its own columns to the
     returned ``add`` parser) and ``render``; ``extra`` names more subcommands (name -> help)
     for the caller to fill. Returns ``(parser, add, {name: extra parser})``."""
-    parser = argparse.ArgumentParser(prog=f"python -m amkit.experiments.{module}")
+    parser = argparse.ArgumentParser(prog=f"python -m results.{module}")
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
     add.add_argument("run_dirs", nargs="+")

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A sequential, skip-finished, resuming job queue (queues: scripts/queues/, see its README).
+# A sequential, skip-finished, resuming job queue (queues: tools/queues/, see its README).
 # usage: run_queue.sh QUEUEFILE ; each line: OUT<TAB>command... ; skips an OUT directory with
 # metrics.json, or an OUT file that exists (written atomically, e.g. by amkit translate);
 # one thread per job unless the command sets OMP_NUM_THREADS. Several workers may run the

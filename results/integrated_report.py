@@ -1,11 +1,11 @@
 """Integrated-model results page: ablation sweeps and ensembles -> ``docs/results/integrated.json``
 and its generated ``.md``.
 
-    python -m amkit.experiments.integrated_report sweep SWEEP_DIR --id babi-1k \\
+    python -m results.integrated_report sweep SWEEP_DIR --id babi-1k \\
         --dataset "bAbI 1k joint" --command "amkit sweep ..." [--notes TEXT]
-    python -m amkit.experiments.integrated_report ensemble RUN_DIR --id imdb-ensemble \\
+    python -m results.integrated_report ensemble RUN_DIR --id imdb-ensemble \\
         --dataset IMDB --command "amkit ensemble ..." [--notes TEXT]
-    python -m amkit.experiments.integrated_report render
+    python -m results.integrated_report render
 
 A sweep entry keeps, per variant, the seeds and the test / validation accuracy statistics of
 the sweep's ``summary.json`` (mean, standard deviation, 95 % interval, paired test against
@@ -20,9 +20,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments import report
-from amkit.experiments.report import finish_page
 from amkit.io import atomic_write_json, atomic_write_text
+from results import report
+from results.report import finish_page
 
 RESULTS = Path("docs/results/integrated.json")
 
@@ -147,7 +147,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m amkit.experiments.integrated_report")
+    parser = argparse.ArgumentParser(prog="python -m results.integrated_report")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, what in (("sweep", "an ablation sweep directory"), ("ensemble", "an ensemble run")):
         add = sub.add_parser(name, help=f"add or replace an entry from {what}")

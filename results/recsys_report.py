@@ -1,8 +1,8 @@
 """Recommendation results page: seeds of one model -> a row of ``docs/results/recsys.json``.
 
-    python -m amkit.experiments.recsys_report add RUN_DIR [RUN_DIR ...] --id ID \\
+    python -m results.recsys_report add RUN_DIR [RUN_DIR ...] --id ID \\
         --label TEXT --dataset ml-1m --command CMD [--notes TEXT]
-    python -m amkit.experiments.recsys_report render
+    python -m results.recsys_report render
 
 Each RUN_DIR is one seed (an ``amkit train`` run on the ``sequences`` dataset). A row keeps
 every seed's test HR@10 / NDCG@10 against 100 sampled negatives and over all items, with
@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from amkit.experiments import report
-from amkit.experiments.report import finish_page, mean_std_cell, seeds_row
+from results import report
+from results.report import finish_page, mean_std_cell, seeds_row
 
 RESULTS = Path("docs/results/recsys.json")
 METRICS = ("hr@10", "ndcg@10", "full_hr@10", "full_ndcg@10")
@@ -88,7 +88,7 @@ def add_row(
     keep_seeds: bool = False,
 ) -> dict[str, Any]:
     """Add or replace the row ``row_id`` from one run directory per seed (``keep_seeds``:
-    keep the row's other seeds, see :func:`amkit.experiments.report.store_row`)."""
+    keep the row's other seeds, see :func:`results.report.store_row`)."""
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {list(DATASETS)}, got {dataset!r}")
     fields = {"label": label, "dataset": dataset, "command": command, "notes": notes,
