@@ -20,7 +20,9 @@
     amkit bench attention|memory [--quick]
     amkit --version
 
-User mistakes (bad config, missing file, bad usage) print a short message and exit 2.
+User mistakes (a bad config, a malformed data line, a missing file, bad usage) print a short
+message and exit 2. Any other error is a bug in amkit: its traceback is printed, with a
+request to report it, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -30,15 +32,17 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 import amkit
-from amkit.config import ConfigError
-from amkit.data.download import DownloadError
-from amkit.registry import REGISTRIES, UnknownNameError
+from amkit.errors import UserError
+from amkit.registry import REGISTRIES
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
+ISSUES_URL = "https://github.com/amkit/amkit/issues"
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -54,23 +58,35 @@ def _print_epoch(epoch: int, record: dict) -> None:
     print(epoch_line(record))
 
 
+def _print_config(config: str | Path, overrides: Sequence[str]) -> int:
+    import yaml
+
+    from amkit.experiments.experiment import load_config
+
+    resolved = load_config(config, overrides).to_dict()
+    print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     if args.resume is None and args.config is None:
-        raise _UsageError("train needs a CONFIG file, or --resume RUN_DIR")
+        raise UserError("train needs a CONFIG file, or --resume RUN_DIR")
+    if args.print_config:
+        return _print_config(args.config or Path(args.resume) / "config.yaml", args.set)
     if args.resume is not None and args.out is not None:
-        raise _UsageError("--resume continues in its own directory; do not also give --out")
+        raise UserError("--resume continues in its own directory; do not also give --out")
     if args.nproc > 1:
         from amkit.train import distributed
 
         if args.repeats > 1:
-            raise _UsageError("--nproc trains one run; do not combine it with --repeats")
+            raise UserError("--nproc trains one run; do not combine it with --repeats")
         if args.out is None and args.resume is None:
-            raise _UsageError("--nproc needs --out RUN_DIR (every process must agree on it)")
+            raise UserError("--nproc needs --out RUN_DIR (every process must agree on it)")
         if "WORLD_SIZE" not in os.environ:  # not yet under torchrun: relaunch there
             return distributed.launch(_without_option(args.argv, "--nproc"), args.nproc)
     if args.repeats > 1:
         if args.out is None and args.resume is None:
-            raise _UsageError("--repeats needs --out RUN_DIR (rerun the same command to resume)")
+            raise UserError("--repeats needs --out RUN_DIR (rerun the same command to resume)")
         from amkit.experiments.run import run_repeats
 
         result = run_repeats(
@@ -176,17 +192,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         print(text)
         print(f"heat map: {png}")
         return 0
-    raise _UsageError(f"no explanation for the data of {args.run_dir} yet")
+    raise UserError(f"no explanation for the data of {args.run_dir} yet")
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
     from amkit.explain.recommend import recommend
 
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
-    try:
-        result = recommend(args.run_dir, args.user, args.k, out)
-    except ValueError as error:
-        raise _UsageError(str(error)) from error
+    result = recommend(args.run_dir, args.user, args.k, out)
     print(result.text())
     if result.html is not None:
         print(f"HTML: {result.html}")
@@ -201,10 +214,10 @@ def _cmd_translate(args: argparse.Namespace) -> int:
     from amkit.io import atomic_write_text
 
     if (args.text is None) == (args.input is None):
-        raise _UsageError("give a sentence, or --input FILE (with --output FILE)")
+        raise UserError("give a sentence, or --input FILE (with --output FILE)")
     _, model, _ = amkit.load_run(args.run_dir)
     if not hasattr(model, "translate"):
-        raise _UsageError(f"{args.run_dir} is not a translation run")
+        raise UserError(f"{args.run_dir} is not a translation run")
     if args.text is not None:
         print(model.translate([args.text], beam=args.beam)[0][0])
         return 0
@@ -225,10 +238,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 def _cmd_compress(args: argparse.Namespace) -> int:
     from amkit.compress.run import compress_run
 
-    try:
-        metrics = compress_run(args.run_dir, args.method, args.amount, args.out)
-    except (ValueError, FileExistsError) as error:
-        raise _UsageError(str(error)) from error
+    metrics = compress_run(args.run_dir, args.method, args.amount, args.out)
     info = metrics["compression"]
     ratio = info["weight_bytes"] / max(info["original_weight_bytes"], 1)
     line = f"{args.method}: weights {info['weight_bytes']:,} bytes ({ratio:.0%} of the original)"
@@ -323,10 +333,6 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return args.bench_module.main(args)
 
 
-class _UsageError(Exception):
-    pass
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # exit 2 with a short message, as argparse does
         self.print_usage(sys.stderr)
@@ -334,7 +340,32 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_overrides(parser: argparse.ArgumentParser, text: str) -> None:
-    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help=text)
+    parser.add_argument(
+        "--set", nargs="+", action="extend", default=[], metavar="KEY=VALUE", help=text
+    )
+
+
+def untangle_overrides(argv: Sequence[str]) -> list[str]:
+    """Move a positional that follows ``--set`` values in front of the ``--set``.
+
+    ``--set`` takes any number of ``KEY=VALUE`` items, so argparse would read the config in
+    ``amkit train --set train.lr=0.01 cfg.yaml`` as one more override. An item without ``=``
+    cannot be an override: it ends the list and is moved before its ``--set``.
+    """
+    out: list[str] = []
+    flag_at = None  # index in ``out`` of the --set whose values are being read
+    for item in argv:
+        if item == "--set":
+            flag_at = len(out)
+            out.append(item)
+        elif flag_at is not None and not item.startswith("-") and "=" not in item:
+            out.insert(flag_at, item)  # a positional: before the --set
+            flag_at += 1
+        else:
+            if item.startswith("-"):
+                flag_at = None
+            out.append(item)
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -368,6 +399,11 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         help="data-parallel processes through torchrun (DDP; gloo on CPU, nccl on GPU)",
+    )
+    train.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the resolved config (defaults filled in, overrides applied) and exit",
     )
     train.set_defaults(func=_cmd_train)
 
@@ -499,8 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = untangle_overrides(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.argv = argv
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, "amkit_console", False)]:
         root.removeHandler(handler)
@@ -511,20 +548,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     root.addHandler(console)
     try:
         return args.func(args)
-    except (ConfigError, ValueError) as err:
-        print(f"amkit: {err}", file=sys.stderr)
-    except (
-        _UsageError,
-        UnknownNameError,
-        FileNotFoundError,
-        FileExistsError,
-        DownloadError,
-    ) as err:
+    except (UserError, FileNotFoundError, FileExistsError, IsADirectoryError) as err:
+        # the user's to fix; the message says what, where and how (no traceback)
         print(f"amkit: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("amkit: interrupted; resume with `amkit train --resume RUN_DIR`", file=sys.stderr)
         return 130
-    return EXIT_USAGE
+    except Exception:  # a bug in amkit, not the user's mistake: show where it happened
+        traceback.print_exc()
+        print(
+            f"amkit: internal error (a bug in amkit {amkit.__version__}, not in your input); "
+            f"please report it at {ISSUES_URL} with the command and the traceback above",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

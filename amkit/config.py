@@ -24,12 +24,13 @@ from typing import Any, Literal, TypeVar, Union
 
 import yaml
 
+from amkit.errors import UserError
 from amkit.registry import did_you_mean
 
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config with one or more problems; ``problems`` lists them, one line each."""
 
     def __init__(self, problems: list[str], source: str | None = None):

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from amkit.attention import TransformerEncoder
 from amkit.attention.pooling import AttentionPooling
+from amkit.errors import UserError
 
 __all__ = [
     "BagEncoder",
@@ -204,12 +205,12 @@ class RegionKnowledge(nn.Module):
         with torch.no_grad():
             if init == "joint":
                 if vocab_size is None:
-                    raise ValueError("RegionKnowledge: init 'joint' needs vocab_size")
+                    raise UserError("RegionKnowledge: init 'joint' needs vocab_size")
                 self.conv.weight.mul_(math.sqrt(knowledge_dim / (vocab_size + knowledge_dim)))
             elif init == "zero":
                 self.conv.weight.zero_()
             elif init != "conv":
-                raise ValueError(f"RegionKnowledge: init must be conv, joint or zero, got {init!r}")
+                raise UserError(f"RegionKnowledge: init must be conv, joint or zero, got {init!r}")
 
     def forward(self, h: Tensor, k: Tensor, need_weights: bool = False) -> tuple[Tensor, None]:
         padded = F.pad(k.transpose(1, 2), region_padding(self.size))  # (B, Dk, T + size - 1)

@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from amkit.errors import UserError
+
 REGISTRIES: dict[str, Registry] = {}
 
 
@@ -15,7 +17,7 @@ def did_you_mean(value: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(UserError, KeyError):
     """Raised for a component name that is not registered; lists the known names."""
 
     def __str__(self) -> str:  # KeyError would print the message with quotes
@@ -33,7 +35,7 @@ class Registry(dict):
     def register(self, name: str) -> Callable[[Any], Any]:
         def decorator(obj: Any) -> Any:
             if name in self:
-                raise ValueError(f"{self.kind} {name!r} is already registered")
+                raise UserError(f"{self.kind} {name!r} is already registered")
             self[name] = obj
             return obj
 

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from amkit.errors import UserError
+
 
 def open_text(path: str | Path, newline: str | None = None, encoding: str = "utf-8") -> IO[str]:
     """Open ``path`` for reading as text (UTF-8 unless told), through gzip for ``.gz``.
@@ -42,7 +44,7 @@ def jsonl_records(
         try:
             record = json.loads(line)
         except json.JSONDecodeError as error:
-            raise ValueError(f"{path}:{line_no}: not valid JSON ({error.msg})") from None
+            raise UserError(f"{path}:{line_no}: not valid JSON ({error.msg})") from None
         if not isinstance(record, dict):
-            raise ValueError(f"{path}:{line_no}: expected a JSON object{what}")
+            raise UserError(f"{path}:{line_no}: expected a JSON object{what}")
         yield line_no, record

@@ -93,3 +93,65 @@ def test_console_script_version_and_ls():
     assert "scores: additive, cosine, dot, general, scaled_dot" in listing.stdout
     bad = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_a_config_after_set_is_not_taken_for_an_override(capsys):
+    config = str(ROOT / "configs/demo/recall.yaml")
+    argv = ["train", "--set", "train.epochs=7", "model.d_model=8", config, "--print-config"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "epochs: 7" in printed and "d_model: 8" in printed
+    assert "batch_size: 32" in printed  # defaults are filled in
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["train", "--set", "a=1", "cfg.yaml"], ["train", "cfg.yaml", "--set", "a=1"]),
+        (
+            ["train", "cfg.yaml", "--set", "a=1", "b=2"],
+            ["train", "cfg.yaml", "--set", "a=1", "b=2"],
+        ),
+        (
+            ["evaluate", "--set", "a=1", "RUN", "--split", "val"],
+            ["evaluate", "RUN", "--set", "a=1", "--split", "val"],
+        ),
+        (["sweep", "--seeds", "0,1", "cfg.yaml"], ["sweep", "--seeds", "0,1", "cfg.yaml"]),
+    ],
+)
+def test_untangle_overrides(argv, expected):
+    from amkit.cli import untangle_overrides
+
+    assert untangle_overrides(argv) == expected
+
+
+def test_print_config_reports_every_problem(capsys):
+    config = str(ROOT / "configs/demo/recall.yaml")
+    assert (
+        main(["train", config, "--set", "train.epochz=2", "model.d_model=x", "--print-config"]) == 2
+    )
+    err = capsys.readouterr().err
+    assert "did you mean 'epochs'" in err and "model.d_model: expected an integer" in err
+
+
+def test_an_internal_error_shows_its_traceback_and_asks_for_a_report(monkeypatch, capsys):
+    def broken(args):
+        raise IndexError("index 3 is out of bounds")  # as a bug deep inside amkit would
+
+    monkeypatch.setattr("amkit.cli._cmd_ls", broken)
+    assert main(["ls"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "IndexError: index 3 is out of bounds" in err
+    assert "internal error" in err and "please report it" in err
+
+
+def test_a_user_error_from_deep_inside_is_one_line(monkeypatch, capsys):
+    from amkit.errors import UserError
+
+    def bad_input(args):
+        raise UserError("data.txt:3: expected 3 tab-separated columns, got 2")
+
+    monkeypatch.setattr("amkit.cli._cmd_ls", bad_input)
+    assert main(["ls"]) == 2
+    err = capsys.readouterr().err
+    assert err == "amkit: error: data.txt:3: expected 3 tab-separated columns, got 2\n"

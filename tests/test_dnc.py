@@ -177,7 +177,7 @@ def test_robust_dnc_options_interface_norm_is_scale_free_and_bypass_dropout_trai
 
 
 def test_word_steps_put_the_story_then_the_question_with_markers():
-    from amkit.models.memqa import DNCQA, DNCConfig
+    from amkit.models.qa import DNCQA, DNCConfig
 
     info = {"vocab_size": 10, "sentence_len": 3, "query_len": 2, "memory_size": 3}
     model = DNCQA(DNCConfig(hidden_size=4, memory_slots=3, word_size=2, read_heads=1), info)
@@ -208,7 +208,7 @@ def test_learns_two_supporting_facts_and_explains_what_the_answer_read(tmp_path,
     assert "read1" in text and "read2" in text and "write" in text and "predicted:" in text
     # a word-step DNC: each sentence's rows sum its words' and its end marker's steps
     from amkit.explain.memory import explain_story, story_weights
-    from amkit.models.memqa import DNCQA, DNCConfig
+    from amkit.models.qa import DNCQA, DNCConfig
 
     torch.manual_seed(0)
     words = DNCQA(DNCConfig(d_model=8, hidden_size=8, memory_slots=4, word_size=4,

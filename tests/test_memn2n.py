@@ -7,7 +7,7 @@ import torch
 
 import amkit
 from amkit.memory.memn2n import MemN2N, position_encoding_weights
-from amkit.models.memqa import MemN2NConfig, MemN2NQA
+from amkit.models.qa import MemN2NConfig, MemN2NQA
 
 
 def test_position_encoding_matches_the_paper_formula():

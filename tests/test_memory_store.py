@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-import amkit.memory.store as store_module
+import amkit.memory.store.base as store_module
 from amkit.memory.store import (
     ExactMemoryStore,
     FaissMemoryStore,

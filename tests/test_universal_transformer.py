@@ -109,7 +109,7 @@ def test_qa_model_drops_empty_slots_without_changing_its_answer(
 ):
     """Without ``need_weights`` the bAbI model cuts the slots after the batch's last sentence
     (the question keeps its position): the same logits and loss as over every slot."""
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 10, "sentence_len": 4,
@@ -135,7 +135,7 @@ def test_mean_readout_averages_the_real_positions_only():
     """``readout: mean`` reads the answer from the mean of the encoder's states over the
     sentences and the question, empty slots left out (checked against a loop)."""
     from amkit.memory.memn2n import ages_from_newest
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
@@ -234,7 +234,7 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     lasts; ``epoch_end`` holds the schedule, then ends the phase after ``ls_patience`` epochs
     without a lower validation loss and asks for a schedule restart; the phase is a buffer,
     so a checkpoint carries it."""
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
@@ -265,7 +265,7 @@ def test_equal_query_key_init_scores_same_content_positively(qk_init):
     first step's score of every position with itself is ``|W x + b|^2 / sqrt(d_h) >= 0`` in
     every head (read off the linear-start weights, which are the scaled scores); two
     independent random projections give negative ones. The copy is a start, not a tie."""
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
@@ -349,7 +349,7 @@ def test_tied_answer_reads_the_word_embedding_and_survives_save_load(tmp_path):
     """``tie_answer``: logits are ``read . E^T / sqrt(d)`` with ``E`` the story's word
     embedding (MemN2N's ``W^T = C^K``), no answer layer of its own; save -> load gives the
     same logits, and training the answer moves the embedding."""
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
     from amkit.train.checkpoint import load_model, save_model
 
     torch.manual_seed(6)
@@ -374,7 +374,7 @@ def test_tied_answer_reads_the_word_embedding_and_survives_save_load(tmp_path):
 def test_identity_value_output_init_passes_what_is_attended_as_it_is():
     """``vo_init: identity``: each step's attention output starts as the attention-weighted
     mix of the (normed) inputs themselves, ``sum_j a_ij h_j``, in every per-step layer."""
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(7)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
@@ -409,7 +409,7 @@ def test_attention_only_block_is_a_residual_attention_loop():
 
 
 def test_embedding_std_sets_the_word_embedding_scale():
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(9)
     info = {"vocab_size": 400, "n_classes": 400, "memory_size": 6, "sentence_len": 4,
@@ -428,7 +428,7 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     import torch.nn.functional as F
 
     from amkit.explain.memory import story_weights
-    from amkit.models.memqa import UniversalTransformerQA, UTConfig
+    from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(9)
     info = {"vocab_size": 20, "n_classes": 20, "memory_size": 8, "sentence_len": 4,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from amkit.errors import UserError
+
 
 def padding_mask(lengths: Tensor | list[int], max_len: int | None = None) -> Tensor:
     """Boolean key mask from sequence lengths, ``True`` on real positions.
@@ -30,9 +32,9 @@ def padding_mask(lengths: Tensor | list[int], max_len: int | None = None) -> Ten
     """
     lengths = torch.as_tensor(lengths)
     if lengths.dim() != 1:
-        raise ValueError(f"lengths must be 1-D (B,), got shape {tuple(lengths.shape)}")
+        raise UserError(f"lengths must be 1-D (B,), got shape {tuple(lengths.shape)}")
     if (lengths < 0).any():
-        raise ValueError(f"lengths must be >= 0, got min {int(lengths.min())}")
+        raise UserError(f"lengths must be >= 0, got min {int(lengths.min())}")
     width = int(lengths.max()) if max_len is None and len(lengths) else (max_len or 0)
     positions = torch.arange(width, device=lengths.device)
     return positions.unsqueeze(0) < lengths.unsqueeze(1)  # (B, S)
@@ -79,12 +81,12 @@ def merge_masks(
         if mask.dtype != torch.bool:
             raise TypeError(f"mask must be bool (True = may attend), got dtype {mask.dtype}")
         if mask.shape[-2:] != (t, s):
-            raise ValueError(
+            raise UserError(
                 f"mask has shape {tuple(mask.shape)}; its last two dims must be "
                 f"(queries, keys) = ({t}, {s})"
             )
         if mask.dim() in (3, 4) and mask.shape[0] not in (1, batch):
-            raise ValueError(
+            raise UserError(
                 f"mask has shape {tuple(mask.shape)}; its first dim must be the batch "
                 f"({batch}) or 1. A 3-D mask is (B, T, S), not torch's (B*H, T, S): "
                 "pass per-head masks as 4-D (B, H, T, S)"
@@ -96,14 +98,14 @@ def merge_masks(
         elif mask.dim() == 4:
             merged = mask
         else:
-            raise ValueError(f"mask must be 2-D, 3-D or 4-D, got {mask.dim()}-D")
+            raise UserError(f"mask must be 2-D, 3-D or 4-D, got {mask.dim()}-D")
     if key_padding_mask is not None:
         if key_padding_mask.dtype != torch.bool:
             raise TypeError(
                 f"key_padding_mask must be bool (True = real key), got {key_padding_mask.dtype}"
             )
         if tuple(key_padding_mask.shape) != (batch, s):
-            raise ValueError(
+            raise UserError(
                 f"key_padding_mask has shape {tuple(key_padding_mask.shape)}, "
                 f"expected (batch, keys) = ({batch}, {s})"
             )

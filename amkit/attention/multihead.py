@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax, merge_masks
+from amkit.errors import UserError
 
 
 class MultiHeadAttention(nn.Module):
@@ -47,16 +48,16 @@ class MultiHeadAttention(nn.Module):
     ):
         super().__init__()
         if d_model <= 0 or n_heads <= 0:
-            raise ValueError(f"d_model ({d_model}) and n_heads ({n_heads}) must be positive")
+            raise UserError(f"d_model ({d_model}) and n_heads ({n_heads}) must be positive")
         if d_model % n_heads != 0:
             divisors = [h for h in range(1, min(d_model, 64) + 1) if d_model % h == 0]
             near = sorted(divisors, key=lambda h: abs(h - n_heads))[:2]
-            raise ValueError(
+            raise UserError(
                 f"d_model ({d_model}) must be divisible by n_heads ({n_heads}); "
                 f"try n_heads={' or '.join(map(str, sorted(near)))}"
             )
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+            raise UserError(f"dropout must be in [0, 1), got {dropout}")
         self.d_model = d_model
         self.n_heads = n_heads
         self.head_dim = d_model // n_heads
@@ -120,20 +121,20 @@ class MultiHeadAttention(nn.Module):
         key = query if key is None else key
         value = key if value is None else value
         if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
-            raise ValueError(
+            raise UserError(
                 "MultiHeadAttention is batch-first: expected query (B, T, D), key (B, S, kdim), "
                 f"value (B, S, vdim); got {tuple(query.shape)}, {tuple(key.shape)}, "
                 f"{tuple(value.shape)}"
             )
         if query.shape[-1] != self.d_model:
-            raise ValueError(f"query width {query.shape[-1]} != d_model {self.d_model}")
+            raise UserError(f"query width {query.shape[-1]} != d_model {self.d_model}")
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
-            raise ValueError(
+            raise UserError(
                 f"key width {key.shape[-1]} must be kdim ({self.kdim}) and value width "
                 f"{value.shape[-1]} must be vdim ({self.vdim})"
             )
         if key.shape[:2] != value.shape[:2] or key.shape[0] != query.shape[0]:
-            raise ValueError(
+            raise UserError(
                 f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
                 f"{tuple(value.shape)} must share B, and key and value (B, S)"
             )
@@ -146,14 +147,14 @@ class MultiHeadAttention(nn.Module):
     ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
         """``query (B, T, D)`` against projected ``k``, ``v`` ``(B, H, S, Dh)``."""
         if query.dim() != 3 or query.shape[-1] != self.d_model:
-            raise ValueError(f"query must be (B, T, {self.d_model}), got {tuple(query.shape)}")
+            raise UserError(f"query must be (B, T, {self.d_model}), got {tuple(query.shape)}")
         b, t, _ = query.shape
         s = k.shape[2]
         q = self._split_heads(self.q_proj(query))  # (B, H, T, Dh)
         dropout_p = self.dropout if self.training else 0.0
 
         if attn_bias is not None and attn_bias.dim() != 4:
-            raise ValueError(
+            raise UserError(
                 "attn_bias must have 4 dims, broadcastable to (B, H, T, S); got "
                 f"{tuple(attn_bias.shape)}"
             )
@@ -205,7 +206,7 @@ class MultiHeadAttention(nn.Module):
         :func:`amkit.attention.masks.from_torch_mask`.
         """
         if mha.bias_k is not None or mha.add_zero_attn:
-            raise ValueError("add_bias_kv and add_zero_attn are not supported")
+            raise UserError("add_bias_kv and add_zero_attn are not supported")
         block = cls(
             mha.embed_dim,
             mha.num_heads,

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
+from amkit.errors import UserError
 
 
 class AttentionPooling(nn.Module):
@@ -36,11 +37,11 @@ class AttentionPooling(nn.Module):
         pools to zeros.
         """
         if inputs.dim() != 3:
-            raise ValueError(f"inputs must be (B, T, D), got {tuple(inputs.shape)}")
+            raise UserError(f"inputs must be (B, T, D), got {tuple(inputs.shape)}")
         if mask is not None and mask.dtype != torch.bool:
             raise TypeError(f"mask must be bool (True = real step), got {mask.dtype}")
         if mask is not None and mask.shape != inputs.shape[:2]:
-            raise ValueError(f"mask {tuple(mask.shape)} must be (B, T) = {tuple(inputs.shape[:2])}")
+            raise UserError(f"mask {tuple(mask.shape)} must be (B, T) = {tuple(inputs.shape[:2])}")
         scores = self.context(torch.tanh(self.proj(inputs))).squeeze(-1)  # (B, T)
         weights = masked_softmax(scores, mask)  # (B, T)
         pooled = (weights.unsqueeze(-1) * inputs).sum(dim=1)  # (B, D)

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
+from amkit.errors import UserError
 from amkit.registry import Registry
 
 SCORES = Registry("score")
@@ -40,7 +41,7 @@ class Score(nn.Module):
 
 def _require_same_width(name: str, query_dim: int, key_dim: int) -> None:
     if query_dim != key_dim:
-        raise ValueError(
+        raise UserError(
             f"score {name!r} needs query_dim == key_dim, got {query_dim} and {key_dim}; "
             "use score='general' or 'additive' for different widths"
         )
@@ -114,7 +115,7 @@ class CosineScore(Score):
         super().__init__(query_dim, key_dim)
         _require_same_width("cosine", query_dim, key_dim)
         if temperature <= 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+            raise UserError(f"temperature must be > 0, got {temperature}")
         self.temperature = temperature
         self.eps = eps
 
@@ -164,7 +165,7 @@ class Attention(nn.Module):
             self.score = score
         else:
             if query_dim <= 0:
-                raise ValueError(f"query_dim must be a positive int, got {query_dim}")
+                raise UserError(f"query_dim must be a positive int, got {query_dim}")
             self.score = make_score(score, query_dim, key_dim or query_dim, **score_kwargs)
         self.dropout = nn.Dropout(dropout)
 
@@ -181,12 +182,12 @@ class Attention(nn.Module):
         if single:
             query = query.unsqueeze(1)  # (B, 1, Dq)
         if query.dim() != 3 or keys.dim() != 3 or values.dim() != 3:
-            raise ValueError(
+            raise UserError(
                 "expected query (B, Dq) or (B, T, Dq), keys (B, S, Dk), values (B, S, Dv); got "
                 f"{tuple(query.shape)}, {tuple(keys.shape)}, {tuple(values.shape)}"
             )
         if keys.shape[:2] != values.shape[:2]:
-            raise ValueError(
+            raise UserError(
                 f"keys {tuple(keys.shape)} and values {tuple(values.shape)} must share (B, S)"
             )
         scores = self.score(query, keys)  # (B, T, S)
@@ -199,7 +200,7 @@ class Attention(nn.Module):
             b, t, s = scores.shape
             fits = mask.dim() == 3 and mask.shape[0] in (1, b) and mask.shape[1] in (1, t)
             if not fits or mask.shape[-1] != s:
-                raise ValueError(
+                raise UserError(
                     f"mask has shape {given}; expected (B, S) = ({b}, {s}) "
                     f"or (B, T, S) = ({b}, {t}, {s})"
                 )

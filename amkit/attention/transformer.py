@@ -8,6 +8,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from amkit.attention.multihead import MultiHeadAttention
+from amkit.errors import UserError
 
 
 class TransformerEncoderLayer(nn.Module):
@@ -85,7 +86,7 @@ class TransformerEncoder(nn.Module):
     ):
         super().__init__()
         if n_layers < 1:
-            raise ValueError(f"n_layers must be >= 1, got {n_layers}")
+            raise UserError(f"n_layers must be >= 1, got {n_layers}")
         self.layers = nn.ModuleList(
             TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout)
             for _ in range(n_layers)

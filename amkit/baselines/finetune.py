@@ -42,6 +42,7 @@ from torch import Tensor, nn
 from amkit.attention.masks import padding_mask
 from amkit.data.base import pad_rows
 from amkit.encoders import pool
+from amkit.errors import UserError
 from amkit.io import atomic_write_json
 from amkit.knowledge.sentence_encoder import default_model_path, hub_offline
 from amkit.train.checkpoint import load_model, load_training_state, save_model, save_training_state
@@ -193,7 +194,7 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         if work is not None and (work / "last.json").is_file():
             extra = load_training_state(work, self.model_, optimizer, schedule)
             if extra.get("settings") != self._settings():
-                raise ValueError(
+                raise UserError(
                     f"{work}/last.json was saved with other fine-tuning settings "
                     f"({extra.get('settings')}); use another --out or delete it"
                 )

@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import LinearSVC
 
 from amkit.data.text import tokenize
+from amkit.errors import UserError
 
 
 class NBSVM(ClassifierMixin, BaseEstimator):
@@ -56,11 +57,11 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         if not np.array_equal(self.classes_, [0, 1]):
-            raise ValueError(f"NBSVM is binary: labels must be 0 and 1, got {self.classes_}")
+            raise UserError(f"NBSVM is binary: labels must be 0 and 1, got {self.classes_}")
         if self.classifier not in ("svm", "logreg"):
-            raise ValueError(f"classifier must be 'svm' or 'logreg', got {self.classifier!r}")
+            raise UserError(f"classifier must be 'svm' or 'logreg', got {self.classifier!r}")
         if not 0 <= self.beta <= 1:
-            raise ValueError(f"beta must be in [0, 1], got {self.beta}")
+            raise UserError(f"beta must be in [0, 1], got {self.beta}")
         self.vectorizer_ = CountVectorizer(
             tokenizer=tokenize,
             lowercase=False,

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from amkit.bench import machine, report
+from amkit.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _build_step(case: str, t: int) -> tuple[Callable[[Any], tuple[Any, Any]], li
             return (lambda x: block(x, x, x)), list(block.parameters())
         return (lambda x: block(x, x, x, need_weights=False)), list(block.parameters())
     if case not in ("bare_sdpa", "naive"):
-        raise ValueError(f"unknown case {case!r}; known: {', '.join(CASES)} and 'matmul'")
+        raise UserError(f"unknown case {case!r}; known: {', '.join(CASES)} and 'matmul'")
     proj = nn.ModuleDict({n: nn.Linear(d, d) for n in ("q", "k", "v", "out")})
 
     def step(x):
@@ -341,7 +342,7 @@ def run_attention_benchmark(
     """
     lengths = sorted({int(t) for t in lengths})
     if not lengths or lengths[0] <= 0:
-        raise ValueError(f"lengths must be positive integers, got {lengths}")
+        raise UserError(f"lengths must be positive integers, got {lengths}")
     out = Path(out_dir)
     stem = "attention-quick" if quick else "attention"
     previous: dict[str, Any] = {"runs": [], "matmul": {"runs": []}, "results": []}

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from amkit.bench import machine, report
+from amkit.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ def make_data(n: int, dim: int, n_queries: int, data: str, seed: int = SEED):
             keys[block] += centres[torch.randint(len(centres), (len(block),), generator=g)]
         queries += centres[torch.randint(len(centres), (n_queries,), generator=g)]
     elif data != "gaussian":
-        raise ValueError(f"data must be 'clustered' or 'gaussian', got {data!r}")
+        raise UserError(f"data must be 'clustered' or 'gaussian', got {data!r}")
     return keys, values, queries
 
 
@@ -188,7 +189,7 @@ def run_case(
     from amkit.memory.store import make_store
 
     if case not in CASES:
-        raise ValueError(f"unknown case {case!r}; known: {', '.join(CASES)}")
+        raise UserError(f"unknown case {case!r}; known: {', '.join(CASES)}")
     torch.set_num_threads(threads)
     versions = {"torch": torch.__version__}
     params: dict[str, Any] = {}
@@ -290,10 +291,10 @@ def run_memory_benchmark(
     """
     sizes = sorted({int(n) for n in sizes})
     if not sizes or sizes[0] < k:
-        raise ValueError(f"sizes must be integers >= k ({k}), got {sizes}")
+        raise UserError(f"sizes must be integers >= k ({k}), got {sizes}")
     datasets = [data] if isinstance(data, str) else list(dict.fromkeys(data))
     if metric not in ("ip", "cosine") or not datasets or set(datasets) - set(DATASETS):
-        raise ValueError(
+        raise UserError(
             f"metric must be 'ip' or 'cosine' and data some of {DATASETS}; got {metric!r}, {data!r}"
         )
     out = Path(out_dir)

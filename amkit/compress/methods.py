@@ -21,6 +21,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from amkit.config import option
+from amkit.errors import UserError
 
 QUANTIZABLE = (nn.Linear, nn.GRU, nn.LSTM, nn.GRUCell, nn.LSTMCell)
 RECURRENT = (nn.GRU, nn.LSTM, nn.GRUCell, nn.LSTMCell)
@@ -59,10 +60,10 @@ def prunable(model: nn.Module) -> list[tuple[nn.Module, str]]:
 def prune_magnitude(model: nn.Module, amount: float) -> nn.Module:
     """Zero the ``amount`` smallest-magnitude weights over all prunable matrices, for good."""
     if not 0 <= amount < 1:
-        raise ValueError(f"amount must be in [0, 1), got {amount}")
+        raise UserError(f"amount must be in [0, 1), got {amount}")
     targets = prunable(model)
     if not targets:
-        raise ValueError(f"{type(model).__name__} has no Linear or recurrent weights to prune")
+        raise UserError(f"{type(model).__name__} has no Linear or recurrent weights to prune")
     prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)
     for module, name in targets:
         prune.remove(module, name)  # weight = weight_orig * mask, mask dropped

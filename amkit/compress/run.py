@@ -24,6 +24,7 @@ from amkit.compress.methods import (
     sparsity,
     weight_bytes,
 )
+from amkit.errors import UserError
 from amkit.io import atomic_write_json, atomic_write_text
 from amkit.train.checkpoint import save_model
 
@@ -37,12 +38,12 @@ def compress_run(
 
     run_dir, out = Path(run_dir), Path(out)
     if method not in ("quantize", "prune"):
-        raise ValueError(f"--method must be quantize or prune, got {method!r}")
+        raise UserError(f"--method must be quantize or prune, got {method!r}")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: choose another --out")
     cfg, model, data = load_run(run_dir)
     if cfg.compress.method != "none":
-        raise ValueError(f"{run_dir} is already compressed ({cfg.compress.method})")
+        raise UserError(f"{run_dir} is already compressed ({cfg.compress.method})")
     original_bytes = weight_bytes(model)
     if method == "prune":
         compressed = prune_magnitude(model, amount)

@@ -32,6 +32,7 @@ import torch
 from amkit.config import option
 from amkit.data.babi_renaming import training_renaming
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.errors import UserError
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
 ROOT_NAME = "tasks_1-20_v1-2"
@@ -40,7 +41,7 @@ MAX_SUPPORT = 3
 _WORD = re.compile(r"[^\s.?!,;:\"]+")
 
 
-class BabiFormatError(ValueError):
+class BabiFormatError(UserError):
     """A line of a bAbI file that does not follow the format; the message names file:line."""
 
 

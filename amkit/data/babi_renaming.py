@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from amkit.data.renaming import KeyedWordRenaming, WordRenaming
+from amkit.errors import UserError
 
 if TYPE_CHECKING:  # babi imports this module
     from amkit.data.babi import BabiDataConfig, BabiExample
@@ -124,7 +125,7 @@ def check_groups(groups: list[list[str]], index: dict[str, int], train: list[Bab
     for i, group in enumerate(groups):
         unknown = [w for w in group if w not in index]
         if unknown:
-            raise ValueError(
+            raise UserError(
                 f"data.rename[{i}]: {unknown} not in the vocabulary of the chosen tasks "
                 "(words are lower case, without punctuation)"
             )
@@ -132,7 +133,7 @@ def check_groups(groups: list[list[str]], index: dict[str, int], train: list[Bab
     for e in train:
         parts = e.answer.split(",")
         if len(parts) > 1 and named.intersection(parts):
-            raise ValueError(
+            raise UserError(
                 f"data.rename: {sorted(named.intersection(parts))} occur in the list answer "
                 f"{e.answer!r} ({e.source}), which is one token: renaming would make it wrong; "
                 "leave those words out"

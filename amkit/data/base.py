@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from amkit.errors import UserError
 from amkit.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -46,20 +47,20 @@ class TensorDictDataset:
         | None = None,
     ):
         if not tensors:
-            raise ValueError("a dataset needs at least one tensor")
+            raise UserError("a dataset needs at least one tensor")
         lengths = {name: len(t) for name, t in tensors.items()}
         if len(set(lengths.values())) != 1:
-            raise ValueError(f"all tensors must have the same length, got {lengths}")
+            raise UserError(f"all tensors must have the same length, got {lengths}")
         unknown = [name for name in trim if name not in tensors or tensors[name].dim() != 2]
         if unknown:
-            raise ValueError(f"trim names columns that are not (N, T) tensors: {unknown}")
+            raise UserError(f"trim names columns that are not (N, T) tensors: {unknown}")
         if bucket_pool and not trim and row_lengths is None:
-            raise ValueError(
+            raise UserError(
                 "bucket_pool sorts rows by length: name the trim columns or give row_lengths"
             )
         self.tensors = tensors
         if row_lengths is not None and row_lengths.shape != (len(self),):
-            raise ValueError(f"row_lengths must be (N,), got {tuple(row_lengths.shape)}")
+            raise UserError(f"row_lengths must be (N,), got {tuple(row_lengths.shape)}")
         self.trim = tuple(trim)
         self.bucket_pool = bucket_pool
         self.row_lengths = row_lengths

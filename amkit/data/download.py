@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from amkit.errors import UserError
 from amkit.registry import UnknownNameError
 
 
@@ -55,7 +56,7 @@ class Downloaded:
     verified: bool  # False when no checksum was known
 
 
-class DownloadError(RuntimeError):
+class DownloadError(UserError, RuntimeError):
     """A download that failed its checks; nothing was left in the destination."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amkit.data.text import LabelledTexts, TokenizationConfig, text_dataset
+from amkit.errors import UserError
 from amkit.textfile import jsonl_records, open_text
 
 SPLITS = ("train", "test")
@@ -39,7 +40,7 @@ def read_imdb(path: str | Path, split: str, strip_html: bool = True) -> list[Rev
     """All reviews of ``split`` (``"train"`` or ``"test"``), in file order (negatives first
     in both layouts: shuffle before training)."""
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise UserError(f"split must be one of {SPLITS}, got {split!r}")
     folder = Path(path)
     for name in (f"{split}.jsonl.gz", f"{split}.jsonl"):
         if (folder / name).is_file():
@@ -63,12 +64,12 @@ def _read_jsonl(path: Path, strip_html: bool) -> list[Review]:
         for line_no, record in jsonl_records(handle, path, " with 'text' and 'label'"):
             where = f"{path}:{line_no}"
             if "text" not in record or "label" not in record:
-                raise ValueError(f"{where}: expected an object with 'text' and 'label'")
+                raise UserError(f"{where}: expected an object with 'text' and 'label'")
             if record["label"] not in (0, 1):
-                raise ValueError(f"{where}: label must be 0 or 1, got {record['label']!r}")
+                raise UserError(f"{where}: label must be 0 or 1, got {record['label']!r}")
             text = _clean(str(record["text"]), strip_html)
             if not text.strip():
-                raise ValueError(f"{where}: empty review text")
+                raise UserError(f"{where}: empty review text")
             reviews.append(
                 Review(
                     text,
@@ -78,7 +79,7 @@ def _read_jsonl(path: Path, strip_html: bool) -> list[Review]:
                 )
             )
     if not reviews:
-        raise ValueError(f"{path}: no reviews")
+        raise UserError(f"{path}: no reviews")
     return reviews
 
 
@@ -89,15 +90,15 @@ def _read_folders(split_dir: Path, strip_html: bool) -> list[Review]:
         for file in (split_dir / sub).glob("*.txt"):
             match = _NAME.match(file.name)
             if match is None:
-                raise ValueError(f"{file}: expected a name '<id>_<rating>.txt'")
+                raise UserError(f"{file}: expected a name '<id>_<rating>.txt'")
             named.append((int(match.group(1)), int(match.group(2)), file))
         for review_id, rating, file in sorted(named):
             text = _clean(file.read_text(encoding="utf-8"), strip_html)
             if not text.strip():
-                raise ValueError(f"{file}: empty review text")
+                raise UserError(f"{file}: empty review text")
             reviews.append(Review(text, label, review_id, rating))
     if not reviews:
-        raise ValueError(f"{split_dir}: no reviews in pos/ or neg/")
+        raise UserError(f"{split_dir}: no reviews in pos/ or neg/")
     return reviews
 
 

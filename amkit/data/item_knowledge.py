@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from amkit.errors import UserError
 from amkit.textfile import open_text
 
 _TITLE_YEAR = re.compile(r"^(.*)\((\d{4})\)\s*$")
@@ -64,7 +65,7 @@ def read_movies(path: str | Path) -> dict[str, Movie]:
                 continue
             parts = line.split("::")
             if len(parts) != 3:
-                raise ValueError(
+                raise UserError(
                     f"{path}:{number}: expected MovieID::Title (Year)::Genres, got {line!r}"
                 )
             movie_id, title, genres = parts
@@ -72,7 +73,7 @@ def read_movies(path: str | Path) -> dict[str, Movie]:
             year = int(match.group(2)) if match else None
             movies[movie_id] = Movie(title, year, [g for g in genres.split("|") if g])
     if not movies:
-        raise ValueError(f"{path}: no movies")
+        raise UserError(f"{path}: no movies")
     return movies
 
 
@@ -93,7 +94,7 @@ def read_mkr_kg(folder: str | Path) -> tuple[dict[str, str], list[tuple[str, str
                 if fields == [""]:
                     continue
                 if len(fields) != width:
-                    raise ValueError(f"{path}:{number}: expected {width} tab-separated fields")
+                    raise UserError(f"{path}:{number}: expected {width} tab-separated fields")
                 if width == 2:
                     target[fields[0]] = fields[1]
                 else:

@@ -22,6 +22,7 @@ import torch
 
 from amkit.config import option
 from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
+from amkit.errors import UserError
 from amkit.textfile import open_text
 
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
@@ -39,7 +40,7 @@ def read_parallel(source: str | Path, target: str | Path) -> list[tuple[str, str
     """Line-aligned ``(source, target)`` pairs."""
     src, tgt = read_lines(source), read_lines(target)
     if len(src) != len(tgt):
-        raise ValueError(
+        raise UserError(
             f"parallel files differ in length: {source} has {len(src)} lines, "
             f"{target} has {len(tgt)}"
         )

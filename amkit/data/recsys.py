@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.errors import UserError
 from amkit.textfile import open_text
 
 Sequences = dict[str, list[str]]
@@ -53,7 +54,7 @@ def read_interactions(path: str | Path, delimiter: str | None = None) -> Sequenc
             if number == 1 and fields[:2] in (["user", "item"], ["user_id", "item_id"]):
                 continue  # header
             if len(fields) not in (2, 3) or not fields[0] or not fields[1]:
-                raise ValueError(
+                raise UserError(
                     f"{path}:{number}: expected 'user{sep}item[{sep}timestamp]', got {line!r}"
                 )
             stamp = None
@@ -61,15 +62,15 @@ def read_interactions(path: str | Path, delimiter: str | None = None) -> Sequenc
                 try:
                     stamp = float(fields[2])
                 except ValueError:
-                    raise ValueError(
+                    raise UserError(
                         f"{path}:{number}: timestamp {fields[2]!r} is not a number"
                     ) from None
             rows.append((fields[0], fields[1], stamp, number))
     if not rows:
-        raise ValueError(f"{path}: no interactions")
+        raise UserError(f"{path}: no interactions")
     timed = {r[2] is not None for r in rows}
     if len(timed) > 1:
-        raise ValueError(f"{path}: some rows have a timestamp and some do not")
+        raise UserError(f"{path}: some rows have a timestamp and some do not")
     if timed == {True}:
         rows.sort(key=lambda r: r[2])  # stable: ties keep file order
     sequences: Sequences = {}
@@ -88,10 +89,10 @@ def read_sasrec_file(path: str | Path) -> Sequences:
             if not fields:
                 continue
             if len(fields) != 2:
-                raise ValueError(f"{path}:{number}: expected 'user item', got {line.strip()!r}")
+                raise UserError(f"{path}:{number}: expected 'user item', got {line.strip()!r}")
             sequences.setdefault(fields[0], []).append(fields[1])
     if not sequences:
-        raise ValueError(f"{path}: no interactions")
+        raise UserError(f"{path}: no interactions")
     return sequences
 
 
@@ -109,7 +110,7 @@ def read_movielens_1m(folder: str | Path = "../shared/data/ml-1m") -> Sequences:
                 user_part, sep, item_part = line.strip().partition(",")
                 user, item = user_part.split("-")[0], item_part.split("-")[0]
                 if not sep or not user.isdigit() or not item.isdigit():
-                    raise ValueError(f"{path}:{number}: expected 'U-g-a-o,I-f', got {line!r}")
+                    raise UserError(f"{path}:{number}: expected 'U-g-a-o,I-f', got {line!r}")
                 sequences.setdefault(user, []).append(item)
     return dict(sorted(sequences.items(), key=lambda kv: int(kv[0])))
 
@@ -204,7 +205,7 @@ def _left_pad(items: list[int], length: int) -> list[int]:
 
 def _negatives(rng, n_items: int, exclude: set[int], n: int) -> list[int]:
     if n_items - len(exclude) < n:
-        raise ValueError(f"only {n_items - len(exclude)} items to sample {n} negatives from")
+        raise UserError(f"only {n_items - len(exclude)} items to sample {n} negatives from")
     out: list[int] = []
     while len(out) < n:
         item = int(rng.integers(1, n_items + 1))

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from amkit.errors import UserError
+
 
 class WordRenaming:
     """Per example, one random permutation inside each group, applied to token-id columns.
@@ -37,15 +39,15 @@ class WordRenaming:
         seen: set[int] = set()
         for i, group in enumerate(groups):
             if len(group) < 2:
-                raise ValueError(f"renaming group {i} needs at least 2 words, got {list(group)}")
+                raise UserError(f"renaming group {i} needs at least 2 words, got {list(group)}")
             bad = [g for g in group if not 0 <= g < vocab_size]
             if bad:
-                raise ValueError(
+                raise UserError(
                     f"renaming group {i}: ids {bad} outside the vocabulary (0..{vocab_size - 1})"
                 )
             twice = seen.intersection(group)
             if twice or len(set(group)) != len(group):
-                raise ValueError(
+                raise UserError(
                     f"renaming group {i}: ids {sorted(twice) or list(group)} occur twice"
                 )
             seen.update(group)
@@ -79,13 +81,13 @@ class KeyedWordRenaming:
 
     def __init__(self, renamings: dict[int, WordRenaming], key: str):
         if not renamings:
-            raise ValueError("KeyedWordRenaming needs at least one renaming")
+            raise UserError("KeyedWordRenaming needs at least one renaming")
         first = next(iter(renamings.values()))
         if any(
             (r.vocab_size, r.columns) != (first.vocab_size, first.columns)
             for r in renamings.values()
         ):
-            raise ValueError("the renamings must share one vocabulary size and columns")
+            raise UserError("the renamings must share one vocabulary size and columns")
         self.renamings = renamings
         self.key = key
         self.vocab_size = first.vocab_size

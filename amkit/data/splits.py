@@ -14,11 +14,13 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from amkit.errors import UserError
+
 
 def _labels(labels: Sequence) -> np.ndarray:
     labels = np.asarray(labels)
     if labels.ndim != 1 or len(labels) == 0:
-        raise ValueError(f"labels must be a non-empty 1-D sequence, got shape {labels.shape}")
+        raise UserError(f"labels must be a non-empty 1-D sequence, got shape {labels.shape}")
     return labels
 
 
@@ -29,7 +31,7 @@ def stratified_split(
     labels = _labels(labels)
     fractions = [float(f) for f in fractions]
     if len(fractions) < 2 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
-        raise ValueError(f"fractions must be >= 2 positive numbers summing to 1, got {fractions}")
+        raise UserError(f"fractions must be >= 2 positive numbers summing to 1, got {fractions}")
     parts, rest = [], np.arange(len(labels))
     remaining = 1.0
     for i, fraction in enumerate(fractions[:-1]):
@@ -51,6 +53,6 @@ def kfold_splits(
     """``k`` stratified ``(fit, held_out)`` folds; every example is held out exactly once."""
     labels = _labels(labels)
     if k < 2:
-        raise ValueError(f"k must be >= 2, got {k}")
+        raise UserError(f"k must be >= 2, got {k}")
     folds = StratifiedKFold(k, shuffle=True, random_state=seed)
     return [(np.sort(a), np.sort(b)) for a, b in folds.split(np.zeros(len(labels)), labels)]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from amkit.config import option
 from amkit.data.base import DataBundle, register_dataset
+from amkit.errors import UserError
 
 PEOPLE = ["mary", "john", "sandra", "daniel"]
 ROOMS = ["kitchen", "garden", "office", "bathroom", "hallway", "bedroom"]
@@ -86,7 +87,7 @@ GENERATORS = {1: single_fact_story, 2: two_fact_story}
 def generate_lines(task: int, n_questions: int, seed: int) -> list[str]:
     """At least ``n_questions`` questions of ``task`` (1 or 2), as bAbI file lines."""
     if task not in GENERATORS:
-        raise ValueError(f"generated stories exist for tasks {sorted(GENERATORS)}, not {task}")
+        raise UserError(f"generated stories exist for tasks {sorted(GENERATORS)}, not {task}")
     rng = random.Random(seed * 31 + task)
     lines: list[str] = []
     while sum("\t" in line for line in lines) < n_questions:

@@ -41,6 +41,7 @@ from sklearn.model_selection import train_test_split
 
 from amkit.config import option
 from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
+from amkit.errors import UserError
 from amkit.knowledge.linking import EntityLinker, phrase_names
 from amkit.textfile import jsonl_records, open_text
 
@@ -100,9 +101,9 @@ class Vocabulary:
 
     def __init__(self, words: Sequence[str]):
         if list(words[:2]) != [PAD, UNK]:
-            raise ValueError(f"a vocabulary starts with {PAD!r}, {UNK!r}; got {list(words[:2])}")
+            raise UserError(f"a vocabulary starts with {PAD!r}, {UNK!r}; got {list(words[:2])}")
         if len(set(words)) != len(words):
-            raise ValueError("a vocabulary lists each word once")
+            raise UserError("a vocabulary lists each word once")
         self.words = list(words)
         self.index = {word: i for i, word in enumerate(self.words)}
 
@@ -135,7 +136,7 @@ class Vocabulary:
     def load(cls, path: str | Path) -> Vocabulary:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("words"), list):
-            raise ValueError(f"{path}: expected {{'words': [...]}}")
+            raise UserError(f"{path}: expected {{'words': [...]}}")
         return cls(data["words"])
 
 
@@ -150,7 +151,7 @@ def load_phrase_linker(run_dir: str | Path, required: bool = False) -> EntityLin
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("names"), list):
-        raise ValueError(f"{path}: expected {{'source': ..., 'names': [...]}}")
+        raise UserError(f"{path}: expected {{'source': ..., 'names': [...]}}")
     return phrase_linker(data["names"])
 
 
@@ -190,12 +191,12 @@ def read_labelled_texts(
 
     def add(where: str, text: Any, label: Any) -> None:
         if text is None or not str(text).strip():
-            raise ValueError(f"{where}: empty text")
+            raise UserError(f"{where}: empty text")
         if label is None or str(label).strip() == "":
-            raise ValueError(f"{where}: missing label")
+            raise UserError(f"{where}: missing label")
         label = str(label).strip()
         if allowed is not None and label not in allowed:
-            raise ValueError(f"{where}: unknown label {label!r}; expected one of {sorted(allowed)}")
+            raise UserError(f"{where}: unknown label {label!r}; expected one of {sorted(allowed)}")
         texts.append(str(text))
         found.append(label)
 
@@ -207,21 +208,21 @@ def read_labelled_texts(
             reader = csv.DictReader(handle, delimiter="\t" if kind == ".tsv" else ",")
             missing = [c for c in (text_column, label_column) if c not in (reader.fieldnames or [])]
             if missing:
-                raise ValueError(
+                raise UserError(
                     f"{path}:1: header {reader.fieldnames} lacks column(s) {missing}; name them "
                     "with data.text_column / data.label_column"
                 )
             for row in reader:
                 if None in row:  # more fields than the header
-                    raise ValueError(
+                    raise UserError(
                         f"{path}:{reader.line_num}: {len(reader.fieldnames) + len(row[None])} "
                         f"fields, the header has {len(reader.fieldnames)}"
                     )
                 add(f"{path}:{reader.line_num}", row.get(text_column), row.get(label_column))
         else:
-            raise ValueError(f"{path}: unknown format; use .csv, .tsv or .jsonl (optionally .gz)")
+            raise UserError(f"{path}: unknown format; use .csv, .tsv or .jsonl (optionally .gz)")
     if not texts:
-        raise ValueError(f"{path}: no examples")
+        raise UserError(f"{path}: no examples")
     return texts, found
 
 
@@ -316,12 +317,12 @@ def load_teacher_logits(run_dir: str | Path, fit_idx: Sequence[int]) -> torch.Te
         raise FileNotFoundError(f"data.teacher: {path} does not exist")
     saved = load_file(str(path))
     if "train" not in saved or "train_index" not in saved:
-        raise ValueError(
+        raise UserError(
             f"data.teacher: {path} has no out-of-fold training predictions; train the teacher "
             "with --set nbsvm.train_folds=5"
         )
     if saved["train_index"].tolist() != list(fit_idx):
-        raise ValueError(
+        raise UserError(
             f"data.teacher: {path} predicts another training split; give the teacher the same "
             "seed, val_fraction and train_fraction as this run"
         )
@@ -405,7 +406,7 @@ def read_text_source(config: TextDataConfig) -> LabelledTexts:
     texts, labels = read_labelled_texts(config.train, *columns, labels=config.labels)
     names = list(config.labels) if config.labels else sorted(set(labels))
     if len(names) < 2:
-        raise ValueError(f"{config.train}: needs at least two labels, found {names}")
+        raise UserError(f"{config.train}: needs at least two labels, found {names}")
     index = {name: i for i, name in enumerate(names)}
     data = LabelledTexts(texts, [index[label] for label in labels], names)
     if config.test:

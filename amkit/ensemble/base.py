@@ -11,21 +11,23 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from amkit.errors import UserError
+
 
 def check_probabilities(P: np.ndarray, name: str = "P") -> np.ndarray:
     """``P`` as a float64 ``(M, N, C)`` array whose rows are probability distributions."""
     P = np.asarray(P, dtype=np.float64)
     if P.ndim != 3:
-        raise ValueError(f"{name}: expected (models, examples, classes), got shape {P.shape}")
+        raise UserError(f"{name}: expected (models, examples, classes), got shape {P.shape}")
     if P.shape[0] == 0 or P.shape[1] == 0 or P.shape[2] < 2:
-        raise ValueError(f"{name}: needs >= 1 model, >= 1 example and >= 2 classes, got {P.shape}")
+        raise UserError(f"{name}: needs >= 1 model, >= 1 example and >= 2 classes, got {P.shape}")
     if not np.isfinite(P).all() or (P < 0).any():
-        raise ValueError(f"{name}: probabilities must be finite and >= 0")
+        raise UserError(f"{name}: probabilities must be finite and >= 0")
     row_sums = P.sum(-1)
     bad = np.argwhere(np.abs(row_sums - 1) > 1e-3)
     if len(bad):
         m, i = bad[0]
-        raise ValueError(
+        raise UserError(
             f"{name}: model {m}, example {i}: probabilities sum to {row_sums[m, i]:.4f}, not 1"
         )
     return P
@@ -34,9 +36,9 @@ def check_probabilities(P: np.ndarray, name: str = "P") -> np.ndarray:
 def check_targets(y: np.ndarray, P: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if y.shape != (P.shape[1],):
-        raise ValueError(f"y: expected shape ({P.shape[1]},) to match P, got {y.shape}")
+        raise UserError(f"y: expected shape ({P.shape[1]},) to match P, got {y.shape}")
     if y.min() < 0 or y.max() >= P.shape[2]:
-        raise ValueError(f"y: class ids must be in [0, {P.shape[2]}), got {y.min()}..{y.max()}")
+        raise UserError(f"y: class ids must be in [0, {P.shape[2]}), got {y.min()}..{y.max()}")
     return y.astype(np.int64)
 
 
@@ -50,7 +52,7 @@ class ProbabilityEnsemble(ClassifierMixin, BaseEstimator):
     def _check_fitted_shape(self, P: np.ndarray) -> np.ndarray:
         P = check_probabilities(P)
         if (P.shape[0], P.shape[2]) != (self.n_models_, self.n_classes_):
-            raise ValueError(
+            raise UserError(
                 f"fitted on {self.n_models_} models x {self.n_classes_} classes, "
                 f"got {P.shape[0]} models x {P.shape[2]} classes"
             )

@@ -30,6 +30,7 @@ from sklearn.model_selection import StratifiedKFold
 
 import amkit
 from amkit.ensemble import METHODS, Stacking, Voting, WeightedAverage
+from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json
 from amkit.train.metrics import classification_scores
 
@@ -63,7 +64,7 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
         if split not in saved:
             continue
         if f"{split}_targets" not in saved:
-            raise ValueError(
+            raise UserError(
                 f"{path} has {split} probabilities but no {split}_targets (saved by an older "
                 f"amkit); rewrite it with `amkit evaluate {run_dir} --save-probabilities` "
                 "(or rerun `amkit baseline`)"
@@ -73,7 +74,7 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
         if f"{split}_task" in saved:
             tasks[split] = saved[f"{split}_task"].astype(np.int64)
     if "val" not in probabilities:
-        raise ValueError(f"{path} has no val predictions; an ensemble is fit on validation")
+        raise UserError(f"{path} has no val predictions; an ensemble is fit on validation")
     metrics_path = run_dir / "metrics.json"
     run_metrics = {}
     if metrics_path.is_file():
@@ -87,7 +88,7 @@ def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
     first = members[0]
     for other in members[1:]:
         if split not in other.probabilities:
-            raise ValueError(f"{other.run_dir} has no {split} predictions but {first.run_dir} has")
+            raise UserError(f"{other.run_dir} has no {split} predictions but {first.run_dir} has")
         a, b = first.targets[split], other.targets[split]
         if a.shape != b.shape or not np.array_equal(a, b):
             detail = (
@@ -95,13 +96,13 @@ def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
                 if a.shape != b.shape
                 else f"targets differ at {int((a != b).sum())} of {len(a)} examples"
             )
-            raise ValueError(
+            raise UserError(
                 f"{first.run_dir} and {other.run_dir} predict different {split} examples "
                 f"({detail}); ensemble runs trained on the same data with the same seed "
                 "(the seed draws the validation split)"
             )
         if other.probabilities[split].shape[1] != first.probabilities[split].shape[1]:
-            raise ValueError(
+            raise UserError(
                 f"{first.run_dir} and {other.run_dir} have different numbers of classes"
             )
     return np.stack([m.probabilities[split] for m in members])
@@ -109,7 +110,7 @@ def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
 
 def build_method(method: str, voting: str = "soft") -> WeightedAverage | Voting | Stacking:
     if method not in METHODS:
-        raise ValueError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+        raise UserError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
     return Voting(voting=voting) if method == "voting" else METHODS[method]()
 
 
@@ -145,7 +146,7 @@ def run_ensemble(
     """Fit ``method`` on the members' validation predictions and write a run directory."""
     started = time.perf_counter()
     if len(run_dirs) < 2:
-        raise ValueError("an ensemble needs at least 2 run directories")
+        raise UserError("an ensemble needs at least 2 run directories")
     members = [load_run_predictions(d) for d in run_dirs]
     estimator = build_method(method, voting)
     P_val = stack_members(members, "val")

@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 
 from amkit.ensemble.base import ProbabilityEnsemble, check_probabilities, check_targets
+from amkit.errors import UserError
 
 
 class Voting(ProbabilityEnsemble):
@@ -31,10 +32,10 @@ class Voting(ProbabilityEnsemble):
         if y is not None:
             check_targets(y, P)
         if self.voting not in ("soft", "hard"):
-            raise ValueError(f"voting: expected 'soft' or 'hard', got {self.voting!r}")
+            raise UserError(f"voting: expected 'soft' or 'hard', got {self.voting!r}")
         weights = np.ones(P.shape[0]) if self.weights is None else np.asarray(self.weights, float)
         if weights.shape != (P.shape[0],) or (weights < 0).any() or weights.sum() <= 0:
-            raise ValueError(
+            raise UserError(
                 f"weights: expected {P.shape[0]} non-negative numbers with a positive sum, "
                 f"got {self.weights!r}"
             )

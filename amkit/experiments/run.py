@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,16 +34,17 @@ import yaml
 from torch import nn
 
 import amkit
-from amkit.compress.methods import CompressConfig, apply_compression
-from amkit.config import (
-    ConfigError,
-    apply_overrides,
-    build_section,
-    from_dict,
-    load_yaml,
-    to_dict,
-)
+from amkit.compress.methods import apply_compression
+from amkit.config import ConfigError
 from amkit.data.base import DATASETS, DataBundle
+from amkit.errors import UserError
+from amkit.experiments.experiment import (  # noqa: F401  (re-exported: the run API's names)
+    TOP_LEVEL_KEYS,
+    ComponentSpec,
+    ExperimentConfig,
+    load_config,
+    parse_config,
+)
 from amkit.io import (
     atomic_copy,
     atomic_save_tensors,
@@ -55,109 +56,9 @@ from amkit.models.base import MODELS
 from amkit.train import distributed
 from amkit.train.checkpoint import load_model
 from amkit.train.metrics import evaluate, save_confusion_matrix
-from amkit.train.trainer import TrainConfig, Trainer
+from amkit.train.trainer import Trainer
 
 log = logging.getLogger("amkit")
-
-TOP_LEVEL_KEYS = ("seed", "data", "model", "train", "compress")
-
-
-@dataclass
-class ComponentSpec:
-    """A registered component by name plus its validated config dataclass."""
-
-    name: str
-    config: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **to_dict(self.config)}
-
-
-@dataclass
-class ExperimentConfig:
-    data: ComponentSpec
-    model: ComponentSpec
-    train: TrainConfig = field(default_factory=TrainConfig)
-    seed: int = 0
-    compress: CompressConfig = field(default_factory=CompressConfig)  # set by amkit compress
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {
-            "seed": self.seed,
-            "data": self.data.to_dict(),
-            "model": self.model.to_dict(),
-            "train": to_dict(self.train),
-        }
-        if self.compress.method != "none":
-            out["compress"] = to_dict(self.compress)
-        return out
-
-
-def _component(
-    raw: Any, section: str, registry: Mapping[str, Any], problems: list[str]
-) -> ComponentSpec | None:
-    if not isinstance(raw, Mapping):
-        problems.append(f"{section}: expected a mapping with a 'name' key, got {raw!r}")
-        return None
-    raw = dict(raw)
-    name = raw.pop("name", None)
-    if name is None:
-        problems.append(f"{section}.name: required; known: {', '.join(sorted(registry))}")
-        return None
-    try:
-        entry = registry.get_or_raise(name)
-    except KeyError as err:
-        problems.append(f"{section}.name: {err}")
-        return None
-    config = build_section(entry.config_cls, raw, section, problems)
-    return ComponentSpec(name, config) if config is not None else None
-
-
-def parse_config(raw: Mapping[str, Any], source: str | None = None) -> ExperimentConfig:
-    """Validate a raw mapping (from YAML) into an :class:`ExperimentConfig`.
-
-    Every problem in every section is reported in one :class:`ConfigError`.
-    """
-    problems: list[str] = []
-    for key in raw:
-        if key not in TOP_LEVEL_KEYS:
-            problems.append(f"{key}: unknown top-level key; known: {', '.join(TOP_LEVEL_KEYS)}")
-    for key in ("data", "model"):
-        if key not in raw:
-            problems.append(f"{key}: required section is missing")
-    data = _component(raw["data"], "data", DATASETS, problems) if "data" in raw else None
-    model = _component(raw["model"], "model", MODELS, problems) if "model" in raw else None
-    train = None
-    try:
-        train = from_dict(TrainConfig, raw.get("train") or {})
-    except ConfigError as err:
-        problems.extend(f"train.{p}" for p in err.problems)
-    compress = CompressConfig()
-    try:
-        compress = from_dict(CompressConfig, raw.get("compress") or {})
-    except ConfigError as err:
-        problems.extend(f"compress.{p}" for p in err.problems)
-    seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        problems.append(f"seed: expected an integer >= 0, got {seed!r}")
-    if problems:
-        raise ConfigError(problems, source)
-    return ExperimentConfig(data=data, model=model, train=train, seed=seed, compress=compress)
-
-
-def load_config(
-    config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Iterable[str] = ()
-) -> ExperimentConfig:
-    """A config from a YAML path, a mapping or an :class:`ExperimentConfig`, plus overrides."""
-    if isinstance(config, ExperimentConfig):
-        if not overrides:
-            return config
-        config = config.to_dict()
-    source = None
-    if isinstance(config, str | Path):
-        source = str(config)
-        config = load_yaml(config)
-    return parse_config(apply_overrides(config, overrides), source)
 
 
 def peak_memory_mb() -> float | None:
@@ -246,7 +147,7 @@ def run(
         return _run(config, run_dir, overrides, resume, on_epoch_end)
     # data-parallel rank > 0: train in step with rank 0 but write into a scratch folder
     if run_dir is None:
-        raise ValueError("distributed training needs an explicit run directory (--out)")
+        raise UserError("distributed training needs an explicit run directory (--out)")
     scratch = Path(tempfile.mkdtemp(prefix=f"amkit-rank{rank}-"))
     try:
         if resume:
@@ -269,7 +170,7 @@ def _run(
     overrides = list(overrides)
     if resume:
         if run_dir is None:
-            raise ValueError("resume needs the run directory to continue")
+            raise UserError("resume needs the run directory to continue")
         run_dir = Path(run_dir)
         saved = run_dir / "config.yaml"
         if not saved.is_file():
@@ -277,7 +178,7 @@ def _run(
         cfg = load_config(config if config is not None else saved, overrides)
     else:
         if config is None:
-            raise ValueError("a config is required unless resuming")
+            raise UserError("a config is required unless resuming")
         cfg = load_config(config, overrides)
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
         if (run_dir / "last.json").exists():
@@ -286,7 +187,7 @@ def _run(
                 "or choose another --out"
             )
     if cfg.compress.method != "none":
-        raise ValueError(
+        raise UserError(
             "compress: a compressed run is made by `amkit compress RUN_DIR`, not trained; "
             "remove the compress section to train"
         )
@@ -394,7 +295,7 @@ def run_repeats(
     listing every repeat.
     """
     if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+        raise UserError(f"repeats must be >= 1, got {repeats}")
     base = load_config(config, overrides)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -462,7 +363,7 @@ def init_from_run(
         theirs = build_data(load_config(source / "config.yaml"))
         ours_vocab, their_vocab = data.info.get("vocab"), theirs.info.get("vocab")
         if ours_vocab != their_vocab or data.files != theirs.files:
-            raise ValueError(
+            raise UserError(
                 f"train.init_from: {source} was trained on another vocabulary (its data "
                 "section builds different words or word ids); start from a run on the same data"
             )

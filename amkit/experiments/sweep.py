@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from amkit.config import parse_override
+from amkit.errors import UserError
 from amkit.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,13 @@ def parse_grid(entries: Sequence[str]) -> list[tuple[str, list[str]]]:
     for entry in entries:
         key, sep, values = entry.partition("=")
         if not sep or not key or not values:
-            raise ValueError(f"--grid {entry!r}: expected KEY=V1,V2,... (e.g. model.hops=1,2,3)")
+            raise UserError(f"--grid {entry!r}: expected KEY=V1,V2,... (e.g. model.hops=1,2,3)")
         parse_override(f"{key}=0")  # validates the key the same way --set does
         items = [v.strip() for v in values.split(",")]
         if any(not v for v in items) or len(set(items)) != len(items):
-            raise ValueError(f"--grid {entry!r}: values must be non-empty and distinct")
+            raise UserError(f"--grid {entry!r}: values must be non-empty and distinct")
         if key in (k for k, _ in grid):
-            raise ValueError(f"--grid {key}: given twice; list all its values in one --grid")
+            raise UserError(f"--grid {key}: given twice; list all its values in one --grid")
         grid.append((key, items))
     return grid
 
@@ -96,18 +97,18 @@ def parse_variants(entries: Sequence[str]) -> list[tuple[str, list[tuple[str, st
     for entry in entries:
         name, sep, rest = entry.partition(":")
         if not sep or not name or any(not (c.isalnum() or c in "_-.=") for c in name):
-            raise ValueError(
+            raise UserError(
                 f"--variant {entry!r}: expected NAME:KEY=VALUE,... (NAME: letters, digits, _-.)"
             )
         settings = []
         for item in filter(None, (part.strip() for part in rest.split(","))):
             key, eq, value = item.partition("=")
             if not eq or not key:
-                raise ValueError(f"--variant {entry!r}: {item!r} is not KEY=VALUE")
+                raise UserError(f"--variant {entry!r}: {item!r} is not KEY=VALUE")
             parse_override(item.replace("{seed}", "0"))  # checked as for seed 0
             settings.append((key, value))
         if name in (n for n, _ in variants):
-            raise ValueError(f"--variant {name}: given twice")
+            raise UserError(f"--variant {name}: given twice")
         variants.append((name, settings))
     return variants
 
@@ -116,9 +117,9 @@ def parse_seeds(text: str) -> list[int]:
     try:
         seeds = [int(s) for s in text.split(",")]
     except ValueError:
-        raise ValueError(f"--seeds {text!r}: expected integers separated by commas") from None
+        raise UserError(f"--seeds {text!r}: expected integers separated by commas") from None
     if len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
-        raise ValueError(f"--seeds {text!r}: seeds must be distinct and >= 0")
+        raise UserError(f"--seeds {text!r}: seeds must be distinct and >= 0")
     return seeds
 
 
@@ -138,7 +139,7 @@ def plan(
     """Every grid combination (or every named variant) x seed, in a stable order (variants
     first, then seeds)."""
     if grid and variants:
-        raise ValueError("give either --grid or --variant, not both")
+        raise UserError("give either --grid or --variant, not both")
     if variants:
         named = [(name, tuple(settings)) for name, settings in variants]
     else:
@@ -154,7 +155,7 @@ def plan(
         for s in seeds
     ]
     if len({r.variant for r in runs}) * len(seeds) != len(runs):
-        raise ValueError("two grid combinations give the same directory name; rename the values")
+        raise UserError("two grid combinations give the same directory name; rename the values")
     return runs
 
 
@@ -379,7 +380,7 @@ def run_sweep(
     out = Path(out)
     runs = plan(grid, seeds, out, variants)
     if workers < 1:
-        raise ValueError(f"--workers: expected >= 1, got {workers}")
+        raise UserError(f"--workers: expected >= 1, got {workers}")
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     from amkit.experiments.run import load_config
 

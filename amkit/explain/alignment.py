@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 import amkit
+from amkit.errors import UserError
 from amkit.explain.heatmap import save_heatmap
 from amkit.io import atomic_write_text
 
@@ -53,7 +54,7 @@ def explain_translation(
     run_dir: str | Path, text: str, out_dir: str | Path, beam: int | None = None
 ) -> AlignmentExplanation:
     if not text.strip():
-        raise ValueError("--text is empty: give the sentence to translate")
+        raise UserError("--text is empty: give the sentence to translate")
     _, model, _ = amkit.load_run(run_dir)
     translations, alignments = model.translate([text], beam=beam)
     tokenizer = model.tokenizer

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from amkit.errors import UserError
 from amkit.io import atomic_save_figure  # noqa: E402
 
 
@@ -34,12 +35,12 @@ def save_heatmap(
     if w.ndim == 1:
         w = w[None, :]
     if w.ndim != 2:
-        raise ValueError(f"weights must be 1-D or 2-D, got shape {w.shape}")
+        raise UserError(f"weights must be 1-D or 2-D, got shape {w.shape}")
     rows, cols = w.shape
     if x_labels is not None and len(x_labels) != cols:
-        raise ValueError(f"{len(x_labels)} x_labels for {cols} columns")
+        raise UserError(f"{len(x_labels)} x_labels for {cols} columns")
     if y_labels is not None and len(y_labels) != rows:
-        raise ValueError(f"{len(y_labels)} y_labels for {rows} rows")
+        raise UserError(f"{len(y_labels)} y_labels for {rows} rows")
     fig, ax = plt.subplots(figsize=(max(4.0, 0.45 * cols + 1.5), max(1.8, 0.45 * rows + 1.2)))
     image = ax.imshow(w, cmap="viridis", aspect="auto", vmin=0.0, vmax=max(1e-9, w.max()))
     ax.set_xticks(range(cols), labels=x_labels if x_labels is not None else range(cols))

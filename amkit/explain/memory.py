@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from amkit.data.base import DataBundle, model_inputs
+from amkit.errors import UserError
 from amkit.explain.heatmap import save_heatmap
 
 
@@ -42,9 +43,9 @@ def explain_story(
     rows = (dataset.tensors["meta_task"] == task).nonzero().flatten()
     if len(rows) == 0:
         tasks = sorted(set(dataset.tensors["meta_task"].tolist()))
-        raise ValueError(f"task {task} is not in this run's {split} split; tasks: {tasks}")
+        raise UserError(f"task {task} is not in this run's {split} split; tasks: {tasks}")
     if not 0 <= example < len(rows):
-        raise ValueError(f"example must be in 0..{len(rows) - 1} for task {task}, got {example}")
+        raise UserError(f"example must be in 0..{len(rows) - 1} for task {task}, got {example}")
     index = int(rows[example])
     batch = dataset[index : index + 1]
     record = data.info["examples"][split][index]
@@ -111,7 +112,7 @@ def story_weights(
             question = torch.cat([question, attention["pointer"][:1, :n_sentences]])
             names.append("copy")
         return question.T, names
-    raise ValueError(
+    raise UserError(
         "this model reads no memory over the story's sentences (a memory: none model; its "
         "weights, if any, are in model(..., need_weights=True).attention)"
     )

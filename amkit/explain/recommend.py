@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 import amkit
+from amkit.errors import UserError
 from amkit.explain.heatmap import save_heatmap
 from amkit.io import atomic_write_text
 
@@ -94,13 +95,13 @@ def recommend(
     model.eval()
     info = data.info
     if "user_names" not in info or not hasattr(model, "score_items"):
-        raise ValueError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
+        raise UserError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
     numbered = {raw: i for i, raw in info["user_names"].items()}
     if user not in numbered:
-        raise ValueError(f"user {user!r} is not in this run's data ({len(numbered)} users)")
+        raise UserError(f"user {user!r} is not in this run's data ({len(numbered)} users)")
     test_users = data.split("test").tensors["user"].tolist()
     if numbered[user] not in test_users:
-        raise ValueError(f"user {user!r} has fewer than 3 items: no held-out history to use")
+        raise UserError(f"user {user!r} has fewer than 3 items: no held-out history to use")
     history = _history(data, test_users.index(numbered[user]))
     max_len = info["max_len"]
     seq = torch.tensor([[0] * max(0, max_len - len(history)) + history[-max_len:]])

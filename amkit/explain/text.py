@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_tokens
+from amkit.errors import UserError
 from amkit.experiments.run import load_config
 from amkit.explain.heatmap import plt, save_figure
 from amkit.io import atomic_write_text
@@ -76,12 +77,12 @@ def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExp
     """Classify ``text`` with the run's model and write ``explain.html`` and ``explain.png``
     into ``out_dir``."""
     if not text.strip():
-        raise ValueError("--text is empty: give the text to classify")
+        raise UserError("--text is empty: give the text to classify")
     model, vocab, labels, data = load_text_model(run_dir)
     phrases = load_phrase_linker(run_dir, required=data.phrases is not None)
     words = head_tail(text_tokens(text, data.ngrams, phrases), data.max_len)
     if not words:
-        raise ValueError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
+        raise UserError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
     ids = torch.tensor([vocab.encode(words)])  # (1, T)
     out = model(ids, need_weights=True)
     probabilities = out.logits.softmax(-1)[0].tolist()

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.errors import UserError
 from amkit.registry import did_you_mean
 from amkit.textfile import jsonl_records, open_text
 
@@ -92,7 +93,7 @@ class KnowledgeBase:
             for line_no, fields in rows:
                 kb.add(_parse_fact(fields, f"{path}:{line_no}"))
         if not kb.facts_:
-            raise ValueError(f"{path}: no triples found (expected rows 'head, relation, tail')")
+            raise UserError(f"{path}: no triples found (expected rows 'head, relation, tail')")
         return kb
 
     # ------------------------------------------------------------------ lookup
@@ -141,9 +142,9 @@ class KnowledgeBase:
         either way. ``relation`` restricts every step to that relation.
         """
         if hops < 1:
-            raise ValueError(f"hops must be >= 1, got {hops}")
+            raise UserError(f"hops must be >= 1, got {hops}")
         if direction not in DIRECTIONS:
-            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+            raise UserError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
         start = self.lookup(entity)
         if relation is not None and relation not in self.relation_ids:
             raise KeyError(
@@ -169,7 +170,7 @@ def _format_of(path: Path) -> str:
     suffix = suffixes[-1] if suffixes else ""
     formats = {".tsv": "tsv", ".txt": "tsv", ".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl"}
     if suffix not in formats:
-        raise ValueError(
+        raise UserError(
             f"{path}: cannot tell the format from the suffix {suffix!r}; "
             "use .tsv, .csv or .jsonl, or pass format='tsv'|'csv'|'jsonl'"
         )
@@ -178,7 +179,7 @@ def _format_of(path: Path) -> str:
 
 def _table_rows(handle, format: str):
     if format not in ("tsv", "csv"):
-        raise ValueError(f"format must be 'tsv', 'csv' or 'jsonl', got {format!r}")
+        raise UserError(f"format must be 'tsv', 'csv' or 'jsonl', got {format!r}")
     reader = csv.reader(handle, delimiter="\t" if format == "tsv" else ",")
     first = True
     for fields in reader:
@@ -197,29 +198,29 @@ def _jsonl_rows(handle, path: Path):
     for line_no, record in jsonl_records(handle, path, " with head/relation/tail"):
         unknown = sorted(set(record) - set(COLUMNS))
         if unknown:
-            raise ValueError(f"{path}:{line_no}: unknown keys {unknown}; allowed: {COLUMNS}")
+            raise UserError(f"{path}:{line_no}: unknown keys {unknown}; allowed: {COLUMNS}")
         missing = [key for key in COLUMNS[:3] if key not in record]
         if missing:
-            raise ValueError(f"{path}:{line_no}: missing keys {missing}")
+            raise UserError(f"{path}:{line_no}: missing keys {missing}")
         yield line_no, [record[key] for key in COLUMNS if key in record]
 
 
 def _parse_fact(fields: list, where: str) -> Fact:
     if len(fields) not in (3, 4):
-        raise ValueError(
+        raise UserError(
             f"{where}: expected 3 or 4 columns (head, relation, tail[, weight]), "
             f"got {len(fields)}: {fields!r}"
         )
     head, relation, tail = (str(field).strip() for field in fields[:3])
     for name, value in zip(COLUMNS, (head, relation, tail), strict=False):
         if not value:
-            raise ValueError(f"{where}: empty {name}")
+            raise UserError(f"{where}: empty {name}")
     weight = 1.0
     if len(fields) == 4:
         try:
             weight = float(fields[3])
         except (TypeError, ValueError):
-            raise ValueError(f"{where}: weight must be a number, got {fields[3]!r}") from None
+            raise UserError(f"{where}: weight must be a number, got {fields[3]!r}") from None
         if weight != weight or weight in (float("inf"), float("-inf")):
-            raise ValueError(f"{where}: weight must be finite, got {fields[3]!r}")
+            raise UserError(f"{where}: weight must be finite, got {fields[3]!r}")
     return Fact(head, relation, tail, weight)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor
 
+from amkit.errors import UserError
+
 
 def distillation_loss(
     student_logits: Tensor,
@@ -31,16 +33,16 @@ def distillation_loss(
         targets: ``(B,)`` class ids for the hard term.
     """
     if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+        raise UserError(f"temperature must be > 0, got {temperature}")
     if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        raise UserError(f"alpha must be in [0, 1], got {alpha}")
     if student_logits.shape != teacher_logits.shape:
-        raise ValueError(
+        raise UserError(
             f"student {tuple(student_logits.shape)} and teacher {tuple(teacher_logits.shape)} "
             "logits must have the same shape (B, C)"
         )
     if alpha < 1.0 and targets is None:
-        raise ValueError(f"alpha={alpha} < 1 weighs a hard-label term: pass targets=")
+        raise UserError(f"alpha={alpha} < 1 weighs a hard-label term: pass targets=")
     soft_student = F.log_softmax(student_logits.float() / temperature, dim=-1)
     soft_teacher = F.log_softmax(teacher_logits.detach().float() / temperature, dim=-1)
     soft = F.kl_div(soft_student, soft_teacher, log_target=True, reduction="batchmean")

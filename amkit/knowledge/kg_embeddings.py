@@ -26,6 +26,7 @@ import torch
 from safetensors.torch import load_file
 from torch import Tensor
 
+from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json
 from amkit.knowledge.base import KnowledgeBase
 from amkit.knowledge.embeddings import Embeddings
@@ -107,7 +108,7 @@ class KGEmbeddings:
         labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
         tensors = load_file(str(folder / "vectors.safetensors"))
         if len(labels["entities"]) != len(tensors["entities"]):
-            raise ValueError(
+            raise UserError(
                 f"{folder}: {len(labels['entities'])} entity labels for "
                 f"{len(tensors['entities'])} vectors"
             )
@@ -133,9 +134,9 @@ def train_kg_embeddings(
 ) -> KGEmbeddings:
     """Train ``model`` (``transe``, ``distmult`` or ``rotate``) on every triple of ``kb``."""
     if model not in KG_MODELS:
-        raise ValueError(f"model must be one of {sorted(KG_MODELS)}, got {model!r}")
+        raise UserError(f"model must be one of {sorted(KG_MODELS)}, got {model!r}")
     if len(kb) == 0:
-        raise ValueError("the knowledge base has no triples to train on")
+        raise UserError("the knowledge base has no triples to train on")
     try:
         import pykeen.models
         from pykeen.training import SLCWATrainingLoop

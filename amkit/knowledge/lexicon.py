@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from amkit.errors import UserError
 from amkit.textfile import open_text, package_file
 
 
@@ -40,7 +41,7 @@ class Lexicon:
     ):
         for entry, values in scores.items():
             if len(values) != len(columns):
-                raise ValueError(
+                raise UserError(
                     f"entry {entry!r} has {len(values)} scores, expected {len(columns)} "
                     f"(columns {columns})"
                 )
@@ -116,23 +117,23 @@ class Lexicon:
                     ("score",) if len(row) == 2 else tuple(f"score{i}" for i in range(1, len(row)))
                 )
             if len(row) != len(columns) + 1:
-                raise ValueError(
+                raise UserError(
                     f"{where}: expected {len(columns) + 1} columns (word, {', '.join(columns)}), "
                     f"got {len(row)}: {row!r}"
                 )
             word = row[0].strip()
             if not word:
-                raise ValueError(f"{where}: empty word")
+                raise UserError(f"{where}: empty word")
             key = word.lower() if lowercase else word
             if key in seen_at:
-                raise ValueError(f"{where}: {word!r} already given at line {seen_at[key]}")
+                raise UserError(f"{where}: {word!r} already given at line {seen_at[key]}")
             try:
                 scores[key] = tuple(float(field) for field in row[1:])
             except ValueError:
-                raise ValueError(f"{where}: scores must be numbers, got {row[1:]!r}") from None
+                raise UserError(f"{where}: scores must be numbers, got {row[1:]!r}") from None
             seen_at[key] = line_no
         if not scores:
-            raise ValueError(f"{path}: no entries found (expected rows 'word, score')")
+            raise UserError(f"{path}: no entries found (expected rows 'word, score')")
         return cls(scores, columns or ("score",), name or path.stem, lowercase)
 
     @classmethod
@@ -150,7 +151,7 @@ class Lexicon:
             try:
                 scores[fields[0]] = (float(fields[1]),)
             except (IndexError, ValueError):
-                raise ValueError(f"{path}:{line_no}: expected 'token<TAB>mean<TAB>...'") from None
+                raise UserError(f"{path}:{line_no}: expected 'token<TAB>mean<TAB>...'") from None
         return cls(scores, ("valence",), "vader", lowercase=False)
 
     @classmethod

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
+from amkit.errors import UserError
 from amkit.knowledge.embeddings import Embeddings
 from amkit.knowledge.lexicon import Lexicon
 
@@ -49,7 +50,7 @@ def lexicon_table(vocab: Sequence[str], lexicons: Sequence[Lexicon]) -> tuple[Te
     [-4, 4] and AFINN's [-5, 5] both become [-1, 1]); special tokens get zeros.
     """
     if not lexicons:
-        raise ValueError("lexicon_table needs at least one lexicon")
+        raise UserError("lexicon_table needs at least one lexicon")
     words = [w if w not in SPECIALS else "\0" for w in vocab]  # "\0" is in no lexicon
     parts = []
     for lexicon in lexicons:
@@ -88,7 +89,7 @@ def concept_table(
     words with at least one concept. Words are also tried in their WordNet base form
     ("movies" -> "movie")."""
     if max_facts < 1:
-        raise ValueError(f"max_facts must be >= 1, got {max_facts}")
+        raise UserError(f"max_facts must be >= 1, got {max_facts}")
     concepts, index = [""], {"": 0}
     ids = torch.zeros(len(vocab), max_facts, dtype=torch.long)
     n_found = 0
@@ -117,7 +118,7 @@ def fact_table(vocab: Sequence[str], kb, max_facts: int = 6) -> tuple[Tensor, fl
     Embedding tables need ``2 * len(kb.relations) + 1`` relation rows and
     ``len(kb.entities) + 1`` entity rows. ``found`` is the share of real words with a fact."""
     if max_facts < 1:
-        raise ValueError(f"max_facts must be >= 1, got {max_facts}")
+        raise UserError(f"max_facts must be >= 1, got {max_facts}")
     n_relations = len(kb.relations)
     ids = torch.zeros(len(vocab), max_facts, 2, dtype=torch.long)
     n_found = 0
@@ -168,4 +169,4 @@ def vocabulary_knowledge(
         from amkit.knowledge.wordnet import WordNet
 
         return concept_table(vocab, WordNet(wordnet), max_facts)
-    raise ValueError(f"knowledge: expected lexicon, glove or wordnet, got {kind!r}")
+    raise UserError(f"knowledge: expected lexicon, glove or wordnet, got {kind!r}")

@@ -16,6 +16,8 @@ import warnings
 from itertools import zip_longest
 from pathlib import Path
 
+from amkit.errors import UserError
+
 DEFAULT_PATHS = ("/usr/share/wordnet",)
 # The lexicographer files of WordNet 3.0 (lexnames(5WN)); NLTK needs them in a file
 # ``lexnames`` that Debian's wordnet-base does not ship. Number, name, syntactic category.
@@ -87,7 +89,7 @@ def find_wordnet(path: str | Path | None = None) -> Path:
 
 def _pos_code(pos: str | None) -> str | None:
     if pos not in POS:
-        raise ValueError(f"pos must be one of {list(POS)}, got {pos!r}")
+        raise UserError(f"pos must be one of {list(POS)}, got {pos!r}")
     return POS[pos]
 
 
@@ -161,7 +163,7 @@ class WordNet:
     def hypernyms(self, word: str, pos: str | None = None, depth: int = 1) -> list[str]:
         """Names of the hypernym synsets up to ``depth`` levels above each sense."""
         if depth < 1:
-            raise ValueError(f"depth must be >= 1, got {depth}")
+            raise UserError(f"depth must be >= 1, got {depth}")
         out, frontier = [], self._synsets(word, pos)
         for _ in range(depth):
             frontier = [h for s in frontier for h in s.hypernyms() + s.instance_hypernyms()]

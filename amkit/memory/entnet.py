@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from amkit.errors import UserError
+
 
 class PositionMaskEncoder(nn.Module):
     """``sum_i f_i * E x_i``: a bag of words with a learned multiplicative position mask.
@@ -45,7 +47,7 @@ class PositionMaskEncoder(nn.Module):
         """``words (..., L)`` ids -> ``(..., d)``."""
         length = words.shape[-1]
         if length > self.mask.shape[0]:
-            raise ValueError(
+            raise UserError(
                 f"sentence of {length} words is longer than the position mask "
                 f"({self.mask.shape[0]}); build the model with a larger max_len"
             )
@@ -103,7 +105,7 @@ class EntityNetwork(nn.Module):
     ):
         super().__init__()
         if key_ids is not None and len(key_ids) == 0:
-            raise ValueError("key_ids is empty: give the word ids to tie keys to, or None")
+            raise UserError("key_ids is empty: give the word ids to tie keys to, or None")
         self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
         self.story_encoder = PositionMaskEncoder(self.embedding, sentence_len)
         self.query_encoder = PositionMaskEncoder(self.embedding, query_len)

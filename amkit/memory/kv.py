@@ -39,6 +39,7 @@ import torch
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
+from amkit.errors import UserError
 
 
 def preselect(
@@ -71,11 +72,11 @@ def preselect(
         zero weights.
     """
     if query_tokens.dim() != 2:
-        raise ValueError(
+        raise UserError(
             f"query_tokens must be (B, Lq) token ids, got shape {tuple(query_tokens.shape)}"
         )
     if key_tokens.dim() != 3 or key_tokens.shape[0] != query_tokens.shape[0]:
-        raise ValueError(
+        raise UserError(
             f"key_tokens must be (B, M, Lk) with B = {query_tokens.shape[0]} (from "
             f"query_tokens), got shape {tuple(key_tokens.shape)}"
         )
@@ -83,7 +84,7 @@ def preselect(
         if tokens.is_floating_point() or tokens.dtype == torch.bool:
             raise TypeError(f"{name} must hold integer token ids, got dtype {tokens.dtype}")
         if tokens.numel() and int(tokens.min()) < 0:
-            raise ValueError(f"{name} must be >= 0, got min {int(tokens.min())}")
+            raise UserError(f"{name} must be >= 0, got min {int(tokens.min())}")
     b, m, lk = key_tokens.shape
     query_tokens, key_tokens = query_tokens.long(), key_tokens.long()
     vocab = 1 + max(
@@ -103,7 +104,7 @@ def preselect(
     allowed = hits.any(-1)  # (B, M)
     if key_mask is not None:
         if key_mask.dtype != torch.bool or tuple(key_mask.shape) != (b, m):
-            raise ValueError(
+            raise UserError(
                 f"key_mask must be a (B, M) = ({b}, {m}) bool tensor, got shape "
                 f"{tuple(key_mask.shape)} and dtype {key_mask.dtype}"
             )
@@ -141,9 +142,9 @@ class KeyValueMemory(nn.Module):
     ):
         super().__init__()
         if dim < 1:
-            raise ValueError(f"dim must be >= 1, got {dim}")
+            raise UserError(f"dim must be >= 1, got {dim}")
         if hops < 1:
-            raise ValueError(f"hops must be >= 1, got {hops}")
+            raise UserError(f"hops must be >= 1, got {hops}")
         self.dim, self.hops = dim, hops
 
         def linear() -> nn.Linear:
@@ -163,17 +164,17 @@ class KeyValueMemory(nn.Module):
         self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None
     ) -> tuple[int, int]:
         if query.dim() != 2 or query.shape[1] != self.dim:
-            raise ValueError(
+            raise UserError(
                 f"query must be (B, D) with D = dim = {self.dim}, got shape {tuple(query.shape)}"
             )
         b = query.shape[0]
         if keys.dim() != 3 or keys.shape[0] != b or keys.shape[2] != self.dim:
-            raise ValueError(
+            raise UserError(
                 f"keys must be (B, M, D) = ({b}, M, {self.dim}), got shape {tuple(keys.shape)}"
             )
         m = keys.shape[1]
         if tuple(values.shape) != (b, m, self.dim):
-            raise ValueError(
+            raise UserError(
                 f"values must have the keys' shape (B, M, D) = ({b}, {m}, {self.dim}), "
                 f"got shape {tuple(values.shape)}"
             )
@@ -181,7 +182,7 @@ class KeyValueMemory(nn.Module):
             if mask.dtype != torch.bool:
                 raise TypeError(f"mask must be bool (True = real slot), got dtype {mask.dtype}")
             if tuple(mask.shape) != (b, m):
-                raise ValueError(f"mask must be (B, M) = ({b}, {m}), got shape {tuple(mask.shape)}")
+                raise UserError(f"mask must be (B, M) = ({b}, {m}), got shape {tuple(mask.shape)}")
         return b, m
 
     def forward(

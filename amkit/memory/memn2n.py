@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
+from amkit.errors import UserError
 
 TYINGS = ("adjacent", "layerwise", "none")
 ENCODINGS = ("bow", "pe", "pe_code")
@@ -105,18 +106,18 @@ class MemN2N(nn.Module):
     ):
         super().__init__()
         if tying not in TYINGS:
-            raise ValueError(f"tying must be one of {TYINGS}, got {tying!r}")
+            raise UserError(f"tying must be one of {TYINGS}, got {tying!r}")
         if tying != "adjacent" and not (tie_question and tie_answer):
-            raise ValueError(f"tie_question/tie_answer apply to adjacent tying, not {tying!r}")
+            raise UserError(f"tie_question/tie_answer apply to adjacent tying, not {tying!r}")
         if encoding not in ENCODINGS:
-            raise ValueError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
+            raise UserError(f"encoding must be one of {ENCODINGS}, got {encoding!r}")
         if hops < 1:
-            raise ValueError(f"hops must be >= 1, got {hops}")
+            raise UserError(f"hops must be >= 1, got {hops}")
         self.dim, self.hops, self.memory_size = dim, hops, memory_size
         self.encoding, self.temporal, self.tying = encoding, temporal, tying
         self.random_noise = random_noise
         if rn_mode not in ("paper", "code"):
-            raise ValueError(f"rn_mode must be 'paper' or 'code', got {rn_mode!r}")
+            raise UserError(f"rn_mode must be 'paper' or 'code', got {rn_mode!r}")
         self.rn_mode = rn_mode
         self.empty_slots = empty_slots
 

@@ -40,6 +40,7 @@ import torch
 from torch import Tensor, nn
 
 from amkit.attention.transformer import TransformerEncoderLayer
+from amkit.errors import UserError
 
 
 def timing_signal(length: int, dim: int) -> Tensor:
@@ -129,19 +130,19 @@ class UniversalTransformer(nn.Module):
     ):
         super().__init__()
         if block not in ("transformer", "attention"):
-            raise ValueError(f"block must be transformer or attention, got {block!r}")
+            raise UserError(f"block must be transformer or attention, got {block!r}")
         self.block = block
         if update not in ("all", "last"):
-            raise ValueError(f"update must be all or last, got {update!r}")
+            raise UserError(f"update must be all or last, got {update!r}")
         if per_step not in ("none", "keys", "layer"):
-            raise ValueError(f"per_step must be none, keys or layer, got {per_step!r}")
+            raise UserError(f"per_step must be none, keys or layer, got {per_step!r}")
         self.update, self.per_step = update, per_step
         if relative_distance < 0:
-            raise ValueError(f"relative_distance must be >= 0, got {relative_distance}")
+            raise UserError(f"relative_distance must be >= 0, got {relative_distance}")
         if not 0 < threshold <= 1:
-            raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+            raise UserError(f"threshold must be in (0, 1], got {threshold}")
         if coordinates not in ("sinusoidal", "learned"):
-            raise ValueError(f"coordinates must be sinusoidal or learned, got {coordinates!r}")
+            raise UserError(f"coordinates must be sinusoidal or learned, got {coordinates!r}")
         self.max_steps, self.act, self.threshold = max_steps, act, threshold
         self.layer = TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, attention_dropout=0.0)
         # per_step "layer": steps 1.. get layers of their own (step 0 uses self.layer)
@@ -206,7 +207,7 @@ class UniversalTransformer(nn.Module):
         if positions is None:
             positions = torch.arange(length, device=x.device)
         if int(positions.max()) >= self.position.shape[0]:
-            raise ValueError(
+            raise UserError(
                 f"input of {int(positions.max()) + 1} positions; max_positions is "
                 f"{self.position.shape[0]}"
             )

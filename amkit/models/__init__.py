@@ -2,7 +2,7 @@
 
 from amkit.models import integrated as integrated  # registers integrated
 from amkit.models import knowledge_rec as knowledge_rec  # registers knowledge_rec
-from amkit.models import memqa as memqa  # registers memn2n, entnet, dnc, universal_transformer
+from amkit.models import qa as qa  # registers memn2n, entnet, dnc, universal_transformer
 from amkit.models import rec_baselines as rec_baselines  # registers popularity, bpr
 from amkit.models import recall as recall  # registers recall_attention
 from amkit.models import seq2seq as seq2seq  # registers seq2seq

@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from amkit.data.multi30k import BOS, EOS, PAD
+from amkit.errors import UserError
 
 
 @dataclass
@@ -79,7 +80,7 @@ def length_penalty(length: Tensor, alpha: float) -> Tensor:
 def beam_search(model, src: Tensor, max_len: int, beam: int = 4, alpha: float = 0.6) -> Decoded:
     """Batched beam search; ``beam = 1`` is greedy decoding (tested)."""
     if beam < 1:
-        raise ValueError(f"beam must be >= 1, got {beam}")
+        raise UserError(f"beam must be >= 1, got {beam}")
     batch, device = src.shape[0], src.device
     memory = model.encode(src)
     rows = torch.arange(batch, device=device).repeat_interleave(beam)  # (B*K,)

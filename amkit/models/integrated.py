@@ -56,6 +56,7 @@ from amkit.attention.masks import masked_softmax
 from amkit.attention.pooling import AttentionPooling
 from amkit.config import option
 from amkit.encoders import CNNEncoder, RNNEncoder
+from amkit.errors import UserError
 from amkit.knowledge.distill import distillation_loss
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.knowledge.tables import vocabulary_knowledge
@@ -220,7 +221,7 @@ class IntegratedModel(nn.Module):
         knowledge = None
         if config.knowledge != "none":
             if vocab is None:
-                raise ValueError("knowledge needs the data's vocabulary (data_info['vocab'])")
+                raise UserError("knowledge needs the data's vocabulary (data_info['vocab'])")
             knowledge = TokenKnowledge(config, list(vocab), d)
         self.encoder = SequenceEncoder(config, embed, knowledge)
         if self.qa:  # a sentence's age in the story (MemN2N's temporal encoding)
@@ -318,7 +319,7 @@ class IntegratedModel(nn.Module):
                 for name, value in extra.items():  # (B, T', ...) -> (B, T, ...)
                     attention[name] = F.pad(value, (0, 0) * (value.dim() - 2) + (0, pad))
         else:
-            raise ValueError("give tokens (B, T) for classification or story + query for QA")
+            raise UserError("give tokens (B, T) for classification or story + query for QA")
         if self.store is not None:
             q = self._read_store(q, attention, need_weights)
         elif self.memory is not None:

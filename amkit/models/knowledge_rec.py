@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
 from amkit.config import option
+from amkit.errors import UserError
 from amkit.knowledge.fusion import GatedFusion
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.seqrec import (
@@ -98,7 +99,7 @@ class KnowledgeRec(nn.Module):
         knowledge = data_info.get("item_knowledge")
         attribute_memory = config.memory and not config.latent_slots
         if knowledge is None and (config.attributes or config.kg != "none" or attribute_memory):
-            raise ValueError(
+            raise UserError(
                 "knowledge_rec needs item knowledge: set data.item_knowledge to a folder with "
                 "movies.dat.gz and MKR's KG files (e.g. ../shared/data/ml-1m); without it set "
                 "model.attributes=false, model.kg=none and model.latent_slots=N (or memory off)"
@@ -298,7 +299,7 @@ class KnowledgeRec(nn.Module):
                 out.attention = {"memory": weights}
             return out
         if pos is None:
-            raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
+            raise UserError("give pos (B, L) for training or candidates (B, C) for ranking")
         if self.training and self.config.kg == "pretrained":
             self.pretrain_entities()  # once: before the first training step
         real = pos != 0

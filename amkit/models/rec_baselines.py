@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.config import option
+from amkit.errors import UserError
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.seqrec import margin_logits, ranking_output, sample_negatives
 
@@ -46,7 +47,7 @@ class Popularity(nn.Module):
     def forward(self, seq, pos=None, candidates=None, targets=None, user=None,
                 need_weights=False) -> ModelOutput:  # fmt: skip
         if candidates is None:
-            raise ValueError("popularity ranks candidates (B, C); it has nothing to train")
+            raise UserError("popularity ranks candidates (B, C); it has nothing to train")
         return ranking_output(self.counts[candidates], targets)  # (B, C)
 
 
@@ -82,17 +83,17 @@ class BPRMF(nn.Module):
     def score_items(self, seq: Tensor, user: Tensor | None = None) -> Tensor:
         """``(B, I + 1)`` every item for each user."""
         if user is None:
-            raise ValueError("bpr scores users: the batch needs a `user` column")
+            raise UserError("bpr scores users: the batch needs a `user` column")
         return self.users(user) @ self.items.weight.T + self.item_bias.weight.T
 
     def forward(self, seq, pos=None, candidates=None, targets=None, user=None,
                 need_weights=False) -> ModelOutput:  # fmt: skip
         if user is None:
-            raise ValueError("bpr needs user ids: use the `sequences` dataset")
+            raise UserError("bpr needs user ids: use the `sequences` dataset")
         if candidates is not None:
             return ranking_output(self.score(user, candidates), targets)
         if pos is None:
-            raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
+            raise UserError("give pos (B, L) for training or candidates (B, C) for ranking")
         # every training interaction of the row's user is a positive: pos, and seq's first item
         first = seq.gather(1, (seq != 0).int().argmax(1, keepdim=True))  # (B, 1)
         positives = torch.cat([first, pos], dim=1)  # (B, L + 1)

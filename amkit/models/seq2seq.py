@@ -40,6 +40,7 @@ from amkit.config import option
 from amkit.data.base import iterate_batches
 from amkit.data.multi30k import EOS
 from amkit.encoders import ChunkedEncoder, RNNEncoder
+from amkit.errors import UserError
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.decoding import beam_search, greedy_decode
 
@@ -106,7 +107,7 @@ class _Translator(nn.Module):
     def translate(self, sentences: list[str], beam: int | None = None, batch_size: int = 64):
         """Detokenized translations of ``sentences`` and each one's attention ``(T, S)``."""
         if self.tokenizer is None:
-            raise ValueError("this model has no tokenizer: build it from a translation dataset")
+            raise UserError("this model has no tokenizer: build it from a translation dataset")
         was_training = self.training
         self.eval()
         texts, alignments = [], []
@@ -142,7 +143,7 @@ class _Translator(nn.Module):
         raw = getattr(dataset, "references", None)
         if raw is not None:
             if len(raw) != len(hypotheses):
-                raise ValueError(
+                raise UserError(
                     f"dataset.references has {len(raw)} sentences for {len(hypotheses)} examples"
                 )
             references = list(raw)

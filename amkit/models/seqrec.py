@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from amkit.attention import MultiHeadAttention
 from amkit.config import option
+from amkit.errors import UserError
 from amkit.models.base import ModelOutput, register_model
 
 
@@ -177,7 +178,7 @@ class SASRec(nn.Module):
             logits = torch.einsum("bd,bcd->bc", h[:, -1], self.items(candidates))  # (B, C)
             return ranking_output(logits, targets)
         if pos is None:
-            raise ValueError("give pos (B, L) for training or candidates (B, C) for ranking")
+            raise UserError("give pos (B, L) for training or candidates (B, C) for ranking")
         neg = self.sample_negatives(seq, pos)
         real = pos != 0
         pos_scores = (h * self.items(pos)).sum(-1)  # (B, L)

@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json
 
 log = logging.getLogger("amkit")
@@ -58,7 +59,7 @@ def load_model(
     ]
     if problems:
         more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
-        raise ValueError(
+        raise UserError(
             f"{prefix}{path} does not fit {type(model).__name__}: "
             f"{'; '.join(problems[:5])}{more}; was it saved from a different config?"
         )
@@ -171,7 +172,7 @@ def load_training_state(
     if averaged is not None:
         averaged_state = _unprefixed(tensors, AVERAGED_PREFIX)
         if not averaged_state:
-            raise ValueError(f"{tensor_path} holds no moving average of the weights to resume")
+            raise UserError(f"{tensor_path} holds no moving average of the weights to resume")
         averaged.load_state_dict(averaged_state)
     optimizer.load_state_dict(_join_optimizer_state(tensors, meta.pop("optimizer")))
     sched_state = meta.pop("scheduler")

@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from torch import nn
 
 from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
+from amkit.errors import UserError
 from amkit.train.ranking import full_ranks, ranking_scores, scores_from_ranks
 
 
@@ -27,7 +28,7 @@ def classification_scores(
     also ``"per_task": {task: {"accuracy", "n"}}``."""
     targets, predictions = np.asarray(targets), np.asarray(predictions)
     if len(targets) == 0:
-        raise ValueError("cannot score an empty split")
+        raise UserError("cannot score an empty split")
     precision, recall, f1, _ = precision_recall_fscore_support(
         targets, predictions, average="macro", zero_division=0
     )
@@ -118,7 +119,7 @@ def evaluate(
             all_tasks.append(batch["meta_task"])
     model.train(was_training)
     if not all_targets:
-        raise ValueError("cannot evaluate on an empty split")
+        raise UserError("cannot evaluate on an empty split")
     scores = classification_scores(
         torch.cat(all_targets),
         torch.cat(all_predictions),

@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from amkit.errors import UserError
+
 
 def target_ranks(scores, targets) -> np.ndarray:
     """``(N,)`` 1-based rank of each row's target among its row's scores."""
     scores = torch.as_tensor(np.asarray(scores), dtype=torch.float64)
     targets = torch.as_tensor(np.asarray(targets), dtype=torch.long)
     if scores.dim() != 2 or targets.shape != (scores.shape[0],):
-        raise ValueError(
+        raise UserError(
             f"scores must be (N, C) and targets (N,), got {tuple(scores.shape)} and "
             f"{tuple(targets.shape)}"
         )

@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from amkit.config import option
 from amkit.data.base import DataBundle, iterate_batches, model_inputs
+from amkit.errors import UserError
 from amkit.io import atomic_write_text
 from amkit.train import distributed
 from amkit.train.checkpoint import load_training_state, save_model, save_training_state
@@ -237,7 +238,7 @@ class Trainer:
         copy made before, stays eager: it only validates)."""
         compile_steps = getattr(self.model, "compile_steps", None)
         if not callable(compile_steps):
-            raise ValueError(
+            raise UserError(
                 f"train.compile: {type(self.model).__name__} has no recurrent step to compile "
                 "(models that have one: entnet); remove train.compile"
             )
@@ -248,7 +249,7 @@ class Trainer:
         if self.config.ema_decay is None:
             return None
         if callable(getattr(self.model, "epoch_end", None)):
-            raise ValueError(
+            raise UserError(
                 f"train.ema_decay: {type(self.model).__name__} changes between epochs "
                 "(epoch_end, e.g. MemN2N's linear start); averaging its weights across those "
                 "changes is not supported: remove train.ema_decay"

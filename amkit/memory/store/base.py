@@ -1,4 +1,4 @@
-"""External key-value memory stores: one API, an exact (torch) and a FAISS backend.
+"""The memory-store API that every backend implements: write, read, update, delete, save, load.
 
 A store holds ``N`` entries, each a key ``(D,)``, a value ``(Dv,)`` and a user id (int64,
 ``>= 0``). ``read`` returns the ``k`` entries whose keys score highest against each query:
@@ -39,20 +39,20 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
+from amkit.errors import UserError
 from amkit.io import directory_backup, fsync_path, replace_directory
 from amkit.registry import Registry
 
 logger = logging.getLogger(__name__)
 
+logger = logging.getLogger(__name__)
+
 STORES = Registry("memory store")
 METRICS = ("ip", "cosine")
-FAISS_INDEXES = ("flat", "ivf")
 PAD_ID = -1
 FORMAT = "amkit.memory_store"
 FORMAT_VERSION = 1
 META_FILE, TENSOR_FILE, INDEX_FILE = "store.json", "store.safetensors", "index.faiss"
-SCORE_CHUNK_BYTES = 256 * 2**20  # caps the exact backend's (Q, N) float32 score block
-FAISS_HINT = "pip install 'amkit[faiss]' (or pip install faiss-cpu)"
 
 
 class StoreRead(NamedTuple):
@@ -67,14 +67,6 @@ class StoreRead(NamedTuple):
     values: Tensor
     scores: Tensor
     ids: Tensor
-
-
-def _import_faiss() -> Any:
-    try:
-        import faiss
-    except ImportError as err:
-        raise ImportError(f"the FAISS memory store needs faiss: {FAISS_HINT}") from err
-    return faiss
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -102,9 +94,9 @@ class MemoryStore(abc.ABC):
     def __init__(self, dim: int, value_dim: int, metric: str = "ip"):
         for name, value in (("dim", dim), ("value_dim", value_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+                raise UserError(f"{name} must be a positive int, got {value!r}")
         if metric not in METRICS:
-            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+            raise UserError(f"metric must be one of {METRICS}, got {metric!r}")
         self.dim, self.value_dim, self.metric = dim, value_dim, metric
         self._cols: dict[str, Tensor] = {  # row buffers; rows [0, _n) are live
             "ids": torch.empty(0, dtype=torch.int64),
@@ -156,13 +148,13 @@ class MemoryStore(abc.ABC):
         if not x.is_floating_point():
             raise TypeError(f"{name} must be floating point, got dtype {x.dtype}; use .float()")
         if x.dim() != 2 or x.shape[1] != width:
-            raise ValueError(
+            raise UserError(
                 f"{name} must be ({rows}, {width_name}) = ({rows}, {width}), "
                 f"got shape {tuple(x.shape)}"
             )
         x = x.to("cpu", torch.float32).contiguous()
         if not torch.isfinite(x).all():
-            raise ValueError(f"{name} contains NaN or inf")
+            raise UserError(f"{name} contains NaN or inf")
         return x
 
     def _ids(
@@ -174,17 +166,17 @@ class MemoryStore(abc.ABC):
         if ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
             raise TypeError(f"{name} must be integers (int64), got dtype {ids.dtype}")
         if ids.dim() != 1:
-            raise ValueError(f"{name} must be 1-D (N,), got shape {tuple(ids.shape)}")
+            raise UserError(f"{name} must be 1-D (N,), got shape {tuple(ids.shape)}")
         if n is not None and len(ids) != n:
-            raise ValueError(f"{name} has {len(ids)} entries but keys/values have {n} rows")
+            raise UserError(f"{name} has {len(ids)} entries but keys/values have {n} rows")
         ids = ids.to("cpu", torch.int64)
         if len(ids) and int(ids.min()) < 0:
-            raise ValueError(f"{name} must be >= 0 (-1 marks padding), got {int(ids.min())}")
+            raise UserError(f"{name} must be >= 0 (-1 marks padding), got {int(ids.min())}")
         if unique:
             uniq, counts = ids.unique(return_counts=True)
             if len(uniq) != len(ids):
                 dups = uniq[counts > 1][:10].tolist()
-                raise ValueError(f"{name} contains duplicates, e.g. {dups}; pass each id once")
+                raise UserError(f"{name} contains duplicates, e.g. {dups}; pass each id once")
         return ids
 
     def _prepare(self, keys: Tensor) -> Tensor:
@@ -276,7 +268,7 @@ class MemoryStore(abc.ABC):
         values = self._matrix(values, "values", self.value_dim, "Dv")
         n = len(keys)
         if len(values) != n:
-            raise ValueError(f"keys has {n} rows but values has {len(values)}; pass one per key")
+            raise UserError(f"keys has {n} rows but values has {len(values)}; pass one per key")
         if ids is None:
             ids = torch.arange(self._next_id, self._next_id + n, dtype=torch.int64)
         else:
@@ -309,7 +301,7 @@ class MemoryStore(abc.ABC):
             id -1, score -inf and a zero value.
         """
         if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be a positive int, got {k!r}")
+            raise UserError(f"k must be a positive int, got {k!r}")
         k = int(k)
         queries = self._prepare(self._matrix(queries, "queries", self.dim, "D", "Q"))
         q = len(queries)
@@ -358,16 +350,16 @@ class MemoryStore(abc.ABC):
             values: ``(N, Dv)`` new values, or ``None`` to keep them.
         """
         if keys is None and values is None:
-            raise ValueError("update needs keys, values or both")
+            raise UserError("update needs keys, values or both")
         ids = self._ids(ids)
         if keys is not None:
             keys = self._prepare(self._matrix(keys, "keys", self.dim, "D"))
             if len(keys) != len(ids):
-                raise ValueError(f"keys has {len(keys)} rows but ids has {len(ids)} entries")
+                raise UserError(f"keys has {len(keys)} rows but ids has {len(ids)} entries")
         if values is not None:
             values = self._matrix(values, "values", self.value_dim, "Dv")
             if len(values) != len(ids):
-                raise ValueError(f"values has {len(values)} rows but ids has {len(ids)} entries")
+                raise UserError(f"values has {len(values)} rows but ids has {len(ids)} entries")
         rows, found = self._rows_of(ids)
         if not found.all():
             raise self._missing_error(ids, found, "use write() to insert new entries")
@@ -438,13 +430,13 @@ class MemoryStore(abc.ABC):
             raise FileNotFoundError(f"no memory store at {path} ({META_FILE} not found)")
         meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
-            raise ValueError(
+            raise UserError(
                 f"{path / META_FILE} is not an amkit memory store of version {FORMAT_VERSION} "
                 f"(format {meta.get('format')!r}, version {meta.get('version')!r})"
             )
         klass = STORES.get_or_raise(meta["backend"])
         if cls is not MemoryStore and not issubclass(klass, cls):
-            raise ValueError(
+            raise UserError(
                 f"{path} holds a {meta['backend']!r} store; load it with MemoryStore.load "
                 f"or {klass.__name__}.load"
             )
@@ -456,7 +448,7 @@ class MemoryStore(abc.ABC):
             got = tensors.get(name)
             if got is None or tuple(got.shape) != expected or got.dtype != col.dtype:
                 shape = None if got is None else tuple(got.shape)
-                raise ValueError(
+                raise UserError(
                     f"{path / TENSOR_FILE}: tensor {name!r} should be {expected} {col.dtype}, "
                     f"found {shape}; the store files do not fit together"
                 )
@@ -464,200 +456,3 @@ class MemoryStore(abc.ABC):
         store._n, store._next_id = n, meta["next_id"]
         store._load_index(path)
         return store
-
-
-@STORES.register("exact")
-class ExactMemoryStore(MemoryStore):
-    """Brute-force store in RAM: every read scores every key (``queries @ keys.T``).
-
-    Reads are exact; ties in score are broken by ``torch.topk`` (storage order, which deletes
-    change). Args as :class:`MemoryStore`.
-    """
-
-    backend = "exact"
-
-    def _extra_columns(self) -> dict[str, int]:
-        return {"keys": self.dim}
-
-    def _index_add(self, ids: Tensor, keys: Tensor) -> None:
-        pass  # the keys column is the index
-
-    def _index_replace(self, rows: Tensor, ids: Tensor, keys: Tensor) -> None:
-        self._cols["keys"][rows] = keys
-
-    def _index_remove(self, ids: Tensor) -> None:
-        pass
-
-    def _search(self, queries: Tensor, k: int) -> tuple[Tensor, Tensor]:
-        keys = self._cols["keys"][: self._n]  # (N, D)
-        chunk = max(1, SCORE_CHUNK_BYTES // (4 * self._n))
-        scores, rows = [], []
-        for start in range(0, len(queries), chunk):
-            block = queries[start : start + chunk] @ keys.T  # (q, N)
-            s, r = block.topk(k, dim=1)  # (q, k) each
-            scores.append(s)
-            rows.append(r)
-        return torch.cat(scores), torch.cat(rows)
-
-
-@STORES.register("faiss")
-class FaissMemoryStore(MemoryStore):
-    """Store backed by a FAISS index (``faiss-cpu``; ``pip install amkit[faiss]``).
-
-    Args:
-        dim, value_dim, metric: as :class:`MemoryStore`.
-        index: ``"flat"`` (exact search) or ``"ivf"`` (inverted lists, approximate).
-        nlist: IVF lists; FAISS suggests ``4 * sqrt(N)`` to ``16 * sqrt(N)``.
-        nprobe: IVF lists searched per query (``nprobe == nlist`` is exact); settable later.
-
-    An IVF index must be trained before it holds entries: :meth:`train` on a sample of keys
-    (FAISS advises 39 to 256 per list), or the first :meth:`write` trains on its own keys,
-    which then must number at least ``nlist``.
-    """
-
-    backend = "faiss"
-
-    def __init__(
-        self,
-        dim: int,
-        value_dim: int,
-        metric: str = "ip",
-        index: str = "flat",
-        nlist: int = 1024,  # ~4 * sqrt(N) for N ~ 65k; pick it for your size
-        nprobe: int = 16,
-    ):
-        faiss = _import_faiss()
-        if index not in FAISS_INDEXES:
-            raise ValueError(f"index must be one of {FAISS_INDEXES}, got {index!r}")
-        for name, value in (("nlist", nlist), ("nprobe", nprobe)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        super().__init__(dim, value_dim, metric)
-        self.index_type, self.nlist = index, nlist
-        spec = "IDMap2,Flat" if index == "flat" else f"IVF{nlist},Flat"
-        self._index = faiss.index_factory(dim, spec, faiss.METRIC_INNER_PRODUCT)
-        if index == "ivf":
-            # FAISS prints its own warning for small training sets; we log one instead.
-            self._index.cp.min_points_per_centroid = 1
-        self.nprobe = nprobe
-
-    @property
-    def nprobe(self) -> int:
-        """IVF lists searched per query (1 for a flat index)."""
-        return self._nprobe
-
-    @nprobe.setter
-    def nprobe(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"nprobe must be a positive int, got {value!r}")
-        self._nprobe = value
-        if self.index_type == "ivf":
-            if value > self.nlist:
-                raise ValueError(f"nprobe ({value}) must be <= nlist ({self.nlist})")
-            _import_faiss().extract_index_ivf(self._index).nprobe = value
-
-    @property
-    def is_trained(self) -> bool:
-        return bool(self._index.is_trained)
-
-    @property
-    def nbytes(self) -> int:
-        codes = self._index.ntotal * (4 * self.dim + 8)  # float32 vectors + int64 ids
-        centroids = self.nlist * self.dim * 4 if self.index_type == "ivf" else 0
-        return super().nbytes + codes + centroids
-
-    def _params(self) -> dict[str, Any]:
-        return {"index": self.index_type, "nlist": self.nlist, "nprobe": self.nprobe}
-
-    def train(self, keys: Any) -> FaissMemoryStore:
-        """Train the IVF coarse quantizer (k-means, ``nlist`` centroids) on ``keys`` ``(N, D)``.
-
-        A no-op for a flat index. Training again after entries exist is refused: they are
-        filed under the current centroids.
-        """
-        if self.index_type != "ivf":
-            return self
-        if self._index.ntotal:
-            raise ValueError("the IVF index already holds entries; train before writing")
-        keys = self._prepare(self._matrix(keys, "keys", self.dim, "D"))
-        if len(keys) < self.nlist:
-            raise ValueError(
-                f"training an IVF index with nlist={self.nlist} needs at least {self.nlist} "
-                f"keys, got {len(keys)}; write or train on more keys, lower nlist, or use "
-                "index='flat'"
-            )
-        if len(keys) < 39 * self.nlist:
-            logger.warning(
-                "training IVF with %d keys for %d lists; FAISS advises at least %d",
-                len(keys),
-                self.nlist,
-                39 * self.nlist,
-            )
-        self._index.reset()
-        self._index.train(keys.numpy())
-        return self
-
-    def _index_add(self, ids: Tensor, keys: Tensor) -> None:
-        if not self._index.is_trained:
-            self.train(keys)
-        self._index.add_with_ids(keys.numpy(), ids.numpy())
-
-    def _index_replace(self, rows: Tensor, ids: Tensor, keys: Tensor) -> None:
-        self._index.remove_ids(ids.numpy())
-        self._index.add_with_ids(keys.numpy(), ids.numpy())
-
-    def _index_remove(self, ids: Tensor) -> None:
-        removed = self._index.remove_ids(ids.numpy())
-        assert removed == len(ids), (removed, len(ids))
-
-    def _search(self, queries: Tensor, k: int) -> tuple[Tensor, Tensor]:
-        scores, ids = self._index.search(queries.numpy(), k)  # (Q, k) each
-        scores, ids = torch.from_numpy(scores), torch.from_numpy(ids)
-        real = ids >= 0
-        rows, found = self._rows_of(ids.flatten().clamp(min=0))
-        assert bool(found.view_as(ids)[real].all()), "FAISS returned an id the store lacks"
-        return scores, rows.view_as(ids).masked_fill(~real, -1)
-
-    def _save_index(self, directory: Path) -> list[str]:
-        _import_faiss().write_index(self._index, str(directory / INDEX_FILE))
-        return [INDEX_FILE]
-
-    def _load_index(self, directory: Path) -> None:
-        index = _import_faiss().read_index(str(directory / INDEX_FILE))
-        if index.d != self.dim or index.ntotal != self._n:
-            raise ValueError(
-                f"{directory / INDEX_FILE} holds {index.ntotal} vectors of width {index.d}, "
-                f"expected {self._n} of width {self.dim}; the store files do not fit together"
-            )
-        self._index = index
-        self.nprobe = self._nprobe
-
-
-def make_store(
-    backend: str, dim: int, value_dim: int, metric: str = "ip", **params: Any
-) -> MemoryStore:
-    """Build a store by backend name.
-
-    Args:
-        backend: ``"exact"`` or ``"faiss"``.
-        dim: D, key width.
-        value_dim: Dv, value width.
-        metric: ``"ip"`` or ``"cosine"``.
-        **params: backend options: for ``"faiss"``, ``index`` (``"flat"``/``"ivf"``),
-            ``nlist``, ``nprobe``; ``"exact"`` takes none.
-
-    Example:
-        >>> store = make_store("exact", dim=4, value_dim=2)
-        >>> ids = store.write(torch.eye(4), torch.ones(4, 2))
-        >>> store.read(torch.eye(4)[:1], k=2).ids.shape
-        torch.Size([1, 2])
-    """
-    klass = STORES.get_or_raise(backend)
-    allowed = {"faiss": ("index", "nlist", "nprobe")}.get(backend, ())
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise TypeError(
-            f"unknown option(s) {unknown} for the {backend!r} store; it takes "
-            f"{list(allowed) or 'no options'}"
-        )
-    return klass(dim, value_dim, metric, **params)
