@@ -90,7 +90,7 @@ def explain_recall_example(
     model: torch.nn.Module, data, index: int, out_dir: str | Path, split: str = "test"
 ) -> tuple[str, Path]:
     """Text trace and PNG heat map of the query's attention for one recall example."""
-    vocab = data.info["vocab"]
+    vocab = data.info.vocab
     example = data.split(split)[index : index + 1]
     model.eval()
     with torch.no_grad():
@@ -98,7 +98,7 @@ def explain_recall_example(
     weights = out.attention["query"][0]  # (T,)
     tokens = [vocab[int(t)] for t in example["tokens"][0]]
     query = vocab[int(example["query"][0])]
-    first_value = len(vocab) - data.info["n_classes"]  # value tokens come last
+    first_value = len(vocab) - data.info.n_classes  # value tokens come last
     answer = vocab[first_value + int(example["targets"][0])]
     predicted = vocab[first_value + int(out.logits.argmax())]
     lines = [

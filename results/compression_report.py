@@ -88,7 +88,7 @@ def _measure_run(name: str, directory: Path, sentences: int, quantized: bool = F
     _, model, data = load_run(directory)
     if not hasattr(model, "translate"):
         raise ValueError(f"{directory}: latency is measured for translation runs only")
-    texts = data.info["sources"]["test"][:sentences]
+    texts = data.info.sources["test"][:sentences]
     return {
         "variant": name,
         "run_dir": str(directory),

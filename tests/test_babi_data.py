@@ -131,9 +131,9 @@ def test_validation_by_story_keeps_every_story_on_one_side(tmp_path):
 def test_tensors_keep_the_most_recent_memories(tmp_path):
     write_babi_tree(tmp_path, tasks=(2,), n_train=60, n_test=20)
     bundle = build_babi(BabiDataConfig(path=str(tmp_path), tasks=[2], memory_size=4), 0)
-    examples = bundle.info["examples"]["test"]
+    examples = bundle.info.examples["test"]
     test = bundle.split("test")
-    vocab = bundle.info["vocab"]
+    vocab = bundle.info.vocab
     for i, example in enumerate(examples[:10]):
         kept = example.story[-4:]
         row = test.tensors["story"][i]

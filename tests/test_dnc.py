@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.memory.dnc import (
     DNC,
     LayerNormLSTMCell,
@@ -179,7 +180,9 @@ def test_robust_dnc_options_interface_norm_is_scale_free_and_bypass_dropout_trai
 def test_word_steps_put_the_story_then_the_question_with_markers():
     from amkit.models.qa import DNCQA, DNCConfig
 
-    info = {"vocab_size": 10, "sentence_len": 3, "query_len": 2, "memory_size": 3}
+    info = DataInfo(
+        task="story_qa", vocab_size=10, sentence_len=3, query_len=2, memory_size=3, n_classes=10
+    )
     model = DNCQA(DNCConfig(hidden_size=4, memory_slots=3, word_size=2, read_heads=1), info)
     story = torch.tensor([[[1, 2, 0], [3, 0, 0], [0, 0, 0]]])
     tokens, mask = model.word_steps(story, torch.tensor([[4, 5]]))

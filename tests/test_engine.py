@@ -55,7 +55,7 @@ def test_run_writes_a_complete_run_directory(tmp_path):
     assert "epoch 2" in (run_dir / "train.log").read_text()
     # the best model's probabilities of every val / test example, in order, for ensembles
     probabilities = load_file(str(run_dir / "probabilities.safetensors"))
-    assert probabilities["test"].shape == (96, result.data.info["n_classes"])
+    assert probabilities["test"].shape == (96, result.data.info.n_classes)
     torch.testing.assert_close(probabilities["test"].sum(1), torch.ones(96))
     predicted = probabilities["test"].argmax(1)
     accuracy = (predicted == result.data.split("test").tensors["targets"]).float().mean()

@@ -8,15 +8,25 @@ import pytest
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.knowledge.base import KnowledgeBase
 from amkit.knowledge.tables import fact_table
 from amkit.models.integrated import IntegratedConfig, IntegratedModel
 
 VOCAB = ["<pad>", "<unk>", "mary", "john", "went", "to", "the", "kitchen", "garden", "where",
          "is", "good", "bad", "downstairs", "upstairs"]  # fmt: skip
-TEXT_INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": 2, "max_len": 10}
-QA_INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": len(VOCAB),
-           "memory_size": 4, "sentence_len": 5, "query_len": 3}  # fmt: skip
+TEXT_INFO = DataInfo(
+    task="classification", vocab=VOCAB, vocab_size=len(VOCAB), n_classes=2, max_len=10
+)
+QA_INFO = DataInfo(
+    task="story_qa",
+    vocab=VOCAB,
+    vocab_size=len(VOCAB),
+    n_classes=len(VOCAB),
+    memory_size=4,
+    sentence_len=5,
+    query_len=3,
+)
 STAGES = list(itertools.product(("bow", "bigru", "cnn"), ("additive", "none"), ("context", "none")))
 
 

@@ -7,6 +7,7 @@ import importlib.util
 import pytest
 import torch
 
+from amkit.data.base import DataInfo
 from amkit.knowledge.base import Fact, KnowledgeBase
 from amkit.knowledge.embeddings import Embeddings
 from amkit.knowledge.kg_embeddings import KGEmbeddings, train_kg_embeddings
@@ -97,7 +98,9 @@ def test_a_text_classifier_takes_kg_vectors_as_its_knowledge(tmp_path):
 
     _hand_made().save(tmp_path / "kge")
     vocab = ["<pad>", "<unk>", "rome", "is", "far"]
-    info = {"vocab": vocab, "vocab_size": len(vocab), "n_classes": 2, "max_len": 6}
+    info = DataInfo(
+        task="classification", vocab=vocab, vocab_size=len(vocab), n_classes=2, max_len=6
+    )
     config = TextClassifierConfig(d_embed=8, d_hidden=8, knowledge="glove",
                                   vectors=str(tmp_path / "kge"))  # fmt: skip
     table = TextClassifier(config, info).knowledge_table  # (V, 2 + 1): vector, found

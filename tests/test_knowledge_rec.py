@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.data.item_knowledge import build_item_knowledge, read_movies
 from amkit.data.recsys import SequencesConfig, build_sequences
 
@@ -163,7 +164,9 @@ def test_without_knowledge_it_says_what_to_set(tmp_path):
     from amkit.models.knowledge_rec import KnowledgeRec, KnowledgeRecConfig
 
     with pytest.raises(ValueError, match="data.item_knowledge"):
-        KnowledgeRec(KnowledgeRecConfig(), {"n_items": 5, "max_len": 4})
+        KnowledgeRec(
+            KnowledgeRecConfig(), DataInfo(task="ranking", n_items=5, max_len=4, n_classes=2)
+        )
 
 
 def test_learns_each_users_genre_and_reloads(tmp_path):

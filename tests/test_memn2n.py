@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.memory.memn2n import MemN2N, position_encoding_weights
 from amkit.models.qa import MemN2NConfig, MemN2NQA
 
@@ -104,7 +105,9 @@ def test_adjacent_tying_can_untie_the_question_or_the_answer():
     assert net.answer_weight is net.untied["answer"].weight
     assert net.answer_weight is not net.word_embeddings[3].weight
     config = MemN2NConfig(d_model=8, hops=2, tie_answer=False, linear_start=False)
-    model = MemN2NQA(config, {"vocab_size": 20, "memory_size": 6}).eval()
+    model = MemN2NQA(
+        config, DataInfo(task="story_qa", vocab_size=20, memory_size=6, n_classes=20)
+    ).eval()
     story, query = _batch()
     before = model(story, query).logits
     with torch.no_grad():
@@ -165,7 +168,10 @@ def test_code_style_random_noise_keeps_order_and_adds_few_blanks():
 
 
 def test_padding_embedding_stays_zero_and_gets_no_gradient():
-    model = MemN2NQA(MemN2NConfig(d_model=8), {"vocab_size": 20, "memory_size": 6})
+    model = MemN2NQA(
+        MemN2NConfig(d_model=8),
+        DataInfo(task="story_qa", vocab_size=20, memory_size=6, n_classes=20),
+    )
     story, query = _batch()
     out = model(story, query, targets=torch.tensor([1, 2, 3, 4]))
     out.loss.backward()
@@ -175,7 +181,7 @@ def test_padding_embedding_stays_zero_and_gets_no_gradient():
 
 
 def test_linear_start_switches_softmax_back_on():
-    info = {"vocab_size": 20, "memory_size": 6}
+    info = DataInfo(task="story_qa", vocab_size=20, memory_size=6, n_classes=20)
     model = MemN2NQA(MemN2NConfig(d_model=8, ls_max_epochs=10, ls_patience=2), info)
     assert bool(model.linear_phase)
     hold = {"hold_schedule": True}

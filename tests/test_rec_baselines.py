@@ -58,7 +58,7 @@ def test_most_popular_scores_items_by_training_count_without_training(tmp_path):
     path = _two_taste_csv(tmp_path / "t.csv")
     data = build_sequences(SequencesConfig(source="interactions", path=str(path), min_count=0,
                                            max_len=12, n_negatives=5), seed=0)  # fmt: skip
-    counts = data.info["item_counts"]
+    counts = data.info.item_counts
     train = data.split("train").tensors
     first_real = train["seq"].gather(1, (train["seq"] != 0).int().argmax(1, keepdim=True))
     expected = torch.bincount(torch.cat([first_real, train["pos"]], 1).flatten(),

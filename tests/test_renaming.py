@@ -78,7 +78,7 @@ def test_renamed_babi_batches_keep_the_answer_right(tmp_path, rename):
     write_babi_tree(tmp_path, tasks=(1,), n_train=300, n_test=20)
     config = BabiDataConfig(path=str(tmp_path), tasks=[1], **rename)
     bundle = build_babi(config, 0)
-    vocab = bundle.info["vocab"]
+    vocab = bundle.info.vocab
     train = bundle.split("train")
     plain = {tuple(s.flatten().tolist()) for s in train.tensors["story"]}
     changed = 0

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.data.multi30k import EOS, SubwordTokenizer, read_parallel
 from amkit.models.decoding import Decoded, beam_search, greedy_decode
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq
@@ -33,7 +34,7 @@ def test_sentencepiece_round_trips_text_exactly():
     assert SubwordTokenizer.train(texts, 40).model_bytes == tokenizer.model_bytes  # deterministic
 
 
-INFO = {"vocab_size": 20, "max_len": 10}
+INFO = DataInfo(task="translation", vocab_size=20, max_len=10, n_classes=20)
 
 
 def _models():
@@ -276,19 +277,19 @@ def test_sequence_level_distillation_trains_on_the_teachers_translations(
     assert main(["translate", str(teacher.run_dir), "--input", str(data_dir / "train.src"),
                  "--output", str(distilled)]) == 0  # fmt: skip
     translations = distilled.read_text().splitlines()
-    references = teacher.data.info["references"]
+    references = teacher.data.info.references
     assert len(translations) == 200 and translations != references["train"]
 
     config = translation_config(data_dir, epochs=1)
     config["data"]["train_targets"] = str(distilled)
     student = amkit.run(config, run_dir=tmp_path / "student")
     info = student.data.info
-    assert info["references"]["train"] == translations
-    assert info["sources"]["train"] == teacher.data.info["sources"]["train"]
-    assert info["references"]["val"] == references["val"]
-    assert info["references"]["test"] == references["test"]
+    assert info.references["train"] == translations
+    assert info.sources["train"] == teacher.data.info.sources["train"]
+    assert info.references["val"] == references["val"]
+    assert info.references["test"] == references["test"]
     targets = student.data.split("train").tensors["targets"]
-    tokenizer = info["tokenizer"]
+    tokenizer = info.tokenizer
     assert [tokenizer.decode(row) for row in targets.tolist()] == [
         " ".join(t.split()) for t in translations
     ]

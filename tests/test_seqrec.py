@@ -8,10 +8,11 @@ import pytest
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.data.recsys import SequencesConfig, build_sequences
 from amkit.models.seqrec import SASRec, SASRecConfig
 
-INFO = {"n_items": 40, "max_len": 8}
+INFO = DataInfo(task="ranking", n_items=40, max_len=8, n_classes=2)
 
 
 def _model():
@@ -68,7 +69,7 @@ def test_leave_one_out_tensors(tmp_path):
     real = train["pos"][:, :-1] != 0
     assert torch.equal(train["pos"][:, :-1][real], train["seq"][:, 1:][real])  # next item
     assert test["candidates"].shape == (300, 6) and test["targets"].eq(0).all()
-    assert data.info["n_items"] == 30 and data.info["statistics"]["users"] == 300
+    assert data.info.n_items == 30 and data.info.statistics["users"] == 300
     with pytest.raises(ValueError, match="negatives from"):
         build_sequences(
             SequencesConfig(source="interactions", path=config.path, min_count=0, n_negatives=29), 0

@@ -10,11 +10,12 @@ import pytest
 import torch
 
 from amkit.cli import main
+from amkit.data.base import DataInfo
 from amkit.knowledge.distill import distillation_loss
 from amkit.models.text_classifier import ENCODERS, TextClassifier, TextClassifierConfig
 
 VOCAB = ["<pad>", "<unk>", "good", "bad", "film", "great", "awful", "the", "a", "plot"]
-INFO = {"vocab": VOCAB, "vocab_size": len(VOCAB), "n_classes": 2, "max_len": 12}
+INFO = DataInfo(task="classification", vocab=VOCAB, vocab_size=len(VOCAB), n_classes=2, max_len=12)
 
 
 def _tokens(seed=0, b=4, t=12):

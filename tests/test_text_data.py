@@ -141,9 +141,9 @@ def test_text_dataset_splits_stratified_and_builds_vocab_on_train_only(tmp_path,
     data = build_data(load_config(raw))
     assert {k: len(v) for k, v in data.splits.items()} == {"train": 160, "val": 40, "test": 1}
     assert data.split("val").tensors["targets"].float().mean() == 0.5  # stratified
-    assert "unseenword" not in data.info["vocab"]
-    assert data.info["label_names"] == ["neg", "pos"]
-    assert json.loads(data.files["vocab.json"])["words"] == data.info["vocab"]
+    assert "unseenword" not in data.info.vocab
+    assert data.info.label_names == ["neg", "pos"]
+    assert json.loads(data.files["vocab.json"])["words"] == data.info.vocab
     subset = build_data(load_config(raw, ["data.train_fraction=0.25"]))
     assert len(subset.split("train")) == 40 and len(subset.split("val")) == 40
 
@@ -197,11 +197,11 @@ def test_phrases_join_the_vocabulary_and_the_run_directory(tmp_path, sentiment_c
         return build_data(load_config({"data": data, "model": {"name": "text_classifier"}}))
 
     bundle = bundle_for({**base, "phrases": str(names)})
-    assert "tom hanks" in bundle.info["vocab"]
+    assert "tom hanks" in bundle.info.vocab
     assert json.loads(bundle.files["phrases.json"]) == {
         "source": str(names), "names": ["Penny Marshall", "Tom Hanks"]
     }  # fmt: skip
     plain = bundle_for(base)
-    assert "tom hanks" not in plain.info["vocab"] and "phrases.json" not in plain.files
+    assert "tom hanks" not in plain.info.vocab and "phrases.json" not in plain.files
     with pytest.raises(FileNotFoundError, match=r"data.phrases: .*nosuch"):
         bundle_for({**base, "phrases": "nosuch"})

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import amkit
+from amkit.data.base import DataInfo
 from amkit.memory.universal_transformer import UniversalTransformer
 
 
@@ -112,8 +113,9 @@ def test_qa_model_drops_empty_slots_without_changing_its_answer(
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 10, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=10, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=3, dropout=0.0,
                       positions=positions, coordinates=coordinates,
                       relative_distance=relative_distance, readout=readout)  # fmt: skip
@@ -138,8 +140,9 @@ def test_mean_readout_averages_the_real_positions_only():
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=6, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0, readout="mean")
     model = UniversalTransformerQA(config, info).eval()
     story = torch.zeros(2, 6, 4, dtype=torch.long)
@@ -237,8 +240,9 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=6, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0,
                       linear_start=True, ls_patience=2)  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
@@ -268,8 +272,9 @@ def test_equal_query_key_init_scores_same_content_positively(qk_init):
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(0)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=6, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=1, act=False, dropout=0.0,
                       linear_start=True, qk_init=qk_init)  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
@@ -353,8 +358,9 @@ def test_tied_answer_reads_the_word_embedding_and_survives_save_load(tmp_path):
     from amkit.train.checkpoint import load_model, save_model
 
     torch.manual_seed(6)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=6, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0, tie_answer=True)
     model = UniversalTransformerQA(config, info).eval()
     assert model.answer is None
@@ -377,8 +383,9 @@ def test_identity_value_output_init_passes_what_is_attended_as_it_is():
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(7)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 6, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=6, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0,
                       vo_init="identity", per_step="layer")  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
@@ -412,8 +419,9 @@ def test_embedding_std_sets_the_word_embedding_scale():
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(9)
-    info = {"vocab_size": 400, "n_classes": 400, "memory_size": 6, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=400, n_classes=400, memory_size=6, sentence_len=4, query_len=3
+    )
     small = UniversalTransformerQA(UTConfig(d_model=64, n_heads=2, embedding_std=0.1), info)
     default = UniversalTransformerQA(UTConfig(d_model=64, n_heads=2), info)
     assert abs(small.embedding.weight[1:].std().item() - 0.1) < 0.01
@@ -431,8 +439,9 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     from amkit.models.qa import UniversalTransformerQA, UTConfig
 
     torch.manual_seed(9)
-    info = {"vocab_size": 20, "n_classes": 20, "memory_size": 8, "sentence_len": 4,
-            "query_len": 3}  # fmt: skip
+    info = DataInfo(
+        task="story_qa", vocab_size=20, n_classes=20, memory_size=8, sentence_len=4, query_len=3
+    )
     config = UTConfig(d_model=16, n_heads=2, d_ff=32, max_steps=2, dropout=0.0, pointer=True)
     model = UniversalTransformerQA(config, info).eval()
     story = torch.zeros(2, 8, 4, dtype=torch.long)

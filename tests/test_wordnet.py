@@ -4,6 +4,7 @@ import importlib.util
 
 import pytest
 
+from amkit.data.base import DataInfo
 from amkit.knowledge.linking import EntityLinker, Mention
 from amkit.knowledge.wordnet import WordNet, find_wordnet
 
@@ -92,7 +93,9 @@ def test_concept_table_and_knowledge_attention_model():
     assert found == pytest.approx(2 / 4)  # superb and movies, of the 4 real words
     config = TextClassifierConfig(d_embed=8, d_hidden=8, knowledge="knowledge_attention",
                                   max_facts=4, d_knowledge=6)  # fmt: skip
-    model = TextClassifier(config, {"vocab": vocab, "n_classes": 2, "max_len": 5}).eval()
+    model = TextClassifier(
+        config, DataInfo(task="classification", vocab=vocab, n_classes=2, max_len=5)
+    ).eval()
     tokens = torch.tensor([[2, 3, 4, 0, 0]])
     read = model(tokens, need_weights=True).attention["knowledge"]  # (1, 5, 4 + 1)
     torch.testing.assert_close(read[0, :3].sum(-1), torch.ones(3))

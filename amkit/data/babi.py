@@ -31,7 +31,7 @@ import torch
 
 from amkit.config import option
 from amkit.data.babi_renaming import training_renaming
-from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
 from amkit.errors import UserError
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
@@ -404,15 +404,16 @@ def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
     answers = sorted({index[e.answer] for e in everything})
     return DataBundle(
         tensors,
-        info={
-            "vocab": vocab,
-            "vocab_size": len(vocab),
-            "n_classes": len(vocab),  # answers are vocabulary words (MemN2N's W is V x d)
-            "answer_ids": answers,
-            "memory_size": config.memory_size,
-            "sentence_len": sentence_len,
-            "query_len": query_len,
-            "notes": splits.notes,
-            "examples": {"train": splits.train, "val": splits.val, "test": splits.test},
-        },
+        info=DataInfo(
+            task="story_qa",
+            vocab=vocab,
+            vocab_size=len(vocab),
+            n_classes=len(vocab),  # answers are vocabulary words (MemN2N's W is V x d)
+            answer_ids=answers,
+            memory_size=config.memory_size,
+            sentence_len=sentence_len,
+            query_len=query_len,
+            notes=splits.notes,
+            examples={"train": splits.train, "val": splits.val, "test": splits.test},
+        ),
     )

@@ -1,14 +1,15 @@
 """Datasets as dicts of tensors, batching, and the dataset registry.
 
 A dataset builder takes its config dataclass and a seed and returns a :class:`DataBundle`:
-the splits plus ``info`` (what a model needs to know, e.g. ``vocab_size``, ``n_classes``).
+the splits plus ``info``, a :class:`DataInfo` (what a model needs to know: the task, the
+vocabulary, the number of classes, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -134,6 +135,94 @@ def iterate_batches(
         yield augment(batch, generator) if augment is not None else batch
 
 
+TASKS = ("classification", "story_qa", "translation", "ranking")
+
+# the fields of DataInfo that describe the data itself (JSON-able): saved in a run directory
+# as data_info.json, so a trained run builds its model without its training data
+SAVED_INFO_FIELDS = (
+    "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
+    "sentence_len", "query_len", "answer_ids", "n_items", "n_users",
+)  # fmt: skip
+
+
+@dataclass
+class DataInfo:
+    """What the data tells a model: its task and sizes, built by every dataset reader.
+
+    A model is built as ``ModelClass(config, info)``; it reads only the fields of its task.
+    The task is stated, never guessed from which fields are set.
+
+    Attributes:
+        task: ``classification`` (one label per example), ``story_qa`` (bAbI-style: a story
+            and a question, the answer a vocabulary word), ``translation`` (a target
+            sentence), ``ranking`` (recommendation: items ranked for a user).
+        n_classes: C, the width of the model's logits (labels, answer words, or target
+            tokens); 2 for ranking (a positive and its negatives).
+        vocab: the input vocabulary, id -> word (word-level text and story data).
+        vocab_size: V, the number of input token ids (with padding and unknown).
+        max_len: the longest input sequence a model must take.
+        label_names: class id -> name (classification).
+        memory_size: M, story sentences kept per question (story QA).
+        sentence_len: L, words per sentence (story QA).
+        query_len: Lq, words per question (story QA).
+        answer_ids: the vocabulary ids that are answers somewhere in the data (story QA).
+        n_items: items, ids 1..n_items, 0 = padding (ranking).
+        n_users: users (ranking).
+        item_counts: ``(n_items + 1,)`` training interactions per item (ranking).
+        item_names: item id -> the id in the data file (ranking).
+        user_names: user id -> the id in the data file (ranking).
+        item_knowledge: per-item knowledge built from the data's item files (ranking).
+        tokenizer: the subword tokenizer (translation).
+        references: split -> target sentences as in the data, for BLEU (translation).
+        sources: split -> source sentences (translation).
+        statistics: counts that describe the data (reported, not used by models).
+        notes: what the reader changed or dropped, for the run's log.
+        examples: split -> the parsed examples, for explanations.
+    """
+
+    task: Literal["classification", "story_qa", "translation", "ranking"]
+    n_classes: int
+    vocab: list[str] | None = None
+    vocab_size: int | None = None
+    max_len: int | None = None
+    label_names: list[str] | None = None
+    memory_size: int | None = None
+    sentence_len: int | None = None
+    query_len: int | None = None
+    answer_ids: list[int] | None = None
+    n_items: int | None = None
+    n_users: int | None = None
+    item_counts: Tensor | None = None
+    item_names: dict[int, str] | None = None
+    user_names: dict[int, str] | None = None
+    item_knowledge: Any = None
+    tokenizer: Any = None
+    references: dict[str, list[str]] | None = None
+    sources: dict[str, list[str]] | None = None
+    statistics: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+    examples: dict[str, list[Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise UserError(f"DataInfo.task: {self.task!r} is not one of {', '.join(TASKS)}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields that describe the data (:data:`SAVED_INFO_FIELDS`), JSON-able."""
+        return {name: getattr(self, name) for name in SAVED_INFO_FIELDS}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "data_info.json") -> DataInfo:
+        """Read :meth:`to_json`'s output back; unknown keys are an error naming ``source``."""
+        unknown = sorted(set(data) - set(SAVED_INFO_FIELDS))
+        if unknown or "task" not in data or "n_classes" not in data:
+            raise UserError(
+                f"{source}: not a saved DataInfo (unknown keys {unknown}, or no task / "
+                f"n_classes); known keys: {', '.join(SAVED_INFO_FIELDS)}"
+            )
+        return cls(**data)
+
+
 @dataclass
 class DataBundle:
     """Splits of one dataset plus what models need to know about it.
@@ -143,7 +232,7 @@ class DataBundle:
     """
 
     splits: dict[str, TensorDictDataset]
-    info: dict[str, Any] = field(default_factory=dict)
+    info: DataInfo
     files: dict[str, str | bytes] = field(default_factory=dict)
 
     def split(self, name: str) -> TensorDictDataset:

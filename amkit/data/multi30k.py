@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from amkit.config import option
-from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
+from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, pad_rows, register_dataset
 from amkit.errors import UserError
 from amkit.textfile import open_text
 
@@ -173,13 +173,14 @@ def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
         dataset.references = [target for _, target in splits[name]]
     return DataBundle(
         tensors,
-        info={
-            "vocab_size": len(tokenizer),
-            "n_classes": len(tokenizer),
-            "tokenizer": tokenizer,
-            "max_len": config.max_len,
-            "references": {k: [t for _, t in v] for k, v in splits.items()},
-            "sources": {k: [s for s, _ in v] for k, v in splits.items()},
-        },
+        info=DataInfo(
+            task="translation",
+            vocab_size=len(tokenizer),
+            n_classes=len(tokenizer),
+            tokenizer=tokenizer,
+            max_len=config.max_len,
+            references={k: [t for _, t in v] for k, v in splits.items()},
+            sources={k: [s for s, _ in v] for k, v in splits.items()},
+        ),
         files={"spm.model": tokenizer.model_bytes},
     )

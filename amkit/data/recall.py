@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from amkit.config import option
-from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
 
 PAD = "<pad>"
 
@@ -73,10 +73,11 @@ def build_recall(config: RecallDataConfig, seed: int) -> DataBundle:
     vocab = recall_vocab(config)
     return DataBundle(
         splits,
-        info={
-            "vocab": vocab,
-            "vocab_size": len(vocab),
-            "n_classes": config.n_values,
-            "max_len": 2 * config.n_pairs,
-        },
+        info=DataInfo(
+            task="classification",
+            vocab=vocab,
+            vocab_size=len(vocab),
+            n_classes=config.n_values,
+            max_len=2 * config.n_pairs,
+        ),
     )

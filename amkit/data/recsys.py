@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from amkit.data.base import DataBundle, TensorDictDataset, register_dataset
+from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
 from amkit.errors import UserError
 from amkit.textfile import open_text
 
@@ -268,13 +268,19 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     counts = Counter(item for u in numbered for item in split.train[u])
     item_counts = torch.zeros(n_items + 1)
     item_counts[list(counts)] = torch.tensor(list(counts.values()), dtype=torch.float32)
-    info = {"n_items": n_items, "n_users": len(numbered), "max_len": length, "n_classes": 2,
-            "ranking": True, "item_counts": item_counts,
-            "statistics": statistics(numbered),
-            "item_names": {i: raw for raw, i in item_ids.items()},
-            "user_names": {i: raw for raw, i in user_ids.items()}}  # fmt: skip
+    info = DataInfo(
+        task="ranking",
+        n_items=n_items,
+        n_users=len(numbered),
+        max_len=length,
+        n_classes=2,
+        item_counts=item_counts,
+        statistics=statistics(numbered),
+        item_names={i: raw for raw, i in item_ids.items()},
+        user_names={i: raw for raw, i in user_ids.items()},
+    )
     if config.item_knowledge:
         from amkit.data.item_knowledge import build_item_knowledge
 
-        info["item_knowledge"] = build_item_knowledge(item_ids, config.item_knowledge)
+        info.item_knowledge = build_item_knowledge(item_ids, config.item_knowledge)
     return DataBundle({k: TensorDictDataset(v) for k, v in tensors.items()}, info=info)

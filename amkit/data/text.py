@@ -40,7 +40,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from amkit.config import option
-from amkit.data.base import DataBundle, TensorDictDataset, pad_rows, register_dataset
+from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, pad_rows, register_dataset
 from amkit.errors import UserError
 from amkit.knowledge.linking import EntityLinker, phrase_names
 from amkit.textfile import jsonl_records, open_text
@@ -375,13 +375,14 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
     names = data.label_names
     return DataBundle(
         splits,
-        info={
-            "vocab": vocab.words,
-            "vocab_size": len(vocab),
-            "n_classes": len(names),
-            "label_names": names,
-            "max_len": config.max_len,
-        },
+        info=DataInfo(
+            task="classification",
+            vocab=vocab.words,
+            vocab_size=len(vocab),
+            n_classes=len(names),
+            label_names=names,
+            max_len=config.max_len,
+        ),
         files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names), **files},
     )
 

@@ -361,7 +361,7 @@ def init_from_run(
         if not (source / "config.yaml").is_file():
             raise FileNotFoundError(f"train.init_from: {source} is not a run directory")
         theirs = build_data(load_config(source / "config.yaml"))
-        ours_vocab, their_vocab = data.info.get("vocab"), theirs.info.get("vocab")
+        ours_vocab, their_vocab = data.info.vocab, theirs.info.vocab
         if ours_vocab != their_vocab or data.files != theirs.files:
             raise UserError(
                 f"train.init_from: {source} was trained on another vocabulary (its data "
@@ -410,7 +410,7 @@ def evaluate_and_save_probabilities(
     if tensors:
         atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
     if "test" in tensors:  # where the test errors go, as a heat map (small label sets only)
-        names = data.info.get("label_names") or data.info.get("vocab") or []
+        names = data.info.label_names or data.info.vocab or []
         save_confusion_matrix(
             tensors["test_targets"],
             tensors["test"].argmax(1),

@@ -48,12 +48,12 @@ def explain_story(
         raise UserError(f"example must be in 0..{len(rows) - 1} for task {task}, got {example}")
     index = int(rows[example])
     batch = dataset[index : index + 1]
-    record = data.info["examples"][split][index]
-    vocab = data.info["vocab"]
+    record = data.info.examples[split][index]
+    vocab = data.info.vocab
     model.eval()
     with torch.no_grad():
         out = model(**model_inputs(batch), need_weights=True)
-    memory_size = data.info["memory_size"]
+    memory_size = data.info.memory_size
     sentences = record.story[-memory_size:]
     ids = record.story_ids[-memory_size:]
     steps = _steps_per_sentence(model, batch)

@@ -94,23 +94,23 @@ def recommend(
     _, model, data = amkit.load_run(run_dir)
     model.eval()
     info = data.info
-    if "user_names" not in info or not hasattr(model, "score_items"):
+    if info.task != "ranking" or not hasattr(model, "score_items"):
         raise UserError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
-    numbered = {raw: i for i, raw in info["user_names"].items()}
+    numbered = {raw: i for i, raw in info.user_names.items()}
     if user not in numbered:
         raise UserError(f"user {user!r} is not in this run's data ({len(numbered)} users)")
     test_users = data.split("test").tensors["user"].tolist()
     if numbered[user] not in test_users:
         raise UserError(f"user {user!r} has fewer than 3 items: no held-out history to use")
     history = _history(data, test_users.index(numbered[user]))
-    max_len = info["max_len"]
+    max_len = info.max_len
     seq = torch.tensor([[0] * max(0, max_len - len(history)) + history[-max_len:]])
-    knowledge = info.get("item_knowledge")
+    knowledge = info.item_knowledge
 
     def name(item: int) -> str:
         if knowledge is not None and knowledge.titles[item]:
             return knowledge.titles[item]
-        return str(info["item_names"][item])
+        return str(info.item_names[item])
 
     with torch.no_grad():
         scores = model.score_items(seq, torch.tensor([numbered[user]]))[0]  # (I + 1,)

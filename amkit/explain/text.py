@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from amkit.data.base import DataInfo
 from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_tokens
 from amkit.errors import UserError
 from amkit.experiments.run import load_config
@@ -65,8 +66,14 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
     vocab = Vocabulary.load(run_dir / "vocab.json")
     labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
     data = cfg.data.config
-    info = {"vocab": vocab.words, "vocab_size": len(vocab), "n_classes": len(labels),
-            "label_names": labels, "max_len": data.max_len}  # fmt: skip
+    info = DataInfo(
+        task="classification",
+        vocab=vocab.words,
+        vocab_size=len(vocab),
+        n_classes=len(labels),
+        label_names=labels,
+        max_len=data.max_len,
+    )
     model = MODELS.get_or_raise(cfg.model.name).cls(cfg.model.config, info)
     load_model(model, run_dir / "model.safetensors")
     return model.eval(), vocab, labels, data

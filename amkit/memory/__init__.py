@@ -1,5 +1,8 @@
-"""Memory blocks: the MemN2N hop stack, key-value memory and external memory stores."""
+"""Memory blocks: the MemN2N hop stack, key-value memory, the Recurrent Entity Network, the
+DNC, the Universal Transformer, and external memory stores."""
 
+from amkit.memory.dnc import DNC
+from amkit.memory.entnet import EntityNetwork, PositionMaskEncoder
 from amkit.memory.kv import KeyValueMemory, preselect
 from amkit.memory.memn2n import MemN2N, position_encoding_weights
 from amkit.memory.store import (
@@ -10,15 +13,21 @@ from amkit.memory.store import (
     StoreRead,
     make_store,
 )
+from amkit.memory.universal_transformer import UniversalTransformer, UTOutput
 
 __all__ = [
+    "DNC",
     "STORES",
+    "EntityNetwork",
     "ExactMemoryStore",
     "FaissMemoryStore",
     "KeyValueMemory",
     "MemN2N",
     "MemoryStore",
+    "PositionMaskEncoder",
     "StoreRead",
+    "UTOutput",
+    "UniversalTransformer",
     "make_store",
     "position_encoding_weights",
     "preselect",

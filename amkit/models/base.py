@@ -13,6 +13,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from amkit.data.base import DataInfo
 from amkit.registry import Registry
 
 MODELS = Registry("model")
@@ -51,6 +52,6 @@ def register_model(name: str, config: type):
     return decorator
 
 
-def build_model(name: str, config: Any, data_info: dict[str, Any]) -> nn.Module:
+def build_model(name: str, config: Any, data_info: DataInfo) -> nn.Module:
     entry: ModelEntry = MODELS.get_or_raise(name)
     return entry.cls(config, data_info)

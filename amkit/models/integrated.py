@@ -55,6 +55,7 @@ from torch import Tensor, nn
 from amkit.attention.masks import masked_softmax
 from amkit.attention.pooling import AttentionPooling
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.encoders import CNNEncoder, RNNEncoder
 from amkit.errors import UserError
 from amkit.knowledge.distill import distillation_loss
@@ -210,23 +211,23 @@ class SequenceEncoder(nn.Module):
 class IntegratedModel(nn.Module):
     """``forward(tokens=None, story=None, query=None, targets=None, need_weights=False)``."""
 
-    def __init__(self, config: IntegratedConfig, data_info: dict):
+    def __init__(self, config: IntegratedConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        vocab = data_info.get("vocab")
-        vocab_size = data_info.get("vocab_size") or len(vocab)
+        vocab = data_info.vocab
+        vocab_size = data_info.vocab_size or len(vocab)
         d = config.d_model
-        self.qa = "memory_size" in data_info
+        self.qa = data_info.task == "story_qa"
         embed = nn.Embedding(vocab_size, d, padding_idx=0)
         knowledge = None
         if config.knowledge != "none":
             if vocab is None:
-                raise UserError("knowledge needs the data's vocabulary (data_info['vocab'])")
+                raise UserError("knowledge needs the data's vocabulary (DataInfo.vocab)")
             knowledge = TokenKnowledge(config, list(vocab), d)
         self.encoder = SequenceEncoder(config, embed, knowledge)
         if self.qa:  # a sentence's age in the story (MemN2N's temporal encoding)
-            self.slot_keys = nn.Parameter(torch.randn(data_info["memory_size"], d) * 0.1)
-            self.slot_values = nn.Parameter(torch.randn(data_info["memory_size"], d) * 0.1)
+            self.slot_keys = nn.Parameter(torch.randn(data_info.memory_size, d) * 0.1)
+            self.slot_values = nn.Parameter(torch.randn(data_info.memory_size, d) * 0.1)
         self.memory = (
             KeyValueMemory(d, hops=config.hops, share_proj=False)
             if config.memory == "context"
@@ -247,7 +248,7 @@ class IntegratedModel(nn.Module):
             self.register_buffer("store_query", projection)
             self.store_value = nn.Linear(self.store.value_dim, d)
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(d, data_info["n_classes"])
+        self.head = nn.Linear(d, data_info.n_classes)
 
     @property
     def knowledge_info(self) -> dict[str, float]:

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.errors import UserError
 from amkit.knowledge.fusion import GatedFusion
 from amkit.models.base import ModelOutput, register_model
@@ -93,10 +94,10 @@ def transe_loss(entities: nn.Embedding, relations: nn.Embedding, triples: Tensor
 class KnowledgeRec(nn.Module):
     """``forward(seq, pos=None, candidates=None, targets=None, user=None)`` like SASRec."""
 
-    def __init__(self, config: KnowledgeRecConfig, data_info: dict):
+    def __init__(self, config: KnowledgeRecConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        knowledge = data_info.get("item_knowledge")
+        knowledge = data_info.item_knowledge
         attribute_memory = config.memory and not config.latent_slots
         if knowledge is None and (config.attributes or config.kg != "none" or attribute_memory):
             raise UserError(
@@ -105,7 +106,7 @@ class KnowledgeRec(nn.Module):
                 "model.attributes=false, model.kg=none and model.latent_slots=N (or memory off)"
             )
         d = config.d_model
-        self.n_items = data_info["n_items"]
+        self.n_items = data_info.n_items
         self.sasrec = SASRec(
             SASRecConfig(
                 d, config.n_blocks, config.n_heads, config.dropout, config.attention_dropout

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.errors import UserError
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.seqrec import margin_logits, ranking_output, sample_negatives
@@ -35,10 +36,10 @@ class PopularityConfig:
 class Popularity(nn.Module):
     """Scores every item by its training count; the same list for every user."""
 
-    def __init__(self, config: PopularityConfig, data_info: dict):
+    def __init__(self, config: PopularityConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        self.register_buffer("counts", torch.as_tensor(data_info["item_counts"]).float())
+        self.register_buffer("counts", torch.as_tensor(data_info.item_counts).float())
 
     def score_items(self, seq: Tensor, user: Tensor | None = None) -> Tensor:
         """``(B, I + 1)``."""
@@ -63,11 +64,11 @@ class BPRConfig:
 class BPRMF(nn.Module):
     """``forward(seq, pos=None, candidates=None, targets=None, user=None)``; needs ``user``."""
 
-    def __init__(self, config: BPRConfig, data_info: dict):
+    def __init__(self, config: BPRConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        self.n_items = data_info["n_items"]
-        self.users = nn.Embedding(data_info["n_users"] + 1, config.d_model)
+        self.n_items = data_info.n_items
+        self.users = nn.Embedding(data_info.n_users + 1, config.d_model)
         self.items = nn.Embedding(self.n_items + 1, config.d_model, padding_idx=0)
         self.item_bias = nn.Embedding(self.n_items + 1, 1, padding_idx=0)
         for table in (self.users, self.items):

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from amkit.attention import SCORES, Attention, TransformerEncoder
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.models.base import ModelOutput, register_model
 
 
@@ -40,15 +41,15 @@ class RecallModelConfig:
 
 @register_model("recall_attention", config=RecallModelConfig)
 class RecallAttention(nn.Module):
-    def __init__(self, config: RecallModelConfig, data_info: dict):
+    def __init__(self, config: RecallModelConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
         d = config.d_model
-        self.embed = nn.Embedding(data_info["vocab_size"], d, padding_idx=0)
+        self.embed = nn.Embedding(data_info.vocab_size, d, padding_idx=0)
         if config.encoder == "gru":
             self.gru = nn.GRU(d, d // 2, batch_first=True, bidirectional=True)
         elif config.encoder == "transformer":
-            self.position = nn.Parameter(torch.zeros(data_info["max_len"], d))
+            self.position = nn.Parameter(torch.zeros(data_info.max_len, d))
             self.transformer = TransformerEncoder(
                 d, config.n_heads, config.n_layers, dropout=config.dropout
             )
@@ -57,7 +58,7 @@ class RecallAttention(nn.Module):
             nn.Linear(2 * d, d),
             nn.ReLU(),
             nn.Dropout(config.dropout),
-            nn.Linear(d, data_info["n_classes"]),
+            nn.Linear(d, data_info.n_classes),
         )
 
     def encode(self, tokens: Tensor) -> Tensor:

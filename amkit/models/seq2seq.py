@@ -37,7 +37,7 @@ from amkit.attention.masks import masked_softmax
 from amkit.attention.multihead import MultiHeadAttention
 from amkit.attention.transformer import TransformerEncoder
 from amkit.config import option
-from amkit.data.base import iterate_batches
+from amkit.data.base import DataInfo, iterate_batches
 from amkit.data.multi30k import EOS
 from amkit.encoders import ChunkedEncoder, RNNEncoder
 from amkit.errors import UserError
@@ -84,10 +84,10 @@ class _Translator(nn.Module):
 
     config: Seq2SeqConfig
 
-    def _setup(self, config: Seq2SeqConfig, data_info: dict) -> None:
+    def _setup(self, config: Seq2SeqConfig, data_info: DataInfo) -> None:
         self.config = config
-        self.vocab_size = data_info["vocab_size"]
-        self.tokenizer = data_info.get("tokenizer")
+        self.vocab_size = data_info.vocab_size
+        self.tokenizer = data_info.tokenizer
 
     def loss(self, logits: Tensor, targets: Tensor | None) -> Tensor | None:
         if targets is None:
@@ -153,7 +153,7 @@ class _Translator(nn.Module):
 
 
 @register_model("seq2seq", config=Seq2SeqConfig)
-def build_seq2seq(config: Seq2SeqConfig, data_info: dict) -> nn.Module:
+def build_seq2seq(config: Seq2SeqConfig, data_info: DataInfo) -> nn.Module:
     """``arch: rnn`` -> :class:`RNNSeq2Seq`; ``transformer`` -> :class:`TransformerSeq2Seq`."""
     if config.arch == "rnn":
         return RNNSeq2Seq(config, data_info)
@@ -163,7 +163,7 @@ def build_seq2seq(config: Seq2SeqConfig, data_info: dict) -> nn.Module:
 class RNNSeq2Seq(_Translator):
     """Bidirectional RNN encoder, attentive RNN decoder; ``forward(src, tgt_in, targets)``."""
 
-    def __init__(self, config: Seq2SeqConfig, data_info: dict):
+    def __init__(self, config: Seq2SeqConfig, data_info: DataInfo):
         super().__init__()
         self._setup(config, data_info)
         v, e, h = self.vocab_size, config.d_model, config.hidden
@@ -318,7 +318,7 @@ class DecoderLayer(nn.Module):
 class TransformerSeq2Seq(_Translator):
     """Pre-norm Transformer encoder-decoder with tied embeddings and learned positions."""
 
-    def __init__(self, config: Seq2SeqConfig, data_info: dict):
+    def __init__(self, config: Seq2SeqConfig, data_info: DataInfo):
         super().__init__()
         self._setup(config, data_info)
         d = config.d_model
@@ -329,7 +329,7 @@ class TransformerSeq2Seq(_Translator):
             else nn.Embedding(self.vocab_size, d, padding_idx=0)
         )
         nn.init.normal_(self.embedding.weight, std=d**-0.5)
-        positions = max(data_info.get("max_len", 100), config.max_decode_len) + 2
+        positions = max(data_info.max_len or 100, config.max_decode_len) + 2
         self.positions = nn.Embedding(positions, d)
         self.encoder = TransformerEncoder(d, config.n_heads, config.n_layers, config.d_ff,
                                           config.dropout, attention_dropout=0.0)  # fmt: skip

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from amkit.attention import MultiHeadAttention
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.errors import UserError
 from amkit.models.base import ModelOutput, register_model
 
@@ -115,13 +116,13 @@ class SASRecBlock(nn.Module):
 class SASRec(nn.Module):
     """``forward(seq, pos=None, candidates=None, targets=None)``."""
 
-    def __init__(self, config: SASRecConfig, data_info: dict):
+    def __init__(self, config: SASRecConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        self.n_items = data_info["n_items"]
+        self.n_items = data_info.n_items
         d = config.d_model
         self.items = nn.Embedding(self.n_items + 1, d, padding_idx=0)
-        self.positions = nn.Embedding(data_info["max_len"], d)
+        self.positions = nn.Embedding(data_info.max_len, d)
         self.dropout = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(
             SASRecBlock(d, config.n_heads, config.dropout, config.attention_dropout)

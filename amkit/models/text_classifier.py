@@ -62,6 +62,7 @@ from torch import Tensor, nn
 
 from amkit.attention.pooling import AttentionPooling
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.encoders import (
     BagEncoder,
     ChunkedEncoder,
@@ -138,10 +139,10 @@ class TextClassifierConfig:
 class TextClassifier(nn.Module):
     """``forward(tokens, targets=None, teacher_logits=None, need_weights=False)``."""
 
-    def __init__(self, config: TextClassifierConfig, data_info: dict):
+    def __init__(self, config: TextClassifierConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        vocab = data_info["vocab"]
+        vocab = data_info.vocab
         d_embed = config.d_embed
         if config.encoder == "region":  # region vectors stand in for word embeddings
             self.embed = RegionEmbedding(len(vocab), d_embed, config.region_size)
@@ -171,7 +172,7 @@ class TextClassifier(nn.Module):
                 config.d_hidden,
                 config.n_heads,
                 config.n_layers,
-                data_info["max_len"],
+                data_info.max_len,
                 config.dropout,
             )
         else:
@@ -186,7 +187,7 @@ class TextClassifier(nn.Module):
             AttentionPooling(d_out, config.attention_dim) if config.pooling == "attention" else None
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(d_out, data_info["n_classes"])
+        self.head = nn.Linear(d_out, data_info.n_classes)
 
     def _build_knowledge(self, vocab: list[str]) -> None:
         """Look the vocabulary up in the knowledge source once; tables become buffers."""

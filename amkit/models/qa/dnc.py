@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.memory.dnc import DNC
 from amkit.memory.entnet import PositionMaskEncoder
 from amkit.models.base import ModelOutput, register_model
@@ -57,15 +58,15 @@ class DNCQA(nn.Module):
     and ``read`` ``(B, T, R, N)`` weights and its gates ``(B, T)``.
     """
 
-    def __init__(self, config: DNCConfig, data_info: dict):
+    def __init__(self, config: DNCConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        vocab_size = data_info["vocab_size"]
+        vocab_size = data_info.vocab_size
         self.end_of_sentence, self.end_of_question = vocab_size, vocab_size + 1
         self.embedding = nn.Embedding(vocab_size + 2, config.d_model, padding_idx=0)
         if config.step == "sentence":
-            self.story_encoder = PositionMaskEncoder(self.embedding, data_info["sentence_len"])
-            self.query_encoder = PositionMaskEncoder(self.embedding, data_info["query_len"])
+            self.story_encoder = PositionMaskEncoder(self.embedding, data_info.sentence_len)
+            self.query_encoder = PositionMaskEncoder(self.embedding, data_info.query_len)
         self.dnc = DNC(
             config.d_model,
             vocab_size,

@@ -13,6 +13,7 @@ from typing import Literal
 from torch import nn
 
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.errors import UserError
 from amkit.memory.entnet import EntityNetwork
 from amkit.models.base import ModelOutput, register_model
@@ -52,20 +53,20 @@ class EntNetQA(nn.Module):
     took which sentence) and ``slots`` ``(B, S)`` (the question's read over the slots).
     """
 
-    def __init__(self, config: EntNetConfig, data_info: dict):
+    def __init__(self, config: EntNetConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
         key_ids = None
         if config.keys == "tied":
-            index = {w: i for i, w in enumerate(data_info["vocab"])}
+            index = {w: i for i, w in enumerate(data_info.vocab)}
             missing = [w for w in config.key_words if w not in index]
             if missing:
                 raise UserError(f"model.key_words not in the vocabulary: {missing}")
             key_ids = [index[w] for w in config.key_words]
         self.entnet = EntityNetwork(
-            data_info["vocab_size"],
-            data_info["sentence_len"],
-            data_info["query_len"],
+            data_info.vocab_size,
+            data_info.sentence_len,
+            data_info.query_len,
             dim=config.d_model,
             n_slots=config.slots,
             key_ids=key_ids,
@@ -74,9 +75,7 @@ class EntNetQA(nn.Module):
             prelu_per_channel=config.prelu_per_channel,
             biases=config.biases,
         )
-        self.register_buffer(
-            "pad_column", padding_column(data_info["vocab_size"]), persistent=False
-        )
+        self.register_buffer("pad_column", padding_column(data_info.vocab_size), persistent=False)
 
     def compile_steps(self) -> None:
         """``train.compile``: compile the per-sentence memory update."""

@@ -25,6 +25,7 @@ from typing import Literal
 from torch import Tensor, nn
 
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.memory.memn2n import MemN2N
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.qa.common import (
@@ -67,12 +68,12 @@ class MemN2NConfig:
 class MemN2NQA(nn.Module):
     """MemN2N answering bAbI questions; ``forward(story, query, targets=None)``."""
 
-    def __init__(self, config: MemN2NConfig, data_info: dict):
+    def __init__(self, config: MemN2NConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
         self.memory = MemN2N(
-            vocab_size=data_info["vocab_size"],
-            memory_size=data_info["memory_size"],
+            vocab_size=data_info.vocab_size,
+            memory_size=data_info.memory_size,
             dim=config.d_model,
             hops=config.hops,
             encoding=config.encoding,
@@ -86,9 +87,7 @@ class MemN2NQA(nn.Module):
             tie_answer=config.tie_answer,
         )
         register_linear_start(self, config.linear_start)
-        self.register_buffer(
-            "pad_column", padding_column(data_info["vocab_size"]), persistent=False
-        )
+        self.register_buffer("pad_column", padding_column(data_info.vocab_size), persistent=False)
 
     def forward(
         self,

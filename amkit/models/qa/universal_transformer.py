@@ -18,6 +18,7 @@ from torch import Tensor, nn
 
 from amkit.attention.masks import masked_softmax
 from amkit.config import option
+from amkit.data.base import DataInfo
 from amkit.encoders import pool
 from amkit.memory.entnet import PositionMaskEncoder
 from amkit.memory.memn2n import ages_from_newest
@@ -149,21 +150,21 @@ class UniversalTransformerQA(nn.Module):
     self-attention; position ``T - 1`` is the question) and ``halting`` ``(B, K, T)``.
     """
 
-    def __init__(self, config: UTConfig, data_info: dict):
+    def __init__(self, config: UTConfig, data_info: DataInfo):
         super().__init__()
         self.config = config
-        vocab_size = data_info["vocab_size"]
+        vocab_size = data_info.vocab_size
         self.embedding = nn.Embedding(vocab_size, config.d_model, padding_idx=0)
         if config.embedding_std != 1.0:
             nn.init.normal_(self.embedding.weight, std=config.embedding_std)
             with torch.no_grad():
                 self.embedding.weight[0].zero_()
-        self.story_encoder = PositionMaskEncoder(self.embedding, data_info["sentence_len"])
-        self.query_encoder = PositionMaskEncoder(self.embedding, data_info["query_len"])
+        self.story_encoder = PositionMaskEncoder(self.embedding, data_info.sentence_len)
+        self.query_encoder = PositionMaskEncoder(self.embedding, data_info.query_len)
         self.encoder = UniversalTransformer(
             config.d_model,
             config.n_heads,
-            max_positions=data_info["memory_size"] + 1,
+            max_positions=data_info.memory_size + 1,
             max_steps=config.max_steps,
             act=config.act,
             threshold=config.threshold,
