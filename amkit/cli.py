@@ -2,12 +2,14 @@
 
     amkit demo
     amkit train CONFIG [--set key=value ...] [--out DIR] [--repeats N]
+    amkit train babi/memn2n_1k_joint                        (a shipped config, by name)
     amkit train --resume DIR
     amkit train CONFIG --out DIR --nproc 2                  (data-parallel through torchrun)
     amkit evaluate RUN_DIR [--split test] [--set data.path=...] [--save-probabilities]
     amkit ensemble RUN_DIR RUN_DIR... --method weighted|voting|stacking --out DIR
     amkit sweep CONFIG --seeds 0,1,2 --grid model.hops=1,2,3 [--grid ...] --workers 2 --out DIR
-    amkit data download babi --dest DIR [--sha256 HEX]
+    amkit data where                                          (where each dataset is expected)
+    amkit data download multi30k [--url URL --sha256 HEX]     (into $AMKIT_DATA)
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import amkit
 from amkit.config import ConfigError
+from amkit.configs import config_names, find_config
 from amkit.data.download import DownloadError
 from amkit.registry import REGISTRIES, UnknownNameError
 
@@ -59,6 +62,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise _UsageError("train needs a CONFIG file, or --resume RUN_DIR")
     if args.resume is not None and args.out is not None:
         raise _UsageError("--resume continues in its own directory; do not also give --out")
+    if args.config is not None:
+        args.config = str(find_config(args.config))
     if args.nproc > 1:
         from amkit.train import distributed
 
@@ -246,7 +251,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 def _cmd_baseline(args: argparse.Namespace) -> int:
     from amkit.baselines.run import run_baseline
 
-    metrics = run_baseline(args.config, args.out, overrides=args.set)
+    metrics = run_baseline(find_config(args.config), args.out, overrides=args.set)
     for split in ("val", "test"):
         if split in metrics:
             m = metrics[split]
@@ -276,6 +281,7 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from amkit.experiments.sweep import parse_grid, parse_seeds, parse_variants, run_sweep
 
+    args.config = str(find_config(args.config))
     parts = ["amkit sweep", args.config, "--seeds", args.seeds]
     parts += [f"--grid {entry}" for entry in args.grid]
     parts += [f"--variant {entry}" for entry in args.variant]
@@ -302,6 +308,7 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
     for kind, registry in sorted(REGISTRIES.items()):
         print(f"{kind}s: {', '.join(sorted(registry)) or '(none)'}")
+    print(f"configs (amkit train NAME): {', '.join(config_names())}")
     return 0
 
 
@@ -348,7 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_cmd_demo)
 
     train = sub.add_parser("train", help="train one config into a run directory")
-    train.add_argument("config", nargs="?", help="YAML config file")
+    train.add_argument(
+        "config", nargs="?", help="YAML config file, or a shipped config's name (amkit ls)"
+    )
     _add_overrides(train, "dotted overrides, e.g. train.lr=0.01 model.hops=3")
     train.add_argument("--out", default=None, help="run directory (default runs/<model>-...)")
     train.add_argument(
@@ -453,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser(
         "sweep", help="train a grid of settings x seeds in parallel, resumable, with a summary"
     )
-    sweep.add_argument("config")
+    sweep.add_argument("config", help="YAML config file, or a shipped config's name (amkit ls)")
     sweep.add_argument("--out", required=True, help="sweep directory (rerun to resume)")
     sweep.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     sweep.add_argument(
