@@ -59,7 +59,7 @@ def find_config(name_or_path: str | Path) -> Path:
         return shipped
     names = config_names()
     raise FileNotFoundError(
-        f"config {str(name_or_path)!r}: no such file, and no shipped config of that name"
+        f"config file not found: {name_or_path}, and no shipped config is named {name!r}"
         f"{did_you_mean(name, names)}; `amkit ls` lists the shipped configs "
         "(e.g. babi/memn2n_1k_joint)"
     )
