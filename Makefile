@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 # torch is named in the same pip command as the package so pip takes the local
 # CPU build and never resolves a CUDA build of several GB.
 TORCH := torch==2.13.0
+# Datasets: amkit reads them under AMKIT_DATA (default ~/.cache/amkit); on the development
+# machines the copy is ../shared/data. A value already in the environment wins.
+export AMKIT_DATA ?= $(abspath ../shared/data)
 
 .PHONY: setup setup-wordnet demo test test-all bench lint format clean
 
