@@ -315,14 +315,15 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 def _cmd_data_download(args: argparse.Namespace) -> int:
     from amkit.data.download import download
 
-    result = download(args.name, args.dest, url=args.url, sha256=args.sha256)
-    if result.verified:
-        print(f"{args.name}: sha256 verified, extracted into {result.path}")
-    else:
-        print(
-            f"{args.name}: no published sha256; got {result.sha256} ({result.size} bytes); "
-            f"pin it with --sha256 {result.sha256}. Extracted into {result.path}"
-        )
+    result = download(args.name, url=args.url, sha256=args.sha256)
+    print(f"{args.name}: sha256 verified; {', '.join(result.files)} in {result.path}")
+    return 0
+
+
+def _cmd_data_where(args: argparse.Namespace) -> int:
+    from amkit.data.locations import where_table
+
+    print(where_table())
     return 0
 
 
@@ -391,13 +392,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(evaluate, "overrides, e.g. data.path=/other/copy")
     evaluate.set_defaults(func=_cmd_evaluate)
 
-    data = sub.add_parser("data", help="dataset tools")
+    data = sub.add_parser(
+        "data", help="where datasets are expected (AMKIT_DATA), and downloading them"
+    )
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
-    fetch = data_sub.add_parser("download", help="download, verify and extract a dataset")
-    fetch.add_argument("name", help="dataset name, e.g. babi")
-    fetch.add_argument("--dest", required=True, help="destination folder")
-    fetch.add_argument("--url", default=None, help="another location of the same archive")
-    fetch.add_argument("--sha256", default=None, help="expected sha256 of the archive")
+    where = data_sub.add_parser(
+        "where", help="each dataset, the path where it is expected and whether it is there"
+    )
+    where.set_defaults(func=_cmd_data_where)
+    fetch = data_sub.add_parser(
+        "download", help="fetch a dataset into $AMKIT_DATA/NAME, checked against its sha256"
+    )
+    fetch.add_argument("name", help="dataset name, e.g. multi30k (amkit data where lists them)")
+    fetch.add_argument("--url", default=None, help="fetch this copy instead (needs --sha256)")
+    fetch.add_argument("--sha256", default=None, help="the sha256 the --url file must have")
     fetch.set_defaults(func=_cmd_data_download)
 
     explain = sub.add_parser("explain", help="show a model's attention for one example")

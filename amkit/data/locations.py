@@ -24,6 +24,19 @@ from amkit.registry import UnknownNameError, did_you_mean
 
 ENV_VAR = "AMKIT_DATA"
 
+__all__ = [
+    "ENV_VAR",
+    "KNOWN_DATASETS",
+    "KnownDataset",
+    "Location",
+    "RemoteFile",
+    "data_home",
+    "dataset_path",
+    "known_dataset",
+    "where",
+    "where_table",
+]
+
 
 def data_home() -> Path:
     """The root folder of every dataset: ``$AMKIT_DATA``, else ``$XDG_CACHE_HOME/amkit``
@@ -229,6 +242,27 @@ class Location:
 def where() -> list[Location]:
     """Every known dataset, the path a config without ``path`` reads, and whether it is there."""
     return [Location(d, d.default_path(), d.is_present()) for d in KNOWN_DATASETS.values()]
+
+
+def where_table() -> str:
+    """``amkit data where``: the root, then one line per dataset (name, there or missing,
+    path, how to get it)."""
+    root = data_home()
+    source = f"from {ENV_VAR}" if os.environ.get(ENV_VAR) else f"default; set {ENV_VAR} to change"
+    lines = [f"{ENV_VAR} root: {root} ({source})"]
+    width = max(len(name) for name in KNOWN_DATASETS)
+    for location in where():
+        dataset = location.dataset
+        state = "there  " if location.present else "missing"
+        how = ""
+        if not location.present:
+            how = (
+                f"  (amkit data download {dataset.name})"
+                if dataset.downloadable
+                else f"  (by hand: amkit data download {dataset.name} says how)"
+            )
+        lines.append(f"{dataset.name:<{width}}  {state}  {location.path}{how}")
+    return "\n".join(lines)
 
 
 def _root_hint() -> str:
