@@ -1,6 +1,6 @@
 """The ``amkit`` command: a thin layer over the Python API.
 
-    amkit demo
+    amkit demo [--quick]
     amkit train CONFIG [--set key=value ...] [--out DIR] [--repeats N]
     amkit train babi/memn2n_1k_joint                        (a shipped config, by name)
     amkit train --resume DIR
@@ -47,7 +47,7 @@ EXIT_USAGE = 2
 def _cmd_demo(args: argparse.Namespace) -> int:
     from amkit import demo
 
-    demo.main(out=args.out)
+    demo.main(out=args.out, quick=args.quick)
     return 0
 
 
@@ -353,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train the built-in demo (no dataset needed)")
     demo.add_argument("--out", default=None, help="output folder (default runs/demo-<time>)")
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny data, one epoch each: checks an installation in seconds (numbers mean nothing)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     train = sub.add_parser("train", help="train one config into a run directory")
