@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 # machines the copy is ../shared/data. A value already in the environment wins.
 export AMKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup setup-wordnet demo test test-all bench lint format clean
+.PHONY: setup setup-wordnet demo test test-all check-wheel bench lint format clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/pytest -q -m "slow or not slow"
+
+# the sdist and wheel build, install in a fresh venv under /tmp and run (about 100 s)
+check-wheel: $(STAMP)
+	PYTHON=$(BIN)/python tools/check_wheel.sh
 
 bench: $(STAMP)
 	$(BIN)/amkit bench attention
