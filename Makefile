@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 # torch is named in the same pip command as the package so pip takes the local
 # CPU build and never resolves a CUDA build of several GB.
 TORCH := torch==2.13.0
+# Datasets: amkit reads them under AMKIT_DATA (default ~/.cache/amkit); on the development
+# machines the copy is ../shared/data. A value already in the environment wins.
+export AMKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup setup-wordnet demo test test-all bench lint format clean
+.PHONY: setup setup-wordnet demo test test-all check-wheel bench lint format clean
 
 setup: $(STAMP)
 
@@ -32,6 +35,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(BIN)/pytest -q -m "slow or not slow"
+
+# the sdist and wheel build, install in a fresh venv under /tmp and run (about 100 s)
+check-wheel: $(STAMP)
+	PYTHON=$(BIN)/python tools/check_wheel.sh
 
 bench: $(STAMP)
 	$(BIN)/amkit bench attention

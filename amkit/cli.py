@@ -1,13 +1,15 @@
 """The ``amkit`` command: a thin layer over the Python API.
 
-    amkit demo
+    amkit demo [--quick]
     amkit train CONFIG [--set key=value ...] [--out DIR] [--repeats N]
+    amkit train babi/memn2n_1k_joint                        (a shipped config, by name)
     amkit train --resume DIR
     amkit train CONFIG --out DIR --nproc 2                  (data-parallel through torchrun)
     amkit evaluate RUN_DIR [--split test] [--set data.path=...] [--save-probabilities]
     amkit ensemble RUN_DIR RUN_DIR... --method weighted|voting|stacking --out DIR
     amkit sweep CONFIG --seeds 0,1,2 --grid model.hops=1,2,3 [--grid ...] --workers 2 --out DIR
-    amkit data download babi --dest DIR [--sha256 HEX]
+    amkit data where                                          (where each dataset is expected)
+    amkit data download multi30k [--url URL --sha256 HEX]     (into $AMKIT_DATA)
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
@@ -37,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import amkit
+from amkit.configs import config_names, find_config
 from amkit.errors import UserError
 from amkit.registry import REGISTRIES
 
@@ -48,7 +51,7 @@ ISSUES_URL = "https://github.com/amkit/amkit/issues"
 def _cmd_demo(args: argparse.Namespace) -> int:
     from amkit import demo
 
-    demo.main(out=args.out)
+    demo.main(out=args.out, quick=args.quick)
     return 0
 
 
@@ -75,6 +78,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return _print_config(args.config or Path(args.resume) / "config.yaml", args.set)
     if args.resume is not None and args.out is not None:
         raise UserError("--resume continues in its own directory; do not also give --out")
+    if args.config is not None:
+        args.config = str(find_config(args.config))
     if args.nproc > 1:
         from amkit.train import distributed
 
@@ -256,7 +261,7 @@ def _cmd_compress(args: argparse.Namespace) -> int:
 def _cmd_baseline(args: argparse.Namespace) -> int:
     from amkit.baselines.run import run_baseline
 
-    metrics = run_baseline(args.config, args.out, overrides=args.set)
+    metrics = run_baseline(find_config(args.config), args.out, overrides=args.set)
     for split in ("val", "test"):
         if split in metrics:
             m = metrics[split]
@@ -286,6 +291,7 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from amkit.experiments.sweep import parse_grid, parse_seeds, parse_variants, run_sweep
 
+    args.config = str(find_config(args.config))
     parts = ["amkit sweep", args.config, "--seeds", args.seeds]
     parts += [f"--grid {entry}" for entry in args.grid]
     parts += [f"--variant {entry}" for entry in args.variant]
@@ -312,20 +318,22 @@ def _cmd_ls(args: argparse.Namespace) -> int:
 
     for kind, registry in sorted(REGISTRIES.items()):
         print(f"{kind}s: {', '.join(sorted(registry)) or '(none)'}")
+    print(f"configs (amkit train NAME): {', '.join(config_names())}")
     return 0
 
 
 def _cmd_data_download(args: argparse.Namespace) -> int:
     from amkit.data.download import download
 
-    result = download(args.name, args.dest, url=args.url, sha256=args.sha256)
-    if result.verified:
-        print(f"{args.name}: sha256 verified, extracted into {result.path}")
-    else:
-        print(
-            f"{args.name}: no published sha256; got {result.sha256} ({result.size} bytes); "
-            f"pin it with --sha256 {result.sha256}. Extracted into {result.path}"
-        )
+    result = download(args.name, url=args.url, sha256=args.sha256)
+    print(f"{args.name}: sha256 verified; {', '.join(result.files)} in {result.path}")
+    return 0
+
+
+def _cmd_data_where(args: argparse.Namespace) -> int:
+    from amkit.data.locations import where_table
+
+    print(where_table())
     return 0
 
 
@@ -376,10 +384,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="train the built-in demo (no dataset needed)")
     demo.add_argument("--out", default=None, help="output folder (default runs/demo-<time>)")
+    demo.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny data, one epoch each: checks an installation in seconds (numbers mean nothing)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     train = sub.add_parser("train", help="train one config into a run directory")
-    train.add_argument("config", nargs="?", help="YAML config file")
+    train.add_argument(
+        "config", nargs="?", help="YAML config file, or a shipped config's name (amkit ls)"
+    )
     _add_overrides(train, "dotted overrides, e.g. train.lr=0.01 model.hops=3")
     train.add_argument("--out", default=None, help="run directory (default runs/<model>-...)")
     train.add_argument(
@@ -418,13 +433,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(evaluate, "overrides, e.g. data.path=/other/copy")
     evaluate.set_defaults(func=_cmd_evaluate)
 
-    data = sub.add_parser("data", help="dataset tools")
+    data = sub.add_parser(
+        "data", help="where datasets are expected (AMKIT_DATA), and downloading them"
+    )
     data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
-    fetch = data_sub.add_parser("download", help="download, verify and extract a dataset")
-    fetch.add_argument("name", help="dataset name, e.g. babi")
-    fetch.add_argument("--dest", required=True, help="destination folder")
-    fetch.add_argument("--url", default=None, help="another location of the same archive")
-    fetch.add_argument("--sha256", default=None, help="expected sha256 of the archive")
+    where = data_sub.add_parser(
+        "where", help="each dataset, the path where it is expected and whether it is there"
+    )
+    where.set_defaults(func=_cmd_data_where)
+    fetch = data_sub.add_parser(
+        "download", help="fetch a dataset into $AMKIT_DATA/NAME, checked against its sha256"
+    )
+    fetch.add_argument("name", help="dataset name, e.g. multi30k (amkit data where lists them)")
+    fetch.add_argument("--url", default=None, help="fetch this copy instead (needs --sha256)")
+    fetch.add_argument("--sha256", default=None, help="the sha256 the --url file must have")
     fetch.set_defaults(func=_cmd_data_download)
 
     explain = sub.add_parser("explain", help="show a model's attention for one example")
@@ -489,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser(
         "sweep", help="train a grid of settings x seeds in parallel, resumable, with a summary"
     )
-    sweep.add_argument("config")
+    sweep.add_argument("config", help="YAML config file, or a shipped config's name (amkit ls)")
     sweep.add_argument("--out", required=True, help="sweep directory (rerun to resume)")
     sweep.add_argument("--seeds", default="0", help="comma-separated seeds, e.g. 0,1,2")
     sweep.add_argument(

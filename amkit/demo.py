@@ -117,11 +117,23 @@ def explain_recall_example(
     return "\n".join(lines), png
 
 
-def main(out: str | Path | None = None) -> dict:
-    """Run the demo; returns the key numbers (for tests)."""
+# ``amkit demo --quick``: every part on tiny data for one or two epochs, to check that an
+# installation works end to end in well under a minute (its accuracies mean nothing).
+QUICK = {
+    "recall": ["data.n_train=400", "data.n_val=100", "data.n_test=100", "train.epochs=1"],
+    "memory": ["data.n_train=200", "data.n_test=50", "train.epochs=1"],
+    "knowledge": ["data.n_train=200", "data.n_test=50", "train.epochs=1"],
+}
+
+
+def main(out: str | Path | None = None, quick: bool = False) -> dict:
+    """Run the demo; returns the key numbers (for tests). ``quick``: tiny sizes (:data:`QUICK`)."""
     started = time.perf_counter()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"demo-{stamp}"
+    small = QUICK if quick else {"recall": [], "memory": [], "knowledge": []}
+    if quick:
+        print("amkit demo --quick: tiny data, one epoch each; the accuracies mean nothing")
     print("amkit demo: associative recall (generated key-value sequences, no dataset)")
     print(
         "  task: 'c 7 a 2 f 9 ... ? f' -> '9'.  Model: embedding + BiGRU, bilinear attention "
@@ -131,7 +143,7 @@ def main(out: str | Path | None = None) -> dict:
         DEMO_CONFIG,
         run_dir=out / "recall",
         on_epoch_end=[_print_epoch],
-        overrides=["train.progress=false"],
+        overrides=["train.progress=false", *small["recall"]],
     )
     accuracy = result.metrics["test"]["accuracy"]
     print(f"  test accuracy: {accuracy:.3f} on {result.metrics['test']['n']} sequences")
@@ -143,13 +155,23 @@ def main(out: str | Path | None = None) -> dict:
     ablation = run(
         DEMO_CONFIG,
         run_dir=out / "recall-no-encoder",
-        overrides=["model.encoder=none", "train.epochs=3", "train.progress=false"],
+        overrides=[
+            "model.encoder=none",
+            "train.epochs=3",
+            "train.progress=false",
+            *small["recall"],
+        ],  # fmt: skip
     )
     ablation_accuracy = ablation.metrics["test"]["accuracy"]
     print(f"  test accuracy without encoder: {ablation_accuracy:.3f} (chance is 0.100)")
 
     print("memory: MemN2N (3 hops) on generated bAbI-style stories, tasks 1 and 2")
-    memory = run(MEMORY_DEMO_CONFIG, run_dir=out / "memn2n", on_epoch_end=[_print_epoch])
+    memory = run(
+        MEMORY_DEMO_CONFIG,
+        run_dir=out / "memn2n",
+        on_epoch_end=[_print_epoch],
+        overrides=small["memory"],
+    )
     per_task = memory.metrics["test"]["per_task"]
     for task, name in (("1", "single supporting fact"), ("2", "two supporting facts")):
         print(f"  task {task} ({name}): test accuracy {per_task[task]['accuracy']:.3f}")
@@ -172,7 +194,9 @@ def main(out: str | Path | None = None) -> dict:
         ("with", ["model.knowledge=kb", f"model.knowledge_path={kb}"]),
     ):
         result = run(
-            KNOWLEDGE_DEMO_CONFIG, run_dir=out / f"integrated-{label}-kb", overrides=overrides
+            KNOWLEDGE_DEMO_CONFIG,
+            run_dir=out / f"integrated-{label}-kb",
+            overrides=[*overrides, *small["knowledge"]],
         )
         knowledge_accuracy[label] = result.metrics["test"]["accuracy"]
         print(f"  test accuracy {label} the knowledge base: {knowledge_accuracy[label]:.3f}")

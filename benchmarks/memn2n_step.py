@@ -5,8 +5,8 @@
 Prints milliseconds per step (batch 32 unless ``--batch``; forward + backward + clip + SGD
 step) and training examples per second, median of 5 passes over 100 batches, after 20
 warm-up steps. ``--profile`` then runs 100 more steps under ``torch.profiler`` and prints the
-operators by self CPU time: where a step's time goes. Needs the data in
-``../shared/data/babi`` (or ``--set data.path=...`` in the config).
+operators by self CPU time: where a step's time goes. Needs bAbI in the ``babi`` folder under
+``AMKIT_DATA`` (``amkit data where``).
 """
 
 import argparse

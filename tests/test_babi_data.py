@@ -18,11 +18,14 @@ from amkit.data.babi import (
     tokenize,
 )
 from amkit.data.base import TensorDictDataset, iterate_batches
+from amkit.data.locations import data_home
 from amkit.data.stories import write_babi_tree
 
 FIXTURE = Path(__file__).parent / "fixtures" / "babi_sample.txt"
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "babi"
-ARCHIVE = SHARED / "babi_tasks_1-20_v1-2_en_en-10k.tar.gz"
+BABI = data_home() / "babi"  # AMKIT_DATA: the Makefile and CI set it
+ARCHIVE = next(iter(sorted(BABI.glob("*.tar.gz"))), BABI / "tasks_1-20_v1-2.tar.gz")
+# the development machines' repack, which lacks the en-10k task 3 train file
+REPACK = BABI / "babi_tasks_1-20_v1-2_en_en-10k.tar.gz"
 
 
 def test_fixture_with_every_line_type():
@@ -147,7 +150,7 @@ def test_tensors_keep_the_most_recent_memories(tmp_path):
     assert test.tensors["story"].dtype == torch.int32
 
 
-@pytest.mark.skipif(not ARCHIVE.is_file(), reason="needs ../shared/data/babi")
+@pytest.mark.skipif(not ARCHIVE.is_file(), reason="needs bAbI's archive in $AMKIT_DATA/babi")
 def test_real_archive_counts():
     test = load_babi(ARCHIVE, "en", range(1, 21), "test")
     assert len(test) == 20_000
@@ -155,9 +158,9 @@ def test_real_archive_counts():
     assert len(task2) == 1000 and all(e.supporting for e in task2)
 
 
-@pytest.mark.skipif(not ARCHIVE.is_file(), reason="needs ../shared/data/babi")
+@pytest.mark.skipif(not REPACK.is_file(), reason="needs the repack in $AMKIT_DATA/babi")
 def test_real_archive_missing_10k_task3_is_reported(tmp_path):
-    shutil.copy(ARCHIVE, tmp_path / ARCHIVE.name)
+    shutil.copy(REPACK, tmp_path / REPACK.name)
     with pytest.raises(FileNotFoundError, match="en-10k task 3 train file is missing"):
         read_splits(BabiDataConfig(path=str(tmp_path), variant="en-10k", tasks=[3]), 0)
 

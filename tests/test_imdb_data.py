@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from amkit.data.imdb import Review, read_imdb
+from amkit.data.locations import data_home
 
 REVIEWS = [
     Review("Dull.<br /><br />Truly dull.", 0, 3, 2),
@@ -71,10 +72,10 @@ def test_bad_layouts(tmp_path):
         read_imdb(tmp_path, "test")
 
 
-IMDB = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "imdb"
+IMDB = data_home() / "imdb"  # AMKIT_DATA: the Makefile and CI set it
 
 
-@pytest.mark.skipif(not (IMDB / "test.jsonl.gz").is_file(), reason="../shared/data/imdb absent")
+@pytest.mark.skipif(not (IMDB / "test.jsonl.gz").is_file(), reason="$AMKIT_DATA/imdb is absent")
 def test_real_imdb_test_split():
     reviews = read_imdb(IMDB, "test")
     assert len(reviews) == 25_000

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from amkit.data.locations import data_home
 from amkit.data.recsys import (
     filter_min_count,
     leave_one_out,
@@ -17,7 +16,7 @@ from amkit.data.recsys import (
     statistics,
 )
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = data_home()  # AMKIT_DATA: the Makefile and CI set it
 
 
 def test_timestamps_order_each_users_items_stably(tmp_path):
@@ -71,7 +70,7 @@ def test_sasrec_file_format(tmp_path):
         read_sasrec_file(path)
 
 
-@pytest.mark.skipif(not (DATA / "ml-1m").is_dir(), reason="../shared/data/ml-1m is absent")
+@pytest.mark.skipif(not (DATA / "ml-1m").is_dir(), reason="$AMKIT_DATA/ml-1m is absent")
 def test_movielens_1m_gives_sasrecs_statistics():
     sequences = read_movielens_1m(DATA / "ml-1m")
     assert statistics(sequences)["actions"] == 1_000_209
@@ -84,7 +83,7 @@ def test_movielens_1m_gives_sasrecs_statistics():
     assert len("".join(sasrec_lines(numbered)).encode()) == 9_063_291
 
 
-@pytest.mark.skipif(not (DATA / "sasrec").is_dir(), reason="../shared/data/sasrec is absent")
+@pytest.mark.skipif(not (DATA / "sasrec").is_dir(), reason="$AMKIT_DATA/sasrec is absent")
 def test_amazon_games_matches_the_sasrec_paper():
     stats = statistics(read_sasrec_file(DATA / "sasrec" / "Video.txt.gz"))
     assert (stats["users"], stats["items"], stats["actions"]) == (31013, 23715, 287107)

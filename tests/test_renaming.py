@@ -12,10 +12,11 @@ from amkit.config import ConfigError, from_dict
 from amkit.data.babi import BabiDataConfig, BabiExample, build_babi
 from amkit.data.babi_renaming import ENTITY_GROUPS, check_groups, task_groups
 from amkit.data.base import iterate_batches
+from amkit.data.locations import data_home
 from amkit.data.renaming import KeyedWordRenaming, WordRenaming
 from amkit.data.stories import PEOPLE, ROOMS, write_babi_tree
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "babi"
+BABI = data_home() / "babi"  # AMKIT_DATA: the Makefile and CI set it
 COLUMNS = ("story", "query", "targets")
 
 
@@ -144,7 +145,7 @@ def test_entity_groups_leave_out_what_a_task_fixes():
 def _contradictions(task: int, **rename) -> tuple[int, int]:
     """Renamed training questions that equal an original one (story and question): how many,
     and how many of those have another answer than the original."""
-    config = BabiDataConfig(path=str(SHARED), tasks=[task], **rename)
+    config = BabiDataConfig(path=str(BABI), tasks=[task], **rename)
     train = build_babi(config, 0).split("train")
 
     def key(story, query):
@@ -164,7 +165,7 @@ def _contradictions(task: int, **rename) -> tuple[int, int]:
     return hits, wrong
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data/babi")
+@pytest.mark.skipif(not BABI.is_dir(), reason="needs bAbI in $AMKIT_DATA/babi")
 @pytest.mark.parametrize("task", [4, 8, 15, 18, 20])
 def test_entity_renaming_keeps_real_answers(task):
     """On the real 1k files, renamed questions that coincide with an original question have

@@ -7,7 +7,7 @@ The config names the data exactly as a neural run does (same seeded validation s
 settings::
 
     seed: 0
-    data: {name: imdb, path: ../shared/data/imdb}
+    data: {name: imdb}                           # $AMKIT_DATA/imdb, or path: DIR
     nbsvm: {classifier: logreg, ngram_max: 2}    # or: encoder: {C: 1.0} (MiniLM + logreg)
                                                  # or: paragraph_vector: {vector_size: 100}
                                                  # or: finetune: {epochs: 1} (MiniLM tuned)

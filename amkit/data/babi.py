@@ -32,6 +32,7 @@ import torch
 from amkit.config import option
 from amkit.data.babi_renaming import training_renaming
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
+from amkit.data.locations import dataset_path
 from amkit.errors import UserError
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
@@ -143,8 +144,8 @@ class BabiSource:
         self.path = Path(path)
         if not self.path.exists():
             raise FileNotFoundError(
-                f"bAbI data not found at {self.path}; get it with "
-                "`amkit data download babi --dest DIR` or point data.path at your copy"
+                f"bAbI data not found at {self.path}; point data.path at your copy, or leave "
+                "data.path out to read the babi folder under AMKIT_DATA (amkit data where)"
             )
         self._archive: Path | None = None
         self._members: dict[str, str] = {}  # "variant/filename" -> member or file path
@@ -242,7 +243,8 @@ def _load(source: BabiSource, variant: str, tasks: Iterable[int], split: str) ->
 class BabiDataConfig:
     """Which bAbI data to read, and how to lay it out for memory networks."""
 
-    path: str = "../shared/data/babi"  # folder or .tar.gz
+    # folder or .tar.gz; null: the babi folder under AMKIT_DATA (amkit.data.locations)
+    path: str | None = None
     variant: Literal["en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k"] = "en"
     tasks: list[int] = field(default_factory=lambda: list(range(1, 21)))
     memory_size: int = option(50, ge=1)  # most recent sentences kept (paper: 50)
@@ -301,7 +303,7 @@ class BabiSplits:
 
 def read_splits(config: BabiDataConfig, seed: int) -> BabiSplits:
     """Train / validation / test questions; validation is a seeded 10 % of each task's train."""
-    source = BabiSource(config.path)
+    source = BabiSource(dataset_path("babi", config.path))
     notes: list[str] = []
     train_all: list[BabiExample] = []
     for task in config.tasks:

@@ -5,7 +5,7 @@ Analysis"): 25,000 train and 25,000 test reviews, balanced, label 1 = positive (
 ``read_imdb(path, split)`` reads either layout:
 
 - ``{split}.jsonl.gz`` (or ``.jsonl``) files, one ``{"text", "label", "id", "rating"}`` object
-  per line (the copy in ``../shared/data/imdb``);
+  per line (a repacked copy);
 - the original ``aclImdb/{split}/{pos,neg}/<id>_<rating>.txt`` folders.
 
 Reviews keep their text verbatim except that the ``<br />`` tags of the original files become
@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.data.locations import dataset_path
 from amkit.data.text import LabelledTexts, TokenizationConfig, text_dataset
 from amkit.errors import UserError
 from amkit.textfile import jsonl_records, open_text
@@ -104,16 +105,17 @@ def _read_folders(split_dir: Path, strip_html: bool) -> list[Review]:
 
 @dataclass
 class ImdbDataConfig(TokenizationConfig):
-    """``data: {name: imdb, path: ../shared/data/imdb}``: the official 25k / 25k split;
-    validation is carved from train (``val_fraction``), test is scored once."""
+    """``data: {name: imdb}``: the official 25k / 25k split; validation is carved from train
+    (``val_fraction``), test is scored once."""
 
-    path: str = "../shared/data/imdb"
+    path: str | None = None  # null: the imdb folder under AMKIT_DATA (amkit data where)
 
 
 @text_dataset("imdb", config=ImdbDataConfig)
 def read_imdb_source(config: ImdbDataConfig) -> LabelledTexts:
-    train = read_imdb(config.path, "train")
-    test = read_imdb(config.path, "test")
+    folder = dataset_path("imdb", config.path)
+    train = read_imdb(folder, "train")
+    test = read_imdb(folder, "test")
     return LabelledTexts(
         [r.text for r in train],
         [r.label for r in train],

@@ -22,6 +22,7 @@ import torch
 
 from amkit.config import option
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, pad_rows, register_dataset
+from amkit.data.locations import dataset_path
 from amkit.errors import UserError
 from amkit.textfile import open_text
 
@@ -120,7 +121,7 @@ TRIMMED = ("src", "tgt_in", "targets")  # batches cut to their longest sentence
 class TranslationDataConfig:
     """Multi30k English -> German by default; any folder of ``SPLIT.LANG[.gz]`` files."""
 
-    path: str = "../shared/data/multi30k"
+    path: str | None = None  # null: the multi30k folder under AMKIT_DATA (amkit data where)
     source: str = "en"
     target: str = "de"
     train: str = "train"
@@ -146,17 +147,19 @@ class TranslationDataConfig:
 
 @register_dataset("translation", config=TranslationDataConfig)
 def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
+    folder = dataset_path("multi30k", config.path)
+
     def pairs(split: str):
         return read_parallel(
-            find_split(config.path, split, config.source),
-            find_split(config.path, split, config.target),
+            find_split(folder, split, config.source),
+            find_split(folder, split, config.target),
         )
 
     if config.train_targets and not Path(config.train_targets).is_file():
         raise FileNotFoundError(f"data.train_targets: {config.train_targets} not found")
     train = read_parallel(  # with train_targets: a teacher's translations as targets
-        find_split(config.path, config.train, config.source),
-        config.train_targets or find_split(config.path, config.train, config.target),
+        find_split(folder, config.train, config.source),
+        config.train_targets or find_split(folder, config.train, config.target),
     )
     if config.train_limit:
         train = train[: config.train_limit]

@@ -7,8 +7,9 @@ they appear in the file):
   ``.gz`` or not); with timestamps each user's items are sorted by time (stable), otherwise
   file order is time order. A bad row raises an error naming file:line.
 - :func:`read_sasrec_file`: SASRec's own ``user item`` lines (e.g. ``Video.txt``, Amazon Games).
-- :func:`read_movielens_1m`: the assembled MovieLens-1M in ``../shared/data/ml-1m/`` (its
-  README): all 1,000,209 interactions per user in time order.
+- :func:`read_movielens_1m`: the assembled MovieLens-1M (the ``ml-1m`` folder under
+  ``AMKIT_DATA``, see ``amkit data where``): all 1,000,209 interactions per user in time
+  order.
 
 Protocol helpers:
 
@@ -28,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
+from amkit.data.locations import dataset_path
 from amkit.errors import UserError
 from amkit.textfile import open_text
 
@@ -96,10 +98,11 @@ def read_sasrec_file(path: str | Path) -> Sequences:
     return sequences
 
 
-def read_movielens_1m(folder: str | Path = "../shared/data/ml-1m") -> Sequences:
+def read_movielens_1m(folder: str | Path | None = None) -> Sequences:
     """MovieLens-1M users' movies in time order, from the folder's AFCFM train + test files
-    (``U-g-a-o,I-f`` rows; train in time order, test = each user's latest movie)."""
-    folder = Path(folder)
+    (``U-g-a-o,I-f`` rows; train in time order, test = each user's latest movie).
+    ``folder=None``: the ``ml-1m`` folder under ``AMKIT_DATA``."""
+    folder = dataset_path("ml-1m", folder, key="folder")
     sequences: Sequences = {}
     for name in ("afcfm_ml-1m_train.csv.gz", "afcfm_ml-1m_test.csv.gz"):
         path = folder / name
@@ -181,12 +184,15 @@ class SequencesConfig:
     """Sequences for SASRec-style training and sampled-candidate evaluation."""
 
     source: str = "ml-1m"  # ml-1m (a folder), sasrec (a user-item file) or interactions (CSV/TSV)
-    path: str = "../shared/data/ml-1m"
+    # null: for ml-1m the ml-1m folder under AMKIT_DATA, for sasrec its sasrec/Video.txt (SASRec's
+    # Amazon Games); interactions needs a path
+    path: str | None = None
     min_count: int = 5  # SASRec's 5-core filter (0: none)
     max_len: int = 200  # positions the model sees (SASRec: 200 for ML-1M, 50 for others)
     n_negatives: int = 100  # sampled negatives per evaluated user (SASRec: 100)
     negative_seed: int = 0  # fixed, not the run's seed: every model and seed ranks the same lists
-    # a folder with movies.dat.gz and MKR's KG files (amkit.data.item_knowledge); "" = none
+    # a folder with movies.dat.gz and MKR's KG files (amkit.data.item_knowledge); ml-1m: the
+    # ml-1m folder under AMKIT_DATA; "" = none
     item_knowledge: str = ""
 
     def validate(self) -> list[str]:
@@ -195,6 +201,8 @@ class SequencesConfig:
             problems.append(f"source: expected ml-1m, sasrec or interactions, got {self.source!r}")
         if self.max_len < 2 or self.n_negatives < 1:
             problems.append("max_len must be >= 2 and n_negatives >= 1")
+        if self.source == "interactions" and not self.path:
+            problems.append("path: source interactions reads your CSV/TSV file; name it")
         return problems
 
 
@@ -226,7 +234,10 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
 
     readers = {"ml-1m": read_movielens_1m, "sasrec": read_sasrec_file,
                "interactions": read_interactions}  # fmt: skip
-    raw = readers[config.source](config.path)
+    path = (
+        config.path if config.source == "interactions" else dataset_path(config.source, config.path)
+    )  # ml-1m and sasrec are datasets of amkit.data.locations
+    raw = readers[config.source](path)
     kept = filter_min_count(raw, config.min_count) if config.min_count > 0 else raw
     numbered, user_ids, item_ids = renumber(kept)
     split = leave_one_out(numbered)
@@ -282,5 +293,8 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     if config.item_knowledge:
         from amkit.data.item_knowledge import build_item_knowledge
 
-        info.item_knowledge = build_item_knowledge(item_ids, config.item_knowledge)
+        folder = config.item_knowledge
+        if folder == "ml-1m":  # the dataset's folder under AMKIT_DATA, not ./ml-1m
+            folder = dataset_path("ml-1m")
+        info.item_knowledge = build_item_knowledge(item_ids, folder)
     return DataBundle({k: TensorDictDataset(v) for k, v in tensors.items()}, info=info)

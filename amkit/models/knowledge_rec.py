@@ -102,7 +102,8 @@ class KnowledgeRec(nn.Module):
         if knowledge is None and (config.attributes or config.kg != "none" or attribute_memory):
             raise UserError(
                 "knowledge_rec needs item knowledge: set data.item_knowledge to a folder with "
-                "movies.dat.gz and MKR's KG files (e.g. ../shared/data/ml-1m); without it set "
+                "movies.dat.gz and MKR's KG files (ml-1m: that folder under AMKIT_DATA); "
+                "without it set "
                 "model.attributes=false, model.kg=none and model.latent_slots=N (or memory off)"
             )
         d = config.d_model
