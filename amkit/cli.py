@@ -144,6 +144,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(json.dumps(metrics, indent=2))
         print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'}")
         return 0
+    if args.input is not None:
+        from amkit.experiments.loading import evaluate_file
+
+        metrics = evaluate_file(args.run_dir, args.input)
+        print(json.dumps({"input": args.input, **metrics}, indent=2))
+        return 0
     metrics = amkit.evaluate_run(args.run_dir, split=args.split, overrides=args.set)
     print(json.dumps({"split": args.split, **metrics}, indent=2))
     return 0
@@ -220,7 +226,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     if (args.text is None) == (args.input is None):
         raise UserError("give a sentence, or --input FILE (with --output FILE)")
-    _, model, _ = amkit.load_run(args.run_dir)
+    model = amkit.load(args.run_dir).model
     if not hasattr(model, "translate"):
         raise UserError(f"{args.run_dir} is not a translation run")
     if args.text is not None:
@@ -424,7 +430,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
     evaluate.add_argument("run_dir")
-    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--split", default="test", help="val or test (default: test)")
+    evaluate.add_argument(
+        "--input",
+        default=None,
+        metavar="FILE",
+        help="text classifiers: score a new labelled CSV/TSV/JSONL file (the training data "
+        "need not be on disk)",
+    )
     evaluate.add_argument(
         "--save-probabilities",
         action="store_true",
@@ -556,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    amkit.use_huge_pages()  # this process is amkit's: faster large tensors (before torch)
     parser = build_parser()
     argv = untangle_overrides(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

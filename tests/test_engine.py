@@ -467,24 +467,28 @@ def test_explicit_bf16_warns_on_a_cpu_that_would_emulate_it(monkeypatch, caplog)
     assert caplog.text == ""
 
 
-@pytest.mark.parametrize(("preset", "expected"), [(None, "1"), ("0", "0")])
-def test_importing_amkit_turns_on_huge_pages_unless_the_user_chose(preset, expected):
-    """PyTorch reads THP_MEM_ALLOC_ENABLE at its first allocation, so amkit sets it before
-    importing torch; a value the user set wins."""
+def test_importing_amkit_changes_nothing_and_the_command_opts_in_to_huge_pages():
+    """``import amkit`` neither imports torch nor sets an environment variable; the ``amkit``
+    command turns huge pages on before torch, unless the user chose (PyTorch reads
+    THP_MEM_ALLOC_ENABLE at its first allocation)."""
     import os
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
-    if preset is not None:
-        env["THP_MEM_ALLOC_ENABLE"] = preset
-    code = (
-        "import os, amkit, sys; print(os.environ['THP_MEM_ALLOC_ENABLE'], 'torch' in sys.modules)"
+    code = "import os, amkit, sys; print(os.environ.get('THP_MEM_ALLOC_ENABLE'), 'torch' in sys.modules)"  # noqa: E501
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.split() == ["None", "False"], out.stderr
+    code = (  # what the command's main() does first, before any torch allocation
+        "import os, amkit.cli; "
+        "print(amkit.use_huge_pages(), os.environ.get('THP_MEM_ALLOC_ENABLE'))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    assert out.stdout.split() == [expected, "True"]
+    for preset, expected in ((None, ["True", "1"]), ("0", ["False", "0"])):
+        env_run = dict(env) if preset is None else {**env, "THP_MEM_ALLOC_ENABLE": preset}
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env_run, capture_output=True, text=True
+        )
+        assert out.stdout.split() == expected, out.stderr
 
 
 def test_a_phase_change_gives_early_stopping_its_full_patience_again(tmp_path):
@@ -637,3 +641,17 @@ def test_init_partial_adds_a_knowledge_module_to_a_trained_plain_model(tmp_path,
     assert "kept their fresh init" in log and "fusion.conv.weight" in log
     with pytest.raises(ConfigError, match="init_partial"):
         load_config(config, ["train.init_partial=true"])
+
+
+def test_tensorboard_events_hold_every_epochs_metrics(tmp_path):
+    """With the tensorboard extra installed, events/ holds the scalars of metrics.jsonl."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    result = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "tb", overrides=[*TINY, "train.epochs=2"])
+    events = EventAccumulator(str(tmp_path / "tb" / "events")).Reload()
+    losses = [(e.step, e.value) for e in events.Scalars("train_loss")]
+    expected = [(r["epoch"], r["train_loss"]) for r in result.history]
+    assert [step for step, _ in losses] == [1, 2]
+    assert [v for _, v in losses] == pytest.approx([v for _, v in expected], rel=1e-6)
+    assert "val_accuracy" in events.Tags()["scalars"]

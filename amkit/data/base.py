@@ -141,7 +141,8 @@ TASKS = ("classification", "story_qa", "translation", "ranking")
 # as data_info.json, so a trained run builds its model without its training data
 SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
-    "sentence_len", "query_len", "answer_ids", "n_items", "n_users",
+    "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
+    "user_names",
 )  # fmt: skip
 
 
@@ -207,19 +208,37 @@ class DataInfo:
         if self.task not in TASKS:
             raise UserError(f"DataInfo.task: {self.task!r} is not one of {', '.join(TASKS)}")
 
-    def to_json(self) -> dict[str, Any]:
-        """The fields that describe the data (:data:`SAVED_INFO_FIELDS`), JSON-able."""
-        return {name: getattr(self, name) for name in SAVED_INFO_FIELDS}
+    def to_json(self, with_vocab: bool = True) -> dict[str, Any]:
+        """The fields that describe the data (:data:`SAVED_INFO_FIELDS`), JSON-able; id ->
+        name maps become lists indexed by id. ``with_vocab=False`` leaves the vocabulary out
+        (a text run keeps it in ``vocab.json``)."""
+        out = {}
+        for name in SAVED_INFO_FIELDS:
+            value = getattr(self, name)
+            if name in ("item_names", "user_names") and value is not None:
+                value = [value.get(i) for i in range(max(value, default=-1) + 1)]
+            if name == "vocab" and not with_vocab:
+                value = None
+            out[name] = value
+        return out
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], source: str = "data_info.json") -> DataInfo:
-        """Read :meth:`to_json`'s output back; unknown keys are an error naming ``source``."""
+    def from_json(cls, data: Any, source: str = "data_info.json") -> DataInfo:
+        """Read :meth:`to_json`'s output back; a bad file is a :class:`UserError` naming
+        ``source``."""
+        if not isinstance(data, dict):
+            raise UserError(f"{source}: expected a JSON object, got {type(data).__name__}")
         unknown = sorted(set(data) - set(SAVED_INFO_FIELDS))
-        if unknown or "task" not in data or "n_classes" not in data:
+        missing = [key for key in ("task", "n_classes") if key not in data]
+        if unknown or missing:
             raise UserError(
-                f"{source}: not a saved DataInfo (unknown keys {unknown}, or no task / "
-                f"n_classes); known keys: {', '.join(SAVED_INFO_FIELDS)}"
+                f"{source}: not a saved DataInfo (unknown keys {unknown}, missing {missing}); "
+                f"known keys: {', '.join(SAVED_INFO_FIELDS)}"
             )
+        data = dict(data)
+        for name in ("item_names", "user_names"):
+            if data.get(name) is not None:
+                data[name] = {i: raw for i, raw in enumerate(data[name]) if raw is not None}
         return cls(**data)
 
 

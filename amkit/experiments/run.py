@@ -45,6 +45,7 @@ from amkit.experiments.experiment import (  # noqa: F401  (re-exported: the run 
     load_config,
     parse_config,
 )
+from amkit.experiments.loading import INFO_FILE, save_data_info
 from amkit.io import (
     atomic_copy,
     atomic_save_tensors,
@@ -202,6 +203,7 @@ def _run(
         for name, content in data.files.items():
             write = atomic_write_bytes if isinstance(content, bytes) else atomic_write_text
             write(run_dir / name, content)
+        save_data_info(run_dir, data)  # amkit.load builds the model from it, without the data
         model = build_model_for(cfg, data)
         if cfg.train.init_from and not resume:  # a resumed run has its own last weights
             init_from_run(model, data, cfg.train.init_from, cfg.train.init_partial)
@@ -317,7 +319,7 @@ def run_repeats(
     best_dir = run_dir / f"repeat-{chosen}"
     cfg, model, data = load_run(best_dir)
     # the chosen repeat's model, config and data files (a text model's vocabulary)
-    for name in ["model.safetensors", "config.yaml", *data.files]:
+    for name in ["model.safetensors", "config.yaml", INFO_FILE, *data.files]:
         atomic_copy(best_dir / name, run_dir / name)
     train_seconds = sum(r["timings"]["train_seconds"] for r in summaries)
     atomic_write_json(
@@ -374,7 +376,8 @@ def init_from_run(
 def load_run(
     run_dir: str | Path, overrides: Iterable[str] = ()
 ) -> tuple[ExperimentConfig, nn.Module, DataBundle]:
-    """Rebuild the config, data and best model of a finished run directory."""
+    """Rebuild the config, data and best model of a finished run directory (for evaluation
+    and explanation on its own splits; :func:`amkit.load` loads the model without the data)."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")

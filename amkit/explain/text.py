@@ -24,14 +24,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from amkit.data.base import DataInfo
 from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_tokens
 from amkit.errors import UserError
-from amkit.experiments.run import load_config
+from amkit.experiments.loading import load
 from amkit.explain.heatmap import plt, save_figure
 from amkit.io import atomic_write_text
-from amkit.models.base import MODELS
-from amkit.train.checkpoint import load_model
 
 
 @dataclass
@@ -54,7 +51,8 @@ class TextExplanation:
 
 def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[str], Any]:
     """``(model, vocabulary, label names, data config)`` of a text-classification run (the
-    data config says how texts were tokenized: ``max_len``, ``ngrams``)."""
+    data config says how texts were tokenized: ``max_len``, ``ngrams``), loaded with
+    :func:`amkit.load`: no dataset is read."""
     run_dir = Path(run_dir)
     for name in ("config.yaml", "vocab.json", "labels.json", "model.safetensors"):
         if not (run_dir / name).is_file():
@@ -62,21 +60,9 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
                 f"{run_dir / name} is missing: --text needs a text-classification run "
                 "directory (trained with a text dataset)"
             )
-    cfg = load_config(run_dir / "config.yaml")
-    vocab = Vocabulary.load(run_dir / "vocab.json")
-    labels = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
-    data = cfg.data.config
-    info = DataInfo(
-        task="classification",
-        vocab=vocab.words,
-        vocab_size=len(vocab),
-        n_classes=len(labels),
-        label_names=labels,
-        max_len=data.max_len,
-    )
-    model = MODELS.get_or_raise(cfg.model.name).cls(cfg.model.config, info)
-    load_model(model, run_dir / "model.safetensors")
-    return model.eval(), vocab, labels, data
+    run = load(run_dir)
+    labels = run.info.label_names or json.loads((run_dir / "labels.json").read_text("utf-8"))
+    return run.model, Vocabulary(run.info.vocab), list(labels), run.config.data.config
 
 
 @torch.no_grad()

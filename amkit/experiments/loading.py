@@ -1,0 +1,178 @@
+"""A run directory is a model you can load: ``amkit.load(RUN_DIR)``, without the training data.
+
+Training writes ``data_info.json`` (:meth:`amkit.data.base.DataInfo.to_json`: the task, the
+sizes, the vocabulary, the label names, the item and user names) beside the files its data
+already saved (``vocab.json``, ``labels.json``, ``spm.model``, ``phrases.json``). From those
+and ``config.yaml`` :func:`load` rebuilds the model and its vocabulary / tokenizer / item
+table, then loads ``model.safetensors``; the corpus it was trained on need not be on disk.
+Runs trained before amkit wrote ``data_info.json`` are loaded by rebuilding their data.
+
+    run = amkit.load("runs/imdb")
+    run.predict_texts(["A superb, moving film."])  # (1, C) class probabilities
+    amkit.load("runs/multi30k").model.translate(["a man rides a bike"])
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from amkit.compress.methods import apply_compression
+from amkit.data.base import DataBundle, DataInfo, TensorDictDataset
+from amkit.data.text import (
+    Vocabulary,
+    encode_texts,
+    load_phrase_linker,
+    read_labelled_texts,
+)
+from amkit.errors import UserError
+from amkit.experiments.experiment import ExperimentConfig, load_config
+from amkit.io import atomic_write_json
+from amkit.models.base import MODELS
+from amkit.train.checkpoint import load_model
+from amkit.train.metrics import evaluate
+
+log = logging.getLogger("amkit")
+
+INFO_FILE = "data_info.json"
+
+__all__ = ["INFO_FILE", "LoadedRun", "evaluate_file", "load", "save_data_info"]
+
+
+def save_data_info(run_dir: str | Path, data: DataBundle) -> None:
+    """Write ``run_dir/data_info.json``; the vocabulary is left out when the data saves it
+    in ``vocab.json`` already."""
+    info = data.info.to_json(with_vocab="vocab.json" not in data.files)
+    atomic_write_json(Path(run_dir) / INFO_FILE, info)
+
+
+def read_data_info(run_dir: Path, config: ExperimentConfig) -> DataInfo:
+    """The :class:`DataInfo` a run's model was built with, from the run directory alone."""
+    path = run_dir / INFO_FILE
+    try:
+        info = DataInfo.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path}: not valid JSON ({error}); retrain, or restore the file") from None
+    if info.vocab is None and (run_dir / "vocab.json").is_file():
+        info.vocab = Vocabulary.load(run_dir / "vocab.json").words
+    if (run_dir / "spm.model").is_file():
+        from amkit.data.multi30k import SubwordTokenizer
+
+        info.tokenizer = SubwordTokenizer((run_dir / "spm.model").read_bytes())
+    if info.task == "ranking":
+        # the per-item counts are the popularity model's buffer: model.safetensors has them
+        info.item_counts = torch.zeros(info.n_items + 1)
+        folder = getattr(config.data.config, "item_knowledge", None)
+        if folder:  # item knowledge comes from the item files, not from the interactions
+            from amkit.data.item_knowledge import build_item_knowledge
+            from amkit.data.locations import dataset_path
+
+            folder = dataset_path("ml-1m") if folder == "ml-1m" else folder
+            item_ids = {raw: i for i, raw in (info.item_names or {}).items()}
+            info.item_knowledge = build_item_knowledge(item_ids, folder)
+    return info
+
+
+@dataclass
+class LoadedRun:
+    """A trained run ready for inference: its config, model (eval mode) and data info.
+
+    Attributes:
+        run_dir: the run directory it was loaded from.
+        config: the run's resolved config.
+        model: the best model, weights loaded, in eval mode.
+        info: what the model knows of its data (vocabulary, labels, tokenizer, ...).
+    """
+
+    run_dir: Path
+    config: ExperimentConfig
+    model: nn.Module
+    info: DataInfo
+
+    @classmethod
+    def from_pretrained(cls, run_dir: str | Path, overrides: tuple[str, ...] = ()) -> LoadedRun:
+        """The same as :func:`load` (the Hugging Face name for it)."""
+        return load(run_dir, overrides)
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """Token ids ``(N, T)`` of ``texts``, tokenized as the run's training data was (its
+        vocabulary, ``max_len``, n-grams and phrases). Text-classification runs only."""
+        if self.info.task != "classification" or not (self.run_dir / "vocab.json").is_file():
+            raise UserError(
+                f"{self.run_dir} is not a text-classification run (it has no vocab.json); "
+                "texts can be encoded only for runs trained on text data"
+            )
+        data = self.config.data.config
+        phrases = load_phrase_linker(self.run_dir, required=data.phrases is not None)
+        vocab = Vocabulary(self.info.vocab)
+        return encode_texts(texts, vocab, data.max_len, data.ngrams, phrases)[0]
+
+    @torch.no_grad()
+    def predict_texts(self, texts: list[str]) -> torch.Tensor:
+        """Class probabilities ``(N, C)`` of ``texts`` (text-classification runs); column
+        ``c`` is ``info.label_names[c]``."""
+        tokens = self.encode_texts(texts)
+        return torch.softmax(self.model(tokens=tokens).logits.float(), dim=-1)
+
+
+def load(run_dir: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> LoadedRun:
+    """Load a finished run directory for inference, without its training data.
+
+    Args:
+        run_dir: a directory written by ``amkit train`` / :func:`amkit.run`.
+        overrides: dotted config overrides (e.g. ``model.beam=8``).
+
+    Raises:
+        FileNotFoundError: ``run_dir`` is not a run directory, or has no ``model.safetensors``.
+        UserError: a file of the run is malformed (the message names it).
+    """
+    run_dir = Path(run_dir)
+    if not (run_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
+    if not (run_dir / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"{run_dir / 'model.safetensors'} is missing: the run has not finished an epoch "
+            "(resume it with `amkit train --resume RUN_DIR`)"
+        )
+    config = load_config(run_dir / "config.yaml", overrides)
+    if (run_dir / INFO_FILE).is_file():
+        info = read_data_info(run_dir, config)
+    else:  # trained before amkit saved data_info.json: the data is rebuilt once
+        from amkit.experiments.run import build_data, seed_everything
+
+        log.info("%s has no %s: rebuilding its data to size the model", run_dir, INFO_FILE)
+        seed_everything(config.seed)
+        info = build_data(config).info
+    model = MODELS.get_or_raise(config.model.name).cls(config.model.config, info)
+    load_model(model, run_dir / "model.safetensors")
+    model = apply_compression(model, config.compress).eval()  # a quantized run re-quantizes
+    return LoadedRun(run_dir, config, model, info)
+
+
+def evaluate_file(
+    run_dir: str | Path, path: str | Path, batch_size: int | None = None
+) -> dict[str, Any]:
+    """Score a text-classification run on a labelled file it has never seen (CSV, TSV or
+    JSONL with the run's text and label columns; the labels must be the run's)."""
+    run = load(run_dir)
+    data = run.config.data.config
+    texts, labels = read_labelled_texts(
+        path,
+        getattr(data, "text_column", "text"),
+        getattr(data, "label_column", "label"),
+        labels=run.info.label_names,
+    )
+    index = {name: i for i, name in enumerate(run.info.label_names)}
+    dataset = TensorDictDataset(
+        {
+            "tokens": run.encode_texts(texts),
+            "targets": torch.tensor([index[label] for label in labels]),
+        }
+    )
+    return evaluate(run.model, dataset, batch_size or run.config.train.eval_batch_size)
