@@ -47,6 +47,9 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/ruff check amkit tests benchmarks results tools
 	$(BIN)/ruff format --check amkit tests benchmarks results tools
+	# copied blocks of 6+ lines in the package (imports and signatures aside); ~40 s
+	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 \
+	  --ignore-imports=y --ignore-signatures=y --score=n amkit
 
 format: $(STAMP)
 	$(BIN)/ruff format amkit tests benchmarks results tools

@@ -347,7 +347,56 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return args.bench_module.main(args)
 
 
+# `amkit COMMAND --help` ends with these (run from a checkout; a config NAME works anywhere)
+EXAMPLES = {
+    "demo": "amkit demo\namkit demo --quick --out runs/demo",
+    "train": "amkit train demo/recall --out runs/recall --set train.epochs=4\n"
+    "amkit train configs/babi/memn2n_1k_joint.yaml --out runs/babi-1k\n"
+    "amkit train demo/recall --set model.score=additive --print-config\n"
+    "amkit train --resume runs/recall\n"
+    "amkit train demo/recall --out runs/ddp --nproc 2",
+    "evaluate": "amkit evaluate runs/recall --split val\n"
+    "amkit evaluate runs/imdb --input new_reviews.csv\n"
+    "amkit evaluate runs/imdb --save-probabilities",
+    "data": "amkit data where\namkit data download multi30k",
+    "explain": "amkit explain runs/babi-1k --task 2 --example 7\n"
+    'amkit explain runs/imdb --text "A superb, moving film."\n'
+    "amkit explain runs/ml1m --user 42",
+    "recommend": "amkit recommend runs/ml1m --user 42 --k 10",
+    "translate": 'amkit translate runs/multi30k "a man rides a bike"\n'
+    "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
+    "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
+    "amkit compress runs/imdb --method prune --amount 0.5 --out runs/imdb-pruned",
+    "baseline": "amkit baseline imdb/nbsvm --out runs/imdb-nbsvm",
+    "ensemble": "amkit ensemble runs/imdb-nbsvm runs/imdb --method weighted --out runs/ens",
+    "sweep": "amkit sweep demo/recall --seeds 0,1,2 --grid model.score=dot,additive "
+    "--workers 2 --out runs/sweep",
+    "ls": "amkit ls",
+    "bench": "amkit bench attention --quick\namkit bench memory --quick",
+}
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks; adds an option's default where its help does not
+    say it and it is a value (not None, False or an empty list)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" not in text
+            and default not in (None, False, [], argparse.SUPPRESS)
+            and action.option_strings
+        ):
+            text += f" (default: {default})"
+        return text
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # exit 2 with a short message, as argparse does
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"amkit: error: {message}\n")
@@ -565,6 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
         case = bench_sub.add_parser(name, help=text)
         module.add_arguments(case)
         case.set_defaults(func=_cmd_bench, bench_module=module)
+    for name, command in sub.choices.items():
+        command.epilog = "examples:\n" + "\n".join(f"  {x}" for x in EXAMPLES[name].split("\n"))
     return parser
 
 

@@ -155,3 +155,22 @@ def test_a_user_error_from_deep_inside_is_one_line(monkeypatch, capsys):
     assert main(["ls"]) == 2
     err = capsys.readouterr().err
     assert err == "amkit: error: data.txt:3: expected 3 tab-separated columns, got 2\n"
+
+
+def test_every_command_has_help_examples_that_parse(capsys):
+    """Each command's ``--help`` ends with examples, and every example is a valid command
+    line (parsed, not run)."""
+    import shlex
+
+    from amkit.cli import EXAMPLES, build_parser, untangle_overrides
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(commands) == set(EXAMPLES)
+    for name, command in commands.items():
+        assert command.format_help().rstrip().endswith(EXAMPLES[name].split("\n")[-1])
+        for line in EXAMPLES[name].split("\n"):
+            argv = shlex.split(line)
+            assert argv[0] == "amkit"
+            args = parser.parse_args(untangle_overrides(argv[1:]))
+            assert args.command == name, line
