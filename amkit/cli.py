@@ -137,6 +137,15 @@ def _without_option(argv: list[str], name: str) -> list[str]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from amkit.baselines.run import evaluate_baseline, is_baseline_run
+
+    if is_baseline_run(args.run_dir):  # amkit baseline's runs: NBSVM, encoder + logreg
+        if args.save_probabilities or args.set:
+            raise UserError("a baseline run takes --split or --input only")
+        metrics = evaluate_baseline(args.run_dir, args.split, args.input)
+        where = {"input": args.input} if args.input else {"split": args.split}
+        print(json.dumps({**where, **metrics}, indent=2))
+        return 0
     if args.save_probabilities:
         from amkit.experiments.run import save_run_probabilities
 
@@ -320,7 +329,10 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_ls(args: argparse.Namespace) -> int:
-    import amkit.attention  # noqa: F401  (registers score functions)
+    import amkit.attention  # noqa: F401  (each package registers its components on import)
+    import amkit.data  # noqa: F401
+    import amkit.memory  # noqa: F401
+    import amkit.models  # noqa: F401
 
     for kind, registry in sorted(REGISTRIES.items()):
         print(f"{kind}s: {', '.join(sorted(registry)) or '(none)'}")
@@ -620,7 +632,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    amkit.use_huge_pages()  # this process is amkit's: faster large tensors (before torch)
+    if "torch" not in sys.modules:  # the command's own process: before torch allocates
+        amkit.use_huge_pages()
     parser = build_parser()
     argv = untangle_overrides(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)

@@ -142,3 +142,63 @@ def test_encoder_baseline_learns_and_teaches_encoding_each_text_once(
     saved = load_file(str(out / "probabilities.safetensors"))
     assert saved["train"].shape == (108, 2) and saved["test"].shape == (40, 2)
     assert list((tmp_path / "cache").glob("*.safetensors"))
+
+
+@pytest.mark.parametrize("classifier", ["svm", "logreg"])
+def test_a_saved_nbsvm_loads_with_the_same_scores(tmp_path, classifier):
+    model = NBSVM(classifier=classifier, C=0.5).fit(TEXTS, LABELS)
+    model.save(tmp_path)
+    loaded = NBSVM.load(tmp_path)
+    new = ["good film", "bad awful plot", "unseen words only"]
+    np.testing.assert_allclose(loaded.predict_proba(new), model.predict_proba(new), rtol=1e-6)
+    assert loaded.get_params() == model.get_params()
+    (tmp_path / "nbsvm_features.txt").write_text("good\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="features but .* weights"):
+        NBSVM.load(tmp_path)
+    (tmp_path / "nbsvm.json").unlink()
+    with pytest.raises(FileNotFoundError, match="nbsvm.json is missing"):
+        NBSVM.load(tmp_path)
+
+
+def test_a_baseline_run_is_scored_again_and_on_a_new_file(tmp_path, capsys, sentiment_csv):
+    train = sentiment_csv(tmp_path / "train.csv", n=200)
+    test = sentiment_csv(tmp_path / "test.csv", n=60, seed=1)
+    config = tmp_path / "nbsvm.yaml"
+    config.write_text(f"data: {{name: text, train: {train}, test: {test}}}\n", encoding="utf-8")
+    out = tmp_path / "run"
+    assert main(["baseline", str(config), "--out", str(out)]) == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
+    for split in ("val", "test"):
+        assert main(["evaluate", str(out), "--split", split]) == 0
+        scored = json.loads(capsys.readouterr().out)
+        assert scored["accuracy"] == pytest.approx(saved[split]["accuracy"])
+        assert scored["n"] == saved[split]["n"]
+    new = sentiment_csv(tmp_path / "new.csv", n=30, seed=5)
+    assert main(["evaluate", str(out), "--input", str(new)]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["input"] == str(new) and scored["n"] == 30 and scored["accuracy"] >= 0.9
+
+
+def test_a_baseline_without_a_saved_model_says_so(tmp_path):
+    from amkit.baselines.run import load_baseline
+
+    (tmp_path / "config.yaml").write_text(
+        "data: {name: text, train: x.csv}\nparagraph_vector: {}\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match="paragraph_vector baseline run: it keeps no fitted"):
+        load_baseline(tmp_path)
+
+
+def test_a_saved_encoder_regression_loads_with_the_same_scores(tmp_path, monkeypatch):
+    from amkit.baselines.encoder_lr import EncoderLR
+
+    def letters(self, texts):  # a stand-in encoder: letter counts, no model download
+        return np.array([[t.count(c) for c in "abdfgilmnoprstuw"] for t in texts], float)
+
+    monkeypatch.setattr(EncoderLR, "encode", letters)
+    model = EncoderLR(model_path="some/encoder", C=2.0).fit(TEXTS, LABELS)
+    model.save(tmp_path)
+    loaded = EncoderLR.load(tmp_path)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), model.predict_proba(TEXTS))
+    assert loaded.model_path == "some/encoder" and list(loaded.classes_) == [0, 1]

@@ -11,11 +11,19 @@ Legend: N texts, E encoder width.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+import torch
+from safetensors.torch import load_file
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
+
+from amkit.errors import UserError
+from amkit.io import atomic_save_tensors, atomic_write_json
+
+PARAMS, WEIGHTS = "encoder_lr.json", "encoder_lr.safetensors"
 
 _ENCODERS: dict[str, object] = {}  # model path -> loaded encoder (loading takes seconds)
 _VECTORS: dict[tuple[str, str], np.ndarray] = {}  # (model path, text) -> (E,) vector
@@ -64,6 +72,39 @@ class EncoderLR(ClassifierMixin, BaseEstimator):
 
     def predict(self, texts) -> np.ndarray:
         return self.classes_[self.predict_proba(texts).argmax(1)]
+
+    def save(self, directory: str | Path) -> None:
+        """Write the fitted regression, pickle-free: ``encoder_lr.json`` (settings, the
+        encoder's path) and ``encoder_lr.safetensors`` (``coef`` ``(C', E)``, ``intercept``
+        ``(C',)``, ``classes`` ``(C,)``). The encoder itself is loaded from its path."""
+        directory = Path(directory)
+        atomic_write_json(directory / PARAMS, self.get_params())
+        atomic_save_tensors(
+            directory / WEIGHTS,
+            {
+                "coef": torch.from_numpy(self.model_.coef_.astype(np.float64)),
+                "intercept": torch.from_numpy(self.model_.intercept_.astype(np.float64)),
+                "classes": torch.from_numpy(np.asarray(self.classes_, dtype=np.int64)),
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> EncoderLR:
+        """Read a model written by :meth:`save`."""
+        directory = Path(directory)
+        for name in (PARAMS, WEIGHTS):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(f"{directory / name} is missing: not a saved EncoderLR")
+        model = cls(**json.loads((directory / PARAMS).read_text(encoding="utf-8")))
+        weights = load_file(str(directory / WEIGHTS))
+        if weights["coef"].shape[0] != weights["intercept"].shape[0]:
+            raise UserError(f"{directory / WEIGHTS}: coef and intercept do not fit together")
+        model.classes_ = weights["classes"].numpy()
+        model.model_ = LogisticRegression(C=model.C, max_iter=model.max_iter)
+        model.model_.classes_ = model.classes_
+        model.model_.coef_ = weights["coef"].numpy()
+        model.model_.intercept_ = weights["intercept"].numpy()
+        return model
 
 
 __all__ = ["EncoderLR"]

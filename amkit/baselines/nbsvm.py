@@ -20,7 +20,12 @@ Legend: N texts, F n-gram features.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+import torch
+from safetensors.torch import load_file
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer
@@ -29,6 +34,9 @@ from sklearn.svm import LinearSVC
 
 from amkit.data.text import tokenize
 from amkit.errors import UserError
+from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
+
+PARAMS, FEATURES, WEIGHTS = "nbsvm.json", "nbsvm_features.txt", "nbsvm.safetensors"
 
 
 class NBSVM(ClassifierMixin, BaseEstimator):
@@ -97,3 +105,51 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         """``(N, 2)``: the logistic of the margin (monotone, not calibrated)."""
         positive = 1 / (1 + np.exp(-self.decision_function(texts)))
         return np.stack([1 - positive, positive], axis=1)
+
+    def save(self, directory: str | Path) -> None:
+        """Write the fitted model, pickle-free: ``nbsvm.json`` (settings),
+        ``nbsvm_features.txt`` (the n-grams, one per line, in feature order) and
+        ``nbsvm.safetensors`` (``r`` and ``coef`` ``(F,)``, ``intercept`` ``(1,)``)."""
+        directory = Path(directory)
+        features = self.vectorizer_.get_feature_names_out()
+        atomic_write_json(directory / PARAMS, self.get_params())
+        atomic_write_text(directory / FEATURES, "\n".join(features) + "\n")
+        atomic_save_tensors(
+            directory / WEIGHTS,
+            {
+                "r": torch.from_numpy(self.r_),
+                "coef": torch.from_numpy(np.asarray(self.coef_, dtype=np.float32)),
+                "intercept": torch.tensor([self.intercept_], dtype=torch.float32),
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: str | Path) -> NBSVM:
+        """Read a model written by :meth:`save`; a missing or mismatched file is an error
+        naming it."""
+        directory = Path(directory)
+        for name in (PARAMS, FEATURES, WEIGHTS):
+            if not (directory / name).is_file():
+                raise FileNotFoundError(f"{directory / name} is missing: not a saved NBSVM")
+        model = cls(**json.loads((directory / PARAMS).read_text(encoding="utf-8")))
+        features = (directory / FEATURES).read_text(encoding="utf-8").split("\n")[:-1]
+        weights = load_file(str(directory / WEIGHTS))
+        if not (len(features) == len(weights["r"]) == len(weights["coef"])):
+            raise UserError(
+                f"{directory}: {len(features)} features but {len(weights['r'])} weights; "
+                "the files do not fit together"
+            )
+        model.vectorizer_ = CountVectorizer(
+            tokenizer=tokenize,
+            lowercase=False,
+            token_pattern=None,
+            ngram_range=(1, model.ngram_max),
+            binary=True,
+            dtype=np.float32,
+            vocabulary={feature: i for i, feature in enumerate(features)},
+        )
+        model.classes_ = np.array([0, 1])
+        model.r_ = weights["r"].numpy()
+        model.coef_ = weights["coef"].numpy()
+        model.intercept_ = float(weights["intercept"][0])
+        return model

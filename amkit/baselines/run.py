@@ -22,6 +22,7 @@ macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,9 +43,14 @@ from amkit.config import (
     to_dict,
 )
 from amkit.data.base import DATASETS
-from amkit.data.text import TEXT_SOURCES, split_indices
+from amkit.data.text import TEXT_SOURCES, read_labelled_texts, split_indices
+from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
 from amkit.train.metrics import classification_scores
+
+# the baselines whose fitted model a run directory keeps (pickle-free); the others' libraries
+# save by pickling, which amkit never loads
+SAVED_BASELINES = ("nbsvm", "encoder")
 
 
 @dataclass
@@ -222,6 +228,9 @@ def run_baseline(
     model = make_estimator(kind, settings, seed, work_dir=out)
     fit_started = time.perf_counter()
     model.fit([data.train_texts[i] for i in fit_idx], targets[fit_idx])
+    atomic_write_text(out / "labels.json", json.dumps(list(data.label_names)))
+    if kind in SAVED_BASELINES:  # amkit evaluate scores the run on new files
+        model.save(out)
     # a fine-tuned encoder counts its training over resumes (not its reloads)
     train_seconds = getattr(model, "train_seconds_", time.perf_counter() - fit_started)
     splits = {"val": ([data.train_texts[i] for i in val_idx], targets[val_idx])}
@@ -247,3 +256,60 @@ def run_baseline(
         metrics["n_features"] = len(model.r_)
     atomic_write_json(out / "metrics.json", metrics)
     return metrics
+
+
+def is_baseline_run(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` was written by ``amkit baseline`` (its config has a baseline
+    section)."""
+    config = Path(run_dir) / "config.yaml"
+    return config.is_file() and any(kind in load_yaml(config) for kind in BASELINES)
+
+
+def load_baseline(run_dir: str | Path) -> Any:
+    """The fitted estimator of a baseline run (NBSVM or encoder + logistic regression)."""
+    run_dir = Path(run_dir)
+    _, _, _, kind, _ = load_baseline_config(run_dir / "config.yaml")
+    if kind not in SAVED_BASELINES:
+        raise UserError(
+            f"{run_dir} is a {kind} baseline run: it keeps no fitted model (only "
+            f"{', '.join(SAVED_BASELINES)} baselines do, pickle-free); its val and test scores "
+            "are in metrics.json"
+        )
+    if kind == "nbsvm":
+        from amkit.baselines.nbsvm import NBSVM
+
+        return NBSVM.load(run_dir)
+    from amkit.baselines.encoder_lr import EncoderLR
+
+    return EncoderLR.load(run_dir)
+
+
+def evaluate_baseline(
+    run_dir: str | Path, split: str = "test", input: str | Path | None = None
+) -> dict[str, Any]:
+    """Score a baseline run's saved model on ``split`` of its data (read again) or on a new
+    labelled file ``input`` (CSV, TSV or JSONL with the data's text and label columns)."""
+    run_dir = Path(run_dir)
+    seed, name, data_config, _, _ = load_baseline_config(run_dir / "config.yaml")
+    model = load_baseline(run_dir)
+    if input is not None:
+        names = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
+        texts, labels = read_labelled_texts(
+            input,
+            getattr(data_config, "text_column", "text"),
+            getattr(data_config, "label_column", "label"),
+            labels=names,
+        )
+        targets = np.asarray([names.index(label) for label in labels])
+    else:
+        data = TEXT_SOURCES[name](data_config)
+        if split == "val":
+            _, val_idx = split_indices(data.train_targets, data_config, seed)
+            texts = [data.train_texts[i] for i in val_idx]
+            targets = np.asarray(data.train_targets)[val_idx]
+        elif split == "test" and data.test_texts is not None:
+            texts, targets = data.test_texts, np.asarray(data.test_targets)
+        else:
+            raise UserError(f"--split {split!r}: a baseline run is scored on val or test")
+    return classification_scores(targets, model.predict_proba(texts).argmax(1))
+
