@@ -27,7 +27,6 @@ import logging
 import math
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -99,10 +98,6 @@ def repeats_for(t: int, quick: bool) -> tuple[int, int]:
 
 
 # ------------------------------------------------------------------------ the child process
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-
-
 def _build_step(case: str, t: int) -> tuple[Callable[[Any], tuple[Any, Any]], list]:
     """The module under test as ``step(x) -> (out, weights)`` and its parameters."""
     import torch
@@ -143,19 +138,6 @@ def _build_step(case: str, t: int) -> tuple[Callable[[Any], tuple[Any, Any]], li
     return step, list(proj.parameters())
 
 
-def _limit_address_space(budget_gb: float) -> None:
-    """Make an allocation past the budget fail with an error, not wake the OOM killer."""
-    vm_kb = 0
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmSize:"):
-                vm_kb = int(line.split()[1])
-    limit = vm_kb * 1024 + int(budget_gb * 1e9)
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard == resource.RLIM_INFINITY or limit < hard:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-
 def run_case(case: str, t: int, warmup: int, repeats: int, memory_budget_gb: float) -> dict:
     """Time one case in this process; called by the child entry point.
 
@@ -194,8 +176,8 @@ def run_case(case: str, t: int, warmup: int, repeats: int, memory_budget_gb: flo
             del out, weights
 
         flops = step_flops(t)
-    baseline_mb = _maxrss_mb()
-    _limit_address_space(memory_budget_gb)
+    baseline_mb = machine.max_rss_mb()
+    machine.limit_address_space(memory_budget_gb)
     load_before = os.getloadavg()
     for _ in range(warmup):
         one()
@@ -205,7 +187,7 @@ def run_case(case: str, t: int, warmup: int, repeats: int, memory_budget_gb: flo
         one()
         wall.append(time.perf_counter() - w0)
         cpu.append(time.process_time() - c0)
-    peak_mb = _maxrss_mb()
+    peak_mb = machine.max_rss_mb()
     return {
         "case": case,
         "T": t,
@@ -282,36 +264,6 @@ def _plan(lengths: list[int], quick: bool, merge: bool) -> list[tuple[int, str]]
     return plan
 
 
-def combine(parts: list[dict]) -> dict:
-    """Pool the runs of one case in several processes: all timed steps, the highest peak."""
-    ok = [p for p in parts if "median_ms" in p]
-    if len(parts) == 1 or not ok:
-        return parts[0]
-    wall = [w for p in ok for w in p["wall_s"]]
-    cpu = [c for p in ok for c in p["cpu_s"]]
-    merged = dict(ok[0])
-    merged.update(
-        wall_s=wall,
-        cpu_s=cpu,
-        repeats=len(wall),
-        median_ms=1e3 * statistics.median(wall),
-        min_ms=1e3 * min(wall),
-        cpu_util=sum(cpu) / sum(wall),
-        gflops=ok[0]["flops"] / statistics.median(wall) / 1e9,
-        rss_baseline_mb=max(p["rss_baseline_mb"] for p in ok),
-        rss_peak_mb=max(p["rss_peak_mb"] for p in ok),
-        peak_mb=max(p["peak_mb"] for p in ok),
-        loadavg_after=ok[-1]["loadavg_after"],
-        attempts=[a for p in parts for a in p.get("attempts", [])],
-        processes=[
-            {k: p[k] for k in ("median_ms", "cpu_util", "peak_mb", "error") if k in p}
-            for p in parts
-        ],
-    )
-    merged["starved"] = merged["cpu_util"] < STARVED_UTIL
-    return merged
-
-
 def run_attention_benchmark(
     lengths: Sequence[int] = DEFAULT_LENGTHS,
     out_dir: str | os.PathLike = "docs/benchmarks",
@@ -384,7 +336,7 @@ def run_attention_benchmark(
                 res["peak_mb"],
                 res["loadavg_after"][0],
             )
-    results = [combine(p) for p in parts.values()]
+    results = [report.combine(p, STARVED_UTIL) for p in parts.values()]
     matmul.append(measure("matmul", 0, *matmul_reps, memory_budget_gb))
     ok = [m for m in matmul if "error" not in m]
     if not ok:

@@ -150,3 +150,32 @@ def positive_ints(text: str, flag: str, example: str, parse=int) -> tuple[int, .
     if not values or min(values) <= 0:
         raise argparse.ArgumentTypeError(f"{flag} must be positive integers; got {text!r}")
     return values
+
+
+# ------------------------------------------------------------------------ this process's memory
+def rss_mb() -> float:
+    """Resident memory of this process now, in MiB (Linux ``/proc``)."""
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def max_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def limit_address_space(budget_gb: float) -> None:
+    """Make an allocation past the budget fail with an error, not wake the OOM killer."""
+    import resource
+
+    vm_kb = 0
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmSize:"):
+                vm_kb = int(line.split()[1])
+    limit = vm_kb * 1024 + int(budget_gb * 1e9)
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard == resource.RLIM_INFINITY or limit < hard:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
@@ -147,6 +148,37 @@ def evaluate_targets(data: dict) -> list[dict]:
 
 
 # ------------------------------------------------------------------------ rendering
+def combine(parts: list[dict], starved_util: float) -> dict:
+    """Pool the runs of one case in several processes: all timed steps, the highest peak;
+    ``starved`` when the pooled CPU use is under ``starved_util`` (threads that waited)."""
+    ok = [p for p in parts if "median_ms" in p]
+    if len(parts) == 1 or not ok:
+        return parts[0]
+    wall = [w for p in ok for w in p["wall_s"]]
+    cpu = [c for p in ok for c in p["cpu_s"]]
+    merged = dict(ok[0])
+    merged.update(
+        wall_s=wall,
+        cpu_s=cpu,
+        repeats=len(wall),
+        median_ms=1e3 * statistics.median(wall),
+        min_ms=1e3 * min(wall),
+        cpu_util=sum(cpu) / sum(wall),
+        gflops=ok[0]["flops"] / statistics.median(wall) / 1e9,
+        rss_baseline_mb=max(p["rss_baseline_mb"] for p in ok),
+        rss_peak_mb=max(p["rss_peak_mb"] for p in ok),
+        peak_mb=max(p["peak_mb"] for p in ok),
+        loadavg_after=ok[-1]["loadavg_after"],
+        attempts=[a for p in parts for a in p.get("attempts", [])],
+        processes=[
+            {k: p[k] for k in ("median_ms", "cpu_util", "peak_mb", "error") if k in p}
+            for p in parts
+        ],
+    )
+    merged["starved"] = merged["cpu_util"] < starved_util
+    return merged
+
+
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
     return "" if value is None else f"{value:{spec}}{suffix}"
 
