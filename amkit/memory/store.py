@@ -45,6 +45,8 @@ from amkit.registry import Registry
 logger = logging.getLogger(__name__)
 
 STORES = Registry("memory store")
+"""Memory-store backends by name (``exact``, ``faiss``): :class:`MemoryStore` subclasses,
+filled by ``@STORES.register(name)``; :func:`make_store` builds one by name."""
 METRICS = ("ip", "cosine")
 FAISS_INDEXES = ("flat", "ivf")
 PAD_ID = -1

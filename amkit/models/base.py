@@ -16,6 +16,8 @@ from torch import Tensor, nn
 from amkit.registry import Registry
 
 MODELS = Registry("model")
+"""Task models by name (``model.name`` in a config): each entry pairs a model class with
+its config dataclass, filled by :func:`register_model`; ``amkit ls`` prints them."""
 
 
 @dataclass
@@ -52,5 +54,20 @@ def register_model(name: str, config: type):
 
 
 def build_model(name: str, config: Any, data_info: dict[str, Any]) -> nn.Module:
+    """Build the registered model ``name``.
+
+    Args:
+        name: a key of :data:`MODELS` (``memn2n``, ``text_classifier``, ``sasrec``, ...).
+        config: an instance of the model's config dataclass.
+        data_info: what the data decides (vocabulary size, number of classes, ...): the
+            ``info`` of a :class:`~amkit.data.DataBundle`.
+
+    Returns:
+        The model, an ``nn.Module`` whose ``forward(**batch)`` returns a
+        :class:`ModelOutput`.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered; the message lists the known names.
+    """
     entry: ModelEntry = MODELS.get_or_raise(name)
     return entry.cls(config, data_info)
