@@ -45,9 +45,9 @@ def _public_packages() -> list[str]:
     """``amkit`` and each of its public subpackages that declares ``__all__``."""
     names = ["amkit"]
     for info in pkgutil.iter_modules(amkit.__path__, "amkit."):
-        if info.ispkg and not info.name.rsplit(".", 1)[1].startswith("_"):
-            if hasattr(importlib.import_module(info.name), "__all__"):
-                names.append(info.name)
+        public = info.ispkg and not info.name.rsplit(".", 1)[1].startswith("_")
+        if public and hasattr(importlib.import_module(info.name), "__all__"):
+            names.append(info.name)
     return names
 
 
