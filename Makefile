@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # CPU build and never resolves a CUDA build of several GB.
 TORCH := torch==2.13.0
 
-.PHONY: setup setup-wordnet demo test test-all bench lint format clean
+.PHONY: setup setup-wordnet demo test test-all bench lint format docs clean
 
 setup: $(STAMP)
 
@@ -41,9 +41,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check amkit tests benchmarks results tools
 	$(BIN)/ruff format --check amkit tests benchmarks results tools
 
+# the docs site (mkdocs-material + mkdocstrings) into site/; --strict turns warnings into errors
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 format: $(STAMP)
 	$(BIN)/ruff format amkit tests benchmarks results tools
 	$(BIN)/ruff check --fix amkit tests benchmarks results tools
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache
