@@ -95,8 +95,7 @@ def summary_lines(fields: dict[str, dict[str, Any]]) -> list[str]:
     ]
     for detail in details.values():
         lines.append(
-            f"| {detail['task']} | {detail['metric']} | {detail['amkit']} | "
-            f"{detail['reference']} |"
+            f"| {detail['task']} | {detail['metric']} | {detail['amkit']} | {detail['reference']} |"
         )
     return [*lines, ""]
 
