@@ -3,7 +3,8 @@
 Each ``## section`` of a tutorial page is a unit: its ```python blocks run in order, in one
 namespace, in a fresh temporary folder (the code writes the tiny data it trains on), with
 ``"configs/...`` pointing at the repository's configs. Datasets or models a section
-registers are removed afterwards, so the sections do not leak into other tests.
+registers are removed afterwards, so the sections do not leak into other tests. Each section
+trains for a few seconds on one thread.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import types
 from pathlib import Path
 
 import pytest
+import torch
 
 from amkit.registry import REGISTRIES
 
@@ -49,9 +51,12 @@ def test_tutorial_section_runs(page, heading, code, tmp_path, monkeypatch, capsy
     registered = {kind: dict(registry) for kind, registry in REGISTRIES.items()}
     module = types.ModuleType("amkit_tutorial")  # a real module: dataclasses look it up
     sys.modules[module.__name__] = module
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread is fastest, beside other tests too
     try:
         exec(compile(code, f"{page} ({heading})", "exec"), module.__dict__)
     finally:
+        torch.set_num_threads(threads)
         del sys.modules[module.__name__]
         for kind, registry in REGISTRIES.items():
             for name in [n for n in registry if n not in registered.get(kind, {})]:
