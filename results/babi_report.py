@@ -589,8 +589,8 @@ def render(results: dict[str, Any]) -> str:
             )
         if "tasks_from_earlier_runs" in entry:
             detail.append(
-                f"tasks {', '.join(entry['tasks_from_earlier_runs'])} from an earlier "
-                "session's runs (the numbers the page had; those runs are gone)"
+                f"tasks {', '.join(entry['tasks_from_earlier_runs'])} from earlier runs "
+                "(the numbers the page had; their run directories are gone)"
             )
         if "ensemble" in entry:
             ensemble = entry["ensemble"]

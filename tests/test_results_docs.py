@@ -238,7 +238,7 @@ def test_babi_per_task_row_keeps_earlier_tasks_whose_runs_are_gone(tmp_path):
     assert row["seconds"] == 550.0  # the legacy total (for task 1) + 30 + 20
     assert "train_examples_per_second" not in row  # the legacy row had no rate
     assert row["mean_error"] == round((1.0 + 10.0 + 5.0) / 3, 1)
-    assert "tasks 1 from an earlier session" in render(json.loads(path.read_text()))
+    assert "tasks 1 from earlier runs" in render(json.loads(path.read_text()))
     # a later session: task 5's run is gone, task 7 is new; per-task times carry over
     results = json.loads(path.read_text())
     results["rows"]["t"]["train_examples_per_second"] = 100.0  # as if the runs had a rate
