@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 # machines the copy is ../shared/data. A value already in the environment wins.
 export AMKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup setup-wordnet demo test test-all check-wheel bench lint format clean
+.PHONY: setup setup-wordnet demo test test-all check-wheel bench lint format docs clean
 
 setup: $(STAMP)
 
@@ -51,9 +51,13 @@ lint: $(STAMP)
 	$(BIN)/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 \
 	  --ignore-imports=y --ignore-signatures=y --score=n amkit
 
+# the docs site (mkdocs-material + mkdocstrings) into site/; --strict turns warnings into errors
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 format: $(STAMP)
 	$(BIN)/ruff format amkit tests benchmarks results tools
 	$(BIN)/ruff check --fix amkit tests benchmarks results tools
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .ruff_cache

@@ -25,11 +25,14 @@ RATE_PER_TASK = "per_task_train_examples_per_second"
 RESULTS = Path("docs/results/babi.json")
 FAILED_ABOVE = 5.0  # a task "fails" with test error above 5 %, as in the papers
 
-# Sukhbaatar et al. 2015, Table 1, test error (%) per task.
+# Published test errors (%): per task where the source lists them (a column of the per-task
+# table), else the mean only (``mean_error``, a row of the overview). Sukhbaatar et al. 2015,
+# Table 1, per task.
 PUBLISHED: dict[str, dict[str, Any]] = {
     "memn2n-1k-joint-pe-ls-rn": {
         "label": "MemN2N PE LS RN, joint (paper, best of 10 runs)",
         "setting": "1k joint",
+        "best_of": 10,
         "source": "Sukhbaatar et al. 2015, Table 1, column 'PE LS RN' (joint training, 1k)",
         "per_task_error": [
             0.0,
@@ -109,6 +112,51 @@ PUBLISHED: dict[str, dict[str, Any]] = {
         ],
     },
 }
+
+
+# the papers that list only a mean over the 20 tasks (and the failed tasks)
+_UT = "Dehghani et al. 2019, Table 1 (Universal Transformer with dynamic halting)"
+_ADNC = "the table in the README of the authors' ADNC repository (JoergFranke/ADNC)"
+PUBLISHED.update(
+    {
+        "ut-paper-10k-per-task": {
+            "label": "Universal Transformer, one model per task (paper)",
+            "setting": "10k per task", "mean_error": 0.21, "failed_tasks": 0, "source": _UT,
+        },
+        "ut-paper-10k-joint": {
+            "label": "Universal Transformer, joint (paper)",
+            "setting": "10k joint", "mean_error": 0.29, "failed_tasks": 0, "source": _UT,
+        },
+        "ut-paper-1k-per-task": {
+            "label": "Universal Transformer, one model per task (paper)",
+            "setting": "1k per task", "mean_error": 4.55, "failed_tasks": 3, "source": _UT,
+        },
+        "ut-paper-1k-joint": {
+            "label": "Universal Transformer, joint (paper)",
+            "setting": "1k joint", "mean_error": 7.78, "failed_tasks": 5, "source": _UT,
+        },
+        "entnet-paper-10k-per-task": {
+            "label": "EntNet, one model per task (paper, best of 10 runs per task)",
+            "setting": "10k per task", "mean_error": 0.54, "failed_tasks": 0,
+            "source": "Henaff et al. 2017, as listed in the authors' EntNet-babi README "
+            "(facebookarchive/MemNN, column 'EntNet (paper)')",
+        },
+        "dnc-paper-10k-joint": {
+            "label": "DNC, joint (paper, mean ± std over runs)",
+            "setting": "10k joint", "mean_error": 16.7, "std": 7.6, "source": "Graves et al. "
+            f"2016 (11.2 ± 5.4 failed tasks), as listed in {_ADNC}",
+        },
+        "adnc-paper-10k-joint": {
+            "label": "robust DNC (ADNC), joint (paper, mean ± std over runs)",
+            "setting": "10k joint", "mean_error": 6.3, "std": 2.7,
+            "source": f"Franke et al. 2018, as listed in {_ADNC}",
+        },
+    }
+)  # fmt: skip
+# the headline figures of the page (its summary and the README's results at a glance)
+SUMMARY_1K_JOINT = ("amkit-memn2n-1k-joint-code", "memn2n-1k-joint-pe-ls-rn")
+SUMMARY_10K = ("amkit-ut-10k-finetune-per-task", "ut-paper-10k-per-task")
+SUMMARY_10K_FIRST_STAGE = "amkit-ut-10k-pointer-per-task"  # the second stage's source runs
 
 
 def summarize_errors(per_task_error: dict[str, float] | list[float]) -> dict[str, Any]:
@@ -351,7 +399,7 @@ def add_run(
     row = {"label": label, "setting": setting, "command": command, "notes": notes, **numbers}
     row["machine"] = f"{platform.machine()}, 2 cores"
     results["rows"][row_id] = row
-    atomic_write_json(path, results)
+    atomic_write_json(path, report.with_summary(results, summarize))
     return row
 
 
@@ -366,8 +414,112 @@ def _table_row(label: str, cells: list[str]) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
 
+def _selection(entry: dict[str, Any]) -> str:
+    """How many runs a column's number is chosen from, in words: ``best of 4`` (seeds, kept
+    on validation), ``best of up to 3 per task``, ``ensemble of 4 runs``, ``1 seed``."""
+    if "best_of" in entry:
+        return f"best of {entry['best_of']}"
+    if "ensemble" in entry:
+        return f"{entry['ensemble']['method']} ensemble of {len(entry['ensemble']['members'])}"
+    if "selected_seed" in entry:
+        return f"best of {len(entry['seeds'])}"
+    if "per_task_seed_errors" in entry:
+        most = _seeds_per_task(entry)
+        return f"best of up to {most} per task" if most > 1 else "1 seed"
+    if "selected_seeds" in entry:  # a row written before rows kept each task's seeds
+        return f"best of up to {len(entry['seeds'])} per task"
+    if "seeds" in entry:
+        return f"{len(entry['seeds'])} seed" + ("s" if len(entry["seeds"]) > 1 else "")
+    return ""
+
+
+def _seeds_per_task(entry: dict[str, Any]) -> int:
+    """The most seeds any task of a per-task row was chosen from (1 for a single run)."""
+    if "per_task_seed_errors" in entry:
+        return max(len(seeds) for seeds in entry["per_task_seed_errors"].values())
+    return len(entry.get("seeds", [0]))
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """The page's headline figures (:func:`results.report.summary_fields`): MemN2N's mean
+    test error on 1k joint against the paper's, and the best 10k setting's (the Universal
+    Transformer, one model per task) against its paper's, both over all 20 tasks."""
+    rows, published = results["rows"], results["published"]
+    headlines = []
+    row, paper = rows.get(SUMMARY_1K_JOINT[0]), published.get(SUMMARY_1K_JOINT[1])
+    if row and paper and len(row["per_task_error"]) == 20:
+        ours = summarize_errors(row["per_task_error"])["mean_error"]
+        theirs = summarize_errors(paper["per_task_error"])["mean_error"]
+        headlines.append(
+            report.headline(
+                "mean_error_1k_joint", ours, theirs,
+                task="bAbI 1k, one MemN2N for the 20 tasks",
+                metric="mean test error over the 20 tasks",
+                amkit=f"{ours:.1f} % ({_selection(row)})",
+                reference=f"the paper's {theirs:.1f} % ({_selection(paper)}; Sukhbaatar et al. "
+                "2015)",
+            )
+        )  # fmt: skip
+    row, paper = rows.get(SUMMARY_10K[0]), published.get(SUMMARY_10K[1])
+    if row and paper and len(row["per_task_error"]) == 20:
+        ours = summarize_errors(row["per_task_error"])["mean_error"]
+        # the row trains on from the first stage's runs: count the seeds of both stages
+        stages = [r for r in (rows.get(SUMMARY_10K_FIRST_STAGE), row) if r]
+        most = max(_seeds_per_task(r) for r in stages)
+        runs = f"best of up to {most} seeds per task" if most > 1 else "1 seed"
+        headlines.append(
+            report.headline(
+                "mean_error_10k", ours, paper["mean_error"],
+                task="bAbI 10k, one Universal Transformer per task",
+                metric="mean test error over the 20 tasks",
+                amkit=f"{ours:.1f} % ({runs}, on validation; task 3 trained on its 1k "
+                "file, the 10k one is missing here)",
+                reference=f"the paper's {paper['mean_error']} % (Dehghani et al. 2019)",
+            )
+        )  # fmt: skip
+    return report.summary_fields(headlines)
+
+
+def _overview(columns: list[tuple[str, str, dict[str, Any]]], tags: list[str],
+              means_only: dict[str, dict[str, Any]]) -> list[str]:  # fmt: skip
+    """One line per column of the per-task table (its legend), then the papers that give a
+    mean only: setting, how many runs, mean error, failed tasks, mean without task 3."""
+    lines = [
+        "## Every column at a glance",
+        "",
+        "Mean test error (%) over the 20 tasks and failed tasks (> 5 %); the per-task table "
+        "below has one column per line here, by its letter. *best of N*: N runs (seeds), the "
+        "one with the best validation accuracy kept.",
+        "",
+        "| column | model | setting | runs | mean error % | failed | mean without task 3 |",
+        "|---|---|---|---|---:|---:|---:|",
+    ]
+    for tag, (key, label, entry) in zip(tags, columns, strict=True):
+        errors = entry["per_task_error"]
+        summary = summarize_errors(errors)
+        n = len(errors)
+        partial = f" ({n} of 20 tasks)" if n < 20 else ""
+        without = _without_task_3(errors)
+        mean_without = f"{summarize_errors(without)['mean_error']:.1f}" if without else ""
+        lines.append(
+            f"| {tag} | {label} (`{key}`) | {entry['setting']} | {_selection(entry)} | "
+            f"{summary['mean_error']:.1f}{partial} | {summary['failed_tasks']}{partial} | "
+            f"{mean_without} |"
+        )
+    for key, entry in means_only.items():
+        spread = f" ± {entry['std']}" if "std" in entry else ""
+        failed = entry.get("failed_tasks", "")
+        lines.append(
+            f"| | {entry['label']} (`{key}`) | {entry['setting']} | | "
+            f"{entry['mean_error']}{spread} | {failed} | |"
+        )
+    return [*lines, ""]
+
+
 def render(results: dict[str, Any]) -> str:
-    """The Markdown page for ``results`` (the JSON twin)."""
+    """The Markdown page for ``results`` (the JSON twin): the summary, every column at a
+    glance (the legend of the per-task table), the per-task table, where each number comes
+    from, and the notes."""
     published = results["published"]
     rows = results["rows"]
     lines = [
@@ -376,12 +528,17 @@ def render(results: dict[str, Any]) -> str:
         "(1,000 per task). Validation is a seeded 10 % of each task's training questions; "
         "nothing is tuned or selected on test. Machine: 2 CPU cores, no GPU. The en-10k "
         "training file of task 3 is missing here, so every 10k column trains task 3 on its 1k "
-        "file; the last row is the mean over the other 19 tasks.",
+        "file; the last line of each table is the mean over the other 19 tasks.",
         "",
+        *report.summary_lines(summarize(results)),
     ]
-    columns = [(key, p["label"], p) for key, p in published.items()]
+    per_task = {key: p for key, p in published.items() if "per_task_error" in p}
+    means_only = {key: p for key, p in published.items() if "per_task_error" not in p}
+    columns = [(key, p["label"], p) for key, p in per_task.items()]
     columns += [(key, r["label"], r) for key, r in rows.items()]
     tags = [f"({chr(ord('a') + i)})" for i in range(len(columns))]
+    lines += _overview(columns, tags, means_only)
+    lines += ["## Test error per task", ""]
     lines += [_table_row("task", tags), "|---|" + "---:|" * len(columns)]
     for task in range(1, 21):
         cells = []
@@ -432,8 +589,8 @@ def render(results: dict[str, Any]) -> str:
             )
         if "tasks_from_earlier_runs" in entry:
             detail.append(
-                f"tasks {', '.join(entry['tasks_from_earlier_runs'])} from an earlier "
-                "session's runs (the numbers the page had; those runs are gone)"
+                f"tasks {', '.join(entry['tasks_from_earlier_runs'])} from earlier runs "
+                "(the numbers the page had; their run directories are gone)"
             )
         if "ensemble" in entry:
             ensemble = entry["ensemble"]
@@ -455,6 +612,12 @@ def render(results: dict[str, Any]) -> str:
         )
         if entry.get("notes"):
             lines.append(f"  {entry['notes']}")
+    if means_only:
+        lines.append("")
+        lines.append("Published means without a per-task table (lines of the overview above):")
+        lines.append("")
+        for key, entry in means_only.items():
+            lines.append(f"- **{entry['label']}** (`{key}`): {entry['source']}.")
     return finish_page(lines, results)
 
 
@@ -499,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
             per_task=args.per_task,
             keep_earlier=args.keep_earlier,
         )
-    report.write_page(RESULTS, PUBLISHED, render)  # published numbers live in this module
+    report.write_page(RESULTS, PUBLISHED, render, summarize)  # published numbers live here
     return 0
 
 

@@ -105,8 +105,42 @@ def add_block(block: dict[str, Any], block_id: str, label: str, command: str,
               path: Path = RESULTS) -> dict[str, Any]:  # fmt: skip
     results = report.load_results(path, {})
     results["rows"][block_id] = {"label": label, "command": command, **block}
-    atomic_write_json(path, results)
+    atomic_write_json(path, report.with_summary(results, summarize))
     return results["rows"][block_id]
+
+
+# the headline figures: key -> the block whose int8-quantized variant is shown
+SUMMARY = {"bleu_int8_transformer": "transformer", "bleu_int8_rnn": "gru-bahdanau"}
+QUANTIZED = "int8 dynamic quantization"
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """The page's headline figures (:func:`results.report.summary_fields`): test BLEU, weight
+    size and latency of int8 quantization beside the same run uncompressed (a peer measured
+    in the same process; nothing published to compare with)."""
+    headlines = []
+    for key, block_id in SUMMARY.items():
+        block = results["rows"].get(block_id)
+        variants = {v["variant"]: v for v in block["variants"]} if block else {}
+        if "original" not in variants or QUANTIZED not in variants:
+            continue
+        original, quantized = variants["original"], variants[QUANTIZED]
+
+        def cell(v: dict[str, Any]) -> str:
+            return (f"{v['bleu']:.2f}, weights {v['weight_mb']:.1f} MB, "
+                    f"{v['latency_ms_batch1']:.0f} ms per sentence")  # fmt: skip
+
+        headlines.append(
+            report.headline(
+                key, quantized["bleu"], None,
+                task=f"Multi30k, {block['label']}: int8 dynamic quantization",
+                metric=f"test BLEU (greedy), weight size, latency at batch 1 "
+                f"({block['threads']} thread)",
+                amkit=cell(quantized),
+                reference=f"{cell(original)} (the same run, not compressed)",
+            )
+        )  # fmt: skip
+    return report.summary_fields(headlines)
 
 
 def render(results: dict[str, Any]) -> str:
@@ -122,6 +156,7 @@ def render(results: dict[str, Any]) -> str:
         "not shrink the file. Latency: milliseconds per sentence to translate the first test "
         "sources at batch 1 and 32.",
         "",
+        *report.summary_lines(summarize(results)),
     ]
     for key, block in results["rows"].items():
         original = block["variants"][0]
@@ -176,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         given = sys.argv[1:] if argv is None else argv
         command = " ".join(["python -m results.compression_report", *given])
         add_block(block, args.id, args.label, command)
-    report.write_page(RESULTS, {}, render)
+    report.write_page(RESULTS, {}, render, summarize)
     return 0
 
 

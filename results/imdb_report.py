@@ -47,7 +47,44 @@ PUBLISHED: dict[str, dict[str, Any]] = {
         "accuracy": 0.8889,
         "source": "Maas et al. 2011 (uses the 50k unlabelled reviews too)",
     },
+    "seq-cnn-paper": {
+        "label": "seq-CNN (Johnson & Zhang 2015), the model amkit's region CNN implements",
+        "accuracy": 0.9196,
+        "source": "Johnson & Zhang 2015 (SGD, square loss; supervised, no unlabelled reviews)",
+    },
 }
+# the headline figures: key -> (amkit's row, the published entry beside it, the model, the
+# reference in a few words)
+SUMMARY = {
+    "accuracy": ("region-cnn", "seq-cnn-paper", "region CNN (seq-CNN), from scratch",
+                 "seq-CNN, Johnson & Zhang 2015"),
+    "accuracy_nblr_bi": ("nblr-bi", "nblr-bi-mesnil", "NBSVM-bi (logistic regression)",
+                         "Mesnil et al.'s NBSVM code, trained on all 25,000 reviews"),
+}  # fmt: skip
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """The page's headline figures (:func:`results.report.summary_fields`): test accuracy of
+    the strongest model trained from scratch and of the NBSVM-bi baseline, each beside the
+    published number of the same model."""
+    headlines = []
+    for key, (row_id, published_id, model, reference) in SUMMARY.items():
+        row, paper = results["rows"].get(row_id), results["published"].get(published_id)
+        if not row or not paper:
+            continue
+        n = len(row["seeds"])
+        runs = f"mean ± std of {n} seeds" if n > 1 else "1 seed"
+        headlines.append(
+            report.headline(
+                key, row["accuracy"]["mean"], paper["accuracy"],
+                task=f"IMDB sentiment, {model}",
+                metric="test accuracy (25,000 reviews)",
+                amkit=f"{mean_std_cell(row['accuracy'], 2, 100)} % ({runs}; trained on "
+                f"{TRAIN_SIZES[row['train_size']]})",
+                reference=f"{100 * paper['accuracy']:.2f} % ({reference})",
+            )
+        )  # fmt: skip
+    return report.summary_fields(headlines)
 
 
 def row_from_runs(run_dirs: list[str | Path]) -> dict[str, Any]:
@@ -84,9 +121,8 @@ def add_row(
               "train_size": train_size, "command": command, "notes": notes}  # fmt: skip
     if grid:
         fields["grid"] = True
-    return report.store_row(
-        path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy", keep_seeds=keep_seeds
-    )
+    return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "accuracy",
+                            keep_seeds=keep_seeds, summarize=summarize)  # fmt: skip
 
 
 def render(results: dict[str, Any]) -> str:
@@ -101,6 +137,7 @@ def render(results: dict[str, Any]) -> str:
         "and chooses nothing. Precision, recall and F1 are macro averages over the two "
         "classes. Machine: 2 CPU cores, no GPU.",
         "",
+        *report.summary_lines(summarize(results)),
     ]
     rows = results["rows"]
     for size, description in TRAIN_SIZES.items():
@@ -273,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             grid=args.grid,
             path=RESULTS,
         )
-    report.write_page(RESULTS, PUBLISHED, render)
+    report.write_page(RESULTS, PUBLISHED, render, summarize)
     return 0
 
 

@@ -55,7 +55,7 @@ def add_sweep(sweep_dir, entry_id, dataset, command, notes="", path: Path = RESU
              "baseline": summary["baseline"], "variants": variants}  # fmt: skip
     results = _load(path)
     results["sweeps"][entry_id] = entry
-    atomic_write_json(path, results)
+    atomic_write_json(path, report.with_summary(results, summarize))
     return entry
 
 
@@ -76,8 +76,56 @@ def add_ensemble(run_dir, entry_id, dataset, command, notes="", path: Path = RES
     }
     results = _load(path)
     results["ensembles"][entry_id] = entry
-    atomic_write_json(path, results)
+    atomic_write_json(path, report.with_summary(results, summarize))
     return entry
+
+
+# the headline figures: the best IMDB ensemble beside its best member, and the integrated
+# model on bAbI beside the same model without its memory (the ablation's largest effect)
+SUMMARY_ENSEMBLE = ("accuracy_imdb_ensemble", "imdb-nbsvm-minilmft-seed0")
+SUMMARY_ABLATION = ("accuracy_babi_1k_joint", "babi-1k-joint", "no_memory")
+
+
+def summarize(results: dict[str, Any]) -> dict[str, Any]:
+    """The page's headline figures (:func:`results.report.summary_fields`); the references
+    are peers measured here (nothing published uses these settings)."""
+    headlines = []
+    key, entry_id = SUMMARY_ENSEMBLE
+    if entry := results["ensembles"].get(entry_id):
+        best = max(entry["members_test_accuracy"])
+        headlines.append(
+            report.headline(
+                key, entry["test_accuracy"], None,
+                task="IMDB sentiment, NBSVM-bi + fine-tuned MiniLM ensemble",
+                metric="test accuracy (25,000 reviews)",
+                amkit=f"{100 * entry['test_accuracy']:.2f} % ({entry['method']} average of "
+                f"{len(entry['members'])} runs, one seed each, weights fit on validation)",
+                reference=f"{100 * best:.2f} % (its best member alone)",
+            )
+        )  # fmt: skip
+    key, sweep_id, without = SUMMARY_ABLATION
+    if sweep := results["sweeps"].get(sweep_id):
+        variants = {v["variant"]: v for v in sweep["variants"]}
+        full, other = variants.get(sweep["baseline"]), variants.get(without)
+        if full and other:
+            headlines.append(
+                report.headline(
+                    key, round(full["test_accuracy"]["mean"], 4), None,
+                    task=f"{sweep['dataset']}, the integrated model",
+                    metric="test accuracy",
+                    amkit=f"{_mean_std(full)} % (mean ± std of {len(full['seeds'])} seeds)",
+                    reference=f"{_mean_std(other)} % (the same model without its memory, "
+                    "same seeds)",
+                )
+            )  # fmt: skip
+    return report.summary_fields(headlines)
+
+
+def _mean_std(variant: dict[str, Any]) -> str:
+    """``80.26 ± 1.29``: a sweep variant's test accuracy in %, mean ± std over seeds."""
+    stat = variant["test_accuracy"]
+    spread = "" if stat.get("std") is None else f" ± {100 * stat['std']:.2f}"
+    return f"{100 * stat['mean']:.2f}{spread}"
 
 
 def _stat(stat: dict[str, Any] | None) -> str:
@@ -98,6 +146,8 @@ def render(results: dict[str, Any]) -> str:
         "The last column is a paired t-test (by seed) against the full model. "
         "Machine: 2 CPU cores, no GPU. The model is described in "
         "[docs/integrated.md](../integrated.md).",
+        "",
+        *report.summary_lines(summarize(results))[:-1],  # the sections start with a blank
     ]
     for entry_id, entry in results["sweeps"].items():
         lines += ["", f"## Ablation: {entry['dataset']} (`{entry_id}`)", ""]
@@ -161,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("sweep", "ensemble"):
         adder = add_sweep if args.command == "sweep" else add_ensemble
         adder(args.path, args.id, args.dataset, args.run_command, args.notes)
-    atomic_write_text(RESULTS.with_suffix(".md"), render(_load(RESULTS)))
+    results = report.with_summary(_load(RESULTS), summarize)
+    atomic_write_json(RESULTS, results)
+    atomic_write_text(RESULTS.with_suffix(".md"), render(results))
     return 0
 
 

@@ -50,6 +50,56 @@ def page_header(title: str, page: str) -> list[str]:
     ]
 
 
+def headline(
+    key: str, value: Any, published: Any, task: str, metric: str, amkit: str, reference: str
+) -> dict[str, Any]:
+    """One headline figure of a results page: ``value`` (amkit's number, as the rows hold it),
+    ``published`` (the reference number, ``None`` when there is none), and the words the
+    summary table shows: ``task``, ``metric``, the ``amkit`` cell and the ``reference`` cell
+    (each naming the model and how many runs the number is the mean or the best of)."""
+    detail = {"task": task, "metric": metric, "amkit": amkit, "reference": reference}
+    return {"key": key, "value": value, "published": published, "detail": detail}
+
+
+def summary_fields(headlines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The JSON twin's top-level ``summary`` (headline figures), ``summary_published`` (the
+    reference values beside them) and ``summary_detail`` (the words of the summary table and
+    the README's results at a glance), from :func:`headline` entries."""
+    return {
+        "summary": {h["key"]: h["value"] for h in headlines},
+        "summary_published": {h["key"]: h["published"] for h in headlines},
+        "summary_detail": {h["key"]: h["detail"] for h in headlines},
+    }
+
+
+def with_summary(
+    results: dict[str, Any], summarize: Callable[[dict[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """``results`` with its headline figures recomputed by ``summarize`` and placed first,
+    where a reader of the JSON twin looks."""
+    fields = summarize(results)
+    return {**fields, **{k: v for k, v in results.items() if k not in fields}}
+
+
+def summary_lines(fields: dict[str, dict[str, Any]]) -> list[str]:
+    """The "Summary" table every generated page leads with (nothing while no row has a
+    headline figure)."""
+    details = fields.get("summary_detail") or {}
+    if not details:
+        return []
+    lines = [
+        "## Summary",
+        "",
+        "| task | metric | amkit | published or peer |",
+        "|---|---|---|---|",
+    ]
+    for detail in details.values():
+        lines.append(
+            f"| {detail['task']} | {detail['metric']} | {detail['amkit']} | {detail['reference']} |"
+        )
+    return [*lines, ""]
+
+
 def finish_page(lines: list[str], results: dict[str, Any]) -> str:
     """The page text: ``lines``, then the JSON twin's ``notes`` (if any) under "Notes"."""
     if results.get("notes"):
@@ -116,13 +166,15 @@ def store_row(
     run_dirs: list[str | Path], test_metrics: tuple[str, ...], val_metric: str,
     metrics_of: Callable[[str | Path], dict[str, Any]] = finished_metrics,
     keep_seeds: bool = False,
+    summarize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Add (or replace) the row ``row_id`` of the JSON twin at ``path``: ``fields`` (label,
     command, ...), the seeds' numbers from ``run_dirs`` (read by ``metrics_of``) and the
     machine. ``keep_seeds``: the row's existing seeds that ``run_dirs`` does not rerun stay
     in it (their runs were made by an earlier session and are gone from ``runs/``). A
     ``{seeds}`` in ``fields["command"]`` becomes the row's seeds, e.g. ``for s in {seeds}``,
-    and ``{seeds,}`` the same comma-separated, e.g. ``amkit sweep ... --seeds {seeds,}``."""
+    and ``{seeds,}`` the same comma-separated, e.g. ``amkit sweep ... --seeds {seeds,}``.
+    ``summarize``: the page's headline figures (:func:`summary_fields`), refreshed too."""
     results = load_results(path, published)
     kept = results["rows"].get(row_id, {}).get("per_seed", []) if keep_seeds else []
     row = {**fields, **seeds_row(run_dirs, test_metrics, val_metric, metrics_of, kept),
@@ -133,14 +185,24 @@ def store_row(
         row["command"] = command.replace("{seeds}", " ".join(seeds))
     results["rows"][row_id] = row
     results["published"] = published
+    if summarize is not None:
+        results = with_summary(results, summarize)
     atomic_write_json(path, results)
     return row
 
 
-def write_page(path: Path, published: dict[str, Any], render) -> None:
-    """Refresh the JSON twin's published numbers and regenerate its Markdown page."""
+def write_page(
+    path: Path,
+    published: dict[str, Any],
+    render: Callable[[dict[str, Any]], str],
+    summarize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> None:
+    """Refresh the JSON twin's published numbers and headline figures (``summarize``, see
+    :func:`summary_fields`) and regenerate its Markdown page."""
     results = load_results(path, published)
     results["published"] = published
+    if summarize is not None:
+        results = with_summary(results, summarize)
     atomic_write_json(path, results)
     atomic_write_text(path.with_suffix(".md"), render(results))
 

@@ -6,6 +6,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,3 +22,25 @@ def test_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert "torch.Size([2, 5, 64]) torch.Size([2, 4, 5, 5])" in printed
     assert "'accuracy'" in printed
     assert os.path.isdir(tmp_path / "runs" / "readme")
+
+
+def test_readme_results_table_is_what_the_generator_writes_now():
+    from results import readme
+
+    text = (ROOT / "README.md").read_text()
+    assert text == readme.readme_text(text), "stale README table: run python -m results.readme"
+    index = (ROOT / "docs" / "results" / "index.md").read_text()
+    assert index == readme.index_text(), "stale docs/results/index.md: python -m results.readme"
+    assert readme.main(["--check"]) == 0
+
+
+def test_readme_is_a_landing_page_that_lists_every_extra():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 125, "README.md is the landing page: move details to docs/"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    missing = [e for e in extras["optional-dependencies"] if f"| `{e}` |" not in text]
+    assert not missing, f"extras missing from README.md's table: {missing}"
+    for command in ("make demo", "make test"):
+        assert command in text

@@ -238,7 +238,7 @@ def test_babi_per_task_row_keeps_earlier_tasks_whose_runs_are_gone(tmp_path):
     assert row["seconds"] == 550.0  # the legacy total (for task 1) + 30 + 20
     assert "train_examples_per_second" not in row  # the legacy row had no rate
     assert row["mean_error"] == round((1.0 + 10.0 + 5.0) / 3, 1)
-    assert "tasks 1 from an earlier session" in render(json.loads(path.read_text()))
+    assert "tasks 1 from earlier runs" in render(json.loads(path.read_text()))
     # a later session: task 5's run is gone, task 7 is new; per-task times carry over
     results = json.loads(path.read_text())
     results["rows"]["t"]["train_examples_per_second"] = 100.0  # as if the runs had a rate
@@ -459,3 +459,54 @@ def test_multi30k_row_reports_bleu_time_parameters_and_the_target(tmp_path):
 )  # fmt: skip
 def test_imdb_grid_verdict_needs_two_seeds_and_a_mean_beyond_its_std(differences, expected):
     assert imdb_report.verdict(differences) == expected
+
+
+SUMMARIZERS = {
+    "babi": babi_report.summarize,
+    "imdb": imdb_report.summarize,
+    "integrated": integrated_report.summarize,
+    "recsys": recsys_report.summarize,
+    "multi30k": multi30k_report.summarize,
+    "compression": compression_report.summarize,
+}
+# the headline figures every page must carry (more may follow)
+REQUIRED_SUMMARY = {
+    "babi": {"mean_error_1k_joint", "mean_error_10k"},
+    "imdb": {"accuracy"},
+    "recsys": {"hr10_ml1m", "ndcg10_ml1m", "hr10_games"},
+    "multi30k": {"bleu_transformer", "bleu_rnn"},
+    "integrated": set(),
+    "compression": set(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUMMARIZERS))
+def test_results_json_summary_is_what_its_generator_computes_from_the_rows(name):
+    results = json.loads((ROOT / "docs" / "results" / f"{name}.json").read_text())
+    expected = SUMMARIZERS[name](results)
+    assert {key: results.get(key) for key in expected} == expected, (
+        f"docs/results/{name}.json's summary is stale: run python -m results.{name}_report render"
+    )
+    assert REQUIRED_SUMMARY[name] <= set(results["summary"])
+    assert set(results["summary_published"]) == set(results["summary"])
+    assert list(results)[:3] == ["summary", "summary_published", "summary_detail"]
+
+
+def test_headline_wording_matches_the_numbers():
+    """The bAbI 1k row says best of 4 against the paper's best of 10; the 10k row compares
+    20 tasks with 20 tasks; the speed run names its single seed and the others' HR@10."""
+    babi = json.loads((ROOT / "docs" / "results" / "babi.json").read_text())
+    detail = babi["summary_detail"]["mean_error_1k_joint"]
+    assert detail["amkit"] == "12.6 % (best of 4)"
+    assert detail["reference"].startswith("the paper's 12.4 % (best of 10")
+    ten_k = babi["rows"][babi_report.SUMMARY_10K[0]]["per_task_error"]
+    assert len(ten_k) == 20  # all 20 tasks, as the paper's mean
+    assert babi["summary"]["mean_error_10k"] == summarize_errors(ten_k)["mean_error"]
+    recsys = json.loads((ROOT / "docs" / "results" / "recsys.json").read_text())
+    speed = recsys["summary_detail"]["hr10_ml1m_speed"]["amkit"]
+    assert "seed 0, a single run" in speed and "0.8141 with seed 1" in speed
+
+
+def test_summary_skips_headlines_whose_rows_are_missing():
+    assert babi_report.summarize({"rows": {}, "published": PUBLISHED})["summary"] == {}
+    assert "## Summary" not in render({"rows": {}, "published": PUBLISHED})

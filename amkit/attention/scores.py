@@ -28,6 +28,9 @@ from amkit.errors import UserError
 from amkit.registry import Registry
 
 SCORES = Registry("score")
+"""Score functions by name (``dot``, ``scaled_dot``, ``general``, ``additive``, ``cosine``):
+:class:`Score` subclasses, filled by ``@SCORES.register(name)``; :func:`make_score` builds
+one. An unknown name is an error that lists the known ones."""
 
 
 class Score(nn.Module):

@@ -312,4 +312,3 @@ def evaluate_baseline(
         else:
             raise UserError(f"--split {split!r}: a baseline run is scored on val or test")
     return classification_scores(targets, model.predict_proba(texts).argmax(1))
-

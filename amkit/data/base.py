@@ -18,6 +18,9 @@ from amkit.errors import UserError
 from amkit.registry import Registry
 
 DATASETS = Registry("dataset")
+"""Datasets by name (``data.name`` in a config): each entry pairs a config dataclass with
+a builder ``(config, seed) -> DataBundle``; ``amkit ls`` prints them. An unknown name is an
+error that lists the known ones."""
 
 
 class TensorDictDataset:

@@ -8,5 +8,6 @@ from amkit.ensemble.stacking import Stacking, stacking_features
 from amkit.ensemble.voting import Voting
 
 METHODS = {"weighted": WeightedAverage, "voting": Voting, "stacking": Stacking}
+"""The estimators of ``amkit ensemble --method``, by name."""
 
 __all__ = ["METHODS", "Stacking", "Voting", "WeightedAverage", "stacking_features"]

@@ -17,6 +17,8 @@ from amkit.data.base import DataInfo
 from amkit.registry import Registry
 
 MODELS = Registry("model")
+"""Task models by name (``model.name`` in a config): each entry pairs a model class with
+its config dataclass, filled by :func:`register_model`; ``amkit ls`` prints them."""
 
 
 @dataclass
@@ -53,5 +55,21 @@ def register_model(name: str, config: type):
 
 
 def build_model(name: str, config: Any, data_info: DataInfo) -> nn.Module:
+    """Build the registered model ``name``.
+
+    Args:
+        name: a key of :data:`MODELS` (``memn2n``, ``text_classifier``, ``sasrec``, ...).
+        config: an instance of the model's config dataclass.
+        data_info: what the data decides (vocabulary size, number of classes, ...): the
+            ``info`` (a :class:`~amkit.data.base.DataInfo`) of a
+            :class:`~amkit.data.DataBundle`.
+
+    Returns:
+        The model, an ``nn.Module`` whose ``forward(**batch)`` returns a
+        :class:`ModelOutput`.
+
+    Raises:
+        UnknownNameError: ``name`` is not registered; the message lists the known names.
+    """
     entry: ModelEntry = MODELS.get_or_raise(name)
     return entry.cls(config, data_info)

@@ -302,7 +302,7 @@ class Trainer:
         self.history = extra["history"]
         self.best, self.best_epoch = extra["best"], extra["best_epoch"]
         self.bad_epochs = extra["bad_epochs"]
-        self.patience_start = extra.get("patience_start", 0)  # absent before stop 27
+        self.patience_start = extra.get("patience_start", 0)  # absent in older checkpoints
         self.train_seconds = extra["train_seconds"]
         self.start_epoch = extra["epoch"] + 1
         # metrics.jsonl may hold an epoch written after the last checkpoint: rewrite it.

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 logger = logging.getLogger(__name__)
 
 STORES = Registry("memory store")
+"""Memory-store backends by name (``exact``, ``faiss``): :class:`MemoryStore` subclasses,
+filled by ``@STORES.register(name)``; :func:`make_store` builds one by name."""
 METRICS = ("ip", "cosine")
 PAD_ID = -1
 FORMAT = "amkit.memory_store"
