@@ -12,7 +12,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lazy names below, for type checkers and the API reference
+    from amkit.experiments.loading import LoadedRun, load
+    from amkit.experiments.run import RunResult, evaluate_run, load_run, run
 
 __version__ = "0.1.0"
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from amkit.registry import did_you_mean
 
 ROOT = Path(__file__).resolve().parent
+"""The folder of the shipped configs: ``ROOT / "babi" / "memn2n_1k_joint.yaml"``."""
 SUFFIX = ".yaml"
 
 __all__ = ["ROOT", "config_names", "find_config"]

@@ -50,6 +50,9 @@ class ComponentSpec:
 
 @dataclass
 class ExperimentConfig:
+    """A validated experiment: the dataset and model (each by registered name with its
+    config), the training settings, the seed and an optional compression."""
+
     data: ComponentSpec
     model: ComponentSpec
     train: TrainConfig = field(default_factory=TrainConfig)

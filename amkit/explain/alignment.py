@@ -23,6 +23,9 @@ from amkit.io import atomic_write_text
 
 @dataclass
 class AlignmentExplanation:
+    """What :func:`explain_translation` wrote: the translation, the source and output
+    subwords, the ``(T, S)`` cross-attention, and the HTML table and PNG heat map."""
+
     translation: str
     source_pieces: list[str]
     target_pieces: list[str]
@@ -53,6 +56,8 @@ def render_alignment_html(source: list[str], target: list[str], weights, transla
 def explain_translation(
     run_dir: str | Path, text: str, out_dir: str | Path, beam: int | None = None
 ) -> AlignmentExplanation:
+    """Translate ``text`` with the run in ``run_dir`` (beam ``beam``, default: the run's) and
+    write its alignment to ``out_dir`` as ``alignment.png`` and ``alignment.html``."""
     if not text.strip():
         raise UserError("--text is empty: give the sentence to translate")
     _, model, _ = amkit.load_run(run_dir)

@@ -18,6 +18,9 @@ from amkit.explain.heatmap import save_heatmap
 
 @dataclass
 class StoryExplanation:
+    """What :func:`explain_story` wrote: the story with each hop's attention as text, the
+    heat map PNG, and whether the model's answer was right."""
+
     text: str
     png: Path
     correct: bool

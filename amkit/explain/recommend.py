@@ -39,6 +39,9 @@ class Recommendation:
 
 @dataclass
 class UserRecommendations:
+    """What :func:`recommend` found for one user: their history, the top items with their
+    reasons, and the HTML page and PNG written (``None`` without ``out_dir``)."""
+
     user: str
     history: list[str]
     items: list[Recommendation]

@@ -42,6 +42,9 @@ class TokenView:
 
 @dataclass
 class TextExplanation:
+    """What :func:`explain_text` found: the predicted label, each class's probability, each
+    token's weight (and knowledge), and the HTML page and PNG it wrote."""
+
     label: str
     probabilities: dict[str, float]
     tokens: list[TokenView]

@@ -70,6 +70,9 @@ log = logging.getLogger("amkit")
 
 @dataclass
 class IntegratedConfig:
+    """The integrated model's options: encoder, width, knowledge source and fusion, memory
+    and hops (each field's comment says what it changes)."""
+
     encoder: Literal["bow", "bigru", "cnn"] = "bow"
     d_model: int = option(64, ge=2)
     knowledge: Literal["none", "kb", "lexicon", "glove", "wordnet"] = "none"

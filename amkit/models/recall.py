@@ -24,6 +24,8 @@ from amkit.models.base import ModelOutput, register_model
 
 @dataclass
 class RecallModelConfig:
+    """Defaults: the demo's model (a BiGRU encoder, the general score, d = 64)."""
+
     d_model: int = option(64, ge=2)
     encoder: Literal["gru", "transformer", "none"] = "gru"
     score: str = option("general", choices=SCORES.keys)
@@ -41,6 +43,9 @@ class RecallModelConfig:
 
 @register_model("recall_attention", config=RecallModelConfig)
 class RecallAttention(nn.Module):
+    """``forward(tokens (B, T), query (B,), targets=None, need_weights=False)``: the query
+    key attends over the encoded sequence; logits ``(B, C)`` over the values."""
+
     def __init__(self, config: RecallModelConfig, data_info: DataInfo):
         super().__init__()
         self.config = config

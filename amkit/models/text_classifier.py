@@ -87,6 +87,10 @@ KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
 
 @dataclass
 class TextClassifierConfig:
+    """The text classifier's options: encoder, pooling, knowledge source and fusion,
+    distillation (each field's comment says what it changes; the module docstring lists
+    the encoders and knowledge sources)."""
+
     encoder: Literal["bilstm", "bigru", "cnn", "transformer", "chunked", "bag", "region"] = "bilstm"
     pooling: Literal["attention", "max", "mean"] = "attention"
     # width of the attention pooling's scoring layer; None: the encoder's output width. On
