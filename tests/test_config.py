@@ -128,3 +128,12 @@ def test_demo_yaml_matches_embedded_demo_config():
     assert load_config(ROOT / "configs/demo/recall.yaml").to_dict() == (
         load_config(DEMO_CONFIG).to_dict()
     )
+
+
+def test_the_python_api_takes_a_shipped_config_by_name():
+    from amkit.experiments.experiment import load_config
+
+    config = load_config("babi/memn2n_1k_joint", ["train.epochs=2"])
+    assert config.model.name == "memn2n" and config.train.epochs == 2
+    with pytest.raises(FileNotFoundError, match="did you mean 'babi/memn2n_1k_joint'"):
+        load_config("babi/memn2n_1k_jiont")

@@ -28,6 +28,7 @@ from amkit.config import (
     load_yaml,
     to_dict,
 )
+from amkit.configs import find_config
 from amkit.data.base import DATASETS
 from amkit.models.base import MODELS
 from amkit.train.trainer import TrainConfig
@@ -126,13 +127,16 @@ def parse_config(raw: Mapping[str, Any], source: str | None = None) -> Experimen
 def load_config(
     config: str | Path | Mapping[str, Any] | ExperimentConfig, overrides: Iterable[str] = ()
 ) -> ExperimentConfig:
-    """A config from a YAML path, a mapping or an :class:`ExperimentConfig`, plus overrides."""
+    """A config from a YAML path or a shipped config's name (``babi/memn2n_1k_joint``,
+    :func:`amkit.configs.find_config`), a mapping or an :class:`ExperimentConfig`, plus
+    dotted overrides."""
     if isinstance(config, ExperimentConfig):
         if not overrides:
             return config
         config = config.to_dict()
     source = None
     if isinstance(config, str | Path):
-        source = str(config)
-        config = load_yaml(config)
+        path = find_config(config)
+        source = str(path)
+        config = load_yaml(path)
     return parse_config(apply_overrides(config, overrides), source)
