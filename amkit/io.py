@@ -17,7 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from amkit.errors import UserError
 
 __all__ = [
     "atomic_copy",
@@ -27,6 +30,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "read_tensors",
     "fsync_path",
     "replace_directory",
     "directory_backup",
@@ -140,3 +144,24 @@ def replace_directory(new: str | Path, path: str | Path) -> None:
     else:
         os.rename(new, path)
     fsync_path(path.parent)
+
+
+def read_tensors(path: str | Path) -> dict[str, Any]:
+    """Read a safetensors file as ``{name: tensor}`` (never unpickles).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        UserError: the file is not a whole safetensors file (truncated, another format such
+            as a pickle, or corrupt); the message names it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, ValueError, OSError, RuntimeError) as error:
+        raise UserError(
+            f"{path}: not a readable safetensors file ({error}); it may be truncated or of "
+            "another format (amkit never loads pickles): restore it, or retrain"
+        ) from None
+

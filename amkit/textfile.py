@@ -23,6 +23,20 @@ def open_text(path: str | Path, newline: str | None = None, encoding: str = "utf
     return opener(path, "rt", encoding=encoding, newline=newline)
 
 
+def decode_utf8(data: bytes, where: str | Path) -> str:
+    """``data`` as UTF-8 text; bytes that are not UTF-8 are a :class:`UserError` naming
+    ``where:line`` and the offending byte, with the fix."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        raise UserError(
+            f"{where}:{line}: not UTF-8 (byte 0x{data[error.start]:02x} at column {column}); "
+            "save the file as UTF-8"
+        ) from None
+
+
 def package_file(package: str, relative: str, install_hint: str) -> Path:
     """``relative`` inside the installed ``package``; ``ModuleNotFoundError`` with
     ``install_hint`` (how to install it or what to pass instead) when it is absent."""

@@ -189,3 +189,13 @@ def test_bucket_pool_groups_stories_by_sentence_count_and_keeps_every_question(t
     assert bundle.split("val").bucket_pool == 0 and bundle.split("test").bucket_pool == 0
     with pytest.raises(ValueError, match="row_lengths must be"):
         TensorDictDataset({"x": torch.zeros(3)}, bucket_pool=2, row_lengths=torch.zeros(2))
+
+
+def test_a_story_file_that_is_not_utf8_names_file_and_line(tmp_path):
+    folder = write_babi_tree(tmp_path / "gen", tasks=(1,), n_train=20, n_test=20)
+    train = next(folder.rglob("qa1_*_train.txt"))
+    lines = train.read_bytes().split(b"\n")
+    lines[2] = lines[2][:5] + b"\xff" + lines[2][5:]
+    train.write_bytes(b"\n".join(lines))
+    with pytest.raises(ValueError, match=f"{train}:3: not UTF-8 \\(byte 0xff at column 6\\)"):
+        load_babi(folder, "en", [1], "train")

@@ -91,3 +91,39 @@ def test_replace_directory_recovers_from_a_stop_between_its_renames(tmp_path):
     replace_directory(newer, target)
     assert (target / "v").read_text() == "3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x80\x04\x95 a pickle renamed", b"\xff" * 64, b"{}"],
+    ids=["cut-short", "pickle", "random", "no-header"],
+)
+def test_a_bad_weights_file_is_an_error_naming_it(tmp_path, content):
+    from amkit.errors import UserError
+    from amkit.io import read_tensors
+
+    good = tmp_path / "good.safetensors"
+    atomic_save_tensors(good, {"w": torch.ones(3, 3)})
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(content or good.read_bytes()[:20])  # b"": a real file cut short
+    with pytest.raises(UserError, match=f"{bad}: not a readable safetensors file"):
+        read_tensors(bad)
+
+
+def test_a_truncated_model_file_fails_evaluate_in_one_line(tmp_path, capsys):
+    from amkit.cli import main
+
+    config = {
+        "data": {"name": "associative_recall", "n_train": 64, "n_val": 16, "n_test": 16},
+        "model": {"name": "recall_attention", "d_model": 8},
+        "train": {"epochs": 1, "progress": False},
+    }
+    import amkit
+
+    amkit.run(config, run_dir=tmp_path / "run")
+    weights = tmp_path / "run" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    assert main(["evaluate", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"amkit: error: {weights}: not a readable safetensors file")
+    assert "Traceback" not in err

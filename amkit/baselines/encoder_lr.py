@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from amkit.errors import UserError
-from amkit.io import atomic_save_tensors, atomic_write_json
+from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
 
 PARAMS, WEIGHTS = "encoder_lr.json", "encoder_lr.safetensors"
 
@@ -96,7 +95,7 @@ class EncoderLR(ClassifierMixin, BaseEstimator):
             if not (directory / name).is_file():
                 raise FileNotFoundError(f"{directory / name} is missing: not a saved EncoderLR")
         model = cls(**json.loads((directory / PARAMS).read_text(encoding="utf-8")))
-        weights = load_file(str(directory / WEIGHTS))
+        weights = read_tensors(directory / WEIGHTS)
         if weights["coef"].shape[0] != weights["intercept"].shape[0]:
             raise UserError(f"{directory / WEIGHTS}: coef and intercept do not fit together")
         model.classes_ = weights["classes"].numpy()

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import CountVectorizer
@@ -34,7 +33,7 @@ from sklearn.svm import LinearSVC
 
 from amkit.data.text import tokenize
 from amkit.errors import UserError
-from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
+from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text, read_tensors
 
 PARAMS, FEATURES, WEIGHTS = "nbsvm.json", "nbsvm_features.txt", "nbsvm.safetensors"
 
@@ -133,7 +132,7 @@ class NBSVM(ClassifierMixin, BaseEstimator):
                 raise FileNotFoundError(f"{directory / name} is missing: not a saved NBSVM")
         model = cls(**json.loads((directory / PARAMS).read_text(encoding="utf-8")))
         features = (directory / FEATURES).read_text(encoding="utf-8").split("\n")[:-1]
-        weights = load_file(str(directory / WEIGHTS))
+        weights = read_tensors(directory / WEIGHTS)
         if not (len(features) == len(weights["r"]) == len(weights["coef"])):
             raise UserError(
                 f"{directory}: {len(features)} features but {len(weights['r'])} weights; "

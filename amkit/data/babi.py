@@ -34,6 +34,7 @@ from amkit.data.babi_renaming import training_renaming
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
 from amkit.data.locations import dataset_path
 from amkit.errors import UserError
+from amkit.textfile import decode_utf8
 
 VARIANTS = ("en", "en-10k", "hn", "hn-10k", "shuffled", "shuffled-10k")
 ROOT_NAME = "tasks_1-20_v1-2"
@@ -198,8 +199,8 @@ class BabiSource:
 
     def read_lines(self, location: str) -> list[str]:
         if self._archive is None:
-            with open(location, encoding="utf-8") as handle:
-                return handle.readlines()
+            text = decode_utf8(Path(location).read_bytes(), location)
+            return io.StringIO(text).readlines()
         if self._texts is None:  # one pass over the archive reads every task file
             self._texts = {}
             with tarfile.open(self._archive, "r:gz") as tar:
@@ -207,7 +208,8 @@ class BabiSource:
                     if member.name in self._members.values():
                         extracted = tar.extractfile(member)
                         assert extracted is not None
-                        self._texts[member.name] = extracted.read().decode("utf-8")
+                        where = f"{self._archive}:{member.name}"
+                        self._texts[member.name] = decode_utf8(extracted.read(), where)
         return io.StringIO(self._texts[location]).readlines()
 
     def describe(self, location: str) -> str:

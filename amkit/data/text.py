@@ -42,6 +42,7 @@ from sklearn.model_selection import train_test_split
 from amkit.config import option
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, pad_rows, register_dataset
 from amkit.errors import UserError
+from amkit.io import read_tensors
 from amkit.knowledge.linking import EntityLinker, phrase_names
 from amkit.textfile import jsonl_records, open_text
 
@@ -310,12 +311,11 @@ def split_indices(
 def load_teacher_logits(run_dir: str | Path, fit_idx: Sequence[int]) -> torch.Tensor:
     """``(N_train, C)`` log-probabilities of a teacher run's out-of-fold ``train`` predictions,
     checked to be for exactly these training examples in this order."""
-    from safetensors.torch import load_file
 
     path = Path(run_dir) / "probabilities.safetensors"
     if not path.is_file():
         raise FileNotFoundError(f"data.teacher: {path} does not exist")
-    saved = load_file(str(path))
+    saved = read_tensors(path)
     if "train" not in saved or "train_index" not in saved:
         raise UserError(
             f"data.teacher: {path} has no out-of-fold training predictions; train the teacher "

@@ -24,14 +24,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 import amkit
 from amkit.ensemble import METHODS, Stacking, Voting, WeightedAverage
 from amkit.errors import UserError
-from amkit.io import atomic_save_tensors, atomic_write_json
+from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
 from amkit.train.metrics import classification_scores
 
 SPLITS = ("val", "test")
@@ -58,7 +57,7 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
             f"{path} does not exist; finish the run, or write it for an older run with "
             f"`amkit evaluate {run_dir} --save-probabilities`"
         )
-    saved = {k: v.numpy() for k, v in load_file(str(path)).items()}
+    saved = {k: v.numpy() for k, v in read_tensors(path).items()}
     probabilities, targets, tasks = {}, {}, {}
     for split in SPLITS:
         if split not in saved:

@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.io import atomic_save_tensors, atomic_write_json
+from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
 from amkit.knowledge.base import KnowledgeBase
 from amkit.knowledge.embeddings import Embeddings
 from amkit.registry import did_you_mean
@@ -106,7 +105,7 @@ class KGEmbeddings:
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{folder / name} is missing: not a saved KGEmbeddings")
         labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
-        tensors = load_file(str(folder / "vectors.safetensors"))
+        tensors = read_tensors(folder / "vectors.safetensors")
         if len(labels["entities"]) != len(tensors["entities"]):
             raise UserError(
                 f"{folder}: {len(labels['entities'])} entity labels for "

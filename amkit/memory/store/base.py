@@ -36,11 +36,11 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.io import directory_backup, fsync_path, replace_directory
+from amkit.io import directory_backup, fsync_path, read_tensors, replace_directory
 from amkit.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -443,7 +443,7 @@ class MemoryStore(abc.ABC):
                 f"or {klass.__name__}.load"
             )
         store = klass(meta["dim"], meta["value_dim"], meta["metric"], **meta["params"])
-        tensors = load_file(str(path / TENSOR_FILE))
+        tensors = read_tensors(path / TENSOR_FILE)
         n = meta["size"]
         for name, col in store._cols.items():
             expected = (n, *col.shape[1:])
