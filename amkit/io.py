@@ -164,4 +164,3 @@ def read_tensors(path: str | Path) -> dict[str, Any]:
             f"{path}: not a readable safetensors file ({error}); it may be truncated or of "
             "another format (amkit never loads pickles): restore it, or retrain"
         ) from None
-
