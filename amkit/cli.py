@@ -311,6 +311,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     parts += [f"--grid {entry}" for entry in args.grid]
     parts += [f"--variant {entry}" for entry in args.variant]
     parts += ["--workers", str(args.workers), "--out", args.out]
+    if args.metric:
+        parts += ["--metric", args.metric]
     if args.set:
         parts += ["--set", *args.set]
     summary = run_sweep(
@@ -323,6 +325,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         overrides=args.set,
         threads=args.threads,
         command=" ".join(parts),
+        metric=args.metric,
     )
     print(f"summary: {Path(args.out) / 'summary.md'}")
     return 1 if summary["failed"] else 0
@@ -601,6 +604,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME:KEY=V,...",
         help="a named set of overrides instead of a grid, e.g. no_memory:model.memory=none",
+    )
+    sweep.add_argument(
+        "--metric",
+        default=None,
+        metavar="SPLIT_KEY",
+        help="the metric the summary compares, e.g. test_bleu or test_hr@10 (default: the "
+        "test value of the config's train.monitor)",
     )
     sweep.add_argument("--workers", type=int, default=1, help="parallel training processes")
     sweep.add_argument("--threads", type=int, default=None, help="torch threads per worker")

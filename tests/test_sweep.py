@@ -184,3 +184,38 @@ def test_a_killed_sweep_leaves_no_worker_behind(tmp_path):
         except ProcessLookupError:
             pass
     assert not alive, f"workers {alive} outlived the sweep"
+
+
+def test_the_compared_metric_follows_the_monitor_or_metric(tmp_path):
+    """A translation sweep compares BLEU (its monitor), not accuracy; --metric overrides."""
+    import json
+
+    from amkit.experiments.sweep import (
+        SweepRun,
+        default_metric,
+        parse_metric,
+        render_markdown,
+        summarize,
+    )
+
+    assert default_metric("val_bleu") == "test_bleu"
+    assert default_metric("val_full_ndcg@10") == "test_full_ndcg@10"
+    assert default_metric("train_loss") == "test_accuracy"
+    assert parse_metric("test_hr@10") == ("test", "hr@10")
+    with pytest.raises(ValueError, match="--metric: 'bleu' is not SPLIT_KEY"):
+        parse_metric("bleu")
+    runs = []
+    for variant, bleus in (("gru", [30.0, 31.0]), ("transformer", [36.0, 38.0])):
+        for seed, bleu in enumerate(bleus):
+            run_dir = tmp_path / variant / f"seed{seed}"
+            run_dir.mkdir(parents=True)
+            metrics = {"test": {"bleu": bleu, "loss": 2.0}, "timings": {"train_seconds": 10}}
+            (run_dir / "metrics.json").write_text(json.dumps(metrics))
+            runs.append(SweepRun(variant, (("model.arch", variant),), seed, run_dir))
+    summary = summarize(runs, {}, "test_bleu")
+    versus = summary["variants"][1]["vs_gru"]
+    assert summary["compared_metric"] == "test_bleu" and versus["n_pairs"] == 2
+    assert versus["mean_difference"] == pytest.approx(6.5)  # BLEU points, not scaled
+    page = render_markdown(summary, "amkit sweep ...")
+    assert "| variant | seeds | test bleu | test accuracy |" in page
+    assert "| `transformer` | 0,1 | 37.00 ± 1.41" in page and "+6.50, p = " in page

@@ -18,8 +18,13 @@ At the end (and after every finished run) it writes
 - ``runs.csv``: one row per run (variant, seed, settings, metrics, seconds);
 - ``summary.csv`` / ``summary.json`` / ``summary.md``: per variant and metric the mean,
   standard deviation and a 95 % confidence interval (Student t over seeds), plus a paired
-  t-test of each variant against the first one on test accuracy, paired by seed;
-- ``summary.png``: test accuracy per variant with the 95 % intervals.
+  t-test of each variant against the first one on the compared metric, paired by seed;
+- ``summary.png``: the compared metric per variant with the 95 % intervals.
+
+The compared metric is ``--metric`` (``test_bleu``, ``test_hr@10``, ``val_accuracy``, ...: a
+split and a key of ``metrics.json``); by default the test value of what the config's
+``train.monitor`` watches on validation (``val_bleu`` -> ``test_bleu``), so a translation or
+recommendation sweep summarises what it measures.
 """
 
 from __future__ import annotations
@@ -52,7 +57,32 @@ METRICS = {
     "val_accuracy": ("val", "accuracy"),
     "train_seconds": ("timings", "train_seconds"),
 }
-COMPARED_METRIC = "test_accuracy"
+COMPARED_METRIC = "test_accuracy"  # the default where a config monitors nothing else
+# metrics shown in percent (fractions in metrics.json); others (BLEU, loss, MSE) as they are
+PERCENT_KEYS = ("accuracy", "f1", "precision", "recall", "hr@", "ndcg@", "full_hr@",
+                "full_ndcg@", "mrr")  # fmt: skip
+
+
+def parse_metric(name: str) -> tuple[str, str]:
+    """``"test_bleu"`` -> ``("test", "bleu")``: a split (``test`` or ``val``) and a key of
+    that section of ``metrics.json``."""
+    split, _, key = name.partition("_")
+    if split not in ("test", "val") or not key:
+        raise UserError(
+            f"--metric: {name!r} is not SPLIT_KEY with SPLIT test or val "
+            "(e.g. test_accuracy, test_bleu, test_hr@10, val_loss)"
+        )
+    return split, key
+
+
+def default_metric(monitor: str) -> str:
+    """The compared metric for a config whose ``train.monitor`` is ``monitor``: its test
+    value (``val_bleu`` -> ``test_bleu``)."""
+    return "test_" + monitor.removeprefix("val_") if monitor.startswith("val_") else COMPARED_METRIC
+
+
+def _in_percent(metric: str) -> bool:
+    return parse_metric(metric)[1].startswith(PERCENT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -189,14 +219,15 @@ def _train_one(
     return {**result.metrics, "timings": result.timings}
 
 
-def run_metrics(run_dir: Path) -> dict[str, float] | None:
-    """The sweep's metrics of a finished run directory (``None`` if it has not finished)."""
+def run_metrics(run_dir: Path, metric: str = COMPARED_METRIC) -> dict[str, float] | None:
+    """The sweep's metrics (and ``metric``) of a finished run directory (``None`` if it has
+    not finished)."""
     path = run_dir / "metrics.json"
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
     values = {}
-    for name, (section, key) in METRICS.items():
+    for name, (section, key) in {**METRICS, metric: parse_metric(metric)}.items():
         value = metrics.get(section, {}).get(key)
         if value is not None:
             values[name] = float(value)
@@ -231,11 +262,14 @@ def paired_test(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
     return result
 
 
-def summarize(runs: Sequence[SweepRun], failed: dict[Path, str]) -> dict[str, Any]:
-    """Per-run rows and per-variant statistics of the finished runs."""
+def summarize(
+    runs: Sequence[SweepRun], failed: dict[Path, str], metric: str = COMPARED_METRIC
+) -> dict[str, Any]:
+    """Per-run rows and per-variant statistics of the finished runs; the paired tests
+    compare ``metric``."""
     rows, by_variant = [], {}
     for run in runs:
-        metrics = run_metrics(run.run_dir)
+        metrics = run_metrics(run.run_dir, metric)
         status = "done" if metrics is not None else ("failed" if run.run_dir in failed else "todo")
         rows.append({"variant": run.variant, "seed": run.seed, "status": status,
                      **dict(run.settings), **(metrics or {})})  # fmt: skip
@@ -247,25 +281,24 @@ def summarize(runs: Sequence[SweepRun], failed: dict[Path, str]) -> dict[str, An
     for variant in variants:
         seeds = by_variant.get(variant, {})
         entry: dict[str, Any] = {"variant": variant, "seeds": sorted(seeds)}
-        for name in METRICS:
+        for name in dict.fromkeys([*METRICS, metric]):
             values = [m[name] for m in seeds.values() if name in m]
             if values:
                 entry[name] = mean_std_ci(values)
         if variant != baseline:
             entry[f"vs_{baseline}"] = paired_test(
-                {s: m[COMPARED_METRIC] for s, m in by_variant.get(baseline, {}).items()
-                 if COMPARED_METRIC in m},
-                {s: m[COMPARED_METRIC] for s, m in seeds.items() if COMPARED_METRIC in m},
+                {s: m[metric] for s, m in by_variant.get(baseline, {}).items() if metric in m},
+                {s: m[metric] for s, m in seeds.items() if metric in m},
             )  # fmt: skip
         summary.append(entry)
-    return {"baseline": baseline, "compared_metric": COMPARED_METRIC, "runs": rows,
+    return {"baseline": baseline, "compared_metric": metric, "runs": rows,
             "variants": summary, "failed": {str(k): v for k, v in failed.items()}}  # fmt: skip
 
 
-def _fmt(stat: dict[str, Any] | None, percent: bool) -> str:
+def _fmt(stat: dict[str, Any] | None, percent: bool, digits: int | None = None) -> str:
     if not stat:
         return ""
-    scale, digits = (100.0, 2) if percent else (1.0, 1)
+    scale, digits = (100.0, digits or 2) if percent else (1.0, digits or 1)
     text = f"{stat['mean'] * scale:.{digits}f}"
     if stat["std"] is not None:
         text += f" ± {stat['std'] * scale:.{digits}f} "
@@ -275,27 +308,34 @@ def _fmt(stat: dict[str, Any] | None, percent: bool) -> str:
 
 def render_markdown(summary: dict[str, Any], command: str) -> str:
     baseline = summary["baseline"]
+    metric = summary.get("compared_metric", COMPARED_METRIC)
+    percent = _in_percent(metric)
+    extra = [] if metric in METRICS else [metric.replace("_", " ", 1)]
     lines = [
         "# Sweep summary",
         "",
         f"Command: `{command}`",
         "",
         "Mean ± standard deviation over seeds [95 % Student-t interval]; accuracy and F1 in %. "
-        f"The last column is a paired t-test (by seed) of test accuracy against `{baseline}`: "
-        "mean difference in points and p-value (with 3 seeds only large effects are detectable).",
+        f"The last column is a paired t-test (by seed) of `{metric}` against `{baseline}`: "
+        f"mean difference{' in points' if percent else ''} and p-value (with 3 seeds only "
+        "large effects are detectable).",
         "",
-        "| variant | seeds | test accuracy | test F1 | val accuracy | train s | vs baseline |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| variant | seeds | "
+        + "".join(f"{name} | " for name in extra)
+        + "test accuracy | test F1 | val accuracy | train s | vs baseline |",
+        "|---|---|" + "---:|" * (len(extra) + 4) + "---|",
     ]
     for entry in summary["variants"]:
         test = entry.get(f"vs_{baseline}")
         versus = ""
         if test and test["mean_difference"] is not None:
-            versus = f"{test['mean_difference'] * 100:+.2f}"
+            versus = f"{test['mean_difference'] * (100 if percent else 1):+.2f}"
             versus += f", p = {test['p_value']:.3f}" if test["p_value"] is not None else ", p n/a"
         cells = [
             f"`{entry['variant']}`",
             ",".join(map(str, entry["seeds"])) or "-",
+            *([_fmt(entry.get(metric), percent, 2)] if extra else []),
             _fmt(entry.get("test_accuracy"), True),
             _fmt(entry.get("test_f1"), True),
             _fmt(entry.get("val_accuracy"), True),
@@ -321,7 +361,7 @@ def _csv_text(rows: list[dict[str, Any]]) -> str:
 def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for entry in summary["variants"]:
-        for name in METRICS:
+        for name in dict.fromkeys([*METRICS, summary["compared_metric"]]):
             if name in entry:
                 rows.append({"variant": entry["variant"], "metric": name, **entry[name]})
     return rows
@@ -330,7 +370,8 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 def _plot(summary: dict[str, Any], path: Path) -> None:
     from amkit.io import atomic_save_figure as save_figure
 
-    entries = [e for e in summary["variants"] if COMPARED_METRIC in e]
+    metric = summary["compared_metric"]
+    entries = [e for e in summary["variants"] if metric in e]
     if not entries:
         return
     import matplotlib
@@ -338,23 +379,27 @@ def _plot(summary: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    means = [100 * e[COMPARED_METRIC]["mean"] for e in entries]
+    scale = 100 if _in_percent(metric) else 1
+    means = [scale * e[metric]["mean"] for e in entries]
     errors = [
-        0.0 if e[COMPARED_METRIC]["std"] is None
-        else 100 * (e[COMPARED_METRIC]["ci95_high"] - e[COMPARED_METRIC]["mean"])
+        0.0 if e[metric]["std"] is None else scale * (e[metric]["ci95_high"] - e[metric]["mean"])
         for e in entries
-    ]  # fmt: skip
+    ]
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(entries)), 3.5))
     ax.bar(range(len(entries)), means, yerr=errors, capsize=4, color="#4c72b0")
     ax.set_xticks(range(len(entries)), [e["variant"] for e in entries], rotation=30, ha="right")
-    ax.set_ylabel("test accuracy % (95 % CI)")
+    ax.set_ylabel(f"{metric}{' %' if scale == 100 else ''} (95 % CI)")
     low = min(m - e for m, e in zip(means, errors, strict=True))
-    ax.set_ylim(max(0.0, low - 5), min(100.0, max(means) + max(errors) + 2))
+    high = max(m + e for m, e in zip(means, errors, strict=True))
+    pad = 0.05 * (high - low) + (2 if scale == 100 else 1e-9)
+    ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)
     save_figure(fig, path)
 
 
-def write_summary(out: Path, runs: Sequence[SweepRun], failed: dict, command: str) -> dict:
-    summary = summarize(runs, failed)
+def write_summary(
+    out: Path, runs: Sequence[SweepRun], failed: dict, command: str, metric: str = COMPARED_METRIC
+) -> dict:
+    summary = summarize(runs, failed, metric)
     summary["command"] = command
     atomic_write_json(out / "summary.json", summary)
     atomic_write_text(out / "runs.csv", _csv_text(summary["runs"]))
@@ -375,8 +420,10 @@ def run_sweep(
     threads: int | None = None,
     command: str = "",
     on_event=print,
+    metric: str | None = None,
 ) -> dict[str, Any]:
-    """Train every combination not yet finished, then write the summary files."""
+    """Train every combination not yet finished, then write the summary files; ``metric``
+    (default: the test value of the config's ``train.monitor``) is the one compared."""
     out = Path(out)
     runs = plan(grid, seeds, out, variants)
     if workers < 1:
@@ -385,9 +432,11 @@ def run_sweep(
     from amkit.experiments.run import load_config
 
     for run in runs:  # every combination's config is checked before anything trains
-        load_config(config, run.all_overrides(overrides))
+        resolved = load_config(config, run.all_overrides(overrides))
+    metric = metric or default_metric(resolved.train.monitor)
+    parse_metric(metric)
     out.mkdir(parents=True, exist_ok=True)
-    todo = [r for r in runs if run_metrics(r.run_dir) is None]
+    todo = [r for r in runs if run_metrics(r.run_dir, metric) is None]
     on_event(
         f"{len(runs)} runs ({len(runs) // len(seeds)} variants x {len(seeds)} seeds): "
         f"{len(runs) - len(todo)} finished, {len(todo)} to train with {workers} workers x "
@@ -419,8 +468,9 @@ def run_sweep(
                     failed[run.run_dir] = f"{type(error).__name__}: {error}"
                     on_event(f"{tag}: FAILED ({failed[run.run_dir]})")
                 else:
-                    accuracy = future.result().get("test", {}).get("accuracy")
-                    shown = f"test accuracy {accuracy:.4f}" if accuracy is not None else "done"
+                    split, key = parse_metric(metric)
+                    value = future.result().get(split, {}).get(key)
+                    shown = f"{metric} {value:.4f}" if value is not None else "done"
                     on_event(f"{tag}: {shown} ({time.perf_counter() - t0:.0f} s)")
-                write_summary(out, runs, failed, command)
-    return write_summary(out, runs, failed, command)
+                write_summary(out, runs, failed, command, metric)
+    return write_summary(out, runs, failed, command, metric)
