@@ -1,0 +1,222 @@
+"""No model creates a tensor without a device inside ``forward`` or its loss.
+
+A tensor factory called without ``device=`` makes a CPU tensor, which breaks (or silently
+slows) a model that runs on a GPU. One training step of every registered model runs here on
+the CPU under a torch-function mode that records every factory call made from amkit's code
+without an explicit device; the test fails on any. (The ``meta`` device cannot stand in for
+a GPU here: several models branch on data values.)
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.overrides import TorchFunctionMode
+
+import amkit
+from amkit.data.base import iterate_batches, model_inputs
+from amkit.experiments.run import build_data, build_model_for, load_config
+from amkit.models import MODELS
+
+AMKIT = str(Path(amkit.__file__).parent)
+FACTORIES = {
+    torch.zeros, torch.ones, torch.full, torch.empty, torch.arange, torch.tensor, torch.eye,
+    torch.linspace, torch.rand, torch.randn, torch.randint, torch.randperm, torch.as_tensor,
+}  # fmt: skip
+LIKE = {torch.zeros_like, torch.ones_like, torch.full_like, torch.empty_like, torch.rand_like}
+
+
+class StrayTensorGuard(TorchFunctionMode):
+    """Records ``file:line`` of each factory call from amkit's code without ``device=``
+    (``*_like`` factories take their input's device: allowed; ``torch.tensor`` /
+    ``as_tensor`` of an existing tensor keep its device: allowed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.strays: list[str] = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in FACTORIES and "device" not in kwargs and func not in LIKE:
+            copies_a_tensor = (
+                func in (torch.tensor, torch.as_tensor)
+                and args
+                and (isinstance(args[0], torch.Tensor))
+            )
+            if not copies_a_tensor:
+                frame = sys._getframe(1)
+                while frame is not None and not frame.f_code.co_filename.startswith(AMKIT):
+                    frame = frame.f_back
+                if frame is not None:
+                    where = f"{Path(frame.f_code.co_filename).relative_to(AMKIT)}:{frame.f_lineno}"
+                    self.strays.append(f"torch.{func.__name__} at {where}")
+        return func(*args, **kwargs)
+
+
+def _sentiment_csv(path: Path) -> Path:
+    rng = random.Random(0)
+    words = ["good", "bad", "film", "plot", "great", "awful", "the", "a"]
+    lines = ["text,label"] + [
+        f"{' '.join(rng.choice(words) for _ in range(8))},{'pos' if i % 2 else 'neg'}"
+        for i in range(80)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _catalogue(folder: Path) -> Path:
+    """Interactions plus MovieLens-style item files (knowledge_rec reads them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(folder / "movies.dat.gz", "wt", encoding="latin-1") as f:
+        f.write("".join(f"{i}::Film {i} (199{i % 10})::{'Comedy' if i % 2 else 'Drama'}\n"
+                        for i in range(1, 21)))  # fmt: skip
+    with gzip.open(folder / "mkr_movie_item_index2entity_id.txt.gz", "wt") as f:
+        f.write("".join(f"{i}\t{i - 1}\n" for i in range(1, 21)))
+    with gzip.open(folder / "mkr_movie_kg.txt.gz", "wt") as f:
+        f.write("".join(f"{i - 1}\tfilm.film.director\t{100 + i % 3}\n" for i in range(1, 21)))
+    rng = random.Random(0)
+    lines = ["user,item"] + [
+        f"u{u},{rng.randrange(1, 21)}" for u in range(40) for _ in range(rng.randint(5, 9))
+    ]
+    (folder / "interactions.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _reverse_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(0)
+    words = ["apple", "bird", "cat", "dog", "egg", "fish"]
+    for split, n in (("train", 200), ("val", 20), ("test", 20)):
+        src = [[rng.choice(words) for _ in range(rng.randint(3, 5))] for _ in range(n)]
+        (folder / f"{split}.src").write_text("\n".join(" ".join(s) for s in src) + "\n")
+        (folder / f"{split}.tgt").write_text("\n".join(" ".join(s[::-1]) for s in src) + "\n")
+    return folder
+
+
+def _cases(root: Path) -> dict[str, list[dict]]:
+    """Tiny configs per registered model name (several variants where the forward differs)."""
+    story = {"name": "babi_generated", "tasks": [1, 2], "n_train": 40, "n_test": 10,
+             "memory_size": 10}  # fmt: skip
+    text = {"name": "text", "train": str(_sentiment_csv(root / "t.csv")), "max_len": 12,
+            "min_freq": 1}  # fmt: skip
+    folder = _catalogue(root / "kb")
+    seq = {"name": "sequences", "source": "interactions", "min_count": 0, "max_len": 8,
+           "n_negatives": 5, "path": str(folder / "interactions.csv")}  # fmt: skip
+    corpus = _reverse_corpus(root / "mt")
+    mt = {"name": "translation", "path": str(corpus), "source": "src", "target": "tgt",
+          "test": "test", "vocab_size": 24}  # fmt: skip
+    small = {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 16, "hidden": 16}
+    return {
+        "recall_attention": [
+            {
+                "data": {"name": "associative_recall", "n_train": 32, "n_val": 8, "n_test": 8},
+                "model": {"d_model": 16, "encoder": e},
+            }
+            for e in ("gru", "transformer")
+        ],
+        "memn2n": [{"data": story, "model": {"d_model": 8}}],
+        "entnet": [{"data": story, "model": {"d_model": 8, "slots": 4}}],
+        "dnc": [
+            {
+                "data": story,
+                "model": {
+                    "d_model": 8,
+                    "hidden_size": 16,
+                    "memory_slots": 8,
+                    "word_size": 8,
+                    "read_heads": 2,
+                    "step": s,
+                },
+            }
+            for s in ("word", "sentence")
+        ],
+        "universal_transformer": [
+            {
+                "data": story,
+                "model": {
+                    "d_model": 16,
+                    "n_heads": 2,
+                    "d_ff": 16,
+                    "max_steps": 2,
+                    "pointer": True,
+                    "linear_start": ls,
+                },
+            }
+            for ls in (False, True)
+        ],
+        "integrated": [
+            {
+                "data": {"name": "house_stories", "n_train": 40, "n_test": 10},
+                "model": {"d_model": 16, "hops": 2},
+            },
+            {"data": text, "model": {"d_model": 16, "encoder": "bigru"}},
+        ],
+        "text_classifier": [
+            {
+                "data": text,
+                "model": {
+                    "encoder": e,
+                    "d_embed": 8,
+                    "d_hidden": 8,
+                    "pooling": p,
+                    "n_heads": 2,
+                    "chunk_size": 4,
+                },
+            }
+            for e, p in (
+                ("bilstm", "attention"),
+                ("cnn", "max"),
+                ("transformer", "mean"),
+                ("chunked", "attention"),
+                ("bag", "attention"),
+                ("region", "max"),
+            )
+        ],
+        "seq2seq": [
+            {"data": mt, "model": {"arch": a, **small, "max_decode_len": 8}}
+            for a in ("rnn", "transformer")
+        ],
+        "sasrec": [{"data": seq, "model": {"d_model": 16, "n_blocks": 1}}],
+        "knowledge_rec": [
+            {
+                "data": {**seq, "item_knowledge": str(folder)},
+                "model": {"d_model": 16, "n_blocks": 1},
+            }
+        ],
+        "bpr": [{"data": seq, "model": {"d_model": 8}}],
+        "popularity": [{"data": seq, "model": {}}],
+    }
+
+
+def test_every_registered_model_has_a_case(tmp_path):
+    assert set(_cases(tmp_path)) == set(MODELS)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_one_training_step_makes_no_tensor_without_a_device(name, tmp_path):
+    if name == "seq2seq":
+        pytest.importorskip("sentencepiece")
+    strays = []
+    for case in _cases(tmp_path)[name]:
+        raw = {"seed": 0, "data": case["data"], "model": {"name": name, **case["model"]},
+               "train": {"progress": False}}  # fmt: skip
+        config = load_config(raw)
+        data = build_data(config)
+        model = build_model_for(config, data)
+        model.train()
+        batch = next(iterate_batches(data.split("train"), 8, shuffle=False))
+        guard = StrayTensorGuard()
+        if any(p.requires_grad for p in model.parameters()):  # most-popular trains nothing
+            with guard:
+                out = model(**model_inputs(batch))
+                out.loss.backward()
+        model.eval()
+        with guard, torch.no_grad():
+            model(**model_inputs(batch))
+        strays += guard.strays
+    assert not strays, f"{name}: tensors made without a device:\n" + "\n".join(sorted(set(strays)))
