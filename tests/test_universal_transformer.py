@@ -263,6 +263,27 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     assert bool(model.linear_phase)
 
 
+@pytest.mark.parametrize("block", ["transformer", "attention"])
+def test_linear_mode_is_a_forward_argument_threaded_to_every_step(block):
+    """``forward(..., linear=True)``: each step's self-attention weights are the naive
+    formula, the scaled scores of that step's (normed) input with padded keys at 0; no
+    attention module keeps a flag, so the next call without it has the softmax again."""
+    torch.manual_seed(4)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=2, act=False, block=block).eval()
+    x = torch.randn(2, 5, 8)
+    real = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    out = ut(x, key_padding_mask=real, need_weights=True, linear=True)
+    attn = ut.layer.attn
+    h = x + ut.coordinates(0, torch.arange(5))
+    h = ut.layer.norm1(h) if block == "transformer" else h
+    q, k = attn._split_heads(attn.q_proj(h)), attn._split_heads(attn.k_proj(h))
+    expected = (q @ k.transpose(-1, -2) / 4**0.5).masked_fill(~real[:, None, None], 0.0)
+    torch.testing.assert_close(out.attention[:, 0], expected)  # (B, H, T, T), step 1
+    again = ut(x, key_padding_mask=real, need_weights=True).attention
+    torch.testing.assert_close(again.sum(-1), torch.ones(2, 2, 2, 5))
+    assert not any(hasattr(m, "linear") for m in ut.attention_layers())
+
+
 @pytest.mark.parametrize("qk_init", ["independent", "equal"])
 def test_equal_query_key_init_scores_same_content_positively(qk_init):
     """``qk_init: equal`` starts the key projection as a copy of the query projection, so the

@@ -192,8 +192,6 @@ class UniversalTransformerQA(nn.Module):
 
     def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
-        for attn in self.encoder.attention_layers():
-            attn.linear = bool(self.linear_phase)
         full_length = story.shape[1]
         if not need_weights:  # drop the empty slots after the batch's last sentence: same
             # output, less work; explain sees all slots
@@ -206,7 +204,11 @@ class UniversalTransformerQA(nn.Module):
             positions = torch.arange(inputs.shape[1], device=story.device)
             positions[-1] = full_length
         encoded = self.encoder(
-            inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
+            inputs,
+            key_padding_mask=real,
+            need_weights=need_weights,
+            positions=positions,
+            linear=bool(self.linear_phase),  # linear start: no softmax in the self-attention
         )
         if self.config.readout == "mean":  # (B, d): the mean over the real positions
             read, _ = pool("mean", encoded.states, real, None)
