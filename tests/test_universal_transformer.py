@@ -248,7 +248,7 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     model = UniversalTransformerQA(config, info).eval()
     story = torch.randint(1, 20, (2, 6, 4))
     query = torch.randint(1, 20, (2, 3))
-    weights = model(story, query, need_weights=True).attention["steps"][0]  # (B, H, T, T)
+    weights = model(story, query, need_weights=True).steps[0]  # (B, H, T, T)
     assert weights.min() < 0 or not torch.allclose(weights.sum(-1), torch.ones(2, 2, 7))
     assert model.epoch_end(1, {"val_loss": 1.0}) == {"hold_schedule": True}
     assert model.epoch_end(2, {"val_loss": 1.1}) == {"hold_schedule": True}
@@ -257,7 +257,7 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     assert model.epoch_end(3, record) == {"restart_schedule": True}
     assert record["linear_start_ended"] and not bool(model.linear_phase)
     assert model.epoch_end(4, {"val_loss": 0.5}) is None
-    weights = model(story, query, need_weights=True).attention["steps"][0]
+    weights = model(story, query, need_weights=True).steps[0]
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 7))  # softmax back
     model.load_state_dict(state)  # a checkpoint from inside the phase resumes inside it
     assert bool(model.linear_phase)
@@ -300,7 +300,7 @@ def test_equal_query_key_init_scores_same_content_positively(qk_init):
                       linear_start=True, qk_init=qk_init)  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
     story, query = torch.randint(1, 20, (8, 6, 4)), torch.randint(1, 20, (8, 3))
-    scores = model(story, query, need_weights=True).attention["steps"][:, 0]  # (B, H, T, T)
+    scores = model(story, query, need_weights=True).steps[:, 0]  # (B, H, T, T)
     self_scores = scores.diagonal(dim1=-2, dim2=-1)  # (B, H, T)
     if qk_init == "equal":
         assert self_scores.min() >= 0
@@ -473,7 +473,7 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     model.pointer.register_forward_hook(lambda module, args, result: reads.append(args[0]))
     out = model(story, query, need_weights=True)
     torch.testing.assert_close(model(story, query).logits, out.logits)  # slots cut: same
-    weights = out.attention["pointer"]  # (B, M)
+    weights = out.pointer  # (B, M)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
     assert (weights[:, 3:] == 0).all()
     expected = torch.zeros(2, 20)
@@ -489,6 +489,6 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     model.pointer = pointer
     empty = model(torch.zeros_like(story), query).logits  # no sentence: no copy, no NaN
     assert torch.isfinite(empty[:, 1:]).all()
-    table, names = story_weights(out.attention, 3)  # what amkit explain shows
+    table, names = story_weights(out, 3)  # what amkit explain shows
     assert names == ["step1", "step2", "copy"]
     torch.testing.assert_close(table[:, -1], weights[0, :3])

@@ -26,7 +26,9 @@ import torch.nn.functional as F
 import amkit
 from amkit.errors import UserError
 from amkit.explain.heatmap import save_heatmap
+from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_write_text
+from amkit.models.hooks import ScoreItemsHook
 
 
 @dataclass
@@ -94,7 +96,7 @@ def recommend(
     _, model, data = amkit.load_run(run_dir)
     model.eval()
     info = data.info
-    if info.task != "ranking" or not hasattr(model, "score_items"):
+    if info.task != "ranking" or not isinstance(model, ScoreItemsHook):
         raise UserError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
     numbered = {raw: i for i, raw in info.user_names.items()}
     if user not in numbered:
@@ -163,3 +165,16 @@ def recommend(
             title=f"user {user}: memory slots each recommendation read",
         )
     return result
+
+
+@register_explainer("ranking", takes="user")
+def explain_user_run(request: ExplainRequest) -> str:
+    """``amkit explain RUN_DIR --user ID [--k K]`` (and ``amkit recommend``): the top ``k``
+    items with their reasons, and the files written."""
+    result = recommend(request.run_dir, request.user, request.k, request.out)
+    lines = [result.text()]
+    if result.html is not None:
+        lines.append(f"HTML: {result.html}")
+    if result.png is not None:
+        lines.append(f"heat map: {result.png}")
+    return "\n".join(lines)
