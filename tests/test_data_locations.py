@@ -68,7 +68,7 @@ def test_one_file_datasets_and_item_knowledge_by_name(home):
     (home / "sasrec" / "Video.txt.gz").write_bytes(gzip.compress(lines.encode()))
     assert dataset_path("sasrec") == home / "sasrec" / "Video.txt.gz"
     data = build_sequences(SequencesConfig(source="sasrec", min_count=0, n_negatives=1), 0)
-    assert data.info["n_users"] == 6
+    assert data.info.n_users == 6
     (home / "sasrec" / "Video.txt").write_text(lines)  # as downloaded: the first name wins
     assert dataset_path("sasrec") == home / "sasrec" / "Video.txt"
     with pytest.raises(FileNotFoundError, match=r"ml-1m not found: looked in"):

@@ -27,6 +27,7 @@ __all__ = [
     "EXPLAINERS",
     "ExplainRequest",
     "Explainer",
+    "check_request",
     "explainer_for",
     "register_explainer",
     "run_kind",
