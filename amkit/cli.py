@@ -164,67 +164,33 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _is_translation_run(run_dir: str) -> bool:
-    config = Path(run_dir) / "config.yaml"
-    return config.is_file() and (Path(run_dir) / "spm.model").is_file()
-
-
 def _cmd_explain(args: argparse.Namespace) -> int:
-    out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
-    if args.user is not None:  # a recommendation run: the same as amkit recommend
-        args.k, args.out = args.k or 10, str(out)
-        return _cmd_recommend(args)
-    if args.text is not None and _is_translation_run(args.run_dir):
-        from amkit.explain.alignment import explain_translation
+    from amkit.explain.registry import ExplainRequest, check_request, explainer_for, run_kind
 
-        result = explain_translation(args.run_dir, args.text, out)
-        print(f"translation: {result.translation}")
-        print(f"HTML: {result.html}\nheat map: {result.png}")
-        return 0
-    if args.text is not None:
-        from amkit.explain.text import explain_text
-
-        result = explain_text(args.run_dir, args.text, out)
-        probs = ", ".join(f"{k} {p:.3f}" for k, p in result.probabilities.items())
-        print(f"predicted: {result.label} ({probs})")
-        ranked = sorted(result.tokens, key=lambda v: -v.weight)[:10]
-        print("top tokens: " + ", ".join(f"{v.token} {v.weight:.3f}" for v in ranked))
-        print(f"HTML: {result.html}\nheat map: {result.png}")
-        return 0
-    _, model, data = amkit.load_run(args.run_dir, overrides=args.set)
-    if "meta_task" in data.split(args.split).tensors:
-        from amkit.explain.memory import explain_story
-
-        task = (
-            args.task
-            if args.task is not None
-            else int(data.split(args.split).tensors["meta_task"][0])
-        )
-        png = out / f"explain_task{task}_{args.split}{args.example}.png"
-        result = explain_story(model, data, task, args.example, png, split=args.split)
-        print(result.text)
-        print(f"heat map: {result.png}")
-        return 0
-    if "query" in data.split(args.split).tensors and "tokens" in data.split(args.split).tensors:
-        from amkit.demo import explain_recall_example
-
-        text, png = explain_recall_example(model, data, args.example, out, split=args.split)
-        print(text)
-        print(f"heat map: {png}")
-        return 0
-    raise UserError(f"no explanation for the data of {args.run_dir} yet")
+    model, task = run_kind(args.run_dir, args.set)
+    explainer = explainer_for(model, task)  # registered for the model, else for its task
+    request = ExplainRequest(
+        run_dir=Path(args.run_dir),
+        out=Path(args.out) if args.out else Path(args.run_dir) / "plots",
+        text=args.text,
+        user=args.user,
+        k=args.k or 10,
+        task=args.task,
+        example=args.example,
+        split=args.split,
+        overrides=args.set,
+    )
+    check_request(explainer, request, model)
+    print(explainer.explain(request))
+    return 0
 
 
 def _cmd_recommend(args: argparse.Namespace) -> int:
-    from amkit.explain.recommend import recommend
+    from amkit.explain.recommend import explain_user_run
+    from amkit.explain.registry import ExplainRequest
 
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
-    result = recommend(args.run_dir, args.user, args.k, out)
-    print(result.text())
-    if result.html is not None:
-        print(f"HTML: {result.html}")
-    if result.png is not None:
-        print(f"heat map: {result.png}")
+    print(explain_user_run(ExplainRequest(Path(args.run_dir), out, user=args.user, k=args.k)))
     return 0
 
 
@@ -334,6 +300,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _cmd_ls(args: argparse.Namespace) -> int:
     import amkit.attention  # noqa: F401  (each package registers its components on import)
     import amkit.data  # noqa: F401
+    import amkit.explain  # noqa: F401  (registers explainers)
     import amkit.memory  # noqa: F401
     import amkit.models  # noqa: F401
 

@@ -18,12 +18,10 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import torch
-
 from amkit.data.house import write_house_kb
 from amkit.experiments.run import run
-from amkit.explain.heatmap import save_heatmap
 from amkit.explain.memory import explain_story
+from amkit.explain.recall import explain_recall_example
 
 # Same as configs/demo/recall.yaml (a test keeps them equal).
 DEMO_CONFIG = {
@@ -84,37 +82,6 @@ def _print_epoch(epoch: int, record: dict) -> None:
         f"  epoch {epoch:2d}  train loss {record['train_loss']:.4f}  "
         f"train acc {record['train_accuracy']:.3f}  val acc {record['val_accuracy']:.3f}"
     )
-
-
-def explain_recall_example(
-    model: torch.nn.Module, data, index: int, out_dir: str | Path, split: str = "test"
-) -> tuple[str, Path]:
-    """Text trace and PNG heat map of the query's attention for one recall example."""
-    vocab = data.info.vocab
-    example = data.split(split)[index : index + 1]
-    model.eval()
-    with torch.no_grad():
-        out = model(**example, need_weights=True)
-    weights = out.attention["query"][0]  # (T,)
-    tokens = [vocab[int(t)] for t in example["tokens"][0]]
-    query = vocab[int(example["query"][0])]
-    first_value = len(vocab) - data.info.n_classes  # value tokens come last
-    answer = vocab[first_value + int(example["targets"][0])]
-    predicted = vocab[first_value + int(out.logits.argmax())]
-    lines = [
-        f"  sequence: {' '.join(tokens)}   query: {query}   answer: {answer}"
-        f"   predicted: {predicted}",
-        "  attention: "
-        + "  ".join(f"{tok}:{w:.2f}" for tok, w in zip(tokens, weights.tolist(), strict=True)),
-    ]
-    png = save_heatmap(
-        weights.numpy(),
-        Path(out_dir) / f"query_attention_{split}{index}.png",
-        x_labels=tokens,
-        y_labels=[f"query {query}"],
-        title=f"query {query} -> answer {answer} (predicted {predicted})",
-    )
-    return "\n".join(lines), png
 
 
 # ``amkit demo --quick``: every part on tiny data for one or two epochs, to check that an

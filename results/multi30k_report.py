@@ -101,10 +101,11 @@ def choose_decoding(
     smaller beam on a tie), decode the test set once with it, and write
     ``RUN_DIR/decoding.json``: ``{"val": [...], "chosen", "test", "seconds"}``."""
     from amkit.experiments.run import load_run
+    from amkit.models import RNNSeq2Seq, TransformerSeq2Seq
 
     started = time.perf_counter()
     _, model, data = load_run(run_dir)
-    if not hasattr(model, "extra_metrics") or getattr(model, "tokenizer", None) is None:
+    if not isinstance(model, RNNSeq2Seq | TransformerSeq2Seq) or model.tokenizer is None:
         raise ValueError(f"{run_dir} is not a translation run")
     settings = [(1, length_penalties[0])] if 1 in beams else []
     settings += [(b, lp) for b in beams if b > 1 for lp in length_penalties]

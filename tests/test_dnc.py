@@ -222,8 +222,8 @@ def test_learns_two_supporting_facts_and_explains_what_the_answer_read(tmp_path,
     out = words(batch["story"], batch["query"], need_weights=True)
     real = batch["story"][0][(batch["story"][0] != 0).any(-1)]
     steps = [int((row != 0).sum()) + 1 for row in real]
-    table, _ = story_weights(out.attention, len(steps), steps)
-    write_mass = out.attention["write"][0].sum(-1)  # (T,)
+    table, _ = story_weights(out, len(steps), steps)
+    write_mass = out.write[0].sum(-1)  # (T,)
     torch.testing.assert_close(table[:, -1].sum(), write_mass[: sum(steps)].sum())
     torch.testing.assert_close(table[0, -1], write_mass[: steps[0]].sum())
 

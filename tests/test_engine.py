@@ -93,7 +93,7 @@ def test_save_load_gives_identical_outputs(tmp_path):
         expected = result.model(**batch, need_weights=True)
         got = model(**batch, need_weights=True)
     assert torch.equal(expected.logits, got.logits)
-    assert torch.equal(expected.attention["query"], got.attention["query"])
+    assert torch.equal(expected.query, got.query)
 
 
 @pytest.mark.parametrize("averaging", [[], ["train.ema_decay=0.9"]])

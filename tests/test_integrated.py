@@ -65,17 +65,17 @@ def test_text_weights_of_every_stage_are_distributions_over_real_tokens(encoder,
     tokens = _text()
     out = model(tokens=tokens, need_weights=True)
     assert out.logits.shape == (3, 2)
-    weights = out.attention["tokens"]
+    weights = out.tokens
     assert weights.shape == (3, 10)
     torch.testing.assert_close(weights.sum(-1), torch.ones(3))
     assert torch.all(weights[tokens == 0] == 0)
     if memory == "context":
-        hops = out.attention["memory"]
+        hops = out.memory
         assert hops.shape == (3, 2, 10)
         torch.testing.assert_close(hops.sum(-1), torch.ones(3, 2))
         assert torch.all(hops.permute(0, 2, 1)[tokens == 0] == 0)
     else:
-        assert "memory" not in out.attention
+        assert out.memory is None
     assert model(tokens=tokens).attention == {}
 
 
@@ -85,13 +85,13 @@ def test_story_weights_cover_real_sentences_and_words_only(encoder, attention, m
     story, query = _story()
     out = model(story=story, query=query, need_weights=True)
     assert out.logits.shape == (2, len(VOCAB))
-    words = out.attention["words"]  # (B, M, L)
+    words = out.words  # (B, M, L)
     real_slots = (story != 0).any(-1)
     torch.testing.assert_close(words.sum(-1), real_slots.float())
     assert torch.all(words[story == 0] == 0)
-    torch.testing.assert_close(out.attention["query_words"].sum(-1), torch.ones(2))
+    torch.testing.assert_close(out.query_words.sum(-1), torch.ones(2))
     if memory == "context":
-        hops = out.attention["memory"]  # (B, K, M)
+        hops = out.memory  # (B, K, M)
         torch.testing.assert_close(hops.sum(-1), torch.ones(2, 2))
         assert torch.all(hops[1, :, 1:] == 0)  # empty slots get no weight
 
@@ -156,7 +156,7 @@ def test_kb_knowledge_attention_weights_include_the_sentinel(tmp_path):
     model = _model(QA_INFO, tmp_path, knowledge="kb")
     story, query = _story()
     out = model(story=story, query=query, need_weights=True)
-    facts = out.attention["knowledge"]  # (B, M, L, E + 1)
+    facts = out.knowledge  # (B, M, L, E + 1)
     assert facts.shape == (2, 4, 5, 7)
     kitchen = story == VOCAB.index("kitchen")
     torch.testing.assert_close(facts[kitchen].sum(-1), torch.ones(int(kitchen.sum())))
@@ -241,7 +241,7 @@ def test_store_memory_reads_the_external_store_and_learns_through_what_it_read(t
     model = _model(TEXT_INFO, memory="store", store_path=str(tmp_path / "store"), store_k=5)
     tokens = _text()
     out = model(tokens=tokens, targets=torch.tensor([0, 1, 0]), need_weights=True)
-    weights, ids = out.attention["store"], out.attention["store_ids"]  # (B, K, k)
+    weights, ids = out.store, out.store_ids  # (B, K, k)
     assert weights.shape == ids.shape == (3, 2, 5)
     assert set(ids[ids >= 0].tolist()) <= {10, 11, 12}
     assert torch.all(weights[ids < 0] == 0)  # only 3 entries: 2 padded slots per read

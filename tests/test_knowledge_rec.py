@@ -125,7 +125,7 @@ def test_reads_weigh_only_filled_slots_and_full_ranking_matches_candidates(tmp_p
     torch.testing.assert_close(every.gather(1, test["candidates"]), out.logits)
     if not model.config.memory:
         return
-    weights = out.attention["memory"]  # (B, C, A)
+    weights = out.memory  # (B, C, A)
     _, _, filled = model._last_state(test["seq"])
     assert torch.all(weights[~filled.unsqueeze(1).expand_as(weights)] == 0)
     torch.testing.assert_close(weights.sum(-1), torch.ones(weights.shape[:2]))
@@ -234,7 +234,7 @@ def test_latent_slots_work_without_item_knowledge(tmp_path):
     assert result.metrics["test"]["full_hr@10"] >= 0.9, result.history
     test = result.data.split("test")[:4]
     out = result.model.eval()(test["seq"], candidates=test["candidates"], need_weights=True)
-    torch.testing.assert_close(out.attention["memory"].sum(-1), torch.ones(4, 6))
+    torch.testing.assert_close(out.memory.sum(-1), torch.ones(4, 6))
     from amkit.explain.recommend import recommend
 
     assert recommend(result.run_dir, "u1", k=2).items[0].shares[0][0].startswith("slot")

@@ -478,16 +478,19 @@ def test_attn_bias_under_bf16_autocast_stays_close_to_float32():
 
 
 @pytest.mark.parametrize("need_weights", [False, True])
-def test_linear_attention_uses_the_scaled_scores_as_weights(need_weights):
-    """``linear = True`` (MemN2N's linear start): weights = q k^T / sqrt(Dh) with masked keys
-    at 0 and no softmax, on the fused and the explicit path; off again, the softmax is back."""
+@pytest.mark.parametrize("projected", [False, True])
+def test_linear_attention_uses_the_scaled_scores_as_weights(need_weights, projected):
+    """``linear=True`` (MemN2N's linear start): weights = q k^T / sqrt(Dh) with masked keys
+    at exactly 0 and no softmax, whether or not the weights are asked for and whether the
+    keys come raw or projected (``kv``); the call after it, without ``linear``, has the
+    softmax back: the mode is an argument, the module keeps no state of it."""
     torch.manual_seed(5)
     mha = MultiHeadAttention(D, H).eval()
     x = torch.randn(B, 5, D)
     real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 4 + [False]])
     softmax_out, _ = mha(x, key_padding_mask=real)
-    mha.linear = True
-    out, weights = mha(x, key_padding_mask=real, need_weights=need_weights)
+    kv = mha.project_kv(x) if projected else None
+    out, weights = mha(x, key_padding_mask=real, need_weights=need_weights, kv=kv, linear=True)
     q, k, v = (mha._split_heads(p(x)) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
     scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5
     expected_weights = scores.masked_fill(~real[:, None, None, :], 0.0)  # (B, H, T, S)
@@ -495,7 +498,22 @@ def test_linear_attention_uses_the_scaled_scores_as_weights(need_weights):
     torch.testing.assert_close(out, mha.out_proj(context))
     if need_weights:
         torch.testing.assert_close(weights, expected_weights)
+        assert torch.all(weights[1, :, :, 3:] == 0)  # masked keys: exactly 0
     else:
         assert weights is None
-    mha.linear = False
     torch.testing.assert_close(mha(x, key_padding_mask=real)[0], softmax_out)
+    assert not hasattr(mha, "linear")
+
+
+def test_linear_attention_with_a_causal_mask_and_a_bias_is_the_naive_formula():
+    """Causal keys and an additive bias in linear mode: weights = scaled scores + bias, 0
+    above the diagonal (the bias of a masked key does not leak in)."""
+    torch.manual_seed(6)
+    mha = MultiHeadAttention(D, H).eval()
+    x = torch.randn(B, 4, D)
+    bias = torch.randn(1, H, 4, 4)
+    _, weights = mha(x, is_causal=True, attn_bias=bias, need_weights=True, linear=True)
+    q, k = mha._split_heads(mha.q_proj(x)), mha._split_heads(mha.k_proj(x))
+    scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5 + bias  # (B, H, T, T)
+    expected = scores.masked_fill(~causal_mask(4, 4), 0.0)
+    torch.testing.assert_close(weights, expected)

@@ -95,6 +95,8 @@ def test_bpr_learns_each_users_taste_and_beats_most_popular(tmp_path):
     unseen_a = len({f"a{i}" for i in range(10)} - set(recs.history))
     assert [r.item.startswith("a") for r in recs.items][:unseen_a] == [True] * min(unseen_a, 5)
     assert not recs.items[0].because  # BPR has no attention to give reasons with
+    popular = recommend(pop.run_dir, "u0", k=3)  # nor most-popular, which has no item vectors
+    assert len(popular.items) == 3 and not popular.items[0].because
     # save -> load -> same scores
     _, model, data = amkit.load_run(bpr.run_dir)
     batch = data.split("test")[:8]

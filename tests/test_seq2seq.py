@@ -66,7 +66,7 @@ def test_cross_attention_rows_sum_to_one_and_padding_gets_zero(index):
     model = _models()[index]
     src, tgt_in = _batch()
     out = model(src, tgt_in, need_weights=True)
-    cross = out.attention["cross"]  # (B, T, S)
+    cross = out.cross  # (B, T, S)
     assert out.logits.shape == (3, 5, 20) and cross.shape == (3, 5, 7)
     torch.testing.assert_close(cross.sum(-1), torch.ones(3, 5))
     assert torch.all(cross[1, :, 4:] == 0) and torch.all(cross[2, :, 2:] == 0)
@@ -100,7 +100,7 @@ def test_step_by_step_decoding_equals_the_teacher_forced_forward(index):
             real = tgt_in[:, t] != 0
             expected = out.logits[:, t].float().log_softmax(-1)
             torch.testing.assert_close(log_probs[real], expected[real], atol=1e-5, rtol=1e-5)
-            torch.testing.assert_close(weights[real], out.attention["cross"][real, t])
+            torch.testing.assert_close(weights[real], out.cross[real, t])
 
 
 def test_cached_additive_keys_give_the_attention_blocks_output():

@@ -41,7 +41,7 @@ def test_token_weights_are_a_distribution_over_real_tokens(encoder, pooling):
     tokens = _tokens()
     out = model(tokens, need_weights=True)
     assert out.logits.shape == (4, 2)
-    weights = out.attention["tokens"]
+    weights = out.tokens
     assert weights.shape == (4, 12)
     torch.testing.assert_close(weights.sum(-1), torch.ones(4))
     assert torch.all(weights[tokens == 0] == 0)
@@ -75,7 +75,7 @@ def test_max_pooling_weights_count_the_features_each_token_wins():
     h = model.encoder(model.embed(tokens[:, :12]), tokens != 0)  # (B, T, D)
     winners = h.masked_fill((tokens == 0).unsqueeze(-1), float("-inf")).argmax(1)  # (B, D)
     expected = torch.stack([torch.bincount(w, minlength=12) for w in winners]).float()
-    torch.testing.assert_close(out.attention["tokens"], expected / h.shape[-1])
+    torch.testing.assert_close(out.tokens, expected / h.shape[-1])
 
 
 def test_distillation_loss_is_used_when_the_batch_has_teacher_logits():
@@ -114,7 +114,7 @@ def test_knowledge_attention_reads_each_tokens_facts(
     monkeypatch.setattr("amkit.models.text_classifier.vocabulary_knowledge", _concepts)
     model = _model(encoder=encoder, knowledge="knowledge_attention", d_knowledge=6, dropout=0.0)
     tokens = torch.tensor([[2, 7, 5, 3, 0, 0], [6, 4, 2, 9, 8, 1]])  # good the great bad ...
-    read = model.eval()(tokens, need_weights=True).attention["knowledge"]  # (B, T, E + 1)
+    read = model.eval()(tokens, need_weights=True).knowledge  # (B, T, E + 1)
     assert read.shape == (2, 6, 3)
     torch.testing.assert_close(read[tokens != 0].sum(-1), torch.ones(10))
     assert read[0, 1, -1] == 1.0 and read[0, 4:].eq(0).all()  # "the"; padding
@@ -144,7 +144,7 @@ def test_lexicon_knowledge_is_looked_up_per_token(tmp_path, fusion):
     assert model.knowledge_info["vocab_coverage"] == pytest.approx(4 / 8)  # 8 real words
     out = model.eval()(_tokens(), need_weights=True)
     if fusion == "gate":
-        gate = out.attention["gate"]  # (B, T): mean gate, 0 at padding
+        gate = out.gate  # (B, T): mean gate, 0 at padding
         assert gate.shape == (4, 12) and torch.all(gate[_tokens() == 0] == 0)
         assert torch.all((gate >= 0) & (gate <= 1))
 
@@ -285,7 +285,7 @@ def test_attention_dim_sets_the_width_of_the_pooling_scorer():
     assert _model(encoder="cnn").pooling.proj.out_features == 24  # 3 widths x 8: encoder width
     narrow = _model(encoder="cnn", attention_dim=5).eval()
     assert narrow.pooling.proj.out_features == 5
-    weights = narrow(_tokens(), need_weights=True).attention["tokens"]
+    weights = narrow(_tokens(), need_weights=True).tokens
     torch.testing.assert_close(weights.sum(-1), torch.ones(4))
 
 

@@ -248,7 +248,7 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     model = UniversalTransformerQA(config, info).eval()
     story = torch.randint(1, 20, (2, 6, 4))
     query = torch.randint(1, 20, (2, 3))
-    weights = model(story, query, need_weights=True).attention["steps"][0]  # (B, H, T, T)
+    weights = model(story, query, need_weights=True).steps[0]  # (B, H, T, T)
     assert weights.min() < 0 or not torch.allclose(weights.sum(-1), torch.ones(2, 2, 7))
     assert model.epoch_end(1, {"val_loss": 1.0}) == {"hold_schedule": True}
     assert model.epoch_end(2, {"val_loss": 1.1}) == {"hold_schedule": True}
@@ -257,10 +257,31 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stalls():
     assert model.epoch_end(3, record) == {"restart_schedule": True}
     assert record["linear_start_ended"] and not bool(model.linear_phase)
     assert model.epoch_end(4, {"val_loss": 0.5}) is None
-    weights = model(story, query, need_weights=True).attention["steps"][0]
+    weights = model(story, query, need_weights=True).steps[0]
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 7))  # softmax back
     model.load_state_dict(state)  # a checkpoint from inside the phase resumes inside it
     assert bool(model.linear_phase)
+
+
+@pytest.mark.parametrize("block", ["transformer", "attention"])
+def test_linear_mode_is_a_forward_argument_threaded_to_every_step(block):
+    """``forward(..., linear=True)``: each step's self-attention weights are the naive
+    formula, the scaled scores of that step's (normed) input with padded keys at 0; no
+    attention module keeps a flag, so the next call without it has the softmax again."""
+    torch.manual_seed(4)
+    ut = UniversalTransformer(8, 2, max_positions=6, max_steps=2, act=False, block=block).eval()
+    x = torch.randn(2, 5, 8)
+    real = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    out = ut(x, key_padding_mask=real, need_weights=True, linear=True)
+    attn = ut.layer.attn
+    h = x + ut.coordinates(0, torch.arange(5))
+    h = ut.layer.norm1(h) if block == "transformer" else h
+    q, k = attn._split_heads(attn.q_proj(h)), attn._split_heads(attn.k_proj(h))
+    expected = (q @ k.transpose(-1, -2) / 4**0.5).masked_fill(~real[:, None, None], 0.0)
+    torch.testing.assert_close(out.attention[:, 0], expected)  # (B, H, T, T), step 1
+    again = ut(x, key_padding_mask=real, need_weights=True).attention
+    torch.testing.assert_close(again.sum(-1), torch.ones(2, 2, 2, 5))
+    assert not any(hasattr(m, "linear") for m in ut.attention_layers())
 
 
 @pytest.mark.parametrize("qk_init", ["independent", "equal"])
@@ -279,7 +300,7 @@ def test_equal_query_key_init_scores_same_content_positively(qk_init):
                       linear_start=True, qk_init=qk_init)  # fmt: skip
     model = UniversalTransformerQA(config, info).eval()
     story, query = torch.randint(1, 20, (8, 6, 4)), torch.randint(1, 20, (8, 3))
-    scores = model(story, query, need_weights=True).attention["steps"][:, 0]  # (B, H, T, T)
+    scores = model(story, query, need_weights=True).steps[:, 0]  # (B, H, T, T)
     self_scores = scores.diagonal(dim1=-2, dim2=-1)  # (B, H, T)
     if qk_init == "equal":
         assert self_scores.min() >= 0
@@ -452,7 +473,7 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     model.pointer.register_forward_hook(lambda module, args, result: reads.append(args[0]))
     out = model(story, query, need_weights=True)
     torch.testing.assert_close(model(story, query).logits, out.logits)  # slots cut: same
-    weights = out.attention["pointer"]  # (B, M)
+    weights = out.pointer  # (B, M)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2))
     assert (weights[:, 3:] == 0).all()
     expected = torch.zeros(2, 20)
@@ -468,6 +489,6 @@ def test_copy_pointer_gives_each_word_the_weight_of_its_sentences():
     model.pointer = pointer
     empty = model(torch.zeros_like(story), query).logits  # no sentence: no copy, no NaN
     assert torch.isfinite(empty[:, 1:]).all()
-    table, names = story_weights(out.attention, 3)  # what amkit explain shows
+    table, names = story_weights(out, 3)  # what amkit explain shows
     assert names == ["step1", "step2", "copy"]
     torch.testing.assert_close(table[:, -1], weights[0, :3])

@@ -97,7 +97,7 @@ def test_concept_table_and_knowledge_attention_model():
         config, DataInfo(task="classification", vocab=vocab, n_classes=2, max_len=5)
     ).eval()
     tokens = torch.tensor([[2, 3, 4, 0, 0]])
-    read = model(tokens, need_weights=True).attention["knowledge"]  # (1, 5, 4 + 1)
+    read = model(tokens, need_weights=True).knowledge  # (1, 5, 4 + 1)
     torch.testing.assert_close(read[0, :3].sum(-1), torch.ones(3))
     assert read[0, 2, -1] == 1.0  # "the": no concept, all weight on the sentinel
     assert read[0, 3:].eq(0).all()  # padding

@@ -68,9 +68,6 @@ class MultiHeadAttention(nn.Module):
         self.k_proj = nn.Linear(self.kdim, d_model, bias=bias)
         self.v_proj = nn.Linear(self.vdim, d_model, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-        # linear start (MemN2N's, Sukhbaatar et al. 2015): while True the weights are the
-        # scaled scores themselves, no softmax (masked keys 0); a model sets it per phase
-        self.linear = False
 
     def _split_heads(self, x: Tensor) -> Tensor:
         b, t, _ = x.shape
@@ -94,6 +91,7 @@ class MultiHeadAttention(nn.Module):
         need_weights: bool = False,
         kv: tuple[Tensor, Tensor] | None = None,
         attn_bias: Tensor | None = None,
+        linear: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from ``query`` to ``key``/``value``.
 
@@ -110,13 +108,16 @@ class MultiHeadAttention(nn.Module):
             attn_bias: float, broadcastable to ``(B, H, T, S)``: added to the scaled scores
                 before the softmax (a relative-position bias, Shaw et al. 2018 / T5); masked
                 keys stay at weight 0 whatever their bias.
+            linear: no softmax: the weights are the scaled scores themselves, masked keys 0
+                (MemN2N's linear start, Sukhbaatar et al. 2015, which a model turns on for
+                its first phase); always the explicit path.
 
         Returns:
             ``(output (B, T, D), weights (B, H, T, S) or None)``.
         """
         if kv is not None:
             return self._attend(
-                query, *kv, mask, key_padding_mask, is_causal, need_weights, attn_bias
+                query, *kv, mask, key_padding_mask, is_causal, need_weights, attn_bias, linear
             )
         key = query if key is None else key
         value = key if value is None else value
@@ -139,11 +140,13 @@ class MultiHeadAttention(nn.Module):
                 f"{tuple(value.shape)} must share B, and key and value (B, S)"
             )
         k, v = self.project_kv(key, value)  # (B, H, S, Dh) each
-        return self._attend(query, k, v, mask, key_padding_mask, is_causal, need_weights, attn_bias)
+        return self._attend(
+            query, k, v, mask, key_padding_mask, is_causal, need_weights, attn_bias, linear
+        )
 
     def _attend(
         self, query: Tensor, k: Tensor, v: Tensor, mask, key_padding_mask, is_causal: bool,
-        need_weights: bool, attn_bias: Tensor | None = None,
+        need_weights: bool, attn_bias: Tensor | None = None, linear: bool = False,
     ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
         """``query (B, T, D)`` against projected ``k``, ``v`` ``(B, H, S, Dh)``."""
         if query.dim() != 3 or query.shape[-1] != self.d_model:
@@ -165,13 +168,13 @@ class MultiHeadAttention(nn.Module):
             else merge_masks(mask, key_padding_mask, is_causal, b, t, s, query.device)
         )  # (B|1, H|1, T, S) or None
 
-        if need_weights or self.linear:
+        if need_weights or linear:
             scores = (q @ k.transpose(-1, -2)) * (1.0 / math.sqrt(self.head_dim))  # (B, H, T, S)
             if attn_bias is not None:
                 scores = scores + attn_bias
             if plain_causal:
                 merged = merge_masks(None, None, True, b, t, s, query.device)
-            if self.linear:
+            if linear:
                 weights = scores if merged is None else scores.masked_fill(~merged, 0.0)
             else:
                 weights = masked_softmax(scores, merged)  # (B, H, T, S)

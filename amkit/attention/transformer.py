@@ -47,11 +47,12 @@ class TransformerEncoderLayer(nn.Module):
         need_weights: bool = False,
         attn_bias: Tensor | None = None,
         key_transform: nn.Module | None = None,
+        linear: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
-        """``x (B, T, D)``; masks and ``attn_bias`` (float, added to the attention scores,
-        broadcastable to ``(B, H, T, T)``) as :class:`MultiHeadAttention` takes them;
-        ``key_transform`` (D -> D) maps the normed input before the key projection only
-        (a Universal Transformer's per-step keys)."""
+        """``x (B, T, D)``; masks, ``attn_bias`` (float, added to the attention scores,
+        broadcastable to ``(B, H, T, T)``) and ``linear`` (no softmax: MemN2N's linear start)
+        as :class:`MultiHeadAttention` takes them; ``key_transform`` (D -> D) maps the normed
+        input before the key projection only (a Universal Transformer's per-step keys)."""
         h = self.norm1(x)
         attended, weights = self.attn(
             h,
@@ -62,6 +63,7 @@ class TransformerEncoderLayer(nn.Module):
             is_causal=is_causal,
             need_weights=need_weights,
             attn_bias=attn_bias,
+            linear=linear,
         )  # (B, T, D), (B, H, T, T)
         x = x + self.drop(attended)
         x = x + self.drop(self.ff(self.norm2(x)))

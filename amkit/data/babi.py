@@ -387,7 +387,7 @@ def vectorize(
     }
 
 
-@register_dataset("babi", config=BabiDataConfig)
+@register_dataset("babi", config=BabiDataConfig, task="story_qa")
 def build_babi(config: BabiDataConfig, seed: int) -> DataBundle:
     splits = read_splits(config, seed)
     vocab = build_vocab(splits.train + splits.val + splits.test)

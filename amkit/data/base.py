@@ -267,13 +267,18 @@ class DataBundle:
 class DatasetEntry:
     build: Any
     config_cls: type
+    task: str  # what DataInfo.task its bundles state: known from a run's config alone
 
 
-def register_dataset(name: str, config: type):
-    """Function decorator: ``build(config, seed) -> DataBundle`` registered under ``name``."""
+def register_dataset(name: str, config: type, task: str):
+    """Function decorator: ``build(config, seed) -> DataBundle`` registered under ``name``;
+    ``task`` (one of :data:`TASKS`) is the ``DataInfo.task`` of what it builds, so a run's
+    task is known from its config without building its data (``amkit explain``)."""
+    if task not in TASKS:
+        raise UserError(f"dataset {name!r}: task {task!r} is not one of {', '.join(TASKS)}")
 
     def decorator(fn):
-        DATASETS.register(name)(DatasetEntry(fn, config))
+        DATASETS.register(name)(DatasetEntry(fn, config, task))
         return fn
 
     return decorator

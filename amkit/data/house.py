@@ -88,7 +88,7 @@ class HouseStoriesConfig:
     memory_size: int = option(20, ge=1)
 
 
-@register_dataset("house_stories", config=HouseStoriesConfig)
+@register_dataset("house_stories", config=HouseStoriesConfig, task="story_qa")
 def build_house_stories(config: HouseStoriesConfig, seed: int) -> DataBundle:
     from amkit.data.babi import BabiDataConfig, build_babi
 

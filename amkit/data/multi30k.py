@@ -145,7 +145,7 @@ class TranslationDataConfig:
         return []
 
 
-@register_dataset("translation", config=TranslationDataConfig)
+@register_dataset("translation", config=TranslationDataConfig, task="translation")
 def build_translation(config: TranslationDataConfig, seed: int) -> DataBundle:
     folder = dataset_path("multi30k", config.path)
 

@@ -63,7 +63,7 @@ def generate_recall(config: RecallDataConfig, n: int, generator: torch.Generator
     }
 
 
-@register_dataset("associative_recall", config=RecallDataConfig)
+@register_dataset("associative_recall", config=RecallDataConfig, task="classification")
 def build_recall(config: RecallDataConfig, seed: int) -> DataBundle:
     generator = torch.Generator().manual_seed(seed)
     splits = {

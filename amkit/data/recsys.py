@@ -222,7 +222,7 @@ def _negatives(rng, n_items: int, exclude: set[int], n: int) -> list[int]:
     return out
 
 
-@register_dataset("sequences", config=SequencesConfig)
+@register_dataset("sequences", config=SequencesConfig, task="ranking")
 def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     """Leave-one-out tensors: ``train`` {seq, pos, user, targets=1}, ``val`` / ``test`` {seq,
     user, candidates (target first, then ``n_negatives`` items the user never interacted

@@ -134,7 +134,7 @@ class GeneratedBabiConfig:
         return [f"tasks: generated stories exist for 1 and 2 only, got {bad}"] if bad else []
 
 
-@register_dataset("babi_generated", config=GeneratedBabiConfig)
+@register_dataset("babi_generated", config=GeneratedBabiConfig, task="story_qa")
 def build_generated(config: GeneratedBabiConfig, seed: int) -> DataBundle:
     import tempfile
 

@@ -277,7 +277,7 @@ def text_dataset(name: str, config: type):
 
     def decorator(reader: Callable[[Any], LabelledTexts]):
         TEXT_SOURCES[name] = reader
-        register_dataset(name, config=config)(
+        register_dataset(name, config=config, task="classification")(
             lambda cfg, seed: build_text_bundle(cfg, seed, reader(cfg))
         )
         return reader

@@ -18,6 +18,7 @@ import torch
 import amkit
 from amkit.errors import UserError
 from amkit.explain.heatmap import save_heatmap
+from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_write_text
 
 
@@ -76,3 +77,10 @@ def explain_translation(
     page = out_dir / "alignment.html"
     atomic_write_text(page, render_alignment_html(source, target, weights, translations[0]))
     return AlignmentExplanation(translations[0], source, target, weights, png, page)
+
+
+@register_explainer("translation", takes="text")
+def explain_translation_run(request: ExplainRequest) -> str:
+    """``amkit explain RUN_DIR --text "..."``: :func:`explain_translation` of a sentence."""
+    result = explain_translation(request.run_dir, request.text, request.out)
+    return f"translation: {result.translation}\nHTML: {result.html}\nheat map: {result.png}"

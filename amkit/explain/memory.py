@@ -13,7 +13,12 @@ from torch import nn
 
 from amkit.data.base import DataBundle, model_inputs
 from amkit.errors import UserError
+from amkit.experiments.run import load_run
 from amkit.explain.heatmap import save_heatmap
+from amkit.explain.registry import ExplainRequest, register_explainer
+from amkit.models.base import ModelOutput
+from amkit.models.integrated import IntegratedOutput
+from amkit.models.qa import DNCQA, DNCOutput, EntNetOutput, MemN2NOutput, UTQAOutput
 
 
 @dataclass
@@ -60,7 +65,7 @@ def explain_story(
     sentences = record.story[-memory_size:]
     ids = record.story_ids[-memory_size:]
     steps = _steps_per_sentence(model, batch)
-    weights, columns = story_weights(out.attention, len(sentences), steps)  # (M_real, C)
+    weights, columns = story_weights(out, len(sentences), steps)  # (M_real, C)
     predicted = vocab[int(out.logits.argmax())]
     header = " " * 8 + "".join(f"{name:>7}" for name in columns)
     lines = [f"task {task}, {split} question {example} ({record.source})", header]
@@ -74,7 +79,7 @@ def explain_story(
         f"predicted: {predicted} ({'right' if correct else 'wrong'})"
     )
     lines.append("(* = supporting fact)")
-    lines += _stage_lines(model, out.attention, batch["story"][0], vocab, len(sentences))
+    lines += _stage_lines(model, out, batch["story"][0], vocab, len(sentences))
     labels = [
         f"{'*' if i in record.supporting else ' '}{i}: {' '.join(s)}"
         for i, s in zip(ids, sentences, strict=True)
@@ -89,10 +94,24 @@ def explain_story(
     return StoryExplanation("\n".join(lines), png, correct)
 
 
+@register_explainer("story_qa", takes="example")
+def explain_story_run(request: ExplainRequest) -> str:
+    """``amkit explain RUN_DIR [--task T] [--example N]``: :func:`explain_story` of a story-QA
+    run (the run's data is rebuilt); the task defaults to the split's first."""
+    _, model, data = load_run(request.run_dir, overrides=request.overrides)
+    task = request.task
+    if task is None:
+        task = int(data.split(request.split).tensors["meta_task"][0])
+    png = request.out / f"explain_task{task}_{request.split}{request.example}.png"
+    result = explain_story(model, data, task, request.example, png, split=request.split)
+    return f"{result.text}\nheat map: {result.png}"
+
+
 def story_weights(
-    attention: dict, n_sentences: int, steps_per_sentence: list[int] | None = None
+    out: ModelOutput, n_sentences: int, steps_per_sentence: list[int] | None = None
 ) -> tuple[torch.Tensor, list[str]]:
-    """``(n_sentences, C)`` weights of one example over its story, and the column names.
+    """``(n_sentences, C)`` weights of one example over its story, and the column names,
+    from a story model's output (called with ``need_weights=True``).
 
     MemN2N / integrated: attention of each hop; EntNet: the gate each slot opened for each
     sentence; Universal Transformer: the question's attention (mean over heads) per step;
@@ -100,19 +119,20 @@ def story_weights(
     read (:func:`dnc_read_trace`), plus each sentence's write mass. ``steps_per_sentence``:
     the DNC's input steps per sentence (one per sentence, or its words + an end marker).
     """
-    if "write" in attention and "read" in attention:
-        return _dnc_story_weights(attention, n_sentences, steps_per_sentence)
-    hops = attention.get("hops", attention.get("memory"))
-    if hops is not None:
+    if isinstance(out, DNCOutput) and out.write is not None and out.read is not None:
+        return _dnc_story_weights(out, n_sentences, steps_per_sentence)
+    hops = out.hops if isinstance(out, MemN2NOutput) else None
+    hops = out.memory if isinstance(out, IntegratedOutput) else hops
+    if hops is not None:  # (B, K, M)
         return hops[0, :, :n_sentences].T, [f"hop{k + 1}" for k in range(hops.shape[1])]
-    if "gates" in attention:
-        gates = attention["gates"][0, :n_sentences]  # (M_real, S)
+    if isinstance(out, EntNetOutput) and out.gates is not None:
+        gates = out.gates[0, :n_sentences]  # (M_real, S)
         return gates, [f"slot{j + 1}" for j in range(gates.shape[1])]
-    if "steps" in attention:
-        question = attention["steps"][0, :, :, -1, :n_sentences].mean(1)  # (K, M_real)
+    if isinstance(out, UTQAOutput) and out.steps is not None:
+        question = out.steps[0, :, :, -1, :n_sentences].mean(1)  # (K, M_real)
         names = [f"step{k + 1}" for k in range(question.shape[0])]
-        if "pointer" in attention:
-            question = torch.cat([question, attention["pointer"][:1, :n_sentences]])
+        if out.pointer is not None:
+            question = torch.cat([question, out.pointer[:1, :n_sentences]])
             names.append("copy")
         return question.T, names
     raise UserError(
@@ -138,9 +158,9 @@ def dnc_read_trace(write: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
 
 
 def _dnc_story_weights(
-    attention: dict, n_sentences: int, steps_per_sentence: list[int] | None
+    out: DNCOutput, n_sentences: int, steps_per_sentence: list[int] | None
 ) -> tuple[torch.Tensor, list[str]]:
-    write, read = attention["write"][0], attention["read"][0]  # (T, N), (T, R, N)
+    write, read = out.write[0], out.read[0]  # (T, N), (T, R, N)
     per_step = torch.cat([dnc_read_trace(write, read), write.sum(-1, keepdim=True)], 1)
     counts = steps_per_sentence or [1] * n_sentences
     owner = torch.repeat_interleave(torch.arange(n_sentences), torch.tensor(counts))
@@ -151,35 +171,37 @@ def _dnc_story_weights(
 def _steps_per_sentence(model, batch: dict[str, torch.Tensor]) -> list[int] | None:
     """A word-step DNC's input steps per sentence (its words and its end marker), read off
     the model's own step layout (:meth:`DNCQA.word_steps`) for the batch's one example."""
-    if getattr(getattr(model, "config", None), "step", None) != "word":
+    if not isinstance(model, DNCQA) or model.config.step != "word":
         return None
     tokens, _ = model.word_steps(batch["story"], batch["query"])
     ends = (tokens[0] == model.end_of_sentence).nonzero().flatten() + 1
     return torch.diff(ends, prepend=ends.new_zeros(1)).tolist()
 
 
-def _stage_lines(model, attention: dict, story, vocab: list[str], n_real: int) -> list[str]:
+def _stage_lines(model, out: ModelOutput, story, vocab: list[str], n_real: int) -> list[str]:
     """Word attention (top words per sentence) and facts read, when the model returns them."""
     lines = []
-    if "ponder" in attention:
-        steps = attention["ponder"][0, :n_real].int().tolist()
+    if isinstance(out, UTQAOutput) and out.ponder is not None:
+        steps = out.ponder[0, :n_real].int().tolist()
         lines.append(f"steps each sentence pondered (ACT): {steps}")
+    if not isinstance(out, IntegratedOutput):
+        return lines
     slots = (story != 0).any(-1).nonzero().flatten().tolist()[-n_real:]  # the real sentences
-    if "words" in attention:
+    if out.words is not None:
         lines.append("word attention (top words of each sentence):")
         for slot in slots:
-            weights = attention["words"][0, slot]
+            weights = out.words[0, slot]  # (L,)
             top = weights.argsort(descending=True)[:2].tolist()
             words = ", ".join(f"{vocab[int(story[slot, j])]} {float(weights[j]):.2f}" for j in top)
             lines.append(f"  {words}")
-    knowledge = getattr(getattr(model, "encoder", None), "knowledge", None)
-    if "knowledge" in attention and hasattr(knowledge, "fact_names"):
+    knowledge = model.encoder.knowledge
+    if out.knowledge is not None and hasattr(knowledge, "fact_names"):
         lines.append("knowledge read (weight on facts; the rest went to 'no knowledge'):")
         for slot in slots:
             for j, token in enumerate(story[slot].tolist()):
                 names = knowledge.fact_names(token) if token else []
                 if names:
-                    read = attention["knowledge"][0, slot, j]
+                    read = out.knowledge[0, slot, j]  # (E + 1,)
                     facts = ", ".join(f"{n} {float(read[i]):.2f}" for i, n in enumerate(names))
                     lines.append(f"  {vocab[token]}: {facts}")
     return lines

@@ -26,7 +26,11 @@ import torch.nn.functional as F
 import amkit
 from amkit.errors import UserError
 from amkit.explain.heatmap import save_heatmap
+from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_write_text
+from amkit.models.hooks import ScoreItemsHook
+from amkit.models.knowledge_rec import KnowledgeRec, KnowledgeRecOutput
+from amkit.models.seqrec import SASRecOutput
 
 
 @dataclass
@@ -97,7 +101,7 @@ def recommend(
     _, model, data = amkit.load_run(run_dir)
     model.eval()
     info = data.info
-    if info.task != "ranking" or not hasattr(model, "score_items"):
+    if info.task != "ranking" or not isinstance(model, ScoreItemsHook):
         raise UserError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
     numbered = {raw: i for i, raw in info.user_names.items()}
     if user not in numbered:
@@ -116,19 +120,21 @@ def recommend(
         return str(info.item_names[item])
 
     with torch.no_grad():
-        scores = model.score_items(seq, torch.tensor([numbered[user]]))[0]  # (I + 1,)
+        uid = torch.tensor([numbered[user]])
+        scores = model.score_items(seq, uid)[0]  # (I + 1,)
         scores[0] = float("-inf")
         scores[torch.tensor(history)] = float("-inf")
         top = scores.topk(k)
-        vectors = getattr(model, "item_vectors", getattr(model, "items", None))
-        sasrec = getattr(model, "sasrec", model)
-        attention = None
-        if vectors is not None and hasattr(sasrec, "encode_with_weights"):
-            _, weights = sasrec.encode_with_weights(vectors(seq), seq != 0)
-            attention = weights[-1][0].mean(0)[-1]  # (L,) last position, mean over heads
-        memory, slot_names = None, []
-        if getattr(getattr(model, "config", None), "memory", False):
-            _, memory = model.score_candidates(seq, top.indices.unsqueeze(0))  # (1, K, A)
+        # the model's own weights for the top items: its blocks' attention over the history
+        # (SASRec, knowledge_rec) and the memory slots each item read (knowledge_rec)
+        out = model(seq=seq, candidates=top.indices.unsqueeze(0), user=uid, need_weights=True)
+        attention = memory = vectors = None
+        if isinstance(out, SASRecOutput | KnowledgeRecOutput) and out.blocks is not None:
+            attention = out.blocks[0, -1].mean(0)[-1]  # (L,) last block and position, mean of heads
+            vectors = model.item_vectors if isinstance(model, KnowledgeRec) else model.items
+        slot_names = []
+        if isinstance(out, KnowledgeRecOutput) and out.memory is not None:
+            memory = out.memory  # (1, K, A)
             latent = model.config.latent_slots
             slot_names = (
                 [f"slot{a + 1}" for a in range(latent)] if latent else knowledge.attribute_names
@@ -166,3 +172,16 @@ def recommend(
             title=f"user {user}: memory slots each recommendation read",
         )
     return result
+
+
+@register_explainer("ranking", takes="user")
+def explain_user_run(request: ExplainRequest) -> str:
+    """``amkit explain RUN_DIR --user ID [--k K]`` (and ``amkit recommend``): the top ``k``
+    items with their reasons, and the files written."""
+    result = recommend(request.run_dir, request.user, request.k, request.out)
+    lines = [result.text()]
+    if result.html is not None:
+        lines.append(f"HTML: {result.html}")
+    if result.png is not None:
+        lines.append(f"heat map: {result.png}")
+    return "\n".join(lines)

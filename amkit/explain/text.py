@@ -4,7 +4,7 @@
 
 The run directory's ``vocab.json`` and ``labels.json`` (and ``phrases.json``, when the run
 linked multi-word names) turn the text into ids exactly as in training; no dataset is read.
-Each token is shaded by how much it counted for the pooled vector (``attention["tokens"]``);
+Each token is shaded by how much it counted for the pooled vector (the output's ``tokens``);
 with ``knowledge: knowledge_attention`` each token also lists the WordNet concepts it
 attended to and the weight left on the "no knowledge" sentinel; with a gated fusion the gate
 is shown.
@@ -28,6 +28,7 @@ from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_toke
 from amkit.errors import UserError
 from amkit.experiments.loading import load
 from amkit.explain.heatmap import plt, save_figure
+from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_write_text
 
 
@@ -82,10 +83,10 @@ def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExp
     ids = torch.tensor([vocab.encode(words)])  # (1, T)
     out = model(ids, need_weights=True)
     probabilities = out.logits.softmax(-1)[0].tolist()
-    weights = out.attention["tokens"][0].tolist()  # (T,)
+    weights = out.tokens[0].tolist()  # (T,)
     views = [TokenView(w, weights[i]) for i, w in enumerate(words)]
-    if "knowledge" in out.attention:
-        read = out.attention["knowledge"][0]  # (T, E + 1)
+    if out.knowledge is not None:
+        read = out.knowledge[0]  # (T, E + 1)
         fact_ids = model.knowledge_table[ids[0]]  # (T, E)
         for i, view in enumerate(views):
             view.no_knowledge = float(read[i, -1])
@@ -94,9 +95,9 @@ def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExp
                 for j, f in enumerate(fact_ids[i].tolist())
                 if f != 0
             ]
-    if "gate" in out.attention:
+    if out.gate is not None:
         for i, view in enumerate(views):
-            view.gate = float(out.attention["gate"][0, i])
+            view.gate = float(out.gate[0, i])
     label = labels[int(np.argmax(probabilities))]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -160,3 +161,17 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
     return save_figure(fig, path, dpi=110)
+
+
+@register_explainer("classification", takes="text")
+def explain_text_run(request: ExplainRequest) -> str:
+    """``amkit explain RUN_DIR --text "..."``: :func:`explain_text`, reported as the predicted
+    label, the ten tokens that counted most and the files written."""
+    result = explain_text(request.run_dir, request.text, request.out)
+    probs = ", ".join(f"{k} {p:.3f}" for k, p in result.probabilities.items())
+    ranked = sorted(result.tokens, key=lambda v: -v.weight)[:10]
+    return (
+        f"predicted: {result.label} ({probs})\n"
+        "top tokens: " + ", ".join(f"{v.token} {v.weight:.3f}" for v in ranked) + "\n"
+        f"HTML: {result.html}\nheat map: {result.png}"
+    )

@@ -198,11 +198,13 @@ class UniversalTransformer(nn.Module):
         key_padding_mask: Tensor | None = None,
         need_weights: bool = False,
         positions: Tensor | None = None,
+        linear: bool = False,
     ) -> UTOutput:
         """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions; ``positions``
         the position index of each column, ``(T,)`` or per row ``(B, T)`` (default
         ``0..T-1``; a caller that drops padding columns passes the indices the kept ones
-        had)."""
+        had); ``linear``: every step's self-attention without its softmax, the weights the
+        scaled scores (MemN2N's linear start, not in the UT paper)."""
         batch, length, _ = x.shape
         if positions is None:
             positions = torch.arange(length, device=x.device)
@@ -252,6 +254,7 @@ class UniversalTransformer(nn.Module):
                     key_padding_mask=key_padding_mask,
                     need_weights=need_weights,
                     attn_bias=attn_bias,
+                    linear=linear,
                 )
                 state = state + attended
             else:
@@ -261,6 +264,7 @@ class UniversalTransformer(nn.Module):
                     need_weights=need_weights,
                     attn_bias=attn_bias,
                     key_transform=key_transform,
+                    linear=linear,
                 )
             if self.update == "last":  # the memories stay as they came in
                 state = torch.cat([x[:, :-1], state[:, -1:]], dim=1)

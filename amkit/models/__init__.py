@@ -1,41 +1,65 @@
 """Complete task models, one family per file, registered by name in :data:`MODELS`.
 
 Every model is ``ModelClass(config, data_info)`` with a ``@dataclass`` config whose defaults
-reproduce its paper; ``forward(**batch)`` returns a :class:`ModelOutput`.
+reproduce its paper; ``forward(**batch)`` returns its family's :class:`ModelOutput` (e.g.
+:class:`MemN2NOutput`), whose typed fields hold the attention weights when asked
+(``need_weights=True``). The optional methods the trainer calls are the protocols of
+:mod:`amkit.models.hooks`.
 """
 
-from amkit.models.base import MODELS, ModelOutput, build_model, register_model
-from amkit.models.integrated import IntegratedConfig, IntegratedModel
-from amkit.models.knowledge_rec import KnowledgeRec, KnowledgeRecConfig
+from amkit.models.base import MODELS, ModelOutput, build_model, not_attention, register_model
+from amkit.models.hooks import (
+    HOOKS,
+    CompileStepsHook,
+    EpochEndHook,
+    ExtraMetricsHook,
+    ScoreItemsHook,
+)
+from amkit.models.integrated import IntegratedConfig, IntegratedModel, IntegratedOutput
+from amkit.models.knowledge_rec import KnowledgeRec, KnowledgeRecConfig, KnowledgeRecOutput
 from amkit.models.qa import (
     DNCQA,
     DNCConfig,
+    DNCOutput,
     EntNetConfig,
+    EntNetOutput,
     EntNetQA,
     MemN2NConfig,
+    MemN2NOutput,
     MemN2NQA,
     UniversalTransformerQA,
     UTConfig,
+    UTQAOutput,
 )
 from amkit.models.rec_baselines import BPRMF, BPRConfig, Popularity, PopularityConfig
-from amkit.models.recall import RecallAttention, RecallModelConfig
-from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq
-from amkit.models.seqrec import SASRec, SASRecConfig
-from amkit.models.text_classifier import TextClassifier, TextClassifierConfig
+from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
+from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
+from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
+from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 
 __all__ = [
     "BPRMF",
     "DNCQA",
+    "HOOKS",
     "MODELS",
     "BPRConfig",
+    "CompileStepsHook",
     "DNCConfig",
+    "DNCOutput",
     "EntNetConfig",
+    "EntNetOutput",
     "EntNetQA",
+    "EpochEndHook",
+    "ExtraMetricsHook",
     "IntegratedConfig",
     "IntegratedModel",
+    "IntegratedOutput",
+    "ScoreItemsHook",
     "KnowledgeRec",
     "KnowledgeRecConfig",
+    "KnowledgeRecOutput",
     "MemN2NConfig",
+    "MemN2NOutput",
     "MemN2NQA",
     "ModelOutput",
     "Popularity",
@@ -43,14 +67,20 @@ __all__ = [
     "RNNSeq2Seq",
     "RecallAttention",
     "RecallModelConfig",
+    "RecallOutput",
     "SASRec",
     "SASRecConfig",
+    "SASRecOutput",
     "Seq2SeqConfig",
     "TextClassifier",
     "TextClassifierConfig",
+    "TextClassifierOutput",
     "TransformerSeq2Seq",
+    "TranslationOutput",
     "UTConfig",
+    "UTQAOutput",
     "UniversalTransformerQA",
     "build_model",
+    "not_attention",
     "register_model",
 ]

@@ -2,13 +2,14 @@
 
 A model is a plain ``nn.Module`` with a ``@dataclass`` config. It is built as
 ``ModelClass(config, data_info)`` where ``data_info`` carries what the data decides
-(vocabulary size, number of classes, ...), and its ``forward(**batch)`` returns a
-:class:`ModelOutput`; the trainer knows nothing else about it.
+(vocabulary size, number of classes, ...), and its ``forward(**batch)`` returns its family's
+:class:`ModelOutput`; the trainer knows nothing else about it, except the optional hooks of
+:mod:`amkit.models.hooks`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from torch import Tensor, nn
@@ -23,18 +24,42 @@ its config dataclass, filled by :func:`register_model`; ``amkit ls`` prints them
 
 @dataclass
 class ModelOutput:
-    """Output of every amkit task model.
+    """Output of every amkit task model; each model family extends it with typed fields
+    for its weights (the Hugging Face ``ModelOutput`` pattern), e.g.
+    :class:`~amkit.models.qa.memn2n.MemN2NOutput`'s ``hops``.
+
+    Those fields are ``None`` unless the model was called with ``need_weights=True``; a
+    field that holds something other than attention weights (ids, step counts) is declared
+    with :func:`not_attention`.
 
     Attributes:
-        logits: ``(B, C)`` class scores.
+        logits: ``(B, C)`` class scores (``(B, T, V)`` for a model that predicts a token per
+            position).
         loss: scalar training loss, present when targets were given.
-        attention: named attention weights, present when ``need_weights=True``; e.g.
-            ``{"query": (B, S)}`` or ``{"encoder.layer0": (B, H, T, T)}``.
     """
 
     logits: Tensor
     loss: Tensor | None = None
-    attention: dict[str, Tensor] = field(default_factory=dict)
+
+    @property
+    def attention(self) -> dict[str, Tensor]:
+        """The attention fields that are set, ``{field name: tensor}`` (read-only): for
+        consumers that treat every model alike (a contract test, a generic viewer). A
+        consumer of one family reads its typed fields instead."""
+        return {
+            f.name: value
+            for f in fields(self)
+            if f.name not in ("logits", "loss")
+            and f.metadata.get("attention", True)
+            and isinstance(value := getattr(self, f.name), Tensor)
+        }
+
+
+def not_attention() -> Any:
+    """A ``None``-defaulted output field that :attr:`ModelOutput.attention` leaves out: what
+    comes with the weights but is not one (the ids a store read, the steps a position
+    pondered)."""
+    return field(default=None, metadata={"attention": False})
 
 
 @dataclass

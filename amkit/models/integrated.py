@@ -33,10 +33,11 @@ Stages (config keys):
    reading: the query plus the mean of the memory.
 5. head: a linear map to the classes (answer words for QA).
 
-``need_weights=True`` returns every stage's weights in ``ModelOutput.attention``: ``tokens``
-``(B, T)`` or ``words`` ``(B, M, L)`` and ``query_words`` ``(B, Lq)`` (attention pooling),
-``knowledge`` ``(B, T, E + 1)`` or ``(B, M, L, E + 1)`` (last column: the sentinel),
-``gate`` (gated fusion), and ``memory`` ``(B, K, T)`` or ``(B, K, M)`` (one row per hop).
+``need_weights=True`` returns every stage's weights in an :class:`IntegratedOutput`:
+``tokens`` ``(B, T)`` or ``words`` ``(B, M, L)`` and ``query_words`` ``(B, Lq)`` (attention
+pooling), ``knowledge`` ``(B, T, E + 1)`` or ``(B, M, L, E + 1)`` (last column: the
+sentinel), ``gate`` (gated fusion), ``memory`` ``(B, K, T)`` or ``(B, K, M)`` (one row per
+hop), or ``store`` and ``store_ids`` ``(B, K, k)`` (the external store's reads).
 
 Legend: B batch, T tokens, M memory slots (sentences), L words per sentence, Lq question
 words, E facts per word, K hops, D ``d_model``, C classes.
@@ -63,7 +64,7 @@ from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.knowledge.tables import vocabulary_knowledge
 from amkit.memory.kv import KeyValueMemory
 from amkit.memory.memn2n import position_encoding_weights
-from amkit.models.base import ModelOutput, register_model
+from amkit.models.base import ModelOutput, not_attention, register_model
 
 log = logging.getLogger("amkit")
 
@@ -97,6 +98,36 @@ class IntegratedConfig:
         if self.encoder == "bigru" and self.d_model % 2:
             problems.append(f"d_model ({self.d_model}) must be even for the bigru encoder")
         return problems
+
+
+@dataclass
+class IntegratedOutput(ModelOutput):
+    """:class:`IntegratedModel`'s output; the weights of the stages that are on come with
+    ``need_weights``. Text (``tokens`` input) or story (``story`` + ``query``) shapes:
+
+    Attributes:
+        tokens: ``(B, T)`` the attention pooling over the text's tokens (text).
+        words: ``(B, M, L)`` each sentence's attention pooling over its words (story).
+        query_words: ``(B, Lq)`` the question's attention pooling over its words (story).
+        knowledge: ``(B, T, E + 1)`` or ``(B, M, L, E + 1)`` each word's attention over its
+            facts, the last column the "no knowledge" sentinel (``knowledge: kb``).
+        gate: ``(B, T)`` or ``(B, M, L)`` the mean fusion gate (``fusion: gate``).
+        memory: ``(B, K, T)`` or ``(B, K, M)`` each hop's attention over the memory
+            (``memory: context``).
+        store: ``(B, K, k)`` each hop's attention over the ``k`` entries read from the
+            external store (``memory: store``).
+        store_ids: ``(B, K, k)`` the ids of those entries, -1 where fewer were found (not
+            attention weights).
+    """
+
+    tokens: Tensor | None = None
+    words: Tensor | None = None
+    query_words: Tensor | None = None
+    knowledge: Tensor | None = None
+    gate: Tensor | None = None
+    memory: Tensor | None = None
+    store: Tensor | None = None
+    store_ids: Tensor | None = not_attention()
 
 
 class TokenKnowledge(nn.Module):
@@ -300,10 +331,11 @@ class IntegratedModel(nn.Module):
         targets: Tensor | None = None,
         teacher_logits: Tensor | None = None,
         need_weights: bool = False,
-    ) -> ModelOutput:
+    ) -> IntegratedOutput:
         """``tokens (B, T)`` or ``story (B, M, L)`` + ``query (B, Lq)`` ids (0 = padding);
         ``targets (B,)``; ``teacher_logits (B, C)`` switch the training loss to distillation
         (``amkit.knowledge.distill``, alpha 0.5, temperature 2)."""
+        # the stages' weights by IntegratedOutput field, when asked
         attention: dict[str, Tensor] = {}
         if story is not None and query is not None:
             keys, mask, attention = self._encode_story(story, need_weights)  # (B, M, D)
@@ -342,7 +374,7 @@ class IntegratedModel(nn.Module):
                 loss = distillation_loss(logits, teacher_logits, 2.0, 0.5, targets)
             else:
                 loss = F.cross_entropy(logits, targets)
-        return ModelOutput(logits=logits, loss=loss, attention=attention)
+        return IntegratedOutput(logits=logits, loss=loss, **attention)
 
 
-__all__ = ["IntegratedConfig", "IntegratedModel"]
+__all__ = ["IntegratedConfig", "IntegratedModel", "IntegratedOutput"]

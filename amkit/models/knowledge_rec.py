@@ -21,9 +21,10 @@ Memory Networks"), RUM (Chen et al. 2018) and, for the joint KG objective, MKR (
 4. **Score**: ``u = GatedFusion(h_t, r)``, ``s(c) = u . v_c``; BCE with one sampled negative
    per position, as SASRec.
 
-``need_weights=True`` with candidates returns ``memory`` ``(B, C, A)`` (attention over the
-attribute slots for each candidate) and ``history`` ``(B, H, L)`` (the last block's attention of
-the last position over the history).
+``need_weights=True`` with candidates returns (:class:`KnowledgeRecOutput`) ``memory``
+``(B, C, A)`` (attention over the attribute slots for each candidate) and ``blocks``
+``(B, N, H, L, L)`` (each sequence block's self-attention over the history; the last
+position's row is what the user vector saw).
 
 Legend: B batch, L positions, D width, A attributes, C candidates, I items, N triples.
 """
@@ -48,7 +49,6 @@ from amkit.models.seqrec import (
     SASRecConfig,
     bce_loss,
     margin_logits,
-    ranking_output,
     sample_negatives,
 )
 
@@ -88,6 +88,23 @@ def transe_loss(entities: nn.Embedding, relations: nn.Embedding, triples: Tensor
         return (entities(head) + relations(r) - entities(tail)).norm(p=1, dim=-1)
 
     return F.relu(margin + distance(h, t) - distance(h2, t2)).mean()
+
+
+@dataclass
+class KnowledgeRecOutput(ModelOutput):
+    """:class:`KnowledgeRec`'s output: candidate scores ``(B, C)`` when ranking, else the
+    training margins ``(B, 2)``.
+
+    Attributes:
+        memory: ``(B, C, A)`` each candidate's attention over the memory slots (attributes
+            or latent slots; empty slots 0); when ranking with ``need_weights`` and
+            ``memory: true``.
+        blocks: ``(B, N, H, L, L)`` each sequence block's causal self-attention; when
+            ranking with ``need_weights``.
+    """
+
+    memory: Tensor | None = None
+    blocks: Tensor | None = None
 
 
 @register_model("knowledge_rec", config=KnowledgeRecConfig)
@@ -293,13 +310,14 @@ class KnowledgeRec(nn.Module):
         return torch.cat(parts, dim=1)
 
     def forward(self, seq, pos=None, candidates=None, targets=None, user=None,
-                need_weights=False) -> ModelOutput:  # fmt: skip
+                need_weights=False) -> KnowledgeRecOutput:  # fmt: skip
         if candidates is not None:
             logits, weights = self.score_candidates(seq, candidates)
-            out = ranking_output(logits, targets)
-            if need_weights and weights is not None:
-                out.attention = {"memory": weights}
-            return out
+            loss = F.cross_entropy(logits, targets) if targets is not None else None
+            if not need_weights:
+                return KnowledgeRecOutput(logits, loss)
+            _, blocks = self.sasrec.encode_with_weights(self.item_vectors(seq), seq != 0)
+            return KnowledgeRecOutput(logits, loss, memory=weights, blocks=torch.stack(blocks, 1))
         if pos is None:
             raise UserError("give pos (B, L) for training or candidates (B, C) for ranking")
         if self.training and self.config.kg == "pretrained":
@@ -323,4 +341,4 @@ class KnowledgeRec(nn.Module):
             loss = loss + self.config.kg_weight * transe_loss(
                 self.entities, self.relations, self.triples[picked], self.config.kg_margin
             )
-        return ModelOutput(logits=margin_logits(scores[0], scores[1], real), loss=loss)
+        return KnowledgeRecOutput(logits=margin_logits(scores[0], scores[1], real), loss=loss)

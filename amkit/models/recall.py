@@ -2,7 +2,8 @@
 
 The sequence is encoded (embedding + bidirectional GRU, or a Transformer encoder), the query
 key's embedding attends over the encoded sequence with a chosen score function, and the
-context predicts the value. Attention weights ``(B, T)`` come back under ``"query"``.
+context predicts the value. Attention weights ``(B, T)`` come back as
+:class:`RecallOutput`'s ``query``.
 
 Legend: B batch, T sequence length, D d_model, C classes (values).
 """
@@ -20,6 +21,17 @@ from amkit.attention import SCORES, Attention, TransformerEncoder
 from amkit.config import option
 from amkit.data.base import DataInfo
 from amkit.models.base import ModelOutput, register_model
+
+
+@dataclass
+class RecallOutput(ModelOutput):
+    """:class:`RecallAttention`'s output.
+
+    Attributes:
+        query: ``(B, T)`` the query key's attention over the sequence; with ``need_weights``.
+    """
+
+    query: Tensor | None = None
 
 
 @dataclass
@@ -81,7 +93,7 @@ class RecallAttention(nn.Module):
         query: Tensor,
         targets: Tensor | None = None,
         need_weights: bool = False,
-    ) -> ModelOutput:
+    ) -> RecallOutput:
         """tokens ``(B, T)``, query ``(B,)`` token ids, targets ``(B,)`` value classes."""
         memory = self.encode(tokens)  # (B, T, D)
         q = self.embed(query)  # (B, D)
@@ -90,5 +102,4 @@ class RecallAttention(nn.Module):
         )  # (B, D), (B, T)
         logits = self.out(torch.cat([context, q], dim=-1))  # (B, C)
         loss = F.cross_entropy(logits, targets) if targets is not None else None
-        attention = {"query": weights} if weights is not None else {}
-        return ModelOutput(logits=logits, loss=loss, attention=attention)
+        return RecallOutput(logits=logits, loss=loss, query=weights)

@@ -48,6 +48,19 @@ SCORES = {"bahdanau": "additive", "concat": "additive", "dot": "dot", "general":
 
 
 @dataclass
+class TranslationOutput(ModelOutput):
+    """Output of both translation models (teacher-forced).
+
+    Attributes:
+        logits: ``(B, T, V)`` next-token scores at every target position.
+        cross: ``(B, T, S)`` each target position's attention over the source (the
+            Transformer's: mean over heads, last decoder layer); with ``need_weights``.
+    """
+
+    cross: Tensor | None = None
+
+
+@dataclass
 class Seq2SeqConfig:
     """Defaults: a small attention GRU for Multi30k (Bahdanau et al. 2015's model, smaller)."""
 
@@ -267,7 +280,7 @@ class RNNSeq2Seq(_Translator):
         pre, state, weights = self.step_pre(prev, state, memory)
         return F.log_softmax(self.output(pre).float(), -1), state, weights
 
-    def forward(self, src, tgt_in, targets=None, need_weights: bool = False) -> ModelOutput:
+    def forward(self, src, tgt_in, targets=None, need_weights: bool = False) -> TranslationOutput:
         """``src (B, S)``, ``tgt_in (B, T)`` (``<s>`` + target), ``targets (B, T)``."""
         memory = self.encode(src)
         state = self.start(memory)
@@ -277,8 +290,8 @@ class RNNSeq2Seq(_Translator):
             pres.append(pre)
             weights.append(w)
         logits = self.output(torch.stack(pres, 1))  # (B, T, V): one product for all steps
-        attention = {"cross": torch.stack(weights, 1)} if need_weights else {}
-        return ModelOutput(logits=logits, loss=self.loss(logits, targets), attention=attention)
+        cross = torch.stack(weights, 1) if need_weights else None  # (B, T, S)
+        return TranslationOutput(logits, self.loss(logits, targets), cross=cross)
 
 
 class DecoderLayer(nn.Module):
@@ -391,8 +404,9 @@ class TransformerSeq2Seq(_Translator):
         weights = cross[:, :, -1].mean(1)  # (B, S): the new token, mean over heads
         return F.log_softmax(logits.float(), -1), new_state, weights
 
-    def forward(self, src, tgt_in, targets=None, need_weights: bool = False) -> ModelOutput:
+    def forward(self, src, tgt_in, targets=None, need_weights: bool = False) -> TranslationOutput:
+        """``src (B, S)``, ``tgt_in (B, T)`` (``<s>`` + target), ``targets (B, T)``."""
         memory = self.encode(src)
         logits, cross = self.decode_states(tgt_in, memory, need_weights)
-        attention = {"cross": cross.mean(1)} if need_weights else {}
-        return ModelOutput(logits=logits, loss=self.loss(logits, targets), attention=attention)
+        cross = cross.mean(1) if need_weights else None  # (B, T, S): mean over heads
+        return TranslationOutput(logits, self.loss(logits, targets), cross=cross)

@@ -54,6 +54,19 @@ def ranking_output(scores: Tensor, targets: Tensor | None) -> ModelOutput:
     return ModelOutput(logits=scores, loss=loss)
 
 
+@dataclass
+class SASRecOutput(ModelOutput):
+    """:class:`SASRec`'s output: candidate scores ``(B, C)`` when ranking, else the training
+    margins ``(B, 2)`` (:func:`margin_logits`).
+
+    Attributes:
+        blocks: ``(B, N, H, L, L)`` each block's causal self-attention over the sequence;
+            with ``need_weights``.
+    """
+
+    blocks: Tensor | None = None
+
+
 def bce_loss(pos_scores: Tensor, neg_scores: Tensor, real: Tensor) -> Tensor:
     """SASRec's loss: ``-log s(pos) - log(1 - s(neg))``, each averaged over the real positions
     (``(B, L)`` scores, ``real (B, L)`` bool)."""
@@ -173,26 +186,32 @@ class SASRec(nn.Module):
         targets: Tensor | None = None,
         user: Tensor | None = None,  # SASRec knows users only by their sequences
         need_weights: bool = False,
-    ) -> ModelOutput:
-        h = self.encode(seq)  # (B, L, D)
+    ) -> SASRecOutput:
+        """``seq (B, L)`` item ids (0 = padding, left); ranking: ``candidates (B, C)``,
+        ``targets (B,)``; training: the next items ``pos (B, L)``."""
+        h, weights = self.encode_with_weights(self.items(seq), seq != 0, need_weights)
+        blocks = torch.stack(weights, 1) if need_weights else None  # (B, N, H, L, L)
         if candidates is not None:  # ranking: the last position scores the candidates
             logits = torch.einsum("bd,bcd->bc", h[:, -1], self.items(candidates))  # (B, C)
-            return ranking_output(logits, targets)
+            loss = F.cross_entropy(logits, targets) if targets is not None else None
+            return SASRecOutput(logits, loss, blocks=blocks)
         if pos is None:
             raise UserError("give pos (B, L) for training or candidates (B, C) for ranking")
         neg = self.sample_negatives(seq, pos)
         real = pos != 0
         pos_scores = (h * self.items(pos)).sum(-1)  # (B, L)
         neg_scores = (h * self.items(neg)).sum(-1)
-        return ModelOutput(
+        return SASRecOutput(
             logits=margin_logits(pos_scores, neg_scores, real),
             loss=bce_loss(pos_scores, neg_scores, real),
+            blocks=blocks,
         )
 
 
 __all__ = [
     "SASRec",
     "SASRecConfig",
+    "SASRecOutput",
     "bce_loss",
     "margin_logits",
     "ranking_output",

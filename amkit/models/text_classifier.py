@@ -41,11 +41,12 @@ Distillation: when the batch carries ``teacher_logits`` (a data option), the tra
 is :func:`amkit.knowledge.distill.distillation_loss` with ``distill_alpha`` and
 ``distill_temperature``; without them it is cross-entropy.
 
-Attention returned with ``need_weights=True``: ``"tokens"`` ``(B, T)``, how much each token
-counted for the pooled vector (attention weights; for max pooling the share of features a
-token won; for ``chunked`` the chunk weight times the within-chunk weight), plus
-``"knowledge"`` ``(B, T, E + 1)`` (the last column is the sentinel) and ``"gate"`` ``(B, T)``
-(mean fusion gate: 1 = the text's own embedding) when those stages are on.
+Weights returned with ``need_weights=True`` (:class:`TextClassifierOutput`): ``tokens``
+``(B, T)``, how much each token counted for the pooled vector (attention weights; for max
+pooling the share of features a token won; for ``chunked`` the chunk weight times the
+within-chunk weight), plus ``knowledge`` ``(B, T, E + 1)`` (the last column is the sentinel)
+and ``gate`` ``(B, T)`` (mean fusion gate: 1 = the text's own embedding) when those stages
+are on.
 
 Legend: B batch, T tokens, E facts per token, D widths, C classes, V vocabulary.
 """
@@ -83,6 +84,24 @@ log = logging.getLogger("amkit")
 
 ENCODERS = ("bilstm", "bigru", "cnn", "transformer", "chunked", "bag", "region")
 KNOWLEDGE = ("none", "lexicon", "glove", "wordnet", "knowledge_attention")
+
+
+@dataclass
+class TextClassifierOutput(ModelOutput):
+    """:class:`TextClassifier`'s output; the weights come with ``need_weights``, over all
+    ``T`` columns of the input (0 at padding).
+
+    Attributes:
+        tokens: ``(B, T)`` how much each token counted for the pooled vector (sums to 1).
+        knowledge: ``(B, T, E + 1)`` each token's attention over its facts, the last column
+            the "no knowledge" sentinel (``knowledge: knowledge_attention``).
+        gate: ``(B, T)`` the mean fusion gate, 1 = the token's own embedding (``fusion:
+            gate``).
+    """
+
+    tokens: Tensor | None = None
+    knowledge: Tensor | None = None
+    gate: Tensor | None = None
 
 
 @dataclass
@@ -228,16 +247,15 @@ class TextClassifier(nn.Module):
         tokens: Tensor,
         mask: Tensor,
         need_weights: bool,
-        attention: dict[str, Tensor],
         full_length: int,
-    ) -> Tensor:
-        """Knowledge attention: ``h (B, T, D)`` plus what each token read from its concepts;
-        the weights ``(B, T, E + 1)`` go into ``attention["knowledge"]`` when asked."""
-        facts, fact_mask = self._facts(tokens)  # (B, T, E, Dk), (B, T, E)
+    ) -> tuple[Tensor, Tensor | None]:
+        """Knowledge attention: ``h (B, T', D)`` plus what each token read from its concepts,
+        and when asked the weights padded to all columns ``(B, T, E + 1)``."""
+        facts, fact_mask = self._facts(tokens)  # (B, T', E, Dk), (B, T', E)
         h, read = self.fact_attention(h, facts, fact_mask, mask, need_weights=need_weights)
         if read is not None:
-            attention["knowledge"] = F.pad(read, (0, 0, 0, full_length - tokens.shape[1]))
-        return h
+            read = F.pad(read, (0, 0, 0, full_length - tokens.shape[1]))  # (B, T, E + 1)
+        return h, read
 
     def forward(
         self,
@@ -245,13 +263,13 @@ class TextClassifier(nn.Module):
         targets: Tensor | None = None,
         teacher_logits: Tensor | None = None,
         need_weights: bool = False,
-    ) -> ModelOutput:
+    ) -> TextClassifierOutput:
         """tokens ``(B, T)`` ids (0 = padding), targets ``(B,)``, teacher_logits ``(B, C)``."""
         mask = tokens != 0  # (B, T)
         full_length = tokens.shape[1]
         length = int(mask.sum(1).max().clamp(min=1))
         tokens, mask = tokens[:, :length], mask[:, :length]  # drop all-padding columns
-        attention: dict[str, Tensor] = {}
+        gate = read = None  # the stages' weights, when asked
         x = self.embed(tokens)  # (B, T, D)
         if self.fusion is not None:
             if self.config.knowledge == "wordnet":
@@ -263,25 +281,25 @@ class TextClassifier(nn.Module):
             x, gate = self.fusion(x, k, need_weights=need_weights)
             if gate is not None:
                 gate = gate.mean(-1) * mask  # (B, T')
-                attention["gate"] = F.pad(gate, (0, full_length - length))  # (B, T)
+                gate = F.pad(gate, (0, full_length - length))  # (B, T)
         if not isinstance(self.embed, RegionEmbedding):  # region vectors: pooling masks padding
             x = self.embed_dropout(x) * mask.unsqueeze(-1)  # padding stays zero
 
         chunked = isinstance(self.encoder, ChunkedEncoder)
         if self.fact_attention is not None and chunked:  # per-token states: the embeddings
-            x = self._read_facts(x, tokens, mask, need_weights, attention, full_length)
+            x, read = self._read_facts(x, tokens, mask, need_weights, full_length)
         if chunked:
             h, state_mask, inner = self.encoder(x, mask)  # (B, S, D), (B, S), (B, S, chunk)
         else:
             h, state_mask, inner = self.encoder(x, mask), mask, None  # (B, T, D)
         if self.fact_attention is not None and not chunked:
-            h = self._read_facts(h, tokens, mask, need_weights, attention, full_length)
+            h, read = self._read_facts(h, tokens, mask, need_weights, full_length)
         pooled, weights = pool(self.config.pooling, h, state_mask, self.pooling)  # (B, D)
         logits = self.head(self.dropout(pooled))  # (B, C)
         if need_weights:
             if inner is not None:  # chunk weight x within-chunk weight, back to tokens
                 weights = (weights.unsqueeze(-1) * inner).flatten(1)[:, :length]
-            attention["tokens"] = F.pad(weights, (0, full_length - length))  # (B, T)
+            weights = F.pad(weights, (0, full_length - length))  # (B, T)
         loss = None
         if targets is not None:
             if teacher_logits is not None and self.training:
@@ -294,7 +312,15 @@ class TextClassifier(nn.Module):
                 )
             else:
                 loss = F.cross_entropy(logits, targets)
-        return ModelOutput(logits=logits, loss=loss, attention=attention)
+        return TextClassifierOutput(
+            logits, loss, tokens=weights if need_weights else None, knowledge=read, gate=gate
+        )
 
 
-__all__ = ["ENCODERS", "KNOWLEDGE", "TextClassifier", "TextClassifierConfig"]
+__all__ = [
+    "ENCODERS",
+    "KNOWLEDGE",
+    "TextClassifier",
+    "TextClassifierConfig",
+    "TextClassifierOutput",
+]

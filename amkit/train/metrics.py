@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -13,6 +12,8 @@ from torch import nn
 
 from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
 from amkit.errors import UserError
+from amkit.models.base import ModelOutput
+from amkit.models.hooks import ExtraMetricsHook, ScoreItemsHook
 from amkit.train.ranking import full_ranks, ranking_scores, scores_from_ranks
 
 
@@ -86,7 +87,7 @@ def evaluate(
         full_ranking
         and ranked
         and "meta_exclude" in dataset.tensors
-        and hasattr(model, "score_items")
+        and isinstance(model, ScoreItemsHook)
     )
     all_full_ranks = []
     for batch in iterate_batches(dataset, batch_size):
@@ -97,7 +98,7 @@ def evaluate(
             )
             logits = every.gather(1, batch["candidates"])  # (B, C)
             loss = F.cross_entropy(logits, batch["targets"])
-            out = SimpleNamespace(logits=logits, loss=loss)
+            out = ModelOutput(logits=logits, loss=loss)
         else:
             out = model(**model_inputs(batch))
         per_position = out.logits.dim() == 3  # e.g. translation: the loss is a token mean
@@ -130,10 +131,9 @@ def evaluate(
         result.update(ranking_scores(torch.cat(all_logits), torch.cat(all_targets), ks=(1, 10)))
         if full:
             result.update(scores_from_ranks(torch.cat(all_full_ranks), ks=(10,), prefix="full_"))
-    extra_metrics = getattr(model, "extra_metrics", None)
-    if callable(extra_metrics):  # e.g. BLEU of a translation model's decoded output
+    if isinstance(model, ExtraMetricsHook):  # e.g. BLEU of a translation model's decoded output
         model.eval()
-        result.update(extra_metrics(dataset, batch_size))
+        result.update(model.extra_metrics(dataset, batch_size))
         model.train(was_training)
     if return_probabilities:  # None for per-position outputs (no class per example)
         return result, (torch.cat(all_probabilities) if all_probabilities else None)

@@ -28,6 +28,7 @@ from amkit.config import option
 from amkit.data.base import DataBundle, iterate_batches, model_inputs
 from amkit.errors import UserError
 from amkit.io import atomic_write_text
+from amkit.models.hooks import CompileStepsHook, EpochEndHook
 from amkit.train import distributed
 from amkit.train.checkpoint import load_training_state, save_model, save_training_state
 from amkit.train.metrics import evaluate
@@ -185,11 +186,15 @@ class Trainer:
         seed: controls shuffling (a per-epoch generator) and the global RNG.
         on_epoch_end: callbacks ``f(epoch, record)`` called after each epoch is saved.
 
-    A model may define ``epoch_end(epoch, record) -> dict | None``, called after validation
-    and the best-model save; returning ``{"hold_schedule": True}`` skips this epoch's
-    scheduler step and ``{"restart_schedule": True}`` resets the learning rate and its
-    schedule (MemN2N's linear start does both, as its authors' code did) and gives early
-    stopping its full patience again from that epoch.
+    A model may define the hooks of :mod:`amkit.models.hooks`:
+    :class:`~amkit.models.hooks.EpochEndHook` ``epoch_end(epoch, record)``, called after
+    validation and the best-model save; returning ``{"hold_schedule": True}`` skips this
+    epoch's scheduler step and ``{"restart_schedule": True}`` resets the learning rate and
+    its schedule (MemN2N's linear start does both, as its authors' code did) and gives early
+    stopping its full patience again from that epoch;
+    :class:`~amkit.models.hooks.CompileStepsHook` ``compile_steps()`` for ``train.compile``;
+    and, through the metrics, :class:`~amkit.models.hooks.ExtraMetricsHook` and
+    :class:`~amkit.models.hooks.ScoreItemsHook`.
     """
 
     def __init__(
@@ -236,19 +241,18 @@ class Trainer:
     def _compile_steps(self) -> None:
         """``train.compile``: the model compiles its own per-step cell (the moving average, a
         copy made before, stays eager: it only validates)."""
-        compile_steps = getattr(self.model, "compile_steps", None)
-        if not callable(compile_steps):
+        if not isinstance(self.model, CompileStepsHook):
             raise UserError(
                 f"train.compile: {type(self.model).__name__} has no recurrent step to compile "
                 "(models that have one: entnet); remove train.compile"
             )
-        compile_steps()
+        self.model.compile_steps()
 
     def _averaged_model(self) -> nn.Module | None:
         """The moving average of the weights (``train.ema_decay``), or None."""
         if self.config.ema_decay is None:
             return None
-        if callable(getattr(self.model, "epoch_end", None)):
+        if isinstance(self.model, EpochEndHook):
             raise UserError(
                 f"train.ema_decay: {type(self.model).__name__} changes between epochs "
                 "(epoch_end, e.g. MemN2N's linear start); averaging its weights across those "
@@ -453,8 +457,9 @@ class Trainer:
             save_model(self.eval_model, self.run_dir / "model.safetensors")
         # after the best-model save, so a saved model matches the state it was evaluated in
         # (e.g. MemN2N's linear-start phase); epoch_end runs only after validations
-        epoch_end = getattr(self.model, "epoch_end", None)
-        request = epoch_end(epoch, record) if callable(epoch_end) else None
+        request = (
+            self.model.epoch_end(epoch, record) if isinstance(self.model, EpochEndHook) else None
+        )
         if request and request.get("restart_schedule"):
             self._restart_schedule()
             self.patience_start = epoch

@@ -25,7 +25,25 @@ from amkit.models.qa.common import (
     up_to_last_sentence,
 )
 
-__all__ = ["DNCConfig", "DNCQA"]
+__all__ = ["DNCConfig", "DNCOutput", "DNCQA"]
+
+
+@dataclass
+class DNCOutput(ModelOutput):
+    """:class:`DNCQA`'s output; the weights come with ``need_weights``, one row per input
+    step ``T`` (padding steps: the state they did not change).
+
+    Attributes:
+        write: ``(B, T, N)`` the write weights over the memory rows.
+        read: ``(B, T, R, N)`` each read head's weights over the memory rows.
+        allocation_gate: ``(B, T)`` the share of the write that went to free rows.
+        write_gate: ``(B, T)`` how much was written at all.
+    """
+
+    write: Tensor | None = None
+    read: Tensor | None = None
+    allocation_gate: Tensor | None = None
+    write_gate: Tensor | None = None
 
 
 @dataclass
@@ -54,8 +72,8 @@ class DNCQA(nn.Module):
 
     The story then the question are fed one step at a time (words, with an end-of-sentence
     and an end-of-question marker; or sentences); the answer is read from the output of the
-    last step. With ``need_weights`` the attention holds the DNC's ``write`` ``(B, T, N)``
-    and ``read`` ``(B, T, R, N)`` weights and its gates ``(B, T)``.
+    last step. Returns a :class:`DNCOutput`; with ``need_weights`` it holds the DNC's
+    ``write`` ``(B, T, N)`` and ``read`` ``(B, T, R, N)`` weights and its gates ``(B, T)``.
     """
 
     def __init__(self, config: DNCConfig, data_info: DataInfo):
@@ -96,7 +114,7 @@ class DNCQA(nn.Module):
         tokens = tokens[:, :length]
         return tokens, tokens != 0
 
-    def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
+    def forward(self, story, query, targets=None, need_weights: bool = False) -> DNCOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
         if self.config.step == "word":
             tokens, mask = self.word_steps(story, query)
@@ -108,4 +126,4 @@ class DNCQA(nn.Module):
         last = mask.long().cumsum(1).argmax(1)  # (B,) index of each example's last real step
         logits = outputs[torch.arange(len(last)), last]  # (B, V)
         logits, loss = answer_with_loss(logits, self.pad_column, targets)
-        return ModelOutput(logits=logits, loss=loss, attention=weights)
+        return DNCOutput(logits=logits, loss=loss, **weights)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from torch import nn
+from torch import Tensor, nn
 
 from amkit.config import option
 from amkit.data.base import DataInfo
@@ -19,7 +19,21 @@ from amkit.memory.entnet import EntityNetwork
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.qa.common import answer_with_loss, padding_column
 
-__all__ = ["EntNetConfig", "EntNetQA"]
+__all__ = ["EntNetConfig", "EntNetOutput", "EntNetQA"]
+
+
+@dataclass
+class EntNetOutput(ModelOutput):
+    """:class:`EntNetQA`'s output; the weights come with ``need_weights``.
+
+    Attributes:
+        gates: ``(B, M, S)`` the gate each memory slot opened for each sentence (which slot
+            took which sentence; 0 at padding sentences).
+        slots: ``(B, S)`` the question's attention over the slots.
+    """
+
+    gates: Tensor | None = None
+    slots: Tensor | None = None
 
 
 @dataclass
@@ -49,8 +63,9 @@ class EntNetConfig:
 class EntNetQA(nn.Module):
     """Recurrent Entity Network on bAbI; ``forward(story, query, targets=None)``.
 
-    With ``need_weights`` the output's attention holds ``gates`` ``(B, M, S)`` (which slot
-    took which sentence) and ``slots`` ``(B, S)`` (the question's read over the slots).
+    Returns an :class:`EntNetOutput`; with ``need_weights`` its ``gates`` ``(B, M, S)``
+    (which slot took which sentence) and ``slots`` ``(B, S)`` (the question's read over the
+    slots).
     """
 
     def __init__(self, config: EntNetConfig, data_info: DataInfo):
@@ -81,8 +96,8 @@ class EntNetQA(nn.Module):
         """``train.compile``: compile the per-sentence memory update."""
         self.entnet.compile_step()
 
-    def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
+    def forward(self, story, query, targets=None, need_weights: bool = False) -> EntNetOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
         logits, weights = self.entnet(story, query, need_weights=need_weights)
         logits, loss = answer_with_loss(logits, self.pad_column, targets)
-        return ModelOutput(logits=logits, loss=loss, attention=weights)
+        return EntNetOutput(logits=logits, loss=loss, **weights)

@@ -35,7 +35,19 @@ from amkit.models.qa.common import (
     register_linear_start,
 )
 
-__all__ = ["MemN2NConfig", "MemN2NQA"]
+__all__ = ["MemN2NConfig", "MemN2NOutput", "MemN2NQA"]
+
+
+@dataclass
+class MemN2NOutput(ModelOutput):
+    """:class:`MemN2NQA`'s output.
+
+    Attributes:
+        hops: ``(B, K, M)`` each hop's attention over the memory slots (0 at empty slots);
+            with ``need_weights``.
+    """
+
+    hops: Tensor | None = None
 
 
 @dataclass
@@ -95,7 +107,7 @@ class MemN2NQA(nn.Module):
         query: Tensor,
         targets: Tensor | None = None,
         need_weights: bool = False,
-    ) -> ModelOutput:
+    ) -> MemN2NOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
         u, weights = self.memory(
             story, query, linear=bool(self.linear_phase), need_weights=need_weights
@@ -104,8 +116,7 @@ class MemN2NQA(nn.Module):
         # Padding is never an answer; masking its logit also keeps W's padding row (which is
         # C^K's with adjacent tying) at zero, so padding words never enter the memories.
         logits, loss = answer_with_loss(logits, self.pad_column, targets)
-        attention = {"hops": weights} if weights is not None else {}
-        return ModelOutput(logits=logits, loss=loss, attention=attention)
+        return MemN2NOutput(logits=logits, loss=loss, hops=weights)
 
     def epoch_end(self, epoch: int, record: dict) -> dict | None:
         """Trainer hook: end linear start when validation loss stops falling

@@ -23,7 +23,7 @@ from amkit.encoders import pool
 from amkit.memory.entnet import PositionMaskEncoder
 from amkit.memory.memn2n import ages_from_newest
 from amkit.memory.universal_transformer import UniversalTransformer, set_identity
-from amkit.models.base import ModelOutput, register_model
+from amkit.models.base import ModelOutput, not_attention, register_model
 from amkit.models.qa.common import (
     answer_with_loss,
     linear_start_epoch_end,
@@ -33,7 +33,27 @@ from amkit.models.qa.common import (
     up_to_last_sentence,
 )
 
-__all__ = ["CopyPointer", "UTConfig", "UniversalTransformerQA"]
+__all__ = ["CopyPointer", "UTConfig", "UTQAOutput", "UniversalTransformerQA"]
+
+
+@dataclass
+class UTQAOutput(ModelOutput):
+    """:class:`UniversalTransformerQA`'s output; the fields come with ``need_weights``.
+    Position ``T - 1`` is the question, the others the story's sentences (all M slots).
+
+    Attributes:
+        steps: ``(B, K, H, T, T)`` each step's self-attention (K: the steps taken by some
+            position of the batch).
+        ponder: ``(B, T)`` how many steps each position took (not attention weights).
+        halting: ``(B, K, T)`` each step's halting weight (with ACT; sums to 1 over K).
+        pointer: ``(B, M)`` the copy readout's attention over the sentences (``pointer:
+            true``).
+    """
+
+    steps: Tensor | None = None
+    ponder: Tensor | None = not_attention()
+    halting: Tensor | None = None
+    pointer: Tensor | None = None
 
 
 class CopyPointer(nn.Module):
@@ -146,8 +166,9 @@ class UniversalTransformerQA(nn.Module):
     the answer is read at the question's position or, with ``readout: mean``, from the mean
     over the real positions.
 
-    With ``need_weights`` the attention holds ``steps`` ``(B, K, H, T, T)`` (each step's
-    self-attention; position ``T - 1`` is the question) and ``halting`` ``(B, K, T)``.
+    Returns a :class:`UTQAOutput`; with ``need_weights`` its ``steps`` ``(B, K, H, T, T)``
+    (each step's self-attention; position ``T - 1`` is the question), ``ponder`` ``(B, T)``,
+    ``halting`` ``(B, K, T)`` and the copy readout's ``pointer`` ``(B, M)``.
     """
 
     def __init__(self, config: UTConfig, data_info: DataInfo):
@@ -190,10 +211,8 @@ class UniversalTransformerQA(nn.Module):
                     set_identity(attn.v_proj)
                     set_identity(attn.out_proj)
 
-    def forward(self, story, query, targets=None, need_weights: bool = False) -> ModelOutput:
+    def forward(self, story, query, targets=None, need_weights: bool = False) -> UTQAOutput:
         """story ``(B, M, L)``, query ``(B, Lq)``, targets ``(B,)`` vocabulary ids."""
-        for attn in self.encoder.attention_layers():
-            attn.linear = bool(self.linear_phase)
         full_length = story.shape[1]
         if not need_weights:  # drop the empty slots after the batch's last sentence: same
             # output, less work; explain sees all slots
@@ -206,7 +225,11 @@ class UniversalTransformerQA(nn.Module):
             positions = torch.arange(inputs.shape[1], device=story.device)
             positions[-1] = full_length
         encoded = self.encoder(
-            inputs, key_padding_mask=real, need_weights=need_weights, positions=positions
+            inputs,
+            key_padding_mask=real,
+            need_weights=need_weights,
+            positions=positions,
+            linear=bool(self.linear_phase),  # linear start: no softmax in the self-attention
         )
         if self.config.readout == "mean":  # (B, d): the mean over the real positions
             read, _ = pool("mean", encoded.states, real, None)
@@ -219,14 +242,12 @@ class UniversalTransformerQA(nn.Module):
         logits, loss = answer_with_loss(logits, self.pad_column, targets)
         if loss is not None and self.config.act:
             loss = loss + self.config.act_loss_weight * encoded.ponder_cost.mean()
-        attention = {}
+        out = UTQAOutput(logits=logits, loss=loss)
         if need_weights:
-            attention = {"steps": encoded.attention, "ponder": encoded.steps}
-            if encoded.halting is not None:
-                attention["halting"] = encoded.halting
+            out.steps, out.ponder, out.halting = encoded.attention, encoded.steps, encoded.halting
             if self.pointer is not None:
-                attention["pointer"] = pointed
-        return ModelOutput(logits=logits, loss=loss, attention=attention)
+                out.pointer = pointed
+        return out
 
     def answer_logits(self, read: Tensor) -> Tensor:
         """``read (B, d)`` -> logits ``(B, V)``: the answer layer, or with ``tie_answer`` the
