@@ -51,7 +51,7 @@ ISSUES_URL = "https://github.com/amkit/amkit/issues"
 def _cmd_demo(args: argparse.Namespace) -> int:
     from amkit import demo
 
-    demo.main(out=args.out, quick=args.quick)
+    demo.main(out=args.out, quick=args.quick, device=args.device)
     return 0
 
 
@@ -71,9 +71,39 @@ def _print_config(config: str | Path, overrides: Sequence[str]) -> int:
     return 0
 
 
+def _cpu_only(device: str | None, what: str) -> None:
+    """``--device`` for a job that runs on the CPU by nature: anything but cpu / auto is a
+    clear error instead of an obscure one."""
+    if device not in (None, "auto", "cpu"):
+        raise UserError(f"--device {device}: {what} runs on the CPU only; use --device cpu")
+
+
+def _device_override(args: argparse.Namespace) -> None:
+    """``--device X`` on a training command is the override ``train.device=X``."""
+    if getattr(args, "device", None):
+        args.set = [*args.set, f"train.device={args.device}"]
+
+
+def _check_gpus_for(nproc: int, device: str | None) -> None:
+    """``--nproc N`` on CUDA needs N GPUs on this machine (one per process)."""
+    import torch
+
+    from amkit.train.device import resolve_device
+
+    if device is None or device == "cpu" or not torch.cuda.is_available():
+        return
+    if resolve_device(device, "--device").type == "cuda" and nproc > torch.cuda.device_count():
+        raise UserError(
+            f"--nproc {nproc} with --device {device}: one GPU per process, but this machine "
+            f"has {torch.cuda.device_count()} CUDA GPU(s); use --nproc "
+            f"{torch.cuda.device_count()} or --device cpu"
+        )
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     if args.resume is None and args.config is None:
         raise UserError("train needs a CONFIG file, or --resume RUN_DIR")
+    _device_override(args)
     if args.print_config:
         return _print_config(args.config or Path(args.resume) / "config.yaml", args.set)
     if args.resume is not None and args.out is not None:
@@ -87,6 +117,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             raise UserError("--nproc trains one run; do not combine it with --repeats")
         if args.out is None and args.resume is None:
             raise UserError("--nproc needs --out RUN_DIR (every process must agree on it)")
+        _check_gpus_for(args.nproc, args.device)
         if "WORLD_SIZE" not in os.environ:  # not yet under torchrun: relaunch there
             return distributed.launch(_without_option(args.argv, "--nproc"), args.nproc)
     if args.repeats > 1:
@@ -142,6 +173,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if is_baseline_run(args.run_dir):  # amkit baseline's runs: NBSVM, encoder + logreg
         if args.save_probabilities or args.set:
             raise UserError("a baseline run takes --split or --input only")
+        _cpu_only(args.device, "a baseline run (scikit-learn on the CPU)")
         metrics = evaluate_baseline(args.run_dir, args.split, args.input)
         where = {"input": args.input} if args.input else {"split": args.split}
         print(json.dumps({**where, **metrics}, indent=2))
@@ -149,17 +181,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.save_probabilities:
         from amkit.experiments.run import save_run_probabilities
 
-        metrics = save_run_probabilities(args.run_dir, overrides=args.set)
+        metrics = save_run_probabilities(args.run_dir, args.set, args.device or "auto")
         print(json.dumps(metrics, indent=2))
         print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'}")
         return 0
     if args.input is not None:
         from amkit.experiments.loading import evaluate_file
 
-        metrics = evaluate_file(args.run_dir, args.input)
+        metrics = evaluate_file(args.run_dir, args.input, device=args.device or "auto")
         print(json.dumps({"input": args.input, **metrics}, indent=2))
         return 0
-    metrics = amkit.evaluate_run(args.run_dir, split=args.split, overrides=args.set)
+    device = args.device or "auto"
+    metrics = amkit.evaluate_run(args.run_dir, args.split, args.set, device)
     print(json.dumps({"split": args.split, **metrics}, indent=2))
     return 0
 
@@ -201,7 +234,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 
     if (args.text is None) == (args.input is None):
         raise UserError("give a sentence, or --input FILE (with --output FILE)")
-    model = amkit.load(args.run_dir).model
+    model = amkit.load(args.run_dir, device=args.device or "auto").model
     if not hasattr(model, "translate"):
         raise UserError(f"{args.run_dir} is not a translation run")
     if args.text is not None:
@@ -224,7 +257,7 @@ def _cmd_translate(args: argparse.Namespace) -> int:
 def _cmd_compress(args: argparse.Namespace) -> int:
     from amkit.compress.run import compress_run
 
-    metrics = compress_run(args.run_dir, args.method, args.amount, args.out)
+    metrics = compress_run(args.run_dir, args.method, args.amount, args.out, args.device or "auto")
     info = metrics["compression"]
     ratio = info["weight_bytes"] / max(info["original_weight_bytes"], 1)
     line = f"{args.method}: weights {info['weight_bytes']:,} bytes ({ratio:.0%} of the original)"
@@ -270,6 +303,7 @@ def _cmd_ensemble(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
+    _device_override(args)
     from amkit.experiments.sweep import parse_grid, parse_seeds, parse_variants, run_sweep
 
     args.config = str(find_config(args.config))
@@ -426,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="tiny data, one epoch each: checks an installation in seconds (numbers mean nothing)",
     )
+    demo.add_argument(
+        "--device",
+        default=None,
+        help="where the demo trains: auto (a CUDA GPU when present, else the CPU), cpu, "
+        "cuda, cuda:N or mps",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     train = sub.add_parser("train", help="train one config into a run directory")
@@ -457,6 +497,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the resolved config (defaults filled in, overrides applied) and exit",
     )
+    train.add_argument(
+        "--device",
+        default=None,
+        help="where to train (the override train.device): auto, cpu, cuda, cuda:N or mps; "
+        "default: the config's (auto)",
+    )
     train.set_defaults(func=_cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="evaluate a run directory's best model")
@@ -475,6 +521,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="score val and test and (re)write probabilities.safetensors (for amkit ensemble)",
     )
     _add_overrides(evaluate, "overrides, e.g. data.path=/other/copy")
+    evaluate.add_argument(
+        "--device",
+        default=None,
+        help="where the model runs: auto (a CUDA GPU when present, else the CPU), cpu, "
+        "cuda:N or mps (default: auto)",
+    )
     evaluate.set_defaults(func=_cmd_evaluate)
 
     data = sub.add_parser(
@@ -518,6 +570,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--input", default=None, help="a file, one sentence per line")
     tr.add_argument("--output", default=None, help="where to write the translations")
     tr.add_argument("--beam", type=int, default=None, help="beam size (default: the run's)")
+    tr.add_argument(
+        "--device",
+        default=None,
+        help="where the model runs (default auto: a CUDA GPU when present)",
+    )
     tr.set_defaults(func=_cmd_translate)
 
     comp = sub.add_parser("compress", help="quantize or prune a trained run into a new run")
@@ -525,6 +582,12 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--method", required=True, choices=["quantize", "prune"])
     comp.add_argument("--amount", type=float, default=0.5, help="prune: share of weights zeroed")
     comp.add_argument("--out", required=True, help="the new run directory")
+    comp.add_argument(
+        "--device",
+        default=None,
+        help="where the compressed model is evaluated (default: auto; a quantized "
+        "model runs on the CPU)",
+    )
     comp.set_defaults(func=_cmd_compress)
 
     baseline = sub.add_parser(
@@ -585,6 +648,11 @@ def build_parser() -> argparse.ArgumentParser:
         sweep,
         "overrides applied to every run, e.g. train.epochs=20; {seed} in a value becomes the "
         "run's seed (data.teacher=runs/teacher-seed{seed})",
+    )
+    sweep.add_argument(
+        "--device",
+        default=None,
+        help="where every run trains (the override train.device); default: the config's, auto",
     )
     sweep.set_defaults(func=_cmd_sweep)
 

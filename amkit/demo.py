@@ -93,12 +93,15 @@ QUICK = {
 }
 
 
-def main(out: str | Path | None = None, quick: bool = False) -> dict:
-    """Run the demo; returns the key numbers (for tests). ``quick``: tiny sizes (:data:`QUICK`)."""
+def main(out: str | Path | None = None, quick: bool = False, device: str | None = None) -> dict:
+    """Run the demo; returns the key numbers (for tests). ``quick``: tiny sizes (:data:`QUICK`);
+    ``device``: where it trains (default: auto, a CUDA GPU when present)."""
     started = time.perf_counter()
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out) if out is not None else Path("runs") / f"demo-{stamp}"
     small = QUICK if quick else {"recall": [], "memory": [], "knowledge": []}
+    if device is not None:  # every part trains there
+        small = {part: [*sets, f"train.device={device}"] for part, sets in small.items()}
     if quick:
         print("amkit demo --quick: tiny data, one epoch each; the accuracies mean nothing")
     print("amkit demo: associative recall (generated key-value sequences, no dataset)")

@@ -215,7 +215,9 @@ def test_one_training_step_makes_no_tensor_without_a_device(name, tmp_path):
             with guard:
                 out = model(**model_inputs(batch))
                 out.loss.backward()
-        model.eval()
+        model.eval()  # evaluation batches: ranking data's have candidate lists
+        split = "test" if "test" in data.splits else "val"
+        batch = next(iterate_batches(data.split(split), 8, shuffle=False))
         with guard, torch.no_grad():
             model(**model_inputs(batch))
         strays += guard.strays

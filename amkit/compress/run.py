@@ -30,9 +30,12 @@ from amkit.train.checkpoint import save_model
 
 
 def compress_run(
-    run_dir: str | Path, method: str, amount: float, out: str | Path
+    run_dir: str | Path, method: str, amount: float, out: str | Path, device: str = "cpu"
 ) -> dict[str, Any]:
-    """Compress the best model of ``run_dir`` into the run directory ``out``; its metrics."""
+    """Compress the best model of ``run_dir`` into the run directory ``out``; its metrics,
+    evaluated on ``device`` (int8 dynamic quantization is a CPU kernel: a quantized model
+    runs on the CPU, and another explicit device is an error)."""
+    from amkit.experiments.loading import INFO_FILE
     from amkit.experiments.run import load_run
     from amkit.train.metrics import evaluate
 
@@ -41,7 +44,12 @@ def compress_run(
         raise UserError(f"--method must be quantize or prune, got {method!r}")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out} is not empty: choose another --out")
-    cfg, model, data = load_run(run_dir)
+    if method == "quantize" and device not in ("auto", "cpu"):
+        raise UserError(
+            f"--device {device}: int8 dynamic quantization runs on the CPU only; use "
+            "--device cpu, or --method prune"
+        )
+    cfg, model, data = load_run(run_dir, device="cpu" if method == "quantize" else device)
     if cfg.compress.method != "none":
         raise UserError(f"{run_dir} is already compressed ({cfg.compress.method})")
     original_bytes = weight_bytes(model)
@@ -53,8 +61,9 @@ def compress_run(
         compressed = quantize_dynamic(model)
     out.mkdir(parents=True, exist_ok=True)
     save_model(saved, out / "model.safetensors")
-    for name in data.files:
-        shutil.copyfile(run_dir / name, out / name)
+    for name in [*data.files, INFO_FILE]:  # what amkit.load needs besides the weights
+        if (run_dir / name).is_file():
+            shutil.copyfile(run_dir / name, out / name)
     cfg.compress = CompressConfig(method=method, amount=amount if method == "prune" else 0.5)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     started = time.perf_counter()

@@ -36,6 +36,7 @@ from amkit.experiments.experiment import ExperimentConfig, load_config
 from amkit.io import atomic_write_json
 from amkit.models.base import MODELS
 from amkit.train.checkpoint import load_model
+from amkit.train.device import model_device
 from amkit.train.metrics import evaluate
 
 log = logging.getLogger("amkit")
@@ -96,9 +97,11 @@ class LoadedRun:
     info: DataInfo
 
     @classmethod
-    def from_pretrained(cls, run_dir: str | Path, overrides: tuple[str, ...] = ()) -> LoadedRun:
+    def from_pretrained(
+        cls, run_dir: str | Path, overrides: tuple[str, ...] = (), device: str = "cpu"
+    ) -> LoadedRun:
         """The same as :func:`load` (the Hugging Face name for it)."""
-        return load(run_dir, overrides)
+        return load(run_dir, overrides, device)
 
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
         """Token ids ``(N, T)`` of ``texts``, tokenized as the run's training data was (its
@@ -117,16 +120,20 @@ class LoadedRun:
     def predict_texts(self, texts: list[str]) -> torch.Tensor:
         """Class probabilities ``(N, C)`` of ``texts`` (text-classification runs); column
         ``c`` is ``info.label_names[c]``."""
-        tokens = self.encode_texts(texts)
-        return torch.softmax(self.model(tokens=tokens).logits.float(), dim=-1)
+        tokens = self.encode_texts(texts).to(model_device(self.model))
+        return torch.softmax(self.model(tokens=tokens).logits.float(), dim=-1).cpu()
 
 
-def load(run_dir: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> LoadedRun:
+def load(
+    run_dir: str | Path, overrides: tuple[str, ...] | list[str] = (), device: str = "cpu"
+) -> LoadedRun:
     """Load a finished run directory for inference, without its training data.
 
     Args:
         run_dir: a directory written by ``amkit train`` / :func:`amkit.run`.
         overrides: dotted config overrides (e.g. ``model.beam=8``).
+        device: where the model goes (``cpu``, ``auto``, ``cuda:N``, ``mps``), whatever
+            device it was trained on.
 
     Raises:
         FileNotFoundError: ``run_dir`` is not a run directory, or has no ``model.safetensors``.
@@ -141,26 +148,27 @@ def load(run_dir: str | Path, overrides: tuple[str, ...] | list[str] = ()) -> Lo
             "(resume it with `amkit train --resume RUN_DIR`)"
         )
     config = load_config(run_dir / "config.yaml", overrides)
+    from amkit.experiments.run import build_data, device_for_run, seed_everything
+
+    target = device_for_run(config, device)
     if (run_dir / INFO_FILE).is_file():
         info = read_data_info(run_dir, config)
     else:  # trained before amkit saved data_info.json: the data is rebuilt once
-        from amkit.experiments.run import build_data, seed_everything
-
         log.info("%s has no %s: rebuilding its data to size the model", run_dir, INFO_FILE)
         seed_everything(config.seed)
         info = build_data(config).info
     model = MODELS.get_or_raise(config.model.name).cls(config.model.config, info)
     load_model(model, run_dir / "model.safetensors")
     model = apply_compression(model, config.compress).eval()  # a quantized run re-quantizes
-    return LoadedRun(run_dir, config, model, info)
+    return LoadedRun(run_dir, config, model.to(target), info)
 
 
 def evaluate_file(
-    run_dir: str | Path, path: str | Path, batch_size: int | None = None
+    run_dir: str | Path, path: str | Path, batch_size: int | None = None, device: str = "cpu"
 ) -> dict[str, Any]:
     """Score a text-classification run on a labelled file it has never seen (CSV, TSV or
     JSONL with the run's text and label columns; the labels must be the run's)."""
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     data = run.config.data.config
     texts, labels = read_labelled_texts(
         path,

@@ -56,6 +56,7 @@ from amkit.io import (
 from amkit.models.base import MODELS
 from amkit.train import distributed
 from amkit.train.checkpoint import load_model
+from amkit.train.device import describe_device, resolve_device
 from amkit.train.metrics import evaluate, save_confusion_matrix
 from amkit.train.trainer import Trainer
 
@@ -192,6 +193,7 @@ def _run(
             "compress: a compressed run is made by `amkit compress RUN_DIR`, not trained; "
             "remove the compress section to train"
         )
+    resolve_device(cfg.train.device)  # a device this machine lacks: an error before any file
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = cfg.to_dict()
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
@@ -234,6 +236,7 @@ def _run(
             "machine": platform.machine(),
             "threads": torch.get_num_threads(),
             "precision": trainer.precision,  # as trained: train.precision auto resolved
+            **describe_device(trainer.device),  # device, device_name
             "parameters": sum(p.numel() for p in model.parameters()),
         }
         atomic_write_json(run_dir / "metrics.json", summary)
@@ -374,20 +377,37 @@ def init_from_run(
 
 
 def load_run(
-    run_dir: str | Path, overrides: Iterable[str] = ()
+    run_dir: str | Path, overrides: Iterable[str] = (), device: str = "cpu"
 ) -> tuple[ExperimentConfig, nn.Module, DataBundle]:
     """Rebuild the config, data and best model of a finished run directory (for evaluation
-    and explanation on its own splits; :func:`amkit.load` loads the model without the data)."""
+    and explanation on its own splits; :func:`amkit.load` loads the model without the data).
+    The model is put on ``device`` (``auto``, ``cpu``, ``cuda:N``, ...), whatever device it
+    was trained on."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
     cfg = load_config(run_dir / "config.yaml", overrides)
+    target = device_for_run(cfg, device)
     seed_everything(cfg.seed)
     data = build_data(cfg)
     model = build_model_for(cfg, data)
     load_model(model, run_dir / "model.safetensors")
     model = apply_compression(model, cfg.compress).eval()  # a quantized run re-quantizes
-    return cfg, model, data
+    return cfg, model.to(target), data
+
+
+def device_for_run(cfg: ExperimentConfig, device: str) -> torch.device:
+    """The device to put a run's model on; a quantized run runs on the CPU only (int8
+    dynamic quantization is a CPU kernel), so another device is an error that says so."""
+    target = resolve_device(device, "--device")
+    if cfg.compress.method == "quantize" and target.type != "cpu":
+        if device == "auto":
+            return torch.device("cpu")
+        raise UserError(
+            f"--device {device}: this run is int8-quantized (amkit compress --method quantize),"
+            " which runs on the CPU only; use --device cpu"
+        )
+    return target
 
 
 def evaluate_and_save_probabilities(
@@ -423,16 +443,18 @@ def evaluate_and_save_probabilities(
     return metrics
 
 
-def save_run_probabilities(run_dir: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+def save_run_probabilities(
+    run_dir: str | Path, overrides: Iterable[str] = (), device: str = "cpu"
+) -> dict[str, Any]:
     """(Re)write ``probabilities.safetensors`` of a finished run from its best model (for runs
     trained before amkit saved them); returns the val/test metrics."""
-    cfg, model, data = load_run(run_dir, overrides)
+    cfg, model, data = load_run(run_dir, overrides, device)
     return evaluate_and_save_probabilities(model, data, Path(run_dir), cfg)
 
 
 def evaluate_run(
-    run_dir: str | Path, split: str = "test", overrides: Iterable[str] = ()
+    run_dir: str | Path, split: str = "test", overrides: Iterable[str] = (), device: str = "cpu"
 ) -> dict[str, Any]:
-    """Evaluate a run directory's best model on ``split``."""
-    cfg, model, data = load_run(run_dir, overrides)
+    """Evaluate a run directory's best model on ``split``, on ``device``."""
+    cfg, model, data = load_run(run_dir, overrides, device)
     return evaluate(model, data.split(split), cfg.train.eval_batch_size)

@@ -35,6 +35,8 @@ __all__ = [
 
 # a model name or a task -> its Explainer
 EXPLAINERS = Registry("explainer")
+"""Explainers by task (``story_qa``, ``classification``, ...) or model name; a model's own
+entry wins over its task's. ``amkit explain RUN_DIR`` looks the run up here."""
 
 # what each kind of explainer needs from the user, as the CLI asks for it
 _GIVE = {

@@ -101,3 +101,4 @@ HOOKS: dict[str, type] = {
     "extra_metrics": ExtraMetricsHook,
     "score_items": ScoreItemsHook,
 }
+"""Each optional hook method's name -> the Protocol it must satisfy (contract tests, docs)."""

@@ -80,8 +80,10 @@ def transe_loss(entities: nn.Embedding, relations: nn.Embedding, triples: Tensor
     """TransE margin loss ``relu(margin + |h + r - t| - |h' + r - t'|)``, one corrupted
     head or tail per triple (``triples (N, 3)``, entity ids 1-based)."""
     h, r, t = triples.unbind(-1)
-    corrupt = torch.randint(1, entities.num_embeddings, h.shape, generator=generator)
-    flip = torch.rand(h.shape, generator=generator) < 0.5
+    corrupt = torch.randint(
+        1, entities.num_embeddings, h.shape, generator=generator, device=triples.device
+    )
+    flip = torch.rand(h.shape, generator=generator, device=triples.device) < 0.5
     h2, t2 = torch.where(flip, corrupt, h), torch.where(flip, t, corrupt)
 
     def distance(head, tail):
@@ -337,7 +339,9 @@ class KnowledgeRec(nn.Module):
             scores.append((self.user_vectors(h, read) * cand).sum(-1))  # (B, L)
         loss = bce_loss(scores[0], scores[1], real)
         if self.config.kg == "joint" and self.config.kg_weight > 0 and len(self.triples):
-            picked = torch.randint(0, len(self.triples), (self.config.kg_batch,))
+            picked = torch.randint(
+                0, len(self.triples), (self.config.kg_batch,), device=self.triples.device
+            )
             loss = loss + self.config.kg_weight * transe_loss(
                 self.entities, self.relations, self.triples[picked], self.config.kg_margin
             )

@@ -127,14 +127,15 @@ class _Translator(nn.Module):
         for start in range(0, len(sentences), batch_size):
             chunk = sentences[start : start + batch_size]
             ids = [self.tokenizer.encode(s) or [EOS] for s in chunk]
-            src = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long)
+            device = next(self.parameters()).device
+            src = torch.zeros(len(ids), max(map(len, ids)), dtype=torch.long, device=device)
             for i, row in enumerate(ids):
-                src[i, : len(row)] = torch.tensor(row)
+                src[i, : len(row)] = torch.tensor(row, device=device)
             out = self.decode(src, beam)
             for i, row in enumerate(out.tokens.tolist()):
                 real = [t for t in row if t]
                 texts.append(self.tokenizer.decode(real))
-                alignments.append(out.attention[i, : len(real), : len(ids[i])])
+                alignments.append(out.attention[i, : len(real), : len(ids[i])].cpu())
         self.train(was_training)
         return texts, alignments
 
@@ -149,7 +150,7 @@ class _Translator(nn.Module):
 
         hypotheses, references = [], []
         for batch in iterate_batches(dataset, batch_size):  # unshuffled: dataset order
-            out = self.decode(batch["src"])
+            out = self.decode(batch["src"].to(next(self.parameters()).device))
             for hyp, ref in zip(out.tokens.tolist(), batch["targets"].tolist(), strict=True):
                 hypotheses.append(self.tokenizer.decode([t for t in hyp if t]))
                 references.append(self.tokenizer.decode([t for t in ref if t]))

@@ -38,13 +38,15 @@ from amkit.models.base import ModelOutput, register_model
 def sample_negatives(n_items: int, seq: Tensor, pos: Tensor, generator=None) -> Tensor:
     """``(B, L)`` items drawn uniformly from ``1..n_items`` minus the row's ``seq`` and ``pos``."""
     seen = torch.cat([seq, pos], dim=1).sort(dim=1).values  # (B, 2L)
-    neg = torch.randint(1, n_items + 1, pos.shape, generator=generator)
+    neg = torch.randint(1, n_items + 1, pos.shape, generator=generator, device=pos.device)
     for _ in range(100):  # redraw the collisions; a handful of rounds suffices
         at = torch.searchsorted(seen, neg).clamp(max=seen.shape[1] - 1)  # (B, L)
         clash = seen.gather(1, at) == neg
         if not clash.any():
             break
-        neg[clash] = torch.randint(1, n_items + 1, (int(clash.sum()),), generator=generator)
+        neg[clash] = torch.randint(
+            1, n_items + 1, (int(clash.sum()),), generator=generator, device=pos.device
+        )
     return neg
 
 

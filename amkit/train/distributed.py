@@ -3,7 +3,8 @@
     amkit train CONFIG --out DIR --nproc 2
 
 relaunches the same command under ``python -m torch.distributed.run --standalone
---nproc_per_node 2`` (gloo on CPU, nccl on GPU). Every process builds the same data and
+--nproc_per_node 2`` (gloo on CPU; on CUDA GPUs NCCL, one GPU per
+process). Every process builds the same data and
 model (DDP broadcasts rank 0's weights), walks the same shuffled global batches and takes
 its own slice of each (:func:`shard`); DDP averages the gradients. Each slice's loss is
 scaled by ``world * n_local / n_global`` so that average is exactly the gradient of the
@@ -29,11 +30,24 @@ def world() -> tuple[int, int]:
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
 
 
-def init_process_group() -> None:
-    """Join the process group ``torchrun`` set up (no-op for a single process)."""
+def process_device(device: torch.device) -> torch.device:
+    """This process's device: under ``torchrun`` on CUDA, GPU ``LOCAL_RANK`` (made current,
+    so NCCL and every default CUDA allocation use it); otherwise ``device`` itself."""
+    _, size = world()
+    if size > 1 and device.type == "cuda":
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        torch.cuda.set_device(local_rank)
+        return torch.device("cuda", local_rank)
+    return device
+
+
+def init_process_group(device: torch.device | None = None) -> None:
+    """Join the process group ``torchrun`` set up (no-op for a single process): NCCL for
+    processes on CUDA GPUs, gloo on the CPU."""
     _, size = world()
     if size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        on_gpu = device is not None and device.type == "cuda"
+        dist.init_process_group("nccl" if on_gpu else "gloo")
 
 
 def finish() -> None:
@@ -58,7 +72,10 @@ def all_reduce_sum(values: Sequence[float]) -> list[float]:
     """Sum numbers over all ranks (identity for a single process)."""
     if not (dist.is_available() and dist.is_initialized()):
         return list(values)
-    tensor = torch.tensor(list(values), dtype=torch.float64)
+    # NCCL reduces GPU tensors only: on this process's GPU then
+    on_gpu = dist.get_backend() == "nccl"
+    device = torch.device("cuda", torch.cuda.current_device()) if on_gpu else torch.device("cpu")
+    tensor = torch.tensor(list(values), dtype=torch.float64, device=device)
     dist.all_reduce(tensor)
     return tensor.tolist()
 

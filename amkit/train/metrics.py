@@ -14,6 +14,7 @@ from amkit.data.base import TensorDictDataset, iterate_batches, model_inputs
 from amkit.errors import UserError
 from amkit.models.base import ModelOutput
 from amkit.models.hooks import ExtraMetricsHook, ScoreItemsHook
+from amkit.train.device import model_device, to_device
 from amkit.train.ranking import full_ranks, ranking_scores, scores_from_ranks
 
 
@@ -90,11 +91,13 @@ def evaluate(
         and isinstance(model, ScoreItemsHook)
     )
     all_full_ranks = []
-    for batch in iterate_batches(dataset, batch_size):
+    device = model_device(model)  # the batches go where the model is; results come back
+    for cpu_batch in iterate_batches(dataset, batch_size):
+        batch = to_device(cpu_batch, device)
         if full:  # one encoding per batch: the candidates' scores are columns of all items'
             every = model.score_items(batch["seq"], batch.get("user"))  # (B, I + 1)
             all_full_ranks.append(
-                full_ranks(every, batch["candidates"][:, 0], batch["meta_exclude"])
+                full_ranks(every, batch["candidates"][:, 0], batch["meta_exclude"]).cpu()
             )
             logits = every.gather(1, batch["candidates"])  # (B, C)
             loss = F.cross_entropy(logits, batch["targets"])
@@ -106,18 +109,18 @@ def evaluate(
             weight = int((batch["targets"] != 0).sum()) if per_position else len(batch["targets"])
             total_loss += out.loss.item() * weight
         if per_position:  # a prediction per position: real tokens only
-            real = batch["targets"] != 0
-            all_predictions.append(out.logits.argmax(dim=-1)[real])
-            all_targets.append(batch["targets"][real])
+            real = cpu_batch["targets"] != 0
+            all_predictions.append(out.logits.argmax(dim=-1).cpu()[real])
+            all_targets.append(cpu_batch["targets"][real])
             continue
-        all_predictions.append(out.logits.argmax(dim=-1))
+        all_predictions.append(out.logits.argmax(dim=-1).cpu())
         if ranked:
-            all_logits.append(out.logits.float())
+            all_logits.append(out.logits.float().cpu())
         if return_probabilities:
-            all_probabilities.append(out.logits.float().softmax(-1))
-        all_targets.append(batch["targets"])
-        if "meta_task" in batch:
-            all_tasks.append(batch["meta_task"])
+            all_probabilities.append(out.logits.float().softmax(-1).cpu())
+        all_targets.append(cpu_batch["targets"])
+        if "meta_task" in cpu_batch:
+            all_tasks.append(cpu_batch["meta_task"])
     model.train(was_training)
     if not all_targets:
         raise UserError("cannot evaluate on an empty split")

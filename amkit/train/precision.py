@@ -12,6 +12,8 @@ import logging
 
 import torch
 
+from amkit.errors import UserError
+
 log = logging.getLogger("amkit")
 
 
@@ -21,11 +23,28 @@ def native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in checks)
 
 
-def resolve_precision(requested: str) -> str:
-    """``fp32`` | ``bf16`` | ``auto`` -> the precision to train in (``fp32`` or ``bf16``).
+def resolve_precision(requested: str, device: torch.device | None = None) -> str:
+    """``fp32`` | ``bf16`` | ``fp16`` | ``auto`` -> the precision to train in on ``device``
+    (default the CPU).
 
-    ``auto`` is ``bf16`` on CPUs with native bfloat16 and ``fp32`` elsewhere; an explicit
-    ``bf16`` is kept but warns when the CPU would emulate it."""
+    On a CPU ``auto`` is ``bf16`` where bfloat16 is native and ``fp32`` elsewhere; an explicit
+    ``bf16`` is kept but warns when the CPU would emulate it; ``fp16`` is an error (CPU
+    autocast has no float16 speed-up). On a CUDA GPU ``auto`` is ``bf16`` where the GPU
+    supports it (Ampere and later), else ``fp32``; ``bf16`` on a GPU without it is an error."""
+    device = device or torch.device("cpu")
+    if device.type == "cuda":
+        supported = torch.cuda.is_bf16_supported()
+        if requested == "auto":
+            return "bf16" if supported else "fp32"
+        if requested == "bf16" and not supported:
+            name = torch.cuda.get_device_name(device)
+            raise UserError(f"train.precision: bf16, but {name} has no bfloat16; use fp16 or auto")
+        return requested
+    if requested == "fp16":
+        raise UserError(
+            f"train.precision: fp16 runs on CUDA GPUs only (this run is on {device}); "
+            "use bf16, fp32 or auto"
+        )
     if requested == "auto":
         return "bf16" if native_bf16() else "fp32"
     if requested == "bf16" and not native_bf16():

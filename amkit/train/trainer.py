@@ -31,6 +31,7 @@ from amkit.io import atomic_write_text
 from amkit.models.hooks import CompileStepsHook, EpochEndHook
 from amkit.train import distributed
 from amkit.train.checkpoint import load_training_state, save_model, save_training_state
+from amkit.train.device import resolve_device, to_device
 from amkit.train.metrics import evaluate
 from amkit.train.precision import resolve_precision
 
@@ -75,12 +76,16 @@ class TrainConfig:
     # optimizer step: avg = decay * avg + (1 - decay) * weights (Polyak averaging; helps
     # models trained on a short budget, e.g. Transformers). None: the weights themselves
     ema_decay: float | None = option(None, gt=0, lt=1)
-    # bf16: the training forward runs under CPU autocast (matrix products in bfloat16; the
-    # weights, gradients, optimizer, losses and softmaxes stay float32). Faster only on CPUs
+    # auto: the first CUDA GPU when there is one, else the CPU; or cpu, cuda, cuda:N, mps
+    # (amkit.train.device). A run trained on one device evaluates and resumes on another
+    device: str = "auto"
+    # bf16: the training forward runs under autocast (matrix products in bfloat16; the
+    # weights, gradients, optimizer, losses and softmaxes stay float32). On a CPU faster only
     # with avx512_bf16 or AMX (Multi30k Transformer: 1.7x per batch on one); emulated
-    # elsewhere and several times slower. auto: bf16 where native, else fp32
+    # elsewhere and several times slower. fp16: CUDA autocast to float16 with a gradient
+    # scaler (GPUs only). auto: bf16 where the CPU or GPU has it natively, else fp32
     # (amkit.train.precision). Validation and test always run in float32
-    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    precision: Literal["fp32", "bf16", "fp16", "auto"] = "fp32"
     # compile the model's recurrent step with torch.compile (models with ``compile_steps``:
     # entnet); needs a C++ compiler; the first batches of new shapes are slow while it compiles
     compile: bool = False
@@ -96,6 +101,11 @@ class TrainConfig:
     progress: bool = True
 
     def validate(self) -> list[str]:
+        device = self.device.strip().lower()
+        if device not in ("auto", "cpu", "cuda", "mps") and not (
+            device.startswith("cuda:") and device[5:].isdigit()
+        ):
+            return [f"device: {self.device!r} is not a device; use auto, cpu, cuda, cuda:N or mps"]
         if not self.monitor.startswith(("val_", "train_")):
             return [f"monitor: {self.monitor!r} must start with 'val_' or 'train_'"]
         if self.init_partial and not self.init_from:
@@ -208,19 +218,25 @@ class Trainer:
     ):
         self.model = model
         self.rank, self.world_size = distributed.world()
+        # data-parallel on GPUs: each process its own GPU (torchrun's LOCAL_RANK)
+        self.device = distributed.process_device(resolve_device(config.device))
+        model.to(self.device)
         # what the training step calls: the model, or its DDP wrapper that averages gradients
         self.step_model = model
         if self.world_size > 1:
-            distributed.init_process_group()
-            self.step_model = nn.parallel.DistributedDataParallel(model)
+            distributed.init_process_group(self.device)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.step_model = nn.parallel.DistributedDataParallel(model, device_ids=ids)
         self.data = data
         self.config = config
         self.run_dir = Path(run_dir)
         self.seed = seed
         self.on_epoch_end = on_epoch_end or []
-        self.precision = resolve_precision(config.precision)  # "fp32" | "bf16"
+        self.precision = resolve_precision(config.precision, self.device)  # fp32 | bf16 | fp16
         if config.precision == "auto":
-            log.info("train.precision auto -> %s on this CPU", self.precision)
+            log.info("train.precision auto -> %s on %s", self.precision, self.device)
+        # fp16 gradients underflow without loss scaling; bf16 has float32's range
+        self.scaler = torch.amp.GradScaler("cuda") if self.precision == "fp16" else None
         # a model with nothing to learn (e.g. most-popular) is evaluated once, not trained
         self.trainable = any(p.requires_grad for p in model.parameters())
         self.optimizer = make_optimizer(config, model.parameters()) if self.trainable else None
@@ -351,7 +367,12 @@ class Trainer:
             scale = 1.0
             if self.world_size > 1:
                 batch, scale = distributed.shard(batch, self.rank, self.world_size)
-            with torch.autocast("cpu", torch.bfloat16, enabled=self.precision == "bf16"):
+            batch = to_device(batch, self.device)
+            with torch.autocast(
+                self.device.type,
+                torch.float16 if self.precision == "fp16" else torch.bfloat16,
+                enabled=self.precision != "fp32",
+            ):
                 out = self.step_model(**model_inputs(batch))
             if out.loss is None:
                 raise RuntimeError(f"{type(self.model).__name__} returned no loss for a batch")
@@ -361,10 +382,19 @@ class Trainer:
                     "train.clip_grad_norm"
                 )
             self.optimizer.zero_grad(set_to_none=True)
-            (out.loss * scale if scale != 1.0 else out.loss).backward()
+            loss = out.loss * scale if scale != 1.0 else out.loss
+            if self.scaler is None:
+                loss.backward()
+            else:  # fp16: a scaled loss, gradients unscaled before clipping and the step
+                self.scaler.scale(loss).backward()
+                self.scaler.unscale_(self.optimizer)
             if cfg.clip_grad_norm is not None:
                 clip_gradients(self.model.parameters(), cfg.clip_grad_norm, cfg.clip_mode)
-            self.optimizer.step()
+            if self.scaler is None:
+                self.optimizer.step()
+            else:  # skips the step when a gradient overflowed, and adapts the scale
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
             if self.averaged is not None:
                 self.averaged.update_parameters(self.model)
             if cfg.scheduler == "warmup" and self.scheduler is not None:

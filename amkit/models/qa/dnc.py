@@ -124,6 +124,6 @@ class DNCQA(nn.Module):
             inputs, mask = sentences_then_question(self, up_to_last_sentence(story), query)
         outputs, _, weights = self.dnc(inputs, mask, need_weights=need_weights)
         last = mask.long().cumsum(1).argmax(1)  # (B,) index of each example's last real step
-        logits = outputs[torch.arange(len(last)), last]  # (B, V)
+        logits = outputs[torch.arange(len(last), device=last.device), last]  # (B, V)
         logits, loss = answer_with_loss(logits, self.pad_column, targets)
         return DNCOutput(logits=logits, loss=loss, **weights)

@@ -1,0 +1,92 @@
+"""Devices: train.device / --device resolved against the machine, clear one-line errors for
+a device it lacks, the device recorded in metrics.json. (The GPU paths run where a GPU is:
+benchmarks/; here PyTorch sees none, or the tests that need one skip.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import amkit
+from amkit.cli import main
+from amkit.errors import UserError
+from amkit.train.device import describe_device, model_device, resolve_device, to_device
+from amkit.train.precision import resolve_precision
+
+NO_GPU = not torch.cuda.is_available()
+TINY = ["data.n_train=64", "data.n_val=16", "data.n_test=16", "model.d_model=8",
+        "train.epochs=1", "train.progress=false"]  # fmt: skip
+
+
+def test_auto_and_cpu_resolve_on_this_machine():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device(" CPU ") == torch.device("cpu")
+    with pytest.raises(UserError, match="--device: 'gpu' is not a device; use auto, cpu"):
+        resolve_device("gpu", "--device")
+    with pytest.raises(UserError, match="is not a device"):
+        resolve_device("cuda:x")
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+@pytest.mark.parametrize("name", ["cuda", "cuda:3"])
+def test_a_gpu_this_machine_lacks_names_the_option_and_what_it_has(name):
+    with pytest.raises(UserError, match=f"train.device: {name}, but this machine has no CUDA"):
+        resolve_device(name)
+
+
+def test_batches_move_and_the_model_device_is_found():
+    model = torch.nn.Linear(2, 2)
+    assert model_device(model) == torch.device("cpu")
+    assert model_device(torch.nn.Module()) == torch.device("cpu")
+    batch = {"x": torch.ones(2), "names": ["a", "b"]}
+    assert to_device(batch, torch.device("cpu"))["names"] == ["a", "b"]
+    assert describe_device(torch.device("cpu"))["device"] == "cpu"
+
+
+def test_fp16_is_for_gpus_and_auto_keeps_the_cpu_rule():
+    with pytest.raises(UserError, match="train.precision: fp16 runs on CUDA GPUs only"):
+        resolve_precision("fp16", torch.device("cpu"))
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"
+    assert resolve_precision("auto") in ("fp32", "bf16")
+
+
+def test_a_bad_device_in_a_config_is_a_config_error():
+    from amkit.experiments.experiment import load_config
+
+    with pytest.raises(ValueError, match="train.device: 'gpu0' is not a device"):
+        load_config("demo/recall", ["train.device=gpu0"])
+
+
+def test_metrics_record_the_device_and_the_precision(tmp_path):
+    result = amkit.run(
+        "demo/recall", run_dir=tmp_path / "run", overrides=[*TINY, "train.device=cpu"]
+    )
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert metrics["device"] == "cpu" and metrics["device_name"] and metrics["precision"] == "fp32"
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+def test_train_on_a_missing_gpu_fails_in_one_line_and_leaves_no_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "demo/recall", "--out", str(out), "--device", "cuda:1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("amkit: error: train.device: cuda:1, but this machine has no CUDA GPU")
+    assert not out.exists()  # nothing half-written
+
+
+@pytest.mark.skipif(not NO_GPU, reason="this machine has a CUDA GPU")
+def test_inference_commands_check_the_device_too(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "demo/recall", "--out", str(out), "--device", "cpu", "--set", *TINY]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), "--device", "cuda"]) == 2
+    assert "--device: cuda, but this machine has no CUDA GPU" in capsys.readouterr().err
+    assert main(["evaluate", str(out), "--device", "cpu", "--split", "val"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 16
+    comp = ["compress", str(out), "--method", "quantize", "--out", str(tmp_path / "q")]
+    assert main([*comp, "--device", "cuda"]) == 2
+    assert "int8 dynamic quantization runs on the CPU only" in capsys.readouterr().err
+    assert main(comp) == 0  # auto: on the CPU
