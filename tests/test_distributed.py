@@ -48,7 +48,6 @@ def test_nproc_needs_an_output_directory(tmp_path, capsys):
                  "--repeats", "2"]) == 2  # fmt: skip
 
 
-@pytest.mark.slow
 def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(CONFIG)

@@ -9,7 +9,7 @@ model (DDP broadcasts rank 0's weights), walks the same shuffled global batches 
 its own slice of each (:func:`shard`); DDP averages the gradients. Each slice's loss is
 scaled by ``world * n_local / n_global`` so that average is exactly the gradient of the
 global batch's mean loss -- the result equals a single-process run with the same
-``train.batch_size`` up to float rounding (a slow test checks it). Only rank 0 writes the run
+``train.batch_size`` up to float rounding (a test checks it, about 10 s). Only rank 0 writes the run
 directory; the other ranks write into a temporary folder that is removed at the end.
 """
 
