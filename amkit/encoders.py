@@ -109,7 +109,7 @@ class TransformerTextEncoder(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         x = self.proj(x) + self.position[: x.shape[1]]  # (B, T, D_h)
-        h, _ = self.encoder(x, key_padding_mask=mask)
+        h, _ = self.encoder(x, valid_keys=mask)
         return h
 
 

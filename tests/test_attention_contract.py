@@ -71,7 +71,7 @@ def _multihead_case() -> BlockCase:
     return BlockCase(
         mha,
         (query, key, value),
-        lambda nw: mha(query, key, value, key_padding_mask=kpm, is_causal=True, need_weights=nw),
+        lambda nw: mha(query, key, value, valid_keys=kpm, is_causal=True, need_weights=nw),
         out_shape=(B, T, D),
         weights_shape=(B, H, T, S),
         allowed=kpm[:, None, None, :] & causal_mask(T, S),
@@ -101,7 +101,7 @@ def _encoder_case() -> BlockCase:
     return BlockCase(
         enc,
         (x,),
-        lambda nw: enc(x, key_padding_mask=kpm, need_weights=nw),
+        lambda nw: enc(x, valid_keys=kpm, need_weights=nw),
         out_shape=(B, T, D),
         weights_shape=(B, H, T, T),
         allowed=kpm[:, None, None, :],

@@ -1,7 +1,7 @@
 """MultiHeadAttention: equivalence with torch.nn.MultiheadAttention, fast == explicit path,
 fully masked rows, errors.
 
-amkit masks are True = may attend (key_padding_mask True = real key); torch's are True =
+amkit masks are True = may attend (valid_keys True = real key); torch's are True =
 ignore, so every torch mask below is the negation of ours. torch's 3-D attn_mask is
 (B*H, T, S) with row b*H + h; ours is (B, T, S) shared by the heads or (B, H, T, S).
 Legend: B batch, T queries, S keys, D d_model, H heads.
@@ -59,7 +59,7 @@ def make_case(name: str, seed: int = 0) -> Case:
 
     lengths = padding_mask([s, 2, s - 1])  # (B, S), every row keeps >= 1 key
     if name in ("key_padding", "no_bias", "cross_kdim_vdim", "causal_and_padding"):
-        case.ours["key_padding_mask"] = lengths
+        case.ours["valid_keys"] = lengths
         case.theirs["key_padding_mask"] = ~lengths
     if name == "no_bias":
         case.module["bias"] = False
@@ -67,7 +67,7 @@ def make_case(name: str, seed: int = 0) -> Case:
         mask = _random_mask((t, s), g)
         case.ours["mask"], case.theirs["attn_mask"] = mask, ~mask
     if name == "mask_and_padding":
-        case.ours["key_padding_mask"], case.theirs["key_padding_mask"] = lengths, ~lengths
+        case.ours["valid_keys"], case.theirs["key_padding_mask"] = lengths, ~lengths
     if name == "mask_3d":
         mask = _random_mask((B, t, s), g)
         case.ours["mask"] = mask
@@ -176,16 +176,16 @@ def _mask_config(name: str, b: int, t: int, s: int, g: torch.Generator) -> dict:
     rows[0, 1] = False  # one query row with no allowed key
     return {
         "none": {},
-        "key_padding": {"key_padding_mask": kpm},
+        "key_padding": {"valid_keys": kpm},
         "mask_2d": {"mask": torch.rand(t, s, generator=g) < 0.5},
         "mask_3d_empty_rows": {"mask": rows},
         "mask_4d": {"mask": torch.rand(b, H, t, s, generator=g) < 0.5},
         "causal": {"is_causal": True},
-        "causal_and_padding": {"is_causal": True, "key_padding_mask": kpm},
-        "everything_masked": {"key_padding_mask": torch.zeros(b, s, dtype=torch.bool)},
+        "causal_and_padding": {"is_causal": True, "valid_keys": kpm},
+        "everything_masked": {"valid_keys": torch.zeros(b, s, dtype=torch.bool)},
         "all_of_them": {
             "mask": torch.rand(b, t, s, generator=g) < 0.7,
-            "key_padding_mask": kpm,
+            "valid_keys": kpm,
             "is_causal": True,
         },
     }[name]
@@ -260,7 +260,7 @@ def _fully_masked_setup():
     mask[0, 2] = False  # query 2 of batch 0 sees nothing
     kpm = torch.tensor([[True] * 5, [False] * 5, [True] * 5])  # batch 1 has no real key
     empty = ~(mask & kpm[:, None, :]).any(-1)  # (B, T) rows with no allowed key
-    return mha, (query, key, value), {"mask": mask, "key_padding_mask": kpm}, empty
+    return mha, (query, key, value), {"mask": mask, "valid_keys": kpm}, empty
 
 
 @pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
@@ -340,11 +340,11 @@ def test_weights_are_per_head_post_softmax_and_pre_dropout():
     mha = MultiHeadAttention(D, H, dropout=0.5).train()
     x = torch.randn(B, 4, D)
     kpm = padding_mask([4, 2, 3])
-    _, weights = mha(x, key_padding_mask=kpm, need_weights=True)
+    _, weights = mha(x, valid_keys=kpm, need_weights=True)
     assert weights.shape == (B, H, 4, 4)
     assert torch.all(weights[~kpm[:, None, None, :].expand_as(weights)] == 0.0)
     torch.testing.assert_close(weights.sum(-1), torch.ones(B, H, 4))  # dropout would break this
-    _, eval_weights = mha.eval()(x, key_padding_mask=kpm, need_weights=True)
+    _, eval_weights = mha.eval()(x, valid_keys=kpm, need_weights=True)
     torch.testing.assert_close(weights, eval_weights)
 
 
@@ -383,7 +383,7 @@ def test_bad_constructor_values_are_value_errors(kwargs):
 
 
 @pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
-@pytest.mark.parametrize("which", ["mask", "key_padding_mask"])
+@pytest.mark.parametrize("which", ["mask", "valid_keys"])
 def test_non_bool_masks_are_type_errors(which, need_weights):
     mha = MultiHeadAttention(D, H)
     shape = (4, 4) if which == "mask" else (B, 4)
@@ -399,8 +399,8 @@ def test_non_bool_masks_are_type_errors(which, need_weights):
         ("mask", (B * H, 4, 4)),  # torch's 3-D layout
         ("mask", (B + 1, H, 4, 4)),
         ("mask", (1, 1, 1, 4, 4)),
-        ("key_padding_mask", (B, 5)),
-        ("key_padding_mask", (B + 1, 4)),
+        ("valid_keys", (B, 5)),
+        ("valid_keys", (B + 1, 4)),
     ],
 )
 @pytest.mark.parametrize("need_weights", [False, True], ids=["fast", "explicit"])
@@ -436,7 +436,7 @@ def test_attn_bias_is_added_to_the_scaled_scores_and_masks_still_win(need_weight
     real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 4 + [False]])
     bias = torch.randn(1, H, 5, 5) * 3
     bias[..., 4] = 50.0  # a huge bias on a key that rows 1 and 2 mask out
-    out, weights = mha(x, key_padding_mask=real, attn_bias=bias, need_weights=True)
+    out, weights = mha(x, valid_keys=real, attn_bias=bias, need_weights=True)
     q, k, v = (mha._split_heads(p(x)) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
     scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5 + bias
     scores = scores.masked_fill(~real[:, None, None, :], float("-inf"))
@@ -444,7 +444,7 @@ def test_attn_bias_is_added_to_the_scaled_scores_and_masks_still_win(need_weight
     torch.testing.assert_close(weights, expected_weights)
     assert torch.all(weights[1, ..., 3:] == 0) and torch.all(weights[2, ..., 4] == 0)
     context = (expected_weights @ v).transpose(1, 2).reshape(B, 5, D)
-    fast, _ = mha(x, key_padding_mask=real, attn_bias=bias, need_weights=need_weights)
+    fast, _ = mha(x, valid_keys=real, attn_bias=bias, need_weights=need_weights)
     torch.testing.assert_close(fast, mha.out_proj(context))
     torch.testing.assert_close(fast, out)
 
@@ -471,9 +471,9 @@ def test_attn_bias_under_bf16_autocast_stays_close_to_float32():
     x = torch.randn(B, 5, D)
     real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 5])
     bias = torch.randn(1, H, 5, 5)
-    reference, _ = mha(x, key_padding_mask=real, attn_bias=bias)
+    reference, _ = mha(x, valid_keys=real, attn_bias=bias)
     with torch.autocast("cpu", torch.bfloat16):
-        out, _ = mha(x, key_padding_mask=real, attn_bias=bias)
+        out, _ = mha(x, valid_keys=real, attn_bias=bias)
     torch.testing.assert_close(out.float(), reference, atol=0.05, rtol=0.05)
 
 
@@ -488,9 +488,9 @@ def test_linear_attention_uses_the_scaled_scores_as_weights(need_weights, projec
     mha = MultiHeadAttention(D, H).eval()
     x = torch.randn(B, 5, D)
     real = torch.tensor([[True] * 5, [True, True, True, False, False], [True] * 4 + [False]])
-    softmax_out, _ = mha(x, key_padding_mask=real)
+    softmax_out, _ = mha(x, valid_keys=real)
     kv = mha.project_kv(x) if projected else None
-    out, weights = mha(x, key_padding_mask=real, need_weights=need_weights, kv=kv, linear=True)
+    out, weights = mha(x, valid_keys=real, need_weights=need_weights, kv=kv, linear=True)
     q, k, v = (mha._split_heads(p(x)) for p in (mha.q_proj, mha.k_proj, mha.v_proj))
     scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5
     expected_weights = scores.masked_fill(~real[:, None, None, :], 0.0)  # (B, H, T, S)
@@ -501,7 +501,7 @@ def test_linear_attention_uses_the_scaled_scores_as_weights(need_weights, projec
         assert torch.all(weights[1, :, :, 3:] == 0)  # masked keys: exactly 0
     else:
         assert weights is None
-    torch.testing.assert_close(mha(x, key_padding_mask=real)[0], softmax_out)
+    torch.testing.assert_close(mha(x, valid_keys=real)[0], softmax_out)
     assert not hasattr(mha, "linear")
 
 
@@ -517,3 +517,33 @@ def test_linear_attention_with_a_causal_mask_and_a_bias_is_the_naive_formula():
     scores = q @ k.transpose(-1, -2) / (D // H) ** 0.5 + bias  # (B, H, T, T)
     expected = scores.masked_fill(~causal_mask(4, 4), 0.0)
     torch.testing.assert_close(weights, expected)
+
+
+def test_the_old_key_padding_mask_keyword_warns_and_means_valid_keys():
+    """amkit's key mask is True at real keys, the opposite of torch's key_padding_mask, so it
+    is named valid_keys; the old keyword still works, with a FutureWarning."""
+    from amkit.attention import TransformerEncoder
+    from amkit.errors import UserError
+    from amkit.memory import UniversalTransformer
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 5, 8)
+    real = torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    mha = MultiHeadAttention(8, 2).eval()
+    expected = mha(x, valid_keys=real, need_weights=True)
+    with pytest.warns(FutureWarning, match="key_padding_mask is renamed valid_keys"):
+        old = mha(x, key_padding_mask=real, need_weights=True)
+    torch.testing.assert_close(old[0], expected[0])
+    torch.testing.assert_close(old[1], expected[1])
+    with pytest.raises(UserError, match="give valid_keys only"):
+        mha(x, valid_keys=real, key_padding_mask=real)
+    encoder = TransformerEncoder(8, 2, 1).eval()
+    with pytest.warns(FutureWarning, match="TransformerEncoder: key_padding_mask"):
+        torch.testing.assert_close(
+            encoder(x, key_padding_mask=real)[0], encoder(x, valid_keys=real)[0]
+        )
+    ut = UniversalTransformer(8, 2, max_positions=5, max_steps=2).eval()
+    with pytest.warns(FutureWarning, match="UniversalTransformer: key_padding_mask"):
+        torch.testing.assert_close(
+            ut(x, key_padding_mask=real).states, ut(x, valid_keys=real).states
+        )

@@ -108,11 +108,11 @@ def test_encoder_returns_one_weight_tensor_per_layer_only_when_asked():
 
 ENCODER_MASKS = {
     "none": {},
-    "key_padding": {"key_padding_mask": padding_mask([5, 2, 3])},
+    "key_padding": {"valid_keys": padding_mask([5, 2, 3])},
     "causal": {"is_causal": True},
     "mask_2d": {"mask": torch.rand(T, T, generator=torch.Generator().manual_seed(9)) < 0.5},
-    "causal_and_padding": {"is_causal": True, "key_padding_mask": padding_mask([5, 2, 3])},
-    "fully_padded_sequence": {"key_padding_mask": padding_mask([5, 0, 3], max_len=T)},
+    "causal_and_padding": {"is_causal": True, "valid_keys": padding_mask([5, 2, 3])},
+    "fully_padded_sequence": {"valid_keys": padding_mask([5, 0, 3], max_len=T)},
 }
 
 
@@ -131,7 +131,7 @@ def test_encoder_fast_path_equals_explicit_path_in_eval(name):
 def test_encoder_padding_keys_get_zero_attention_in_every_layer_and_head():
     enc = _encoder().eval()
     kpm = padding_mask([5, 2, 3])
-    _, weights = enc(_x(), key_padding_mask=kpm, need_weights=True)
+    _, weights = enc(_x(), valid_keys=kpm, need_weights=True)
     padded = ~kpm[:, None, None, :].expand(B, H, T, T)
     for w in weights:
         assert torch.all(w[padded] == 0.0)
@@ -146,8 +146,8 @@ def test_encoder_real_outputs_ignore_what_is_in_the_padding():
     noisy[~kpm] = 100.0 * torch.randn(int((~kpm).sum()), D)
     with torch.no_grad():
         for need_weights in (False, True):
-            out, _ = enc(x, key_padding_mask=kpm, need_weights=need_weights)
-            out_noisy, _ = enc(noisy, key_padding_mask=kpm, need_weights=need_weights)
+            out, _ = enc(x, valid_keys=kpm, need_weights=need_weights)
+            out_noisy, _ = enc(noisy, valid_keys=kpm, need_weights=need_weights)
             torch.testing.assert_close(out[kpm], out_noisy[kpm])
 
 
@@ -170,7 +170,7 @@ def test_encoder_gradients_reach_every_parameter(
     enc = _encoder(dropout=0.0).train()
     kpm = padding_mask([5, 2, 3])
     x = _x().requires_grad_(True)
-    out, _ = enc(x, key_padding_mask=kpm, need_weights=need_weights)
+    out, _ = enc(x, valid_keys=kpm, need_weights=need_weights)
     target = torch.randn(B, T, D, generator=torch.Generator().manual_seed(5))
     ((out - target)[kpm] ** 2).mean().backward()  # loss on real positions only
     attn_assert_grads_reach_every_parameter(enc)
@@ -223,8 +223,8 @@ def test_encoder_matches_torch_pre_norm_encoder(name, need_weights):
     theirs = _torch_encoder_with_our_weights(enc)
     kwargs = ENCODER_MASKS[name]
     torch_kwargs = {}
-    if "key_padding_mask" in kwargs:
-        torch_kwargs["src_key_padding_mask"] = ~kwargs["key_padding_mask"]
+    if "valid_keys" in kwargs:
+        torch_kwargs["src_key_padding_mask"] = ~kwargs["valid_keys"]
     if kwargs.get("is_causal"):
         torch_kwargs["mask"] = ~causal_mask(T)
         torch_kwargs["is_causal"] = True

@@ -18,11 +18,11 @@ def test_without_halting_it_is_a_stack_of_one_shared_layer(coordinates):
     ).eval()
     x = torch.randn(2, 5, 8)
     mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
-    out = ut(x, key_padding_mask=mask)
+    out = ut(x, valid_keys=mask)
     expected = x
     for step in range(3):
         coordinates = ut.coordinates(step, torch.arange(5))
-        expected, _ = ut.layer(expected + coordinates, key_padding_mask=mask)
+        expected, _ = ut.layer(expected + coordinates, valid_keys=mask)
     torch.testing.assert_close(out.states, ut.norm(expected))
     assert torch.all(out.steps == 3) and torch.all(out.ponder_cost == 0)
 
@@ -60,9 +60,9 @@ def test_per_row_positions_count_back_from_the_question():
     torch.manual_seed(0)
     ut = UniversalTransformer(8, 2, max_positions=5, max_steps=2, act=False).eval()
     x = torch.randn(2, 5, 8)
-    per_row = ut(x, key_padding_mask=real, positions=expected).states
+    per_row = ut(x, valid_keys=real, positions=expected).states
     for row in range(2):  # (B, T) positions == each row run alone with its (T,) positions
-        alone = ut(x[row : row + 1], key_padding_mask=real[row : row + 1],
+        alone = ut(x[row : row + 1], valid_keys=real[row : row + 1],
                    positions=expected[row]).states  # fmt: skip
         torch.testing.assert_close(per_row[row : row + 1], alone)
 
@@ -73,7 +73,7 @@ def test_act_halting_weights_are_a_distribution_over_steps():
     x = torch.randn(3, 6, 8)
     mask = torch.ones(3, 6, dtype=torch.bool)
     mask[1, 4:] = False
-    out = ut(x, key_padding_mask=mask, need_weights=True)
+    out = ut(x, valid_keys=mask, need_weights=True)
     halting = out.halting  # (B, K', T)
     assert (halting >= 0).all() and (halting <= 1).all()
     torch.testing.assert_close(halting.sum(1)[mask], torch.ones(int(mask.sum())))
@@ -153,7 +153,7 @@ def test_mean_readout_averages_the_real_positions_only():
     inputs, real = model.story_encoder(story), (story != 0).any(-1)
     inputs = torch.cat([inputs, model.query_encoder(query).unsqueeze(1)], 1)
     real = torch.cat([real, torch.ones(2, 1, dtype=torch.bool)], 1)
-    states = model.encoder(inputs, key_padding_mask=real, positions=ages_from_newest(real.long()))
+    states = model.encoder(inputs, valid_keys=real, positions=ages_from_newest(real.long()))
     for row in range(2):
         mean = states.states[row, real[row]].mean(0)
         expected = model.answer(mean).masked_fill(model.pad_column, torch.finfo().min)
@@ -272,14 +272,14 @@ def test_linear_mode_is_a_forward_argument_threaded_to_every_step(block):
     ut = UniversalTransformer(8, 2, max_positions=6, max_steps=2, act=False, block=block).eval()
     x = torch.randn(2, 5, 8)
     real = torch.tensor([[True] * 5, [True, True, True, False, False]])
-    out = ut(x, key_padding_mask=real, need_weights=True, linear=True)
+    out = ut(x, valid_keys=real, need_weights=True, linear=True)
     attn = ut.layer.attn
     h = x + ut.coordinates(0, torch.arange(5))
     h = ut.layer.norm1(h) if block == "transformer" else h
     q, k = attn._split_heads(attn.q_proj(h)), attn._split_heads(attn.k_proj(h))
     expected = (q @ k.transpose(-1, -2) / 4**0.5).masked_fill(~real[:, None, None], 0.0)
     torch.testing.assert_close(out.attention[:, 0], expected)  # (B, H, T, T), step 1
-    again = ut(x, key_padding_mask=real, need_weights=True).attention
+    again = ut(x, valid_keys=real, need_weights=True).attention
     torch.testing.assert_close(again.sum(-1), torch.ones(2, 2, 2, 5))
     assert not any(hasattr(m, "linear") for m in ut.attention_layers())
 

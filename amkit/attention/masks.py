@@ -14,6 +14,8 @@ Legend: B batch, H heads, T query length, S key length.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -59,7 +61,7 @@ def from_torch_mask(mask: Tensor) -> Tensor:
 
 def merge_masks(
     mask: Tensor | None,
-    key_padding_mask: Tensor | None,
+    valid_keys: Tensor | None,
     is_causal: bool,
     batch: int,
     t: int,
@@ -70,7 +72,7 @@ def merge_masks(
 
     Args:
         mask: ``(T, S)``, ``(B, T, S)`` or ``(B, H, T, S)`` bool, ``True`` = allowed.
-        key_padding_mask: ``(B, S)`` bool, ``True`` = real key.
+        valid_keys: ``(B, S)`` bool, ``True`` = real key.
         is_causal: add a top-left aligned causal mask.
 
     Returns:
@@ -99,17 +101,15 @@ def merge_masks(
             merged = mask
         else:
             raise UserError(f"mask must be 2-D, 3-D or 4-D, got {mask.dim()}-D")
-    if key_padding_mask is not None:
-        if key_padding_mask.dtype != torch.bool:
-            raise TypeError(
-                f"key_padding_mask must be bool (True = real key), got {key_padding_mask.dtype}"
-            )
-        if tuple(key_padding_mask.shape) != (batch, s):
+    if valid_keys is not None:
+        if valid_keys.dtype != torch.bool:
+            raise TypeError(f"valid_keys must be bool (True = real key), got {valid_keys.dtype}")
+        if tuple(valid_keys.shape) != (batch, s):
             raise UserError(
-                f"key_padding_mask has shape {tuple(key_padding_mask.shape)}, "
+                f"valid_keys has shape {tuple(valid_keys.shape)}, "
                 f"expected (batch, keys) = ({batch}, {s})"
             )
-        kpm = key_padding_mask.view(batch, 1, 1, s)
+        kpm = valid_keys.view(batch, 1, 1, s)
         merged = kpm if merged is None else merged & kpm
     if is_causal:
         causal = causal_mask(t, s, device=device).view(1, 1, t, s)
@@ -139,3 +139,26 @@ def masked_softmax(scores: Tensor, mask: Tensor | None, dim: int = -1) -> Tensor
     work = work.masked_fill(~safe_mask, float("-inf"))
     weights = torch.softmax(work, dim=dim) * row_any
     return weights.to(dtype)
+
+
+def renamed_valid_keys(
+    valid_keys: Tensor | None, key_padding_mask: Tensor | None, where: str
+) -> Tensor | None:
+    """The deprecation path of ``key_padding_mask``, now ``valid_keys``.
+
+    amkit's ``(B, S)`` key mask is ``True`` at **real** keys: the opposite of
+    ``torch.nn.MultiheadAttention``'s ``key_padding_mask`` (``True`` = padding). The shared
+    name invited silent bugs, so amkit's is ``valid_keys``; the old keyword still works for
+    now, with a ``FutureWarning``.
+    """
+    if key_padding_mask is None:
+        return valid_keys
+    if valid_keys is not None:
+        raise UserError(f"{where}: give valid_keys only (key_padding_mask is its old name)")
+    warnings.warn(
+        f"{where}: key_padding_mask is renamed valid_keys (True = a real key, the opposite of "
+        "torch.nn.MultiheadAttention's key_padding_mask); the old name will be removed",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return key_padding_mask

@@ -4,7 +4,7 @@ Without ``need_weights`` the block runs ``torch.nn.functional.scaled_dot_product
 (SDPA); with it, an explicit matmul-softmax-matmul path that returns per-head weights
 ``(B, H, T, S)``. Both give the same output to float tolerance.
 
-Masks follow amkit's convention (``True`` = may attend), including ``key_padding_mask``
+Masks follow amkit's convention (``True`` = may attend), including ``valid_keys``
 ``(B, S)`` where ``True`` marks a **real** key -- the opposite of
 ``torch.nn.MultiheadAttention``. :meth:`MultiHeadAttention.from_torch` /
 :meth:`MultiHeadAttention.to_torch` move weights between the two; convert torch-style masks
@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from amkit.attention.masks import masked_softmax, merge_masks
+from amkit.attention.masks import masked_softmax, merge_masks, renamed_valid_keys
 from amkit.errors import UserError
 
 
@@ -86,12 +86,13 @@ class MultiHeadAttention(nn.Module):
         key: Tensor | None = None,
         value: Tensor | None = None,
         mask: Tensor | None = None,
-        key_padding_mask: Tensor | None = None,
+        valid_keys: Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = False,
         kv: tuple[Tensor, Tensor] | None = None,
         attn_bias: Tensor | None = None,
         linear: bool = False,
+        key_padding_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """Attend from ``query`` to ``key``/``value``.
 
@@ -100,7 +101,7 @@ class MultiHeadAttention(nn.Module):
             key: ``(B, S, kdim)``; defaults to ``query`` (self-attention).
             value: ``(B, S, vdim)``; defaults to ``key``.
             mask: bool ``(T, S)``, ``(B, T, S)`` or ``(B, H, T, S)``; ``True`` = may attend.
-            key_padding_mask: bool ``(B, S)``; ``True`` = real key.
+            valid_keys: bool ``(B, S)``; ``True`` = real key.
             is_causal: query ``i`` attends keys ``j <= i`` only (top-left aligned).
             need_weights: also return per-head weights ``(B, H, T, S)``.
             kv: keys and values already projected (:meth:`project_kv`), ``(B, H, S, Dh)``
@@ -111,13 +112,16 @@ class MultiHeadAttention(nn.Module):
             linear: no softmax: the weights are the scaled scores themselves, masked keys 0
                 (MemN2N's linear start, Sukhbaatar et al. 2015, which a model turns on for
                 its first phase); always the explicit path.
+            key_padding_mask: the old name of ``valid_keys`` (a ``FutureWarning``; it meant
+                the opposite in ``torch.nn.MultiheadAttention``).
 
         Returns:
             ``(output (B, T, D), weights (B, H, T, S) or None)``.
         """
+        valid_keys = renamed_valid_keys(valid_keys, key_padding_mask, "MultiHeadAttention")
         if kv is not None:
             return self._attend(
-                query, *kv, mask, key_padding_mask, is_causal, need_weights, attn_bias, linear
+                query, *kv, mask, valid_keys, is_causal, need_weights, attn_bias, linear
             )
         key = query if key is None else key
         value = key if value is None else value
@@ -141,11 +145,11 @@ class MultiHeadAttention(nn.Module):
             )
         k, v = self.project_kv(key, value)  # (B, H, S, Dh) each
         return self._attend(
-            query, k, v, mask, key_padding_mask, is_causal, need_weights, attn_bias, linear
+            query, k, v, mask, valid_keys, is_causal, need_weights, attn_bias, linear
         )
 
     def _attend(
-        self, query: Tensor, k: Tensor, v: Tensor, mask, key_padding_mask, is_causal: bool,
+        self, query: Tensor, k: Tensor, v: Tensor, mask, valid_keys, is_causal: bool,
         need_weights: bool, attn_bias: Tensor | None = None, linear: bool = False,
     ) -> tuple[Tensor, Tensor | None]:  # fmt: skip
         """``query (B, T, D)`` against projected ``k``, ``v`` ``(B, H, S, Dh)``."""
@@ -161,11 +165,11 @@ class MultiHeadAttention(nn.Module):
                 "attn_bias must have 4 dims, broadcastable to (B, H, T, S); got "
                 f"{tuple(attn_bias.shape)}"
             )
-        plain_causal = is_causal and mask is None and key_padding_mask is None and attn_bias is None
+        plain_causal = is_causal and mask is None and valid_keys is None and attn_bias is None
         merged = (
             None
             if plain_causal
-            else merge_masks(mask, key_padding_mask, is_causal, b, t, s, query.device)
+            else merge_masks(mask, valid_keys, is_causal, b, t, s, query.device)
         )  # (B|1, H|1, T, S) or None
 
         if need_weights or linear:

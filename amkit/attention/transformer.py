@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from amkit.attention.masks import renamed_valid_keys
 from amkit.attention.multihead import MultiHeadAttention
 from amkit.errors import UserError
 
@@ -42,24 +43,26 @@ class TransformerEncoderLayer(nn.Module):
         self,
         x: Tensor,
         mask: Tensor | None = None,
-        key_padding_mask: Tensor | None = None,
+        valid_keys: Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = False,
         attn_bias: Tensor | None = None,
         key_transform: nn.Module | None = None,
         linear: bool = False,
+        key_padding_mask: Tensor | None = None,
     ) -> tuple[Tensor, Tensor | None]:
         """``x (B, T, D)``; masks, ``attn_bias`` (float, added to the attention scores,
         broadcastable to ``(B, H, T, T)``) and ``linear`` (no softmax: MemN2N's linear start)
         as :class:`MultiHeadAttention` takes them; ``key_transform`` (D -> D) maps the normed
         input before the key projection only (a Universal Transformer's per-step keys)."""
+        valid_keys = renamed_valid_keys(valid_keys, key_padding_mask, "TransformerEncoderLayer")
         h = self.norm1(x)
         attended, weights = self.attn(
             h,
             h if key_transform is None else key_transform(h),
             h,
             mask=mask,
-            key_padding_mask=key_padding_mask,
+            valid_keys=valid_keys,
             is_causal=is_causal,
             need_weights=need_weights,
             attn_bias=attn_bias,
@@ -99,13 +102,15 @@ class TransformerEncoder(nn.Module):
         self,
         x: Tensor,
         mask: Tensor | None = None,
-        key_padding_mask: Tensor | None = None,
+        valid_keys: Tensor | None = None,
         is_causal: bool = False,
         need_weights: bool = False,
+        key_padding_mask: Tensor | None = None,
     ) -> tuple[Tensor, list[Tensor] | None]:
+        valid_keys = renamed_valid_keys(valid_keys, key_padding_mask, "TransformerEncoder")
         all_weights: list[Tensor] = []
         for layer in self.layers:
-            x, weights = layer(x, mask, key_padding_mask, is_causal, need_weights)
+            x, weights = layer(x, mask, valid_keys, is_causal, need_weights)
             if weights is not None:
                 all_weights.append(weights)
         return self.norm(x), (all_weights if need_weights else None)

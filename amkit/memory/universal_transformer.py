@@ -39,6 +39,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from amkit.attention.masks import renamed_valid_keys
 from amkit.attention.transformer import TransformerEncoderLayer
 from amkit.errors import UserError
 
@@ -195,16 +196,19 @@ class UniversalTransformer(nn.Module):
     def forward(
         self,
         x: Tensor,
-        key_padding_mask: Tensor | None = None,
+        valid_keys: Tensor | None = None,
         need_weights: bool = False,
         positions: Tensor | None = None,
         linear: bool = False,
+        key_padding_mask: Tensor | None = None,
     ) -> UTOutput:
-        """``x (B, T, D)``; ``key_padding_mask (B, T)`` true at real positions; ``positions``
+        """``x (B, T, D)``; ``valid_keys (B, T)`` true at real positions; ``positions``
         the position index of each column, ``(T,)`` or per row ``(B, T)`` (default
         ``0..T-1``; a caller that drops padding columns passes the indices the kept ones
         had); ``linear``: every step's self-attention without its softmax, the weights the
-        scaled scores (MemN2N's linear start, not in the UT paper)."""
+        scaled scores (MemN2N's linear start, not in the UT paper). ``key_padding_mask`` is
+        the old name of ``valid_keys`` (a ``FutureWarning``)."""
+        valid_keys = renamed_valid_keys(valid_keys, key_padding_mask, "UniversalTransformer")
         batch, length, _ = x.shape
         if positions is None:
             positions = torch.arange(length, device=x.device)
@@ -213,11 +217,7 @@ class UniversalTransformer(nn.Module):
                 f"input of {int(positions.max()) + 1} positions; max_positions is "
                 f"{self.position.shape[0]}"
             )
-        real = (
-            key_padding_mask.to(x.dtype)
-            if key_padding_mask is not None
-            else x.new_ones(batch, length)
-        )
+        real = valid_keys.to(x.dtype) if valid_keys is not None else x.new_ones(batch, length)
         halting_sum = x.new_zeros(batch, length)
         remainders = x.new_zeros(batch, length)
         steps = x.new_zeros(batch, length)
@@ -251,7 +251,7 @@ class UniversalTransformer(nn.Module):
                     state,
                     keys,
                     state,
-                    key_padding_mask=key_padding_mask,
+                    valid_keys=valid_keys,
                     need_weights=need_weights,
                     attn_bias=attn_bias,
                     linear=linear,
@@ -260,7 +260,7 @@ class UniversalTransformer(nn.Module):
             else:
                 state, weights = self.step_layer(step)(
                     state,
-                    key_padding_mask=key_padding_mask,
+                    valid_keys=valid_keys,
                     need_weights=need_weights,
                     attn_bias=attn_bias,
                     key_transform=key_transform,

@@ -84,7 +84,7 @@ class RecallAttention(nn.Module):
             x, _ = self.gru(x)  # (B, T, D)
         elif self.config.encoder == "transformer":
             x = x + self.position[: x.shape[1]]
-            x, _ = self.transformer(x, key_padding_mask=tokens != 0)
+            x, _ = self.transformer(x, valid_keys=tokens != 0)
         return x
 
     def forward(

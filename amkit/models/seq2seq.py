@@ -317,13 +317,11 @@ class DecoderLayer(nn.Module):
         k, v = self.self_attn.project_kv(h)  # (B, H, T, Dh)
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
-        attended, _ = self.self_attn(
-            h, kv=(k, v), key_padding_mask=tgt_real, is_causal=past is None
-        )
+        attended, _ = self.self_attn(h, kv=(k, v), valid_keys=tgt_real, is_causal=past is None)
         x = x + self.drop(attended)
         h = self.norm2(x)
         attended, weights = self.cross_attn(
-            h, kv=source_kv, key_padding_mask=src_real, need_weights=need_weights
+            h, kv=source_kv, valid_keys=src_real, need_weights=need_weights
         )  # (B, T, D), (B, H, T, S)
         x = x + self.drop(attended)
         return x + self.drop(self.ff(self.norm3(x))), weights, (k, v)
@@ -365,7 +363,7 @@ class TransformerSeq2Seq(_Translator):
         decoder layer's projected keys and values of them, ``k{i}`` / ``v{i}``
         ``(B, H, S, Dh)``, computed once per sentence."""
         mask = src != 0
-        states, _ = self.encoder(self._embed(self.embedding, src), key_padding_mask=mask)
+        states, _ = self.encoder(self._embed(self.embedding, src), valid_keys=mask)
         memory = {"memory": states, "mask": mask}
         for i, layer in enumerate(self.decoder):
             memory[f"k{i}"], memory[f"v{i}"] = layer.cross_attn.project_kv(states)

@@ -119,7 +119,7 @@ class SASRecBlock(nn.Module):
         """``x (B, L, D)``, ``real (B, L)`` bool -> ``(B, L, D)``, weights ``(B, H, L, L)``."""
         q = self.attn_norm(x)
         out, weights = self.attn(
-            q, x, x, key_padding_mask=real, is_causal=True, need_weights=need_weights
+            q, x, x, valid_keys=real, is_causal=True, need_weights=need_weights
         )
         x = q + self.dropout(out)
         x = self.ffn_norm(x)

@@ -226,7 +226,7 @@ class UniversalTransformerQA(nn.Module):
             positions[-1] = full_length
         encoded = self.encoder(
             inputs,
-            key_padding_mask=real,
+            valid_keys=real,
             need_weights=need_weights,
             positions=positions,
             linear=bool(self.linear_phase),  # linear start: no softmax in the self-attention
