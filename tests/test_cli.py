@@ -138,7 +138,7 @@ def test_an_internal_error_shows_its_traceback_and_asks_for_a_report(monkeypatch
     def broken(args):
         raise IndexError("index 3 is out of bounds")  # as a bug deep inside amkit would
 
-    monkeypatch.setattr("amkit.cli._cmd_ls", broken)
+    monkeypatch.setattr("amkit.commands.cmd_ls", broken)
     assert main(["ls"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" in err and "IndexError: index 3 is out of bounds" in err
@@ -151,7 +151,7 @@ def test_a_user_error_from_deep_inside_is_one_line(monkeypatch, capsys):
     def bad_input(args):
         raise UserError("data.txt:3: expected 3 tab-separated columns, got 2")
 
-    monkeypatch.setattr("amkit.cli._cmd_ls", bad_input)
+    monkeypatch.setattr("amkit.commands.cmd_ls", bad_input)
     assert main(["ls"]) == 2
     err = capsys.readouterr().err
     assert err == "amkit: error: data.txt:3: expected 3 tab-separated columns, got 2\n"

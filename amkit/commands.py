@@ -1,0 +1,333 @@
+"""What each ``amkit`` command does: parse nothing, call the Python API, print the result.
+
+:mod:`amkit.cli` builds the parser and maps each command to a ``cmd_*`` function here; each
+takes the parsed ``argparse.Namespace`` and returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import amkit
+from amkit.configs import config_names, find_config
+from amkit.errors import UserError
+from amkit.registry import REGISTRIES
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from amkit import demo
+
+    demo.main(out=args.out, quick=args.quick, device=args.device)
+    return 0
+
+
+def _print_epoch(epoch: int, record: dict) -> None:
+    from amkit.train.trainer import epoch_line
+
+    print(epoch_line(record))
+
+
+def _print_config(config: str | Path, overrides: Sequence[str]) -> int:
+    import yaml
+
+    from amkit.experiments.experiment import load_config
+
+    resolved = load_config(config, overrides).to_dict()
+    print(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True), end="")
+    return 0
+
+
+def _cpu_only(device: str | None, what: str) -> None:
+    """``--device`` for a job that runs on the CPU by nature: anything but cpu / auto is a
+    clear error instead of an obscure one."""
+    if device not in (None, "auto", "cpu"):
+        raise UserError(f"--device {device}: {what} runs on the CPU only; use --device cpu")
+
+
+def _device_override(args: argparse.Namespace) -> None:
+    """``--device X`` on a training command is the override ``train.device=X``."""
+    if getattr(args, "device", None):
+        args.set = [*args.set, f"train.device={args.device}"]
+
+
+def _check_gpus_for(nproc: int, device: str | None) -> None:
+    """``--nproc N`` on CUDA needs N GPUs on this machine (one per process)."""
+    import torch
+
+    from amkit.train.device import resolve_device
+
+    if device is None or device == "cpu" or not torch.cuda.is_available():
+        return
+    if resolve_device(device, "--device").type == "cuda" and nproc > torch.cuda.device_count():
+        raise UserError(
+            f"--nproc {nproc} with --device {device}: one GPU per process, but this machine "
+            f"has {torch.cuda.device_count()} CUDA GPU(s); use --nproc "
+            f"{torch.cuda.device_count()} or --device cpu"
+        )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume is None and args.config is None:
+        raise UserError("train needs a CONFIG file, or --resume RUN_DIR")
+    _device_override(args)
+    if args.print_config:
+        return _print_config(args.config or Path(args.resume) / "config.yaml", args.set)
+    if args.resume is not None and args.out is not None:
+        raise UserError("--resume continues in its own directory; do not also give --out")
+    if args.config is not None:
+        args.config = str(find_config(args.config))
+    if args.nproc > 1:
+        from amkit.train import distributed
+
+        if args.repeats > 1:
+            raise UserError("--nproc trains one run; do not combine it with --repeats")
+        if args.out is None and args.resume is None:
+            raise UserError("--nproc needs --out RUN_DIR (every process must agree on it)")
+        _check_gpus_for(args.nproc, args.device)
+        if "WORLD_SIZE" not in os.environ:  # not yet under torchrun: relaunch there
+            return distributed.launch(_without_option(args.argv, "--nproc"), args.nproc)
+    if args.repeats > 1:
+        if args.out is None and args.resume is None:
+            raise UserError("--repeats needs --out RUN_DIR (rerun the same command to resume)")
+        from amkit.experiments.run import run_repeats
+
+        result = run_repeats(
+            args.config or Path(args.resume) / "repeat-0" / "config.yaml",
+            args.out or args.resume,
+            args.repeats,
+            overrides=args.set,
+            on_epoch_end=[_print_epoch],
+        )
+        print(f"best of {args.repeats} on validation: {result.run_dir}")
+    else:
+        result = amkit.run(
+            args.config,
+            run_dir=args.resume or args.out,
+            overrides=args.set,
+            resume=args.resume is not None,
+            on_epoch_end=[_print_epoch],
+        )
+    if "WORLD_SIZE" in os.environ:
+        from amkit.train import distributed
+
+        distributed.finish()
+    if int(os.environ.get("RANK", 0)) > 0:  # data-parallel workers: rank 0 reports
+        return 0
+    test = result.metrics.get("test")
+    if test is not None:
+        print(f"test accuracy {test['accuracy']:.4f} ({test['n']} examples)")
+    print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def _without_option(argv: list[str], name: str) -> list[str]:
+    """``argv`` without ``name VALUE`` / ``name=VALUE``."""
+    out, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == name:
+            skip = True
+        elif not item.startswith(name + "="):
+            out.append(item)
+    return out
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from amkit.baselines.run import evaluate_baseline, is_baseline_run
+
+    if is_baseline_run(args.run_dir):  # amkit baseline's runs: NBSVM, encoder + logreg
+        if args.save_probabilities or args.set:
+            raise UserError("a baseline run takes --split or --input only")
+        _cpu_only(args.device, "a baseline run (scikit-learn on the CPU)")
+        metrics = evaluate_baseline(args.run_dir, args.split, args.input)
+        where = {"input": args.input} if args.input else {"split": args.split}
+        print(json.dumps({**where, **metrics}, indent=2))
+        return 0
+    if args.save_probabilities:
+        from amkit.experiments.run import save_run_probabilities
+
+        metrics = save_run_probabilities(args.run_dir, args.set, args.device or "auto")
+        print(json.dumps(metrics, indent=2))
+        print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'}")
+        return 0
+    if args.input is not None:
+        from amkit.experiments.loading import evaluate_file
+
+        metrics = evaluate_file(args.run_dir, args.input, device=args.device or "auto")
+        print(json.dumps({"input": args.input, **metrics}, indent=2))
+        return 0
+    device = args.device or "auto"
+    metrics = amkit.evaluate_run(args.run_dir, args.split, args.set, device)
+    print(json.dumps({"split": args.split, **metrics}, indent=2))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from amkit.explain.registry import ExplainRequest, check_request, explainer_for, run_kind
+
+    model, task = run_kind(args.run_dir, args.set)
+    explainer = explainer_for(model, task)  # registered for the model, else for its task
+    request = ExplainRequest(
+        run_dir=Path(args.run_dir),
+        out=Path(args.out) if args.out else Path(args.run_dir) / "plots",
+        text=args.text,
+        user=args.user,
+        k=args.k or 10,
+        task=args.task,
+        example=args.example,
+        split=args.split,
+        overrides=args.set,
+    )
+    check_request(explainer, request, model)
+    print(explainer.explain(request))
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from amkit.explain.recommend import explain_user_run
+    from amkit.explain.registry import ExplainRequest
+
+    out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
+    print(explain_user_run(ExplainRequest(Path(args.run_dir), out, user=args.user, k=args.k)))
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from amkit.io import atomic_write_text
+
+    if (args.text is None) == (args.input is None):
+        raise UserError("give a sentence, or --input FILE (with --output FILE)")
+    model = amkit.load(args.run_dir, device=args.device or "auto").model
+    if not hasattr(model, "translate"):
+        raise UserError(f"{args.run_dir} is not a translation run")
+    if args.text is not None:
+        print(model.translate([args.text], beam=args.beam)[0][0])
+        return 0
+    from amkit.data.multi30k import read_lines
+
+    sentences = read_lines(args.input)
+    out = []
+    for start in tqdm(range(0, len(sentences), 64), desc="translating", unit="batch"):
+        out += model.translate(sentences[start : start + 64], beam=args.beam)[0]
+    if args.output:
+        atomic_write_text(args.output, "\n".join(out) + "\n")
+        print(f"{len(out)} translations -> {args.output}")
+    else:
+        print("\n".join(out))
+    return 0
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    from amkit.compress.run import compress_run
+
+    metrics = compress_run(args.run_dir, args.method, args.amount, args.out, args.device or "auto")
+    info = metrics["compression"]
+    ratio = info["weight_bytes"] / max(info["original_weight_bytes"], 1)
+    line = f"{args.method}: weights {info['weight_bytes']:,} bytes ({ratio:.0%} of the original)"
+    if info["sparsity"] is not None:
+        line += f", sparsity {info['sparsity']:.2f}"
+    print(line)
+    for split in ("val", "test"):
+        if split in metrics:
+            scores = {k: v for k, v in metrics[split].items() if k in ("accuracy", "bleu")}
+            print(f"{split}: " + ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+    print(f"run directory: {args.out}")
+    return 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from amkit.baselines.run import run_baseline
+
+    metrics = run_baseline(find_config(args.config), args.out, overrides=args.set)
+    for split in ("val", "test"):
+        if split in metrics:
+            m = metrics[split]
+            print(f"{split} accuracy {m['accuracy']:.4f}  F1 {m['f1']:.4f}  ({m['n']} examples)")
+    print(f"fit in {metrics['timings']['train_seconds']:.0f} s; run directory: {args.out}")
+    return 0
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from amkit.ensemble.runs import run_ensemble
+
+    metrics = run_ensemble(
+        args.run_dirs, args.out, method=args.method, voting=args.voting, folds=args.folds
+    )
+    info = metrics["ensemble"]
+    for run_dir, val in zip(info["members"], info["members_val_accuracy"], strict=True):
+        print(f"member {run_dir}: val accuracy {val:.4f}")
+    if info["weights"] is not None:
+        print("weights: " + ", ".join(f"{w:.3f}" for w in info["weights"]))
+    print(f"ensemble val accuracy {metrics['val']['accuracy']:.4f} (out-of-fold)")
+    if "test" in metrics:
+        print(f"ensemble test accuracy {metrics['test']['accuracy']:.4f}")
+    print(f"run directory: {args.out}")
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    _device_override(args)
+    from amkit.experiments.sweep import parse_grid, parse_seeds, parse_variants, run_sweep
+
+    args.config = str(find_config(args.config))
+    parts = ["amkit sweep", args.config, "--seeds", args.seeds]
+    parts += [f"--grid {entry}" for entry in args.grid]
+    parts += [f"--variant {entry}" for entry in args.variant]
+    parts += ["--workers", str(args.workers), "--out", args.out]
+    if args.metric:
+        parts += ["--metric", args.metric]
+    if args.set:
+        parts += ["--set", *args.set]
+    summary = run_sweep(
+        args.config,
+        args.out,
+        seeds=parse_seeds(args.seeds),
+        grid=parse_grid(args.grid),
+        variants=parse_variants(args.variant),
+        workers=args.workers,
+        overrides=args.set,
+        threads=args.threads,
+        command=" ".join(parts),
+        metric=args.metric,
+    )
+    print(f"summary: {Path(args.out) / 'summary.md'}")
+    return 1 if summary["failed"] else 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    import amkit.attention  # noqa: F401  (each package registers its components on import)
+    import amkit.data  # noqa: F401
+    import amkit.explain  # noqa: F401  (registers explainers)
+    import amkit.memory  # noqa: F401
+    import amkit.models  # noqa: F401
+
+    for kind, registry in sorted(REGISTRIES.items()):
+        print(f"{kind}s: {', '.join(sorted(registry)) or '(none)'}")
+    print(f"configs (amkit train NAME): {', '.join(config_names())}")
+    return 0
+
+
+def cmd_data_download(args: argparse.Namespace) -> int:
+    from amkit.data.download import download
+
+    result = download(args.name, url=args.url, sha256=args.sha256)
+    print(f"{args.name}: sha256 verified; {', '.join(result.files)} in {result.path}")
+    return 0
+
+
+def cmd_data_where(args: argparse.Namespace) -> int:
+    from amkit.data.locations import where_table
+
+    print(where_table())
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return args.bench_module.main(args)
