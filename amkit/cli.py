@@ -51,7 +51,8 @@ EXAMPLES = {
     "amkit train configs/babi/memn2n_1k_joint.yaml --out runs/babi-1k\n"
     "amkit train demo/recall --set model.score=additive --print-config\n"
     "amkit train --resume runs/recall\n"
-    "amkit train demo/recall --out runs/ddp --nproc 2",
+    "amkit train demo/recall --out runs/ddp --nproc 2\n"
+    "amkit train demo/recall --out runs/two --nnodes 2 --node-rank 0 --master-addr 10.0.0.1",
     "evaluate": "amkit evaluate runs/recall --split val\n"
     "amkit evaluate runs/imdb --input new_reviews.csv\n"
     "amkit evaluate runs/imdb --save-probabilities",
@@ -173,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="data-parallel processes through torchrun (DDP; gloo on CPU, nccl on GPU)",
     )
+    train.add_argument(
+        "--nnodes", type=int, default=1, help="machines in a multi-node run (torchrun)"
+    )
+    train.add_argument(
+        "--node-rank", type=int, default=0, help="this machine's rank, 0 to nnodes - 1"
+    )
+    train.add_argument("--master-addr", default=None, help="address of the node of rank 0")
+    train.add_argument("--master-port", type=int, default=29500, help="its free port")
     train.add_argument(
         "--print-config",
         action="store_true",

@@ -80,7 +80,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UserError("--resume continues in its own directory; do not also give --out")
     if args.config is not None:
         args.config = str(find_config(args.config))
-    if args.nproc > 1:
+    if args.nproc > 1 or args.nnodes > 1:
         from amkit.train import distributed
 
         if args.repeats > 1:
@@ -89,7 +89,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise UserError("--nproc needs --out RUN_DIR (every process must agree on it)")
         _check_gpus_for(args.nproc, args.device)
         if "WORLD_SIZE" not in os.environ:  # not yet under torchrun: relaunch there
-            return distributed.launch(_without_option(args.argv, "--nproc"), args.nproc)
+            argv = args.argv
+            for option in ("--nproc", "--nnodes", "--node-rank", "--master-addr", "--master-port"):
+                argv = _without_option(argv, option)
+            return distributed.launch(
+                argv, args.nproc, args.nnodes, args.node_rank, args.master_addr, args.master_port
+            )
     if args.repeats > 1:
         if args.out is None and args.resume is None:
             raise UserError("--repeats needs --out RUN_DIR (rerun the same command to resume)")

@@ -63,3 +63,68 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(tmp_path):
     for name, value in weights_one.items():
         torch.testing.assert_close(weights_two[name], value, atol=1e-5, rtol=1e-4)
     assert not list(tmp_path.glob("two/*rank*"))  # only rank 0 wrote the run directory
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_two_nodes_on_one_machine_equal_one_process(tmp_path):
+    """The multi-node options reach torchrun: two "machines" (node ranks 0 and 1 on
+    127.0.0.1, one process each, gloo) train the same weights as one process."""
+    import os
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG)
+    assert main(["train", str(config), "--out", str(tmp_path / "one")]) == 0
+    port = str(_free_port())
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    nodes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "amkit.cli",
+                "train",
+                str(config),
+                "--out",
+                str(tmp_path / "two"),
+                "--nnodes",
+                "2",
+                "--node-rank",
+                str(rank),
+                "--master-addr",
+                "127.0.0.1",
+                "--master-port",
+                port,
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=120)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    weights_one = load_file(str(tmp_path / "one" / "model.safetensors"))
+    weights_two = load_file(str(tmp_path / "two" / "model.safetensors"))
+    for name, value in weights_one.items():
+        torch.testing.assert_close(weights_two[name], value, atol=1e-5, rtol=1e-4)
+
+
+def test_multi_node_options_are_checked(tmp_path, capsys):
+    config = tmp_path / "c.yaml"
+    config.write_text(CONFIG)
+    out = ["--out", str(tmp_path / "r")]
+    assert main(["train", str(config), *out, "--nnodes", "2"]) == 2
+    assert "--nnodes > 1 needs --master-addr" in capsys.readouterr().err
+    assert main(["train", str(config), *out, "--nnodes", "2", "--node-rank", "2",
+                 "--master-addr", "127.0.0.1"]) == 2  # fmt: skip
+    assert "--node-rank 2: expected 0 to 1" in capsys.readouterr().err

@@ -24,6 +24,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from amkit.errors import UserError
+
 
 def world() -> tuple[int, int]:
     """``(rank, world_size)`` of this process; ``(0, 1)`` outside ``torchrun``."""
@@ -80,10 +82,30 @@ def all_reduce_sum(values: Sequence[float]) -> list[float]:
     return tensor.tolist()
 
 
-def launch(argv: Sequence[str], nproc: int) -> int:
-    """Run ``amkit <argv>`` in ``nproc`` processes under torchrun; returns its exit code."""
+def launch(
+    argv: Sequence[str],
+    nproc: int,
+    nnodes: int = 1,
+    node_rank: int = 0,
+    master_addr: str | None = None,
+    master_port: int = 29500,
+) -> int:
+    """Run ``amkit <argv>`` in ``nproc`` processes under torchrun; returns its exit code.
+
+    One machine: torchrun ``--standalone``. Several (``nnodes > 1``): run the same command on
+    every machine with its own ``node_rank`` (0 on the machine at ``master_addr``), which
+    torchrun's static rendezvous joins at ``master_addr:master_port``."""
+    if nnodes > 1:
+        if not master_addr:
+            raise UserError("--nnodes > 1 needs --master-addr (the address of node 0)")
+        if not 0 <= node_rank < nnodes:
+            raise UserError(f"--node-rank {node_rank}: expected 0 to {nnodes - 1} (--nnodes)")
+        where = [f"--nnodes={nnodes}", f"--node_rank={node_rank}",
+                 f"--master_addr={master_addr}", f"--master_port={master_port}"]  # fmt: skip
+    else:
+        where = ["--standalone"]
     command = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone",
+        sys.executable, "-m", "torch.distributed.run", *where,
         f"--nproc_per_node={nproc}", "-m", "amkit.cli", *argv,
     ]  # fmt: skip
     threads = max(1, (os.cpu_count() or 1) // nproc)
