@@ -27,3 +27,24 @@ def test_memory_benchmark_quick_run_and_render(tmp_path, capsys):
     data = json.loads((out / "memory-quick.json").read_text())
     assert (out / "memory-quick.md").read_text() == memory_report.render_markdown(data)
     assert "| 500 | exact | clustered |" in (out / "memory-quick.md").read_text()
+
+
+def test_gpu_check_smoke_runs_every_step_on_the_cpu(tmp_path):
+    """benchmarks/gpu_check.py --smoke: the attention timing and a timed training, tiny, on
+    the CPU (a GPU machine runs the same code at full size); the committed page is its render."""
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("gpu_check", root / "benchmarks/gpu_check.py")
+    gpu_check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gpu_check)
+    argv = ["--smoke", "--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs")]
+    assert gpu_check.main(argv) == 0
+    data = json.loads((tmp_path / "out" / "gpu-smoke.json").read_text())
+    assert data["smoke"] and data["attention"]["ratio"] > 0
+    assert data["trainings"]["recall_smoke"]["seconds_per_epoch"] > 0
+    assert "**Smoke run**" in (tmp_path / "out" / "gpu-smoke.md").read_text()
+    committed = json.loads((root / "docs/benchmarks/gpu.json").read_text())
+    assert "device" in committed["summary"]
+    assert (root / "docs/benchmarks/gpu.md").read_text() == gpu_check.render(committed)
