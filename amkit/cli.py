@@ -68,7 +68,9 @@ EXAMPLES = {
     "baseline": "amkit baseline imdb/nbsvm --out runs/imdb-nbsvm",
     "ensemble": "amkit ensemble runs/imdb-nbsvm runs/imdb --method weighted --out runs/ens",
     "sweep": "amkit sweep demo/recall --seeds 0,1,2 --grid model.score=dot,additive "
-    "--workers 2 --out runs/sweep",
+    "--workers 2 --out runs/sweep\n"
+    "amkit sweep demo/recall --seeds 0,1 --grid model.score=dot,additive --backend ray "
+    "--out runs/ray-sweep",
     "ls": "amkit ls",
     "bench": "amkit bench attention --quick\namkit bench memory --quick",
 }
@@ -333,6 +335,20 @@ def build_parser() -> argparse.ArgumentParser:
         "test value of the config's train.monitor)",
     )
     sweep.add_argument("--workers", type=int, default=1, help="parallel training processes")
+    sweep.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a process pool on this machine; ray: each run a Ray task (extra ray)",
+    )
+    sweep.add_argument(
+        "--ray-address",
+        default=None,
+        help="join this Ray cluster (its machines share --out); default: a local Ray",
+    )
+    sweep.add_argument(
+        "--gpus-per-run", type=float, default=0.0, help="with --backend ray: GPUs per run"
+    )
     sweep.add_argument("--threads", type=int, default=None, help="torch threads per worker")
     _add_overrides(
         sweep,

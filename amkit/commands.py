@@ -301,6 +301,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         threads=args.threads,
         command=" ".join(parts),
         metric=args.metric,
+        backend=args.backend,
+        ray_address=args.ray_address,
+        gpus_per_run=args.gpus_per_run,
     )
     print(f"summary: {Path(args.out) / 'summary.md'}")
     return 1 if summary["failed"] else 0

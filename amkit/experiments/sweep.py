@@ -29,60 +29,34 @@ recommendation sweep summarises what it measures.
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
 import logging
-import math
 import multiprocessing
 import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from amkit.config import parse_override
 from amkit.errors import UserError
-from amkit.io import atomic_write_json, atomic_write_text
+from amkit.experiments.sweep_summary import (  # noqa: F401  (re-exported)
+    COMPARED_METRIC,
+    METRICS,
+    default_metric,
+    mean_std_ci,
+    paired_test,
+    parse_metric,
+    render_markdown,
+    run_metrics,
+    summarize,
+    write_summary,
+)
 
 log = logging.getLogger(__name__)
-
-# metric name -> how to read it from a run's metrics.json
-METRICS = {
-    "test_accuracy": ("test", "accuracy"),
-    "test_f1": ("test", "f1"),
-    "val_accuracy": ("val", "accuracy"),
-    "train_seconds": ("timings", "train_seconds"),
-}
-COMPARED_METRIC = "test_accuracy"  # the default where a config monitors nothing else
-# metrics shown in percent (fractions in metrics.json); others (BLEU, loss, MSE) as they are
-PERCENT_KEYS = ("accuracy", "f1", "precision", "recall", "hr@", "ndcg@", "full_hr@",
-                "full_ndcg@", "mrr")  # fmt: skip
-
-
-def parse_metric(name: str) -> tuple[str, str]:
-    """``"test_bleu"`` -> ``("test", "bleu")``: a split (``test`` or ``val``) and a key of
-    that section of ``metrics.json``."""
-    split, _, key = name.partition("_")
-    if split not in ("test", "val") or not key:
-        raise UserError(
-            f"--metric: {name!r} is not SPLIT_KEY with SPLIT test or val "
-            "(e.g. test_accuracy, test_bleu, test_hr@10, val_loss)"
-        )
-    return split, key
-
-
-def default_metric(monitor: str) -> str:
-    """The compared metric for a config whose ``train.monitor`` is ``monitor``: its test
-    value (``val_bleu`` -> ``test_bleu``)."""
-    return "test_" + monitor.removeprefix("val_") if monitor.startswith("val_") else COMPARED_METRIC
-
-
-def _in_percent(metric: str) -> bool:
-    return parse_metric(metric)[1].startswith(PERCENT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -219,194 +193,68 @@ def _train_one(
     return {**result.metrics, "timings": result.timings}
 
 
-def run_metrics(run_dir: Path, metric: str = COMPARED_METRIC) -> dict[str, float] | None:
-    """The sweep's metrics (and ``metric``) of a finished run directory (``None`` if it has
-    not finished)."""
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        return None
-    metrics = json.loads(path.read_text(encoding="utf-8"))
-    values = {}
-    for name, (section, key) in {**METRICS, metric: parse_metric(metric)}.items():
-        value = metrics.get(section, {}).get(key)
-        if value is not None:
-            values[name] = float(value)
-    return values
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A Ray address (``host:port`` or ``ray://host:port``) must accept a connection within
+    ``timeout_s``; Ray itself retries for minutes before it gives up."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"--ray-address {address}: expected HOST:PORT (e.g. 10.0.0.1:6379)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise UserError(
+            f"--ray-address {address}: cannot start or join Ray (no answer: {error}); start "
+            "the cluster with `ray start --head`, or leave --ray-address out for a local Ray"
+        ) from None
 
 
-def mean_std_ci(values: Sequence[float]) -> dict[str, float | int | None]:
-    """Mean, sample standard deviation and a two-sided 95 % Student-t interval."""
-    from scipy import stats
-
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return {"n": n, "mean": mean, "std": None, "ci95_low": None, "ci95_high": None}
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    return {"n": n, "mean": mean, "std": std, "ci95_low": mean - half, "ci95_high": mean + half}
-
-
-def paired_test(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
-    """Paired t-test of ``b - a`` over the seeds both have (scipy ``ttest_rel``)."""
-    from scipy import stats
-
-    seeds = sorted(set(a) & set(b))
-    result: dict[str, Any] = {"n_pairs": len(seeds), "mean_difference": None, "p_value": None}
-    if seeds:
-        diffs = [b[s] - a[s] for s in seeds]
-        result["mean_difference"] = sum(diffs) / len(diffs)
-    if len(seeds) >= 2 and any(b[s] != a[s] for s in seeds):
-        test = stats.ttest_rel([b[s] for s in seeds], [a[s] for s in seeds])
-        result["p_value"] = float(test.pvalue) if math.isfinite(test.pvalue) else None
-    return result
-
-
-def summarize(
-    runs: Sequence[SweepRun], failed: dict[Path, str], metric: str = COMPARED_METRIC
-) -> dict[str, Any]:
-    """Per-run rows and per-variant statistics of the finished runs; the paired tests
-    compare ``metric``."""
-    rows, by_variant = [], {}
-    for run in runs:
-        metrics = run_metrics(run.run_dir, metric)
-        status = "done" if metrics is not None else ("failed" if run.run_dir in failed else "todo")
-        rows.append({"variant": run.variant, "seed": run.seed, "status": status,
-                     **dict(run.settings), **(metrics or {})})  # fmt: skip
-        if metrics is not None:
-            by_variant.setdefault(run.variant, {})[run.seed] = metrics
-    variants = list(dict.fromkeys(r.variant for r in runs))
-    baseline = variants[0]
-    summary = []
-    for variant in variants:
-        seeds = by_variant.get(variant, {})
-        entry: dict[str, Any] = {"variant": variant, "seeds": sorted(seeds)}
-        for name in dict.fromkeys([*METRICS, metric]):
-            values = [m[name] for m in seeds.values() if name in m]
-            if values:
-                entry[name] = mean_std_ci(values)
-        if variant != baseline:
-            entry[f"vs_{baseline}"] = paired_test(
-                {s: m[metric] for s, m in by_variant.get(baseline, {}).items() if metric in m},
-                {s: m[metric] for s, m in seeds.items() if metric in m},
-            )  # fmt: skip
-        summary.append(entry)
-    return {"baseline": baseline, "compared_metric": metric, "runs": rows,
-            "variants": summary, "failed": {str(k): v for k, v in failed.items()}}  # fmt: skip
-
-
-def _fmt(stat: dict[str, Any] | None, percent: bool, digits: int | None = None) -> str:
-    if not stat:
-        return ""
-    scale, digits = (100.0, digits or 2) if percent else (1.0, digits or 1)
-    text = f"{stat['mean'] * scale:.{digits}f}"
-    if stat["std"] is not None:
-        text += f" ± {stat['std'] * scale:.{digits}f} "
-        text += f"[{stat['ci95_low'] * scale:.{digits}f}, {stat['ci95_high'] * scale:.{digits}f}]"
-    return text
-
-
-def render_markdown(summary: dict[str, Any], command: str) -> str:
-    baseline = summary["baseline"]
-    metric = summary.get("compared_metric", COMPARED_METRIC)
-    percent = _in_percent(metric)
-    extra = [] if metric in METRICS else [metric.replace("_", " ", 1)]
-    lines = [
-        "# Sweep summary",
-        "",
-        f"Command: `{command}`",
-        "",
-        "Mean ± standard deviation over seeds [95 % Student-t interval]; accuracy and F1 in %. "
-        f"The last column is a paired t-test (by seed) of `{metric}` against `{baseline}`: "
-        f"mean difference{' in points' if percent else ''} and p-value (with 3 seeds only "
-        "large effects are detectable).",
-        "",
-        "| variant | seeds | "
-        + "".join(f"{name} | " for name in extra)
-        + "test accuracy | test F1 | val accuracy | train s | vs baseline |",
-        "|---|---|" + "---:|" * (len(extra) + 4) + "---|",
-    ]
-    for entry in summary["variants"]:
-        test = entry.get(f"vs_{baseline}")
-        versus = ""
-        if test and test["mean_difference"] is not None:
-            versus = f"{test['mean_difference'] * (100 if percent else 1):+.2f}"
-            versus += f", p = {test['p_value']:.3f}" if test["p_value"] is not None else ", p n/a"
-        cells = [
-            f"`{entry['variant']}`",
-            ",".join(map(str, entry["seeds"])) or "-",
-            *([_fmt(entry.get(metric), percent, 2)] if extra else []),
-            _fmt(entry.get("test_accuracy"), True),
-            _fmt(entry.get("test_f1"), True),
-            _fmt(entry.get("val_accuracy"), True),
-            _fmt(entry.get("train_seconds"), False),
-            versus or ("baseline" if entry["variant"] == baseline else ""),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    if summary["failed"]:
-        lines += ["", "Failed runs:", ""]
-        lines += [f"- `{path}`: {error}" for path, error in summary["failed"].items()]
-    return "\n".join(lines) + "\n"
-
-
-def _csv_text(rows: list[dict[str, Any]]) -> str:
-    columns = list(dict.fromkeys(k for row in rows for k in row))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for entry in summary["variants"]:
-        for name in dict.fromkeys([*METRICS, summary["compared_metric"]]):
-            if name in entry:
-                rows.append({"variant": entry["variant"], "metric": name, **entry[name]})
-    return rows
-
-
-def _plot(summary: dict[str, Any], path: Path) -> None:
-    from amkit.io import atomic_save_figure as save_figure
-
-    metric = summary["compared_metric"]
-    entries = [e for e in summary["variants"] if metric in e]
-    if not entries:
+@contextmanager
+def _executor(
+    backend: str, workers: int, threads: int, ray_address: str | None, gpus_per_run: float
+):
+    """``submit(fn, *args) -> concurrent.futures.Future`` for the sweep's runs, on a local
+    process pool or as Ray tasks."""
+    if backend == "local":
+        if ray_address is not None or gpus_per_run:
+            raise UserError("--ray-address and --gpus-per-run need --backend ray")
+        context = multiprocessing.get_context("spawn")  # a clean torch in every worker
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
+            yield pool.submit
         return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    scale = 100 if _in_percent(metric) else 1
-    means = [scale * e[metric]["mean"] for e in entries]
-    errors = [
-        0.0 if e[metric]["std"] is None else scale * (e[metric]["ci95_high"] - e[metric]["mean"])
-        for e in entries
-    ]
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(entries)), 3.5))
-    ax.bar(range(len(entries)), means, yerr=errors, capsize=4, color="#4c72b0")
-    ax.set_xticks(range(len(entries)), [e["variant"] for e in entries], rotation=30, ha="right")
-    ax.set_ylabel(f"{metric}{' %' if scale == 100 else ''} (95 % CI)")
-    low = min(m - e for m, e in zip(means, errors, strict=True))
-    high = max(m + e for m, e in zip(means, errors, strict=True))
-    pad = 0.05 * (high - low) + (2 if scale == 100 else 1e-9)
-    ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)
-    save_figure(fig, path)
-
-
-def write_summary(
-    out: Path, runs: Sequence[SweepRun], failed: dict, command: str, metric: str = COMPARED_METRIC
-) -> dict:
-    summary = summarize(runs, failed, metric)
-    summary["command"] = command
-    atomic_write_json(out / "summary.json", summary)
-    atomic_write_text(out / "runs.csv", _csv_text(summary["runs"]))
-    atomic_write_text(out / "summary.csv", _csv_text(_summary_rows(summary)))
-    atomic_write_text(out / "summary.md", render_markdown(summary, command))
-    _plot(summary, out / "summary.png")
-    return summary
+    if backend != "ray":
+        raise UserError(f"--backend: {backend!r} is not a backend; use local or ray")
+    try:
+        import ray
+    except ModuleNotFoundError:
+        raise UserError("--backend ray needs Ray: pip install 'amkit[ray]'") from None
+    if ray_address not in (None, "auto", "local"):
+        _check_reachable(ray_address)
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:  # a local Ray gets the CPUs of ``workers`` runs; a cluster has its own
+            ray.init(
+                address=ray_address,
+                num_cpus=None if ray_address else workers * threads,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        except (Exception, SystemExit) as error:  # Ray exits when it cannot connect
+            where = f"--ray-address {ray_address}" if ray_address else "a local Ray"
+            raise UserError(f"{where}: cannot start or join Ray ({error})") from None
+    remote = ray.remote(num_cpus=threads, num_gpus=gpus_per_run, max_retries=0)(_train_one)
+    try:
+        yield lambda fn, *args: remote.remote(*args).future()
+    finally:
+        if started_here:
+            ray.shutdown()
 
 
 def run_sweep(
@@ -421,9 +269,17 @@ def run_sweep(
     command: str = "",
     on_event=print,
     metric: str | None = None,
+    backend: str = "local",
+    ray_address: str | None = None,
+    gpus_per_run: float = 0.0,
 ) -> dict[str, Any]:
     """Train every combination not yet finished, then write the summary files; ``metric``
-    (default: the test value of the config's ``train.monitor``) is the one compared."""
+    (default: the test value of the config's ``train.monitor``) is the one compared.
+
+    ``backend``: ``local`` (a pool of ``workers`` processes on this machine) or ``ray``
+    (each run a Ray task with ``threads`` CPUs and ``gpus_per_run`` GPUs; ``ray_address``
+    joins an existing cluster, whose machines share the sweep folder; without it a local
+    Ray starts and stops with the sweep). Both give the same run directories and numbers."""
     out = Path(out)
     runs = plan(grid, seeds, out, variants)
     if workers < 1:
@@ -443,17 +299,11 @@ def run_sweep(
         f"{threads} threads"
     )
     failed: dict[Path, str] = {}
-    context = multiprocessing.get_context("spawn")  # a clean torch in every worker
-    with ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_exit_with_parent,
-        initargs=(os.getpid(),),
-    ) as pool:
+    with _executor(backend, workers, threads, ray_address, gpus_per_run) as submit:
         started = {}
         pending = set()
         for run in todo:
-            future = pool.submit(_train_one, config, run, list(overrides), threads)
+            future = submit(_train_one, config, run, list(overrides), threads)
             started[future] = (run, time.perf_counter())
             pending.add(future)
         finished = len(runs) - len(todo)
