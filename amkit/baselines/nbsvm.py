@@ -38,6 +38,20 @@ from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text, 
 PARAMS, FEATURES, WEIGHTS = "nbsvm.json", "nbsvm_features.txt", "nbsvm.safetensors"
 
 
+def _binary_ngrams(ngram_max: int, vocabulary: dict[str, int] | None = None) -> CountVectorizer:
+    """Binary word 1..``ngram_max``-grams with amkit's tokenizer; a saved ``vocabulary``
+    fixes the features (no fitting)."""
+    return CountVectorizer(
+        tokenizer=tokenize,
+        lowercase=False,
+        token_pattern=None,
+        ngram_range=(1, ngram_max),
+        binary=True,
+        dtype=np.float32,
+        vocabulary=vocabulary,
+    )
+
+
 class NBSVM(ClassifierMixin, BaseEstimator):
     """scikit-learn estimator: ``NBSVM().fit(texts, y).predict(texts)``; ``y`` in {0, 1}."""
 
@@ -69,14 +83,7 @@ class NBSVM(ClassifierMixin, BaseEstimator):
             raise UserError(f"classifier must be 'svm' or 'logreg', got {self.classifier!r}")
         if not 0 <= self.beta <= 1:
             raise UserError(f"beta must be in [0, 1], got {self.beta}")
-        self.vectorizer_ = CountVectorizer(
-            tokenizer=tokenize,
-            lowercase=False,
-            token_pattern=None,
-            ngram_range=(1, self.ngram_max),
-            binary=True,
-            dtype=np.float32,
-        )
+        self.vectorizer_ = _binary_ngrams(self.ngram_max)
         x = self.vectorizer_.fit_transform(texts)  # (N, F) binary
         p = self.alpha + np.asarray(x[y == 1].sum(axis=0)).ravel()  # (F,)
         q = self.alpha + np.asarray(x[y == 0].sum(axis=0)).ravel()
@@ -138,15 +145,8 @@ class NBSVM(ClassifierMixin, BaseEstimator):
                 f"{directory}: {len(features)} features but {len(weights['r'])} weights; "
                 "the files do not fit together"
             )
-        model.vectorizer_ = CountVectorizer(
-            tokenizer=tokenize,
-            lowercase=False,
-            token_pattern=None,
-            ngram_range=(1, model.ngram_max),
-            binary=True,
-            dtype=np.float32,
-            vocabulary={feature: i for i, feature in enumerate(features)},
-        )
+        vocabulary = {feature: i for i, feature in enumerate(features)}
+        model.vectorizer_ = _binary_ngrams(model.ngram_max, vocabulary)
         model.classes_ = np.array([0, 1])
         model.r_ = weights["r"].numpy()
         model.coef_ = weights["coef"].numpy()
