@@ -95,11 +95,16 @@ def _join_optimizer_state(tensors: dict[str, torch.Tensor], rest: dict[str, Any]
 
 
 def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Current torch / numpy / python RNG states as (tensors, JSON-able)."""
+    """Current torch / numpy / python RNG states as (tensors, JSON-able); with CUDA in use
+    also every GPU's generator (``rng.cuda.N``), so a GPU run resumes its dropout exactly."""
     np_state = np.random.get_state()
     py_state = random.getstate()
+    tensors = {"rng.torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for index, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{index}"] = state
     return (
-        {"rng.torch": torch.get_rng_state()},
+        tensors,
         {
             "numpy": [np_state[0], np_state[1].tolist(), *np_state[2:]],
             "python": [py_state[0], list(py_state[1]), py_state[2]],
@@ -108,7 +113,13 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 
 def set_rng_state(tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+    """Restore :func:`rng_state`'s states; GPU generators only where this machine has as
+    many GPUs (a GPU run resumed on a CPU keeps the CPU's exactness)."""
     torch.set_rng_state(tensors["rng.torch"])
+    cuda_keys = [k for k in tensors if k.startswith("rng.cuda.")]
+    cuda = [tensors[k] for k in sorted(cuda_keys, key=lambda k: int(k.rsplit(".", 1)[1]))]
+    if cuda and torch.cuda.is_available() and torch.cuda.device_count() == len(cuda):
+        torch.cuda.set_rng_state_all(cuda)
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
     version, internal, gauss = state["python"]
