@@ -108,6 +108,14 @@ def _add_overrides(parser: argparse.ArgumentParser, text: str) -> None:
     )
 
 
+def _add_cpu_device(parser: argparse.ArgumentParser) -> None:
+    """``--device`` of a command that runs on the CPU: cpu and auto are accepted, a GPU is a
+    clear error saying so."""
+    parser.add_argument(
+        "--device", default=None, help="cpu (or auto): this command runs on the CPU"
+    )
+
+
 def untangle_overrides(argv: Sequence[str]) -> list[str]:
     """Move a positional that follows ``--set`` values in front of the ``--set``.
 
@@ -247,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--k", type=int, default=None, help="with --user: how many items")
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
+    _add_cpu_device(explain)
     explain.set_defaults(func=commands.cmd_explain)
 
     rec = sub.add_parser("recommend", help="top-k items for one user, with the reasons")
@@ -254,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--user", required=True, help="user id as in the data file")
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
+    _add_cpu_device(rec)
     rec.set_defaults(func=commands.cmd_recommend)
 
     tr = sub.add_parser("translate", help="translate a sentence or a file with a trained run")
@@ -291,6 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     baseline.add_argument("--out", required=True, help="output run directory")
     _add_overrides(baseline, "override config values, e.g. nbsvm.classifier=logreg")
+    _add_cpu_device(baseline)
     baseline.set_defaults(func=commands.cmd_baseline)
 
     ensemble = sub.add_parser(
@@ -305,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--folds", type=int, default=5, help="cross-validation folds for the val score"
     )
     ensemble.add_argument("--out", required=True, help="output run directory")
+    _add_cpu_device(ensemble)
     ensemble.set_defaults(func=commands.cmd_ensemble)
 
     sweep = sub.add_parser(
@@ -376,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         case = bench_sub.add_parser(name, help=text)
         module.add_arguments(case)
+        _add_cpu_device(case)
         case.set_defaults(func=commands.cmd_bench, bench_module=module)
     for name, command in sub.choices.items():
         command.epilog = "examples:\n" + "\n".join(f"  {x}" for x in EXAMPLES[name].split("\n"))

@@ -175,6 +175,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from amkit.explain.registry import ExplainRequest, check_request, explainer_for, run_kind
 
+    _cpu_only(args.device, "amkit explain (one example at a time)")
     model, task = run_kind(args.run_dir, args.set)
     explainer = explainer_for(model, task)  # registered for the model, else for its task
     request = ExplainRequest(
@@ -197,6 +198,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from amkit.explain.recommend import explain_user_run
     from amkit.explain.registry import ExplainRequest
 
+    _cpu_only(args.device, "amkit recommend (one user at a time)")
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
     print(explain_user_run(ExplainRequest(Path(args.run_dir), out, user=args.user, k=args.k)))
     return 0
@@ -250,6 +252,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     from amkit.baselines.run import run_baseline
 
+    _cpu_only(args.device, "amkit baseline (scikit-learn; the fine-tuned encoder too, for now)")
     metrics = run_baseline(find_config(args.config), args.out, overrides=args.set)
     for split in ("val", "test"):
         if split in metrics:
@@ -262,6 +265,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 def cmd_ensemble(args: argparse.Namespace) -> int:
     from amkit.ensemble.runs import run_ensemble
 
+    _cpu_only(args.device, "amkit ensemble (scikit-learn on the members' saved probabilities)")
     metrics = run_ensemble(
         args.run_dirs, args.out, method=args.method, voting=args.voting, folds=args.folds
     )
@@ -338,4 +342,7 @@ def cmd_data_where(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    _cpu_only(
+        args.device, "amkit bench (it measures this CPU; benchmarks/gpu_check.sh times a GPU)"
+    )
     return args.bench_module.main(args)

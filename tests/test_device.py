@@ -90,3 +90,30 @@ def test_inference_commands_check_the_device_too(tmp_path, capsys):
     assert main([*comp, "--device", "cuda"]) == 2
     assert "int8 dynamic quantization runs on the CPU only" in capsys.readouterr().err
     assert main(comp) == 0  # auto: on the CPU
+
+
+def test_every_command_that_runs_a_model_takes_a_device(capsys):
+    from amkit.cli import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices
+    runs_a_model = set(commands) - {"ls", "data", "bench"}
+    for name in runs_a_model:
+        assert "--device" in commands[name].format_help(), name
+    bench = commands["bench"]._subparsers._group_actions[0].choices
+    assert all("--device" in case.format_help() for case in bench.values())
+
+
+@pytest.mark.parametrize(
+    ("argv", "what"),
+    [
+        (["explain", "RUN"], "amkit explain"),
+        (["recommend", "RUN", "--user", "1"], "amkit recommend"),
+        (["ensemble", "A", "B", "--out", "E"], "amkit ensemble"),
+        (["baseline", "imdb/nbsvm", "--out", "B"], "amkit baseline"),
+        (["bench", "attention"], "amkit bench"),
+    ],
+)
+def test_cpu_jobs_say_so_when_given_a_gpu(argv, what, capsys):
+    assert main([*argv, "--device", "cuda:0"]) == 2
+    err = capsys.readouterr().err
+    assert f"--device cuda:0: {what}" in err and "runs on the CPU only" in err
