@@ -48,3 +48,18 @@ def test_gpu_check_smoke_runs_every_step_on_the_cpu(tmp_path):
     committed = json.loads((root / "docs/benchmarks/gpu.json").read_text())
     assert "device" in committed["summary"]
     assert (root / "docs/benchmarks/gpu.md").read_text() == gpu_check.render(committed)
+
+
+def test_cpu_regression_page_is_its_json_rendered_and_meets_the_target():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(
+        "cpu_regression", root / "benchmarks/cpu_regression.py"
+    )
+    cpu_regression = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cpu_regression)
+    data = json.loads((root / "docs/benchmarks/cpu_regression.json").read_text())
+    assert (root / "docs/benchmarks/cpu_regression.md").read_text() == cpu_regression.render(data)
+    assert set(data["summary"]) == set(cpu_regression.MEASURES)
