@@ -131,7 +131,7 @@ def load(
 
     Args:
         run_dir: a directory written by ``amkit train`` / :func:`amkit.run`.
-        overrides: dotted config overrides (e.g. ``model.beam=8``).
+        overrides: dotted config overrides (e.g. ``model.decode_beam=8``).
         device: where the model goes (``cpu``, ``auto``, ``cuda:N``, ``mps``), whatever
             device it was trained on.
 
