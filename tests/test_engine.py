@@ -655,3 +655,31 @@ def test_tensorboard_events_hold_every_epochs_metrics(tmp_path):
     assert [step for step, _ in losses] == [1, 2]
     assert [v for _, v in losses] == pytest.approx([v for _, v in expected], rel=1e-6)
     assert "val_accuracy" in events.Tags()["scalars"]
+
+
+def test_a_run_killed_before_its_first_epoch_resumes_from_the_start(tmp_path, capsys):
+    """SIGKILL before the first epoch ends leaves config.yaml and no checkpoint: --resume
+    trains from epoch 1 with the saved config instead of telling the user to start over."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from amkit.cli import main
+
+    out = tmp_path / "run"
+    slow = [*TINY, "data.n_train=20000", "train.epochs=2"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "amkit.cli", "train", "demo/recall", "--out", str(out),
+         "--set", *slow],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (out / "config.yaml").is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert (out / "config.yaml").is_file() and not (out / "last.json").exists()
+    assert main(["train", "--resume", str(out), "--set", "data.n_train=200"]) == 0
+    history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in history] == [1, 2]

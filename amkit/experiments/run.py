@@ -211,7 +211,11 @@ def _run(
             init_from_run(model, data, cfg.train.init_from, cfg.train.init_partial)
         setup_seconds = time.perf_counter() - started
         trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)
-        if resume:
+        if resume and not (run_dir / "last.json").is_file():
+            # stopped (killed, a crash) before its first epoch ended: nothing was saved but
+            # the config, so the run starts again from epoch 1 with that config
+            log.warning("%s has no finished epoch to resume from: training from epoch 1", run_dir)
+        elif resume:
             trainer.resume()
         fit = trainer.fit()
         load_model(model, run_dir / "model.safetensors")
