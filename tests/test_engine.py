@@ -683,3 +683,36 @@ def test_a_run_killed_before_its_first_epoch_resumes_from_the_start(tmp_path, ca
     assert main(["train", "--resume", str(out), "--set", "data.n_train=200"]) == 0
     history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in history] == [1, 2]
+
+
+def test_a_run_stopped_mid_epoch_resumes_exactly_from_its_step_checkpoint(tmp_path):
+    """train.checkpoint_every: a run stopped inside an epoch, after a step checkpoint,
+    resumes there and ends with the same weights and history as a run never stopped."""
+    from safetensors.torch import load_file
+
+    from amkit.train.trainer import Trainer
+
+    sets = [*TINY, "train.epochs=2", "train.checkpoint_every=3", "model.dropout=0.1"]
+    whole = amkit.run(DEMO_CONFIG, run_dir=tmp_path / "whole", overrides=sets)
+    original_save = Trainer._save
+
+    def save_then_stop(self, epoch, partial=None):
+        original_save(self, epoch, partial)
+        if partial is not None and epoch == 1 and partial["step"] == 6:  # inside epoch 2
+            raise KeyboardInterrupt
+
+    Trainer._save = save_then_stop
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            amkit.run(DEMO_CONFIG, run_dir=tmp_path / "stopped", overrides=sets)
+    finally:
+        Trainer._save = original_save
+    resumed = amkit.run(None, run_dir=tmp_path / "stopped", resume=True)
+    a = load_file(str(tmp_path / "whole" / "model.safetensors"))
+    b = load_file(str(tmp_path / "stopped" / "model.safetensors"))
+    for name in a:
+        torch.testing.assert_close(b[name], a[name], rtol=0, atol=0)
+    keys = ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    assert [{k: r[k] for k in keys} for r in resumed.history] == [
+        {k: r[k] for k in keys} for r in whole.history
+    ]

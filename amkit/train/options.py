@@ -77,6 +77,11 @@ class TrainConfig:
     # to a trained plain model); they keep their fresh init and are logged. Every tensor
     # the source has must still be in the model with its shape
     init_partial: bool = False
+    # also save the resumable checkpoint (last.*) every N optimizer steps inside an epoch, so
+    # a kill loses at most N steps, not an epoch; the resumed run is the same as one never
+    # stopped (the epoch's batch order, the random state and the running totals are kept).
+    # None: at the end of each epoch only
+    checkpoint_every: int | None = option(None, ge=1)
     progress: bool = True
 
     def validate(self) -> list[str]:

@@ -118,6 +118,9 @@ class Trainer:
         self.patience_start = 0
         self.start_epoch = 1
         self.train_seconds = 0.0
+        # a mid-epoch checkpoint (train.checkpoint_every) to continue from: its epoch's step,
+        # running totals, seconds and learning rate at the epoch's start
+        self.partial: dict | None = None
 
     def _compile_steps(self) -> None:
         """``train.compile``: the model compiles its own per-step cell (the moving average, a
@@ -190,6 +193,9 @@ class Trainer:
         self.patience_start = extra.get("patience_start", 0)  # absent in older checkpoints
         self.train_seconds = extra["train_seconds"]
         self.start_epoch = extra["epoch"] + 1
+        self.partial = extra.get("partial")  # saved inside epoch start_epoch
+        if self.partial is not None:
+            log.info("resuming inside epoch %d at step %d", self.start_epoch, self.partial["step"])
         # metrics.jsonl may hold an epoch written after the last checkpoint: rewrite it.
         self._write_history()
         log.info("resumed %s after epoch %d", self.run_dir, extra["epoch"])
@@ -198,9 +204,12 @@ class Trainer:
         lines = "".join(json.dumps(r) + "\n" for r in self.history)
         atomic_write_text(self.run_dir / "metrics.jsonl", lines)
 
-    def _save(self, epoch: int) -> None:
+    def _save(self, epoch: int, partial: dict | None = None) -> None:
+        """The resumable checkpoint after ``epoch`` (the last finished one); ``partial``: the
+        state inside the next epoch (a mid-epoch checkpoint)."""
         extra = {
             "epoch": epoch,
+            "partial": partial,
             "history": self.history,
             "best": self.best,
             "best_epoch": self.best_epoch,
@@ -228,7 +237,16 @@ class Trainer:
             disable=None if cfg.progress else True,  # None: off when stderr is not a TTY
         )
         total_loss, correct, scored = 0.0, 0, 0
-        for batch in bar:
+        skip, epoch_lr, epoch_offset = 0, self.optimizer.param_groups[0]["lr"], 0.0
+        if self.partial is not None:  # resumed inside this epoch: the same batches follow
+            skip, epoch_lr = self.partial["step"], self.partial["lr"]
+            total_loss, correct, scored = self.partial["totals"]
+            epoch_offset = self.partial["seconds"]
+            self.partial = None
+        started = time.perf_counter() - epoch_offset
+        for step, batch in enumerate(bar, 1):
+            if step <= skip:  # drawn (and augmented) as before, so what follows is the same
+                continue
             scale = 1.0
             if self.world_size > 1:
                 batch, scale = distributed.shard(batch, self.rank, self.world_size)
@@ -276,9 +294,14 @@ class Trainer:
             correct += int(hits.sum())
             scored += n_scored
             bar.set_postfix(loss=f"{total_loss / max(scored, 1):.4f}")
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < n_batches:
+                partial = {"step": step, "lr": epoch_lr, "totals": [total_loss, correct, scored],
+                           "seconds": time.perf_counter() - started}  # fmt: skip
+                self._save(epoch - 1, partial)
         total_loss, correct, scored = distributed.all_reduce_sum([total_loss, correct, scored])
         scored = max(scored, 1)
-        return {"train_loss": total_loss / scored, "train_accuracy": correct / scored}
+        return {"train_loss": total_loss / scored, "train_accuracy": correct / scored,
+                "lr": epoch_lr, "resumed_seconds": epoch_offset}  # fmt: skip
 
     def fit(self) -> dict:
         """Train until ``epochs`` or early stopping; returns ``{"best": ..., "history": ...}``."""
@@ -295,8 +318,10 @@ class Trainer:
                     log.info("stopping: best %s %s reached train.stop_at", cfg.monitor, self.best)
                     break
                 started = time.perf_counter()
-                record = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
+                record = {"epoch": epoch, "lr": None}  # the epoch's first lr, set below
                 record.update(self._train_epoch(epoch))
+                # a resumed epoch counts the time it ran before it was stopped
+                started -= record.pop("resumed_seconds")
                 train_time = time.perf_counter() - started
                 record["train_examples_per_second"] = round(
                     len(self.data.split("train")) / max(train_time, 1e-9), 1
