@@ -26,6 +26,7 @@ import yaml
 
 from amkit.errors import UserError
 from amkit.registry import did_you_mean
+from amkit.textfile import decode_utf8
 
 T = TypeVar("T")
 
@@ -284,7 +285,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(decode_utf8(path.read_bytes(), path))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

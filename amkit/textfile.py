@@ -16,11 +16,63 @@ from amkit.errors import UserError
 def open_text(path: str | Path, newline: str | None = None, encoding: str = "utf-8") -> IO[str]:
     """Open ``path`` for reading as text (UTF-8 unless told), through gzip for ``.gz``.
 
-    ``newline=""`` is what the ``csv`` module wants.
+    ``newline=""`` is what the ``csv`` module wants. Bytes that do not decode, and a gzip
+    file that is not gzip, are a :class:`UserError` naming ``path`` (and the line when
+    reading line by line), not a ``UnicodeDecodeError`` from deep inside.
     """
     path = Path(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    return opener(path, "rt", encoding=encoding, newline=newline)
+    return _CheckedText(opener(path, "rt", encoding=encoding, newline=newline), path)
+
+
+class _CheckedText:
+    """A text file whose decoding errors name the file and line (see :func:`open_text`)."""
+
+    def __init__(self, handle: IO[str], path: Path):
+        self._handle, self._path, self._line = handle, path, 0
+
+    def _error(self, error: Exception) -> UserError:
+        where = f"{self._path}:{self._line + 1}" if self._line else str(self._path)
+        if isinstance(error, UnicodeDecodeError):
+            return UserError(f"{where}: not UTF-8 text ({error.reason}); save the file as UTF-8")
+        return UserError(f"{where}: cannot be read ({error})")
+
+    def __iter__(self) -> _CheckedText:
+        return self
+
+    def __next__(self) -> str:
+        try:
+            line = next(self._handle)
+        except (UnicodeDecodeError, OSError, EOFError) as error:
+            raise self._error(error) from None
+        self._line += 1
+        return line
+
+    def readline(self, *args: Any) -> str:
+        try:
+            line = self._handle.readline(*args)
+        except (UnicodeDecodeError, OSError, EOFError) as error:
+            raise self._error(error) from None
+        self._line += 1
+        return line
+
+    def read(self, *args: Any) -> str:
+        try:
+            return self._handle.read(*args)
+        except (UnicodeDecodeError, OSError, EOFError) as error:
+            raise self._error(error) from None
+
+    def readlines(self) -> list[str]:
+        return list(self)
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> _CheckedText:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._handle.close()
 
 
 def decode_utf8(data: bytes, where: str | Path) -> str:

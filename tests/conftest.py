@@ -99,3 +99,28 @@ def reverse_corpus() -> Callable[..., object]:
 def translation_config() -> Callable[..., dict]:
     """``translation_config(folder, arch="rnn", epochs=4, **model)``: a tiny seq2seq config."""
     return _translation_config
+
+
+def pytest_configure(config):
+    """A folder where the fuzz tests of every xdist worker leave their case counts."""
+    import tempfile
+
+    if "AMKIT_FUZZ_COUNTS" not in os.environ:
+        os.environ["AMKIT_FUZZ_COUNTS"] = tempfile.mkdtemp(prefix="amkit-fuzz-")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many fuzzed files each reader was given (tests/test_fuzz_readers.py), summed over
+    the xdist workers."""
+    import json
+    from collections import Counter
+    from pathlib import Path
+
+    folder = Path(os.environ.get("AMKIT_FUZZ_COUNTS", ""))
+    totals: Counter = Counter()
+    for part in folder.glob("*.json") if folder.is_dir() else []:
+        totals.update(json.loads(part.read_text()))
+    if totals:
+        terminalreporter.write_sep("-", "fuzzed cases per reader")
+        for reader, n in sorted(totals.items()):
+            terminalreporter.write_line(f"{reader}: {n}")

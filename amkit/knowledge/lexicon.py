@@ -112,6 +112,8 @@ class Lexicon:
             if columns is None and len(row) >= 2 and not _is_number(row[1]):
                 columns = tuple(field.strip() for field in row[1:])
                 continue
+            if len(row) < 2:
+                raise UserError(f"{where}: expected a word and its score(s), got {row!r}")
             if columns is None:
                 columns = (
                     ("score",) if len(row) == 2 else tuple(f"score{i}" for i in range(1, len(row)))
