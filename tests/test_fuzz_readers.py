@@ -201,3 +201,31 @@ def test_run_directories(trained_run, tmp_path_factory, name, data):
     shutil.copytree(trained_run, run)
     path = _write(run, name, data)
     _check("run directories", path, lambda: amkit.load(run))
+
+
+@settings(FUZZ)
+@given(
+    data=fuzzed('{"text": "a superb film", "label": 1, "id": 1, "rating": 9}\n'
+                '{"text": "awful", "label": 0, "id": 2, "rating": 2}\n'),
+    gz=st.booleans(),
+)  # fmt: skip
+def test_imdb_jsonl(tmp_path_factory, data, gz):
+    import gzip
+
+    from amkit.data.imdb import read_imdb
+
+    folder = tmp_path_factory.mktemp("imdb")
+    path = _write(
+        folder, "train.jsonl.gz" if gz else "train.jsonl", gzip.compress(data) if gz else data
+    )
+    _check("IMDB reviews", path, lambda: read_imdb(folder, "train"))
+
+
+@settings(FUZZ)
+@given(data=fuzzed('{"summary": {}, "rows": {}}\n'))
+def test_gzip_that_is_not_gzip(tmp_path_factory, data):
+    """A ``.gz`` file that holds plain or random bytes: the reader says so, naming it."""
+    from amkit.data.text import read_labelled_texts
+
+    path = _write(tmp_path_factory.mktemp("gz"), "texts.jsonl.gz", data)
+    _check("gzip files", path, lambda: read_labelled_texts(path))
