@@ -43,7 +43,7 @@ from amkit.config import (
     to_dict,
 )
 from amkit.data.base import DATASETS
-from amkit.data.text import TEXT_SOURCES, read_labelled_texts, split_indices
+from amkit.data.text import TEXT_SOURCES, read_labelled_file, split_indices
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
 from amkit.train.metrics import classification_scores
@@ -294,13 +294,8 @@ def evaluate_baseline(
     model = load_baseline(run_dir)
     if input is not None:
         names = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
-        texts, labels = read_labelled_texts(
-            input,
-            getattr(data_config, "text_column", "text"),
-            getattr(data_config, "label_column", "label"),
-            labels=names,
-        )
-        targets = np.asarray([names.index(label) for label in labels])
+        texts, ids = read_labelled_file(input, data_config, names)
+        targets = np.asarray(ids)
     else:
         data = TEXT_SOURCES[name](data_config)
         if split == "val":

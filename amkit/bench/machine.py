@@ -12,23 +12,15 @@ import contextlib
 import importlib.util
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from amkit.train.device import cpu_model  # noqa: F401  (machine.cpu_model: the benchmarks' name)
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def cpu_model() -> str:
-    """The ``model name`` line of ``/proc/cpuinfo`` (or ``platform.processor()``)."""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as fh:
-        for line in fh:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def available_gb() -> float:

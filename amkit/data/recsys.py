@@ -98,6 +98,12 @@ def read_sasrec_file(path: str | Path) -> Sequences:
     return sequences
 
 
+def item_knowledge_folder(value: str) -> str | Path:
+    """``data.item_knowledge``'s folder: ``ml-1m`` is the dataset's folder under
+    ``AMKIT_DATA`` (not ``./ml-1m``); any other value is a path."""
+    return dataset_path("ml-1m") if value == "ml-1m" else value
+
+
 def read_movielens_1m(folder: str | Path | None = None) -> Sequences:
     """MovieLens-1M users' movies in time order, from the folder's AFCFM train + test files
     (``U-g-a-o,I-f`` rows; train in time order, test = each user's latest movie).
@@ -293,8 +299,6 @@ def build_sequences(config: SequencesConfig, seed: int) -> DataBundle:
     if config.item_knowledge:
         from amkit.data.item_knowledge import build_item_knowledge
 
-        folder = config.item_knowledge
-        if folder == "ml-1m":  # the dataset's folder under AMKIT_DATA, not ./ml-1m
-            folder = dataset_path("ml-1m")
+        folder = item_knowledge_folder(config.item_knowledge)
         info.item_knowledge = build_item_knowledge(item_ids, folder)
     return DataBundle({k: TensorDictDataset(v) for k, v in tensors.items()}, info=info)

@@ -285,6 +285,22 @@ def text_dataset(name: str, config: type):
     return decorator
 
 
+def read_labelled_file(
+    path: str | Path, data_config: Any, label_names: Sequence[str]
+) -> tuple[list[str], list[int]]:
+    """``(texts, class ids)`` of a labelled file read with a trained run's text and label
+    columns (``data_config``'s, or ``text`` / ``label``); a label the run does not know is
+    an error naming ``path:line``."""
+    texts, labels = read_labelled_texts(
+        path,
+        getattr(data_config, "text_column", "text"),
+        getattr(data_config, "label_column", "label"),
+        labels=label_names,
+    )
+    index = {name: i for i, name in enumerate(label_names)}
+    return texts, [index[label] for label in labels]
+
+
 def split_indices(
     targets: Sequence[int], config: TokenizationConfig, seed: int
 ) -> tuple[list[int], list[int]]:

@@ -23,19 +23,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from amkit.compress.methods import apply_compression
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset
 from amkit.data.text import (
     Vocabulary,
     encode_texts,
     load_phrase_linker,
-    read_labelled_texts,
+    read_labelled_file,
 )
 from amkit.errors import UserError
 from amkit.experiments.experiment import ExperimentConfig, load_config
 from amkit.io import atomic_write_json
-from amkit.models.base import MODELS
-from amkit.train.checkpoint import load_model
 from amkit.train.device import model_device
 from amkit.train.metrics import evaluate
 
@@ -72,11 +69,10 @@ def read_data_info(run_dir: Path, config: ExperimentConfig) -> DataInfo:
         folder = getattr(config.data.config, "item_knowledge", None)
         if folder:  # item knowledge comes from the item files, not from the interactions
             from amkit.data.item_knowledge import build_item_knowledge
-            from amkit.data.locations import dataset_path
+            from amkit.data.recsys import item_knowledge_folder
 
-            folder = dataset_path("ml-1m") if folder == "ml-1m" else folder
             item_ids = {raw: i for i, raw in (info.item_names or {}).items()}
-            info.item_knowledge = build_item_knowledge(item_ids, folder)
+            info.item_knowledge = build_item_knowledge(item_ids, item_knowledge_folder(folder))
     return info
 
 
@@ -148,7 +144,7 @@ def load(
             "(resume it with `amkit train --resume RUN_DIR`)"
         )
     config = load_config(run_dir / "config.yaml", overrides)
-    from amkit.experiments.run import build_data, device_for_run, seed_everything
+    from amkit.experiments.run import build_data, device_for_run, restore_model, seed_everything
 
     target = device_for_run(config, device)
     if (run_dir / INFO_FILE).is_file():
@@ -157,10 +153,7 @@ def load(
         log.info("%s has no %s: rebuilding its data to size the model", run_dir, INFO_FILE)
         seed_everything(config.seed)
         info = build_data(config).info
-    model = MODELS.get_or_raise(config.model.name).cls(config.model.config, info)
-    load_model(model, run_dir / "model.safetensors")
-    model = apply_compression(model, config.compress).eval()  # a quantized run re-quantizes
-    return LoadedRun(run_dir, config, model.to(target), info)
+    return LoadedRun(run_dir, config, restore_model(config, info, run_dir, target), info)
 
 
 def evaluate_file(
@@ -169,18 +162,8 @@ def evaluate_file(
     """Score a text-classification run on a labelled file it has never seen (CSV, TSV or
     JSONL with the run's text and label columns; the labels must be the run's)."""
     run = load(run_dir, device=device)
-    data = run.config.data.config
-    texts, labels = read_labelled_texts(
-        path,
-        getattr(data, "text_column", "text"),
-        getattr(data, "label_column", "label"),
-        labels=run.info.label_names,
-    )
-    index = {name: i for i, name in enumerate(run.info.label_names)}
+    texts, targets = read_labelled_file(path, run.config.data.config, run.info.label_names)
     dataset = TensorDictDataset(
-        {
-            "tokens": run.encode_texts(texts),
-            "targets": torch.tensor([index[label] for label in labels]),
-        }
+        {"tokens": run.encode_texts(texts), "targets": torch.tensor(targets)}
     )
     return evaluate(run.model, dataset, batch_size or run.config.train.eval_batch_size)

@@ -36,7 +36,7 @@ from torch import nn
 import amkit
 from amkit.compress.methods import apply_compression
 from amkit.config import ConfigError
-from amkit.data.base import DATASETS, DataBundle
+from amkit.data.base import DATASETS, DataBundle, DataInfo
 from amkit.errors import UserError
 from amkit.experiments.experiment import (  # noqa: F401  (re-exported: the run API's names)
     TOP_LEVEL_KEYS,
@@ -394,10 +394,17 @@ def load_run(
     target = device_for_run(cfg, device)
     seed_everything(cfg.seed)
     data = build_data(cfg)
-    model = build_model_for(cfg, data)
+    return cfg, restore_model(cfg, data.info, run_dir, target), data
+
+
+def restore_model(
+    cfg: ExperimentConfig, info: DataInfo, run_dir: Path, device: torch.device
+) -> nn.Module:
+    """The best model of ``run_dir``: built from ``cfg`` and ``info``, its weights loaded,
+    compressed as the run was (a quantized run re-quantizes), in eval mode on ``device``."""
+    model = MODELS.get_or_raise(cfg.model.name).cls(cfg.model.config, info)
     load_model(model, run_dir / "model.safetensors")
-    model = apply_compression(model, cfg.compress).eval()  # a quantized run re-quantizes
-    return cfg, model.to(target), data
+    return apply_compression(model, cfg.compress).eval().to(device)
 
 
 def device_for_run(cfg: ExperimentConfig, device: str) -> torch.device:

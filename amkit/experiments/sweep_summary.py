@@ -207,7 +207,7 @@ def _summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _plot(summary: dict[str, Any], path: Path) -> None:
-    from amkit.io import atomic_save_figure as save_figure
+    from amkit.io import atomic_save_figure
 
     metric = summary["compared_metric"]
     entries = [e for e in summary["variants"] if metric in e]
@@ -232,7 +232,7 @@ def _plot(summary: dict[str, Any], path: Path) -> None:
     high = max(m + e for m, e in zip(means, errors, strict=True))
     pad = 0.05 * (high - low) + (2 if scale == 100 else 1e-9)
     ax.set_ylim(max(0.0, low - pad) if low >= 0 else low - pad, high + pad)
-    save_figure(fig, path)
+    atomic_save_figure(fig, path)
 
 
 def write_summary(

@@ -54,7 +54,4 @@ def save_heatmap(
         ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    return save_figure(fig, path)
-
-
-save_figure = atomic_save_figure  # the name the explain modules use
+    return atomic_save_figure(fig, path)

@@ -27,9 +27,9 @@ from torch import nn
 from amkit.data.text import Vocabulary, head_tail, load_phrase_linker, text_tokens
 from amkit.errors import UserError
 from amkit.experiments.loading import load
-from amkit.explain.heatmap import plt, save_figure
+from amkit.explain.heatmap import plt
 from amkit.explain.registry import ExplainRequest, register_explainer
-from amkit.io import atomic_write_text
+from amkit.io import atomic_save_figure, atomic_write_text
 
 
 @dataclass
@@ -160,7 +160,7 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=110)
+    return atomic_save_figure(fig, path, dpi=110)
 
 
 @register_explainer("classification", takes="text")

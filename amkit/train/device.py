@@ -10,6 +10,7 @@ and the other way round.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 from collections.abc import Mapping
 from typing import Any
@@ -19,7 +20,7 @@ from torch import Tensor, nn
 
 from amkit.errors import UserError
 
-__all__ = ["describe_device", "model_device", "resolve_device", "to_device"]
+__all__ = ["cpu_model", "describe_device", "model_device", "resolve_device", "to_device"]
 
 CHOICES = "auto, cpu, cuda, cuda:N or mps"
 
@@ -73,16 +74,16 @@ def describe_device(device: torch.device) -> dict[str, str]:
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()
         return {"device": f"cuda:{index}", "device_name": torch.cuda.get_device_name(index)}
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"device": str(device), "device_name": name}
+    return {"device": str(device), "device_name": cpu_model()}
+
+
+def cpu_model() -> str:
+    """The ``model name`` line of ``/proc/cpuinfo`` (or ``platform.processor()``)."""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as handle:
+        for line in handle:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
 
 
 def model_device(model: nn.Module) -> torch.device:

@@ -154,7 +154,7 @@ def save_confusion_matrix(
     the predictions, rows = true class; ``None`` when there are more than ``max_classes``."""
     from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-    from amkit.io import atomic_save_figure as save_figure
+    from amkit.io import atomic_save_figure
 
     targets, predictions = np.asarray(targets), np.asarray(predictions)
     used = sorted(set(targets.tolist()) | set(predictions.tolist()))
@@ -173,4 +173,4 @@ def save_confusion_matrix(
         ax=ax, colorbar=False, xticks_rotation="vertical", values_format="d"
     )
     fig.tight_layout()
-    return save_figure(fig, path)
+    return atomic_save_figure(fig, path)
