@@ -94,10 +94,17 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 def to_device(batch: Mapping[str, Any], device: torch.device) -> dict[str, Any]:
-    """A batch's tensors on ``device`` (``non_blocking``: overlaps with compute from pinned
-    memory); other values as they are. On the CPU the batch is returned unchanged."""
+    """A batch's tensors on ``device``; other values as they are. On the CPU the batch is
+    returned unchanged. For CUDA, CPU tensors are copied into pinned (page-locked) memory
+    first, as a ``DataLoader`` with ``pin_memory=True`` does, so the ``non_blocking`` copy
+    overlaps with the computation of the previous batch."""
     if device.type == "cpu":
         return dict(batch)
-    return {
-        k: v.to(device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()
-    }
+    pin = device.type == "cuda"
+    return {k: _moved(v, device, pin) if isinstance(v, Tensor) else v for k, v in batch.items()}
+
+
+def _moved(tensor: Tensor, device: torch.device, pin: bool) -> Tensor:
+    if pin and tensor.device.type == "cpu":
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
