@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from amkit.errors import UserError
@@ -31,6 +31,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "read_tensors",
+    "read_tensor_metadata",
     "fsync_path",
     "replace_directory",
     "directory_backup",
@@ -160,7 +161,24 @@ def read_tensors(path: str | Path) -> dict[str, Any]:
     try:
         return load_file(str(path))
     except (SafetensorError, ValueError, OSError, RuntimeError) as error:
-        raise UserError(
-            f"{path}: not a readable safetensors file ({error}); it may be truncated or of "
-            "another format (amkit never loads pickles): restore it, or retrain"
-        ) from None
+        raise _unreadable(path, error) from None
+
+
+def read_tensor_metadata(path: str | Path) -> dict[str, str]:
+    """The ``{key: text}`` metadata of a safetensors file (``{}`` when it has none); errors as
+    :func:`read_tensors`'."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return dict(handle.metadata() or {})
+    except (SafetensorError, ValueError, OSError, RuntimeError) as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path: Path, error: Exception) -> UserError:
+    return UserError(
+        f"{path}: not a readable safetensors file ({error}); it may be truncated or of "
+        "another format (amkit never loads pickles): restore it, or retrain"
+    )

@@ -45,7 +45,13 @@ from amkit.encoders import pool
 from amkit.errors import UserError
 from amkit.io import atomic_write_json
 from amkit.knowledge.sentence_encoder import default_model_path, hub_offline
-from amkit.train.checkpoint import load_model, load_training_state, save_model, save_training_state
+from amkit.train.checkpoint import (
+    has_checkpoint,
+    load_model,
+    load_training_state,
+    save_model,
+    save_training_state,
+)
 from amkit.train.precision import resolve_precision
 
 log = logging.getLogger(__name__)
@@ -191,7 +197,7 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
             optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
         )
         step, seconds = 0, 0.0
-        if work is not None and (work / "last.json").is_file():
+        if work is not None and has_checkpoint(work):
             extra = load_training_state(work, self.model_, optimizer, schedule)
             if extra.get("settings") != self._settings():
                 raise UserError(
