@@ -51,6 +51,8 @@ from amkit.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    folder_lock,
+    remove_temp_files,
 )
 from amkit.models.base import MODELS
 from amkit.textfile import read_json
@@ -194,6 +196,23 @@ def _run(
             "remove the compress section to train"
         )
     resolve_device(cfg.train.device)  # a device this machine lacks: an error before any file
+    with folder_lock(run_dir):
+        if not resume and has_checkpoint(run_dir):  # trained meanwhile by another process
+            raise FileExistsError(f"{run_dir} already holds a run; resume it with --resume")
+        if resume:
+            for tmp in remove_temp_files(run_dir):
+                log.info("removed %s, a write its killed process left unfinished", tmp.name)
+        return _train_locked(cfg, run_dir, resume, started, on_epoch_end)
+
+
+def _train_locked(
+    cfg: ExperimentConfig,
+    run_dir: Path,
+    resume: bool,
+    started: float,
+    on_epoch_end: list[Callable[[int, dict], None]] | None,
+) -> RunResult:
+    """:func:`_run` once it holds the run directory's lock."""
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = cfg.to_dict()
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))

@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from amkit.data.base import DataBundle, iterate_batches, model_inputs
 from amkit.errors import UserError
-from amkit.io import atomic_write_text
+from amkit.io import atomic_write_text, fault_point
 from amkit.models.hooks import CompileStepsHook, EpochEndHook
 from amkit.train import distributed
 from amkit.train.checkpoint import load_training_state, save_model, save_training_state
@@ -308,6 +308,7 @@ class Trainer:
                 self.averaged.update_parameters(self.model)
             if cfg.scheduler == "warmup" and self.scheduler is not None:
                 self.scheduler.step()
+            fault_point("train:step")
             if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
                 continue
             hits = out.logits.argmax(-1) == batch["targets"]
