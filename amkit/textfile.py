@@ -113,9 +113,9 @@ def read_json(path: str | Path, expect: type | None = dict, fix: str = "") -> An
     except RecursionError:
         raise UserError(f"{path}: JSON nested too deeply to read; {fix}") from None
     if expect is not None and not isinstance(value, expect):
-        wanted = {dict: "an object", list: "an array"}.get(expect, expect.__name__)
+        wanted = {dict: "a JSON object", list: "a JSON array"}.get(expect, expect.__name__)
         raise UserError(
-            f"{path}: expected a JSON {wanted} at the top level, got {type(value).__name__}; {fix}"
+            f"{path}: expected {wanted} at the top level, got {type(value).__name__}; {fix}"
         )
     return value
 
