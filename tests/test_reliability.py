@@ -119,3 +119,30 @@ def test_a_garbled_checkpoint_names_its_file(tmp_path):
     (run / "last.json").write_text('{"optimizer": []}')
     with pytest.raises(UserError, match=r"last.json: key 'optimizer'"):
         amkit.run(None, run_dir=run, resume=True)
+
+
+# Writes that need no atomic helper: each fills a temp folder that one rename puts in place.
+BUILT_IN_A_TEMP_FOLDER = {
+    "amkit/memory/store/base.py",  # replace_directory swaps the whole store in
+    "amkit/knowledge/wordnet.py",  # the cached copy is renamed into place when complete
+}
+RAW_WRITES = (".write_text(", ".write_bytes(", "torch.save(", ".savefig(", ".to_csv(",
+              "json.dump(", "np.save(", 'open(path, "w', '"w:gz"', "shutil.copyfile(")  # fmt: skip
+
+
+def test_every_user_file_is_written_through_the_atomic_helpers():
+    """No module of amkit/ or results/ but amkit/io.py writes a file directly (see
+    BUILT_IN_A_TEMP_FOLDER)."""
+    from pathlib import Path
+
+    top = Path(amkit.__file__).parent.parent
+    found = []
+    for module in sorted([*top.glob("amkit/**/*.py"), *top.glob("results/*.py")]):
+        name = module.relative_to(top).as_posix()
+        if name == "amkit/io.py" or name in BUILT_IN_A_TEMP_FOLDER:
+            continue
+        for number, line in enumerate(module.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if any(raw in code for raw in RAW_WRITES) and "atomic_path" not in code:
+                found.append(f"{name}:{number}: {line.strip()}")
+    assert not found, "write these through amkit.io:\n" + "\n".join(found)
