@@ -89,6 +89,13 @@ def decode_utf8(data: bytes, where: str | Path) -> str:
         ) from None
 
 
+def read_text_file(path: str | Path) -> str:
+    """The whole of a UTF-8 text file; bytes that are not UTF-8 are a :class:`UserError`
+    naming ``path:line`` (:func:`decode_utf8`)."""
+    path = Path(path)
+    return decode_utf8(path.read_bytes(), path)
+
+
 def read_json(path: str | Path, expect: type | None = dict, fix: str = "") -> Any:
     """The JSON value in ``path`` (a run's ``metrics.json``, ``last.json``, a results file).
 

@@ -146,3 +146,42 @@ def test_every_user_file_is_written_through_the_atomic_helpers():
             if any(raw in code for raw in RAW_WRITES) and "atomic_path" not in code:
                 found.append(f"{name}:{number}: {line.strip()}")
     assert not found, "write these through amkit.io:\n" + "\n".join(found)
+
+
+def test_knowledge_files_that_are_not_utf8_or_not_arrays_name_the_file(tmp_path):
+    from amkit.knowledge.embeddings import Embeddings
+    from amkit.knowledge.lexicon import Lexicon
+    from amkit.knowledge.linking import phrase_names
+
+    latin = tmp_path / "vader_lexicon.txt"
+    latin.write_bytes("café\t1.0\t0.5\t[1]\n".encode("latin-1"))
+    with pytest.raises(UserError, match=r"vader_lexicon.txt:1: not UTF-8"):
+        Lexicon.vader(latin)
+    names = tmp_path / "names.txt"
+    names.write_bytes(b"new york\n\xff\n")
+    with pytest.raises(UserError, match=r"names.txt:2: not UTF-8"):
+        phrase_names(str(names))
+    (tmp_path / "v.npy").write_bytes(b"not numpy")
+    (tmp_path / "words.txt").write_text("a\n")
+    with pytest.raises(UserError, match=r"v.npy: not a readable .npy array"):
+        Embeddings.load(tmp_path / "v.npy", vocab_path=tmp_path / "words.txt")
+
+
+def test_saved_stores_and_kg_embeddings_with_bad_labels_name_the_file(tmp_path):
+    import torch
+
+    from amkit.knowledge.kg_embeddings import KGEmbeddings
+    from amkit.memory.store import MemoryStore, make_store
+
+    store = make_store("exact", dim=4, value_dim=2)
+    store.write(torch.ones(3, 4), torch.ones(3, 2))
+    store.save(tmp_path / "store")
+    meta = next((tmp_path / "store").glob("*.json"))
+    saved = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**saved, "dim": "four"}))
+    with pytest.raises(UserError, match=rf"{meta.name}: dim missing or malformed"):
+        MemoryStore.load(tmp_path / "store")
+    KGEmbeddings(["a"], torch.ones(1, 2), ["r"], torch.ones(1, 2), "transe").save(tmp_path / "k")
+    (tmp_path / "k" / "labels.json").write_text('{"model": "transe"}')
+    with pytest.raises(UserError, match="lacks entities, relations"):
+        KGEmbeddings.load(tmp_path / "k")

@@ -1,8 +1,10 @@
 """More readers under fuzzed files (see ``test_fuzz_readers.py`` for the property and the
 generators): recommendation data (SASRec lines, MovieLens' ``::`` files, the assembled
-MovieLens-1M folder, MKR's item KG) and the JSON files of run directories and results
-(``metrics.json`` as the sweep, ensembles and results pages read it, ``last.json`` and
-``last.safetensors`` as resume reads them, ``vocab.json``, results twins).
+MovieLens-1M folder, MKR's item KG), the JSON files of run directories and results
+(``metrics.json`` as the sweep, ensembles and results pages read it, the checkpoint's state
+and ``last.safetensors`` as resume reads them, ``vocab.json``, ``phrases.json``, results
+twins), and knowledge files (VADER's lexicon, phrase lists, ``.npy`` vectors and their
+vocabulary, saved KG embeddings, saved memory stores) and IMDB's review folders.
 
 A valid result, or a user error naming the file; never another exception, never a hang.
 """
@@ -16,7 +18,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fuzz_readers import FUZZ, _check, _write, fuzzed
+from test_fuzz_readers import FUZZ, _check, _count, _write, fuzzed
+
+from amkit.errors import UserError
 
 JSON_JUNK = [b"", b"{}", b"[]", b"null", b"nan", b"1", b'"x"', b"{" * 5000, b"[" * 100_000,
              b'{"test": 1}', b'{"test": {"accuracy": "high"}}', b'{"timings": []}',
@@ -214,3 +218,110 @@ def test_phrases_json(tmp_path_factory, data):
     folder = tmp_path_factory.mktemp("phrases")
     path = _write(folder, "phrases.json", data)
     _check("phrases.json", path, lambda: load_phrase_linker(folder))
+
+
+# ---------------------------------------------------------------- knowledge files
+@settings(FUZZ)
+@given(data=fuzzed("good\t1.9\t0.9\t[2, 2]\nbad\t-2.5\t0.5\t[-3, -2]\n"))
+def test_vader_lexicon_file(tmp_path_factory, data):
+    from amkit.knowledge.lexicon import Lexicon
+
+    path = _write(tmp_path_factory.mktemp("vader"), "vader_lexicon.txt", data)
+    _check("VADER lexicon file", path, lambda: Lexicon.vader(path))
+
+
+@settings(FUZZ)
+@given(data=fuzzed("# names\nnew york\nice cream\n"))
+def test_phrase_list(tmp_path_factory, data):
+    from amkit.knowledge.linking import phrase_names
+
+    path = _write(tmp_path_factory.mktemp("names"), "names.txt", data)
+    _check("phrase lists", path, lambda: phrase_names(str(path)))
+
+
+@settings(FUZZ)
+@given(vocab=fuzzed("good\nbad\n"), array=st.binary(max_size=300), good_array=st.booleans())
+def test_npy_vectors_and_vocabulary(tmp_path_factory, vocab, array, good_array):
+    import io
+
+    import numpy as np
+
+    from amkit.knowledge.embeddings import Embeddings
+
+    folder = tmp_path_factory.mktemp("npy")
+    if good_array:
+        buffer = io.BytesIO()
+        np.save(buffer, np.ones((2, 3), dtype=np.float32))
+        array = buffer.getvalue()
+    vectors = _write(folder, "vectors.npy", array)
+    words = _write(folder, "words.txt", vocab)
+    _count("npy vectors + vocabulary")
+    try:
+        Embeddings.load(vectors, vocab_path=words)
+    except (UserError, FileNotFoundError) as error:
+        assert vectors.name in str(error) or words.name in str(error), str(error)
+
+
+@pytest.fixture(scope="module")
+def saved_kg_embeddings(tmp_path_factory):
+    import torch
+
+    from amkit.knowledge.kg_embeddings import KGEmbeddings
+
+    folder = tmp_path_factory.mktemp("kge") / "kge"
+    KGEmbeddings(["paris", "france"], torch.ones(2, 4), ["capital_of"], torch.ones(1, 4),
+                 "transe").save(folder)  # fmt: skip
+    return folder
+
+
+@settings(FUZZ)
+@given(data=json_files('{"model": "transe", "entities": ["paris", "france"], '
+                       '"relations": ["capital_of"]}'))  # fmt: skip
+def test_saved_kg_embeddings(saved_kg_embeddings, tmp_path_factory, data):
+    from amkit.knowledge.kg_embeddings import KGEmbeddings
+
+    folder = tmp_path_factory.mktemp("kgecopy") / "kge"
+    shutil.copytree(saved_kg_embeddings, folder)
+    path = _write(folder, "labels.json", data)
+    _check("saved KG embeddings", path, lambda: KGEmbeddings.load(folder))
+
+
+@pytest.fixture(scope="module")
+def saved_store(tmp_path_factory):
+    import torch
+
+    from amkit.memory.store import make_store
+
+    folder = tmp_path_factory.mktemp("store") / "store"
+    store = make_store("exact", dim=4, value_dim=2)
+    store.write(torch.ones(3, 4), torch.ones(3, 2))
+    store.save(folder)
+    return folder
+
+
+@settings(FUZZ)
+@given(data=json_files("{}"))
+def test_saved_memory_store(saved_store, tmp_path_factory, data):
+    """The store's meta file: fuzzed from the real one, or a generated one."""
+    from amkit.memory.store import MemoryStore
+
+    folder = tmp_path_factory.mktemp("storecopy") / "store"
+    shutil.copytree(saved_store, folder)
+    meta = next(p for p in folder.iterdir() if p.suffix == ".json")
+    if data[:2] == b"{}" or not data:
+        data = meta.read_bytes()[: len(data) * 7] + data
+    path = _write(folder, meta.name, data)
+    _check("saved memory stores", path, lambda: MemoryStore.load(folder))
+
+
+@settings(FUZZ)
+@given(review=fuzzed("A superb <br />film.\n"))
+def test_imdb_review_folders(tmp_path_factory, review):
+    from amkit.data.imdb import read_imdb
+
+    folder = tmp_path_factory.mktemp("aclImdb")
+    for sub in ("pos", "neg"):
+        (folder / "train" / sub).mkdir(parents=True)
+    _write(folder / "train" / "pos", "1_9.txt", b"A good film.")
+    path = _write(folder / "train" / "neg", "2_2.txt", review)
+    _check("IMDB review folders", path, lambda: read_imdb(folder, "train"))
