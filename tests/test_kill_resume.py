@@ -150,3 +150,39 @@ def test_random_kills_resume_to_the_same_weights_and_metrics(reference, tmp_path
     kills = _chain(tmp_path / "run", faults)
     assert kills >= 1, faults
     assert_same_outcome(tmp_path / "run", ref_run)
+
+
+def _sweep(out: Path, fault: str | None) -> int:
+    """``amkit sweep`` over two seeds with one worker; its exit status."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    env.pop("AMKIT_FAULT", None)
+    if fault:
+        env["AMKIT_FAULT"] = fault  # the worker inherits it: the worker is killed
+    child = subprocess.run(
+        [sys.executable, "-m", "amkit.cli", "sweep", "demo/recall", "--seeds", "0,1",
+         "--workers", "1", "--threads", "1", "--out", str(out), "--set", *SETS],
+        env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert child.returncode in (0, 1), child.stderr[-2000:]  # 1: a run failed (its worker died)
+    return child.returncode
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_keeps_finished_cells_and_resumes_the_rest(tmp_path):
+    """The worker killed right after seed 0 finished, then inside seed 1's checkpoint write:
+    rerunning never retrains seed 0, and both cells end as an uninterrupted sweep's."""
+    assert _sweep(tmp_path / "ref", None) == 0
+    out = tmp_path / "sweep"
+    assert _sweep(out, "kill:1:write:metrics.json:done") == 1
+    done = out / "default" / "seed0"
+    kept = (done / "metrics.json").stat().st_mtime_ns
+    assert_whole(done)
+    assert _sweep(out, "kill:2:write:last.safetensors:temp") == 1
+    assert_whole(out / "default" / "seed1")
+    assert _sweep(out, None) == 0
+    assert (done / "metrics.json").stat().st_mtime_ns == kept  # never retrained
+    for seed in (0, 1):
+        assert_whole(out / "default" / f"seed{seed}")
+        assert_same_outcome(
+            out / "default" / f"seed{seed}", tmp_path / "ref" / "default" / f"seed{seed}"
+        )
