@@ -13,14 +13,32 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_fuzz_readers import FUZZ, _check, _count, _write, fuzzed
+from test_fuzz_readers import FUZZ, _count, _write, fuzzed
+from test_fuzz_readers import _check as _check_unbounded
 
+from amkit.data.imdb import read_imdb
+from amkit.data.item_knowledge import read_mkr_kg, read_movies
+from amkit.data.recsys import read_movielens_1m, read_sasrec_file
+from amkit.data.text import Vocabulary, load_phrase_linker
+from amkit.ensemble.runs import load_run_predictions
 from amkit.errors import UserError
+from amkit.experiments.sweep_summary import run_metrics
+from amkit.io import atomic_save_tensors, read_tensors
+from amkit.knowledge.embeddings import Embeddings
+from amkit.knowledge.kg_embeddings import KGEmbeddings
+from amkit.knowledge.lexicon import Lexicon
+from amkit.knowledge.linking import phrase_names
+from amkit.memory.store import MemoryStore, make_store
+from amkit.train.checkpoint import STATE_KEY
+from amkit.train.options import TrainConfig
+from amkit.train.trainer import Trainer
+from results.report import finished_metrics, load_results
 
 JSON_JUNK = [b"", b"{}", b"[]", b"null", b"nan", b"1", b'"x"', b"{" * 5000, b"[" * 100_000,
              b'{"test": 1}', b'{"test": {"accuracy": "high"}}', b'{"timings": []}',
@@ -34,6 +52,27 @@ def json_files(sample: str):
     return fuzzed(sample) | st.sampled_from(JSON_JUNK)
 
 
+HANG_SECONDS = 30  # Hypothesis' deadline fails slow cases only once they return: this stops one
+
+
+def _check(reader: str, path: Path, read) -> None:
+    """``test_fuzz_readers._check`` with a hard time bound: a reader that hangs fails."""
+
+    def hung(signum, frame):
+        raise TimeoutError(f"{reader}: no answer within {HANG_SECONDS} s on {path.name}")
+
+    def bounded():
+        previous = signal.signal(signal.SIGALRM, hung)
+        signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
+        try:
+            return read()
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    _check_unbounded(reader, path, bounded)
+
+
 METRICS = (
     '{"best": {"val_accuracy": 0.5, "epoch": 1},\n "val": {"accuracy": 0.5, "n": 8},\n'
     ' "test": {"accuracy": 0.25, "n": 8},\n "timings": {"train_seconds": 1.5}, "seed": 0}\n'
@@ -44,7 +83,6 @@ METRICS = (
 @settings(FUZZ)
 @given(data=fuzzed("1 10\n1 11\n1 12\n2 10\n2 13\n"))
 def test_sasrec_lines(tmp_path_factory, data):
-    from amkit.data.recsys import read_sasrec_file
 
     path = _write(tmp_path_factory.mktemp("sas"), "Video.txt", data)
     _check("SASRec user-item lines", path, lambda: read_sasrec_file(path))
@@ -56,7 +94,6 @@ def test_sasrec_lines(tmp_path_factory, data):
     gz=st.booleans(),
 )
 def test_movielens_movies(tmp_path_factory, data, gz):
-    from amkit.data.item_knowledge import read_movies
 
     name = "movies.dat.gz" if gz else "movies.dat"
     path = _write(tmp_path_factory.mktemp("ml"), name, gzip.compress(data) if gz else data)
@@ -67,7 +104,6 @@ def test_movielens_movies(tmp_path_factory, data, gz):
 @given(train=fuzzed("1-F-1-10,1193-3\n1-F-1-10,661-3\n2-M-56-16,1193-5\n"), which=st.booleans())
 def test_movielens_1m_folder(tmp_path_factory, train, which):
     """One of the two AFCFM files fuzzed (gzip'd, as they ship), the other valid."""
-    from amkit.data.recsys import read_movielens_1m
 
     folder = tmp_path_factory.mktemp("ml1m")
     good = gzip.compress(b"1-F-1-10,914-3\n2-M-56-16,661-4\n")
@@ -81,7 +117,6 @@ def test_movielens_1m_folder(tmp_path_factory, train, which):
 @settings(FUZZ)
 @given(kg=fuzzed("e1\tfilm.genre\te2\ne1\tfilm.director\te3\n"), which=st.booleans())
 def test_mkr_item_kg(tmp_path_factory, kg, which):
-    from amkit.data.item_knowledge import read_mkr_kg
 
     folder = tmp_path_factory.mktemp("mkr")
     mapping = gzip.compress(b"1193\te1\n661\te4\n")
@@ -98,7 +133,6 @@ def test_mkr_item_kg(tmp_path_factory, kg, which):
 @settings(FUZZ)
 @given(data=json_files(METRICS))
 def test_metrics_json_for_sweeps(tmp_path_factory, data):
-    from amkit.experiments.sweep_summary import run_metrics
 
     run = tmp_path_factory.mktemp("sweep")
     path = _write(run, "metrics.json", data)
@@ -108,7 +142,6 @@ def test_metrics_json_for_sweeps(tmp_path_factory, data):
 @settings(FUZZ)
 @given(data=json_files(METRICS))
 def test_metrics_json_for_results_pages(tmp_path_factory, data):
-    from results.report import finished_metrics, load_results
 
     folder = tmp_path_factory.mktemp("results")
     path = _write(folder, "metrics.json", data)
@@ -140,7 +173,6 @@ def _copy(trained_run: Path, tmp_path_factory) -> Path:
 @settings(FUZZ)
 @given(data=json_files(METRICS))
 def test_metrics_json_for_ensembles(trained_run, tmp_path_factory, data):
-    from amkit.ensemble.runs import load_run_predictions
 
     if not (trained_run / "probabilities.safetensors").is_file():
         pytest.skip("the run saved no probabilities")
@@ -159,8 +191,6 @@ def run_model(trained_run):
 
 def _resume(model, run: Path) -> None:
     """What ``amkit train --resume`` reads: the trainer restores ``last.*``."""
-    from amkit.train.options import TrainConfig
-    from amkit.train.trainer import Trainer
 
     Trainer(model, None, TrainConfig(epochs=1, progress=False), run).resume()
 
@@ -173,8 +203,6 @@ def _resume(model, run: Path) -> None:
 def test_checkpoint_state(trained_run, run_model, tmp_path_factory, data, in_metadata):
     """The JSON half of a checkpoint: in ``last.safetensors``' metadata, or (checkpoints of
     older versions) in ``last.json``."""
-    from amkit.io import atomic_save_tensors, read_tensors
-    from amkit.train.checkpoint import STATE_KEY
 
     run = _copy(trained_run, tmp_path_factory)
     original = (trained_run / "last.json").read_bytes()
@@ -204,7 +232,6 @@ def test_last_safetensors(trained_run, run_model, tmp_path_factory, data, cut, j
 @settings(FUZZ)
 @given(data=json_files('{"words": ["<pad>", "<unk>", "film", "plot"]}'))
 def test_vocab_json(tmp_path_factory, data):
-    from amkit.data.text import Vocabulary
 
     path = _write(tmp_path_factory.mktemp("vocab"), "vocab.json", data)
     _check("vocab.json", path, lambda: Vocabulary.load(path))
@@ -213,7 +240,6 @@ def test_vocab_json(tmp_path_factory, data):
 @settings(FUZZ)
 @given(data=json_files('{"source": "kb.csv", "names": ["new york", "paris"]}'))
 def test_phrases_json(tmp_path_factory, data):
-    from amkit.data.text import load_phrase_linker
 
     folder = tmp_path_factory.mktemp("phrases")
     path = _write(folder, "phrases.json", data)
@@ -224,7 +250,6 @@ def test_phrases_json(tmp_path_factory, data):
 @settings(FUZZ)
 @given(data=fuzzed("good\t1.9\t0.9\t[2, 2]\nbad\t-2.5\t0.5\t[-3, -2]\n"))
 def test_vader_lexicon_file(tmp_path_factory, data):
-    from amkit.knowledge.lexicon import Lexicon
 
     path = _write(tmp_path_factory.mktemp("vader"), "vader_lexicon.txt", data)
     _check("VADER lexicon file", path, lambda: Lexicon.vader(path))
@@ -233,7 +258,6 @@ def test_vader_lexicon_file(tmp_path_factory, data):
 @settings(FUZZ)
 @given(data=fuzzed("# names\nnew york\nice cream\n"))
 def test_phrase_list(tmp_path_factory, data):
-    from amkit.knowledge.linking import phrase_names
 
     path = _write(tmp_path_factory.mktemp("names"), "names.txt", data)
     _check("phrase lists", path, lambda: phrase_names(str(path)))
@@ -245,8 +269,6 @@ def test_npy_vectors_and_vocabulary(tmp_path_factory, vocab, array, good_array):
     import io
 
     import numpy as np
-
-    from amkit.knowledge.embeddings import Embeddings
 
     folder = tmp_path_factory.mktemp("npy")
     if good_array:
@@ -266,8 +288,6 @@ def test_npy_vectors_and_vocabulary(tmp_path_factory, vocab, array, good_array):
 def saved_kg_embeddings(tmp_path_factory):
     import torch
 
-    from amkit.knowledge.kg_embeddings import KGEmbeddings
-
     folder = tmp_path_factory.mktemp("kge") / "kge"
     KGEmbeddings(["paris", "france"], torch.ones(2, 4), ["capital_of"], torch.ones(1, 4),
                  "transe").save(folder)  # fmt: skip
@@ -278,7 +298,6 @@ def saved_kg_embeddings(tmp_path_factory):
 @given(data=json_files('{"model": "transe", "entities": ["paris", "france"], '
                        '"relations": ["capital_of"]}'))  # fmt: skip
 def test_saved_kg_embeddings(saved_kg_embeddings, tmp_path_factory, data):
-    from amkit.knowledge.kg_embeddings import KGEmbeddings
 
     folder = tmp_path_factory.mktemp("kgecopy") / "kge"
     shutil.copytree(saved_kg_embeddings, folder)
@@ -289,8 +308,6 @@ def test_saved_kg_embeddings(saved_kg_embeddings, tmp_path_factory, data):
 @pytest.fixture(scope="module")
 def saved_store(tmp_path_factory):
     import torch
-
-    from amkit.memory.store import make_store
 
     folder = tmp_path_factory.mktemp("store") / "store"
     store = make_store("exact", dim=4, value_dim=2)
@@ -303,7 +320,6 @@ def saved_store(tmp_path_factory):
 @given(data=json_files("{}"))
 def test_saved_memory_store(saved_store, tmp_path_factory, data):
     """The store's meta file: fuzzed from the real one, or a generated one."""
-    from amkit.memory.store import MemoryStore
 
     folder = tmp_path_factory.mktemp("storecopy") / "store"
     shutil.copytree(saved_store, folder)
@@ -317,7 +333,6 @@ def test_saved_memory_store(saved_store, tmp_path_factory, data):
 @settings(FUZZ)
 @given(review=fuzzed("A superb <br />film.\n"))
 def test_imdb_review_folders(tmp_path_factory, review):
-    from amkit.data.imdb import read_imdb
 
     folder = tmp_path_factory.mktemp("aclImdb")
     for sub in ("pos", "neg"):
