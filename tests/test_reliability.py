@@ -121,10 +121,12 @@ def test_a_garbled_checkpoint_names_its_file(tmp_path):
         amkit.run(None, run_dir=run, resume=True)
 
 
-# Writes that need no atomic helper: each fills a temp folder that one rename puts in place.
+# Writes that need no atomic helper: each fills a temp file or folder that a rename puts in place.
 BUILT_IN_A_TEMP_FOLDER = {
     "amkit/memory/store/base.py",  # replace_directory swaps the whole store in
     "amkit/knowledge/wordnet.py",  # the cached copy is renamed into place when complete
+    # runs in its own virtual environment without amkit; writes a temp file and renames it
+    "results/ett_peer.py",
 }
 RAW_WRITES = (".write_text(", ".write_bytes(", "torch.save(", ".savefig(", ".to_csv(",
               "json.dump(", "np.save(", 'open(path, "w', '"w:gz"', "shutil.copyfile(")  # fmt: skip
