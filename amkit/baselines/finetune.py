@@ -28,7 +28,6 @@ C classes.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import time
@@ -45,6 +44,7 @@ from amkit.encoders import pool
 from amkit.errors import UserError
 from amkit.io import atomic_write_json
 from amkit.knowledge.sentence_encoder import default_model_path, hub_offline
+from amkit.textfile import read_json
 from amkit.train.checkpoint import (
     has_checkpoint,
     load_model,
@@ -243,7 +243,7 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         meta_path = work / "finetuned.json"
         if not meta_path.is_file() or not (work / FINAL_WEIGHTS).is_file():
             return False
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path, fix="delete it to fine-tune again")
         if meta.get("settings") != self._settings():
             return False
         load_model(self.model_, work / FINAL_WEIGHTS)
