@@ -89,6 +89,53 @@ def decode_utf8(data: bytes, where: str | Path) -> str:
         ) from None
 
 
+def read_text_file(path: str | Path) -> str:
+    """The whole of a UTF-8 text file; bytes that are not UTF-8 are a :class:`UserError`
+    naming ``path:line`` (:func:`decode_utf8`)."""
+    path = Path(path)
+    return decode_utf8(path.read_bytes(), path)
+
+
+def read_json(path: str | Path, expect: type | None = dict, fix: str = "") -> Any:
+    """The JSON value in ``path`` (a run's ``metrics.json``, ``last.json``, a results file).
+
+    A missing file is a ``FileNotFoundError`` naming it; bytes that are not UTF-8, text that
+    is not JSON (with its line), a document nested too deep to parse, or a top-level value
+    that is not an ``expect`` (default a JSON object; ``None``: anything) are a
+    :class:`UserError` naming ``path`` and ending with ``fix`` (what to do, e.g. "retrain").
+    """
+    path = Path(path)
+    fix = fix or "restore the file, or write it again"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"{path}: cannot be read ({error.strerror}); {fix}") from None
+    text = decode_utf8(raw, path)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path}:{error.lineno}: not valid JSON ({error.msg}); {fix}") from None
+    except RecursionError:
+        raise UserError(f"{path}: JSON nested too deeply to read; {fix}") from None
+    if expect is not None and not isinstance(value, expect):
+        wanted = {dict: "a JSON object", list: "a JSON array"}.get(expect, expect.__name__)
+        raise UserError(
+            f"{path}: expected {wanted} at the top level, got {type(value).__name__}; {fix}"
+        )
+    return value
+
+
+def json_section(value: Any, key: str, path: str | Path) -> dict[str, Any]:
+    """``value[key]`` when it is a JSON object (``{}`` when absent); anything else is a
+    :class:`UserError` naming ``path`` and ``key``."""
+    section = value.get(key, {}) if isinstance(value, dict) else None
+    if not isinstance(section, dict):
+        raise UserError(f"{path}: {key!r} should be a JSON object, got {section!r:.60}")
+    return section
+
+
 def package_file(package: str, relative: str, install_hint: str) -> Path:
     """``relative`` inside the installed ``package``; ``ModuleNotFoundError`` with
     ``install_hint`` (how to install it or what to pass instead) when it is absent."""

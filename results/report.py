@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from amkit.errors import UserError
 from amkit.io import atomic_write_json, atomic_write_text
+from amkit.textfile import json_section, read_json
 
 
 def mean_std(values: list[float]) -> dict[str, float | None]:
@@ -32,9 +33,9 @@ def finished_metrics(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / "metrics.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not a finished run (no metrics.json)")
-    metrics = json.loads(path.read_text(encoding="utf-8"))
-    if "test" not in metrics:
-        raise ValueError(f"{path}: no test metrics")
+    metrics = read_json(path, fix="rerun the run, or restore the file")
+    if not json_section(metrics, "test", path):
+        raise UserError(f"{path}: no test metrics")
     return metrics
 
 
@@ -157,7 +158,9 @@ def seeds_row(
 def load_results(path: Path, published: dict[str, Any]) -> dict[str, Any]:
     """A results JSON twin, or an empty one carrying ``published``."""
     if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
+        results = read_json(path, fix="restore it from git")
+        json_section(results, "rows", path)
+        return results
     return {"rows": {}, "published": published, "notes": []}
 
 

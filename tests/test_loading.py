@@ -95,7 +95,7 @@ def test_a_broken_data_info_names_the_file(text_run, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(text_run[0], run_dir)
     (run_dir / INFO_FILE).write_text("{not json", encoding="utf-8")
-    with pytest.raises(UserError, match=f"{run_dir / INFO_FILE}: not valid JSON"):
+    with pytest.raises(UserError, match=f"{run_dir / INFO_FILE}:1: not valid JSON"):
         amkit.load(run_dir)
     (run_dir / INFO_FILE).write_text('{"task": "classification", "colour": 1}', encoding="utf-8")
     with pytest.raises(UserError, match="unknown keys \\['colour'\\], missing \\['n_classes'\\]"):

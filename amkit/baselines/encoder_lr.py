@@ -11,7 +11,6 @@ Legend: N texts, E encoder width.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from sklearn.linear_model import LogisticRegression
 
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
+from amkit.textfile import read_json
 
 PARAMS, WEIGHTS = "encoder_lr.json", "encoder_lr.safetensors"
 
@@ -94,7 +94,11 @@ class EncoderLR(ClassifierMixin, BaseEstimator):
         for name in (PARAMS, WEIGHTS):
             if not (directory / name).is_file():
                 raise FileNotFoundError(f"{directory / name} is missing: not a saved EncoderLR")
-        model = cls(**json.loads((directory / PARAMS).read_text(encoding="utf-8")))
+        params = read_json(directory / PARAMS, fix="save the model again")
+        try:
+            model = cls(**params)
+        except TypeError as error:
+            raise UserError(f"{directory / PARAMS}: {error}; save the model again") from None
         weights = read_tensors(directory / WEIGHTS)
         if weights["coef"].shape[0] != weights["intercept"].shape[0]:
             raise UserError(f"{directory / WEIGHTS}: coef and intercept do not fit together")

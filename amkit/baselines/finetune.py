@@ -28,7 +28,6 @@ C classes.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import math
 import time
@@ -45,7 +44,14 @@ from amkit.encoders import pool
 from amkit.errors import UserError
 from amkit.io import atomic_write_json
 from amkit.knowledge.sentence_encoder import default_model_path, hub_offline
-from amkit.train.checkpoint import load_model, load_training_state, save_model, save_training_state
+from amkit.textfile import read_json
+from amkit.train.checkpoint import (
+    has_checkpoint,
+    load_model,
+    load_training_state,
+    save_model,
+    save_training_state,
+)
 from amkit.train.precision import resolve_precision
 
 log = logging.getLogger(__name__)
@@ -191,7 +197,7 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
             optimizer, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
         )
         step, seconds = 0, 0.0
-        if work is not None and (work / "last.json").is_file():
+        if work is not None and has_checkpoint(work):
             extra = load_training_state(work, self.model_, optimizer, schedule)
             if extra.get("settings") != self._settings():
                 raise UserError(
@@ -237,7 +243,7 @@ class FineTunedEncoder(ClassifierMixin, BaseEstimator):
         meta_path = work / "finetuned.json"
         if not meta_path.is_file() or not (work / FINAL_WEIGHTS).is_file():
             return False
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path, fix="delete it to fine-tune again")
         if meta.get("settings") != self._settings():
             return False
         load_model(self.model_, work / FINAL_WEIGHTS)

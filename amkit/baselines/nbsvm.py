@@ -20,7 +20,6 @@ Legend: N texts, F n-gram features.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +33,7 @@ from sklearn.svm import LinearSVC
 from amkit.data.text import tokenize
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text, read_tensors
+from amkit.textfile import read_json, read_text_file
 
 PARAMS, FEATURES, WEIGHTS = "nbsvm.json", "nbsvm_features.txt", "nbsvm.safetensors"
 
@@ -137,8 +137,12 @@ class NBSVM(ClassifierMixin, BaseEstimator):
         for name in (PARAMS, FEATURES, WEIGHTS):
             if not (directory / name).is_file():
                 raise FileNotFoundError(f"{directory / name} is missing: not a saved NBSVM")
-        model = cls(**json.loads((directory / PARAMS).read_text(encoding="utf-8")))
-        features = (directory / FEATURES).read_text(encoding="utf-8").split("\n")[:-1]
+        params = read_json(directory / PARAMS, fix="save the model again")
+        try:
+            model = cls(**params)
+        except TypeError as error:
+            raise UserError(f"{directory / PARAMS}: {error}; save the model again") from None
+        features = read_text_file(directory / FEATURES).split("\n")[:-1]
         weights = read_tensors(directory / WEIGHTS)
         if not (len(features) == len(weights["r"]) == len(weights["coef"])):
             raise UserError(

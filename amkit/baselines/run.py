@@ -46,6 +46,7 @@ from amkit.data.base import DATASETS
 from amkit.data.text import TEXT_SOURCES, read_labelled_file, split_indices
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
+from amkit.textfile import read_json
 from amkit.train.metrics import classification_scores
 
 # the baselines whose fitted model a run directory keeps (pickle-free); the others' libraries
@@ -293,7 +294,7 @@ def evaluate_baseline(
     seed, name, data_config, _, _ = load_baseline_config(run_dir / "config.yaml")
     model = load_baseline(run_dir)
     if input is not None:
-        names = json.loads((run_dir / "labels.json").read_text(encoding="utf-8"))
+        names = read_json(run_dir / "labels.json", list, fix="retrain, or restore the file")
         texts, ids = read_labelled_file(input, data_config, names)
         targets = np.asarray(ids)
     else:

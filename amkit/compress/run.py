@@ -10,7 +10,6 @@ and is re-quantized when loaded -- dynamic quantization is deterministic.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from amkit.compress.methods import (
     weight_bytes,
 )
 from amkit.errors import UserError
-from amkit.io import atomic_write_json, atomic_write_text
+from amkit.io import atomic_copy, atomic_write_json, atomic_write_text
 from amkit.train.checkpoint import save_model
 
 
@@ -63,7 +62,7 @@ def compress_run(
     save_model(saved, out / "model.safetensors")
     for name in [*data.files, INFO_FILE]:  # what amkit.load needs besides the weights
         if (run_dir / name).is_file():
-            shutil.copyfile(run_dir / name, out / name)
+            atomic_copy(run_dir / name, out / name)
     cfg.compress = CompressConfig(method=method, amount=amount if method == "prune" else 0.5)
     atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
     started = time.perf_counter()

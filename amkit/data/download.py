@@ -27,6 +27,7 @@ from urllib.parse import urlparse
 
 from amkit.data.locations import RemoteFile, data_home, known_dataset
 from amkit.errors import UserError
+from amkit.io import replace_directory
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar", ".zip")
@@ -170,10 +171,11 @@ def download(
         placed = []
         for item in sorted(staged.iterdir()):
             final = target / item.name
-            if final.is_dir() and not final.is_symlink():
-                shutil.rmtree(final)
-            elif final.exists() or final.is_symlink():
-                final.unlink()
-            os.replace(item, final)
+            if item.is_dir() and final.is_dir() and not final.is_symlink():
+                replace_directory(item, final)  # the old copy stays until the new one is in
+            else:
+                if final.is_dir() and not final.is_symlink():
+                    shutil.rmtree(final)
+                os.replace(item, final)  # a file (or link) is replaced in one rename
             placed.append(item.name)
     return Downloaded(name, target, placed)

@@ -26,6 +26,7 @@ from pathlib import Path
 from amkit.config import option
 from amkit.data.base import DataBundle, register_dataset
 from amkit.data.stories import MOVES, PEOPLE, TASK_FILES, _capital
+from amkit.io import atomic_write_text
 
 # room -> floor; the test rooms never occur in training stories
 TRAIN_ROOMS = {
@@ -68,7 +69,7 @@ def write_house_stories(dest: str | Path, n_train: int, n_test: int, seed: int =
         lines: list[str] = []
         while sum("\t" in line for line in lines) < n:
             lines.extend(house_story(rng, rooms))
-        (tree / f"{TASK_FILES[1]}_{split}.txt").write_text("\n".join(lines) + "\n")
+        atomic_write_text(tree / f"{TASK_FILES[1]}_{split}.txt", "\n".join(lines) + "\n")
     return Path(dest)
 
 
@@ -77,7 +78,9 @@ def write_house_kb(path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     rooms = {**TRAIN_ROOMS, **TEST_ROOMS}
-    path.write_text("".join(f"{room}\t{RELATION}\t{floor}\n" for room, floor in rooms.items()))
+    atomic_write_text(
+        path, "".join(f"{room}\t{RELATION}\t{floor}\n" for room, floor in rooms.items())
+    )
     return path
 
 

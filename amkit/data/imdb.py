@@ -22,7 +22,7 @@ from pathlib import Path
 from amkit.data.locations import dataset_path
 from amkit.data.text import LabelledTexts, TokenizationConfig, text_dataset
 from amkit.errors import UserError
-from amkit.textfile import jsonl_records, open_text
+from amkit.textfile import jsonl_records, open_text, read_text_file
 
 SPLITS = ("train", "test")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
@@ -94,7 +94,7 @@ def _read_folders(split_dir: Path, strip_html: bool) -> list[Review]:
                 raise UserError(f"{file}: expected a name '<id>_<rating>.txt'")
             named.append((int(match.group(1)), int(match.group(2)), file))
         for review_id, rating, file in sorted(named):
-            text = _clean(file.read_text(encoding="utf-8"), strip_html)
+            text = _clean(read_text_file(file), strip_html)
             if not text.strip():
                 raise UserError(f"{file}: empty review text")
             reviews.append(Review(text, label, review_id, rating))

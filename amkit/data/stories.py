@@ -20,6 +20,7 @@ from pathlib import Path
 from amkit.config import option
 from amkit.data.base import DataBundle, register_dataset
 from amkit.errors import UserError
+from amkit.io import atomic_path, atomic_write_text
 
 PEOPLE = ["mary", "john", "sandra", "daniel"]
 ROOMS = ["kitchen", "garden", "office", "bathroom", "hallway", "bedroom"]
@@ -111,11 +112,11 @@ def write_babi_tree(
     for task in tasks:
         for split, n, offset in (("train", n_train, 0), ("test", n_test, 1000)):
             lines = generate_lines(task, n, seed + offset)
-            (tree / f"{TASK_FILES[task]}_{split}.txt").write_text("\n".join(lines) + "\n")
+            atomic_write_text(tree / f"{TASK_FILES[task]}_{split}.txt", "\n".join(lines) + "\n")
     if not archive:
         return dest
     path = dest / "babi-generated.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
+    with atomic_path(path) as tmp, tarfile.open(tmp, "w:gz") as tar:
         tar.add(dest / "tasks_1-20_v1-2", arcname="tasks_1-20_v1-2")
     return path
 

@@ -44,7 +44,7 @@ from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, pad_rows, r
 from amkit.errors import UserError
 from amkit.io import read_tensors
 from amkit.knowledge.linking import EntityLinker, phrase_names
-from amkit.textfile import jsonl_records, open_text
+from amkit.textfile import jsonl_records, open_text, read_json
 
 log = logging.getLogger("amkit")
 
@@ -135,8 +135,10 @@ class Vocabulary:
 
     @classmethod
     def load(cls, path: str | Path) -> Vocabulary:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or not isinstance(data.get("words"), list):
+        data = read_json(path, fix="restore it, or retrain the run")
+        if not isinstance(data.get("words"), list) or not all(
+            isinstance(w, str) for w in data["words"]
+        ):
             raise UserError(f"{path}: expected {{'words': [...]}}")
         return cls(data["words"])
 
@@ -150,8 +152,10 @@ def load_phrase_linker(run_dir: str | Path, required: bool = False) -> EntityLin
         if required:
             raise FileNotFoundError(f"{path} is missing: the run's config sets data.phrases")
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or not isinstance(data.get("names"), list):
+    data = read_json(path, fix="restore it, or retrain the run")
+    if not isinstance(data.get("names"), list) or not all(
+        isinstance(n, str) for n in data["names"]
+    ):
         raise UserError(f"{path}: expected {{'source': ..., 'names': [...]}}")
     return phrase_linker(data["names"])
 

@@ -15,7 +15,6 @@ an ``ensemble`` section: method, members, weights, each member's accuracy) and
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ import amkit
 from amkit.ensemble import METHODS, Stacking, Voting, WeightedAverage
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
+from amkit.textfile import json_section, read_json
 from amkit.train.metrics import classification_scores
 
 SPLITS = ("val", "test")
@@ -77,9 +77,13 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
     metrics_path = run_dir / "metrics.json"
     run_metrics = {}
     if metrics_path.is_file():
-        run_metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-    seconds = float(run_metrics.get("timings", {}).get("train_seconds", 0.0))
-    return RunPredictions(run_dir, probabilities, targets, tasks, seconds, run_metrics.get("seed"))
+        run_metrics = read_json(metrics_path, fix="restore it, or retrain the run")
+    seconds = json_section(run_metrics, "timings", metrics_path).get("train_seconds", 0.0)
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise UserError(f"{metrics_path}: timings.train_seconds should be a number")
+    return RunPredictions(
+        run_dir, probabilities, targets, tasks, float(seconds), run_metrics.get("seed")
+    )
 
 
 def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:

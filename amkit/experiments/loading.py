@@ -14,7 +14,6 @@ Runs trained before amkit wrote ``data_info.json`` are loaded by rebuilding thei
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from amkit.data.text import (
 from amkit.errors import UserError
 from amkit.experiments.experiment import ExperimentConfig, load_config
 from amkit.io import atomic_write_json
+from amkit.textfile import read_json
 from amkit.train.device import model_device
 from amkit.train.metrics import evaluate
 
@@ -53,10 +53,7 @@ def save_data_info(run_dir: str | Path, data: DataBundle) -> None:
 def read_data_info(run_dir: Path, config: ExperimentConfig) -> DataInfo:
     """The :class:`DataInfo` a run's model was built with, from the run directory alone."""
     path = run_dir / INFO_FILE
-    try:
-        info = DataInfo.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"{path}: not valid JSON ({error}); retrain, or restore the file") from None
+    info = DataInfo.from_json(read_json(path, fix="retrain, or restore the file"), str(path))
     if info.vocab is None and (run_dir / "vocab.json").is_file():
         info.vocab = Vocabulary.load(run_dir / "vocab.json").words
     if (run_dir / "spm.model").is_file():

@@ -15,7 +15,6 @@ best model's class probabilities of every validation and test example, for ensem
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import random
@@ -52,10 +51,13 @@ from amkit.io import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_text,
+    folder_lock,
+    remove_temp_files,
 )
 from amkit.models.base import MODELS
+from amkit.textfile import read_json
 from amkit.train import distributed
-from amkit.train.checkpoint import load_model
+from amkit.train.checkpoint import has_checkpoint, load_model
 from amkit.train.device import describe_device, resolve_device
 from amkit.train.metrics import evaluate, save_confusion_matrix
 from amkit.train.trainer import Trainer
@@ -183,7 +185,7 @@ def _run(
             raise UserError("a config is required unless resuming")
         cfg = load_config(config, overrides)
         run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
-        if (run_dir / "last.json").exists():
+        if has_checkpoint(run_dir):
             raise FileExistsError(
                 f"{run_dir} already holds a run; resume it with --resume {run_dir} "
                 "or choose another --out"
@@ -194,6 +196,23 @@ def _run(
             "remove the compress section to train"
         )
     resolve_device(cfg.train.device)  # a device this machine lacks: an error before any file
+    with folder_lock(run_dir):
+        if not resume and has_checkpoint(run_dir):  # trained meanwhile by another process
+            raise FileExistsError(f"{run_dir} already holds a run; resume it with --resume")
+        if resume:
+            for tmp in remove_temp_files(run_dir):
+                log.info("removed %s, a write its killed process left unfinished", tmp.name)
+        return _train_locked(cfg, run_dir, resume, started, on_epoch_end)
+
+
+def _train_locked(
+    cfg: ExperimentConfig,
+    run_dir: Path,
+    resume: bool,
+    started: float,
+    on_epoch_end: list[Callable[[int, dict], None]] | None,
+) -> RunResult:
+    """:func:`_run` once it holds the run directory's lock."""
     run_dir.mkdir(parents=True, exist_ok=True)
     resolved = cfg.to_dict()
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
@@ -207,11 +226,12 @@ def _run(
             write(run_dir / name, content)
         save_data_info(run_dir, data)  # amkit.load builds the model from it, without the data
         model = build_model_for(cfg, data)
-        if cfg.train.init_from and not resume:  # a resumed run has its own last weights
+        resumable = resume and has_checkpoint(run_dir)
+        if cfg.train.init_from and not resumable:  # a resumed run has its own last weights
             init_from_run(model, data, cfg.train.init_from, cfg.train.init_partial)
         setup_seconds = time.perf_counter() - started
         trainer = Trainer(model, data, cfg.train, run_dir, cfg.seed, on_epoch_end)
-        if resume and not (run_dir / "last.json").is_file():
+        if resume and not resumable:
             # stopped (killed, a crash) before its first epoch ended: nothing was saved but
             # the config, so the run starts again from epoch 1 with that config
             log.warning("%s has no finished epoch to resume from: training from epoch 1", run_dir)
@@ -318,9 +338,9 @@ def run_repeats(
         if (sub / "metrics.json").is_file():
             log.info("repeat %d already finished in %s", i, sub)
         else:
-            resume = (sub / "last.json").is_file()
+            resume = has_checkpoint(sub)
             run(None if resume else seeded, run_dir=sub, resume=resume, on_epoch_end=on_epoch_end)
-        summary = json.loads((sub / "metrics.json").read_text(encoding="utf-8"))
+        summary = read_json(sub / "metrics.json", fix=f"delete {sub} to train it again")
         summaries.append({"repeat": i, "seed": seeded.seed, "run_dir": str(sub), **summary})
     chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
     best_dir = run_dir / f"repeat-{chosen}"

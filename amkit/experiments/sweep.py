@@ -185,7 +185,9 @@ def _train_one(
     import amkit
 
     torch.set_num_threads(threads)
-    resume = (run.run_dir / "last.json").is_file()
+    from amkit.train.checkpoint import has_checkpoint
+
+    resume = has_checkpoint(run.run_dir)
     if resume:
         result = amkit.run(None, run_dir=run.run_dir, resume=True)
     else:

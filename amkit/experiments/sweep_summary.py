@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from amkit.errors import UserError
 from amkit.io import atomic_write_json, atomic_write_text
+from amkit.textfile import json_section, read_json
 
 if TYPE_CHECKING:
     from amkit.experiments.sweep import SweepRun
@@ -64,12 +64,15 @@ def run_metrics(run_dir: Path, metric: str = COMPARED_METRIC) -> dict[str, float
     path = run_dir / "metrics.json"
     if not path.is_file():
         return None
-    metrics = json.loads(path.read_text(encoding="utf-8"))
+    metrics = read_json(path, fix="rerun the cell (delete its folder) or restore the file")
     values = {}
     for name, (section, key) in {**METRICS, metric: parse_metric(metric)}.items():
-        value = metrics.get(section, {}).get(key)
-        if value is not None:
-            values[name] = float(value)
+        value = json_section(metrics, section, path).get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise UserError(f"{path}: {section}.{key} should be a number, got {value!r:.60}")
+        values[name] = float(value)
     return values
 
 

@@ -12,7 +12,6 @@ run's data, a text, or a user) and returns the report to print::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from amkit.data.base import DATASETS, TASKS
 from amkit.errors import UserError
 from amkit.experiments.experiment import load_config
 from amkit.registry import Registry
+from amkit.textfile import read_json
 
 __all__ = [
     "EXPLAINERS",
@@ -112,7 +112,9 @@ def run_kind(run_dir: str | Path, overrides: Sequence[str] = ()) -> tuple[str, s
     config = load_config(run_dir / "config.yaml", overrides)
     saved = run_dir / "data_info.json"
     if saved.is_file():
-        task = json.loads(saved.read_text(encoding="utf-8"))["task"]
+        task = read_json(saved, fix="retrain, or restore the file").get("task")
+        if not isinstance(task, str):
+            raise UserError(f"{saved}: 'task' is missing or not a name; retrain, or restore it")
     else:
         task = DATASETS.get_or_raise(config.data.name).task
     return config.model.name, task

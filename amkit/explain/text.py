@@ -15,7 +15,6 @@ Legend: T tokens, E facts per token.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from amkit.experiments.loading import load
 from amkit.explain.heatmap import plt
 from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_save_figure, atomic_write_text
+from amkit.textfile import read_json
 
 
 @dataclass
@@ -65,7 +65,7 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
                 "directory (trained with a text dataset)"
             )
     run = load(run_dir)
-    labels = run.info.label_names or json.loads((run_dir / "labels.json").read_text("utf-8"))
+    labels = run.info.label_names or read_json(run_dir / "labels.json", list)
     return run.model, Vocabulary(run.info.vocab), list(labels), run.config.data.config
 
 

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.textfile import open_text, package_file
+from amkit.textfile import open_text, package_file, read_text_file
 
 OOV_POLICIES = ("zeros", "random", "error")
 
@@ -145,8 +145,11 @@ class Embeddings:
 
             words = [str(w) for w in pq.read_table(vocab_path).column(0).to_pylist()]
         else:
-            words = vocab_path.read_text(encoding="utf-8").splitlines()
-        vectors = np.load(path, mmap_mode="r", allow_pickle=False)  # (N, d), read lazily
+            words = read_text_file(vocab_path).splitlines()
+        try:
+            vectors = np.load(path, mmap_mode="r", allow_pickle=False)  # (N, d), read lazily
+        except (ValueError, OSError, EOFError) as error:
+            raise UserError(f"{path}: not a readable .npy array ({error})") from None
         if vectors.ndim != 2 or len(words) != len(vectors):
             raise UserError(
                 f"{vocab_path} has {len(words)} words but {path} has shape {vectors.shape}"

@@ -17,7 +17,6 @@ Legend: N entities, R relations, D vector width.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
 from amkit.knowledge.base import KnowledgeBase
 from amkit.knowledge.embeddings import Embeddings
 from amkit.registry import did_you_mean
+from amkit.textfile import read_json
 
 KG_MODELS = {"transe": "TransE", "distmult": "DistMult", "rotate": "RotatE"}
 
@@ -104,8 +104,15 @@ class KGEmbeddings:
         for name in ("vectors.safetensors", "labels.json"):
             if not (folder / name).is_file():
                 raise FileNotFoundError(f"{folder / name} is missing: not a saved KGEmbeddings")
-        labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+        labels = read_json(folder / "labels.json", fix="save the embeddings again")
         tensors = read_tensors(folder / "vectors.safetensors")
+        bad = [k for k in ("entities", "relations") if not isinstance(labels.get(k), list)]
+        bad += [k for k in ("entities", "relations") if k not in tensors]
+        if bad:
+            raise UserError(
+                f"{folder}: labels.json or vectors.safetensors lacks {', '.join(bad)}; "
+                "save the embeddings again"
+            )
         if len(labels["entities"]) != len(tensors["entities"]):
             raise UserError(
                 f"{folder}: {len(labels['entities'])} entity labels for "

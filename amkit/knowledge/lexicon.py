@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.textfile import open_text, package_file
+from amkit.textfile import open_text, package_file, read_text_file
 
 
 class Lexicon:
@@ -146,7 +146,7 @@ class Lexicon:
         """
         path = Path(path) if path else _packaged("vaderSentiment", "vader_lexicon.txt")
         scores = {}
-        for line_no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for line_no, line in enumerate(read_text_file(path).splitlines(), start=1):
             if not line.strip():
                 continue
             fields = line.split("\t")

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from amkit.textfile import read_text_file
+
 _END = "\0"  # trie key marking "a name ends here"
 
 
@@ -137,7 +139,7 @@ def phrase_names(source: str) -> list[str]:
     elif path.suffix == ".txt":
         if not path.is_file():
             raise FileNotFoundError(f"phrase list {path} does not exist")
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_text_file(path).splitlines()
         names = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     elif path.is_file():
         from amkit.knowledge.base import KnowledgeBase

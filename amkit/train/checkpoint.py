@@ -1,10 +1,13 @@
 """Atomic, pickle-free checkpoints: safetensors for tensors, JSON for everything else.
 
-A training checkpoint is two files written atomically (temp file + ``os.replace``):
-``last.safetensors`` (model weights, optimizer tensors, RNG state) and ``last.json``
-(epoch, optimizer hyper-parameters, scheduler state, early-stopping state, history).
-An interrupted write never leaves a corrupt file behind: the old copy stays until the new
-one is complete.
+A training checkpoint is ``last.safetensors``: model weights, optimizer tensors and RNG
+state, and in its metadata (key ``amkit.state``) the JSON of everything else (epoch,
+optimizer hyper-parameters, scheduler state, early-stopping state, history). One file,
+written atomically (temp file + ``os.replace``), so the tensors and the counters that go
+with them are always of the same step: a run killed at any point resumes from a whole
+checkpoint, the previous one or the new one. ``last.json`` is a readable copy of the JSON
+part, written after it (and read only for checkpoints of older amkit versions, which kept
+it there alone).
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ import torch
 from torch import nn
 
 from amkit.errors import UserError
-from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
+from amkit.io import atomic_save_tensors, atomic_write_json, read_tensor_metadata, read_tensors
+from amkit.textfile import read_json
 
 log = logging.getLogger("amkit")
 
 MODEL_PREFIX = "model."
 OPTIM_PREFIX = "optim."
 AVERAGED_PREFIX = "averaged."
+STATE_KEY = "amkit.state"  # last.safetensors' metadata: the JSON half of the checkpoint
 
 
 def save_model(model: nn.Module, path: str | Path, metadata: dict[str, str] | None = None) -> None:
@@ -150,10 +155,14 @@ def save_training_state(
         "rng": rng_rest,
         **extra,
     }
-    # Tensors first, then the JSON that refers to them: if we stop between the two, the
-    # JSON still describes the previous epoch and resume repeats that epoch's end state.
-    atomic_save_tensors(run_dir / "last.safetensors", tensors)
+    # the JSON goes inside the tensors' file: one atomic rename makes the checkpoint whole
+    atomic_save_tensors(run_dir / "last.safetensors", tensors, {STATE_KEY: json.dumps(meta)})
     atomic_write_json(run_dir / "last.json", meta)
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a checkpoint to resume from (``last.safetensors``)."""
+    return (Path(run_dir) / "last.safetensors").is_file()
 
 
 def _unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -171,22 +180,56 @@ def load_training_state(
     """Restore what :func:`save_training_state` wrote; returns the ``extra`` fields."""
     run_dir = Path(run_dir)
     tensor_path, meta_path = run_dir / "last.safetensors", run_dir / "last.json"
-    if not tensor_path.is_file() or not meta_path.is_file():
+    if not has_checkpoint(run_dir):
         raise FileNotFoundError(
-            f"{run_dir} has no resumable checkpoint (last.safetensors + last.json); "
+            f"{run_dir} has no resumable checkpoint (last.safetensors); "
             "was training started with this run directory?"
         )
     tensors = read_tensors(tensor_path)
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    model.load_state_dict(_unprefixed(tensors, MODEL_PREFIX))
-    if averaged is not None:
-        averaged_state = _unprefixed(tensors, AVERAGED_PREFIX)
-        if not averaged_state:
-            raise UserError(f"{tensor_path} holds no moving average of the weights to resume")
-        averaged.load_state_dict(averaged_state)
-    optimizer.load_state_dict(_join_optimizer_state(tensors, meta.pop("optimizer")))
-    sched_state = meta.pop("scheduler")
-    if scheduler is not None and sched_state is not None:
-        scheduler.load_state_dict(sched_state)
-    set_rng_state(tensors, meta.pop("rng"))
+    meta, source = _read_state(tensor_path, meta_path)
+    try:
+        model.load_state_dict(_unprefixed(tensors, MODEL_PREFIX))
+        if averaged is not None:
+            averaged_state = _unprefixed(tensors, AVERAGED_PREFIX)
+            if not averaged_state:
+                raise UserError(f"{tensor_path} holds no moving average of the weights to resume")
+            averaged.load_state_dict(averaged_state)
+        optimizer.load_state_dict(_join_optimizer_state(tensors, meta.pop("optimizer")))
+        sched_state = meta.pop("scheduler")
+        if scheduler is not None and sched_state is not None:
+            scheduler.load_state_dict(sched_state)
+        set_rng_state(tensors, meta.pop("rng"))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as error:
+        if isinstance(error, UserError):
+            raise
+        raise UserError(
+            f"{source} does not fit this run's model and optimizer ({type(error).__name__}: "
+            f"{str(error)[:200]}); restore the run directory, or train into a new one"
+        ) from None
     return meta
+
+
+# the fields every checkpoint's JSON has (and their JSON types)
+_STATE_FIELDS = {"optimizer": dict, "scheduler": (dict, type(None)), "rng": dict}
+
+
+def _read_state(tensor_path: Path, meta_path: Path) -> tuple[dict[str, Any], Path]:
+    """The JSON half of a checkpoint and the file it came from: ``last.safetensors``'
+    metadata, or ``last.json`` for checkpoints written before the metadata held it."""
+    stored = read_tensor_metadata(tensor_path).get(STATE_KEY)
+    if stored is not None:
+        try:
+            meta, source = json.loads(stored), tensor_path
+        except (json.JSONDecodeError, RecursionError):
+            raise UserError(f"{tensor_path}: its {STATE_KEY} metadata is not valid JSON") from None
+    else:
+        meta, source = read_json(meta_path, fix="restore it, or train into a new run"), meta_path
+    if not isinstance(meta, dict):
+        raise UserError(f"{source}: the checkpoint state is not a JSON object")
+    for key, kind in _STATE_FIELDS.items():
+        if not isinstance(meta.get(key), kind):
+            raise UserError(f"{source}: key {key!r} is missing or malformed; {_RESTART}")
+    return meta, source
+
+
+_RESTART = "restore the run directory, or train into a new one"

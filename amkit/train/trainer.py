@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from amkit.data.base import DataBundle, iterate_batches, model_inputs
 from amkit.errors import UserError
-from amkit.io import atomic_write_text
+from amkit.io import atomic_write_text, fault_point
 from amkit.models.hooks import CompileStepsHook, EpochEndHook
 from amkit.train import distributed
 from amkit.train.checkpoint import load_training_state, save_model, save_training_state
@@ -48,6 +48,31 @@ def _tensorboard_writer(run_dir: Path):
     except ImportError:  # tensorboard is an optional extra
         return None
     return SummaryWriter(log_dir=str(run_dir / "events"))
+
+
+# what Trainer._save keeps beside the tensors, and the JSON types resume needs
+_NUMBER = (int, float)
+_SAVED = {"epoch": int, "history": list, "best": (*_NUMBER, type(None)),
+          "best_epoch": (int, type(None)), "bad_epochs": int, "train_seconds": _NUMBER,
+          "partial": (dict, type(None))}  # fmt: skip
+_PARTIAL = {"step": int, "lr": _NUMBER, "totals": list, "seconds": _NUMBER}
+
+
+def _check_resumed(extra: dict, path: Path) -> None:
+    """A checkpoint's counters have the types training continues with, or a user error."""
+    bad = [k for k, kind in _SAVED.items() if not isinstance(extra.get(k), kind)]
+    partial = extra.get("partial")
+    if isinstance(partial, dict):
+        bad += [
+            f"partial.{k}" for k, kind in _PARTIAL.items() if not isinstance(partial.get(k), kind)
+        ]
+        if isinstance(partial.get("totals"), list) and len(partial["totals"]) != 3:
+            bad.append("partial.totals")
+    if bad:
+        raise UserError(
+            f"{path}: the checkpoint's {', '.join(bad)} missing or malformed; restore the run "
+            "directory, or train into a new one"
+        )
 
 
 class Trainer:
@@ -187,6 +212,7 @@ class Trainer:
         extra = load_training_state(
             self.run_dir, self.model, self.optimizer, self.scheduler, self.averaged
         )
+        _check_resumed(extra, self.run_dir / "last.safetensors")
         self.history = extra["history"]
         self.best, self.best_epoch = extra["best"], extra["best_epoch"]
         self.bad_epochs = extra["bad_epochs"]
@@ -282,6 +308,7 @@ class Trainer:
                 self.averaged.update_parameters(self.model)
             if cfg.scheduler == "warmup" and self.scheduler is not None:
                 self.scheduler.step()
+            fault_point("train:step")
             if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
                 continue
             hits = out.logits.argmax(-1) == batch["targets"]

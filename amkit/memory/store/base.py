@@ -42,6 +42,7 @@ from torch import Tensor
 from amkit.errors import UserError
 from amkit.io import directory_backup, fsync_path, read_tensors, replace_directory
 from amkit.registry import Registry
+from amkit.textfile import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,18 @@ class StoreRead(NamedTuple):
     values: Tensor
     scores: Tensor
     ids: Tensor
+
+
+# the fields of a store's meta file and their JSON types
+_META_FIELDS = {"backend": str, "metric": str, "dim": int, "value_dim": int,
+                "size": int, "next_id": int, "params": dict}  # fmt: skip
+
+
+def _check_meta(meta: dict[str, Any], path: Path) -> None:
+    """Every field a store needs, of its type, or a user error naming ``path`` and them."""
+    bad = [k for k, kind in _META_FIELDS.items() if not isinstance(meta.get(k), kind)]
+    if bad:
+        raise UserError(f"{path}: {', '.join(bad)} missing or malformed; save the store again")
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -430,12 +443,13 @@ class MemoryStore(abc.ABC):
             path = directory_backup(path)
         if not (path / META_FILE).is_file():
             raise FileNotFoundError(f"no memory store at {path} ({META_FILE} not found)")
-        meta = json.loads((path / META_FILE).read_text(encoding="utf-8"))
+        meta = read_json(path / META_FILE, fix="save the store again")
         if meta.get("format") != FORMAT or meta.get("version") != FORMAT_VERSION:
             raise UserError(
                 f"{path / META_FILE} is not an amkit memory store of version {FORMAT_VERSION} "
                 f"(format {meta.get('format')!r}, version {meta.get('version')!r})"
             )
+        _check_meta(meta, path / META_FILE)
         klass = STORES.get_or_raise(meta["backend"])
         if cls is not MemoryStore and not issubclass(klass, cls):
             raise UserError(
