@@ -182,6 +182,8 @@ class DataInfo:
         statistics: counts that describe the data (reported, not used by models).
         notes: what the reader changed or dropped, for the run's log.
         examples: split -> the parsed examples, for explanations.
+        graph: the knowledge graph a graph reasoner reads (a
+            :class:`~amkit.graph.TriplesGraph`; link scoring).
     """
 
     task: Literal["classification", "story_qa", "translation", "ranking"]
@@ -206,6 +208,7 @@ class DataInfo:
     statistics: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     examples: dict[str, list[Any]] | None = None
+    graph: Any = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:

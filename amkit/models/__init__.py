@@ -8,6 +8,7 @@ reproduce its paper; ``forward(**batch)`` returns its family's :class:`ModelOutp
 """
 
 from amkit.models.base import MODELS, ModelOutput, build_model, not_attention, register_model
+from amkit.models.graph import GraphKVMemConfig, GraphKVMemNet, GraphReasonerOutput
 from amkit.models.hooks import (
     HOOKS,
     CompileStepsHook,
@@ -38,6 +39,9 @@ from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 
 __all__ = [
+    "GraphKVMemConfig",
+    "GraphKVMemNet",
+    "GraphReasonerOutput",
     "BPRMF",
     "DNCQA",
     "HOOKS",

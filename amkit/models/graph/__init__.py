@@ -1,0 +1,7 @@
+"""Link-scoring models over a knowledge graph: a key-value memory network with key hashing,
+a relational graph network over the query's neighbourhood, graph embeddings (PyKEEN)."""
+
+from amkit.models.graph.common import GraphReasonerOutput
+from amkit.models.graph.kvmem import GraphKVMemConfig, GraphKVMemNet
+
+__all__ = ["GraphKVMemConfig", "GraphKVMemNet", "GraphReasonerOutput"]
