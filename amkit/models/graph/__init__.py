@@ -2,6 +2,17 @@
 a relational graph network over the query's neighbourhood, graph embeddings (PyKEEN)."""
 
 from amkit.models.graph.common import GraphReasonerOutput
+from amkit.models.graph.kge import ComplExScorer, DistMultScorer, KGEConfig
 from amkit.models.graph.kvmem import GraphKVMemConfig, GraphKVMemNet
+from amkit.models.graph.rgcn import GraphRGCN, GraphRGCNConfig
 
-__all__ = ["GraphKVMemConfig", "GraphKVMemNet", "GraphReasonerOutput"]
+__all__ = [
+    "ComplExScorer",
+    "DistMultScorer",
+    "GraphKVMemConfig",
+    "GraphKVMemNet",
+    "GraphRGCN",
+    "GraphRGCNConfig",
+    "GraphReasonerOutput",
+    "KGEConfig",
+]
