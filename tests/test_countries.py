@@ -27,9 +27,8 @@ def write_countries(folder: Path) -> Path:
     def facts(drop_sub: bool, drop_neighbour_region: bool, full: bool = False) -> str:
         lines = [f"locatedIn({s},{r})." for s, r in REGIONS.items()]
         for c, sub in COUNTRIES.items():
-            if full or c not in held:
-                if not (drop_neighbour_region and c in touching):
-                    lines.append(f"locatedIn({c},{REGIONS[sub]}).")
+            if (full or c not in held) and not (drop_neighbour_region and c in touching):
+                lines.append(f"locatedIn({c},{REGIONS[sub]}).")
             if full or c not in held or not drop_sub:
                 lines.append(f"locatedIn({c},{sub}).")
         for a, b in BORDERS:
@@ -135,8 +134,8 @@ def test_kvmem_hides_a_rows_own_answer(countries):
     model = GraphKVMemNet(GraphKVMemConfig(hops=1), data.info)
     batch = data.split("train")[torch.arange(len(data.split("train")))]
     out = model(batch["head"], batch["relation"], batch["hide"], need_weights=True)
-    facts = {model.graph.describe(int(s)) for s, w in zip(out.hop_slots[0], out.hop_weights[0, 0])
-             if s >= 0 and w > 0}  # fmt: skip
+    pairs = zip(out.hop_slots[0], out.hop_weights[0, 0], strict=True)
+    facts = {model.graph.describe(int(s)) for s, w in pairs if s >= 0 and w > 0}
     answer = data.info.graph.describe(int(batch["hide"][0, 0]))
     assert answer not in facts
     assert torch.allclose(out.hop_weights.sum(-1), torch.ones(len(batch["head"]), 1))
