@@ -3,6 +3,7 @@ graph model's contract, training through the CLI, and ``amkit ask``."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,44 +12,15 @@ import torch
 from amkit.cli import main
 from amkit.data.countries import CountriesConfig, build_countries
 
-REGIONS = {"west": "europe", "east": "asia"}
-COUNTRIES = {"a": "west", "b": "west", "c": "west", "x": "east", "y": "east", "z": "east",
-             "t": "west", "d": "east"}  # fmt: skip
-BORDERS = [("a", "b"), ("b", "c"), ("a", "t"), ("b", "t"), ("x", "y"), ("y", "z"), ("x", "d"),
-           ("z", "d")]  # fmt: skip
-
-
-def write_countries(folder: Path) -> Path:
-    """S1/S2/S3 files of a graph with test country t and dev country d."""
-    folder.mkdir(parents=True, exist_ok=True)
-    held = {"t", "d"}
-    touching = {n for a, b in BORDERS for n, m in ((a, b), (b, a)) if m in held and n not in held}
-
-    def facts(drop_sub: bool, drop_neighbour_region: bool, full: bool = False) -> str:
-        lines = [f"locatedIn({s},{r})." for s, r in REGIONS.items()]
-        for c, sub in COUNTRIES.items():
-            if (full or c not in held) and not (drop_neighbour_region and c in touching):
-                lines.append(f"locatedIn({c},{REGIONS[sub]}).")
-            if full or c not in held or not drop_sub:
-                lines.append(f"locatedIn({c},{sub}).")
-        for a, b in BORDERS:
-            lines += [f"neighborOf({a},{b}).", f"neighborOf({b},{a})."]
-        return "\n".join(lines) + "\n"
-
-    (folder / "countries.nl").write_text(facts(False, False, full=True))
-    (folder / "countries_S1.nl").write_text(facts(False, False))
-    (folder / "countries_S2.nl").write_text(facts(True, False))
-    (folder / "countries_S3.nl").write_text(facts(True, True))
-    (folder / "test.txt").write_text("t\n")
-    (folder / "dev_held_out.txt").write_text("d\n")
-    (folder / "regions.txt").write_text("europe\nasia\n")
-    (folder / "subregions.txt").write_text("west\neast\n")
-    return folder
+FIXTURE = Path(__file__).parent / "fixtures" / "countries"
+# the fixture's graph: regions europe (subregion west: a, b, c, test country t) and asia
+# (east: x, y, z, dev country d); borders a-b, b-c, a-t, b-t, x-y, y-z, x-d, z-d. The S
+# files lack what the real ones lack for t and d (S3: also the region facts of a, b, x, z).
 
 
 @pytest.fixture
 def countries(tmp_path) -> Path:
-    return write_countries(tmp_path / "countries")
+    return Path(shutil.copytree(FIXTURE, tmp_path / "countries"))
 
 
 def test_rows_and_what_training_questions_hide(countries):

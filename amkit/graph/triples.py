@@ -111,16 +111,17 @@ class TriplesGraph:
         Returns:
             ``(S,)`` triple ids, grouped by subject in ascending subject order.
         """
-        subjects = torch.unique(subjects.long())
+        subjects = torch.unique(subjects.long().cpu())  # the index lives on the CPU
+        cpu = self.offsets.device
         starts, ends = self.offsets[subjects], self.offsets[subjects + 1]  # (K,), (K,)
         lengths = ends - starts
         total = int(lengths.sum())
         if total == 0:
-            return torch.zeros(0, dtype=torch.long)
+            return torch.zeros(0, dtype=torch.long, device=cpu)
         # position j of the output reads order[starts[k] + (j - first output of k)]
         first = torch.cumsum(lengths, 0) - lengths  # (K,)
-        owner = torch.repeat_interleave(torch.arange(len(subjects)), lengths)  # (S,)
-        within = torch.arange(total) - first[owner]
+        owner = torch.repeat_interleave(torch.arange(len(subjects), device=cpu), lengths)  # (S,)
+        within = torch.arange(total, device=cpu) - first[owner]
         return self.order[starts[owner] + within]
 
     def with_inverses(self) -> TriplesGraph:

@@ -14,6 +14,8 @@ batch's subgraphs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -31,13 +33,31 @@ from amkit.models.graph.common import (
 )
 
 
+@contextmanager
+def _plain_matmul() -> Iterator[None]:
+    """PyG's ``RGCNConv`` left to itself times a heuristic on the CPU at every call to choose
+    ``segment_matmul`` (a ``pyg_lib`` kernel); unless the user set
+    ``torch_geometric.backend.use_segment_matmul``, use the plain per-relation path."""
+    import torch_geometric.backend as backend
+
+    saved = backend.use_segment_matmul
+    if saved is None:
+        backend.use_segment_matmul = False
+    try:
+        yield
+    finally:
+        backend.use_segment_matmul = saved
+
+
 @dataclass
 class GraphRGCNConfig:
     """3 layers: a Countries S3 answer is 3 edges from the question's country."""
 
     d_model: int = option(32, ge=1)
     layers: int = option(3, ge=1)
-    num_bases: int | None = option(None, ge=1)  # basis decomposition; null = a matrix per relation
+    # basis decomposition (Schlichtkrull et al.): relation matrices share 4 bases; null = a
+    # matrix per relation
+    num_bases: int | None = option(4, ge=1)
     dropout: float = option(0.1, ge=0, lt=1)
 
 
@@ -106,10 +126,11 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
         nodes, edges, types, heads = self._subgraphs(head, hidden)
         x = self.entities(nodes)  # (V, D)
         x = x.index_add(0, heads, self.head_marker.expand(len(heads), -1))
-        for i, conv in enumerate(self.convs):
-            x = conv(self.dropout(x), edges, types)  # (V, D)
-            if i < len(self.convs) - 1:
-                x = F.relu(x)
+        with _plain_matmul():
+            for i, conv in enumerate(self.convs):
+                x = conv(self.dropout(x), edges, types)  # (V, D)
+                if i < len(self.convs) - 1:
+                    x = F.relu(x)
         query = x[heads] * self.relations(relation)  # (B, D)
         logits = query @ self.entities.weight.T  # (B, E)
         loss = F.cross_entropy(logits, targets) if targets is not None else None
