@@ -7,8 +7,8 @@ HTML page.
 
 Entities are found by name: the question's words, lower-cased, joined by ``_`` in runs of up
 to four (``saudi arabia`` -> ``saudi_arabia``), longest first. The relation asked is the
-one the question names (``locatedIn``, or its words ``located in``), else the relation of
-the run's test questions.
+one the question names (``locatedIn``, or its words ``located in``), else the graph's first
+relation (Countries: ``locatedIn``).
 
 Legend: K hops, S kept slots, E entities.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from amkit.errors import UserError
-from amkit.experiments.run import load_run
+from amkit.experiments.loading import load
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.graph import TriplesGraph
@@ -119,17 +119,18 @@ def _path(graph: TriplesGraph, slots: torch.Tensor, weights: torch.Tensor, answe
 
 
 def ask(run_dir: str | Path, question: str, k: int = 5, facts_per_hop: int = 5) -> GraphAnswer:
-    """Answer ``question`` with the best model of a graph run (its data is rebuilt for the
-    graph). A question that names no entity of the graph answers :data:`NO_ENTITY`."""
-    cfg, model, data = load_run(run_dir)
-    graph = data.info.graph
+    """Answer ``question`` with the best model of a graph run, from the run directory alone
+    (its ``data_info.json`` holds the graph). A question that names no entity of the graph
+    answers :data:`NO_ENTITY`; one that names no relation asks the graph's first (Countries:
+    ``locatedIn``)."""
+    loaded = load(run_dir)
+    model, graph = loaded.model, loaded.info.graph
     if not isinstance(graph, TriplesGraph) or not hasattr(model, "answer_ids"):
         raise UserError(f"{run_dir} is not a run on a knowledge graph (data.name: countries)")
     entities = find_entities(question, graph)
     if not entities:
         return GraphAnswer(question, [], "", [(NO_ENTITY, 0.0)])
-    test = data.split("test" if "test" in data.splits else "val").tensors["relation"]
-    relation = _relation_in(question, graph, int(test[0]))
+    relation = _relation_in(question, graph, 0)
     heads = torch.tensor([graph.entity_id(e) for e in entities])
     with torch.no_grad():  # one row per entity found; their answers are averaged
         out = model(head=heads, relation=torch.full_like(heads, relation), need_weights=True)
