@@ -73,6 +73,10 @@ def test_train_one_epoch_and_score(model, countries, tmp_path, capsys):
     assert "entities: t" in text and "europe" in text and "asia" in text
     if model == "graph_kvmem":
         assert "hop 3:" in text and "path: t " in text
+    else:
+        assert "answers only" in text
+        assert main(["explain", str(out), "--text", "where is t?"]) == 0
+        assert "europe" in capsys.readouterr().out
 
 
 def test_kvmem_learns_s3_and_ask_explains(countries, tmp_path, capsys):

@@ -179,11 +179,14 @@ def save_hop_attention(answer: GraphAnswer, out: Path) -> tuple[Path, Path]:
 
 
 @register_explainer("graph_kvmem", takes="text")
+@register_explainer("graph_rgcn", takes="text")
+@register_explainer("complex", takes="text")
+@register_explainer("distmult", takes="text")
 def explain_graph_run(request: ExplainRequest) -> str:
-    """``amkit explain RUN --text QUESTION`` for a graph key-value memory run: the answer
-    report and the hop attention drawn as PNG and HTML."""
+    """``amkit explain RUN --text QUESTION`` for a graph run: the answer report and, for a
+    key-value memory run, the hop attention drawn as PNG and HTML."""
     answer = ask(request.run_dir, request.text or "", k=request.k)
-    if not answer.entities:
+    if not answer.entities or not answer.hops:
         return answer.text()
     png, page = save_hop_attention(answer, request.out)
     return f"{answer.text()}\nwrote {png}\nwrote {page}"
