@@ -50,7 +50,12 @@ def test_bad_config_lists_every_problem():
     assert len(problems) == 2 and "S1, S2 or S3" in problems[0]
 
 
-@pytest.mark.parametrize("model", ["graph_kvmem", "graph_rgcn", "complex", "distmult"])
+@pytest.mark.parametrize(
+    "model",
+    ["graph_kvmem", "complex",
+     pytest.param("graph_rgcn", marks=pytest.mark.slow),
+     pytest.param("distmult", marks=pytest.mark.slow)],
+)  # fmt: skip
 def test_train_one_epoch_and_score(model, countries, tmp_path, capsys):
     if model == "graph_rgcn":
         pytest.importorskip("torch_geometric")
@@ -82,7 +87,8 @@ def test_train_one_epoch_and_score(model, countries, tmp_path, capsys):
 def test_kvmem_learns_s3_and_ask_explains(countries, tmp_path, capsys):
     out = tmp_path / "kv"
     assert main(["train", "countries/graph_kvmem", "--out", str(out), "--set",
-                 f"data.path={countries}", "data.subset=S3", "train.epochs=15"]) == 0  # fmt: skip
+                 f"data.path={countries}", "data.subset=S3", "train.epochs=15",
+                 "train.eval_every=15"]) == 0  # fmt: skip
     capsys.readouterr()
     assert main(["ask", str(out), "where is t?"]) == 0
     text = capsys.readouterr().out
