@@ -15,6 +15,7 @@
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM or MiniLM + logreg)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
+    amkit ask RUN_DIR "Which region is Palau in?" [--k 5]     (knowledge-graph runs)
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
@@ -61,6 +62,7 @@ EXAMPLES = {
     'amkit explain runs/imdb --text "A superb, moving film."\n'
     "amkit explain runs/ml1m --user 42",
     "recommend": "amkit recommend runs/ml1m --user 42 --k 10",
+    "ask": 'amkit ask runs/countries-kvmem "Which region is Palau located in?"',
     "translate": 'amkit translate runs/multi30k "a man rides a bike"\n'
     "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
     "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
@@ -265,6 +267,15 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_cpu_device(rec)
     rec.set_defaults(func=commands.cmd_recommend)
+
+    ask = sub.add_parser(
+        "ask", help="ask a knowledge-graph run a question: answers, and the facts per hop"
+    )
+    ask.add_argument("run_dir")
+    ask.add_argument("question", help="a question naming entities of the graph")
+    ask.add_argument("--k", type=int, default=5, help="how many answers to show")
+    _add_cpu_device(ask)
+    ask.set_defaults(func=commands.cmd_ask)
 
     tr = sub.add_parser("translate", help="translate a sentence or a file with a trained run")
     tr.add_argument("run_dir")

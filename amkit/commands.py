@@ -204,6 +204,14 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from amkit.explain.graph import ask
+
+    _cpu_only(args.device, "amkit ask (one question at a time)")
+    print(ask(args.run_dir, args.question, k=args.k).text())
+    return 0
+
+
 def cmd_translate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 

@@ -110,6 +110,8 @@ def _cases(root: Path) -> dict[str, list[dict]]:
     corpus = _reverse_corpus(root / "mt")
     mt = {"name": "translation", "path": str(corpus), "source": "src", "target": "tgt",
           "test": "test", "vocab_size": 24}  # fmt: skip
+    countries = {"name": "countries", "subset": "S3",
+                 "path": str(Path(__file__).parent / "fixtures" / "countries")}  # fmt: skip
     small = {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 16, "hidden": 16}
     return {
         "recall_attention": [
@@ -189,6 +191,10 @@ def _cases(root: Path) -> dict[str, list[dict]]:
             }
         ],
         "bpr": [{"data": seq, "model": {"d_model": 8}}],
+        "graph_kvmem": [{"data": countries, "model": {"d_key": 8}}],
+        "graph_rgcn": [{"data": countries, "model": {"d_model": 8, "layers": 2}}],
+        "complex": [{"data": {**countries, "train_queries": "all"}, "model": {"dim": 8}}],
+        "distmult": [{"data": {**countries, "train_queries": "all"}, "model": {"dim": 8}}],
         "popularity": [{"data": seq, "model": {}}],
     }
 

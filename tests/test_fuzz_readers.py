@@ -38,6 +38,8 @@ SAMPLES = {
     "vectors.txt": "good 0.1 0.2 0.3\nbad -0.1 0.0 0.5\n",
     "interactions.csv": "user,item,timestamp\nu1,i1,1\nu1,i2,2\nu1,i3,3\nu2,i1,1\n",
     "parallel.src": "a man rides\na dog runs\n",
+    "graph.nl": "locatedIn(palau,micronesia).\nneighborOf(france,spain).\n",
+    "graph.tsv": "00260881\t_hypernym\t00260622\n01332730\t_also_see\t03122748\n",
     "config.yaml": "data: {name: associative_recall}\nmodel: {name: recall_attention}\n",
 }
 JUNK_LINES = ["", ",,,,,", "nan,inf", "a\tb\tc\td", '{"text": 1}', "x" * 5000, "\x00\x01", "é,ü"]
@@ -108,6 +110,24 @@ def test_knowledge_base_triples(tmp_path_factory, data, suffix):
 
     path = _write(tmp_path_factory.mktemp("kb"), f"kb{suffix}", data)
     _check("knowledge-base triples", path, lambda: KnowledgeBase.from_file(path))
+
+
+@settings(FUZZ)
+@given(data=fuzzed(SAMPLES["graph.nl"]))
+def test_graph_nl_facts(tmp_path_factory, data):
+    from amkit.graph import read_nl_facts
+
+    path = _write(tmp_path_factory.mktemp("nl"), "graph.nl", data)
+    _check("graph .nl facts", path, lambda: read_nl_facts(path))
+
+
+@settings(FUZZ)
+@given(data=fuzzed(SAMPLES["graph.tsv"]))
+def test_graph_tsv_triples(tmp_path_factory, data):
+    from amkit.graph import read_tsv_triples
+
+    path = _write(tmp_path_factory.mktemp("tsv"), "graph.tsv", data)
+    _check("graph TSV triples", path, lambda: read_tsv_triples(path))
 
 
 @settings(FUZZ)

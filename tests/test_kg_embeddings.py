@@ -31,7 +31,9 @@ def _kb() -> KnowledgeBase:
 
 
 @needs_pykeen
-@pytest.mark.parametrize(("model", "width"), [("transe", 16), ("distmult", 16), ("rotate", 32)])
+@pytest.mark.parametrize(
+    ("model", "width"), [("transe", 16), ("distmult", 16), ("complex", 32), ("rotate", 32)]
+)
 def test_vectors_by_label_for_every_model(model, width):
     kge = train_kg_embeddings(_kb(), model=model, dim=16, epochs=2, seed=0)
     assert kge.dim == width and sorted(kge.entities) == sorted(_kb().entities)
@@ -56,6 +58,15 @@ def test_transe_learns_that_head_plus_relation_lands_near_the_tail():
 
 
 @needs_pykeen
+def test_complex_with_1n_scoring_reciprocals_and_n3():
+    kge = train_kg_embeddings(_kb(), "complex", dim=8, epochs=2, loop="lcwa",
+                              inverse_triples=True, n3_weight=0.01, seed=0)  # fmt: skip
+    # the forward relations' vectors only (PyKEEN keeps an inverse per relation)
+    assert kge.relations == ["located_in", "part_of"] and kge.relation_vectors.shape == (2, 16)
+    assert kge.entity_vectors.shape == (len(_kb().entities), 16)
+
+
+@needs_pykeen
 def test_same_seed_same_vectors_and_save_load_round_trip(tmp_path):
     first = train_kg_embeddings(_kb(), dim=8, epochs=3, seed=1)
     second = train_kg_embeddings(_kb(), dim=8, epochs=3, seed=1)
@@ -68,7 +79,9 @@ def test_same_seed_same_vectors_and_save_load_round_trip(tmp_path):
 
 def test_bad_requests_are_clear(tmp_path):
     with pytest.raises(ValueError, match="model must be one of"):
-        train_kg_embeddings(_kb(), model="complex")
+        train_kg_embeddings(_kb(), model="conve")
+    with pytest.raises(ValueError, match="loop must be one of slcwa, lcwa"):
+        train_kg_embeddings(_kb(), loop="1-n")
     with pytest.raises(ValueError, match="no triples"):
         train_kg_embeddings(KnowledgeBase())
     with pytest.raises(FileNotFoundError, match="not a saved KGEmbeddings"):

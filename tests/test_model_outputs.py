@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from amkit.data.base import DataInfo
+from amkit.graph import TriplesGraph
 from amkit.models import (
     HOOKS,
     MODELS,
@@ -27,8 +28,12 @@ from amkit.models import (
     DNCOutput,
     EntNetConfig,
     EntNetOutput,
+    GraphKVMemConfig,
+    GraphReasonerOutput,
+    GraphRGCNConfig,
     IntegratedConfig,
     IntegratedOutput,
+    KGEConfig,
     KnowledgeRecConfig,
     KnowledgeRecOutput,
     MemN2NConfig,
@@ -63,6 +68,16 @@ RANK_INFO = DataInfo(
     item_counts=torch.arange(13).float(),
 )  # fmt: skip
 TRANSLATION_INFO = DataInfo(task="translation", vocab_size=V, max_len=10, n_classes=V)
+# a chain e0 -r-> e1 -r-> e2; the key-value memory adds reciprocals and self loops, so one hop
+# from e0 and e2 keeps 4 slots: e0 r e1, e0 self e0, e2 r_inv e1, e2 self e2
+GRAPH_INFO = DataInfo(
+    task="classification", n_classes=3, answer_ids=[1],
+    graph=TriplesGraph.from_labeled([("e0", "r", "e1"), ("e1", "r", "e2")]),
+)  # fmt: skip
+
+
+def _graph_question() -> dict[str, torch.Tensor]:
+    return {"head": torch.tensor([0, 2]), "relation": torch.tensor([0, 0])}
 
 
 def _story() -> dict[str, torch.Tensor]:
@@ -145,6 +160,12 @@ CASES = [
                                                    "blocks": (B, 1, 1, 6, 6)}),
     Case("popularity", PopularityConfig(), RANK_INFO, _ranking, ModelOutput, {}),
     Case("bpr", BPRConfig(d_model=8), RANK_INFO, _ranking, ModelOutput, {}),
+    Case("graph_kvmem", GraphKVMemConfig(d_key=4, hops=1), GRAPH_INFO, _graph_question,
+         GraphReasonerOutput, {"hop_weights": (B, 1, 4), "hop_slots": (1, 4)}),
+    Case("graph_rgcn", GraphRGCNConfig(d_model=4, layers=1), GRAPH_INFO, _graph_question,
+         GraphReasonerOutput, {}),
+    Case("complex", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
+    Case("distmult", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
 ]  # fmt: skip
 
 
@@ -183,6 +204,10 @@ HOOKED = {
     "knowledge_rec": {"score_items"},
     "popularity": {"score_items"},
     "bpr": {"score_items"},
+    "graph_kvmem": {"extra_metrics"},
+    "graph_rgcn": {"extra_metrics"},
+    "complex": {"extra_metrics"},
+    "distmult": {"extra_metrics"},
 }
 
 

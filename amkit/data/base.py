@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from amkit.errors import UserError
+from amkit.graph.triples import TriplesGraph
 from amkit.registry import Registry
 
 DATASETS = Registry("dataset")
@@ -145,7 +146,7 @@ TASKS = ("classification", "story_qa", "translation", "ranking")
 SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
     "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
-    "user_names",
+    "user_names", "graph",
 )  # fmt: skip
 
 
@@ -182,6 +183,8 @@ class DataInfo:
         statistics: counts that describe the data (reported, not used by models).
         notes: what the reader changed or dropped, for the run's log.
         examples: split -> the parsed examples, for explanations.
+        graph: the knowledge graph a graph reasoner reads (a
+            :class:`~amkit.graph.TriplesGraph`; link scoring).
     """
 
     task: Literal["classification", "story_qa", "translation", "ranking"]
@@ -206,6 +209,7 @@ class DataInfo:
     statistics: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     examples: dict[str, list[Any]] | None = None
+    graph: Any = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -222,6 +226,9 @@ class DataInfo:
                 value = [value.get(i) for i in range(max(value, default=-1) + 1)]
             if name == "vocab" and not with_vocab:
                 value = None
+            if name == "graph" and value is not None:  # a TriplesGraph: names and id triples
+                value = {"entities": value.entities, "relations": value.relations,
+                         "triples": value.triples.tolist()}  # fmt: skip
             out[name] = value
         return out
 
@@ -242,6 +249,13 @@ class DataInfo:
         for name in ("item_names", "user_names"):
             if data.get(name) is not None:
                 data[name] = {i: raw for i, raw in enumerate(data[name]) if raw is not None}
+        if data.get("graph") is not None:
+            graph = data["graph"]
+            if not isinstance(graph, dict) or set(graph) != {"entities", "relations", "triples"}:
+                raise UserError(f"{source}: graph must hold entities, relations and triples")
+            data["graph"] = TriplesGraph(graph["entities"], graph["relations"],
+                                         torch.tensor(graph["triples"], dtype=torch.long
+                                                      ).reshape(-1, 3))  # fmt: skip
         return cls(**data)
 
 

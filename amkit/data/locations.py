@@ -156,6 +156,19 @@ KNOWN_DATASETS: dict[str, KnownDataset] = {
             ),
         ),
         KnownDataset(
+            name="countries",
+            title=(
+                "Countries S1-S3 (Bouchard et al. 2015) as released with Neural Theorem "
+                "Provers (Rocktäschel & Riedel 2017)"
+            ),
+            licence="Apache-2.0 (the uclnlp/ntp repository)",
+            needs=(("countries_S1.nl",), ("countries.nl",), ("test.txt",), ("regions.txt",)),
+            manual=(
+                "copy data/countries/ of the GitHub repository uclnlp/ntp into {folder}, and "
+                "add dev_held_out.txt: the 24 countries the S files hold out besides test.txt"
+            ),
+        ),
+        KnownDataset(
             name="imdb",
             title="IMDB Large Movie Review Dataset v1.0 (Maas et al. 2011), 25k / 25k",
             licence="no licence stated; research use, cite Maas et al. 2011",

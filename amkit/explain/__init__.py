@@ -4,6 +4,7 @@ PNG heat maps. Each is registered in :data:`EXPLAINERS` for a task or a model, w
 ``amkit explain`` looks a run up in."""
 
 from amkit.explain.alignment import AlignmentExplanation, explain_translation
+from amkit.explain.graph import GraphAnswer, ask, explain_graph_run
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.memory import StoryExplanation, explain_story
 from amkit.explain.recall import explain_recall_example
@@ -22,10 +23,13 @@ __all__ = [
     "EXPLAINERS",
     "AlignmentExplanation",
     "ExplainRequest",
+    "GraphAnswer",
     "Explainer",
     "StoryExplanation",
     "TextExplanation",
     "UserRecommendations",
+    "ask",
+    "explain_graph_run",
     "explain_recall_example",
     "explain_story",
     "explain_text",

@@ -7,10 +7,15 @@ PyKEEN (``pip install -e .[kg]``), looked up **by label**.
     kge.save("runs/kge"); KGEmbeddings.load("runs/kge")
     Embeddings.load("runs/kge")    # the entity vectors as word vectors, keyed by label
 
-Models: TransE (Bordes et al. 2013), DistMult (Yang et al. 2015), RotatE (Sun et al. 2019;
-its complex vectors are returned as ``[real parts, imaginary parts]``, so ``D = 2 * dim``).
-Training is PyKEEN's stochastic local closed-world assumption loop (one corrupted triple
-per true triple) with Adam; everything is seeded.
+Models: TransE (Bordes et al. 2013), DistMult (Yang et al. 2015), ComplEx (Trouillon et al.
+2016) and RotatE (Sun et al. 2019); complex vectors are returned as ``[real parts,
+imaginary parts]``, so ``D = 2 * dim`` for ComplEx and RotatE. Training is PyKEEN's
+stochastic local closed-world assumption loop (``loop="slcwa"``: one corrupted triple per
+true triple) with Adam, or the recipe of strong recent baselines (Lacroix et al. 2018;
+Ruffinelli et al. 2020): ``loop="lcwa"`` (1-N scoring: every entity scored as the tail, a
+softmax cross-entropy), ``inverse_triples=True`` (reciprocal relations: each triple also
+learnt backwards) and ``n3_weight`` (the N3 penalty, PyKEEN's ``PowerSumRegularizer`` with
+``p=3``). Everything is seeded.
 
 Legend: N entities, R relations, D vector width.
 """
@@ -31,7 +36,8 @@ from amkit.knowledge.embeddings import Embeddings
 from amkit.registry import did_you_mean
 from amkit.textfile import read_json
 
-KG_MODELS = {"transe": "TransE", "distmult": "DistMult", "rotate": "RotatE"}
+KG_MODELS = {"transe": "TransE", "distmult": "DistMult", "complex": "ComplEx", "rotate": "RotatE"}
+LOOPS = ("slcwa", "lcwa")
 
 
 @dataclass
@@ -137,32 +143,47 @@ def train_kg_embeddings(
     batch_size: int = 256,
     lr: float = 0.01,
     seed: int = 0,
+    loop: str = "slcwa",
+    inverse_triples: bool = False,
+    n3_weight: float = 0.0,
 ) -> KGEmbeddings:
-    """Train ``model`` (``transe``, ``distmult`` or ``rotate``) on every triple of ``kb``."""
+    """Train ``model`` (``transe``, ``distmult``, ``complex`` or ``rotate``) on every triple
+    of ``kb``; ``loop``, ``inverse_triples`` and ``n3_weight`` as in the module docstring
+    (the relation vectors returned are those of the forward relations)."""
     if model not in KG_MODELS:
         raise UserError(f"model must be one of {sorted(KG_MODELS)}, got {model!r}")
+    if loop not in LOOPS:
+        raise UserError(f"loop must be one of {', '.join(LOOPS)}, got {loop!r}")
     if len(kb) == 0:
         raise UserError("the knowledge base has no triples to train on")
     try:
         import pykeen.models
-        from pykeen.training import SLCWATrainingLoop
+        from pykeen.training import LCWATrainingLoop, SLCWATrainingLoop
         from pykeen.triples import TriplesFactory
     except ImportError:
         raise ModuleNotFoundError("KG embeddings need PyKEEN: pip install -e .[kg]") from None
     triples = np.array([[f.head, f.relation, f.tail] for f in kb.facts_], dtype=str)
-    factory = TriplesFactory.from_labeled_triples(triples)
+    factory = TriplesFactory.from_labeled_triples(triples, create_inverse_triples=inverse_triples)
     torch.manual_seed(seed)
+    options = {}
+    if n3_weight > 0:  # PyKEEN's "lp" regularizer is the norm itself; N3 sums cubes
+        options = {"regularizer": "powersum", "regularizer_kwargs": {"p": 3.0, "weight": n3_weight}}
+    if loop == "lcwa":  # 1-N scoring: a softmax over every entity as the tail
+        options["loss"] = "crossentropy"
     kge = getattr(pykeen.models, KG_MODELS[model])(
-        triples_factory=factory, embedding_dim=dim, random_seed=seed
+        triples_factory=factory, embedding_dim=dim, random_seed=seed, **options
     )
-    loop = SLCWATrainingLoop(
+    loop_cls = LCWATrainingLoop if loop == "lcwa" else SLCWATrainingLoop
+    trainer = loop_cls(
         model=kge, triples_factory=factory, optimizer="Adam", optimizer_kwargs={"lr": lr}
     )
-    loop.train(triples_factory=factory, num_epochs=epochs, batch_size=batch_size,
-               use_tqdm=False)  # fmt: skip
+    trainer.train(triples_factory=factory, num_epochs=epochs, batch_size=batch_size,
+                  use_tqdm=False)  # fmt: skip
     with torch.no_grad():
         entities = _real(kge.entity_representations[0](indices=None)).float()  # (N, D)
         relations = _real(kge.relation_representations[0](indices=None)).float()  # (R, D_r)
     entity_labels = sorted(factory.entity_to_id, key=factory.entity_to_id.get)
     relation_labels = sorted(factory.relation_to_id, key=factory.relation_to_id.get)
+    if inverse_triples:  # PyKEEN numbers relation r as 2r and its inverse as 2r + 1
+        relations = relations[0::2]
     return KGEmbeddings(entity_labels, entities.clone(), relation_labels, relations.clone(), model)

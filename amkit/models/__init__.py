@@ -8,6 +8,16 @@ reproduce its paper; ``forward(**batch)`` returns its family's :class:`ModelOutp
 """
 
 from amkit.models.base import MODELS, ModelOutput, build_model, not_attention, register_model
+from amkit.models.graph import (
+    ComplExScorer,
+    DistMultScorer,
+    GraphKVMemConfig,
+    GraphKVMemNet,
+    GraphReasonerOutput,
+    GraphRGCN,
+    GraphRGCNConfig,
+    KGEConfig,
+)
 from amkit.models.hooks import (
     HOOKS,
     CompileStepsHook,
@@ -38,6 +48,14 @@ from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 
 __all__ = [
+    "ComplExScorer",
+    "DistMultScorer",
+    "GraphRGCN",
+    "GraphRGCNConfig",
+    "KGEConfig",
+    "GraphKVMemConfig",
+    "GraphKVMemNet",
+    "GraphReasonerOutput",
     "BPRMF",
     "DNCQA",
     "HOOKS",

@@ -1,0 +1,137 @@
+"""A relational graph network over the question's neighbourhood (R-GCN, Schlichtkrull et
+al. 2018, with PyTorch Geometric's ``RGCNConv``) that scores every entity as the answer of
+``relation(head, ?)``.
+
+For each question, the ``layers``-hop neighbourhood of its head entity (PyG's
+``k_hop_subgraph`` over the graph with reciprocal edges, less the triples the row hides) is
+encoded by ``layers`` R-GCN layers (basis decomposition); the input of a node is its entity
+vector, plus a learned marker on the head. The head's output ``h`` scores entity ``e`` as
+``(h * w_r) . x_e`` with ``x_e`` its input vector (a DistMult decoder).
+
+Legend: B batch, E entities, R relations (2R with reciprocals), D width, V nodes of a
+batch's subgraphs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from amkit.config import option
+from amkit.data.base import DataInfo
+from amkit.models.base import register_model
+from amkit.models.graph.common import (
+    CandidateAUCPR,
+    GraphReasonerOutput,
+    hidden_mask,
+    require_graph,
+)
+
+
+@contextmanager
+def _plain_matmul() -> Iterator[None]:
+    """PyG's ``RGCNConv`` left to itself times a heuristic on the CPU at every call to choose
+    ``segment_matmul`` (a ``pyg_lib`` kernel); unless the user set
+    ``torch_geometric.backend.use_segment_matmul``, use the plain per-relation path."""
+    import torch_geometric.backend as backend
+
+    saved = backend.use_segment_matmul
+    if saved is None:
+        backend.use_segment_matmul = False
+    try:
+        yield
+    finally:
+        backend.use_segment_matmul = saved
+
+
+@dataclass
+class GraphRGCNConfig:
+    """3 layers: a Countries S3 answer is 3 edges from the question's country."""
+
+    d_model: int = option(32, ge=1)
+    layers: int = option(3, ge=1)
+    # basis decomposition (Schlichtkrull et al.): relation matrices share 4 bases; null = a
+    # matrix per relation
+    num_bases: int | None = option(4, ge=1)
+    dropout: float = option(0.1, ge=0, lt=1)
+
+
+@register_model("graph_rgcn", config=GraphRGCNConfig)
+class GraphRGCN(CandidateAUCPR, nn.Module):
+    """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None,
+    need_weights = False) -> GraphReasonerOutput`` with logits ``(B, E)`` (no attention)."""
+
+    def __init__(self, config: GraphRGCNConfig, data_info: DataInfo):
+        super().__init__()
+        try:
+            from torch_geometric.nn import RGCNConv
+        except ImportError:
+            raise ModuleNotFoundError(
+                "graph_rgcn needs PyTorch Geometric: pip install -e .[graph]"
+            ) from None
+        self.config = config
+        graph = require_graph(data_info, "graph_rgcn")
+        self.n_base_triples = len(graph)
+        self.graph = graph.with_inverses()
+        self.answer_ids = list(data_info.answer_ids or [])
+        E, R, D = len(graph.entities), len(self.graph.relations), config.d_model
+        self.entities = nn.Embedding(E, D)
+        self.head_marker = nn.Parameter(torch.zeros(D))
+        self.relations = nn.Embedding(R, D)  # the decoder's diagonal per question relation
+        nn.init.ones_(self.relations.weight)
+        self.convs = nn.ModuleList(
+            RGCNConv(D, D, R, num_bases=config.num_bases) for _ in range(config.layers)
+        )
+        self.dropout = nn.Dropout(config.dropout)
+
+    def _subgraphs(self, head: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Each row's neighbourhood, batched: node entity ids ``(V,)``, edges ``(2, M)``,
+        edge types ``(M,)``, and the head's node index per row ``(B,)``."""
+        from torch_geometric.utils import k_hop_subgraph
+
+        triples = self.graph.triples.to(head.device)
+        edge_index, edge_type = triples[:, [0, 2]].T, triples[:, 1]  # (2, N), (N,)
+        nodes, edges, types, heads, offset = [], [], [], [], 0
+        for b in range(len(head)):
+            keep = ~hidden[b]
+            subset, sub_edges, mapping, _ = k_hop_subgraph(
+                int(head[b]), self.config.layers, edge_index[:, keep], relabel_nodes=True,
+                num_nodes=len(self.graph.entities),
+            )  # fmt: skip
+            _, _, _, edge_mask = k_hop_subgraph(
+                int(head[b]), self.config.layers, edge_index[:, keep],
+                num_nodes=len(self.graph.entities),
+            )  # fmt: skip
+            nodes.append(subset)
+            edges.append(sub_edges + offset)
+            types.append(edge_type[keep][edge_mask])
+            heads.append(mapping + offset)
+            offset += len(subset)
+        return torch.cat(nodes), torch.cat(edges, 1), torch.cat(types), torch.cat(heads)
+
+    def forward(
+        self,
+        head: Tensor,
+        relation: Tensor,
+        hide: Tensor | None = None,
+        targets: Tensor | None = None,
+        need_weights: bool = False,
+    ) -> GraphReasonerOutput:
+        hidden = hidden_mask(hide, self.n_base_triples, len(self.graph), len(head), head.device)
+        nodes, edges, types, heads = self._subgraphs(head, hidden)
+        x = self.entities(nodes)  # (V, D)
+        x = x.index_add(0, heads, self.head_marker.expand(len(heads), -1))
+        with _plain_matmul():
+            for i, conv in enumerate(self.convs):
+                x = conv(self.dropout(x), edges, types)  # (V, D)
+                if i < len(self.convs) - 1:
+                    x = F.relu(x)
+        query = x[heads] * self.relations(relation)  # (B, D)
+        logits = query @ self.entities.weight.T  # (B, E)
+        loss = F.cross_entropy(logits, targets) if targets is not None else None
+        return GraphReasonerOutput(logits=logits, loss=loss)
