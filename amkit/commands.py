@@ -25,6 +25,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from amkit.serve.server import serve
+
+    serve(args.paths, host=args.host, port=args.port)
+    return 0
+
+
 def _print_epoch(epoch: int, record: dict) -> None:
     from amkit.train.trainer import epoch_line
 
