@@ -55,8 +55,8 @@ def test_sweep_summary_has_its_intervals(served):
     _, client, listed, _ = served
     summary = client.get(f"/api/sweeps/{listed['sweeps'][0]['id']}").json()
     assert summary["metric"] == "test_accuracy"
-    assert [(v["variant"], v["ci95_low"]) for v in summary["variants"]] == [("hops=1", 0.62),
-                                                                            ("hops=3", 0.85)]  # fmt: skip
+    intervals = [(v["variant"], v["ci95_low"]) for v in summary["variants"]]
+    assert intervals == [("hops=1", 0.62), ("hops=3", 0.85)]
 
 
 def test_predictions_file_matches_the_runs_metrics(served):
@@ -80,7 +80,8 @@ def test_examples_are_paged_filtered_and_searched_on_the_server(served):
     assert all(r["task"] == 2 and not r["correct"] for r in wrong["rows"])
     found = client.get(f"/api/runs/{ids['text']}/examples", params={"q": "<SCRIPT>"}).json()
     assert found["total"] == 1 and found["rows"][0]["input"].startswith("superb film <script>")
-    assert client.get(url, params={"limit": 10_000}).json()["rows"].__len__() == 200
+    many = client.get(url, params={"limit": 10_000}).json()
+    assert len(many["rows"]) == min(many["total"], 200)  # a page is at most 200 rows
 
 
 def test_each_model_gets_its_view_and_others_a_clear_message(served):
@@ -104,8 +105,8 @@ def test_each_model_gets_its_view_and_others_a_clear_message(served):
 def test_typed_input_is_predicted_and_explained(served):
     _, client, _, ids = served
     text = client.post(f"/api/runs/{ids['text']}/try", json={"text": "a superb wonderful film"})
-    assert text.status_code == 200 and [t["token"] for t in text.json()["tokens"]][:2] == ["a",
-                                                                                          "superb"]  # fmt: skip
+    assert text.status_code == 200
+    assert [t["token"] for t in text.json()["tokens"]][:2] == ["a", "superb"]
     story = client.post(f"/api/runs/{ids['memn2n']}/try", json={
         "story": "Mary moved to the bathroom. John went to the hallway.",
         "question": "Where is Mary?"}).json()  # fmt: skip
