@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
-from serve_runs import XSS, make_runs  # noqa: E402
+from serve_runs import XSS  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from amkit.cli import main  # noqa: E402
@@ -20,8 +20,8 @@ from amkit.serve import create_app, is_loopback  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    runs = make_runs(tmp_path_factory.mktemp("serve"))
+def served(serve_runs):
+    runs = serve_runs
     client = TestClient(create_app([runs["root"]]))
     listed = client.get("/api/runs").json()
     ids = {r["name"]: r["id"] for r in listed["runs"]}

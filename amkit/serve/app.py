@@ -81,6 +81,10 @@ def create_app(roots: list[str | Path], cache_size: int = 4) -> FastAPI:
     def page() -> Response:
         return Response(_static("index.html"), media_type="text/html; charset=utf-8")
 
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status_code=204)
+
     @app.get("/static/{name}")
     def static(name: str) -> Response:
         if name not in STATIC:
