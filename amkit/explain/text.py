@@ -162,7 +162,7 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
     grid = np.full((n_rows, per_row), np.nan)
     for i, v in enumerate(views):
         grid[i // per_row, i % per_row] = v.weight
-    fig, ax = plt.subplots(figsize=(per_row * 0.9 + 1.5, 0.45 * n_rows + 1.0))
+    fig, ax = plt.subplots(figsize=(per_row * 0.9 + 1.5, 0.45 * n_rows + 1.4), layout="constrained")
     image = ax.imshow(grid, cmap="Oranges", aspect="auto", vmin=0.0, vmax=np.nanmax(grid))
     for i, v in enumerate(views):
         ax.text(i % per_row, i // per_row, v.token[:10], ha="center", va="center", fontsize=7)
@@ -170,7 +170,6 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
     ax.set_yticks([])
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
     return atomic_save_figure(fig, path, dpi=110)
 
 
