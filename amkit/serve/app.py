@@ -160,8 +160,7 @@ def create_app(roots: list[str | Path], cache_size: int = 4) -> FastAPI:
         loaded = store.rows(ref.path) if ref else None
         if loaded is None:
             return _error(404, f"no run {run_id!r} with predictions")
-        row = next((r for r in loaded.rows if r.get("split") == split and r.get("id") == number),
-                   None)  # fmt: skip
+        row = loaded.find(split, number)
         if row is None:
             return _error(404, f"no {split} example {number} in this run")
         try:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from amkit.experiments.predictions import PREDICTIONS_FILE
 
@@ -22,6 +24,9 @@ MAX_PAGE = 200
 
 @dataclass
 class _Loaded:
+    """One version of a predictions file: its rows, and per row the lower-cased input and
+    the filterable columns as arrays (a filter is a vectorized mask, not a loop over dicts)."""
+
     stamp: tuple[int, int]
     rows: list[dict[str, Any]]
     lowered: list[str]
@@ -29,6 +34,25 @@ class _Loaded:
     splits: list[str]
     tasks: list[int]
     labels: list[str]
+    split_col: np.ndarray = field(default_factory=lambda: np.array([]))
+    task_col: np.ndarray = field(default_factory=lambda: np.array([]))
+    label_col: np.ndarray = field(default_factory=lambda: np.array([]))
+    correct_col: np.ndarray = field(default_factory=lambda: np.array([]))
+
+    def __post_init__(self) -> None:
+        rows = self.rows
+        self.split_col = np.array([str(r.get("split")) for r in rows], dtype=object)
+        self.task_col = np.array(
+            [r["task"] if isinstance(r.get("task"), int) else -1 for r in rows], dtype=np.int64
+        )
+        self.label_col = np.array([str(r.get("label")) for r in rows], dtype=object)
+        self.correct_col = np.array([r.get("correct") is True for r in rows], dtype=bool)
+        self.by_key = {(str(r.get("split")), r.get("id")): i for i, r in enumerate(rows)}
+
+    def find(self, split: str, number: int) -> dict[str, Any] | None:
+        """The row of example ``number`` of ``split``, or None."""
+        i = self.by_key.get((split, number))
+        return None if i is None else self.rows[i]
 
 
 class PredictionStore:
@@ -98,23 +122,22 @@ def page_examples(
     of the input), ``limit`` (at most :data:`MAX_PAGE`) of them from ``offset``."""
     limit = max(1, min(limit, MAX_PAGE))
     offset = max(0, offset)
+    mask = np.ones(len(loaded.rows), dtype=bool)
+    if split:
+        mask &= loaded.split_col == split
+    if task is not None:
+        mask &= loaded.task_col == task
+    if label is not None:
+        mask &= loaded.label_col == label
+    if correct is not None:
+        mask &= loaded.correct_col == correct
+    chosen = np.flatnonzero(mask).tolist()
     needle = query.lower().strip()
-    matched = []
-    total = 0
-    for row, text in zip(loaded.rows, loaded.lowered, strict=True):
-        if split and row.get("split") != split:
-            continue
-        if task is not None and row.get("task") != task:
-            continue
-        if label is not None and row.get("label") != label:
-            continue
-        if correct is not None and row.get("correct") != correct:
-            continue
-        if needle and needle not in text:
-            continue
-        if offset <= total < offset + limit:
-            matched.append(row)
-        total += 1
+    if needle:
+        lowered = loaded.lowered
+        chosen = [i for i in chosen if needle in lowered[i]]
+    total = len(chosen)
+    matched = [loaded.rows[i] for i in chosen[offset : offset + limit]]
     return ExamplePage(
         total, offset, matched, loaded.splits, loaded.tasks, loaded.labels, loaded.skipped
     )
