@@ -201,6 +201,7 @@ def main() -> int:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d"),
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return 0
