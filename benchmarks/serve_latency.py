@@ -103,7 +103,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     run_dir = make_run(folder)
     port = free_port()
-    code = ("import sys, torch, uvicorn; torch.set_num_threads(1); from amkit.serve import "
+    code = ("import sys, torch, uvicorn; torch.set_num_threads(1); from amkit.serve.app import "
             f"create_app; uvicorn.run(create_app([sys.argv[1]]), host='127.0.0.1', port={port}, "
             "log_level='warning')")  # fmt: skip
     server = subprocess.Popen([sys.executable, "-c", code, str(run_dir.parent)])

@@ -41,9 +41,10 @@ def legibility_problems(fig: Figure) -> list[str]:
         for axis in (ax.xaxis, ax.yaxis):
             labels = [t for t in axis.get_ticklabels() if t.get_visible() and t.get_text()]
             boxes = [t.get_window_extent(renderer) for t in labels]
-            for (a, box_a), (b, box_b) in zip(zip(labels, boxes), zip(labels[1:], boxes[1:])):
-                if box_a.overlaps(box_b):
-                    problems.append(f"tick labels overlap: {a.get_text()!r} {b.get_text()!r}")
+            for i in range(1, len(labels)):
+                if boxes[i - 1].overlaps(boxes[i]):
+                    names = labels[i - 1].get_text(), labels[i].get_text()
+                    problems.append(f"tick labels overlap: {names[0]!r} {names[1]!r}")
     return problems
 
 

@@ -16,7 +16,8 @@ from starlette.testclient import TestClient  # noqa: E402
 
 from amkit.cli import main  # noqa: E402
 from amkit.experiments.predictions import PREDICTIONS_FILE  # noqa: E402
-from amkit.serve import create_app, is_loopback  # noqa: E402
+from amkit.serve import is_loopback  # noqa: E402
+from amkit.serve.app import create_app  # noqa: E402
 
 
 @pytest.fixture(scope="module")

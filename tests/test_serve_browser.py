@@ -23,7 +23,7 @@ playwright = pytest.importorskip("playwright.sync_api", reason="playwright is no
 
 from serve_runs import XSS  # noqa: E402
 
-from amkit.serve import create_app, plotly_js  # noqa: E402
+from amkit.serve.app import create_app, plotly_js  # noqa: E402
 
 CHROMIUM = os.environ.get("AMKIT_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).is_file():

@@ -12,18 +12,8 @@ the explorer has no authentication.
 
 from __future__ import annotations
 
-from typing import Any
-
 from amkit.serve.server import LOOPBACK, is_loopback, serve
 
-__all__ = ["LOOPBACK", "create_app", "is_loopback", "plotly_js", "serve"]
-
-
-def __getattr__(name: str) -> Any:
-    # the app needs FastAPI (the serve extra): imported when asked for, so that `amkit serve`
-    # without it says what to install
-    if name in ("create_app", "plotly_js"):
-        from amkit.serve import app
-
-        return getattr(app, name)
-    raise AttributeError(f"module 'amkit.serve' has no attribute {name!r}")
+# the app itself, amkit.serve.app.create_app(folders), needs FastAPI (the serve extra): it is
+# not imported here, so that `amkit serve` without it says what to install
+__all__ = ["LOOPBACK", "is_loopback", "serve"]
