@@ -162,3 +162,35 @@ def test_non_loopback_host_warns_and_bad_folders_are_user_errors(tmp_path, monke
     assert "no authentication" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "nosuch")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # trains a recommender of its own (about 20 s here)
+def test_a_recommendation_run_shows_each_users_top_items_with_reasons(tmp_path):
+    import random
+
+    from amkit.experiments.run import run
+
+    rng, lines = random.Random(0), ["user,item,timestamp"]
+    for u in range(60):
+        start = rng.randrange(20)
+        lines += [f"u{u},i{(start + t) % 20},{t}" for t in range(rng.randint(4, 6))]
+    (tmp_path / "c.csv").write_text("\n".join(lines) + "\n")
+    run(
+        {
+            "data": {"name": "sequences", "source": "interactions", "path": str(tmp_path / "c.csv"),
+                     "min_count": 0, "max_len": 8, "n_negatives": 3},
+            "model": {"name": "sasrec", "d_model": 8, "n_blocks": 1},
+            "train": {"epochs": 1, "batch_size": 32, "progress": False},
+        },
+        run_dir=tmp_path / "runs" / "sasrec",
+    )  # fmt: skip
+    client = TestClient(create_app([tmp_path / "runs"]))
+    run_id = client.get("/api/runs").json()["runs"][0]["id"]
+    row = client.get(f"/api/runs/{run_id}/examples", params={"split": "test"}).json()["rows"][0]
+    assert row["input"].startswith("user u")
+    shown = client.get(f"/api/runs/{run_id}/examples/test/{row['id']}").json()
+    assert shown["view"] == "ranking" and len(shown["items"]) == 10 and shown["history"]
+    tried = client.post(f"/api/runs/{run_id}/try", json={"user": row["input"][5:]}).json()
+    assert [i["item"] for i in tried["items"]] == [i["item"] for i in shown["items"]]
+    unknown = client.post(f"/api/runs/{run_id}/try", json={"user": "<b>nobody</b>"})
+    assert unknown.status_code == 400 and "not in this run's data" in unknown.json()["error"]

@@ -138,6 +138,9 @@ def explain_example(cache: ModelCache, run_dir: Path, row: dict[str, Any]) -> di
             if view == "recall":
                 return {**base, **_recall_result(model, data, split, index)}
             return {**base, **_story_result(story_view(model, data, split, index))}
+    user = str(row.get("input", ""))
+    if view == "ranking" and user.startswith("user "):  # the test user's top items
+        return {**base, **_ranking_input(run_dir, user.removeprefix("user "))}
     return {**base, "view": "none",
             "message": f"{NO_VIEW}: a {model_name} model on {task} data"}  # fmt: skip
 

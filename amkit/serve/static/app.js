@@ -149,6 +149,10 @@ async function viewExamples(id, params) {
     if (!traces.length) curveNode.replaceChildren(el("p", { class: "muted" }, r.problem || "no learning curve"));
     else plot(curveNode, traces, { title: { text: "learning curves" }, xaxis: { title: { text: "epoch" } } });
   }).catch((error) => curveNode.replaceChildren(errorBox(error)));
+  if (!run.has_predictions && run.view === "translation") {
+    listNode.append(el("p", { class: "problem" }, "a translation run has no per-example predictions: type a sentence in Try it"));
+    return;
+  }
   if (!run.has_predictions) {
     listNode.append(el("p", { class: "problem" }, "this run has no predictions.jsonl: runs trained with this amkit save it; for an older run, `amkit evaluate RUN_DIR --save-probabilities` writes it"));
     return;
