@@ -109,3 +109,12 @@ def test_the_checker_finds_a_clipped_title_and_overlapping_labels():
     problems = legibility_problems(fig)
     plt.close(fig)
     assert any("outside" in p for p in problems) and any("overlap" in p for p in problems)
+
+
+@pytest.mark.slow  # the whole quick demo (about a minute)
+def test_every_png_the_quick_demo_writes_is_legible(tmp_path, checked, capsys):
+    from amkit import demo
+
+    demo.main(out=tmp_path / "demo", quick=True)
+    assert any("hops_task2_test0" in name for name in checked)
+    assert len(checked) >= 5 and all(not p for p in checked.values()), checked
