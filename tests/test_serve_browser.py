@@ -85,9 +85,9 @@ def page(browser, tmp_path):
     context.close()
 
 
-def _shot(page, tmp_path: Path, name: str) -> None:
+def _shot(page, tmp_path: Path, name: str, full_page: bool = False) -> None:
     path = tmp_path / f"serve_{name}.png"
-    page.screenshot(path=str(path), full_page=False)
+    page.screenshot(path=str(path), full_page=full_page)
     target = os.environ.get("AMKIT_SERVE_SCREENSHOTS")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
@@ -109,7 +109,7 @@ def test_runs_view_compares_two_runs_and_shows_a_sweep(server, page, tmp_path):
     assert page.locator("#runs img").count() == 0
     _plot_drawn(page, ".sweep-plot")
     assert page.get_by_text("no metrics.json").count() == 1  # the half-written run
-    _shot(page, tmp_path, "runs")
+    _shot(page, tmp_path, "runs", full_page=True)
 
 
 def test_examples_view_pages_and_searches_and_shows_html_as_text(server, page, tmp_path):
@@ -142,13 +142,16 @@ def test_one_example_draws_its_models_view(server, page, tmp_path):
 def test_try_it_returns_a_prediction_and_its_explanation(server, page, tmp_path):
     url, ids = server
     page.goto(f"{url}/#/run/{ids['text']}/try")
-    page.fill("#try-text", f"A superb, wonderful film {XSS}")
+    page.fill("#try-text", "A superb film: the story was wonderful and the actor great")
     page.click("#try-submit")
     page.wait_for_selector("#prediction")
     assert page.locator("#prediction").inner_text().startswith("Prediction: ")
     _plot_drawn(page, ".view-plot")
-    assert page.locator("#tokens .tok").count() >= 4
+    assert page.locator("#tokens .tok").count() == 11
     _shot(page, tmp_path, "try")
+    page.fill("#try-text", f"A superb, wonderful film {XSS}")
+    page.click("#try-submit")
+    page.wait_for_function("document.querySelectorAll('#tokens .tok').length > 11")
     page.goto("about:blank")
     page.goto(f"{url}/#/run/{ids['memn2n']}/try")
     page.fill("#try-story", f"Mary moved to the bathroom. {XSS} John went to the hallway.")

@@ -57,16 +57,18 @@ async function viewRuns() {
   const table = el("table", { id: "runs" }, el("tr", {}, el("th", {}, "compare"), el("th", {}, "run"),
     el("th", {}, "task"), el("th", {}, "model"), el("th", {}, "data"), columns.map((c) => el("th", {}, c)),
     el("th", {}, "date"), el("th", {}, "status")));
-  data.runs.forEach((run, i) => {
+  // the first two finished runs with curves start ticked
+  const ticked = data.runs.filter((r) => r.has_curves && r.status === "finished").slice(0, 2).map((r) => r.id);
+  data.runs.forEach((run) => {
     const box = el("input", { type: "checkbox", value: run.id, class: "pick" });
-    if (i < 2 && run.has_curves) box.checked = true;
+    box.checked = ticked.includes(run.id);
     box.addEventListener("change", drawCurves);
     const metrics = run.metrics || {};
     table.append(el("tr", {}, el("td", {}, box),
       el("td", {}, el("a", { href: `#/run/${run.id}` }, run.name)), el("td", {}, run.task),
       el("td", {}, run.model), el("td", {}, run.data), columns.map((c) => el("td", {}, fmt(metrics[c]))),
-      el("td", {}, run.date),
-      el("td", {}, run.problem ? el("span", { class: "problem" }, run.status + ": " + run.problem) : run.status)));
+      el("td", { class: "date" }, run.date), el("td", {}, run.status)));
+    if (run.problem) table.append(el("tr", {}, el("td"), el("td", { colspan: 9 }, el("span", { class: "problem" }, run.problem))));
   });
   const metric = el("select", { id: "metric" });
   metric.addEventListener("change", drawCurves);
@@ -98,7 +100,7 @@ async function drawCurves() {
   const traces = data.runs.filter((r) => r.series[chosen]).map((r) => ({
     x: r.epochs, y: r.series[chosen], mode: "lines+markers", name: plain(r.name) }));
   node.replaceChildren();
-  plot(node, traces, { title: { text: plain(chosen || "no metric") }, xaxis: { title: { text: "epoch" } },
+  plot(node, traces, { title: { text: plain(chosen || "no metric") }, xaxis: { title: { text: "epoch" }, dtick: 1 },
     yaxis: { title: { text: plain(chosen || "") } } });
 }
 
@@ -147,7 +149,7 @@ async function viewExamples(id, params) {
     const traces = Object.entries(r.series).filter(([n]) => /accuracy|loss/.test(n)).map(([n, ys]) => ({
       x: r.epochs, y: ys, mode: "lines+markers", name: plain(n) }));
     if (!traces.length) curveNode.replaceChildren(el("p", { class: "muted" }, r.problem || "no learning curve"));
-    else plot(curveNode, traces, { title: { text: "learning curves" }, xaxis: { title: { text: "epoch" } } });
+    else plot(curveNode, traces, { title: { text: "learning curves" }, xaxis: { title: { text: "epoch" }, dtick: 1 } });
   }).catch((error) => curveNode.replaceChildren(errorBox(error)));
   if (!run.has_predictions && run.view === "translation") {
     listNode.append(el("p", { class: "problem" }, "a translation run has no per-example predictions: type a sentence in Try it"));
