@@ -151,7 +151,7 @@ def test_try_it_returns_a_prediction_and_its_explanation(server, page, tmp_path)
     _shot(page, tmp_path, "try")
     page.fill("#try-text", f"A superb, wonderful film {XSS}")
     page.click("#try-submit")
-    page.wait_for_function("document.querySelectorAll('#tokens .tok').length > 11")
+    page.wait_for_selector("#tokens .tok:nth-of-type(12)")  # the new, longer text's tokens
     page.goto("about:blank")
     page.goto(f"{url}/#/run/{ids['memn2n']}/try")
     page.fill("#try-story", f"Mary moved to the bathroom. {XSS} John went to the hallway.")
