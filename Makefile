@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 # machines the copy is ../shared/data. A value already in the environment wins.
 export AMKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup setup-wordnet demo test test-all check-wheel bench lint format docs clean
+.PHONY: setup setup-wordnet setup-chromium demo test test-all check-wheel bench lint format docs clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,13 @@ setup-wordnet:
 	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends wordnet-base || \
 	  ( $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -q && \
 	    $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends wordnet-base )
+
+# Debian's Chromium for the explorer's browser tests (driven by Playwright; no browser download).
+setup-chromium:
+	test -x /usr/bin/chromium || \
+	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends chromium || \
+	  ( $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -q && \
+	    $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends chromium )
 
 demo: $(STAMP)
 	$(BIN)/amkit demo

@@ -19,6 +19,7 @@
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
+    amkit serve [RUN_DIR | RUNS_FOLDER ...] [--port 8000] [--host 127.0.0.1]
     amkit ls
     amkit bench attention|memory [--quick]
     amkit --version
@@ -48,6 +49,7 @@ ISSUES_URL = "https://github.com/amkit/amkit/issues"
 # `amkit COMMAND --help` ends with these (run from a checkout; a config NAME works anywhere)
 EXAMPLES = {
     "demo": "amkit demo\namkit demo --quick --out runs/demo",
+    "serve": "amkit serve runs/\namkit serve runs/imdb runs/babi --port 8080",
     "train": "amkit train demo/recall --out runs/recall --set train.epochs=4\n"
     "amkit train configs/babi/memn2n_1k_joint.yaml --out runs/babi-1k\n"
     "amkit train demo/recall --set model.score=additive --print-config\n"
@@ -384,6 +386,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="where every run trains (the override train.device); default: the config's, auto",
     )
     sweep.set_defaults(func=commands.cmd_sweep)
+
+    serve = sub.add_parser("serve", help="a local web explorer of runs (runs, examples, try it)")
+    serve.add_argument("paths", nargs="*", default=["runs"],
+                       help="run directories or folders of runs (default: runs)")  # fmt: skip
+    serve.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1, this machine only: the explorer "
+        "has no authentication)",
+    )
+    serve.set_defaults(func=commands.cmd_serve)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")
     ls.set_defaults(func=commands.cmd_ls)

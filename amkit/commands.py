@@ -25,6 +25,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from amkit.serve.server import serve
+
+    serve(args.paths, host=args.host, port=args.port)
+    return 0
+
+
 def _print_epoch(epoch: int, record: dict) -> None:
     from amkit.train.trainer import epoch_line
 
@@ -158,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         metrics = save_run_probabilities(args.run_dir, args.set, args.device or "auto")
         print(json.dumps(metrics, indent=2))
-        print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'}")
+        print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'} and predictions.jsonl")
         return 0
     if args.input is not None:
         from amkit.experiments.loading import evaluate_file

@@ -124,3 +124,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "fuzzed cases per reader")
         for reader, n in sorted(totals.items()):
             terminalreporter.write_line(f"{reader}: {n}")
+
+
+@pytest.fixture(scope="session")
+def serve_runs(tmp_path_factory):
+    """Tiny trained runs for the ``amkit serve`` tests (see ``tests/serve_runs.py``)."""
+    from serve_runs import make_runs
+
+    return make_runs(tmp_path_factory.mktemp("serve"))

@@ -402,6 +402,8 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
             n_classes=len(names),
             label_names=names,
             max_len=config.max_len,
+            # the texts as read, for the per-example predictions of amkit serve
+            examples={"val": [texts[i] for i in val_idx], "test": list(data.test_texts or [])},
         ),
         files={"vocab.json": vocab.to_json(), "labels.json": json.dumps(names), **files},
     )

@@ -10,7 +10,8 @@ A config has four parts, each validated against its dataclass::
 A run directory holds everything needed to evaluate, explain or resume the run:
 ``config.yaml`` (fully resolved), ``metrics.jsonl``, ``metrics.json``, ``model.safetensors``,
 ``last.safetensors`` + ``last.json``, ``train.log``, ``probabilities.safetensors`` (the
-best model's class probabilities of every validation and test example, for ensembles).
+best model's class probabilities of every validation and test example, for ensembles),
+``predictions.jsonl`` (each of those examples' input, label and prediction).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from amkit.experiments.experiment import (  # noqa: F401  (re-exported: the run 
     parse_config,
 )
 from amkit.experiments.loading import INFO_FILE, save_data_info
+from amkit.experiments.predictions import save_predictions
 from amkit.io import (
     atomic_copy,
     atomic_save_tensors,
@@ -446,7 +448,8 @@ def evaluate_and_save_probabilities(
 ) -> dict[str, Any]:
     """Metrics of the ``val`` and ``test`` splits, and every example's class probabilities
     saved to ``run_dir/probabilities.safetensors`` for ensembles: ``{split}`` ``(N, C)``,
-    ``{split}_targets`` ``(N,)`` and, for multi-task data, ``{split}_task`` ``(N,)``."""
+    ``{split}_targets`` ``(N,)`` and, for multi-task data, ``{split}_task`` ``(N,)``; each
+    example's input, label and prediction to ``predictions.jsonl``."""
     metrics, tensors = {}, {}
     for split in ("val", "test"):
         if split not in data.splits:
@@ -463,6 +466,8 @@ def evaluate_and_save_probabilities(
             tensors[f"{split}_task"] = dataset.tensors["meta_task"]
     if tensors:
         atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
+        splits = {s: tensors[s] for s in ("val", "test") if s in tensors}
+        save_predictions(run_dir, data, splits)  # per example, for amkit serve
     if "test" in tensors:  # where the test errors go, as a heat map (small label sets only)
         names = data.info.label_names or data.info.vocab or []
         save_confusion_matrix(

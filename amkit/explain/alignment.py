@@ -62,13 +62,8 @@ def explain_translation(
     if not text.strip():
         raise UserError("--text is empty: give the sentence to translate")
     _, model, _ = amkit.load_run(run_dir)
-    translations, alignments = model.translate([text], beam=beam)
-    tokenizer = model.tokenizer
-    source = tokenizer.pieces(text)
-    target_ids = tokenizer.encode(translations[0])
-    weights = alignments[0]  # (T, S) over the decoded tokens
-    target = [tokenizer.sp.id_to_piece(i) for i in target_ids][: weights.shape[0]]
-    weights = weights[: len(target), : len(source)]
+    translation, source, target, weights = align(model, text, beam)
+    translations = [translation]
     out_dir = Path(out_dir)
     png = save_heatmap(
         weights.numpy(), out_dir / "alignment.png", x_labels=source, y_labels=target,
@@ -77,6 +72,19 @@ def explain_translation(
     page = out_dir / "alignment.html"
     atomic_write_text(page, render_alignment_html(source, target, weights, translations[0]))
     return AlignmentExplanation(translations[0], source, target, weights, png, page)
+
+
+def align(model, text: str, beam: int | None = None
+          ) -> tuple[str, list[str], list[str], torch.Tensor]:  # fmt: skip
+    """``(translation, source subwords, output subwords, (T, S) cross-attention)`` of
+    ``text`` by a loaded translation model; writes nothing."""
+    translations, alignments = model.translate([text], beam=beam)
+    tokenizer = model.tokenizer
+    source = tokenizer.pieces(text)
+    target_ids = tokenizer.encode(translations[0])
+    weights = alignments[0]  # (T, S) over the decoded tokens
+    target = [tokenizer.sp.id_to_piece(i) for i in target_ids][: weights.shape[0]]
+    return translations[0], source, target, weights[: len(target), : len(source)]
 
 
 @register_explainer("translation", takes="text")

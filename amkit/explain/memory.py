@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -55,18 +56,9 @@ def explain_story(
     if not 0 <= example < len(rows):
         raise UserError(f"example must be in 0..{len(rows) - 1} for task {task}, got {example}")
     index = int(rows[example])
-    batch = dataset[index : index + 1]
-    record = data.info.examples[split][index]
-    vocab = data.info.vocab
-    model.eval()
-    with torch.no_grad():
-        out = model(**model_inputs(batch), need_weights=True)
-    memory_size = data.info.memory_size
-    sentences = record.story[-memory_size:]
-    ids = record.story_ids[-memory_size:]
-    steps = _steps_per_sentence(model, batch)
-    weights, columns = story_weights(out, len(sentences), steps)  # (M_real, C)
-    predicted = vocab[int(out.logits.argmax())]
+    view = story_view(model, data, split, index)
+    record, weights, columns = view.record, view.weights, view.columns
+    sentences, ids, predicted = view.sentences, view.story_ids, view.predicted
     header = " " * 8 + "".join(f"{name:>7}" for name in columns)
     lines = [f"task {task}, {split} question {example} ({record.source})", header]
     for line_id, sentence, row in zip(ids, sentences, weights.tolist(), strict=True):
@@ -79,7 +71,7 @@ def explain_story(
         f"predicted: {predicted} ({'right' if correct else 'wrong'})"
     )
     lines.append("(* = supporting fact)")
-    lines += _stage_lines(model, out, batch["story"][0], vocab, len(sentences))
+    lines += view.stages
     labels = [
         f"{'*' if i in record.supporting else ' '}{i}: {' '.join(s)}"
         for i, s in zip(ids, sentences, strict=True)
@@ -92,6 +84,41 @@ def explain_story(
         title=f"{' '.join(record.question)}? -> {predicted} (answer {record.answer})",
     )
     return StoryExplanation("\n".join(lines), png, correct)
+
+
+@dataclass
+class StoryView:
+    """One story question as a model read it: its sentences in memory (``story_ids`` their
+    line ids), the ``(M_real, C)`` weights per column (hop, slot, step or read head), the
+    predicted answer, and the text lines of any further stages (words, facts)."""
+
+    record: Any
+    sentences: list[list[str]]
+    story_ids: list[int]
+    weights: torch.Tensor
+    columns: list[str]
+    predicted: str
+    stages: list[str]
+
+
+def story_view(model: nn.Module, data: DataBundle, split: str, index: int) -> StoryView:
+    """:class:`StoryView` of example ``index`` (0-based, over the whole split) of ``split``."""
+    dataset = data.split(split)
+    if not 0 <= index < len(dataset):
+        raise UserError(f"example must be in 0..{len(dataset) - 1} of {split}, got {index}")
+    batch = dataset[index : index + 1]
+    record = data.info.examples[split][index]
+    vocab = data.info.vocab
+    model.eval()
+    with torch.no_grad():
+        out = model(**model_inputs(batch), need_weights=True)
+    sentences = record.story[-data.info.memory_size :]
+    ids = record.story_ids[-data.info.memory_size :]
+    steps = _steps_per_sentence(model, batch)
+    weights, columns = story_weights(out, len(sentences), steps)  # (M_real, C)
+    predicted = vocab[int(out.logits.argmax())]
+    stages = _stage_lines(model, out, batch["story"][0], vocab, len(sentences))
+    return StoryView(record, sentences, ids, weights, columns, predicted, stages)
 
 
 @register_explainer("story_qa", takes="example")

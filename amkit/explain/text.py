@@ -70,19 +70,21 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
 
 
 @torch.no_grad()
-def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExplanation:
-    """Classify ``text`` with the run's model and write ``explain.html`` and ``explain.png``
-    into ``out_dir``."""
+def token_views(
+    model: nn.Module, vocab: Vocabulary, labels: list[str], data: Any, run_dir: str | Path,
+    text: str,
+) -> tuple[str, dict[str, float], list[TokenView]]:  # fmt: skip
+    """``(predicted label, probability per label, one view per token)`` of ``text`` for a
+    loaded text classifier (:func:`load_text_model`); writes nothing."""
     if not text.strip():
         raise UserError("--text is empty: give the text to classify")
-    model, vocab, labels, data = load_text_model(run_dir)
     phrases = load_phrase_linker(run_dir, required=data.phrases is not None)
     words = head_tail(text_tokens(text, data.ngrams, phrases), data.max_len)
     if not words:
         raise UserError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
     ids = torch.tensor([vocab.encode(words)])  # (1, T)
     out = model(ids, need_weights=True)
-    probabilities = out.logits.softmax(-1)[0].tolist()
+    probabilities = out.logits.float().softmax(-1)[0].tolist()
     weights = out.tokens[0].tolist()  # (T,)
     views = [TokenView(w, weights[i]) for i, w in enumerate(words)]
     if out.knowledge is not None:
@@ -99,9 +101,18 @@ def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExp
         for i, view in enumerate(views):
             view.gate = float(out.gate[0, i])
     label = labels[int(np.argmax(probabilities))]
+    return label, dict(zip(labels, probabilities, strict=True)), views
+
+
+def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExplanation:
+    """Classify ``text`` with the run's model and write ``explain.html`` and ``explain.png``
+    into ``out_dir``."""
+    if not text.strip():
+        raise UserError("--text is empty: give the text to classify")
+    model, vocab, labels, data = load_text_model(run_dir)
+    label, probs, views = token_views(model, vocab, labels, data, run_dir, text)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    probs = dict(zip(labels, probabilities, strict=True))
     page = out_dir / "explain.html"
     atomic_write_text(page, render_html(text, label, probs, views))
     png = save_text_heatmap(views, out_dir / "explain.png", f"predicted: {label}")
@@ -151,7 +162,7 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
     grid = np.full((n_rows, per_row), np.nan)
     for i, v in enumerate(views):
         grid[i // per_row, i % per_row] = v.weight
-    fig, ax = plt.subplots(figsize=(per_row * 0.9 + 1.5, 0.45 * n_rows + 1.0))
+    fig, ax = plt.subplots(figsize=(per_row * 0.9 + 1.5, 0.45 * n_rows + 1.4), layout="constrained")
     image = ax.imshow(grid, cmap="Oranges", aspect="auto", vmin=0.0, vmax=np.nanmax(grid))
     for i, v in enumerate(views):
         ax.text(i % per_row, i // per_row, v.token[:10], ha="center", va="center", fontsize=7)
@@ -159,7 +170,6 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
     ax.set_yticks([])
     ax.set_title(title)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
     return atomic_save_figure(fig, path, dpi=110)
 
 
