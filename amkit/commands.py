@@ -123,7 +123,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", 0)) > 0:  # data-parallel workers: rank 0 reports
         return 0
     test = result.metrics.get("test")
-    if test is not None:
+    if test is not None and "mse" in test:  # a forecaster
+        print(f"test mse {test['mse']:.4f} mae {test['mae']:.4f} ({test['n']} windows)")
+    elif test is not None:
         print(f"test accuracy {test['accuracy']:.4f} ({test['n']} examples)")
     print(f"run directory: {result.run_dir}")
     return 0

@@ -244,10 +244,17 @@ def _run(
             "parameters": sum(p.numel() for p in model.parameters()),
         }
         atomic_write_json(run_dir / "metrics.json", summary)
-        if "test" in metrics:
+        if "test" in metrics and "accuracy" in metrics["test"]:
             log.info(
                 "test accuracy %.4f on %d examples",
                 metrics["test"]["accuracy"],
+                metrics["test"]["n"],
+            )
+        elif "test" in metrics and "mse" in metrics["test"]:
+            log.info(
+                "test mse %.4f mae %.4f on %d windows",
+                metrics["test"]["mse"],
+                metrics["test"]["mae"],
                 metrics["test"]["n"],
             )
     return RunResult(
