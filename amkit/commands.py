@@ -196,6 +196,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from amkit.experiments.forecast import forecast_file, write_forecast_csv
+    from amkit.experiments.loading import load
+
+    device = args.device or "cpu"
+    result = forecast_file(load(args.run_dir, device=device), args.input, args.horizon)
+    print(f"forecast: {write_forecast_csv(result, args.out)} ({len(result.dates)} steps, "
+          f"model {1000 * result.model_seconds:.1f} ms)")  # fmt: skip
+    if args.plot:
+        from amkit.explain.forecast import save_forecast_plot
+
+        print(f"plot: {save_forecast_plot(result, args.plot)}")
+    return 0
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     from amkit.explain.recommend import explain_user_run
     from amkit.explain.registry import ExplainRequest
