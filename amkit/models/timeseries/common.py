@@ -29,10 +29,8 @@ class ForecastOutput(ModelOutput):
     """A forecaster's output.
 
     Attributes:
-        logits: the forecast ``(B, H, C)`` (the same tensor as ``forecast``; every
-            :class:`~amkit.models.base.ModelOutput` has ``logits``).
+        logits: the forecast ``(B, H, C)``, also read as :attr:`forecast`.
         loss: MSE of the forecast against the targets, on the scaled values.
-        forecast: ``(B, H, C)``.
         patches: PatchTST's self-attention over patches ``(B * C, N, Hh, P, P)``, layer
             ``i`` at ``[:, i]``; with ``need_weights``.
         memory: the memory forecaster's attention over the retrieved windows ``(B, k)``
@@ -43,11 +41,15 @@ class ForecastOutput(ModelOutput):
             base only); with ``need_weights``.
     """
 
-    forecast: Tensor | None = not_attention()
     patches: Tensor | None = None
     memory: Tensor | None = None
     retrieved: Tensor | None = not_attention()
     gate: Tensor | None = not_attention()
+
+    @property
+    def forecast(self) -> Tensor:
+        """``(B, H, C)`` the forecast (the ``logits``)."""
+        return self.logits
 
 
 def check_forecasting(info: DataInfo, model: str) -> tuple[int, int, int]:
@@ -63,7 +65,7 @@ def check_forecasting(info: DataInfo, model: str) -> tuple[int, int, int]:
 def forecast_output(forecast: Tensor, targets: Tensor | None, **fields) -> ForecastOutput:
     """:class:`ForecastOutput` with the MSE loss when ``targets`` are given."""
     loss = None if targets is None else F.mse_loss(forecast, targets.to(forecast.dtype))
-    return ForecastOutput(logits=forecast, loss=loss, forecast=forecast, **fields)
+    return ForecastOutput(logits=forecast, loss=loss, **fields)
 
 
 def instance_norm(x: Tensor, eps: float = 1e-5) -> tuple[Tensor, Tensor, Tensor]:
