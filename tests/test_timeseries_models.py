@@ -34,9 +34,9 @@ def info(train_rows: int = 120, seed: int = 0) -> DataInfo:
     g = torch.Generator().manual_seed(seed)
     t = torch.arange(train_rows).float()
     series = torch.stack([torch.sin(t / 3), torch.cos(t / 5), t / 50], 1)
+    series = series + 0.05 * torch.randn(train_rows, C, generator=g)
     return DataInfo(task="forecasting", n_classes=C, n_channels=C, lookback=L, horizon=H,
-                    train_rows=train_rows,
-                    train_series=series + 0.05 * torch.randn(train_rows, C, generator=g))  # fmt: skip
+                    train_rows=train_rows, train_series=series)  # fmt: skip
 
 
 def windows(seed: int = 1) -> torch.Tensor:
