@@ -87,8 +87,9 @@ def test_console_script_version_and_ls():
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("amkit ")
     listing = subprocess.run([str(exe), "ls"], capture_output=True, text=True, check=True)
-    assert "models: bpr, dnc, entnet, integrated, knowledge_rec, memn2n, popularity" in (
-        listing.stdout
+    assert (
+        "models: bpr, dlinear, dnc, entnet, integrated, knowledge_rec, last_value, memn2n, "
+        "memory_forecaster, patchtst, popularity" in listing.stdout
     )
     assert "scores: additive, cosine, dot, general, scaled_dot" in listing.stdout
     bad = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)
