@@ -122,3 +122,10 @@ def test_a_baseline_runs_through_train_without_epochs(tmp_path, capsys):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["epochs"] == 1 and metrics["parameters"] == 0
     assert main(["explain", str(tmp_path / "run")]) == 0
+
+
+def test_repeats_keep_the_lowest_validation_mse(tmp_path, capsys):
+    config = _config(tmp_path, {"name": "last_value"})
+    assert main(["train", str(config), "--out", str(tmp_path / "runs"), "--repeats", "2"]) == 0
+    metrics = json.loads((tmp_path / "runs" / "metrics.json").read_text())
+    assert metrics["selection"] == "lowest validation MSE" and "mse" in metrics["test"]

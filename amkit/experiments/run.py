@@ -329,7 +329,10 @@ def run_repeats(
             run(None if resume else seeded, run_dir=sub, resume=resume, on_epoch_end=on_epoch_end)
         summary = json.loads((sub / "metrics.json").read_text(encoding="utf-8"))
         summaries.append({"repeat": i, "seed": seeded.seed, "run_dir": str(sub), **summary})
-    chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
+    if "mse" in summaries[0]["val"]:  # forecasters: the lowest validation MSE
+        chosen = min(range(repeats), key=lambda i: summaries[i]["val"]["mse"])
+    else:
+        chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
     best_dir = run_dir / f"repeat-{chosen}"
     cfg, model, data = load_run(best_dir)
     # the chosen repeat's model, config and data files (a text model's vocabulary)
@@ -340,7 +343,9 @@ def run_repeats(
         run_dir / "metrics.json",
         {
             "selected_repeat": chosen,
-            "selection": "best validation accuracy",
+            "selection": "lowest validation MSE"
+            if "mse" in summaries[0]["val"]
+            else "best validation accuracy",
             "val": summaries[chosen]["val"],
             "test": summaries[chosen]["test"],
             "repeats": summaries,

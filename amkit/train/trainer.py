@@ -303,8 +303,11 @@ class Trainer:
                 self._save(epoch - 1, partial)
         total_loss, correct, scored = distributed.all_reduce_sum([total_loss, correct, scored])
         scored = max(scored, 1)
-        return {"train_loss": total_loss / scored, "train_accuracy": correct / scored,
-                "lr": epoch_lr, "resumed_seconds": epoch_offset}  # fmt: skip
+        record = {"train_loss": total_loss / scored, "train_accuracy": correct / scored,
+                  "lr": epoch_lr, "resumed_seconds": epoch_offset}  # fmt: skip
+        if getattr(train, "task", None) == "forecasting":  # no classes: no accuracy
+            del record["train_accuracy"]
+        return record
 
     def fit(self) -> dict:
         """Train until ``epochs`` or early stopping; returns ``{"best": ..., "history": ...}``."""
