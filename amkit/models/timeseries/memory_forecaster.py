@@ -19,7 +19,8 @@ alone, to measure what the memory adds.
 
 The keys, values and window starts are buffers of the model (saved in
 ``model.safetensors``), so a run forecasts without its data; the store is rebuilt from them
-on first use (exact, or FAISS ``flat`` with ``backend: faiss``).
+on first use (exact, or FAISS ``flat`` with ``backend: faiss``). Training reads go through
+a twin index of the same keys whose values are the rows (see :attr:`search_index`).
 
 Legend: B batch, L lookback, H horizon, C channels, k retrieved windows, N memory windows,
 Dk key width (``key_length * C``).
@@ -49,8 +50,6 @@ from amkit.models.timeseries.dlinear import DLinear, DLinearConfig
 from amkit.models.timeseries.patchtst import PatchTST, PatchTSTConfig
 
 __all__ = ["MemoryForecaster", "MemoryForecasterConfig", "memory_windows"]
-
-READ_CHUNK_BYTES = 64 * 2**20  # caps the values gathered by one training read
 
 
 @dataclass
@@ -123,25 +122,37 @@ class MemoryForecaster(nn.Module):
         self.register_buffer("memory_values", values)  # (N, H * C)
         self.register_buffer("memory_starts", starts)  # (N,)
         self._store: MemoryStore | None = None
+        self._index: MemoryStore | None = None
         self.register_load_state_dict_post_hook(lambda module, _: module.forget_store())
 
     def forget_store(self) -> None:
         """Rebuild the store from the buffers at the next read (after new weights)."""
-        self._store = None
+        self._store = self._index = None
+
+    def _make_store(self, values: Tensor) -> MemoryStore:
+        store = make_store(
+            self.config.backend, self.memory_keys.shape[1], values.shape[1], metric="cosine"
+        )
+        store.write(self.memory_keys.cpu(), values)  # ids 0..N-1: the buffers' rows
+        return store
 
     @property
     def store(self) -> MemoryStore:
-        """The memory store of the training windows (ids = rows of the buffers)."""
+        """The memory store of the training windows: keys and continuations (ids = rows of
+        the buffers)."""
         if self._store is None:
-            store = make_store(
-                self.config.backend,
-                self.memory_keys.shape[1],
-                self.memory_values.shape[1],
-                metric="cosine",
-            )
-            store.write(self.memory_keys.cpu(), self.memory_values.cpu())
-            self._store = store
+            self._store = self._make_store(self.memory_values.cpu())
         return self._store
+
+    @property
+    def search_index(self) -> MemoryStore:
+        """The same keys with each window's row as its value: a training read skips the
+        windows that overlap its query, so it reads past them, and gathering their
+        continuations (H * C values each) only to drop them would cost ten times the search."""
+        if self._index is None:
+            rows = torch.arange(len(self.memory_keys), dtype=torch.float32).unsqueeze(1)
+            self._index = self._make_store(rows)
+        return self._index
 
     def retrieve(self, query: Tensor, start: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """The ``k`` most similar memory windows of each query.
@@ -161,23 +172,17 @@ class MemoryForecaster(nn.Module):
             values, scores, ids = self.store.read(query, k)
             return ids, scores, values
         # overlapping windows can fill the top: read past them
-        extra = min(len(self.store), k + math.ceil((2 * span - 1) / self.config.stride))
-        per_query = extra * self.memory_values.shape[1] * 4
-        chunk = max(1, READ_CHUNK_BYTES // per_query)
-        start = start.cpu()
-        out_ids, out_scores, out_values = [], [], []
-        for i in range(0, len(query), chunk):
-            values, scores, ids = self.store.read(query[i : i + chunk], extra)
-            starts = self.memory_starts.cpu()[ids.clamp(min=0)]  # (q, extra)
-            keep = ((starts - start[i : i + chunk, None]).abs() >= span) & (ids >= 0)
-            # the first k kept per row, best first (a stable sort keeps the score order)
-            order = torch.sort((~keep).int(), dim=1, stable=True).indices[:, :k]
-            kept = keep.gather(1, order)
-            out_ids.append(ids.gather(1, order).masked_fill(~kept, -1))
-            out_scores.append(scores.gather(1, order).masked_fill(~kept, float("-inf")))
-            picked = values.gather(1, order.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
-            out_values.append(picked * kept.unsqueeze(-1))
-        return torch.cat(out_ids), torch.cat(out_scores), torch.cat(out_values)
+        extra = min(len(self.search_index), k + math.ceil((2 * span - 1) / self.config.stride))
+        _, scores, ids = self.search_index.read(query, extra)  # (B, extra) each
+        starts = self.memory_starts.cpu()[ids.clamp(min=0)]
+        keep = ((starts - start.cpu()[:, None]).abs() >= span) & (ids >= 0)
+        # the first k kept per row, best first (a stable sort keeps the score order)
+        order = torch.sort((~keep).int(), dim=1, stable=True).indices[:, :k]
+        kept = keep.gather(1, order)
+        rows = ids.gather(1, order).masked_fill(~kept, -1)
+        scores = scores.gather(1, order).masked_fill(~kept, float("-inf"))
+        values = self.memory_values.cpu()[rows.clamp(min=0)] * kept.unsqueeze(-1)
+        return rows, scores, values
 
     def forward(self, x: Tensor, targets: Tensor | None = None, start: Tensor | None = None,
                 need_weights: bool = False) -> ForecastOutput:  # fmt: skip
