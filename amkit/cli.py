@@ -16,6 +16,7 @@
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM or MiniLM + logreg)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit ask RUN_DIR "Which region is Palau in?" [--k 5]     (knowledge-graph runs)
+    amkit forecast RUN_DIR --input FILE.csv --out FILE.csv [--horizon H] [--plot FILE.png]
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
@@ -65,6 +66,9 @@ EXAMPLES = {
     "amkit explain runs/ml1m --user 42",
     "recommend": "amkit recommend runs/ml1m --user 42 --k 10",
     "ask": 'amkit ask runs/countries-kvmem "Which region is Palau located in?"',
+    "forecast": "amkit forecast runs/ett/patchtst-96 --input recent.csv --out next.csv "
+    "--plot next.png\namkit forecast runs/ett/patchtst-96 --input recent.csv --horizon 24 "
+    "--out next.csv",
     "translate": 'amkit translate runs/multi30k "a man rides a bike"\n'
     "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
     "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
@@ -261,6 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     _add_cpu_device(explain)
     explain.set_defaults(func=commands.cmd_explain)
+
+    fc = sub.add_parser("forecast", help="forecast the rows after a CSV with a forecasting run")
+    fc.add_argument("run_dir")
+    fc.add_argument(
+        "--input", required=True, help="CSV with the run's columns (last lookback rows read)"
+    )
+    fc.add_argument("--horizon", type=int, default=None, help="steps (default: the run's horizon)")
+    fc.add_argument("--out", required=True, help="the forecast CSV to write")
+    fc.add_argument("--plot", default=None, help="also a PNG of history and forecast")
+    _add_cpu_device(fc)
+    fc.set_defaults(func=commands.cmd_forecast)
 
     rec = sub.add_parser("recommend", help="top-k items for one user, with the reasons")
     rec.add_argument("run_dir")

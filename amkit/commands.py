@@ -130,7 +130,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     if int(os.environ.get("RANK", 0)) > 0:  # data-parallel workers: rank 0 reports
         return 0
     test = result.metrics.get("test")
-    if test is not None:
+    if test is not None and "mse" in test:  # a forecaster
+        print(f"test mse {test['mse']:.4f} mae {test['mae']:.4f} ({test['n']} windows)")
+    elif test is not None:
         print(f"test accuracy {test['accuracy']:.4f} ({test['n']} examples)")
     print(f"run directory: {result.run_dir}")
     return 0
@@ -198,6 +200,21 @@ def cmd_explain(args: argparse.Namespace) -> int:
     )
     check_request(explainer, request, model)
     print(explainer.explain(request))
+    return 0
+
+
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from amkit.experiments.forecast import forecast_file, write_forecast_csv
+    from amkit.experiments.loading import load
+
+    device = args.device or "cpu"
+    result = forecast_file(load(args.run_dir, device=device), args.input, args.horizon)
+    print(f"forecast: {write_forecast_csv(result, args.out)} ({len(result.dates)} steps, "
+          f"model {1000 * result.model_seconds:.1f} ms)")  # fmt: skip
+    if args.plot:
+        from amkit.explain.forecast import save_forecast_plot
+
+        print(f"plot: {save_forecast_plot(result, args.plot)}")
     return 0
 
 

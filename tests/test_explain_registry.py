@@ -60,7 +60,7 @@ def test_without_an_explainer_the_error_lists_what_can_be_explained(monkeypatch)
     monkeypatch.delitem(EXPLAINERS, "ranking")
     with pytest.raises(UserError, match=r"no explanation for a bpr model on ranking data") as e:
         explainer_for("bpr", "ranking")
-    assert "classification, story_qa, translation" in str(e.value)
+    assert "classification, forecasting, story_qa, translation" in str(e.value)
     assert "recall_attention" in str(e.value)
 
 

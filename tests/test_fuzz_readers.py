@@ -41,6 +41,8 @@ SAMPLES = {
     "graph.nl": "locatedIn(palau,micronesia).\nneighborOf(france,spain).\n",
     "graph.tsv": "00260881\t_hypernym\t00260622\n01332730\t_also_see\t03122748\n",
     "config.yaml": "data: {name: associative_recall}\nmodel: {name: recall_attention}\n",
+    "series.csv": "date,a,OT\n2020-01-01 00:00:00,1.5,2\n2020-01-01 01:00:00,1.0,2.5\n"
+    "2020-01-01 02:00:00,0.5,3\n",
 }
 JUNK_LINES = ["", ",,,,,", "nan,inf", "a\tb\tc\td", '{"text": 1}', "x" * 5000, "\x00\x01", "é,ü"]
 
@@ -155,6 +157,18 @@ def test_interactions(tmp_path_factory, data):
 
     path = _write(tmp_path_factory.mktemp("rec"), "interactions.csv", data)
     _check("interactions", path, lambda: read_interactions(path))
+
+
+@settings(FUZZ)
+@given(data=fuzzed(SAMPLES["series.csv"]), gz=st.booleans(), freq=st.sampled_from([None, "h"]))
+def test_time_series_csv(tmp_path_factory, data, gz, freq):
+    import gzip
+
+    from amkit.data.timeseries import read_series
+
+    name = "series.csv.gz" if gz else "series.csv"
+    path = _write(tmp_path_factory.mktemp("ts"), name, gzip.compress(data) if gz else data)
+    _check("time-series CSV", path, lambda: read_series(path, freq=freq))
 
 
 @settings(FUZZ)

@@ -24,6 +24,7 @@ from amkit.models import (
     HOOKS,
     MODELS,
     BPRConfig,
+    DLinearConfig,
     DNCConfig,
     DNCOutput,
     EntNetConfig,
@@ -31,6 +32,7 @@ from amkit.models import (
     GraphKVMemConfig,
     GraphReasonerOutput,
     GraphRGCNConfig,
+    ForecastOutput,
     IntegratedConfig,
     IntegratedOutput,
     KGEConfig,
@@ -38,7 +40,9 @@ from amkit.models import (
     KnowledgeRecOutput,
     MemN2NConfig,
     MemN2NOutput,
+    MemoryForecasterConfig,
     ModelOutput,
+    PatchTSTConfig,
     PopularityConfig,
     RecallModelConfig,
     RecallOutput,
@@ -53,6 +57,7 @@ from amkit.models import (
     UTQAOutput,
     build_model,
 )
+from amkit.models.timeseries import LastValueConfig, SeasonalNaiveConfig
 
 B, M, L, LQ, V = 2, 5, 4, 3, 20
 STORY_INFO = DataInfo(
@@ -78,6 +83,10 @@ GRAPH_INFO = DataInfo(
 
 def _graph_question() -> dict[str, torch.Tensor]:
     return {"head": torch.tensor([0, 2]), "relation": torch.tensor([0, 0])}
+FORECAST_INFO = DataInfo(
+    task="forecasting", n_classes=2, n_channels=2, lookback=32, horizon=8, train_rows=100,
+    train_series=torch.randn(100, 2, generator=torch.Generator().manual_seed(4)),
+)  # fmt: skip
 
 
 def _story() -> dict[str, torch.Tensor]:
@@ -109,6 +118,10 @@ def _translation() -> dict[str, torch.Tensor]:
     tgt_in = torch.randint(4, V, (B, 5), generator=g)
     tgt_in[:, 0] = 2
     return {"src": src, "tgt_in": tgt_in}
+
+
+def _series() -> dict[str, torch.Tensor]:
+    return {"x": torch.randn(B, 32, 2, generator=torch.Generator().manual_seed(5))}
 
 
 @dataclass
@@ -166,6 +179,17 @@ CASES = [
          GraphReasonerOutput, {}),
     Case("complex", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
     Case("distmult", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
+    Case("patchtst", PatchTSTConfig(d_model=8, n_heads=2, d_ff=16, n_layers=2, patch_len=8,
+                                    stride=4),
+         FORECAST_INFO, _series, ForecastOutput, {"patches": (B * 2, 2, 2, 8, 8)}),
+    Case("dlinear", DLinearConfig(), FORECAST_INFO, _series, ForecastOutput, {}),
+    Case("last_value", LastValueConfig(), FORECAST_INFO, _series, ForecastOutput, {}),
+    Case("seasonal_naive", SeasonalNaiveConfig(period=8), FORECAST_INFO, _series,
+         ForecastOutput, {}),
+    Case("memory_forecaster", MemoryForecasterConfig(k=3, key_length=16), FORECAST_INFO,
+         _series, ForecastOutput,  # the base: PatchTST/42's settings, 4 patches of 32 steps
+         {"patches": (B * 2, 3, 4, 4, 4), "memory": (B, 3), "retrieved": (B, 3),
+          "gate": (B, 8, 2)}),
 ]  # fmt: skip
 
 

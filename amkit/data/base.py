@@ -139,14 +139,15 @@ def iterate_batches(
         yield augment(batch, generator) if augment is not None else batch
 
 
-TASKS = ("classification", "story_qa", "translation", "ranking")
+TASKS = ("classification", "story_qa", "translation", "ranking", "forecasting")
 
 # the fields of DataInfo that describe the data itself (JSON-able): saved in a run directory
 # as data_info.json, so a trained run builds its model without its training data
 SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
     "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
-    "user_names", "graph",
+    "user_names", "graph", "n_channels", "lookback", "horizon", "channel_names", "scaler_mean",
+    "scaler_std", "train_rows",
 )  # fmt: skip
 
 
@@ -160,9 +161,11 @@ class DataInfo:
     Attributes:
         task: ``classification`` (one label per example), ``story_qa`` (bAbI-style: a story
             and a question, the answer a vocabulary word), ``translation`` (a target
-            sentence), ``ranking`` (recommendation: items ranked for a user).
+            sentence), ``ranking`` (recommendation: items ranked for a user),
+            ``forecasting`` (the next ``horizon`` steps of a multivariate series).
         n_classes: C, the width of the model's logits (labels, answer words, or target
-            tokens); 2 for ranking (a positive and its negatives).
+            tokens); 2 for ranking (a positive and its negatives); the channels for
+            forecasting.
         vocab: the input vocabulary, id -> word (word-level text and story data).
         vocab_size: V, the number of input token ids (with padding and unknown).
         max_len: the longest input sequence a model must take.
@@ -176,6 +179,14 @@ class DataInfo:
         item_counts: ``(n_items + 1,)`` training interactions per item (ranking).
         item_names: item id -> the id in the data file (ranking).
         user_names: user id -> the id in the data file (ranking).
+        n_channels: C, the series' columns (forecasting).
+        lookback: L, the rows a forecast reads (forecasting).
+        horizon: H, the rows it forecasts (forecasting).
+        channel_names: the C column names (forecasting).
+        scaler_mean: per channel, the training rows' mean the data was scaled with.
+        scaler_std: per channel, the training rows' std the data was scaled with.
+        train_rows: the training split's rows (forecasting).
+        train_series: ``(T_train, C)`` the scaled training rows (forecasting; not saved).
         item_knowledge: per-item knowledge built from the data's item files (ranking).
         tokenizer: the subword tokenizer (translation).
         references: split -> target sentences as in the data, for BLEU (translation).
@@ -187,7 +198,7 @@ class DataInfo:
             :class:`~amkit.graph.TriplesGraph`; link scoring).
     """
 
-    task: Literal["classification", "story_qa", "translation", "ranking"]
+    task: Literal["classification", "story_qa", "translation", "ranking", "forecasting"]
     n_classes: int
     vocab: list[str] | None = None
     vocab_size: int | None = None
@@ -202,6 +213,14 @@ class DataInfo:
     item_counts: Tensor | None = None
     item_names: dict[int, str] | None = None
     user_names: dict[int, str] | None = None
+    n_channels: int | None = None
+    lookback: int | None = None
+    horizon: int | None = None
+    channel_names: list[str] | None = None
+    scaler_mean: list[float] | None = None
+    scaler_std: list[float] | None = None
+    train_rows: int | None = None
+    train_series: Tensor | None = None
     item_knowledge: Any = None
     tokenizer: Any = None
     references: dict[str, list[str]] | None = None

@@ -216,6 +216,17 @@ KNOWN_DATASETS: dict[str, KnownDataset] = {
             ),
         ),
         KnownDataset(
+            name="ett",
+            title="ETTh1, Electricity Transformer Temperature, hourly (Zhou et al. 2021)",
+            licence="CC BY-ND 4.0 (zhouhaoyi/ETDataset): use it unmodified",
+            needs=(("ETTh1.csv.gz", "ETTh1.csv"),),
+            file=("ETTh1.csv.gz", "ETTh1.csv"),
+            manual=(
+                "download ETT-small/ETTh1.csv from the GitHub repository zhouhaoyi/ETDataset "
+                "and put it (or it gzipped, ETTh1.csv.gz) in {folder}"
+            ),
+        ),
+        KnownDataset(
             name="sasrec",
             title="Amazon Video Games as preprocessed by SASRec (Kang & McAuley 2018)",
             licence=("the SASRec repository is Apache-2.0; the Amazon review data is for research"),

@@ -266,10 +266,17 @@ def _train_locked(
             "parameters": sum(p.numel() for p in model.parameters()),
         }
         atomic_write_json(run_dir / "metrics.json", summary)
-        if "test" in metrics:
+        if "test" in metrics and "accuracy" in metrics["test"]:
             log.info(
                 "test accuracy %.4f on %d examples",
                 metrics["test"]["accuracy"],
+                metrics["test"]["n"],
+            )
+        elif "test" in metrics and "mse" in metrics["test"]:
+            log.info(
+                "test mse %.4f mae %.4f on %d windows",
+                metrics["test"]["mse"],
+                metrics["test"]["mae"],
                 metrics["test"]["n"],
             )
     return RunResult(
@@ -344,7 +351,10 @@ def run_repeats(
             run(None if resume else seeded, run_dir=sub, resume=resume, on_epoch_end=on_epoch_end)
         summary = read_json(sub / "metrics.json", fix=f"delete {sub} to train it again")
         summaries.append({"repeat": i, "seed": seeded.seed, "run_dir": str(sub), **summary})
-    chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
+    if "mse" in summaries[0]["val"]:  # forecasters: the lowest validation MSE
+        chosen = min(range(repeats), key=lambda i: summaries[i]["val"]["mse"])
+    else:
+        chosen = max(range(repeats), key=lambda i: summaries[i]["val"]["accuracy"])
     best_dir = run_dir / f"repeat-{chosen}"
     cfg, model, data = load_run(best_dir)
     # the chosen repeat's model, config and data files (a text model's vocabulary)
@@ -355,7 +365,9 @@ def run_repeats(
         run_dir / "metrics.json",
         {
             "selected_repeat": chosen,
-            "selection": "best validation accuracy",
+            "selection": "lowest validation MSE"
+            if "mse" in summaries[0]["val"]
+            else "best validation accuracy",
             "val": summaries[chosen]["val"],
             "test": summaries[chosen]["test"],
             "repeats": summaries,

@@ -1,10 +1,12 @@
 """Explanations from a trained run: attention over a story's sentences per hop, over a
-text's tokens, a translation's alignment, a recommendation's reasons -- as text, HTML and
+text's tokens, a translation's alignment, a recommendation's reasons, a forecast's patches
+and retrieved windows -- as text, HTML and
 PNG heat maps. Each is registered in :data:`EXPLAINERS` for a task or a model, which
 ``amkit explain`` looks a run up in."""
 
 from amkit.explain.alignment import AlignmentExplanation, explain_translation
 from amkit.explain.graph import GraphAnswer, ask, explain_graph_run
+from amkit.explain.forecast import explain_forecast_run, save_forecast_plot
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.memory import StoryExplanation, explain_story
 from amkit.explain.recall import explain_recall_example
@@ -31,6 +33,7 @@ __all__ = [
     "ask",
     "explain_graph_run",
     "explain_recall_example",
+    "explain_forecast_run",
     "explain_story",
     "explain_text",
     "explain_translation",
@@ -38,5 +41,6 @@ __all__ = [
     "recommend",
     "register_explainer",
     "run_kind",
+    "save_forecast_plot",
     "save_heatmap",
 ]

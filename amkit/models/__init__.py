@@ -46,6 +46,15 @@ from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
 from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
+from amkit.models.timeseries import (
+    DLinear,
+    DLinearConfig,
+    ForecastOutput,
+    MemoryForecaster,
+    MemoryForecasterConfig,
+    PatchTST,
+    PatchTSTConfig,
+)
 
 __all__ = [
     "ComplExScorer",
@@ -64,11 +73,14 @@ __all__ = [
     "CompileStepsHook",
     "DNCConfig",
     "DNCOutput",
+    "DLinear",
+    "DLinearConfig",
     "EntNetConfig",
     "EntNetOutput",
     "EntNetQA",
     "EpochEndHook",
     "ExtraMetricsHook",
+    "ForecastOutput",
     "IntegratedConfig",
     "IntegratedModel",
     "IntegratedOutput",
@@ -79,7 +91,11 @@ __all__ = [
     "MemN2NConfig",
     "MemN2NOutput",
     "MemN2NQA",
+    "MemoryForecaster",
+    "MemoryForecasterConfig",
     "ModelOutput",
+    "PatchTST",
+    "PatchTSTConfig",
     "Popularity",
     "PopularityConfig",
     "RNNSeq2Seq",

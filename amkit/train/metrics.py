@@ -75,9 +75,16 @@ def evaluate(
     ``full_ranking=False`` skips them: ranking every item is the costly part). Models with a
     prediction per position (``logits (B, T, V)``, targets padded with 0) are scored on their
     real tokens; a model's ``extra_metrics(dataset, batch_size)`` adds its own (a translation
-    model's BLEU). With ``return_probabilities`` also the
+    model's BLEU). A forecasting dataset (``dataset.task == "forecasting"``) is scored by
+    :func:`amkit.train.forecasting.evaluate_forecasts` instead (``mse``, ``mae``; no
+    probabilities). With ``return_probabilities`` also the
     ``(N, C)`` softmax of every example, in dataset order (for ensembles).
     """
+    if getattr(dataset, "task", None) == "forecasting":  # windows of a series: MSE and MAE
+        from amkit.train.forecasting import evaluate_forecasts
+
+        result = evaluate_forecasts(model, dataset, batch_size)
+        return (result, None) if return_probabilities else result
     was_training = model.training
     model.eval()
     total_loss = 0.0

@@ -103,6 +103,12 @@ def epoch_line(record: dict) -> str:
     def value(key: str) -> str:
         return f"{record[key]:.4f}" if key in record else "-"
 
+    if "val_mse" in record:  # a forecaster: no accuracy
+        return (
+            f"epoch {record['epoch']}  train_loss {value('train_loss')}  "
+            f"val_mse {value('val_mse')}  val_mae {value('val_mae')}  "
+            f"({record['seconds']:.1f}s)"
+        )
     return (
         f"epoch {record['epoch']}  train_loss {value('train_loss')}  "
         f"train_acc {value('train_accuracy')}  val_loss {value('val_loss')}  "

@@ -311,14 +311,17 @@ class Trainer:
             fault_point("train:step")
             if scale == 0.0:  # a placeholder example (see distributed.shard): not counted
                 continue
-            hits = out.logits.argmax(-1) == batch["targets"]
-            if out.logits.dim() == 3:  # a prediction per position: real tokens count
-                real = batch["targets"] != 0
-                hits, n_scored = hits[real], int(real.sum())
+            targets = batch["targets"]
+            if targets.is_floating_point():  # a forecast: the loss is a mean over windows
+                hits, n_scored = None, len(targets)
             else:
-                n_scored = len(batch["targets"])
+                hits = out.logits.argmax(-1) == targets
+                n_scored = len(targets)
+            if hits is not None and out.logits.dim() == 3:  # per position: real tokens count
+                real = targets != 0
+                hits, n_scored = hits[real], int(real.sum())
             total_loss += out.loss.item() * n_scored  # the loss is a mean over these
-            correct += int(hits.sum())
+            correct += int(hits.sum()) if hits is not None else 0
             scored += n_scored
             bar.set_postfix(loss=f"{total_loss / max(scored, 1):.4f}")
             if cfg.checkpoint_every and step % cfg.checkpoint_every == 0 and step < n_batches:
@@ -327,8 +330,11 @@ class Trainer:
                 self._save(epoch - 1, partial)
         total_loss, correct, scored = distributed.all_reduce_sum([total_loss, correct, scored])
         scored = max(scored, 1)
-        return {"train_loss": total_loss / scored, "train_accuracy": correct / scored,
-                "lr": epoch_lr, "resumed_seconds": epoch_offset}  # fmt: skip
+        record = {"train_loss": total_loss / scored, "train_accuracy": correct / scored,
+                  "lr": epoch_lr, "resumed_seconds": epoch_offset}  # fmt: skip
+        if getattr(train, "task", None) == "forecasting":  # no classes: no accuracy
+            del record["train_accuracy"]
+        return record
 
     def fit(self) -> dict:
         """Train until ``epochs`` or early stopping; returns ``{"best": ..., "history": ...}``."""
