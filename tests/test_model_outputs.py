@@ -29,10 +29,10 @@ from amkit.models import (
     DNCOutput,
     EntNetConfig,
     EntNetOutput,
+    ForecastOutput,
     GraphKVMemConfig,
     GraphReasonerOutput,
     GraphRGCNConfig,
-    ForecastOutput,
     IntegratedConfig,
     IntegratedOutput,
     KGEConfig,
@@ -83,6 +83,8 @@ GRAPH_INFO = DataInfo(
 
 def _graph_question() -> dict[str, torch.Tensor]:
     return {"head": torch.tensor([0, 2]), "relation": torch.tensor([0, 0])}
+
+
 FORECAST_INFO = DataInfo(
     task="forecasting", n_classes=2, n_channels=2, lookback=32, horizon=8, train_rows=100,
     train_series=torch.randn(100, 2, generator=torch.Generator().manual_seed(4)),

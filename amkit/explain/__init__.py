@@ -5,8 +5,8 @@ PNG heat maps. Each is registered in :data:`EXPLAINERS` for a task or a model, w
 ``amkit explain`` looks a run up in."""
 
 from amkit.explain.alignment import AlignmentExplanation, explain_translation
-from amkit.explain.graph import GraphAnswer, ask, explain_graph_run
 from amkit.explain.forecast import explain_forecast_run, save_forecast_plot
+from amkit.explain.graph import GraphAnswer, ask, explain_graph_run
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.memory import StoryExplanation, explain_story
 from amkit.explain.recall import explain_recall_example
