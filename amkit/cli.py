@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -456,6 +457,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the user's to fix; the message says what, where and how (no traceback)
         print(f"amkit: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader of our output went away (`amkit ls | head`): not an error of anyone's;
+        # point stdout at /dev/null so the interpreter's final flush does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("amkit: interrupted; resume with `amkit train --resume RUN_DIR`", file=sys.stderr)
         return 130
