@@ -1,6 +1,7 @@
 """Datasets: readers and generators that return :class:`DataBundle` objects by name."""
 
 from amkit.data import babi as babi  # registers babi
+from amkit.data import fsdd as fsdd  # registers fsdd
 from amkit.data import house as house  # registers house_stories
 from amkit.data import imdb as imdb  # registers imdb
 from amkit.data import recall as recall  # registers associative_recall

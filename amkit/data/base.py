@@ -145,7 +145,7 @@ TASKS = ("classification", "story_qa", "translation", "ranking")
 SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
     "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
-    "user_names",
+    "user_names", "n_features",
 )  # fmt: skip
 
 
@@ -175,6 +175,7 @@ class DataInfo:
         item_counts: ``(n_items + 1,)`` training interactions per item (ranking).
         item_names: item id -> the id in the data file (ranking).
         user_names: user id -> the id in the data file (ranking).
+        n_features: F, the width of each input frame (speech: mel bands).
         item_knowledge: per-item knowledge built from the data's item files (ranking).
         tokenizer: the subword tokenizer (translation).
         references: split -> target sentences as in the data, for BLEU (translation).
@@ -199,6 +200,7 @@ class DataInfo:
     item_counts: Tensor | None = None
     item_names: dict[int, str] | None = None
     user_names: dict[int, str] | None = None
+    n_features: int | None = None
     item_knowledge: Any = None
     tokenizer: Any = None
     references: dict[str, list[str]] | None = None

@@ -34,6 +34,7 @@ from amkit.models.qa import (
 from amkit.models.rec_baselines import BPRMF, BPRConfig, Popularity, PopularityConfig
 from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
+from amkit.models import speech as speech  # registers gru_attention, speech_transformer
 from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 
