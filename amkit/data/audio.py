@@ -93,7 +93,8 @@ def _check_riff_length(data: bytes, source: str) -> None:
         chunk, size = data[at : at + 4], struct.unpack("<I", data[at + 4 : at + 8])[0]
         if chunk == b"data":
             have = len(data) - at - 8
-            if size not in (0, 0xFFFFFFFF) and size > have:  # 0 / -1: a streamed header
+            streamed = size == 0 or size >= 0x7FFF0000  # a placeholder size of a stream writer
+            if not streamed and size > have:
                 raise UserError(
                     f"{source}: truncated WAV file: its header declares {size} bytes of audio, "
                     f"the file holds {have}; re-export or re-download it"
