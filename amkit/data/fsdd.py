@@ -134,7 +134,8 @@ class NoiseAugment:
     def __init__(self, clips: list[AudioClip], pool: list[np.ndarray], config: FSDDConfig):
         self.waves = [c.wave for c in clips]
         self.pool, self.config = pool, config
-        self.kinds = ["white", "babble"] if config.augment_noise == "both" else [config.augment_noise]
+        both = config.augment_noise == "both"
+        self.kinds = ["white", "babble"] if both else [config.augment_noise]
         self.extractor = feature_extractor(config)
 
     def __call__(self, batch: dict[str, Tensor], generator: torch.Generator | None) -> dict:

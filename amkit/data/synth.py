@@ -32,7 +32,14 @@ from amkit.data.audio import decode_wav
 from amkit.errors import UserError
 from amkit.io import atomic_write_bytes
 
-__all__ = ["DIGIT_WORDS", "TEST_VOICES", "TRAIN_VOICES", "espeak_available", "synth_digits", "trim_silence"]
+__all__ = [
+    "DIGIT_WORDS",
+    "TEST_VOICES",
+    "TRAIN_VOICES",
+    "espeak_available",
+    "synth_digits",
+    "trim_silence",
+]
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 # accents (espeak-ng's English voices) and variants disjoint between the two sets
@@ -112,7 +119,8 @@ def synth_digits(
                 speed = int(rng.integers(speeds[0], speeds[1] + 1))
                 pitch = int(rng.integers(pitches[0], pitches[1] + 1))
                 source = f"espeak-ng {voice} '{word}'"
-                wave = trim_silence(decode_wav(_speak(word, voice, speed, pitch), source, sample_rate))
+                spoken = _speak(word, voice, speed, pitch)
+                wave = trim_silence(decode_wav(spoken, source, sample_rate))
                 buffer = io.BytesIO()
                 soundfile.write(buffer, wave, sample_rate, subtype="PCM_16", format="WAV")
                 path = out / f"{digit}_{speaker}_{take}.wav"

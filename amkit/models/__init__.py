@@ -7,6 +7,7 @@ reproduce its paper; ``forward(**batch)`` returns its family's :class:`ModelOutp
 :mod:`amkit.models.hooks`.
 """
 
+from amkit.models import speech as speech  # registers gru_attention, speech_transformer
 from amkit.models.base import MODELS, ModelOutput, build_model, not_attention, register_model
 from amkit.models.hooks import (
     HOOKS,
@@ -34,7 +35,6 @@ from amkit.models.qa import (
 from amkit.models.rec_baselines import BPRMF, BPRConfig, Popularity, PopularityConfig
 from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
-from amkit.models import speech as speech  # registers gru_attention, speech_transformer
 from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 

@@ -128,4 +128,3 @@ class SpeechTransformer(nn.Module):
             weights = F.pad(weights, (0, pad))  # (B, T)
             stacked = F.pad(torch.stack(layers, dim=1), (0, pad, 0, pad))  # (B, N, H, T, T)
         return SpeechTransformerOutput(logits, loss, frames=weights, layers=stacked)
-
