@@ -1,9 +1,10 @@
 """Explanations from a trained run: attention over a story's sentences per hop, over a
-text's tokens, a translation's alignment, a recommendation's reasons -- as text, HTML and
-PNG heat maps. Each is registered in :data:`EXPLAINERS` for a task or a model, which
-``amkit explain`` looks a run up in."""
+text's tokens, a translation's alignment, a recommendation's reasons, a spoken digit's
+frames -- as text, HTML and PNG heat maps. Each is registered in :data:`EXPLAINERS` for a
+task or a model, which ``amkit explain`` looks a run up in."""
 
 from amkit.explain.alignment import AlignmentExplanation, explain_translation
+from amkit.explain.audio import SpeechExplanation, classify_wav, explain_clip, speech_features
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.memory import StoryExplanation, explain_story
 from amkit.explain.recall import explain_recall_example
@@ -22,10 +23,13 @@ __all__ = [
     "EXPLAINERS",
     "AlignmentExplanation",
     "ExplainRequest",
+    "SpeechExplanation",
     "Explainer",
     "StoryExplanation",
     "TextExplanation",
     "UserRecommendations",
+    "classify_wav",
+    "explain_clip",
     "explain_recall_example",
     "explain_story",
     "explain_text",
@@ -35,4 +39,5 @@ __all__ = [
     "register_explainer",
     "run_kind",
     "save_heatmap",
+    "speech_features",
 ]
