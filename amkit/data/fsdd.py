@@ -211,7 +211,10 @@ def _split_clips(
                                        split_seed)  # fmt: skip
             fit = fit[kept]
     except ValueError as error:  # too few recordings per digit to stratify
-        raise UserError(f"data: cannot split {len(pool)} training recordings: {error}") from None
+        raise UserError(
+            f"data: cannot split {len(pool)} training recordings by digit ({error}); "
+            "change data.val_fraction or data.train_fraction"
+        ) from None
     return [pool[i] for i in fit], [pool[i] for i in val], test
 
 
