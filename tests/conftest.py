@@ -103,8 +103,9 @@ def translation_config() -> Callable[..., dict]:
 
 def _write_digit_wavs(folder, speakers=("ann", "bob", "cy"), takes=8, rate=8000, seed=0):
     """Sine-tone "spoken digits" named like FSDD (``{digit}_{speaker}_{take}.wav``): digit
-    ``d`` is a tone at ``300 + 150 d`` Hz (a speaker shifts it a little) with a short ramp,
-    0.15-0.35 s long, plus faint noise. Takes 0-4 are the official test set."""
+    ``d`` is a tone at ``300 + 150 d`` Hz then one at ``1800 - 120 d`` Hz (a speaker shifts
+    both a little), with short ramps, 0.15-0.35 s long, plus faint noise. Takes 0-4 are the
+    official test set."""
     import numpy as np
     import soundfile
 
@@ -115,7 +116,8 @@ def _write_digit_wavs(folder, speakers=("ann", "bob", "cy"), takes=8, rate=8000,
             for take in range(takes):
                 n = int(rate * rng.uniform(0.15, 0.35))
                 t = np.arange(n) / rate
-                tone = np.sin(2 * np.pi * (300 + 150 * digit + 10 * s) * t)
+                hertz = np.where(t < t[-1] / 2, 300 + 150 * digit, 1800 - 120 * digit) + 10 * s
+                tone = np.sin(2 * np.pi * np.cumsum(hertz) / rate)
                 ramp = np.minimum(1, np.minimum(t, t[::-1]) / 0.02)
                 wave = 0.5 * tone * ramp + 0.01 * rng.standard_normal(n)
                 path = folder / f"{digit}_{speaker}_{take}.wav"
