@@ -6,8 +6,8 @@
   another sample rate is resampled to the target rate with ``scipy.signal.resample_poly``
   (polyphase filtering, anti-aliased). **Errors** (a :class:`~amkit.errors.UserError` naming
   the file): an empty file, a WAV whose header promises more audio than the file holds
-  (truncated), a file libsndfile cannot decode (not audio), a file with no samples or with
-  NaN / inf samples.
+  (truncated), a file libsndfile cannot decode (not audio), a sample rate outside 1-384 kHz,
+  a file with no samples or with NaN / inf samples.
 - :func:`read_wav_collection`: every ``*.wav`` of a folder (recursively) or of a ``.tar.gz``
   / ``.tgz`` / ``.tar`` archive, as :class:`AudioClip` s whose label, speaker and take come
   from names in the Free Spoken Digit Dataset's pattern ``{digit}_{speaker}_{take}.wav``.
@@ -50,6 +50,7 @@ __all__ = [
 
 _NAME = re.compile(r"^(\d+)_([A-Za-z0-9-]+)_(\d+)\.wav$")
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+MIN_RATE, MAX_RATE = 1000, 384_000  # Hz: what a recording can have (telephone to studio)
 
 
 @dataclass
@@ -118,9 +119,14 @@ def decode_wav(data: bytes, source: str, sample_rate: int) -> np.ndarray:
     _check_riff_length(data, source)
     try:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+    except (soundfile.SoundFileError, RuntimeError, ValueError, TypeError, OverflowError) as error:
         reason = str(error).split(": ", 1)[-1]  # drop libsndfile's "<_io.BytesIO ...>"
         raise UserError(f"{source}: not a readable audio file ({reason})") from None
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise UserError(
+            f"{source}: a sample rate of {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz; "
+            "the header is corrupt or the file is not a recording"
+        )
     if samples.shape[0] == 0:
         raise UserError(f"{source}: the file holds no audio samples")
     if not np.isfinite(samples).all():
