@@ -27,6 +27,8 @@ from amkit.models import (
     DNCOutput,
     EntNetConfig,
     EntNetOutput,
+    GRUAttentionConfig,
+    GRUAttentionOutput,
     IntegratedConfig,
     IntegratedOutput,
     KnowledgeRecConfig,
@@ -40,6 +42,8 @@ from amkit.models import (
     SASRecConfig,
     SASRecOutput,
     Seq2SeqConfig,
+    SpeechTransformerConfig,
+    SpeechTransformerOutput,
     TextClassifierConfig,
     TextClassifierOutput,
     TranslationOutput,
@@ -63,6 +67,7 @@ RANK_INFO = DataInfo(
     item_counts=torch.arange(13).float(),
 )  # fmt: skip
 TRANSLATION_INFO = DataInfo(task="translation", vocab_size=V, max_len=10, n_classes=V)
+SPEECH_INFO = DataInfo(task="classification", n_classes=10, n_features=6)
 
 
 def _story() -> dict[str, torch.Tensor]:
@@ -94,6 +99,13 @@ def _translation() -> dict[str, torch.Tensor]:
     tgt_in = torch.randint(4, V, (B, 5), generator=g)
     tgt_in[:, 0] = 2
     return {"src": src, "tgt_in": tgt_in}
+
+
+def _frames() -> dict[str, torch.Tensor]:
+    """Row 0 has 7 real frames, row 1 four (the rest padding)."""
+    features = torch.randn(B, 7, 6, generator=torch.Generator().manual_seed(4))
+    features[1, 4:] = 0
+    return {"features": features, "lengths": torch.tensor([7, 4])}
 
 
 @dataclass
@@ -145,6 +157,12 @@ CASES = [
                                                    "blocks": (B, 1, 1, 6, 6)}),
     Case("popularity", PopularityConfig(), RANK_INFO, _ranking, ModelOutput, {}),
     Case("bpr", BPRConfig(d_model=8), RANK_INFO, _ranking, ModelOutput, {}),
+    Case("gru_attention", GRUAttentionConfig(d_hidden=4, conv_channels=4), SPEECH_INFO,
+         _frames, GRUAttentionOutput, {"frames": (B, 7)}),
+    Case("speech_transformer", SpeechTransformerConfig(d_model=8, n_heads=2, n_layers=2,
+                                                       conv_channels=4),
+         SPEECH_INFO, _frames, SpeechTransformerOutput, {"frames": (B, 7),
+                                                         "layers": (B, 2, 2, 7, 7)}),
 ]  # fmt: skip
 
 

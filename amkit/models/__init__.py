@@ -7,7 +7,6 @@ reproduce its paper; ``forward(**batch)`` returns its family's :class:`ModelOutp
 :mod:`amkit.models.hooks`.
 """
 
-from amkit.models import speech as speech  # registers gru_attention, speech_transformer
 from amkit.models.base import MODELS, ModelOutput, build_model, not_attention, register_model
 from amkit.models.hooks import (
     HOOKS,
@@ -36,6 +35,14 @@ from amkit.models.rec_baselines import BPRMF, BPRConfig, Popularity, PopularityC
 from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
 from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
+from amkit.models.speech import (
+    GRUAttention,
+    GRUAttentionConfig,
+    GRUAttentionOutput,
+    SpeechTransformer,
+    SpeechTransformerConfig,
+    SpeechTransformerOutput,
+)
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 
 __all__ = [
@@ -51,6 +58,9 @@ __all__ = [
     "EntNetOutput",
     "EntNetQA",
     "EpochEndHook",
+    "GRUAttention",
+    "GRUAttentionConfig",
+    "GRUAttentionOutput",
     "ExtraMetricsHook",
     "IntegratedConfig",
     "IntegratedModel",
@@ -73,6 +83,9 @@ __all__ = [
     "SASRecConfig",
     "SASRecOutput",
     "Seq2SeqConfig",
+    "SpeechTransformer",
+    "SpeechTransformerConfig",
+    "SpeechTransformerOutput",
     "TextClassifier",
     "TextClassifierConfig",
     "TextClassifierOutput",

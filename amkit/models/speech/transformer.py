@@ -28,6 +28,7 @@ from amkit.attention import TransformerEncoder
 from amkit.attention.pooling import AttentionPooling
 from amkit.config import option
 from amkit.data.base import DataInfo
+from amkit.errors import UserError
 from amkit.memory.universal_transformer import timing_signal
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.speech.frontend import (
@@ -38,6 +39,8 @@ from amkit.models.speech.frontend import (
 )
 
 __all__ = ["SpeechTransformer", "SpeechTransformerConfig", "SpeechTransformerOutput"]
+
+MAX_FRAMES = 4096  # 41 s at 10 ms frames
 
 
 @dataclass
@@ -97,6 +100,8 @@ class SpeechTransformer(nn.Module):
             config.d_model, config.n_heads, config.n_layers, config.d_ff, config.dropout,
             attention_dropout=0.0,
         )  # fmt: skip
+        # fixed sinusoids for up to MAX_FRAMES frames, made once (not saved with the weights)
+        self.register_buffer("positions", timing_signal(MAX_FRAMES, config.d_model), False)
         self.pooling = AttentionPooling(config.d_model)
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.d_model, data_info.n_classes)
@@ -117,7 +122,9 @@ class SpeechTransformer(nn.Module):
         if self.front is not None:
             x = self.front(x, mask)  # (B, T', C)
         t = x.shape[1]
-        x = self.proj(x) + timing_signal(t, self.config.d_model).to(x)  # (B, T', D)
+        if t > MAX_FRAMES:
+            raise UserError(f"{t} frames: the speech Transformer takes at most {MAX_FRAMES}")
+        x = self.proj(x) + self.positions[:t].to(x.dtype)  # (B, T', D)
         h, layers = self.encoder(x, valid_keys=mask, need_weights=need_weights)  # (B, T', D)
         pooled, weights = self.pooling(h, mask, need_weights=need_weights)  # (B, D)
         logits = self.head(self.dropout(pooled))  # (B, C)
