@@ -218,17 +218,24 @@ def _split_clips(
     return [pool[i] for i in fit], [pool[i] for i in val], test
 
 
+def _read_digits(path, config: FSDDConfig) -> list[AudioClip]:
+    """The recordings under ``path``; a label that is not a digit names its file."""
+    clips = read_wav_collection(path, config.sample_rate)
+    for clip in clips:
+        if not 0 <= clip.label <= 9:
+            raise UserError(f"{path}: {clip.name}: the label must be a digit 0-9")
+    return clips
+
+
 @register_dataset("fsdd", config=FSDDConfig, task="classification")
 def build_fsdd(config: FSDDConfig, seed: int) -> DataBundle:
     """Read the recordings, split them, compute the features (module docstring)."""
     location = dataset_path("fsdd", config.path)
-    clips = read_wav_collection(location, config.sample_rate)
+    clips = _read_digits(location, config)
     train, val, test = _split_clips(clips, config, seed)
     pool = [c.wave for c in train]  # babble: the real training recordings only
     for extra in config.extra_train:
-        added = read_wav_collection(dataset_path("fsdd", extra, "data.extra_train"),
-                                    config.sample_rate)  # fmt: skip
-        train = train + added
+        train = train + _read_digits(dataset_path("fsdd", extra, "data.extra_train"), config)
     examples = {"train": train, "val": val, "test": test}
     augment = None
     if config.augment_noise != "none":
@@ -242,11 +249,8 @@ def build_fsdd(config: FSDDConfig, seed: int) -> DataBundle:
         splits[name] = _dataset(examples[name], config)
     if config.extra_test:
         where = dataset_path("fsdd", config.extra_test, "data.extra_test")
-        examples["synthetic"] = read_wav_collection(where, config.sample_rate)
+        examples["synthetic"] = _read_digits(where, config)
         splits["synthetic"] = _dataset(examples["synthetic"], config)
-    bad = sorted({c.label for c in clips + train} - set(range(10)))
-    if bad:
-        raise UserError(f"{location}: digits must be 0-9, found {bad}")
     info = DataInfo(
         task="classification",
         n_classes=10,
