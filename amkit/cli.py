@@ -10,6 +10,7 @@
     amkit sweep CONFIG --seeds 0,1,2 --grid model.hops=1,2,3 [--grid ...] --workers 2 --out DIR
     amkit data where                                          (where each dataset is expected)
     amkit data download multi30k [--url URL --sha256 HEX]     (into $AMKIT_DATA)
+    amkit data synth-digits OUT_DIR --n-per-digit 10 --voices test --seed 1   (espeak-ng)
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
@@ -61,7 +62,8 @@ EXAMPLES = {
     "evaluate": "amkit evaluate runs/recall --split val\n"
     "amkit evaluate runs/imdb --input new_reviews.csv\n"
     "amkit evaluate runs/imdb --save-probabilities",
-    "data": "amkit data where\namkit data download multi30k",
+    "data": "amkit data where\namkit data download multi30k\n"
+    "amkit data synth-digits runs/synth-test --n-per-digit 10 --voices test --seed 1",
     "explain": "amkit explain runs/babi-1k --task 2 --example 7\n"
     'amkit explain runs/imdb --text "A superb, moving film."\n'
     "amkit explain runs/ml1m --user 42",
@@ -253,6 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--url", default=None, help="fetch this copy instead (needs --sha256)")
     fetch.add_argument("--sha256", default=None, help="the sha256 the --url file must have")
     fetch.set_defaults(func=commands.cmd_data_download)
+    synth = data_sub.add_parser(
+        "synth-digits", help="synthesise spoken digits with espeak-ng as FSDD-named WAVs"
+    )
+    synth.add_argument("out_dir", help="folder for the WAV files")
+    synth.add_argument("--n-per-digit", type=int, default=10, help="takes per digit and voice")
+    synth.add_argument(
+        "--voices",
+        default="train",
+        help="train or test (two disjoint sets of espeak-ng voices), or voices such as "
+        "en-us+f2,en-gb+m3",
+    )
+    synth.add_argument("--seed", type=int, default=0, help="draws each take's speed and pitch")
+    synth.set_defaults(func=commands.cmd_data_synth)
 
     explain = sub.add_parser("explain", help="show a model's attention for one example")
     explain.add_argument("run_dir")

@@ -366,6 +366,15 @@ def cmd_data_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_synth(args: argparse.Namespace) -> int:
+    from amkit.data.synth import resolve_voices, synth_digits
+
+    voices = resolve_voices(args.voices)
+    files = synth_digits(args.out_dir, args.n_per_digit, voices, seed=args.seed)
+    print(f"{len(files)} WAV files ({len(voices)} voices x 10 digits) in {args.out_dir}")
+    return 0
+
+
 def cmd_data_where(args: argparse.Namespace) -> int:
     from amkit.data.locations import where_table
 

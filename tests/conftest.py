@@ -101,6 +101,36 @@ def translation_config() -> Callable[..., dict]:
     return _translation_config
 
 
+def _write_digit_wavs(folder, speakers=("ann", "bob", "cy"), takes=8, rate=8000, seed=0):
+    """Sine-tone "spoken digits" named like FSDD (``{digit}_{speaker}_{take}.wav``): digit
+    ``d`` is a tone at ``300 + 150 d`` Hz then one at ``1800 - 120 d`` Hz (a speaker shifts
+    both a little), with short ramps, 0.15-0.35 s long, plus faint noise. Takes 0-4 are the
+    official test set."""
+    import numpy as np
+    import soundfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for s, speaker in enumerate(speakers):
+        for digit in range(10):
+            for take in range(takes):
+                n = int(rate * rng.uniform(0.15, 0.35))
+                t = np.arange(n) / rate
+                hertz = np.where(t < t[-1] / 2, 300 + 150 * digit, 1800 - 120 * digit) + 10 * s
+                tone = np.sin(2 * np.pi * np.cumsum(hertz) / rate)
+                ramp = np.minimum(1, np.minimum(t, t[::-1]) / 0.02)
+                wave = 0.5 * tone * ramp + 0.01 * rng.standard_normal(n)
+                path = folder / f"{digit}_{speaker}_{take}.wav"
+                soundfile.write(path, wave.astype("float32"), rate, subtype="PCM_16")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def digit_wavs() -> Callable[..., object]:
+    """``digit_wavs(folder, speakers=..., takes=8)`` writes tone "digits" in FSDD naming."""
+    return _write_digit_wavs
+
+
 def pytest_configure(config):
     """A folder where the fuzz tests of every xdist worker leave their case counts."""
     import tempfile

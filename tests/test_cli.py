@@ -90,7 +90,16 @@ def test_console_script_version_and_ls():
     models_line = next(line for line in listing.stdout.splitlines() if line.startswith("models:"))
     listed = models_line.removeprefix("models: ").split(", ")
     assert listed == sorted(listed)
-    assert {"bpr", "complex", "dlinear", "dnc", "graph_kvmem", "memn2n", "patchtst"} <= set(listed)
+    assert {
+        "bpr",
+        "complex",
+        "dlinear",
+        "dnc",
+        "graph_kvmem",
+        "gru_attention",
+        "memn2n",
+        "patchtst",
+    } <= set(listed)
     assert "scores: additive, cosine, dot, general, scaled_dot" in listing.stdout
     bad = subprocess.run([str(exe), "frobnicate"], capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice" in bad.stderr

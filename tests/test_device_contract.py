@@ -98,6 +98,28 @@ def _reverse_corpus(folder: Path) -> Path:
     return folder
 
 
+def _recordings(folder: Path) -> Path:
+    """Tone "digits" in FSDD naming (2 speakers x 10 digits x 7 takes), 16-bit PCM written
+    with the standard library's ``wave``."""
+    import math
+    import struct
+    import wave
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for speaker in ("ann", "bob"):
+        for digit in range(10):
+            for take in range(7):
+                n = 800 + 40 * take
+                samples = [int(9000 * math.sin(2 * math.pi * (300 + 150 * digit) * i / 8000))
+                           for i in range(n)]  # fmt: skip
+                with wave.open(str(folder / f"{digit}_{speaker}_{take}.wav"), "wb") as out:
+                    out.setnchannels(1)
+                    out.setsampwidth(2)
+                    out.setframerate(8000)
+                    out.writeframes(struct.pack(f"<{n}h", *samples))
+    return folder
+
+
 def _cases(root: Path) -> dict[str, list[dict]]:
     """Tiny configs per registered model name (several variants where the forward differs)."""
     story = {"name": "babi_generated", "tasks": [1, 2], "n_train": 40, "n_test": 10,
@@ -113,7 +135,19 @@ def _cases(root: Path) -> dict[str, list[dict]]:
     countries = {"name": "countries", "subset": "S3",
                  "path": str(Path(__file__).parent / "fixtures" / "countries")}  # fmt: skip
     small = {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 16, "hidden": 16}
+    speech = {"name": "fsdd", "path": str(_recordings(root / "wav")), "val_fraction": 0.25,
+              "n_mels": 8}  # fmt: skip
     return {
+        "gru_attention": [
+            {"data": speech, "model": {"d_hidden": 8, "conv_channels": 8, "time_mask": 2}},
+            {
+                "data": {**speech, "augment_noise": "both"},
+                "model": {"rnn": "lstm", "conv_layers": 0},
+            },
+        ],
+        "speech_transformer": [
+            {"data": speech, "model": {"d_model": 16, "n_heads": 2, "n_layers": 1, "freq_mask": 2}},
+        ],
         "recall_attention": [
             {
                 "data": {"name": "associative_recall", "n_train": 32, "n_val": 8, "n_test": 8},
@@ -207,6 +241,9 @@ def test_every_registered_model_has_a_case(tmp_path):
 def test_one_training_step_makes_no_tensor_without_a_device(name, tmp_path):
     if name == "seq2seq":
         pytest.importorskip("sentencepiece")
+    if name in ("gru_attention", "speech_transformer"):
+        pytest.importorskip("soundfile")
+        pytest.importorskip("librosa")
     strays = []
     for case in _cases(tmp_path)[name]:
         raw = {"seed": 0, "data": case["data"], "model": {"name": name, **case["model"]},

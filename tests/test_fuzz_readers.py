@@ -263,3 +263,49 @@ def test_gzip_that_is_not_gzip(tmp_path_factory, data):
 
     path = _write(tmp_path_factory.mktemp("gz"), "texts.jsonl.gz", data)
     _check("gzip files", path, lambda: read_labelled_texts(path))
+
+
+def _wav_sample() -> bytes:
+    """A valid 50 ms mono 16-bit WAV at 8 kHz."""
+    import io
+
+    import numpy as np
+    import soundfile
+
+    buffer = io.BytesIO()
+    wave = (0.5 * np.sin(np.arange(400) / 3)).astype("float32")
+    soundfile.write(buffer, wave, 8000, subtype="PCM_16", format="WAV")
+    return buffer.getvalue()
+
+
+@st.composite
+def fuzzed_wav(draw) -> bytes:
+    """Bytes of a WAV file: the valid sample cut short, spliced, a header byte changed,
+    text, random bytes or nothing."""
+    import scipy.signal  # noqa: F401  (imported once here, not inside a timed case)
+
+    data = _wav_sample()
+    kind = draw(st.sampled_from(["bytes", "cut", "splice", "header", "text", "empty"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=300))
+    if kind == "cut":
+        return data[: draw(st.integers(0, len(data)))]
+    if kind == "splice":
+        at = draw(st.integers(0, len(data)))
+        return data[:at] + draw(st.binary(min_size=1, max_size=20)) + data[at:]
+    if kind == "header":  # a field of the 44-byte header (sizes, format, channels, rate)
+        at = draw(st.integers(0, 43))
+        return data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1 :]
+    if kind == "text":
+        return SAMPLES["text.csv"].encode("utf-8")
+    return b""
+
+
+@settings(FUZZ)
+@given(data=fuzzed_wav())
+def test_wav_files(tmp_path_factory, data):
+    pytest.importorskip("soundfile")
+    from amkit.data.audio import read_wav
+
+    path = _write(tmp_path_factory.mktemp("wav"), "1_fuzz_0.wav", data)
+    _check("WAV files", path, lambda: read_wav(path))

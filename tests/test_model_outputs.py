@@ -33,6 +33,8 @@ from amkit.models import (
     GraphKVMemConfig,
     GraphReasonerOutput,
     GraphRGCNConfig,
+    GRUAttentionConfig,
+    GRUAttentionOutput,
     IntegratedConfig,
     IntegratedOutput,
     KGEConfig,
@@ -49,6 +51,8 @@ from amkit.models import (
     SASRecConfig,
     SASRecOutput,
     Seq2SeqConfig,
+    SpeechTransformerConfig,
+    SpeechTransformerOutput,
     TextClassifierConfig,
     TextClassifierOutput,
     TranslationOutput,
@@ -89,6 +93,7 @@ FORECAST_INFO = DataInfo(
     task="forecasting", n_classes=2, n_channels=2, lookback=32, horizon=8, train_rows=100,
     train_series=torch.randn(100, 2, generator=torch.Generator().manual_seed(4)),
 )  # fmt: skip
+SPEECH_INFO = DataInfo(task="classification", n_classes=10, n_features=6)
 
 
 def _story() -> dict[str, torch.Tensor]:
@@ -124,6 +129,13 @@ def _translation() -> dict[str, torch.Tensor]:
 
 def _series() -> dict[str, torch.Tensor]:
     return {"x": torch.randn(B, 32, 2, generator=torch.Generator().manual_seed(5))}
+
+
+def _frames() -> dict[str, torch.Tensor]:
+    """Row 0 has 7 real frames, row 1 four (the rest padding)."""
+    features = torch.randn(B, 7, 6, generator=torch.Generator().manual_seed(4))
+    features[1, 4:] = 0
+    return {"features": features, "lengths": torch.tensor([7, 4])}
 
 
 @dataclass
@@ -192,6 +204,12 @@ CASES = [
          _series, ForecastOutput,  # the base: PatchTST/42's settings, 4 patches of 32 steps
          {"patches": (B * 2, 3, 4, 4, 4), "memory": (B, 3), "retrieved": (B, 3),
           "gate": (B, 8, 2)}),
+    Case("gru_attention", GRUAttentionConfig(d_hidden=4, conv_channels=4), SPEECH_INFO,
+         _frames, GRUAttentionOutput, {"frames": (B, 7)}),
+    Case("speech_transformer", SpeechTransformerConfig(d_model=8, n_heads=2, n_layers=2,
+                                                       conv_channels=4),
+         SPEECH_INFO, _frames, SpeechTransformerOutput, {"frames": (B, 7),
+                                                         "layers": (B, 2, 2, 7, 7)}),
 ]  # fmt: skip
 
 

@@ -38,7 +38,9 @@ def test_readme_is_a_landing_page_that_lists_every_extra():
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
     text = (ROOT / "README.md").read_text()
-    assert len(text.splitlines()) <= 125, "README.md is the landing page: move details to docs/"
+    start, end = text.index("<!-- results:start -->"), text.index("<!-- results:end -->")
+    written = text[:start] + text[end:]  # the results table is generated, one line per figure
+    assert len(written.splitlines()) <= 115, "README.md is the landing page: move details to docs/"
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     missing = [e for e in extras["optional-dependencies"] if f"| `{e}` |" not in text]
     assert not missing, f"extras missing from README.md's table: {missing}"

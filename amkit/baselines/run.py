@@ -170,6 +170,11 @@ def load_baseline_config(
     baseline section (``nbsvm``, ``encoder``, ``paragraph_vector`` or ``finetune``); every
     problem is reported at once."""
     raw = apply_overrides(load_yaml(path), overrides)
+    if "dtw" in raw:  # spoken digits: MFCC + DTW k-NN
+        from amkit.baselines.dtw import load_dtw_config
+
+        seed, data_config, settings = load_dtw_config(path, overrides)
+        return seed, "fsdd", data_config, "dtw", settings
     problems: list[str] = []
     known = ("seed", "data", *BASELINES)
     for key in raw:
@@ -214,8 +219,12 @@ def run_baseline(
     config: str | Path, out: str | Path, overrides: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Fit the baseline (NBSVM, encoder or paragraph vectors + logistic regression, or a
-    fine-tuned encoder) on the training part, score validation and test; returns the
-    metrics."""
+    fine-tuned encoder; on spoken digits MFCC + DTW k-NN) on the training part, score
+    validation and test; returns the metrics."""
+    if "dtw" in load_yaml(config):  # spoken digits: amkit.baselines.dtw
+        from amkit.baselines.dtw import run_dtw_baseline
+
+        return run_dtw_baseline(config, out, overrides)
     started = time.perf_counter()
     seed, name, data_config, kind, settings = load_baseline_config(config, overrides)
     out = Path(out)
@@ -263,7 +272,7 @@ def is_baseline_run(run_dir: str | Path) -> bool:
     """Whether ``run_dir`` was written by ``amkit baseline`` (its config has a baseline
     section)."""
     config = Path(run_dir) / "config.yaml"
-    return config.is_file() and any(kind in load_yaml(config) for kind in BASELINES)
+    return config.is_file() and any(kind in load_yaml(config) for kind in (*BASELINES, "dtw"))
 
 
 def load_baseline(run_dir: str | Path) -> Any:
@@ -291,6 +300,11 @@ def evaluate_baseline(
     """Score a baseline run's saved model on ``split`` of its data (read again) or on a new
     labelled file ``input`` (CSV, TSV or JSONL with the data's text and label columns)."""
     run_dir = Path(run_dir)
+    if "dtw" in load_yaml(run_dir / "config.yaml"):
+        raise UserError(
+            f"{run_dir} is an MFCC + DTW k-NN run: it keeps no model beside its training "
+            "clips; its scores of every split are in metrics.json"
+        )
     seed, name, data_config, _, _ = load_baseline_config(run_dir / "config.yaml")
     model = load_baseline(run_dir)
     if input is not None:

@@ -147,7 +147,7 @@ SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
     "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
     "user_names", "graph", "n_channels", "lookback", "horizon", "channel_names", "scaler_mean",
-    "scaler_std", "train_rows",
+    "scaler_std", "train_rows", "n_features",
 )  # fmt: skip
 
 
@@ -187,6 +187,7 @@ class DataInfo:
         scaler_std: per channel, the training rows' std the data was scaled with.
         train_rows: the training split's rows (forecasting).
         train_series: ``(T_train, C)`` the scaled training rows (forecasting; not saved).
+        n_features: F, the width of each input frame (speech: mel bands).
         item_knowledge: per-item knowledge built from the data's item files (ranking).
         tokenizer: the subword tokenizer (translation).
         references: split -> target sentences as in the data, for BLEU (translation).
@@ -221,6 +222,7 @@ class DataInfo:
     scaler_std: list[float] | None = None
     train_rows: int | None = None
     train_series: Tensor | None = None
+    n_features: int | None = None
     item_knowledge: Any = None
     tokenizer: Any = None
     references: dict[str, list[str]] | None = None

@@ -169,6 +169,17 @@ KNOWN_DATASETS: dict[str, KnownDataset] = {
             ),
         ),
         KnownDataset(
+            name="fsdd",
+            title="Free Spoken Digit Dataset: 3,000 recordings of spoken digits, 6 speakers, 8 kHz",
+            licence="CC BY-SA 4.0",
+            needs=(("recordings.tar.gz", "recordings"),),
+            file=("recordings.tar.gz", "recordings"),
+            manual=(
+                "clone or download the GitHub repository Jakobovski/free-spoken-digit-dataset "
+                "and put its recordings/ folder (or recordings.tar.gz, a tar of it) in {folder}"
+            ),
+        ),
+        KnownDataset(
             name="imdb",
             title="IMDB Large Movie Review Dataset v1.0 (Maas et al. 2011), 25k / 25k",
             licence="no licence stated; research use, cite Maas et al. 2011",

@@ -1,10 +1,11 @@
 """Explanations from a trained run: attention over a story's sentences per hop, over a
 text's tokens, a translation's alignment, a recommendation's reasons, a forecast's patches
-and retrieved windows -- as text, HTML and
+and retrieved windows, a graph answer's hops, a spoken digit's frames -- as text, HTML and
 PNG heat maps. Each is registered in :data:`EXPLAINERS` for a task or a model, which
 ``amkit explain`` looks a run up in."""
 
 from amkit.explain.alignment import AlignmentExplanation, explain_translation
+from amkit.explain.audio import SpeechExplanation, classify_wav, explain_clip, speech_features
 from amkit.explain.forecast import explain_forecast_run, save_forecast_plot
 from amkit.explain.graph import GraphAnswer, ask, explain_graph_run
 from amkit.explain.heatmap import save_heatmap
@@ -26,12 +27,15 @@ __all__ = [
     "AlignmentExplanation",
     "ExplainRequest",
     "GraphAnswer",
+    "SpeechExplanation",
     "Explainer",
     "StoryExplanation",
     "TextExplanation",
     "UserRecommendations",
     "ask",
     "explain_graph_run",
+    "classify_wav",
+    "explain_clip",
     "explain_recall_example",
     "explain_forecast_run",
     "explain_story",
@@ -43,4 +47,5 @@ __all__ = [
     "run_kind",
     "save_forecast_plot",
     "save_heatmap",
+    "speech_features",
 ]

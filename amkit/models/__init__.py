@@ -45,6 +45,14 @@ from amkit.models.rec_baselines import BPRMF, BPRConfig, Popularity, PopularityC
 from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
 from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
+from amkit.models.speech import (
+    GRUAttention,
+    GRUAttentionConfig,
+    GRUAttentionOutput,
+    SpeechTransformer,
+    SpeechTransformerConfig,
+    SpeechTransformerOutput,
+)
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
 from amkit.models.timeseries import (
     DLinear,
@@ -79,6 +87,9 @@ __all__ = [
     "EntNetOutput",
     "EntNetQA",
     "EpochEndHook",
+    "GRUAttention",
+    "GRUAttentionConfig",
+    "GRUAttentionOutput",
     "ExtraMetricsHook",
     "ForecastOutput",
     "IntegratedConfig",
@@ -106,6 +117,9 @@ __all__ = [
     "SASRecConfig",
     "SASRecOutput",
     "Seq2SeqConfig",
+    "SpeechTransformer",
+    "SpeechTransformerConfig",
+    "SpeechTransformerOutput",
     "TextClassifier",
     "TextClassifierConfig",
     "TextClassifierOutput",
