@@ -145,7 +145,7 @@ TASKS = ("classification", "story_qa", "translation", "ranking")
 SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
     "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
-    "user_names",
+    "user_names", "image_shape", "image_mean", "image_std",
 )  # fmt: skip
 
 
@@ -175,6 +175,9 @@ class DataInfo:
         item_counts: ``(n_items + 1,)`` training interactions per item (ranking).
         item_names: item id -> the id in the data file (ranking).
         user_names: user id -> the id in the data file (ranking).
+        image_shape: ``[C, H, W]`` of the input images (image classification).
+        image_mean: per-channel mean subtracted from pixels in [0, 1] (images).
+        image_std: per-channel standard deviation pixels are divided by (images).
         item_knowledge: per-item knowledge built from the data's item files (ranking).
         tokenizer: the subword tokenizer (translation).
         references: split -> target sentences as in the data, for BLEU (translation).
@@ -199,6 +202,9 @@ class DataInfo:
     item_counts: Tensor | None = None
     item_names: dict[int, str] | None = None
     user_names: dict[int, str] | None = None
+    image_shape: list[int] | None = None
+    image_mean: list[float] | None = None
+    image_std: list[float] | None = None
     item_knowledge: Any = None
     tokenizer: Any = None
     references: dict[str, list[str]] | None = None

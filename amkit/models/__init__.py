@@ -36,6 +36,13 @@ from amkit.models.recall import RecallAttention, RecallModelConfig, RecallOutput
 from amkit.models.seq2seq import RNNSeq2Seq, Seq2SeqConfig, TransformerSeq2Seq, TranslationOutput
 from amkit.models.seqrec import SASRec, SASRecConfig, SASRecOutput
 from amkit.models.text_classifier import TextClassifier, TextClassifierConfig, TextClassifierOutput
+from amkit.models.vision import (
+    ImageClassifierOutput,
+    ImageCNN,
+    ImageCNNConfig,
+    VisionTransformer,
+    VisionTransformerConfig,
+)
 
 __all__ = [
     "BPRMF",
@@ -51,6 +58,9 @@ __all__ = [
     "EntNetQA",
     "EpochEndHook",
     "ExtraMetricsHook",
+    "ImageCNN",
+    "ImageCNNConfig",
+    "ImageClassifierOutput",
     "IntegratedConfig",
     "IntegratedModel",
     "IntegratedOutput",
@@ -80,6 +90,8 @@ __all__ = [
     "UTConfig",
     "UTQAOutput",
     "UniversalTransformerQA",
+    "VisionTransformer",
+    "VisionTransformerConfig",
     "build_model",
     "not_attention",
     "register_model",
