@@ -13,10 +13,12 @@
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
+    amkit explain RUN_DIR --example 7 --query-pixel 14,10     (image runs; or --image FILE)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM or MiniLM + logreg)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
+    amkit classify RUN_DIR FILE                              (an image for image runs)
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
     amkit ls
     amkit bench attention|memory [--quick]
@@ -59,10 +61,12 @@ EXAMPLES = {
     "data": "amkit data where\namkit data download multi30k",
     "explain": "amkit explain runs/babi-1k --task 2 --example 7\n"
     'amkit explain runs/imdb --text "A superb, moving film."\n'
-    "amkit explain runs/ml1m --user 42",
+    "amkit explain runs/ml1m --user 42\n"
+    "amkit explain runs/fashion_mnist/cnn_sagan-seed0 --example 7 --query-pixel 14,10",
     "recommend": "amkit recommend runs/ml1m --user 42 --k 10",
     "translate": 'amkit translate runs/multi30k "a man rides a bike"\n'
     "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
+    "classify": "amkit classify runs/fashion_mnist/cnn_sagan-seed0 shirt.png --top 3",
     "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
     "amkit compress runs/imdb --method prune --amount 0.5 --out runs/imdb-pruned",
     "baseline": "amkit baseline imdb/nbsvm --out runs/imdb-nbsvm",
@@ -253,6 +257,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--text", default=None, help="text classifiers: the text to explain")
     explain.add_argument("--user", default=None, help="recommendation runs: the user to explain")
     explain.add_argument("--k", type=int, default=None, help="with --user: how many items")
+    explain.add_argument(
+        "--image", default=None, help="image runs: an image file to explain (else --example)"
+    )
+    explain.add_argument(
+        "--query-pixel",
+        default=None,
+        metavar="R,C",
+        help="image runs: the pixel whose attention is drawn (default: the centre)",
+    )
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     _add_cpu_device(explain)
@@ -278,6 +291,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the model runs (default auto: a CUDA GPU when present)",
     )
     tr.set_defaults(func=commands.cmd_translate)
+
+    classify = sub.add_parser(
+        "classify", help="classify one file (an image) with a trained run; prints the probabilities"
+    )
+    classify.add_argument("run_dir")
+    classify.add_argument(
+        "file",
+        help="an image (PNG, JPEG, ...): converted to grayscale and resized to the run's size",
+    )
+    classify.add_argument("--top", type=int, default=10, help="how many classes to list")
+    classify.add_argument(
+        "--device", default=None, help="where the model runs: cpu, auto, cuda:N (default: cpu)"
+    )
+    classify.set_defaults(func=commands.cmd_classify)
 
     comp = sub.add_parser("compress", help="quantize or prune a trained run into a new run")
     comp.add_argument("run_dir")

@@ -188,6 +188,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         example=args.example,
         split=args.split,
         overrides=args.set,
+        image=Path(args.image) if args.image else None,
+        query_pixel=args.query_pixel,
     )
     check_request(explainer, request, model)
     print(explainer.explain(request))
@@ -228,6 +230,16 @@ def cmd_translate(args: argparse.Namespace) -> int:
         print(f"{len(out)} translations -> {args.output}")
     else:
         print("\n".join(out))
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from amkit.experiments.classify import classify_file
+
+    result = classify_file(args.run_dir, args.file, device=args.device or "cpu")
+    print(f"{result.file}: {result.label} ({result.probabilities[result.label]:.3f})")
+    for name, p in list(result.probabilities.items())[: args.top]:
+        print(f"  {p:.4f}  {name}")
     return 0
 
 
