@@ -141,3 +141,33 @@ def test_run_loads_without_its_data(digits_run):
     with torch.no_grad():
         out = run.model(torch.zeros(1, 1, 8, 8), need_weights=True)
     assert out.positions.shape == (1, 16, 16)
+
+
+@pytest.mark.parametrize("features", ["pixels", "hog"])
+def test_svm_baselines_on_digits(tmp_path, capsys, features):
+    if features == "hog":
+        pytest.importorskip("skimage")
+    config = tmp_path / "svm.yaml"
+    config.write_text(
+        yaml.safe_dump({"seed": 0, "data": {"name": "digits"}, "image_svm": {"features": features}})
+    )
+    out = tmp_path / features
+    args = ["baseline", str(config), "--out", str(out), "--set", "image_svm.cell=2"]
+    assert main(args) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] > 0.85 and metrics["n_train"] == 1168
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["evaluate", str(out)]) == 2
+    assert "keeps no fitted model" in capsys.readouterr().err
+
+
+def test_svm_baseline_config_errors_are_collected(tmp_path):
+    from amkit.baselines.images import load_image_baseline_config
+    from amkit.config import ConfigError
+
+    config = tmp_path / "bad.yaml"
+    config.write_text(yaml.safe_dump({"data": {"name": "imdb"}, "image_svm": {"C": -1}, "x": 1}))
+    with pytest.raises(ConfigError) as info:
+        load_image_baseline_config(config)
+    message = str(info.value)
+    assert "not an image dataset" in message and "image_svm.C" in message and "x:" in message

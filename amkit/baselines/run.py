@@ -1,4 +1,5 @@
-"""Run a non-neural baseline on a text dataset, into a run directory like ``amkit train``'s.
+"""Run a non-neural baseline on a text dataset, into a run directory like ``amkit train``'s
+(image datasets: :mod:`amkit.baselines.images`, an SVM on pixels or HOG features).
 
     amkit baseline configs/imdb/nbsvm.yaml --out runs/imdb-nbsvm [--set seed=1]
 
@@ -214,7 +215,12 @@ def run_baseline(
 ) -> dict[str, Any]:
     """Fit the baseline (NBSVM, encoder or paragraph vectors + logistic regression, or a
     fine-tuned encoder) on the training part, score validation and test; returns the
-    metrics."""
+    metrics. A config with an ``image_svm`` section runs
+    :func:`amkit.baselines.images.run_image_baseline` instead."""
+    if "image_svm" in load_yaml(config):
+        from amkit.baselines.images import run_image_baseline
+
+        return run_image_baseline(config, out, overrides)
     started = time.perf_counter()
     seed, name, data_config, kind, settings = load_baseline_config(config, overrides)
     out = Path(out)
@@ -262,7 +268,7 @@ def is_baseline_run(run_dir: str | Path) -> bool:
     """Whether ``run_dir`` was written by ``amkit baseline`` (its config has a baseline
     section)."""
     config = Path(run_dir) / "config.yaml"
-    return config.is_file() and any(kind in load_yaml(config) for kind in BASELINES)
+    return config.is_file() and any(kind in load_yaml(config) for kind in (*BASELINES, "image_svm"))
 
 
 def load_baseline(run_dir: str | Path) -> Any:
@@ -290,6 +296,12 @@ def evaluate_baseline(
     """Score a baseline run's saved model on ``split`` of its data (read again) or on a new
     labelled file ``input`` (CSV, TSV or JSONL with the data's text and label columns)."""
     run_dir = Path(run_dir)
+    if "image_svm" in load_yaml(run_dir / "config.yaml"):
+        raise UserError(
+            f"{run_dir} is an image_svm baseline run: it keeps no fitted model (scikit-learn "
+            "saves SVMs by pickling, which amkit never loads); its val and test scores are in "
+            "metrics.json"
+        )
     seed, name, data_config, _, _ = load_baseline_config(run_dir / "config.yaml")
     model = load_baseline(run_dir)
     if input is not None:
