@@ -87,7 +87,7 @@ def test_console_script_version_and_ls():
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("amkit ")
     listing = subprocess.run([str(exe), "ls"], capture_output=True, text=True, check=True)
-    assert "models: bpr, dnc, entnet, integrated, knowledge_rec, memn2n, popularity" in (
+    assert "models: bpr, dnc, entnet, image_cnn, integrated, knowledge_rec, memn2n" in (
         listing.stdout
     )
     assert "scores: additive, cosine, dot, general, scaled_dot" in listing.stdout
