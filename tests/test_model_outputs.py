@@ -27,6 +27,8 @@ from amkit.models import (
     DNCOutput,
     EntNetConfig,
     EntNetOutput,
+    ImageClassifierOutput,
+    ImageCNNConfig,
     IntegratedConfig,
     IntegratedOutput,
     KnowledgeRecConfig,
@@ -46,6 +48,7 @@ from amkit.models import (
     UniversalTransformerQA,
     UTConfig,
     UTQAOutput,
+    VisionTransformerConfig,
     build_model,
 )
 
@@ -63,6 +66,7 @@ RANK_INFO = DataInfo(
     item_counts=torch.arange(13).float(),
 )  # fmt: skip
 TRANSLATION_INFO = DataInfo(task="translation", vocab_size=V, max_len=10, n_classes=V)
+IMAGE_INFO = DataInfo(task="classification", n_classes=3, image_shape=[1, 8, 8])
 
 
 def _story() -> dict[str, torch.Tensor]:
@@ -94,6 +98,10 @@ def _translation() -> dict[str, torch.Tensor]:
     tgt_in = torch.randint(4, V, (B, 5), generator=g)
     tgt_in[:, 0] = 2
     return {"src": src, "tgt_in": tgt_in}
+
+
+def _images() -> dict[str, torch.Tensor]:
+    return {"images": torch.randn(B, 1, 8, 8, generator=torch.Generator().manual_seed(4))}
 
 
 @dataclass
@@ -145,6 +153,10 @@ CASES = [
                                                    "blocks": (B, 1, 1, 6, 6)}),
     Case("popularity", PopularityConfig(), RANK_INFO, _ranking, ModelOutput, {}),
     Case("bpr", BPRConfig(d_model=8), RANK_INFO, _ranking, ModelOutput, {}),
+    Case("image_cnn", ImageCNNConfig(channels=[4, 8], attention="sagan"), IMAGE_INFO, _images,
+         ImageClassifierOutput, {"positions": (B, 16, 16)}),  # the 4x4 map of stage 2
+    Case("vit", VisionTransformerConfig(patch=4, d_model=8, n_heads=2, n_layers=2), IMAGE_INFO,
+         _images, ImageClassifierOutput, {"positions": (B, 2, 2, 4, 4)}),
 ]  # fmt: skip
 
 

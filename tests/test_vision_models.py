@@ -31,9 +31,14 @@ def _model(name: str, **options):
         ("image_cnn", {"channels": [8, 16], "attention": "nonlocal"}, (2, 16, 16)),
         (
             "image_cnn",
-            {"channels": [8, 16], "attention": "sagan", "attention_stage": 2},
-            (2, 16, 16),
-        ),
+            {"channels": [8, 16, 16], "attention": "sagan", "attention_stage": 3},
+            (2, 4, 4),
+        ),  # fmt: skip
+        (
+            "image_cnn",
+            {"channels": [8, 16], "attention": "nonlocal", "attention_stage": 1},
+            (2, 64, 64),
+        ),  # fmt: skip
         ("vit", {"patch": 2, "d_model": 16, "n_heads": 2, "n_layers": 2}, (2, 2, 2, 16, 16)),
     ],
 )
@@ -44,7 +49,7 @@ def test_image_models_return_typed_outputs_with_attention(name, options, weights
     assert isinstance(out, ImageClassifierOutput) and out.logits.shape == (2, 3)
     assert out.loss is not None and out.positions.shape == weights_shape
     torch.testing.assert_close(out.positions.sum(-1), torch.ones(weights_shape[:-1]))
-    h, w = out.feature_shape
+    h, w = model.position_grid(8, 8)
     assert h * w == weights_shape[-1]
     plain = model(images)
     assert plain.positions is None and plain.loss is None

@@ -119,9 +119,9 @@ def explain_image(
             f"{run_dir} has no attention over image positions (model.attention: none); "
             "train one with model.attention: sagan or nonlocal, or a vit run"
         )
-    h, w = out.feature_shape
-    grid = attention_grid(out.positions).float().cpu()  # (N, N)
     _, height, width = info.image_shape
+    h, w = model.position_grid(height, width)
+    grid = attention_grid(out.positions).float().cpu()  # (N, N)
     row, col = parse_pixel(query_pixel, height, width)
     query = row * h // height * w + col * w // width  # the feature cell under the pixel
     query_map = grid[query].reshape(h, w).numpy()

@@ -9,7 +9,7 @@ and ``attention: nonlocal`` a :class:`~amkit.attention.NonLocalBlock` (Wang et a
 after stage ``attention_stage`` (1-based; on 28x28 inputs stage 2 works at 14x14, N = 196
 positions). Both start as the identity, so the network with the block starts as the one
 without it. ``need_weights=True`` returns the block's ``(B, N, N)`` attention over the
-positions of that stage's feature map, with ``feature_shape`` ``(h, w)`` in the output.
+positions of that stage's feature map, an ``h x w`` grid given by :meth:`ImageCNN.position_grid`.
 
 Legend: B batch, C classes, H/W image height/width, N positions of the attended map.
 """
@@ -27,7 +27,7 @@ from amkit.attention.vision import NonLocalBlock, SelfAttention2d
 from amkit.config import option
 from amkit.data.base import DataInfo
 from amkit.errors import UserError
-from amkit.models.base import ModelOutput, not_attention, register_model
+from amkit.models.base import ModelOutput, register_model
 
 
 @dataclass
@@ -37,12 +37,11 @@ class ImageClassifierOutput(ModelOutput):
     Attributes:
         positions: ``(B, N, N)`` the CNN's self-attention block's weights over the positions
             of its feature map (row = query position ``r * w + c``), or for the vision
-            Transformer ``(B, L, H, N, N)`` every layer's heads over the N patches.
-        feature_shape: ``(h, w)`` of the grid the N positions lie on (``h * w = N``).
+            Transformer ``(B, L, H, N, N)`` every layer's heads over the N patches. The
+            positions lie on the ``h x w`` grid of the model's ``position_grid(H, W)``.
     """
 
     positions: Tensor | None = None
-    feature_shape: tuple[int, int] | None = not_attention()
 
 
 @dataclass
@@ -128,16 +127,20 @@ class ImageCNN(nn.Module):
     ) -> ImageClassifierOutput:
         """images ``(B, C_in, H, W)`` (normalised), targets ``(B,)``."""
         x = self.stem(images.contiguous(memory_format=torch.channels_last))
-        weights = shape = None
+        weights = None
         for i, stage in enumerate(self.stages, start=1):
             x = stage(x)
             if self.attention is not None and i == self.config.attention_stage:
                 x, weights = self.attention(x, need_weights=need_weights)
-                shape = (x.shape[2], x.shape[3])
         logits = self.head(self.drop(x.mean((2, 3))))  # (B, C)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
-        return ImageClassifierOutput(
-            logits, loss, positions=weights, feature_shape=shape if need_weights else None
-        )
+        return ImageClassifierOutput(logits, loss, positions=weights)
+
+    def position_grid(self, height: int, width: int) -> tuple[int, int]:
+        """``(h, w)``: the grid of the attended feature map for ``height x width`` images
+        (each stage after the first halves the size, rounding up)."""
+        for _ in range(self.config.attention_stage - 1):
+            height, width = (height + 1) // 2, (width + 1) // 2
+        return height, width

@@ -9,7 +9,7 @@ mean-pooled instead of read from a class token (every attention map is then over
 only), and there is no pre-training.
 
 ``need_weights=True`` returns every layer's attention ``(B, L, H, N, N)`` over the
-``N = (H / patch) * (W / patch)`` patches, and the patch grid ``(h, w)``.
+``N = (H / patch) * (W / patch)`` patches, on the grid of :meth:`position_grid`.
 
 Legend: B batch, L layers, H heads (in shapes of weights), N patches, D width, C classes.
 """
@@ -91,5 +91,8 @@ class VisionTransformer(nn.Module):
             logits,
             loss,
             positions=torch.stack(weights, 1) if weights else None,  # (B, L, H, N, N)
-            feature_shape=self.grid if need_weights else None,
         )
+
+    def position_grid(self, height: int, width: int) -> tuple[int, int]:
+        """``(h, w)``: the patch grid of ``height x width`` images."""
+        return height // self.config.patch, width // self.config.patch
