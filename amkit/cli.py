@@ -18,7 +18,9 @@
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
-    amkit classify RUN_DIR FILE                              (an image for image runs)
+    amkit classify RUN_DIR FILE                               (an image for image runs)
+    amkit train-gan CONFIG --out DIR                          (a self-attention GAN)
+    amkit generate RUN_DIR --n 64 --out grid.png              (samples of a GAN run)
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
     amkit ls
     amkit bench attention|memory [--quick]
@@ -67,6 +69,8 @@ EXAMPLES = {
     "translate": 'amkit translate runs/multi30k "a man rides a bike"\n'
     "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
     "classify": "amkit classify runs/fashion_mnist/cnn_sagan-seed0 shirt.png --top 3",
+    "train-gan": "amkit train-gan fashion_mnist/sagan --out runs/fashion_mnist/sagan-seed0",
+    "generate": "amkit generate runs/fashion_mnist/sagan-seed0 --n 64 --out grid.png",
     "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
     "amkit compress runs/imdb --method prune --amount 0.5 --out runs/imdb-pruned",
     "baseline": "amkit baseline imdb/nbsvm --out runs/imdb-nbsvm",
@@ -305,6 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default=None, help="where the model runs: cpu, auto, cuda:N (default: cpu)"
     )
     classify.set_defaults(func=commands.cmd_classify)
+
+    gan = sub.add_parser("train-gan", help="train a (self-attention) GAN on an image dataset")
+    gan.add_argument("config", help="YAML with seed, data, gan, train and score sections")
+    gan.add_argument("--out", required=True, help="run directory (rerun to resume)")
+    _add_overrides(gan, "overrides, e.g. gan.attention=false train.steps=100")
+    gan.set_defaults(func=commands.cmd_train_gan)
+
+    generate = sub.add_parser("generate", help="a PNG grid of samples of a GAN run")
+    generate.add_argument("run_dir")
+    generate.add_argument("--n", type=int, default=64, help="how many samples")
+    generate.add_argument("--seed", type=int, default=0, help="the latent draws' seed")
+    generate.add_argument("--out", required=True, help="the PNG to write")
+    generate.set_defaults(func=commands.cmd_generate)
 
     comp = sub.add_parser("compress", help="quantize or prune a trained run into a new run")
     comp.add_argument("run_dir")

@@ -243,6 +243,25 @@ def cmd_classify(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_gan(args: argparse.Namespace) -> int:
+    from amkit.experiments.gan import train_gan
+
+    metrics = train_gan(find_config(args.config), args.out, overrides=args.set)
+    line = f"{metrics['steps']} steps in {metrics['train_seconds']:.0f} s"
+    if "frechet_distance" in metrics:
+        line += f"; Frechet distance {metrics['frechet_distance']:.3f}"
+    print(f"{line}; run directory: {args.out}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from amkit.experiments.gan import generate_images, save_grid
+
+    images = generate_images(args.run_dir, args.n, args.seed)
+    print(f"{args.n} samples -> {save_grid(images, args.out)}")
+    return 0
+
+
 def cmd_compress(args: argparse.Namespace) -> int:
     from amkit.compress.run import compress_run
 

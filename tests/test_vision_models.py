@@ -176,3 +176,21 @@ def test_svm_baseline_config_errors_are_collected(tmp_path):
         load_image_baseline_config(config)
     message = str(info.value)
     assert "not an image dataset" in message and "image_svm.C" in message and "x:" in message
+
+
+def test_gan_is_scored_on_the_classifier_features(digits_run, tmp_path):
+    from amkit.experiments.gan import train_gan
+
+    config = tmp_path / "gan.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "data": {"name": "digits"},
+                "gan": {"latent": 8, "channels": 8, "attention": False},
+                "train": {"steps": 2, "batch_size": 16},
+                "score": {"classifier": str(digits_run), "n": 100},
+            }
+        )  # fmt: skip
+    )
+    metrics = train_gan(config, tmp_path / "gan")
+    assert np.isfinite(metrics["frechet_distance"]) and metrics["frechet_distance"] > 0

@@ -126,17 +126,26 @@ class ImageCNN(nn.Module):
         self, images: Tensor, targets: Tensor | None = None, need_weights: bool = False
     ) -> ImageClassifierOutput:
         """images ``(B, C_in, H, W)`` (normalised), targets ``(B,)``."""
+        pooled, weights = self._encode(images, need_weights)
+        logits = self.head(self.drop(pooled))  # (B, C)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
+        return ImageClassifierOutput(logits, loss, positions=weights)
+
+    def _encode(self, images: Tensor, need_weights: bool) -> tuple[Tensor, Tensor | None]:
         x = self.stem(images.contiguous(memory_format=torch.channels_last))
         weights = None
         for i, stage in enumerate(self.stages, start=1):
             x = stage(x)
             if self.attention is not None and i == self.config.attention_stage:
                 x, weights = self.attention(x, need_weights=need_weights)
-        logits = self.head(self.drop(x.mean((2, 3))))  # (B, C)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
-        return ImageClassifierOutput(logits, loss, positions=weights)
+        return x.mean((2, 3)), weights  # (B, channels[-1])
+
+    def features(self, images: Tensor) -> Tensor:
+        """``(B, D)`` the pooled features the classifier's last layer reads (D the last
+        stage's width): what the Fréchet distance of generated images is measured on."""
+        return self._encode(images, False)[0]
 
     def position_grid(self, height: int, width: int) -> tuple[int, int]:
         """``(h, w)``: the grid of the attended feature map for ``height x width`` images
