@@ -50,7 +50,7 @@ def test_image_models_return_typed_outputs_with_attention(name, options, weights
     assert out.loss is not None and out.positions.shape == weights_shape
     torch.testing.assert_close(out.positions.sum(-1), torch.ones(weights_shape[:-1]))
     h, w = model.position_grid(8, 8)
-    assert h * w == weights_shape[-1]
+    assert h * w == weights_shape[-2]
     plain = model(images)
     assert plain.positions is None and plain.loss is None
     torch.testing.assert_close(plain.logits, out.logits, atol=1e-5, rtol=1e-4)
@@ -83,8 +83,8 @@ def digits_run(tmp_path_factory):
     config = {
         "seed": 0,
         "data": {"name": "digits", "augment": True},
-        "model": {"name": "image_cnn", "channels": [8, 16], "attention": "sagan"},
-        "train": {"epochs": 1, "batch_size": 64, "progress": False, "device": "cpu"},
+        "model": {"name": "image_cnn", "channels": [4, 8], "attention": "sagan"},
+        "train": {"epochs": 1, "batch_size": 128, "progress": False, "device": "cpu"},
     }
     path = folder / "digits.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -194,3 +194,19 @@ def test_gan_is_scored_on_the_classifier_features(digits_run, tmp_path):
     )
     metrics = train_gan(config, tmp_path / "gan")
     assert np.isfinite(metrics["frechet_distance"]) and metrics["frechet_distance"] > 0
+
+
+@pytest.mark.slow
+def test_explain_a_subsampled_nonlocal_run(tmp_path, capsys):
+    config = {
+        "seed": 0,
+        "data": {"name": "digits"},
+        "model": {"name": "image_cnn", "channels": [4, 8], "attention": "nonlocal",
+                  "nonlocal_subsample": True},
+        "train": {"epochs": 1, "batch_size": 128, "progress": False, "device": "cpu"},
+    }  # fmt: skip
+    import amkit
+
+    amkit.run(config, run_dir=tmp_path / "run")
+    assert main(["explain", str(tmp_path / "run"), "--out", str(tmp_path)]) == 0
+    assert "over a 2x2 grid" in capsys.readouterr().out

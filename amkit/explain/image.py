@@ -43,7 +43,8 @@ class ImageExplanation:
         label: the predicted class.
         probabilities: class -> probability, most probable first.
         query_pixel: ``(row, column)`` of the query in image pixels.
-        query_map: ``(h, w)`` the query position's attention (sums to 1).
+        query_map: ``(h, w)`` the query position's attention over the key grid (sums to 1;
+            a non-local block with subsampling has a key grid half as fine).
         pooled_map: ``(h, w)`` attention averaged over all query positions (sums to 1).
         png: the figure written.
     """
@@ -124,8 +125,9 @@ def explain_image(
     grid = attention_grid(out.positions).float().cpu()  # (N, N)
     row, col = parse_pixel(query_pixel, height, width)
     query = row * h // height * w + col * w // width  # the feature cell under the pixel
-    query_map = grid[query].reshape(h, w).numpy()
-    pooled_map = grid.mean(0).reshape(h, w).numpy()
+    keys = (h, w) if grid.shape[1] == h * w else ((h + 1) // 2, (w + 1) // 2)  # pooled keys
+    query_map = grid[query].reshape(keys).numpy()
+    pooled_map = grid.mean(0).reshape(keys).numpy()
     probabilities = torch.softmax(out.logits.float(), -1)[0]
     names = info.label_names or [str(i) for i in range(len(probabilities))]
     order = probabilities.argsort(descending=True).tolist()
@@ -168,7 +170,7 @@ def explain_image_run(request: ExplainRequest) -> str:
         tuple(request.overrides),
     )
     top = list(result.probabilities.items())[:3]
-    h, w = result.query_map.shape
+    h, w = result.query_map.shape  # the key grid
     peak = np.unravel_index(result.query_map.argmax(), result.query_map.shape)
     return (
         f"predicted: {result.label} (" + ", ".join(f"{k} {p:.3f}" for k, p in top) + ")\n"

@@ -9,7 +9,9 @@ and ``attention: nonlocal`` a :class:`~amkit.attention.NonLocalBlock` (Wang et a
 after stage ``attention_stage`` (1-based; on 28x28 inputs stage 2 works at 14x14, N = 196
 positions). Both start as the identity, so the network with the block starts as the one
 without it. ``need_weights=True`` returns the block's ``(B, N, N)`` attention over the
-positions of that stage's feature map, an ``h x w`` grid given by :meth:`ImageCNN.position_grid`.
+positions of that stage's feature map, an ``h x w`` grid given by
+:meth:`ImageCNN.position_grid`; with ``nonlocal_subsample`` the non-local block's keys are
+the max-pooled ``ceil(h/2) x ceil(w/2)`` positions, so its weights are ``(B, N, N')``.
 
 Legend: B batch, C classes, H/W image height/width, N positions of the attended map.
 """
@@ -52,6 +54,8 @@ class ImageCNNConfig:
     blocks: int = option(1, ge=1)  # residual blocks per stage
     attention: Literal["none", "sagan", "nonlocal"] = "none"
     attention_stage: int = option(2, ge=1)  # the block goes after this stage (1-based)
+    # the non-local block's keys and values max-pooled by 2 (the paper's cheaper variant)
+    nonlocal_subsample: bool = False
     dropout: float = option(0.1, ge=0, lt=1)  # before the classifier
     label_smoothing: float = option(0.0, ge=0, lt=1)  # of the training loss
 
@@ -116,7 +120,7 @@ class ImageCNN(nn.Module):
         if config.attention == "sagan":
             self.attention = SelfAttention2d(width)
         elif config.attention == "nonlocal":
-            self.attention = NonLocalBlock(width)
+            self.attention = NonLocalBlock(width, subsample=config.nonlocal_subsample)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(c_in, info.n_classes)
         # channels-last convolutions: about 20 % faster on a 2-core CPU (oneDNN), same results
