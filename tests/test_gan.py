@@ -90,7 +90,10 @@ def test_train_gan_resume_and_generate(tmp_path, capsys):
     assert "another config" in capsys.readouterr().err
     grid = tmp_path / "grid.png"
     assert main(["generate", str(out), "--n", "6", "--out", str(grid)]) == 0
-    assert grid.stat().st_size > 500
+    from PIL import Image
+
+    with Image.open(grid) as image:  # 3 columns x 2 rows of 8x8 samples, 2-pixel gaps
+        assert image.size == (3 * 10 + 2, 2 * 10 + 2) and image.mode == "L"
     from amkit.experiments.gan import generate_images
 
     samples = generate_images(out, 4, seed=1)

@@ -39,7 +39,7 @@ from torch import Tensor
 from amkit.config import ConfigError, apply_overrides, build_section, load_yaml, option, to_dict
 from amkit.data.base import DATASETS
 from amkit.errors import UserError
-from amkit.io import atomic_save_figure, atomic_write_json, atomic_write_text
+from amkit.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from amkit.models.vision.gan import Discriminator, GANConfig, Generator, hinge_losses
 from amkit.train.checkpoint import load_model, save_model
 from amkit.train.frechet import feature_statistics, frechet_distance
@@ -193,19 +193,24 @@ def generate_images(run_dir: str | Path, n: int, seed: int = 0) -> Tensor:
 
 
 def save_grid(images: Tensor, path: str | Path, columns: int | None = None) -> Path:
-    """Save ``images`` ``(N, 1, H, W)`` in [0, 1] as one PNG grid (atomic)."""
-    from amkit.explain.heatmap import plt  # noqa: PLC0415  (matplotlib, Agg)
+    """Save ``images`` ``(N, 1, H, W)`` in [0, 1] as one grayscale PNG grid, 2-pixel gaps
+    (atomic)."""
+    import io
 
-    n = len(images)
+    from PIL import Image
+
+    n, _, height, width = images.shape
     columns = columns or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * 0.8, rows * 0.8), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        if i < n:
-            ax.imshow(images[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
-        ax.set_axis_off()
-    fig.subplots_adjust(0, 0, 1, 1, 0.05, 0.05)
-    return atomic_save_figure(fig, path)
+    canvas = np.zeros((rows * (height + 2) + 2, columns * (width + 2) + 2), np.uint8)
+    pixels = (images[:, 0].clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    for i in range(n):
+        top, left = 2 + (i // columns) * (height + 2), 2 + (i % columns) * (width + 2)
+        canvas[top : top + height, left : left + width] = pixels[i]
+    buffer = io.BytesIO()
+    Image.fromarray(canvas, "L").save(buffer, format="PNG")
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)
 
 
 @torch.no_grad()
