@@ -210,3 +210,10 @@ def test_explain_a_subsampled_nonlocal_run(tmp_path, capsys):
     amkit.run(config, run_dir=tmp_path / "run")
     assert main(["explain", str(tmp_path / "run"), "--out", str(tmp_path)]) == 0
     assert "over a 2x2 grid" in capsys.readouterr().out
+
+
+def test_runs_without_images_classify_no_files():
+    from amkit.experiments.classify import FILE_READERS, input_kind
+
+    assert input_kind(DataInfo("classification", 2, vocab=["<pad>"], vocab_size=1)) is None
+    assert input_kind(INFO) == "image" and "image" in FILE_READERS
