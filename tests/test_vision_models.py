@@ -197,19 +197,26 @@ def test_gan_is_scored_on_the_classifier_features(digits_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_explain_a_subsampled_nonlocal_run(tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("model", "grid"),
+    [
+        ({"name": "image_cnn", "channels": [4, 8], "attention": "nonlocal",
+          "nonlocal_subsample": True}, "2x2"),  # 16 queries over 4 pooled keys
+        ({"name": "vit", "patch": 2, "d_model": 8, "n_heads": 2, "n_layers": 1}, "4x4"),
+    ],
+)  # fmt: skip
+def test_explain_nonlocal_and_vit_runs(tmp_path, capsys, model, grid):
+    import amkit
+
     config = {
         "seed": 0,
         "data": {"name": "digits"},
-        "model": {"name": "image_cnn", "channels": [4, 8], "attention": "nonlocal",
-                  "nonlocal_subsample": True},
+        "model": model,
         "train": {"epochs": 1, "batch_size": 128, "progress": False, "device": "cpu"},
-    }  # fmt: skip
-    import amkit
-
+    }
     amkit.run(config, run_dir=tmp_path / "run")
     assert main(["explain", str(tmp_path / "run"), "--out", str(tmp_path)]) == 0
-    assert "over a 2x2 grid" in capsys.readouterr().out
+    assert f"over a {grid} grid" in capsys.readouterr().out
 
 
 def test_runs_without_images_classify_no_files():
