@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 # machines the copy is ../shared/data. A value already in the environment wins.
 export AMKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup setup-wordnet setup-chromium demo test test-all check-wheel bench lint format docs clean
+.PHONY: setup setup-wordnet setup-chromium setup-fashion-mnist demo test test-all check-wheel bench lint format docs clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,14 @@ setup-chromium:
 	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends chromium || \
 	  ( $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -q && \
 	    $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends chromium )
+
+# Fashion-MNIST's IDX files for the fashion_mnist dataset (Debian package dataset-fashion-mnist,
+# /usr/share/datasets/fashion-mnist).
+setup-fashion-mnist:
+	test -f /usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz || \
+	  $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends dataset-fashion-mnist || \
+	  ( $$(test "$$(id -u)" = 0 || echo sudo) apt-get update -q && \
+	    $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -q --no-install-recommends dataset-fashion-mnist )
 
 demo: $(STAMP)
 	$(BIN)/amkit demo

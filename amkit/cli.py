@@ -14,12 +14,16 @@
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
+    amkit explain RUN_DIR --example 7 --query-pixel 14,10     (image runs; or --image FILE)
     amkit baseline CONFIG --out DIR [--set key=value ...]     (NBSVM or MiniLM + logreg)
     amkit recommend RUN_DIR --user 42 [--k 10]                (recommendation runs)
     amkit ask RUN_DIR "Which region is Palau in?" [--k 5]     (knowledge-graph runs)
     amkit forecast RUN_DIR --input FILE.csv --out FILE.csv [--horizon H] [--plot FILE.png]
     amkit translate RUN_DIR "a man rides a bike" [--beam 4]
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
+    amkit classify RUN_DIR FILE                               (an image for image runs)
+    amkit train-gan CONFIG --out DIR                          (a self-attention GAN)
+    amkit generate RUN_DIR --n 64 --out grid.png              (samples of a GAN run)
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
     amkit serve [RUN_DIR | RUNS_FOLDER ...] [--port 8000] [--host 127.0.0.1]
     amkit ls
@@ -66,7 +70,8 @@ EXAMPLES = {
     "amkit data synth-digits runs/synth-test --n-per-digit 10 --voices test --seed 1",
     "explain": "amkit explain runs/babi-1k --task 2 --example 7\n"
     'amkit explain runs/imdb --text "A superb, moving film."\n'
-    "amkit explain runs/ml1m --user 42",
+    "amkit explain runs/ml1m --user 42\n"
+    "amkit explain runs/fashion_mnist/cnn_sagan-seed0 --example 7 --query-pixel 14,10",
     "recommend": "amkit recommend runs/ml1m --user 42 --k 10",
     "ask": 'amkit ask runs/countries-kvmem "Which region is Palau located in?"',
     "forecast": "amkit forecast runs/ett/patchtst-96 --input recent.csv --out next.csv "
@@ -74,6 +79,9 @@ EXAMPLES = {
     "--out next.csv",
     "translate": 'amkit translate runs/multi30k "a man rides a bike"\n'
     "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
+    "classify": "amkit classify runs/fashion_mnist/cnn_sagan-seed0 shirt.png --top 3",
+    "train-gan": "amkit train-gan fashion_mnist/sagan --out runs/fashion_mnist/sagan-seed0",
+    "generate": "amkit generate runs/fashion_mnist/sagan-seed0 --n 64 --out grid.png",
     "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
     "amkit compress runs/imdb --method prune --amount 0.5 --out runs/imdb-pruned",
     "baseline": "amkit baseline imdb/nbsvm --out runs/imdb-nbsvm",
@@ -277,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--text", default=None, help="text classifiers: the text to explain")
     explain.add_argument("--user", default=None, help="recommendation runs: the user to explain")
     explain.add_argument("--k", type=int, default=None, help="with --user: how many items")
+    explain.add_argument(
+        "--image", default=None, help="image runs: an image file to explain (else --example)"
+    )
+    explain.add_argument(
+        "--query-pixel",
+        default=None,
+        metavar="R,C",
+        help="image runs: the pixel whose attention is drawn (default: the centre)",
+    )
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
     _add_cpu_device(explain)
@@ -322,6 +339,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the model runs (default auto: a CUDA GPU when present)",
     )
     tr.set_defaults(func=commands.cmd_translate)
+
+    classify = sub.add_parser(
+        "classify", help="classify one file (an image) with a trained run; prints the probabilities"
+    )
+    classify.add_argument("run_dir")
+    classify.add_argument(
+        "file",
+        help="an image (PNG, JPEG, ...): converted to grayscale and resized to the run's size",
+    )
+    classify.add_argument("--top", type=int, default=10, help="how many classes to list")
+    classify.add_argument(
+        "--device", default=None, help="where the model runs: cpu, auto, cuda:N (default: cpu)"
+    )
+    classify.set_defaults(func=commands.cmd_classify)
+
+    gan = sub.add_parser("train-gan", help="train a (self-attention) GAN on an image dataset")
+    gan.add_argument("config", help="YAML with seed, data, gan, train and score sections")
+    gan.add_argument("--out", required=True, help="run directory (rerun to resume)")
+    _add_overrides(gan, "overrides, e.g. gan.attention=false train.steps=100")
+    gan.set_defaults(func=commands.cmd_train_gan)
+
+    generate = sub.add_parser("generate", help="a PNG grid of samples of a GAN run")
+    generate.add_argument("run_dir")
+    generate.add_argument("--n", type=int, default=64, help="how many samples")
+    generate.add_argument("--seed", type=int, default=0, help="the latent draws' seed")
+    generate.add_argument("--out", required=True, help="the PNG to write")
+    generate.set_defaults(func=commands.cmd_generate)
 
     comp = sub.add_parser("compress", help="quantize or prune a trained run into a new run")
     comp.add_argument("run_dir")

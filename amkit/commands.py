@@ -197,6 +197,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
         example=args.example,
         split=args.split,
         overrides=args.set,
+        image=Path(args.image) if args.image else None,
+        query_pixel=args.query_pixel,
     )
     check_request(explainer, request, model)
     print(explainer.explain(request))
@@ -260,6 +262,35 @@ def cmd_translate(args: argparse.Namespace) -> int:
         print(f"{len(out)} translations -> {args.output}")
     else:
         print("\n".join(out))
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from amkit.experiments.classify import classify_file
+
+    result = classify_file(args.run_dir, args.file, device=args.device or "cpu")
+    print(f"{result.file}: {result.label} ({result.probabilities[result.label]:.3f})")
+    for name, p in list(result.probabilities.items())[: args.top]:
+        print(f"  {p:.4f}  {name}")
+    return 0
+
+
+def cmd_train_gan(args: argparse.Namespace) -> int:
+    from amkit.experiments.gan import train_gan
+
+    metrics = train_gan(find_config(args.config), args.out, overrides=args.set)
+    line = f"{metrics['steps']} steps in {metrics['train_seconds']:.0f} s"
+    if "frechet_distance" in metrics:
+        line += f"; Frechet distance {metrics['frechet_distance']:.3f}"
+    print(f"{line}; run directory: {args.out}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from amkit.experiments.gan import generate_images, save_grid
+
+    images = generate_images(args.run_dir, args.n, args.seed)
+    print(f"{args.n} samples -> {save_grid(images, args.out)}")
     return 0
 
 

@@ -97,6 +97,7 @@ def test_console_script_version_and_ls():
         "dnc",
         "graph_kvmem",
         "gru_attention",
+        "image_cnn",
         "memn2n",
         "patchtst",
     } <= set(listed)

@@ -116,7 +116,15 @@ SHIPPED = sorted(SHIPPED_ROOT.rglob("*.yaml"))  # amkit/configs, shipped in the 
 def test_every_shipped_config_is_valid_and_says_how_to_run(path):
     first = path.read_text().splitlines()[0]
     assert first.startswith("# Run: amkit "), f"{path} must start with its run command"
-    if first.startswith("# Run: amkit baseline"):
+    if first.startswith("# Run: amkit train-gan"):
+        from amkit.experiments.gan import load_gan_config
+
+        load_gan_config(path)
+    elif first.startswith("# Run: amkit baseline") and "image_svm:" in path.read_text():
+        from amkit.baselines.images import load_image_baseline_config
+
+        load_image_baseline_config(path)
+    elif first.startswith("# Run: amkit baseline"):
         from amkit.baselines.run import load_baseline_config
 
         load_baseline_config(path)

@@ -35,6 +35,8 @@ from amkit.models import (
     GraphRGCNConfig,
     GRUAttentionConfig,
     GRUAttentionOutput,
+    ImageClassifierOutput,
+    ImageCNNConfig,
     IntegratedConfig,
     IntegratedOutput,
     KGEConfig,
@@ -59,6 +61,7 @@ from amkit.models import (
     UniversalTransformerQA,
     UTConfig,
     UTQAOutput,
+    VisionTransformerConfig,
     build_model,
 )
 from amkit.models.timeseries import LastValueConfig, SeasonalNaiveConfig
@@ -94,6 +97,7 @@ FORECAST_INFO = DataInfo(
     train_series=torch.randn(100, 2, generator=torch.Generator().manual_seed(4)),
 )  # fmt: skip
 SPEECH_INFO = DataInfo(task="classification", n_classes=10, n_features=6)
+IMAGE_INFO = DataInfo(task="classification", n_classes=3, image_shape=[1, 8, 8])
 
 
 def _story() -> dict[str, torch.Tensor]:
@@ -136,6 +140,10 @@ def _frames() -> dict[str, torch.Tensor]:
     features = torch.randn(B, 7, 6, generator=torch.Generator().manual_seed(4))
     features[1, 4:] = 0
     return {"features": features, "lengths": torch.tensor([7, 4])}
+
+
+def _images() -> dict[str, torch.Tensor]:
+    return {"images": torch.randn(B, 1, 8, 8, generator=torch.Generator().manual_seed(4))}
 
 
 @dataclass
@@ -210,6 +218,10 @@ CASES = [
                                                        conv_channels=4),
          SPEECH_INFO, _frames, SpeechTransformerOutput, {"frames": (B, 7),
                                                          "layers": (B, 2, 2, 7, 7)}),
+    Case("image_cnn", ImageCNNConfig(channels=[4, 8], attention="sagan"), IMAGE_INFO, _images,
+         ImageClassifierOutput, {"positions": (B, 16, 16)}),  # the 4x4 map of stage 2
+    Case("vit", VisionTransformerConfig(patch=4, d_model=8, n_heads=2, n_layers=2), IMAGE_INFO,
+         _images, ImageClassifierOutput, {"positions": (B, 2, 2, 4, 4)}),
 ]  # fmt: skip
 
 

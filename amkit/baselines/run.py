@@ -1,4 +1,5 @@
-"""Run a non-neural baseline on a text dataset, into a run directory like ``amkit train``'s.
+"""Run a non-neural baseline on a text dataset, into a run directory like ``amkit train``'s
+(image datasets: :mod:`amkit.baselines.images`, an SVM on pixels or HOG features).
 
     amkit baseline configs/imdb/nbsvm.yaml --out runs/imdb-nbsvm [--set seed=1]
 
@@ -22,6 +23,7 @@ macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for
 
 from __future__ import annotations
 
+import importlib
 import json
 import time
 from collections.abc import Iterable
@@ -215,16 +217,32 @@ def _out_of_fold(texts, targets, fit_idx, kind: str, settings, seed: int) -> tor
     return torch.from_numpy(out)
 
 
+# baselines of other data than texts: config section -> (module, function, what a run is)
+OTHER_BASELINES = {
+    "dtw": ("amkit.baselines.dtw", "run_dtw_baseline",
+            "an MFCC + DTW k-NN run: it keeps no model beside its training clips"),
+    "image_svm": ("amkit.baselines.images", "run_image_baseline",
+                  "an image_svm baseline run: it keeps no fitted model (scikit-learn saves "
+                  "SVMs by pickling, which amkit never loads)"),
+}  # fmt: skip
+
+
+def other_baseline(config: dict[str, Any]) -> str | None:
+    """The :data:`OTHER_BASELINES` section a baseline config has, or None (a text baseline)."""
+    return next((kind for kind in OTHER_BASELINES if kind in config), None)
+
+
 def run_baseline(
     config: str | Path, out: str | Path, overrides: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Fit the baseline (NBSVM, encoder or paragraph vectors + logistic regression, or a
-    fine-tuned encoder; on spoken digits MFCC + DTW k-NN) on the training part, score
-    validation and test; returns the metrics."""
-    if "dtw" in load_yaml(config):  # spoken digits: amkit.baselines.dtw
-        from amkit.baselines.dtw import run_dtw_baseline
-
-        return run_dtw_baseline(config, out, overrides)
+    fine-tuned encoder) on the training part, score validation and test; returns the
+    metrics. A config with a ``dtw`` section (spoken digits: MFCC + DTW k-NN) or an
+    ``image_svm`` section (SVM on pixels or HOG) runs its own baseline (:data:`OTHER_BASELINES`)."""
+    kind = other_baseline(load_yaml(config))
+    if kind is not None:
+        module, function, _ = OTHER_BASELINES[kind]
+        return getattr(importlib.import_module(module), function)(config, out, overrides)
     started = time.perf_counter()
     seed, name, data_config, kind, settings = load_baseline_config(config, overrides)
     out = Path(out)
@@ -272,7 +290,9 @@ def is_baseline_run(run_dir: str | Path) -> bool:
     """Whether ``run_dir`` was written by ``amkit baseline`` (its config has a baseline
     section)."""
     config = Path(run_dir) / "config.yaml"
-    return config.is_file() and any(kind in load_yaml(config) for kind in (*BASELINES, "dtw"))
+    return config.is_file() and any(
+        kind in load_yaml(config) for kind in (*BASELINES, *OTHER_BASELINES)
+    )
 
 
 def load_baseline(run_dir: str | Path) -> Any:
@@ -300,10 +320,11 @@ def evaluate_baseline(
     """Score a baseline run's saved model on ``split`` of its data (read again) or on a new
     labelled file ``input`` (CSV, TSV or JSONL with the data's text and label columns)."""
     run_dir = Path(run_dir)
-    if "dtw" in load_yaml(run_dir / "config.yaml"):
+    kind = other_baseline(load_yaml(run_dir / "config.yaml"))
+    if kind is not None:
         raise UserError(
-            f"{run_dir} is an MFCC + DTW k-NN run: it keeps no model beside its training "
-            "clips; its scores of every split are in metrics.json"
+            f"{run_dir} is {OTHER_BASELINES[kind][2]}; its scores of every split are in "
+            "metrics.json"
         )
     seed, name, data_config, _, _ = load_baseline_config(run_dir / "config.yaml")
     model = load_baseline(run_dir)

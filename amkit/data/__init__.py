@@ -5,6 +5,7 @@ from amkit.data import countries as countries  # registers countries
 from amkit.data import forecasting as forecasting  # registers timeseries
 from amkit.data import fsdd as fsdd  # registers fsdd
 from amkit.data import house as house  # registers house_stories
+from amkit.data import images as images  # registers fashion_mnist, digits
 from amkit.data import imdb as imdb  # registers imdb
 from amkit.data import recall as recall  # registers associative_recall
 from amkit.data import recsys as recsys  # registers sequences

@@ -147,7 +147,7 @@ SAVED_INFO_FIELDS = (
     "task", "n_classes", "vocab", "vocab_size", "max_len", "label_names", "memory_size",
     "sentence_len", "query_len", "answer_ids", "n_items", "n_users", "item_names",
     "user_names", "graph", "n_channels", "lookback", "horizon", "channel_names", "scaler_mean",
-    "scaler_std", "train_rows", "n_features",
+    "scaler_std", "train_rows", "n_features", "image_shape", "image_mean", "image_std",
 )  # fmt: skip
 
 
@@ -188,6 +188,9 @@ class DataInfo:
         train_rows: the training split's rows (forecasting).
         train_series: ``(T_train, C)`` the scaled training rows (forecasting; not saved).
         n_features: F, the width of each input frame (speech: mel bands).
+        image_shape: ``[C, H, W]`` of the input images (image classification).
+        image_mean: per-channel mean subtracted from pixels in [0, 1] (images).
+        image_std: per-channel standard deviation pixels are divided by (images).
         item_knowledge: per-item knowledge built from the data's item files (ranking).
         tokenizer: the subword tokenizer (translation).
         references: split -> target sentences as in the data, for BLEU (translation).
@@ -223,6 +226,9 @@ class DataInfo:
     train_rows: int | None = None
     train_series: Tensor | None = None
     n_features: int | None = None
+    image_shape: list[int] | None = None
+    image_mean: list[float] | None = None
+    image_std: list[float] | None = None
     item_knowledge: Any = None
     tokenizer: Any = None
     references: dict[str, list[str]] | None = None

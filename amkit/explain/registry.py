@@ -60,6 +60,9 @@ class ExplainRequest:
         example: the example's index in the split (0-based).
         split: the split the example comes from.
         overrides: dotted config overrides for rebuilding the run's data.
+        image: an image file to explain instead of an example (image classifiers).
+        query_pixel: ``"R,C"``, the image position whose attention is drawn (image
+            classifiers; default: the centre).
     """
 
     run_dir: Path
@@ -71,6 +74,8 @@ class ExplainRequest:
     example: int = 0
     split: str = "test"
     overrides: Sequence[str] = ()
+    image: Path | None = None
+    query_pixel: str | None = None
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,13 @@ from amkit.models.timeseries import (
     PatchTST,
     PatchTSTConfig,
 )
+from amkit.models.vision import (
+    ImageClassifierOutput,
+    ImageCNN,
+    ImageCNNConfig,
+    VisionTransformer,
+    VisionTransformerConfig,
+)
 
 __all__ = [
     "ComplExScorer",
@@ -92,6 +99,9 @@ __all__ = [
     "GRUAttentionOutput",
     "ExtraMetricsHook",
     "ForecastOutput",
+    "ImageCNN",
+    "ImageCNNConfig",
+    "ImageClassifierOutput",
     "IntegratedConfig",
     "IntegratedModel",
     "IntegratedOutput",
@@ -128,6 +138,8 @@ __all__ = [
     "UTConfig",
     "UTQAOutput",
     "UniversalTransformerQA",
+    "VisionTransformer",
+    "VisionTransformerConfig",
     "build_model",
     "not_attention",
     "register_model",
