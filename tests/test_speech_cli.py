@@ -66,6 +66,14 @@ def test_train_evaluate_explain_classify(tmp_path, recordings, model, capsys):
     assert len(probabilities) == 10 and abs(sum(probabilities.values()) - 1) < 1e-5
     run = amkit.load(moved)
     assert run.info.n_features == 16
+    assert main(["classify", str(moved), str(recordings / "4_cy_2.wav"), "--top", "3"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    best = max(probabilities, key=probabilities.get)
+    assert printed[0].startswith("4_cy_2.wav") or printed[0].startswith(str(recordings))
+    assert f": {best} ({probabilities[best]:.3f})" in printed[0] and len(printed) == 4
+    (tmp_path / "not.wav").write_text("not audio")
+    assert main(["classify", str(moved), str(tmp_path / "not.wav")]) == 2
+    assert "not.wav" in capsys.readouterr().err
 
 
 def test_a_bad_recording_stops_training_with_its_name(tmp_path, recordings, capsys):

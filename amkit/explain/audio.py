@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from amkit.data.audio import read_wav
 from amkit.data.fsdd import clip_features
 from amkit.errors import UserError
+from amkit.experiments.classify import classify_file
 from amkit.experiments.loading import LoadedRun, load
 from amkit.experiments.run import load_run
 from amkit.explain.heatmap import plt
@@ -69,19 +69,13 @@ def speech_features(run: LoadedRun, wave: np.ndarray) -> tuple[torch.Tensor, tor
     return clip_features([wave], run.config.data.config)
 
 
-@torch.no_grad()
 def classify_wav(run: LoadedRun | str | Path, path: str | Path) -> dict[str, float]:
     """Class name -> probability for the WAV file ``path`` under a speech run (a run
-    directory or a :func:`amkit.load` result); the most likely class first."""
+    directory or a :func:`amkit.load` result); the most likely class first. The same as
+    ``amkit classify RUN FILE.wav`` (:func:`amkit.experiments.classify.classify_file`)."""
     run = run if isinstance(run, LoadedRun) else load(run)
     _speech_run(run)
-    wave = read_wav(path, run.config.data.config.sample_rate)
-    features, lengths = speech_features(run, wave)
-    device = next(run.model.parameters()).device
-    logits = run.model(features=features.to(device), lengths=lengths.to(device)).logits
-    probabilities = torch.softmax(logits.float(), -1)[0].cpu().tolist()
-    names = run.info.label_names or [str(i) for i in range(len(probabilities))]
-    return dict(sorted(zip(names, probabilities, strict=True), key=lambda kv: -kv[1]))
+    return classify_file(run, path).probabilities
 
 
 @torch.no_grad()

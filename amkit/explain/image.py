@@ -103,7 +103,7 @@ def explain_image(
     if image is not None:
         run = load(run_dir)
         model, info = run.model, run.info
-        pixels = image_inputs(Path(image), info)["images"]  # (1, 1, H, W)
+        pixels = image_inputs(Path(image), run)["images"]  # (1, 1, H, W)
         source = str(image)
     else:
         from amkit.experiments.run import load_run
