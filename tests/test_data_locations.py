@@ -90,7 +90,7 @@ def test_shipped_configs_name_the_dataset_not_a_path():
     for path in CONFIGS.rglob("*.yaml"):
         text = path.read_text(encoding="utf-8")
         assert "shared/data" not in text, path
-        if text.startswith("# Run: amkit train"):
+        if text.startswith("# Run: amkit train "):
             data = load_config(path).data.config
             assert getattr(data, "path", None) is None, path
 
@@ -105,3 +105,24 @@ def test_where_lists_every_dataset_and_whether_it_is_there(home, capsys):
     assert rows["babi"][1:3] == ["there", str(home / "babi")]
     assert rows["multi30k"][1] == "missing" and "download multi30k)" in " ".join(rows["multi30k"])
     assert rows["sasrec"][2] == str(home / "sasrec" / "Video.txt")
+
+
+def test_a_system_folder_is_read_when_the_data_root_has_no_copy(home, tmp_path, monkeypatch):
+    import dataclasses
+
+    from amkit.data import locations
+
+    system = tmp_path / "system"
+    system.mkdir()
+    debian = dataclasses.replace(locations.KNOWN_DATASETS["fashion_mnist"], system=str(system))
+    monkeypatch.setitem(locations.KNOWN_DATASETS, "fashion_mnist", debian)
+    with pytest.raises(FileNotFoundError, match="make setup-fashion-mnist"):
+        dataset_path("fashion_mnist")  # neither folder holds it
+    for name in ("train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (system / name).write_bytes(b"")
+    assert dataset_path("fashion_mnist") == system
+    own = home / "fashion_mnist"
+    own.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (own / name).write_bytes(b"")
+    assert dataset_path("fashion_mnist") == own  # the data root's copy wins

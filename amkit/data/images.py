@@ -36,6 +36,7 @@ from torch import Tensor
 
 from amkit.config import option
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, register_dataset
+from amkit.data.locations import dataset_path
 from amkit.errors import UserError
 
 FASHION_MNIST_PATH = "/usr/share/datasets/fashion-mnist"
@@ -229,7 +230,9 @@ class FashionMnistConfig:
     """``data: {name: fashion_mnist}``: the official 60k / 10k split, ``val_size`` training
     images held out (a seeded random split, the same for every run seed)."""
 
-    path: str = FASHION_MNIST_PATH  # any folder of MNIST-style IDX files (.gz or not)
+    # any folder of MNIST-style IDX files (.gz or not); null: $AMKIT_DATA/fashion_mnist, else
+    # Debian's /usr/share/datasets/fashion-mnist (amkit data where)
+    path: str | None = None
     val_size: int = option(5000, ge=1)
     split_seed: int = option(0, ge=0)  # the validation split's seed (not the run's)
     # keep only the first N fit / test images (quick checks and timing; null: all)
@@ -243,8 +246,9 @@ class FashionMnistConfig:
 
 @register_dataset("fashion_mnist", config=FashionMnistConfig, task="classification")
 def build_fashion_mnist(config: FashionMnistConfig, seed: int) -> DataBundle:
-    images, labels = read_idx_split(config.path, "train")
-    test_images, test_labels = read_idx_split(config.path, "t10k")
+    folder = dataset_path("fashion_mnist", config.path)
+    images, labels = read_idx_split(folder, "train")
+    test_images, test_labels = read_idx_split(folder, "t10k")
     if config.val_size >= len(images):
         raise UserError(
             f"data.val_size ({config.val_size}) must be below the {len(images)} training images"

@@ -81,13 +81,22 @@ class KnownDataset:
     file: tuple[str, ...] = ()
     files: tuple[RemoteFile, ...] = ()
     manual: str = ""
+    system: str = ""  # a system-wide folder (a Debian package's) read when data_home has none
 
     @property
     def downloadable(self) -> bool:
         return bool(self.files)
 
     def folder(self) -> Path:
-        return data_home() / self.name
+        """Its folder under :func:`data_home`, or the system folder when only that one holds
+        the dataset."""
+        own = data_home() / self.name
+        if self.system and not self._complete(own) and self._complete(Path(self.system)):
+            return Path(self.system)
+        return own
+
+    def _complete(self, folder: Path) -> bool:
+        return all(any(_exists(folder, alt) for alt in group) for group in self.needs)
 
     def default_path(self) -> Path:
         """The folder (or, for a one-file dataset, the file) a config without ``path`` reads."""
@@ -97,8 +106,7 @@ class KnownDataset:
         return next((folder / f for f in self.file if (folder / f).exists()), folder / self.file[0])
 
     def is_present(self, folder: Path | None = None) -> bool:
-        folder = self.folder() if folder is None else folder
-        return all(any(_exists(folder, alt) for alt in group) for group in self.needs)
+        return self._complete(self.folder() if folder is None else folder)
 
     def how_to_get(self) -> str:
         if self.downloadable:
@@ -166,6 +174,24 @@ KNOWN_DATASETS: dict[str, KnownDataset] = {
             manual=(
                 "copy data/countries/ of the GitHub repository uclnlp/ntp into {folder}, and "
                 "add dev_held_out.txt: the 24 countries the S files hold out besides test.txt"
+            ),
+        ),
+        KnownDataset(
+            name="fashion_mnist",
+            title=(
+                "Fashion-MNIST (Xiao et al. 2017): 60,000 / 10,000 28x28 grayscale images of "
+                "clothing, 10 classes"
+            ),
+            licence="MIT",
+            needs=(
+                ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte"),
+                ("t10k-labels-idx1-ubyte.gz", "t10k-labels-idx1-ubyte"),
+            ),
+            system="/usr/share/datasets/fashion-mnist",
+            manual=(
+                "`make setup-fashion-mnist` (Debian's dataset-fashion-mnist package, installed "
+                "in /usr/share/datasets/fashion-mnist, which amkit reads), or put the four IDX "
+                "files of the GitHub repository zalandoresearch/fashion-mnist in {folder}"
             ),
         ),
         KnownDataset(
