@@ -358,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     gan.add_argument("config", help="YAML with seed, data, gan, train and score sections")
     gan.add_argument("--out", required=True, help="run directory (rerun to resume)")
     _add_overrides(gan, "overrides, e.g. gan.attention=false train.steps=100")
+    _add_cpu_device(gan)
     gan.set_defaults(func=commands.cmd_train_gan)
 
     generate = sub.add_parser("generate", help="a PNG grid of samples of a GAN run")
@@ -365,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--n", type=int, default=64, help="how many samples")
     generate.add_argument("--seed", type=int, default=0, help="the latent draws' seed")
     generate.add_argument("--out", required=True, help="the PNG to write")
+    _add_cpu_device(generate)
     generate.set_defaults(func=commands.cmd_generate)
 
     comp = sub.add_parser("compress", help="quantize or prune a trained run into a new run")
@@ -472,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the address to listen on (default 127.0.0.1, this machine only: the explorer "
         "has no authentication)",
     )
+    _add_cpu_device(serve)
     serve.set_defaults(func=commands.cmd_serve)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")

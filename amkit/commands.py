@@ -26,6 +26,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    _cpu_only(args.device, "amkit serve (models answer on the CPU)")
     from amkit.serve.server import serve
 
     serve(args.paths, host=args.host, port=args.port)
@@ -276,6 +277,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_train_gan(args: argparse.Namespace) -> int:
+    _cpu_only(args.device, "amkit train-gan (the GAN's own loop, on the CPU for now)")
     from amkit.experiments.gan import train_gan
 
     metrics = train_gan(find_config(args.config), args.out, overrides=args.set)
@@ -287,6 +289,7 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    _cpu_only(args.device, "amkit generate")
     from amkit.experiments.gan import generate_images, save_grid
 
     images = generate_images(args.run_dir, args.n, args.seed)

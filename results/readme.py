@@ -26,7 +26,7 @@ README = ROOT / "README.md"
 INDEX = RESULTS / "index.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 # the order of the pages in the table; a page not named here follows, alphabetically
-ORDER = ("babi", "imdb", "integrated", "recsys", "multi30k", "compression")
+ORDER = ("babi", "imdb", "integrated", "recsys", "multi30k", "compression", "countries", "ett", "fsdd")
 TITLES = {
     "babi": "bAbI",
     "imdb": "IMDB",
@@ -34,6 +34,9 @@ TITLES = {
     "recsys": "recommendation",
     "multi30k": "Multi30k",
     "compression": "compression",
+    "countries": "Countries",
+    "ett": "ETTh1",
+    "fsdd": "spoken digits",
 }
 
 

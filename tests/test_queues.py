@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from amkit.cli import build_parser
+from amkit.configs import find_config
 from amkit.experiments.run import load_config
 from amkit.experiments.sweep import parse_seeds, parse_variants
 
@@ -39,6 +40,12 @@ def amkit_arguments(command: str) -> list[str]:
     return words[1:]
 
 
+def _config(name: str) -> Path:
+    """A queue's config: a path from the repository root or a shipped config's name
+    (``countries/graph_kvmem``), as ``amkit train`` finds it."""
+    return ROOT / name if (ROOT / name).is_file() else find_config(name)
+
+
 def check_line(where: str, out: str, command: str) -> None:
     """Raise (naming ``where``) if the line's command or config is not what amkit accepts."""
     args = build_parser().parse_args(amkit_arguments(command))
@@ -53,16 +60,16 @@ def check_line(where: str, out: str, command: str) -> None:
         assert getattr(args, "out", out) == out, f"{where}: OUT {out!r} != --out {args.out!r}"
     if args.command not in ("train", "sweep"):
         config = getattr(args, "config", None)
-        assert config is None or (ROOT / config).is_file(), f"{where}: no file {config}"
+        assert config is None or _config(config).is_file(), f"{where}: no file {config}"
         return
     if args.command == "train":
-        load_config(ROOT / args.config, args.set)
+        load_config(_config(args.config), args.set)
         return
     for seed in parse_seeds(args.seeds):
         common = [o.replace("{seed}", str(seed)) for o in args.set]
         for _, settings in parse_variants(args.variant) or [("default", [])]:
             extra = [f"{key}={value}".replace("{seed}", str(seed)) for key, value in settings]
-            load_config(ROOT / args.config, [*common, *extra, f"seed={seed}"])
+            load_config(_config(args.config), [*common, *extra, f"seed={seed}"])
 
 
 @pytest.mark.parametrize(

@@ -150,7 +150,9 @@ class MemoryForecaster(nn.Module):
         windows that overlap its query, so it reads past them, and gathering their
         continuations (H * C values each) only to drop them would cost ten times the search."""
         if self._index is None:
-            rows = torch.arange(len(self.memory_keys), dtype=torch.float32).unsqueeze(1)
+            # the stores live on the CPU (host-side indexes): their reads are moved to x's device
+            rows = torch.arange(len(self.memory_keys), dtype=torch.float32, device="cpu")
+            rows = rows.unsqueeze(1)
             self._index = self._make_store(rows)
         return self._index
 
