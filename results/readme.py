@@ -26,7 +26,17 @@ README = ROOT / "README.md"
 INDEX = RESULTS / "index.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 # the order of the pages in the table; a page not named here follows, alphabetically
-ORDER = ("babi", "imdb", "integrated", "recsys", "multi30k", "compression", "countries", "ett", "fsdd")
+ORDER = (
+    "babi",
+    "imdb",
+    "integrated",
+    "recsys",
+    "multi30k",
+    "compression",
+    "countries",
+    "ett",
+    "fsdd",
+)
 TITLES = {
     "babi": "bAbI",
     "imdb": "IMDB",
