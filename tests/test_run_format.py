@@ -4,11 +4,13 @@ format is refused with both versions named, on load and on resume."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import pytest
 
 import amkit
+from amkit.cli import main
 from amkit.errors import UserError
 from amkit.experiments.loading import RUN_FORMAT
 
@@ -50,7 +52,7 @@ def test_a_run_without_recorded_format_still_loads(run_dir, tmp_path):
 
 
 @pytest.mark.parametrize("name", ["metrics.json", "data_info.json"])
-def test_a_newer_format_is_refused_on_load_and_resume(run_dir, tmp_path, name):
+def test_a_newer_format_is_refused_on_load_and_resume(run_dir, tmp_path, name, capsys):
     run = _copy(run_dir, tmp_path)
     _set(run / name, run_format=RUN_FORMAT + 1, amkit_version="99.0")
     expected = (
@@ -61,3 +63,5 @@ def test_a_newer_format_is_refused_on_load_and_resume(run_dir, tmp_path, name):
         amkit.load(run)
     with pytest.raises(UserError, match=expected):
         amkit.run(None, run_dir=run, resume=True)
+    assert main(["evaluate", str(run)]) == 2
+    assert re.search(expected, capsys.readouterr().err)

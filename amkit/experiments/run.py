@@ -426,6 +426,7 @@ def load_run(
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
+    check_run_format(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
     target = device_for_run(cfg, device)
     seed_everything(cfg.seed)
