@@ -340,3 +340,111 @@ def test_imdb_review_folders(tmp_path_factory, review):
     _write(folder / "train" / "pos", "1_9.txt", b"A good film.")
     path = _write(folder / "train" / "neg", "2_2.txt", review)
     _check("IMDB review folders", path, lambda: read_imdb(folder, "train"))
+
+
+def _mutated(draw, data: bytes, header: int) -> bytes:
+    """``data`` cut short, spliced, a header byte changed, gzipped, random bytes or empty."""
+    kind = draw(st.sampled_from(["bytes", "cut", "splice", "header", "gzip", "empty"]))
+    if kind == "bytes":
+        return draw(st.binary(max_size=300))
+    if kind == "cut":
+        return data[: draw(st.integers(0, len(data)))]
+    if kind == "splice":
+        at = draw(st.integers(0, len(data)))
+        return data[:at] + draw(st.binary(min_size=1, max_size=20)) + data[at:]
+    if kind == "header":
+        at = draw(st.integers(0, header - 1))
+        return data[:at] + bytes([draw(st.integers(0, 255))]) + data[at + 1 :]
+    if kind == "gzip":
+        return gzip.compress(data)[: draw(st.integers(0, len(gzip.compress(data))))]
+    return b""
+
+
+IDX_DIMS = [1, 2, 3, 0, 255, 2**16, 2**31, 2**32 - 1]
+
+
+@st.composite
+def idx_files(draw) -> bytes:
+    """An IDX file (3 x 4 x 4 unsigned bytes) mutated, or a header claiming odd dimensions
+    (huge ones whose product overflows 64 bits, zeros) over a few data bytes."""
+    import numpy as np
+
+    if draw(st.booleans()):
+        dims = draw(st.lists(st.sampled_from(IDX_DIMS), min_size=1, max_size=4))
+        head = bytes([0, 0, 0x08, len(dims)]) + np.array(dims, ">u4").tobytes()
+        return head + bytes(draw(st.integers(0, 8)))
+    head = bytes([0, 0, 0x08, 3]) + np.array([3, 4, 4], ">u4").tobytes()
+    return _mutated(draw, head + bytes(range(48)), len(head))
+
+
+@settings(FUZZ)
+@given(data=idx_files())
+def test_idx_files(tmp_path_factory, data):
+    from amkit.data.images import read_idx
+
+    path = _write(tmp_path_factory.mktemp("idx"), "train-images-idx3-ubyte", data)
+    _check("IDX images", path, lambda: read_idx(path))
+
+
+def _png(width: int = 3, height: int = 2) -> bytes:
+    """A small RGB PNG; other sizes are written into its header (the pixels stay 3 x 2)."""
+    import io
+    import struct
+    import zlib
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 2), (200, 10, 10)).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    ihdr = b"IHDR" + struct.pack(">II", width, height) + data[24:29]
+    return data[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + data[33:]
+
+
+@st.composite
+def image_files(draw) -> bytes:
+    """A PNG mutated, or one whose header claims a huge picture (a decompression bomb)."""
+    if draw(st.integers(0, 5)) == 0:
+        side = draw(st.sampled_from([0, 1, 50_000, 2**31 - 1]))
+        return _png(side, draw(st.sampled_from([1, side])))
+    return _mutated(draw, _png(), 33)
+
+
+@settings(FUZZ)
+@given(data=image_files())
+def test_image_files(tmp_path_factory, data):
+    pytest.importorskip("PIL")
+    from amkit.data.images import read_image_file
+
+    path = _write(tmp_path_factory.mktemp("png"), "digit.png", data)
+    _check("image files (PNG, ...)", path, lambda: read_image_file(path, (28, 28)))
+
+
+@settings(FUZZ)
+@given(data=fuzzed("france\nspain\n"))
+def test_graph_names(tmp_path_factory, data):
+    from amkit.graph.readers import read_names
+
+    path = _write(tmp_path_factory.mktemp("names"), "regions.txt", data)
+    _check("graph name lists", path, lambda: read_names(path))
+
+
+@settings(FUZZ)
+@given(cut=st.integers(0, 4000), junk=st.binary(max_size=40))
+def test_wav_archives(tmp_path_factory, cut, junk):
+    pytest.importorskip("soundfile")
+    import io
+    import tarfile
+
+    from test_fuzz_readers import _wav_sample
+
+    from amkit.data.audio import read_wav_collection
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (("1_a_0.wav", _wav_sample()), ("2_a_0.wav", junk)):
+            info = tarfile.TarInfo(f"recordings/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    path = _write(tmp_path_factory.mktemp("tgz"), "digits.tar.gz", buffer.getvalue()[:cut])
+    _check("WAV archives", path, lambda: read_wav_collection(path))

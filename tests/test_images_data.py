@@ -58,6 +58,8 @@ def test_idx_round_trip(tmp_path, compress):
         (b"\x00\x00\x08\x03\x00\x00\x00\x02", "truncated IDX header"),
         (b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x02abc", "truncated"),
         (b"\x00\x00\x08\x01\x00\x00\x00\x02abc", "longer than its dimensions"),
+        # dimensions whose product is 2**78: 0 in 64-bit arithmetic, which once matched 0 bytes
+        (b"\x00\x00\x08\x03\x80\x00\x00\x00\x80\x00\x00\x00\x00\x01\x00\x00", "truncated"),
     ],
 )
 def test_bad_idx_files_name_the_file(tmp_path, raw, message):
@@ -144,6 +146,21 @@ def test_image_files_are_converted_and_resized(tmp_path):
     with pytest.raises(UserError, match="not an image") as info:
         read_image_file(text, (28, 28))
     assert str(text) in str(info.value)
+
+
+def test_a_decompression_bomb_is_refused(tmp_path):
+    import zlib
+
+    from PIL import Image
+
+    small = tmp_path / "small.png"
+    Image.new("L", (2, 2)).save(small)
+    data = small.read_bytes()
+    ihdr = b"IHDR" + struct.pack(">II", 50_000, 50_000) + data[24:29]  # claims 2.5e9 pixels
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(data[:12] + ihdr + struct.pack(">I", zlib.crc32(ihdr)) + data[33:])
+    with pytest.raises(UserError, match="bomb.png: too large a picture"):
+        read_image_file(bomb, (28, 28))
 
 
 @pytest.mark.skipif(

@@ -26,6 +26,8 @@ Legend: N images, C channels (1), H height, W width.
 from __future__ import annotations
 
 import gzip
+import math
+import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +93,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     if ndim == 0 or len(raw) < header:
         raise UserError(f"{path}: truncated IDX header ({ndim} dimensions, {len(raw)} bytes)")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, offset=4))
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no 64-bit overflow
     if len(raw) - header != expected:
         state = "truncated" if len(raw) - header < expected else "longer than its dimensions"
         raise UserError(
@@ -144,13 +146,18 @@ def read_image_file(path: str | Path, size: tuple[int, int]) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such image file")
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():  # a header claiming a huge picture: refused, not loaded
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
             image.load()
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 image = image.convert("RGBA")
                 background = Image.new("RGBA", image.size, (0, 0, 0, 255))
                 image = Image.alpha_composite(background, image)
             gray = image.convert("L")
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise UserError(f"{path}: too large a picture to read ({error})") from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise UserError(f"{path}: not an image Pillow can read ({error})") from None
     if gray.size != (size[1], size[0]):

@@ -39,21 +39,69 @@ from amkit.train.metrics import evaluate
 log = logging.getLogger("amkit")
 
 INFO_FILE = "data_info.json"
+RUN_FORMAT = 1
+"""The layout of a run directory this amkit writes and reads; raised when the layout changes
+(``data_info.json`` and ``metrics.json`` record it, beside ``amkit_version``)."""
+_VERSION_KEYS = ("run_format", "amkit_version")
 
-__all__ = ["INFO_FILE", "LoadedRun", "evaluate_file", "load", "save_data_info"]
+__all__ = [
+    "INFO_FILE",
+    "RUN_FORMAT",
+    "LoadedRun",
+    "check_run_format",
+    "evaluate_file",
+    "load",
+    "save_data_info",
+]
 
 
 def save_data_info(run_dir: str | Path, data: DataBundle) -> None:
-    """Write ``run_dir/data_info.json``; the vocabulary is left out when the data saves it
-    in ``vocab.json`` already."""
+    """Write ``run_dir/data_info.json`` (with :data:`RUN_FORMAT` and the amkit version); the
+    vocabulary is left out when the data saves it in ``vocab.json`` already."""
+    import amkit
+
     info = data.info.to_json(with_vocab="vocab.json" not in data.files)
+    info.update(run_format=RUN_FORMAT, amkit_version=amkit.__version__)
     atomic_write_json(Path(run_dir) / INFO_FILE, info)
+
+
+def check_run_format(run_dir: str | Path) -> None:
+    """Refuse a run directory written by a newer run format than this amkit reads.
+
+    Runs written before the format was recorded count as format 1. A file that cannot be
+    read is left to the reader that needs it (its error names it).
+
+    Raises:
+        UserError: ``data_info.json`` or ``metrics.json`` records a ``run_format`` above
+            :data:`RUN_FORMAT`; the message names the file and both versions.
+    """
+    import amkit
+
+    for name in (INFO_FILE, "metrics.json"):
+        path = Path(run_dir) / name
+        try:
+            saved = read_json(path) if path.is_file() else None
+        except UserError:
+            continue
+        if not isinstance(saved, dict):
+            continue
+        found = saved.get("run_format", 1)
+        if isinstance(found, int) and not isinstance(found, bool) and found > RUN_FORMAT:
+            wrote = saved.get("amkit_version", "a newer amkit")
+            raise UserError(
+                f"{path}: written with run format {found} (amkit {wrote}); this amkit "
+                f"{amkit.__version__} reads run format {RUN_FORMAT} at most: upgrade amkit "
+                "to load or resume this run"
+            )
 
 
 def read_data_info(run_dir: Path, config: ExperimentConfig) -> DataInfo:
     """The :class:`DataInfo` a run's model was built with, from the run directory alone."""
     path = run_dir / INFO_FILE
-    info = DataInfo.from_json(read_json(path, fix="retrain, or restore the file"), str(path))
+    saved = read_json(path, fix="retrain, or restore the file")
+    if isinstance(saved, dict):  # the format is checked by check_run_format
+        saved = {key: value for key, value in saved.items() if key not in _VERSION_KEYS}
+    info = DataInfo.from_json(saved, str(path))
     if info.vocab is None and (run_dir / "vocab.json").is_file():
         info.vocab = Vocabulary.load(run_dir / "vocab.json").words
     if (run_dir / "spm.model").is_file():
@@ -140,6 +188,7 @@ def load(
             f"{run_dir / 'model.safetensors'} is missing: the run has not finished an epoch "
             "(resume it with `amkit train --resume RUN_DIR`)"
         )
+    check_run_format(run_dir)
     config = load_config(run_dir / "config.yaml", overrides)
     from amkit.experiments.run import build_data, device_for_run, restore_model, seed_everything
 

@@ -45,7 +45,7 @@ from amkit.experiments.experiment import (  # noqa: F401  (re-exported: the run 
     load_config,
     parse_config,
 )
-from amkit.experiments.loading import INFO_FILE, save_data_info
+from amkit.experiments.loading import INFO_FILE, RUN_FORMAT, check_run_format, save_data_info
 from amkit.experiments.predictions import save_predictions
 from amkit.io import (
     atomic_copy,
@@ -181,6 +181,7 @@ def _run(
         saved = run_dir / "config.yaml"
         if not saved.is_file():
             raise FileNotFoundError(f"cannot resume: {saved} does not exist")
+        check_run_format(run_dir)
         cfg = load_config(config if config is not None else saved, overrides)
     else:
         if config is None:
@@ -258,6 +259,7 @@ def _train_locked(
             "timings": timings,
             "seed": cfg.seed,
             "amkit_version": amkit.__version__,
+            "run_format": RUN_FORMAT,
             "torch_version": torch.__version__,
             "machine": platform.machine(),
             "threads": torch.get_num_threads(),
@@ -424,6 +426,7 @@ def load_run(
     run_dir = Path(run_dir)
     if not (run_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no config.yaml)")
+    check_run_format(run_dir)
     cfg = load_config(run_dir / "config.yaml", overrides)
     target = device_for_run(cfg, device)
     seed_everything(cfg.seed)
