@@ -12,6 +12,9 @@ for h in 96 192 336 720; do
   dirs=$(finished runs/ett/dlinear-h$h-seed{0,1,2})
   [ -n "$dirs" ] && $R add $dirs --id dlinear-h$h --label "DLinear" --model dlinear --horizon $h \
     --lookback 336 --command "for s in {seeds}; do amkit train ett/dlinear_96 --set data.horizon=$h seed=\$s --out runs/ett/dlinear-h$h-seed\$s; done"
+  dirs=$(finished runs/ett/dlinear-l512-h$h-seed{0,1,2})
+  [ -n "$dirs" ] && $R add $dirs --id dlinear-l512-h$h --label "DLinear, lookback 512" --model dlinear --horizon $h \
+    --lookback 512 --command "for s in {seeds}; do amkit train ett/dlinear_96 --set data.lookback=512 data.horizon=$h seed=\$s --out runs/ett/dlinear-l512-h$h-seed\$s; done"
   [ -f runs/ett-stat/autoets-h$h.json ] && $R peer runs/ett-stat/autoets-h$h.json --id autoets-h$h \
     --label "AutoETS per column (statsforecast)" --horizon $h \
     --command "python -m results.ett_statistical --data ETTh1.csv.gz --horizon $h --out runs/ett-stat/autoets-h$h.json" \
