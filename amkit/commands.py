@@ -106,7 +106,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.repeats > 1:
         if args.out is None and args.resume is None:
             raise UserError("--repeats needs --out RUN_DIR (rerun the same command to resume)")
-        from amkit.experiments.run import run_repeats
+        from amkit.experiments.repeats import run_repeats
 
         result = run_repeats(
             args.config or Path(args.resume) / "repeat-0" / "config.yaml",

@@ -303,7 +303,7 @@ def test_load_model_names_the_mismatch(tmp_path):
 
 
 def test_repeats_keep_the_best_on_validation_and_resume(tmp_path):
-    from amkit.experiments.run import run_repeats
+    from amkit.experiments.repeats import run_repeats
 
     overrides = [*TINY, "train.epochs=1"]
     best = run_repeats(DEMO_CONFIG, tmp_path / "rep", repeats=2, overrides=overrides)
