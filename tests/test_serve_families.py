@@ -100,3 +100,22 @@ def test_an_image_shows_its_pixels_and_pooled_attention(family_runs):
     assert abs(sum(map(sum, shown["pooled_map"])) - 1) < 1e-4
     assert abs(sum(map(sum, shown["query_map"])) - 1) < 1e-4
     assert abs(sum(shown["probabilities"].values()) - 1) < 1e-4
+
+
+def test_a_speech_clip_shows_its_spectrogram_and_attention_over_frames(tmp_path, digit_wavs):
+    pytest.importorskip("soundfile")
+    pytest.importorskip("librosa")
+    from amkit.experiments.run import run
+
+    folder = digit_wavs(tmp_path / "wav")
+    data = {"name": "fsdd", "path": str(folder), "val_fraction": 0.5, "n_mels": 8}
+    run({"data": data, "model": {"name": "gru_attention", "d_hidden": 8, "conv_channels": 8},
+         "train": TRAIN}, run_dir=tmp_path / "runs" / "gru")  # fmt: skip
+    client = TestClient(create_app([tmp_path / "runs"]))
+    run_id = client.get("/api/runs").json()["runs"][0]["id"]
+    assert client.get(f"/api/runs/{run_id}").json()["view"] == "speech"
+    shown = client.get(f"/api/runs/{run_id}/examples/test/0").json()
+    assert shown["view"] == "speech", shown
+    frames, spectrogram = shown["frames"], shown["spectrogram"]
+    assert len(spectrogram) == 8 and len(spectrogram[0]) == len(frames)  # (F, T)
+    assert abs(sum(frames) - 1) < 1e-4
