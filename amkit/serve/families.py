@@ -13,7 +13,7 @@ from typing import Any
 
 from amkit.errors import UserError
 
-__all__ = ["forecast_result", "graph_result", "image_result", "speech_result"]
+__all__ = ["forecast_result", "graph_example", "graph_result", "image_result", "speech_result"]
 
 
 def forecast_result(loaded, split: str, index: int) -> dict[str, Any]:
@@ -59,6 +59,18 @@ def graph_result(run_dir: Path, question: str) -> dict[str, Any]:
         "hops": [[{"fact": f, "weight": w} for f, w in hop] for hop in answer.hops],
         "path": answer.path,
     }
+
+
+def graph_example(loaded, run_dir: Path, split: str, index: int) -> dict[str, Any]:
+    """:func:`graph_result` of example ``index`` of ``split``, asked as ``"HEAD RELATION?"``."""
+    _, _, data = loaded
+    tensors = data.split(split).tensors
+    if not 0 <= index < len(tensors["head"]):
+        raise UserError(f"no {split} example {index} in this run's data")
+    graph = data.info.graph
+    head = graph.entities[int(tensors["head"][index])].replace("_", " ")
+    relation = graph.relations[int(tensors["relation"][index])]
+    return graph_result(run_dir, f"{head} {relation}?")
 
 
 def image_result(run_dir: Path, split: str, index: int) -> dict[str, Any]:

@@ -27,7 +27,13 @@ from amkit.experiments.run import load_run
 from amkit.explain.memory import _steps_per_sentence, story_view, story_weights
 from amkit.explain.registry import run_kind
 from amkit.explain.text import load_text_model, token_views
-from amkit.serve.families import forecast_result, graph_result, image_result, speech_result
+from amkit.serve.families import (
+    forecast_result,
+    graph_example,
+    graph_result,
+    image_result,
+    speech_result,
+)
 
 __all__ = ["BY_INDEX", "ModelCache", "NO_VIEW", "explain_example", "try_input", "view_kind"]
 
@@ -152,6 +158,10 @@ def explain_example(cache: ModelCache, run_dir: Path, row: dict[str, Any]) -> di
             if view == "recall":
                 return {**base, **_recall_result(model, data, split, index)}
             return {**base, **_story_result(story_view(model, data, split, index))}
+    if view == "graph":  # a predictions row of a graph run: its head and relation asked
+        loaded = cache.get(run_dir, "run")
+        with cache.infer:
+            return {**base, **graph_example(loaded, run_dir, split, index)}
     if view in BY_INDEX:
         if view == "image":
             with cache.infer:
