@@ -104,7 +104,8 @@ def forecast_window(cfg, model, data, split_name: str, index: int) -> WindowView
         raise UserError(f"--example {index}: the {split_name} split has "
                         f"{len(split)} windows (0 to {len(split) - 1})")  # fmt: skip
     window = split[index : index + 1]
-    device = next(model.parameters()).device
+    tensors = [*model.parameters(), *model.buffers()]  # baselines may have none
+    device = tensors[0].device if tensors else torch.device("cpu")
     with torch.no_grad():
         out = model(x=window["x"].to(device), need_weights=True)
     out_forecast = out.forecast.cpu()
