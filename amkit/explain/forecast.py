@@ -11,6 +11,7 @@ Legend: L lookback, H horizon, C channels, P patches, k retrieved windows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +28,7 @@ from amkit.explain.heatmap import save_heatmap  # noqa: E402
 from amkit.explain.registry import ExplainRequest, register_explainer  # noqa: E402
 from amkit.io import atomic_save_figure  # noqa: E402
 
-__all__ = ["explain_forecast_run", "save_forecast_plot"]
+__all__ = ["WindowView", "explain_forecast_run", "forecast_window", "save_forecast_plot"]
 
 MAX_PANELS = 8
 
@@ -70,6 +71,69 @@ def _series_plot(history, truth, forecast, channel: str, title: str, recalled=No
     return atomic_save_figure(fig, path)
 
 
+@dataclass
+class WindowView:
+    """One window's forecast of the target channel, as the explainer and ``amkit serve`` show
+    it (values on the scaled axis the model works on).
+
+    Attributes:
+        channel: the channel shown (the data's target, else the first).
+        start: the window's first series row (0-based).
+        history: ``(L,)`` values read; truth, forecast: ``(H,)``.
+        error: MSE over all channels of the window.
+        recalled: ``[(weight, first row, (H,) continuation)]`` (memory forecaster) or [].
+        gate: the share of the base forecast, mean over steps (memory forecaster) or None.
+        patches: ``(P, P)`` last layer's attention over patches, mean of heads, or None.
+    """
+
+    channel: str
+    start: int
+    history: np.ndarray
+    truth: np.ndarray
+    forecast: np.ndarray
+    error: float
+    recalled: list = field(default_factory=list)
+    gate: float | None = None
+    patches: np.ndarray | None = None
+
+
+def forecast_window(cfg, model, data, split_name: str, index: int) -> WindowView:
+    """The :class:`WindowView` of window ``index`` of ``split_name`` (a loaded run)."""
+    split = data.split(split_name)
+    if not 0 <= index < len(split):
+        raise UserError(f"--example {index}: the {split_name} split has "
+                        f"{len(split)} windows (0 to {len(split) - 1})")  # fmt: skip
+    window = split[index : index + 1]
+    tensors = [*model.parameters(), *model.buffers()]  # baselines may have none
+    device = tensors[0].device if tensors else torch.device("cpu")
+    with torch.no_grad():
+        out = model(x=window["x"].to(device), need_weights=True)
+    out_forecast = out.forecast.cpu()
+    names = list(data.info.channel_names)
+    c = names.index(cfg.data.config.target) if cfg.data.config.target in names else 0
+    view = WindowView(
+        names[c],
+        int(window["start"][0]),
+        window["x"][0, :, c].numpy(),
+        window["targets"][0, :, c].numpy(),
+        out_forecast[0, :, c].numpy(),
+        float(((out_forecast - window["targets"]) ** 2).mean()),
+    )
+    if out.memory is not None:
+        weights, retrieved = out.memory[0].cpu(), out.retrieved[0].cpu()
+        mean, std = window["x"][0, :, c].mean(), window["x"][0, :, c].std(unbiased=False)
+        for weight, first in zip(weights.tolist(), retrieved.tolist(), strict=True):
+            if first < 0:
+                continue
+            row = int((model.memory_starts.cpu() == first).nonzero()[0, 0])
+            values = model.memory_values[row].cpu().view(-1, len(names))[:, c]  # normalised
+            view.recalled.append((weight, first, (values * std + mean).numpy()))
+        view.gate = float(out.gate[0, :, c].mean())
+    if out.patches is not None:  # row b * C + c of (B * C, ...); here b = 0
+        view.patches = out.patches[c, -1].mean(0).float().cpu().numpy()  # (P, P)
+    return view
+
+
 @register_explainer("forecasting", takes="example")
 def explain_forecast_run(request: ExplainRequest) -> str:
     """``amkit explain RUN [--example N] [--split test]`` of a forecasting run: the window's
@@ -77,51 +141,28 @@ def explain_forecast_run(request: ExplainRequest) -> str:
     or a memory forecaster on PatchTST), the retrieved windows and their weights (memory
     forecaster). Values are on the scaled axis the model works on."""
     cfg, model, data = load_run(request.run_dir, overrides=request.overrides)
-    split = data.split(request.split)
-    if not 0 <= request.example < len(split):
-        raise UserError(f"--example {request.example}: the {request.split} split has "
-                        f"{len(split)} windows (0 to {len(split) - 1})")  # fmt: skip
-    window = split[request.example : request.example + 1]
-    with torch.no_grad():
-        out = model(x=window["x"], need_weights=True)
-    names = list(data.info.channel_names)
-    c = names.index(cfg.data.config.target) if cfg.data.config.target in names else 0
-    start = int(window["start"][0])
-    history = window["x"][0, :, c].numpy()
-    truth = window["targets"][0, :, c].numpy()
-    forecast = out.forecast[0, :, c].numpy()
+    view = forecast_window(cfg, model, data, request.split, request.example)
     out_dir = Path(request.out)
     tag = f"{request.split}{request.example}"
-    error = float(((out.forecast - window["targets"]) ** 2).mean())
-    lines = [f"  window {request.split} #{request.example} (series row {start + 1}), "
-             f"MSE over all channels {error:.4f}"]  # fmt: skip
+    lines = [f"  window {request.split} #{request.example} (series row {view.start + 1}), "
+             f"MSE over all channels {view.error:.4f}"]  # fmt: skip
     recalled = None
-    if out.memory is not None:
-        weights, retrieved = out.memory[0], out.retrieved[0]
-        mean, std = window["x"][0, :, c].mean(), window["x"][0, :, c].std(unbiased=False)
-        recalled = []
-        for weight, first in zip(weights.tolist(), retrieved.tolist(), strict=True):
-            if first < 0:
-                continue
-            row = int((model.memory_starts == first).nonzero()[0, 0])
-            values = model.memory_values[row].view(-1, len(names))[:, c]  # normalised
-            recalled.append((weight, (values * std + mean).numpy()))  # on the query's scale
+    if view.gate is not None:
+        recalled = [(weight, values) for weight, _, values in view.recalled]
+        for weight, first, _ in view.recalled:
             lines.append(f"  retrieved training window at row {first + 1}: weight {weight:.3f}")
-        gate = float(out.gate[0, :, c].mean())
-        lines.append(f"  gate (share of the base forecast, mean over steps): {gate:.3f}")
-    png = _series_plot(history, truth, forecast, names[c],
+        lines.append(f"  gate (share of the base forecast, mean over steps): {view.gate:.3f}")
+    png = _series_plot(view.history, view.truth, view.forecast, view.channel,
                        f"{cfg.model.name}: {request.split} window {request.example}",
                        recalled, out_dir / f"forecast_{tag}.png")  # fmt: skip
     lines.append(f"forecast plot: {png}")
-    if out.patches is not None:
-        last = out.patches[c, -1].mean(
-            0
-        )  # row b * C + c of (B * C, ...); here b = 0  # (P, P) last layer, mean of heads
+    if view.patches is not None:
+        last = view.patches
         labels = [str(i) for i in range(last.shape[0])]
-        heat = save_heatmap(last.numpy(), out_dir / f"patch_attention_{tag}.png",
+        heat = save_heatmap(last, out_dir / f"patch_attention_{tag}.png",
                             x_labels=labels, y_labels=labels, annotate=False,
-                            title=f"{names[c]}: attention over patches (last layer)")  # fmt: skip
-        top = last.mean(0).topk(min(3, last.shape[0])).indices.tolist()
+                            title=f"{view.channel}: patch attention (last layer)")  # fmt: skip
+        top = torch.from_numpy(last).mean(0).topk(min(3, last.shape[0])).indices.tolist()
         lines.append(f"  patches attended most (mean over queries): {top}")
         lines.append(f"patch attention: {heat}")
     return "\n".join(lines)

@@ -7,6 +7,7 @@
     GET  /api/runs/ID/examples?split=&q=&task=&label=&correct=&offset=&limit=
     GET  /api/runs/ID/examples/SPLIT/N       one example with its model's view
     POST /api/runs/ID/try                    {"text": ...} | {"story", "question"} | {"user"}
+                                             | {"question"} (graph runs)
     GET  /api/runs/ID/files/PATH             a file inside the run (its plots)
 
 Every error is a JSON ``{"error": message}`` with a 4xx/5xx status; the server keeps running.
@@ -26,7 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from amkit.errors import UserError
 from amkit.serve.examples import PredictionStore, page_examples
 from amkit.serve.runs import RunIndex, curves, run_summary, safe_file, sweep_summary
-from amkit.serve.views import ModelCache, explain_example, try_input, view_kind
+from amkit.serve.views import BY_INDEX, ModelCache, explain_example, try_input, view_kind
 
 log = logging.getLogger("amkit")
 
@@ -52,6 +53,13 @@ def plotly_js() -> Path | None:
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _by_index(run_dir: Path) -> bool:
+    try:
+        return view_kind(run_dir)[0] in BY_INDEX
+    except (UserError, FileNotFoundError, ValueError):
+        return False
 
 
 def _static(name: str) -> bytes:
@@ -147,6 +155,9 @@ def create_app(roots: list[str | Path], cache_size: int = 4) -> FastAPI:
         if ref is None:
             return _error(404, f"no run {run_id!r}")
         loaded = store.rows(ref.path)
+        if loaded is None and _by_index(ref.path):
+            return _error(404, "this run has no predictions.jsonl: open one example by its "
+                          "index (GET /api/runs/ID/examples/test/N)")  # fmt: skip
         if loaded is None:
             return _error(404, "this run has no predictions.jsonl: runs trained with this "
                           "amkit save it; for an older run, `amkit evaluate RUN_DIR "
@@ -158,6 +169,12 @@ def create_app(roots: list[str | Path], cache_size: int = 4) -> FastAPI:
     def example(run_id: str, split: str, number: int) -> Any:
         ref = run_or_404(run_id)
         loaded = store.rows(ref.path) if ref else None
+        if ref is not None and loaded is None and _by_index(ref.path):
+            try:  # forecast windows, images, clips: by split and index alone
+                return explain_example(cache, ref.path, {"split": split, "id": number})
+            except (UserError, FileNotFoundError, ValueError) as error:
+                return {"example": {"split": split, "id": number}, "view": "none",
+                        "message": str(error)}  # fmt: skip
         if loaded is None:
             return _error(404, f"no run {run_id!r} with predictions")
         row = loaded.find(split, number)

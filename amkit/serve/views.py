@@ -4,7 +4,8 @@ dicts built with the explainers of :mod:`amkit.explain` from models loaded once 
 Each run gets a view by its model and task (:func:`view_kind`): ``text`` (token attention,
 the knowledge each token read, the gate), ``story`` (the story with attention per hop / gate
 per slot / step / read head), ``recall`` (the query's attention), ``translation`` (the
-alignment matrix), ``ranking`` (the top-k items with their reasons), else ``none`` (a
+alignment matrix), ``ranking`` (the top-k items with their reasons), ``forecast``,
+``graph``, ``image``, ``speech`` (see :mod:`amkit.serve.families`), else ``none`` (a
 "no view for this model yet" message).
 
 Legend: M story sentences, C columns (hops, slots, steps or read heads), T, S tokens.
@@ -26,10 +27,23 @@ from amkit.experiments.run import load_run
 from amkit.explain.memory import _steps_per_sentence, story_view, story_weights
 from amkit.explain.registry import run_kind
 from amkit.explain.text import load_text_model, token_views
+from amkit.serve.families import (
+    forecast_result,
+    graph_example,
+    graph_result,
+    image_result,
+    speech_result,
+)
 
-__all__ = ["ModelCache", "NO_VIEW", "explain_example", "try_input", "view_kind"]
+__all__ = ["BY_INDEX", "ModelCache", "NO_VIEW", "explain_example", "try_input", "view_kind"]
 
 NO_VIEW = "no view for this model yet"
+FAMILIES = {
+    "graph": ("graph_kvmem", "graph_rgcn", "complex", "distmult"),
+    "image": ("image_cnn", "vit"),
+    "speech": ("gru_attention", "speech_transformer"),
+}
+BY_INDEX = ("forecast", "image", "speech")  # views shown by split and index, no predictions
 MAX_TRY_CHARS = 20000  # a typed input longer than this is refused (a pasted file)
 
 
@@ -60,6 +74,11 @@ class ModelCache:
 def view_kind(run_dir: Path) -> tuple[str, str, str]:
     """``(view, model name, task)`` of a run, from its files alone."""
     model, task = run_kind(run_dir)
+    if task == "forecasting":
+        return "forecast", model, task
+    for view, models in FAMILIES.items():
+        if model in models:
+            return view, model, task
     if model == "recall_attention":
         return "recall", model, task
     if task == "classification":
@@ -124,7 +143,8 @@ def _recall_result(model, data, split: str, index: int) -> dict[str, Any]:
 
 
 def explain_example(cache: ModelCache, run_dir: Path, row: dict[str, Any]) -> dict[str, Any]:
-    """The view of one row of ``predictions.jsonl`` (its ``split`` and ``id``)."""
+    """The view of one row of ``predictions.jsonl`` (its ``split`` and ``id``; for the
+    :data:`BY_INDEX` views, a row made of the split and index alone)."""
     view, model_name, task = view_kind(run_dir)
     split, index = str(row.get("split")), int(row.get("id", -1))
     base = {"example": row, "model": model_name, "task": task}
@@ -138,6 +158,21 @@ def explain_example(cache: ModelCache, run_dir: Path, row: dict[str, Any]) -> di
             if view == "recall":
                 return {**base, **_recall_result(model, data, split, index)}
             return {**base, **_story_result(story_view(model, data, split, index))}
+    if view == "graph":  # a predictions row of a graph run: its head and relation asked
+        loaded = cache.get(run_dir, "run")
+        with cache.infer:
+            return {**base, **graph_example(loaded, run_dir, split, index)}
+    if view in BY_INDEX:
+        if view == "image":
+            with cache.infer:
+                return {**base, **image_result(run_dir, split, index)}
+        loaded = cache.get(run_dir, "run")
+        if split not in loaded[2].splits:
+            raise UserError(f"this run's data has no {split} split")
+        with cache.infer:
+            if view == "forecast":
+                return {**base, **forecast_result(loaded, split, index)}
+            return {**base, **speech_result(loaded, run_dir, split, index)}
     user = str(row.get("input", ""))
     if view == "ranking" and user.startswith("user "):  # the test user's top items
         return {**base, **_ranking_input(run_dir, user.removeprefix("user "))}
@@ -211,7 +246,8 @@ def _ranking_input(run_dir: Path, user: str) -> dict[str, Any]:
 
 def try_input(cache: ModelCache, run_dir: Path, given: dict[str, Any]) -> dict[str, Any]:
     """The prediction and explanation of a typed input: ``text`` (text classifiers and
-    translation), ``story`` + ``question`` (story QA), ``user`` (recommendation)."""
+    translation), ``story`` + ``question`` (story QA), ``user`` (recommendation),
+    ``question`` (knowledge-graph runs)."""
     view, model_name, task = view_kind(run_dir)
     values = {k: str(v) for k, v in given.items() if isinstance(v, (str, int, float))}
     if any(len(v) > MAX_TRY_CHARS for v in values.values()):
@@ -224,6 +260,7 @@ def try_input(cache: ModelCache, run_dir: Path, given: dict[str, Any]) -> dict[s
             cache, run_dir, values.get("story", ""), values.get("question", "")
         ),
         "ranking": lambda: _ranking_input(run_dir, values.get("user", "")),
+        "graph": lambda: graph_result(run_dir, values.get("question", values.get("text", ""))),
     }
     if view not in handlers:
         return {**base, "view": "none",

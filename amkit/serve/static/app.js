@@ -155,6 +155,13 @@ async function viewExamples(id, params) {
     listNode.append(el("p", { class: "problem" }, "a translation run has no per-example predictions: type a sentence in Try it"));
     return;
   }
+  if (!run.has_predictions && ["forecast", "image", "speech"].includes(run.view)) {
+    const number = el("input", { name: "n", type: "number", min: 0, value: 0, id: "example-index" });
+    const open = el("form", { id: "open-example" }, el("label", {}, "test example ", number), " ", el("button", { type: "submit" }, "Open"));
+    open.addEventListener("submit", (event) => { event.preventDefault(); location.hash = `#/run/${id}/example/test/${Number(number.value) || 0}`; });
+    listNode.append(el("p", { class: "muted" }, "this run has no per-example predictions file: open a test example by its index"), open);
+    return;
+  }
   if (!run.has_predictions) {
     listNode.append(el("p", { class: "problem" }, "this run has no predictions.jsonl: runs trained with this amkit save it; for an older run, `amkit evaluate RUN_DIR --save-probabilities` writes it"));
     return;
@@ -258,6 +265,39 @@ function renderView(result, node) {
     result.items.forEach((r, i) => table.append(el("tr", {}, el("td", {}, i + 1), el("td", {}, r.item), el("td", {}, r.score.toFixed(2)),
       el("td", {}, r.because.map(([n, w]) => `${n} (${w.toFixed(2)})`).join(", ")), el("td", {}, r.shares.map(([n, w]) => `${n} ${w.toFixed(2)}`).join(", ")))));
     node.append(table);
+  } else if (result.view === "forecast") {
+    const past = result.history.map((_, i) => i - result.history.length), ahead = result.forecast.map((_, i) => i);
+    node.append(el("p", {}, `${result.channel}, series row ${result.start + 1}, MSE over all channels ${result.error.toFixed(4)}`), box);
+    const traces = [{ x: past, y: result.history, mode: "lines", name: "history" }, { x: ahead, y: result.truth, mode: "lines", name: "truth", line: { dash: "dot" } },
+      { x: ahead, y: result.forecast, mode: "lines", name: "forecast" }];
+    for (const r of result.retrieved) traces.push({ x: ahead, y: r.values, mode: "lines", name: `retrieved row ${r.row + 1} (${r.weight.toFixed(2)})`, opacity: 0.3 + 0.7 * r.weight });
+    plot(box, traces, { title: { text: "forecast (scaled values)" }, xaxis: { title: { text: "steps from the forecast's start" } } });
+    if (result.gate !== null) node.append(el("p", {}, `gate (share of the base forecast): ${result.gate.toFixed(3)}`));
+    if (result.patches) {
+      const heat = el("div", { class: "plot view-plot" });
+      node.append(heat);
+      plot(heat, [{ type: "heatmap", z: result.patches, colorscale: "Viridis", zmin: 0 }],
+        { title: { text: "attention over patches, last layer (query rows)" }, yaxis: { autorange: "reversed" }, xaxis: { title: { text: "key patch" } } });
+    }
+  } else if (result.view === "graph") {
+    node.append(el("p", {}, `entities: ${result.entities.join(", ")}; relation: ${result.relation}`), box);
+    plot(box, [{ type: "bar", orientation: "h", y: result.answers.map((a) => plain(a.entity)), x: result.answers.map((a) => a.score) }],
+      { title: { text: "answers by probability" }, yaxis: { autorange: "reversed", automargin: true } });
+    result.hops.forEach((hop, k) => node.append(el("h3", {}, `hop ${k + 1}`), el("ol", {}, hop.map((f) => el("li", {}, `${f.weight.toFixed(3)}  ${f.fact}`)))));
+    if (result.path) node.append(el("p", { id: "graph-path" }, "path: ", result.path));
+    else if (!result.hops.length) node.append(el("p", { class: "muted" }, "this model attends over no facts: answers only"));
+  } else if (result.view === "image") {
+    const pooled = el("div", { class: "plot view-plot" });
+    node.append(el("p", {}, Object.entries(result.probabilities).slice(0, 3).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")), box, pooled);
+    const square = { yaxis: { autorange: "reversed", scaleanchor: "x" }, width: 420, height: 400 };
+    plot(box, [{ type: "heatmap", z: result.image, colorscale: "Greys", reversescale: true, showscale: false }], { title: { text: "the image" }, ...square });
+    plot(pooled, [{ type: "heatmap", z: result.pooled_map, colorscale: "Inferno", zmin: 0 }], { title: { text: "attention pooled over query positions" }, ...square });
+  } else if (result.view === "speech") {
+    const frames = el("div", { class: "plot view-plot" });
+    const seconds = result.frames.map((_, i) => (i + 0.5) * result.frame_seconds);
+    node.append(el("p", {}, `${result.name}: label ${result.label}`), box, frames);
+    plot(box, [{ type: "heatmap", z: result.spectrogram, x: seconds, colorscale: "Magma" }], { title: { text: "spectrogram (mel bands)" }, xaxis: { title: { text: "seconds" } } });
+    plot(frames, [{ x: seconds, y: result.frames, mode: "lines" }], { title: { text: "attention over frames" }, xaxis: { title: { text: "seconds" } } });
   }
 }
 
@@ -270,7 +310,7 @@ async function viewExample(id, split, number) {
     const row = result.example;
     const head = el("div", {}, el("h2", {}, `${row.split} example ${row.id}` + (row.task ? `, task ${row.task}` : "")),
       el("p", { class: "input-cell", id: "example-input" }, row.input),
-      el("p", {}, "label: ", row.label, ", prediction: ", row.prediction, " ",
+      row.label === undefined ? null : el("p", {}, "label: ", row.label, ", prediction: ", row.prediction, " ",
         el("span", { class: row.correct ? "right" : "wrong" }, row.correct ? "✓ right" : "✗ wrong")));
     const body = el("div", {});
     node.replaceChildren(head, body);
@@ -290,6 +330,9 @@ async function viewTry(id) {
   } else if (run.view === "ranking") {
     inputs.user = el("input", { name: "user", id: "try-user", placeholder: "a user id of the data" });
     form.append(el("p", {}, "User ", inputs.user));
+  } else if (run.view === "graph") {
+    inputs.question = el("input", { name: "question", id: "try-question", size: 50, placeholder: "Which region is Palau located in?" });
+    form.append(el("p", {}, "Question ", inputs.question));
   } else if (run.view === "text" || run.view === "translation") {
     inputs.text = el("textarea", { name: "text", rows: 4, id: "try-text", placeholder: run.view === "text" ? "A superb, moving film." : "a man rides a bike" });
     form.append(el("p", {}, run.view === "text" ? "Text to classify" : "Sentence to translate", el("br"), inputs.text));
