@@ -110,6 +110,12 @@ def best_rows(results: dict[str, Any]) -> dict[int, tuple[str, dict[str, Any]]]:
     return best
 
 
+def _named(row: dict[str, Any]) -> str:
+    """The row's label with its lookback, said once."""
+    label = row["label"]
+    return label if "lookback" in label else f"{label}, lookback {row['lookback']}"
+
+
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """Headline figures: ``mse_H`` and ``mae_H`` of the best amkit row on validation at each
     horizon H, beside PatchTST/64's published figure."""
@@ -123,8 +129,8 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
                     f"{metric}_{h}", row[metric]["mean"], published,
                     task=f"ETTh1 multivariate, horizon {h}",
                     metric=f"test {metric.upper()} (scaled, every window)",
-                    amkit=f"{mean_std_cell(row[metric], 3)} ({row['label']}, lookback "
-                    f"{row['lookback']}, mean ± std of {len(row['seeds'])} seeds)",
+                    amkit=f"{mean_std_cell(row[metric], 3)} ({_named(row)}, mean ± std of "
+                    f"{len(row['seeds'])} seeds)",
                     reference=f"PatchTST/64 {published:.3f} (Nie et al., ICLR 2023)",
                 )
             )  # fmt: skip
