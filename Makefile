@@ -49,7 +49,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q -n auto --durations=15
 
 test-all: $(STAMP)
-	$(BIN)/pytest -q -m "slow or not slow"
+	AMKIT_FUZZ_EXAMPLES=1000 $(BIN)/pytest -q -m "slow or not slow"
 
 # the sdist and wheel build, install in a fresh venv under /tmp and run (about 100 s)
 check-wheel: $(STAMP)

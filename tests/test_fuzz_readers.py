@@ -4,8 +4,8 @@ bare exception from deep inside, never a hang.
 Each reader gets Hypothesis-generated files: random bytes, a valid sample cut short, bytes
 spliced into it, a line replaced by junk (wrong column counts, NaN / inf, huge tokens), the
 sample in another encoding, an empty file. The number of cases per reader is printed in the
-test summary (``conftest.py``). The default budget is small (about 40 cases per reader);
-``AMKIT_FUZZ_EXAMPLES=500 pytest tests/test_fuzz_readers.py`` runs more.
+test summary (``conftest.py``). The default budget is 200 cases per reader (``make
+test-all``: 1000); ``AMKIT_FUZZ_EXAMPLES=500 pytest tests/test_fuzz_readers.py`` sets another.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from amkit.errors import UserError
 
 CASES: Counter = Counter()  # reader -> cases run in this process (conftest prints the sums)
-EXAMPLES = int(os.environ.get("AMKIT_FUZZ_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("AMKIT_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=3000,  # ms per case: a reader that hangs fails
