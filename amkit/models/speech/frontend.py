@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from amkit.data.base import DataInfo
 from amkit.errors import UserError
 
-__all__ = ["ConvFrontEnd", "crop_frames", "frame_width", "mask_spectrogram"]
+__all__ = ["ConvFrontEnd", "crop_frames", "frame_width", "mask_spectrogram", "prepare_frames"]
 
 
 def frame_width(info: DataInfo) -> int:
@@ -73,3 +73,19 @@ class ConvFrontEnd(nn.Module):
         for conv, norm in zip(self.convs, self.norms, strict=True):
             h = self.dropout(torch.relu(norm(conv(h * real))))  # (B, C, T)
         return (h * real).transpose(1, 2)  # (B, T, C)
+
+
+def prepare_frames(
+    features: Tensor, lengths: Tensor, front: nn.Module | None, freq_mask: int, time_mask: int,
+    training: bool,
+) -> tuple[Tensor, Tensor]:  # fmt: skip
+    """What every speech model does first: ``features (B, T, F)`` cropped to the longest
+    real clip (:func:`crop_frames`), masked SpecAugment-style while training
+    (:func:`mask_spectrogram`), then through the convolutional ``front`` when there is one.
+    Returns ``(x (B, T', F or D), mask (B, T'))``."""
+    x, mask = crop_frames(features, lengths)  # (B, T', F), (B, T')
+    if training and (freq_mask or time_mask):
+        x = mask_spectrogram(x, freq_mask, time_mask)
+    if front is not None:
+        x = front(x, mask)  # (B, T', D)
+    return x, mask

@@ -29,9 +29,8 @@ from amkit.encoders import RNNEncoder
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.speech.frontend import (
     ConvFrontEnd,
-    crop_frames,
     frame_width,
-    mask_spectrogram,
+    prepare_frames,
 )
 
 __all__ = ["GRUAttention", "GRUAttentionConfig", "GRUAttentionOutput"]
@@ -98,11 +97,9 @@ class GRUAttention(nn.Module):
         """features ``(B, T, F)`` log-mel frames, lengths ``(B,)`` real frames, targets
         ``(B,)``."""
         full = features.shape[1]
-        x, mask = crop_frames(features, lengths)  # (B, T', F), (B, T')
-        if self.training and (self.config.freq_mask or self.config.time_mask):
-            x = mask_spectrogram(x, self.config.freq_mask, self.config.time_mask)
-        if self.front is not None:
-            x = self.front(x, mask)  # (B, T', D)
+        cfg = self.config
+        x, mask = prepare_frames(features, lengths, self.front, cfg.freq_mask, cfg.time_mask,
+                                 self.training)  # fmt: skip
         h = self.encoder(x, mask)  # (B, T', 2H)
         pooled, weights = self.pooling(h, mask, need_weights=need_weights)  # (B, 2H)
         logits = self.head(self.dropout(pooled))  # (B, C)

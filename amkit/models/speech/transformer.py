@@ -33,9 +33,8 @@ from amkit.memory.universal_transformer import timing_signal
 from amkit.models.base import ModelOutput, register_model
 from amkit.models.speech.frontend import (
     ConvFrontEnd,
-    crop_frames,
     frame_width,
-    mask_spectrogram,
+    prepare_frames,
 )
 
 __all__ = ["SpeechTransformer", "SpeechTransformerConfig", "SpeechTransformerOutput"]
@@ -116,11 +115,9 @@ class SpeechTransformer(nn.Module):
         """features ``(B, T, F)`` log-mel frames, lengths ``(B,)`` real frames, targets
         ``(B,)``."""
         full = features.shape[1]
-        x, mask = crop_frames(features, lengths)  # (B, T', F), (B, T')
-        if self.training and (self.config.freq_mask or self.config.time_mask):
-            x = mask_spectrogram(x, self.config.freq_mask, self.config.time_mask)
-        if self.front is not None:
-            x = self.front(x, mask)  # (B, T', C)
+        cfg = self.config
+        x, mask = prepare_frames(features, lengths, self.front, cfg.freq_mask, cfg.time_mask,
+                                 self.training)  # fmt: skip
         t = x.shape[1]
         if t > MAX_FRAMES:
             raise UserError(f"{t} frames: the speech Transformer takes at most {MAX_FRAMES}")
