@@ -349,18 +349,43 @@ def merge_earlier_tasks(earlier: dict[str, Any], new: dict[str, Any]) -> dict[st
     return merged
 
 
-def row_from_best_run(run_dirs: list[str | Path]) -> dict[str, Any]:
-    """The run with the best validation accuracy among separate runs (the paper's best of N).
+def training_error(run_dir: str | Path) -> float:
+    """Test-time error (%) of a run's kept model on its own training examples: no dropout, no
+    random noise, the way the MemN2N paper picks the best of its 10 repeats."""
+    from amkit.experiments.run import evaluate_run  # imported here: only ``--select train``
+
+    return round(100 * (1 - evaluate_run(run_dir, "train")["accuracy"]), 2)
+
+
+def row_from_best_run(
+    run_dirs: list[str | Path],
+    select: str = "val",
+    train_errors: list[float] | None = None,
+) -> dict[str, Any]:
+    """The kept run among separate runs (the paper's best of N): the best validation accuracy
+    (``select="val"``), or the lowest training error (``select="train"``, the MemN2N paper's
+    rule; ``train_errors`` from :func:`training_error`, one per run).
 
     The row holds the kept run's numbers plus every run's seed and test mean error, and the
     training time summed over all runs (the cost of the selection).
     """
+    if select not in ("val", "train"):
+        raise ValueError(f"select must be 'val' or 'train', got {select!r}")
     rows = [row_from_run(run_dir) for run_dir in run_dirs]
-    best = max(range(len(rows)), key=lambda i: rows[i]["val_accuracy"])
+    if select == "train":
+        if train_errors is None or len(train_errors) != len(rows):
+            raise ValueError("select='train' needs one training error per run")
+        best = min(range(len(rows)), key=lambda i: train_errors[i])
+    else:
+        best = max(range(len(rows)), key=lambda i: rows[i]["val_accuracy"])
     row = dict(rows[best])
     row["seeds"] = [seed for r in rows for seed in r["seeds"]]
     row["selected_seed"] = rows[best]["seeds"][0]
+    row["selected_by"] = select
     row["repeat_mean_errors"] = [r["mean_error"] for r in rows]
+    row["repeat_val_accuracies"] = [r["val_accuracy"] for r in rows]
+    if train_errors is not None:
+        row["repeat_train_errors"] = list(train_errors)
     row["seconds"] = round(sum(r["seconds"] for r in rows), 1)
     return row
 
@@ -379,11 +404,14 @@ def add_run(
     path: Path = RESULTS,
     per_task: bool = False,
     keep_earlier: bool = False,
+    select: str = "val",
 ) -> dict[str, Any]:
     """Add or replace row ``row_id``. ``run_dir``: one run (single, ``--repeats`` or an
     ensemble), several runs (the best on validation is kept), a folder of ``task<N>/`` runs,
     or with ``per_task`` a list of runs that each trained one task; ``keep_earlier`` then
-    keeps the row's tasks that none of the runs trained (:func:`merge_earlier_tasks`)."""
+    keeps the row's tasks that none of the runs trained (:func:`merge_earlier_tasks`).
+    ``select="train"`` keeps the run with the lowest training error instead (the MemN2N
+    paper's rule), each run evaluated on its training examples."""
     results = load_results(path)
     results["published"] = PUBLISHED
     if per_task:
@@ -391,7 +419,11 @@ def add_run(
         if keep_earlier and row_id in results["rows"]:
             numbers = merge_earlier_tasks(results["rows"][row_id], numbers)
     elif isinstance(run_dir, list):
-        numbers = row_from_best_run(run_dir) if len(run_dir) > 1 else row_from_run(run_dir[0])
+        if len(run_dir) > 1:
+            errors = [training_error(r) for r in run_dir] if select == "train" else None
+            numbers = row_from_best_run(run_dir, select, errors)
+        else:
+            numbers = row_from_run(run_dir[0])
     elif (Path(run_dir) / "metrics.json").is_file():
         numbers = row_from_run(run_dir)
     else:
@@ -422,7 +454,8 @@ def _selection(entry: dict[str, Any]) -> str:
     if "ensemble" in entry:
         return f"{entry['ensemble']['method']} ensemble of {len(entry['ensemble']['members'])}"
     if "selected_seed" in entry:
-        return f"best of {len(entry['seeds'])}"
+        rule = " by training error" if entry.get("selected_by") == "train" else ""
+        return f"best of {len(entry['seeds'])}{rule}"
     if "per_task_seed_errors" in entry:
         most = _seeds_per_task(entry)
         return f"best of up to {most} per task" if most > 1 else "1 seed"
@@ -578,8 +611,14 @@ def render(results: dict[str, Any]) -> str:
                 if spread["std"] is not None
                 else ""
             )
+            rule = (
+                "lowest training error, the paper's rule; training error of each repeat: "
+                f"{entry['repeat_train_errors']}"
+                if entry.get("selected_by") == "train"
+                else "best validation accuracy"
+            )
             detail.append(
-                f"kept seed {entry['selected_seed']} (best validation accuracy); "
+                f"kept seed {entry['selected_seed']} ({rule}); "
                 f"mean error of each repeat: {errors}{over}"
             )
         if "seed_mean_errors" in entry:
@@ -646,6 +685,14 @@ def main(argv: list[str] | None = None) -> int:
         help="with --per-task: keep the row's tasks that none of the run directories trained "
         "(their runs are gone: runs/ is not kept between sessions)",
     )
+    add.add_argument(
+        "--select",
+        choices=("val", "train"),
+        default="val",
+        help="with several run directories, keep the best on validation (default) or the one "
+        "with the lowest training error (the MemN2N paper's rule; evaluates each run on its "
+        "training examples, so the data must be on disk)",
+    )
     sub.add_parser("render", help="write babi.md from babi.json")
     args = parser.parse_args(argv)
     if args.command == "add":
@@ -661,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
             args.notes,
             per_task=args.per_task,
             keep_earlier=args.keep_earlier,
+            select=args.select,
         )
     report.write_page(RESULTS, PUBLISHED, render, summarize)  # published numbers live here
     return 0

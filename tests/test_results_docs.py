@@ -152,6 +152,28 @@ def test_babi_best_of_separate_runs_is_chosen_on_validation_not_test(tmp_path):
     assert "kept seed 1" in page and "10.0 ± 5.0 over the 3 (mean ± std" in page
 
 
+def test_babi_best_of_by_training_error_keeps_the_lowest_training_error(tmp_path, monkeypatch):
+    dirs = []
+    for seed, val, test in ((0, 0.80, 0.95), (1, 0.90, 0.85), (2, 0.85, 0.90)):
+        run = tmp_path / f"seed{seed}"
+        run.mkdir()
+        per_task = {str(t): {"accuracy": test, "n": 10} for t in range(1, 21)}
+        metrics = {"seed": seed, "val": {"accuracy": val}, "timings": {"train_seconds": 100.0},
+                   "test": {"n": 200, "per_task": per_task}}  # fmt: skip
+        (run / "metrics.json").write_text(json.dumps(metrics))
+        dirs.append(run)
+    train_error = {"seed0": 4.0, "seed1": 3.0, "seed2": 2.5}  # seed 2: lowest, not best on val
+    monkeypatch.setattr(babi_report, "training_error", lambda run: train_error[Path(run).name])
+    path = tmp_path / "babi.json"
+    row = babi_report.add_run(dirs, "t", "paper rule", "1k joint", "x", path=path, select="train")
+    assert row["selected_seed"] == 2 and row["selected_by"] == "train"
+    assert row["mean_error"] == 10.0 and row["repeat_train_errors"] == [4.0, 3.0, 2.5]
+    page = render(json.loads(path.read_text()))
+    assert "best of 3 by training error" in page and "lowest training error" in page
+    with pytest.raises(ValueError, match="one training error per run"):
+        babi_report.row_from_best_run(dirs, "train", [1.0])
+
+
 def test_babi_per_task_row_from_separately_named_runs(tmp_path):
     dirs = []
     for task, test in ((10, 0.97), (2, 0.99), (1, 1.0)):  # any names, any order
