@@ -532,3 +532,22 @@ def test_headline_wording_matches_the_numbers():
 def test_summary_skips_headlines_whose_rows_are_missing():
     assert babi_report.summarize({"rows": {}, "published": PUBLISHED})["summary"] == {}
     assert "## Summary" not in render({"rows": {}, "published": PUBLISHED})
+
+
+def test_sasrec_port_log_is_read_and_the_test_row_kept_on_validation():
+    from results.recsys_peer import kept_on_validation, parse_log
+
+    log = (
+        "epoch (val_ndcg, val_hr) (test_ndcg, test_hr)\n"
+        "20 (0.40, 0.60) (0.41, 0.62)\n"
+        "40 (0.50, 0.70) (0.48, 0.69)\n"
+        "60 (0.45, 0.71) (0.52, 0.74)\n"  # best test, not best validation NDCG
+    )
+    evaluations = parse_log(log)
+    assert [e["epoch"] for e in evaluations] == [20, 40, 60]
+    kept = kept_on_validation(evaluations)
+    assert kept["epoch"] == 40 and kept["hr@10"] == 0.69 and kept["ndcg@10"] == 0.48
+    with pytest.raises(ValueError, match="log.txt:3"):
+        parse_log("header\n20 (0.4, 0.6) (0.4, 0.6)\n40 garbage\n")
+    with pytest.raises(ValueError, match="no evaluation"):
+        kept_on_validation([])
