@@ -551,3 +551,13 @@ def test_sasrec_port_log_is_read_and_the_test_row_kept_on_validation():
         parse_log("header\n20 (0.4, 0.6) (0.4, 0.6)\n40 garbage\n")
     with pytest.raises(ValueError, match="no evaluation"):
         kept_on_validation([])
+
+
+def test_babi_reproduction_verdict_uses_the_repeats_standard_deviation():
+    row = {"mean_error": 13.0, "repeat_mean_errors": [13.0, 14.0, 15.0]}  # std 1.0
+    assert babi_report.reproduction_verdict(row, 12.4).startswith("reproduced: +0.6 points")
+    row = {"mean_error": 14.0, "repeat_mean_errors": [13.0, 14.0, 15.0]}
+    verdict = babi_report.reproduction_verdict(row, 12.4)
+    assert verdict.startswith("not reproduced: +1.6 points") and "(1.0)" in verdict
+    with pytest.raises(ValueError, match="two repeats"):
+        babi_report.reproduction_verdict({"mean_error": 1.0, "repeat_mean_errors": [1.0]}, 1.0)
