@@ -561,3 +561,38 @@ def test_babi_reproduction_verdict_uses_the_repeats_standard_deviation():
     assert verdict.startswith("not reproduced: +1.6 points") and "(1.0)" in verdict
     with pytest.raises(ValueError, match="two repeats"):
         babi_report.reproduction_verdict({"mean_error": 1.0, "repeat_mean_errors": [1.0]}, 1.0)
+
+
+def _fsdd_run(root, name, speaker, accuracy, seed=0, split="loso"):
+    run = root / name
+    run.mkdir()
+    (run / "config.yaml").write_text(f"seed: {seed}\ndata:\n  split: {split}\n"
+                                     f"  test_speaker: {speaker}\n")  # fmt: skip
+    metrics = {"seed": seed, "val": {"accuracy": 0.99}, "timings": {"train_seconds": 60.0},
+               "test": {"accuracy": accuracy, "n": 500}}  # fmt: skip
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    return run
+
+
+def test_fsdd_leave_one_speaker_out_row_is_the_mean_over_held_out_speakers(tmp_path):
+    from results import fsdd_report
+
+    accuracies = dict(zip(fsdd_report.SPEAKERS, (0.9, 0.8, 0.7, 0.6, 0.5, 0.4), strict=True))
+    runs = [_fsdd_run(tmp_path, f"loso-{s}", s, a) for s, a in accuracies.items()]
+    path = tmp_path / "fsdd.json"
+    row = fsdd_report.add_loso_row(runs[:3], "gru-attention", "GRU", "amkit train x", path=path)
+    assert row["accuracy"]["mean"] == 0.8 and list(row["per_speaker"]) == ["george", "jackson",
+                                                                           "lucas"]  # fmt: skip
+    results = json.loads(path.read_text())
+    assert "accuracy_loso" not in results["summary"]  # not all six speakers: no headline
+    assert "0.8000 ± 0.1000 (3 of 6)" in fsdd_report.render(results)
+    fsdd_report.add_loso_row(runs, "gru-attention", "GRU", "amkit train x", path=path)
+    results = json.loads(path.read_text())
+    assert results["loso"]["gru-attention"]["accuracy"]["mean"] == 0.65
+    page = fsdd_report.render(results)
+    assert "| **GRU** | 0.9000 | 0.8000 | 0.7000 | 0.6000 | 0.5000 | 0.4000 |" in page
+    with pytest.raises(ValueError, match="second run holding out george"):
+        fsdd_report.add_loso_row([runs[0], runs[0]], "x", "x", "x", path=path)
+    official = _fsdd_run(tmp_path, "official", "george", 0.98, split="official")
+    with pytest.raises(ValueError, match="config.yaml: not a leave-one-speaker-out run"):
+        fsdd_report.add_loso_row([official], "x", "x", "x", path=path)

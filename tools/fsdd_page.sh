@@ -1,5 +1,5 @@
 #!/bin/bash
-# Rows of docs/results/fsdd.json from the runs of tools/queues/fsdd.tsv (+ tools/fsdd_noisy_eval.sh, tools/fsdd_synthetic_eval.sh).
+# Rows of docs/results/fsdd.json from the runs of tools/queues/fsdd.tsv (+ tools/fsdd_noisy_eval.sh, tools/fsdd_synthetic_eval.sh) and tools/queues/fsdd_loso.tsv.
 cd "$(dirname "$0")/.."
 R=".venv/bin/python -m results.fsdd_report"
 finished() { for d in "$@"; do [ -f $d/metrics.json ] && echo $d; done; }
@@ -16,4 +16,11 @@ dirs=$(finished runs/fsdd/transformer-seed0)
 dirs=$(finished runs/fsdd/mfcc_dtw)
 [ -n "$dirs" ] && $R add $dirs --id mfcc-dtw --label "MFCC + DTW 1-NN (classical baseline)" \
   --command "amkit baseline fsdd/mfcc_dtw --out runs/fsdd/mfcc_dtw"
+dirs=$(finished runs/fsdd/loso-{george,jackson,lucas,nicolas,theo,yweweler}-seed0)
+[ -n "$dirs" ] && $R add-loso $dirs --id gru-attention --label "conv + BiGRU + attention pooling" \
+  --command "for sp in george jackson lucas nicolas theo yweweler; do amkit train fsdd/gru_attention --set seed=0 data.split=loso data.test_speaker=\$sp --out runs/fsdd/loso-\$sp-seed0; done"
+dirs=$(finished runs/fsdd/loso-synth-{george,jackson,lucas,nicolas,theo,yweweler}-seed0)
+[ -n "$dirs" ] && $R add-loso $dirs --id gru-attention-synth --label "the same + synthesised training speech" \
+  --command "amkit data synth-digits runs/synth-train --n-per-digit 20 --voices train --seed 0; for sp in george jackson lucas nicolas theo yweweler; do amkit train fsdd/gru_attention --set seed=0 data.split=loso data.test_speaker=\$sp 'data.extra_train=[runs/synth-train]' --out runs/fsdd/loso-synth-\$sp-seed0; done" \
+  --notes "1,200 espeak-ng recordings (6 training voices x 10 digits x 20 takes) added to each training set."
 exit 0
