@@ -31,13 +31,20 @@ Stages (config keys):
    learned projections of the values and adds what it read, ``q <- q + o`` (the top-k choice
    has no gradient; the attention over what was read has); ``none`` -- no
    reading: the query plus the mean of the memory.
+   ``memory_fusion`` says how a read ``o`` joins the query ``q`` (each hop, in place of the
+   ``+`` above): ``add`` ``q + o``; ``concat`` ``W [q; o] + b`` and ``gate``
+   ``g * q + (1 - g) * o`` with ``g = sigmoid(W [q; o] + b)`` (``amkit.knowledge.fusion``'s
+   blocks, one per hop); ``parallel`` -- the hops run as ``add`` and the head reads the
+   query before the memory beside their result, ``[q; m]``. For story QA, MemN2N's
+   ``linear_start`` and ``random_noise`` (Sukhbaatar et al. 2015) can be switched on.
 5. head: a linear map to the classes (answer words for QA).
 
 ``need_weights=True`` returns every stage's weights in an :class:`IntegratedOutput`:
 ``tokens`` ``(B, T)`` or ``words`` ``(B, M, L)`` and ``query_words`` ``(B, Lq)`` (attention
 pooling), ``knowledge`` ``(B, T, E + 1)`` or ``(B, M, L, E + 1)`` (last column: the
 sentinel), ``gate`` (gated fusion), ``memory`` ``(B, K, T)`` or ``(B, K, M)`` (one row per
-hop), or ``store`` and ``store_ids`` ``(B, K, k)`` (the external store's reads).
+hop), or ``store`` and ``store_ids`` ``(B, K, k)`` (the external store's reads), and
+``memory_gate`` ``(B, K)`` (``memory_fusion: gate``).
 
 Legend: B batch, T tokens, M memory slots (sentences), L words per sentence, Lq question
 words, E facts per word, K hops, D ``d_model``, C classes.
@@ -47,6 +54,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import torch
@@ -63,8 +71,9 @@ from amkit.knowledge.distill import distillation_loss
 from amkit.knowledge.fusion import ConcatFusion, GatedFusion, KnowledgeAttention
 from amkit.knowledge.tables import vocabulary_knowledge
 from amkit.memory.kv import KeyValueMemory
-from amkit.memory.memn2n import position_encoding_weights
+from amkit.memory.memn2n import ages_from_newest, position_encoding_weights
 from amkit.models.base import ModelOutput, not_attention, register_model
+from amkit.models.qa.common import linear_start_epoch_end, register_linear_start
 
 log = logging.getLogger("amkit")
 
@@ -83,7 +92,17 @@ class IntegratedConfig:
     max_facts: int = option(6, ge=1)  # facts (or WordNet concepts) per word
     attention: Literal["additive", "none"] = "additive"
     memory: Literal["context", "store", "none"] = "context"
+    # how a memory read o joins the query q: add (q + o, MemN2N and KV-MemNN), concat, gate
+    # (the knowledge fusion blocks, one per hop) or parallel (the head reads [q; memory's q])
+    memory_fusion: Literal["add", "concat", "gate", "parallel"] = "add"
     hops: int = option(3, ge=1)
+    # MemN2N's recipe for story QA, off by default: linear start (no softmax in the memory
+    # hops until val loss stops falling for ls_patience epochs, at most ls_max_epochs) and
+    # random noise (in training a blank memory follows a sentence with this probability)
+    linear_start: bool = False
+    ls_max_epochs: int = option(30, ge=1)
+    ls_patience: int = option(3, ge=1)
+    random_noise: float = option(0.0, ge=0, lt=1)
     store_path: str | None = None  # memory: store -- a saved MemoryStore directory
     store_k: int = option(8, ge=1)  # entries read from the store per hop
     cnn_widths: list[int] = field(default_factory=lambda: [3, 5])
@@ -97,7 +116,19 @@ class IntegratedConfig:
             problems.append("memory: store needs store_path, a MemoryStore saved with .save()")
         if self.encoder == "bigru" and self.d_model % 2:
             problems.append(f"d_model ({self.d_model}) must be even for the bigru encoder")
+        if self.memory_fusion not in MEMORY_FUSIONS:
+            problems.append(
+                f"memory_fusion: {self.memory_fusion!r} is not allowed; choose one of "
+                f"{', '.join(MEMORY_FUSIONS)}"
+            )
+        if self.linear_start and self.memory != "context":
+            problems.append(
+                f"linear_start needs memory: context (the hops' softmax), not {self.memory!r}"
+            )
         return problems
+
+
+MEMORY_FUSIONS = ("add", "concat", "gate", "parallel")
 
 
 @dataclass
@@ -118,6 +149,8 @@ class IntegratedOutput(ModelOutput):
             external store (``memory: store``).
         store_ids: ``(B, K, k)`` the ids of those entries, -1 where fewer were found (not
             attention weights).
+        memory_gate: ``(B, K)`` each hop's mean gate of ``memory_fusion: gate``: 1 keeps the
+            query, 0 takes what the memory read.
     """
 
     tokens: Tensor | None = None
@@ -128,6 +161,7 @@ class IntegratedOutput(ModelOutput):
     memory: Tensor | None = None
     store: Tensor | None = None
     store_ids: Tensor | None = not_attention()
+    memory_gate: Tensor | None = None
 
 
 class TokenKnowledge(nn.Module):
@@ -247,6 +281,9 @@ class IntegratedModel(nn.Module):
 
     def __init__(self, config: IntegratedConfig, data_info: DataInfo):
         super().__init__()
+        problems = config.validate()
+        if problems:
+            raise UserError("model: " + "; ".join(problems))
         self.config = config
         vocab = data_info.vocab
         vocab_size = data_info.vocab_size or len(vocab)
@@ -281,8 +318,19 @@ class IntegratedModel(nn.Module):
             )
             self.register_buffer("store_query", projection)
             self.store_value = nn.Linear(self.store.value_dim, d)
+        self.fuse = None  # memory_fusion concat / gate: one block per hop (add: q + o)
+        if config.memory_fusion in ("concat", "gate"):
+            block = ConcatFusion if config.memory_fusion == "concat" else GatedFusion
+            n_reads = 1 if config.memory == "none" else config.hops
+            self.fuse = nn.ModuleList(block(d, d) for _ in range(n_reads))
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(d, data_info.n_classes)
+        width = 2 * d if config.memory_fusion == "parallel" else d  # parallel: [q; m]
+        self.head = nn.Linear(width, data_info.n_classes)
+        if config.linear_start:
+            # only then the model changes between epochs: the trainer's hook, and its state
+            # in buffers, exist only with linear start (train.ema_decay stays usable without)
+            register_linear_start(self, True)
+            self.epoch_end = self._linear_start_epoch_end
 
     @property
     def knowledge_info(self) -> dict[str, float]:
@@ -308,14 +356,48 @@ class IntegratedModel(nn.Module):
                     weights[name] = full.view(b, m, *value.shape[1:])
         return slots.view(b, m, -1), slot_mask, weights
 
-    def _read_store(self, q: Tensor, attention: dict[str, Tensor], need_weights: bool) -> Tensor:
-        """``hops`` reads of the external store: ``q (B, D)`` -> ``q + o`` each hop."""
+    def _linear_start_epoch_end(self, epoch: int, record: dict) -> dict | None:
+        """Trainer hook (with ``linear_start``): put the softmax back in the memory hops when
+        validation loss stops falling (:func:`linear_start_epoch_end`)."""
+        return linear_start_epoch_end(
+            self, epoch, record, self.config.ls_patience, self.config.ls_max_epochs,
+            "softmax back in the memory hops",
+        )  # fmt: skip
+
+    def _ages(self, mask: Tensor) -> Tensor:
+        """``(B, M)`` each slot's age, 0 = newest; in training with ``random_noise`` a blank
+        follows each sentence with that probability (MemN2N's RN), which shifts the ages."""
+        steps = mask.long()  # (B, M)
+        if self.training and self.config.random_noise > 0:
+            blanks = torch.rand(mask.shape, device=mask.device) < self.config.random_noise
+            steps = steps + (blanks & mask).long()
+        return ages_from_newest(steps).clamp(0, self.slot_keys.shape[0] - 1)
+
+    def _join(self, hop: int, q: Tensor, o: Tensor, gates: list[Tensor] | None) -> Tensor:
+        """Read ``o (B, D)`` joined to the query ``q (B, D)`` by ``memory_fusion`` ->
+        ``(B, D)``; a gated hop appends its mean gate ``(B,)`` to ``gates``."""
+        if self.fuse is None:
+            return q + o
+        joined, gate = self.fuse[hop](q, o, need_weights=gates is not None)
+        if gate is not None:
+            gates.append(gate.mean(-1))  # (B,)
+        return joined
+
+    def _read_store(
+        self,
+        q: Tensor,
+        attention: dict[str, Tensor],
+        need_weights: bool,
+        gates: list[Tensor] | None,
+    ) -> Tensor:
+        """``hops`` reads of the external store: ``q (B, D)`` -> ``q + o`` (or
+        ``memory_fusion``'s join) each hop."""
         hop_weights, hop_ids = [], []
-        for _ in range(self.config.hops):
+        for hop in range(self.config.hops):
             read = self.store.read((q @ self.store_query).detach().float(), self.config.store_k)
             values = self.store_value(read.values.to(q.dtype))  # (B, k, D)
             weights = masked_softmax(torch.einsum("bkd,bd->bk", values, q), read.ids >= 0)
-            q = q + torch.einsum("bk,bkd->bd", weights, values)
+            q = self._join(hop, q, torch.einsum("bk,bkd->bd", weights, values), gates)
             hop_weights.append(weights)
             hop_ids.append(read.ids)
         if need_weights:
@@ -339,7 +421,7 @@ class IntegratedModel(nn.Module):
         attention: dict[str, Tensor] = {}
         if story is not None and query is not None:
             keys, mask, attention = self._encode_story(story, need_weights)  # (B, M, D)
-            ages = (mask.long().flip(-1).cumsum(-1).flip(-1) - 1).clamp(min=0)  # 0 = newest
+            ages = self._ages(mask)  # (B, M), 0 = newest
             values = keys + self.slot_values[ages]  # (B, M, D)
             keys = keys + self.slot_keys[ages]
             _, q, query_weights, _ = self.encoder(query, need_weights)  # (B, D)
@@ -356,17 +438,28 @@ class IntegratedModel(nn.Module):
                     attention[name] = F.pad(value, (0, 0) * (value.dim() - 2) + (0, pad))
         else:
             raise UserError("give tokens (B, T) for classification or story + query for QA")
+        query = q  # (B, D) before the memory: what the parallel head reads beside it
+        gated = need_weights and self.config.memory_fusion == "gate"
+        gates: list[Tensor] | None = [] if gated else None
         if self.store is not None:
-            q = self._read_store(q, attention, need_weights)
+            q = self._read_store(q, attention, need_weights, gates)
         elif self.memory is not None:
-            q, hop_weights = self.memory(q, keys, values, mask, need_weights=need_weights)
+            q, hop_weights = self.memory(
+                q, keys, values, mask, need_weights=need_weights,
+                combine=None if self.fuse is None else partial(self._join, gates=gates),
+                linear=bool(getattr(self, "linear_phase", False)),
+            )  # fmt: skip
             if hop_weights is not None:
                 if tokens is not None:
                     hop_weights = F.pad(hop_weights, (0, tokens.shape[1] - hop_weights.shape[-1]))
                 attention["memory"] = hop_weights  # (B, K, M) or (B, K, T)
         else:
             share = mask.float() / mask.sum(1, keepdim=True).clamp(min=1)  # (B, M)
-            q = q + torch.einsum("bm,bmd->bd", share, values)
+            q = self._join(0, q, torch.einsum("bm,bmd->bd", share, values), gates)
+        if gates:
+            attention["memory_gate"] = torch.stack(gates, dim=1)  # (B, K)
+        if self.config.memory_fusion == "parallel":
+            q = torch.cat([query, q], dim=-1)  # (B, 2D)
         logits = self.head(self.dropout(q))  # (B, C)
         loss = None
         if targets is not None:
