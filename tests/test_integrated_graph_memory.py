@@ -131,3 +131,18 @@ def test_a_short_run_reads_the_house_graph_and_loads_back(tmp_path):
     result = amkit.run(config, run_dir=tmp_path / "run")
     reloaded = amkit.evaluate_run(tmp_path / "run")
     assert reloaded["accuracy"] == pytest.approx(result.metrics["test"]["accuracy"])
+
+
+def test_explain_story_shows_the_graph_nodes_and_the_gates_each_hop_read(tmp_path):
+    from amkit.data.house import HouseStoriesConfig, build_house_stories, write_house_kb
+    from amkit.explain.memory import explain_story
+
+    data = build_house_stories(HouseStoriesConfig(n_train=20, n_test=10, memory_size=6), 0)
+    kb = write_house_kb(tmp_path / "kb.tsv")
+    config = IntegratedConfig(d_model=8, hops=2, memory="graph", graph_path=str(kb),
+                              graph_layers=1, memory_fusion="gate")  # fmt: skip
+    model = IntegratedModel(config, data.info).eval()
+    text = explain_story(model, data, task=1, example=0, out_png=tmp_path / "e.png").text
+    assert "graph memory" in text and "hop2:" in text
+    assert any(floor in text for floor in ("downstairs 0.", "upstairs 0."))  # a floor node
+    assert "memory gate per hop" in text
