@@ -20,6 +20,7 @@ from torch.overrides import TorchFunctionMode
 
 import amkit
 from amkit.data.base import iterate_batches, model_inputs
+from amkit.data.house import write_house_kb
 from amkit.experiments.run import build_data, build_model_for, load_config
 from amkit.models import MODELS
 
@@ -154,6 +155,7 @@ def _cases(root: Path) -> dict[str, list[dict]]:
               "lookback": 16, "horizon": 4, "split": "ratio"}  # fmt: skip
     tiny_patches = {"patch_len": 4, "stride": 4, "n_layers": 1, "d_ff": 8}
     digits = {"name": "digits"}
+    house_kb = str(write_house_kb(root / "house_kb.tsv"))  # the integrated model's graph memory
     speech = {"name": "fsdd", "path": str(_recordings(root / "wav")), "val_fraction": 0.25,
               "n_mels": 8}  # fmt: skip
     return {
@@ -209,7 +211,24 @@ def _cases(root: Path) -> dict[str, list[dict]]:
                 "data": {"name": "house_stories", "n_train": 40, "n_test": 10},
                 "model": {"d_model": 16, "hops": 2},
             },
-            {"data": text, "model": {"d_model": 16, "encoder": "bigru"}},
+            {
+                "data": {"name": "house_stories", "n_train": 40, "n_test": 10},
+                "model": {
+                    "d_model": 16,
+                    "hops": 2,
+                    "memory_fusion": "gate",
+                    "linear_start": True,
+                    "random_noise": 0.1,
+                },
+            },
+            {
+                "data": text,
+                "model": {"d_model": 16, "encoder": "bigru", "memory_fusion": "parallel"},
+            },
+            {
+                "data": {"name": "house_stories", "n_train": 40, "n_test": 10},
+                "model": {"d_model": 16, "hops": 2, "memory": "graph", "graph_path": house_kb},
+            },
         ],
         "text_classifier": [
             {

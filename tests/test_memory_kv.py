@@ -80,6 +80,30 @@ def test_each_hop_has_its_own_r():
     assert not torch.allclose(out, swapped)
 
 
+def test_combine_replaces_the_sum_and_linear_drops_the_softmax():
+    """``combine(j, q, o)`` joins hop ``j``'s read in place of ``q + o``; ``linear`` reads
+    with the raw scores (MemN2N's linear start), 0 on masked slots."""
+    torch.manual_seed(0)
+    module = KeyValueMemory(D, hops=2)
+    query, keys, values, mask = _inputs()
+    calls = []
+
+    def add(j, q, o):
+        calls.append(j)
+        return q + o
+
+    torch.testing.assert_close(
+        module(query, keys, values, mask, combine=add)[0], module(query, keys, values, mask)[0]
+    )
+    assert calls == [0, 1]
+    only_query, _ = module(query, keys, values, mask, combine=lambda j, q, o: q)
+    q = module.key_proj(query)
+    torch.testing.assert_close(only_query, module.hop_maps[1](module.hop_maps[0](q)))
+    _, raw = module(query, keys, values, mask, need_weights=True, linear=True)
+    scores = torch.einsum("bmd,bd->bm", module.key_proj(keys), q)  # first hop's scores
+    torch.testing.assert_close(raw[:, 0], scores.masked_fill(~mask, 0.0))
+
+
 def test_shared_projection_is_one_matrix():
     shared = KeyValueMemory(D, hops=2)
     separate = KeyValueMemory(D, hops=2, share_proj=False)

@@ -231,4 +231,14 @@ def _stage_lines(model, out: ModelOutput, story, vocab: list[str], n_real: int) 
                     read = out.knowledge[0, slot, j]  # (E + 1,)
                     facts = ", ".join(f"{n} {float(read[i]):.2f}" for i, n in enumerate(names))
                     lines.append(f"  {vocab[token]}: {facts}")
+    if out.graph is not None and out.graph_nodes is not None:
+        names, nodes = model.graph_memory.graph.entities, out.graph_nodes[0]  # (N,)
+        lines.append("graph memory (each hop's weight on the graph's nodes, the top 3):")
+        for k, weights in enumerate(out.graph[0]):  # (N,) per hop
+            top = [j for j in weights.argsort(descending=True)[:3].tolist() if nodes[j] >= 0]
+            read = ", ".join(f"{names[int(nodes[j])]} {float(weights[j]):.2f}" for j in top)
+            lines.append(f"  hop{k + 1}: {read or '(no entity named)'}")
+    if out.memory_gate is not None:
+        gates = ", ".join(f"{float(g):.2f}" for g in out.memory_gate[0])
+        lines.append(f"memory gate per hop (1 = kept the question, 0 = took the read): {gates}")
     return lines

@@ -109,6 +109,21 @@ def concept_table(
     return ids, concepts, (n_found / n_real if n_real else 0.0)
 
 
+def word_entities(vocab: Sequence[str], kb) -> Tensor:
+    """``(V,)`` the id in ``kb`` of the entity each word names (exact or case-insensitive
+    label, as :func:`fact_table` links them), -1 for a word that names none and for the
+    special tokens."""
+    ids = torch.full((len(vocab),), -1, dtype=torch.long)
+    for i, word in enumerate(vocab):
+        if word in SPECIALS:
+            continue
+        try:
+            ids[i] = kb.entity_id(word)
+        except KeyError:
+            continue
+    return ids
+
+
 def fact_table(vocab: Sequence[str], kb, max_facts: int = 6) -> tuple[Tensor, float]:
     """``(ids (V, E, 2), found)``: for each word naming an entity of ``kb`` (exact or
     case-insensitive label), up to ``E = max_facts`` of its facts as ``(relation id + 1,

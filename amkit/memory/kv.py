@@ -6,7 +6,8 @@ match (parts of) the answer. One hop ``j`` of the controller state ``q_j`` does
 
 - key addressing: ``p_i = softmax_i(A q_j . A k_i)`` over the allowed slots,
 - value reading: ``o = sum_i p_i A v_i``,
-- query update: ``q_{j+1} = R_j (q_j + o)`` with a separate matrix ``R_j`` per hop,
+- query update: ``q_{j+1} = R_j (q_j + o)`` with a separate matrix ``R_j`` per hop (a
+  caller may join ``q_j`` and ``o`` some other way than ``+``: ``combine``),
 
 and the block returns ``q_{H+1}``; the task model scores candidate answers against it
 (the paper's ``softmax(q_{H+1}^T B y)``, not part of this block).
@@ -33,7 +34,7 @@ Lk tokens per key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import Tensor, nn
@@ -192,6 +193,8 @@ class KeyValueMemory(nn.Module):
         values: Tensor,
         mask: Tensor | None = None,
         need_weights: bool = False,
+        combine: Callable[[int, Tensor, Tensor], Tensor] | None = None,
+        linear: bool = False,
     ) -> tuple[Tensor, Tensor | None]:
         """Run H hops of key addressing, value reading and query update.
 
@@ -202,10 +205,16 @@ class KeyValueMemory(nn.Module):
             mask: ``(B, M)`` bool, ``True`` = real (allowed) slot, e.g. padding mask ``&``
                 :func:`preselect`. A row with no allowed slot reads ``o = 0``.
             need_weights: also return the addressing weights of every hop.
+            combine: ``combine(j, q_j, o)`` -> ``(B, D)``, how hop ``j`` (from 0) joins its
+                read ``o (B, D)`` to the query ``q_j (B, D)`` before ``R_j``; ``None``: the
+                paper's ``q_j + o``.
+            linear: MemN2N's linear start: the raw scores (0 on masked slots) instead of
+                their softmax.
 
         Returns:
             ``(q, weights)``: ``q`` ``(B, D)`` is ``q_{H+1}``; ``weights`` ``(B, H, M)`` (post
-            softmax, exactly 0 on masked slots, rows sum to 1 or are all 0) or ``None``.
+            softmax, exactly 0 on masked slots, rows sum to 1 or are all 0; the raw scores
+            with ``linear``) or ``None``.
         """
         self._check(query, keys, values, mask)
         q = query
@@ -215,11 +224,15 @@ class KeyValueMemory(nn.Module):
         if self.value_proj is not None:
             values = self.value_proj(values)  # (B, M, D)
         hop_weights = []
-        for hop_map in self.hop_maps:
+        for j, hop_map in enumerate(self.hop_maps):
             scores = torch.einsum("bmd,bd->bm", keys, q)  # (B, M)
-            p = masked_softmax(scores, mask)  # (B, M)
+            if linear:
+                p = scores if mask is None else scores.masked_fill(~mask, 0.0)  # (B, M)
+            else:
+                p = masked_softmax(scores, mask)  # (B, M)
             o = torch.einsum("bm,bmd->bd", p, values)  # (B, D)
-            q = hop_map(q + o)  # (B, D) q_{j+1} = R_j (q_j + o)
+            joined = q + o if combine is None else combine(j, q, o)  # (B, D)
+            q = hop_map(joined)  # (B, D) q_{j+1} = R_j (q_j + o)
             hop_weights.append(p)
         weights = torch.stack(hop_weights, dim=1) if need_weights else None  # (B, H, M)
         return q, weights

@@ -14,8 +14,6 @@ batch's subgraphs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -24,6 +22,7 @@ from torch import Tensor, nn
 
 from amkit.config import option
 from amkit.data.base import DataInfo
+from amkit.graph.rgcn import RGCNStack, neighbourhoods
 from amkit.models.base import register_model
 from amkit.models.graph.common import (
     CandidateAUCPR,
@@ -31,22 +30,6 @@ from amkit.models.graph.common import (
     hidden_mask,
     require_graph,
 )
-
-
-@contextmanager
-def _plain_matmul() -> Iterator[None]:
-    """PyG's ``RGCNConv`` left to itself times a heuristic on the CPU at every call to choose
-    ``segment_matmul`` (a ``pyg_lib`` kernel); unless the user set
-    ``torch_geometric.backend.use_segment_matmul``, use the plain per-relation path."""
-    import torch_geometric.backend as backend
-
-    saved = backend.use_segment_matmul
-    if saved is None:
-        backend.use_segment_matmul = False
-    try:
-        yield
-    finally:
-        backend.use_segment_matmul = saved
 
 
 @dataclass
@@ -68,12 +51,6 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
 
     def __init__(self, config: GraphRGCNConfig, data_info: DataInfo):
         super().__init__()
-        try:
-            from torch_geometric.nn import RGCNConv
-        except ImportError:
-            raise ModuleNotFoundError(
-                "graph_rgcn needs PyTorch Geometric: pip install -e .[graph]"
-            ) from None
         self.config = config
         graph = require_graph(data_info, "graph_rgcn")
         self.n_base_triples = len(graph)
@@ -84,35 +61,7 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
         self.head_marker = nn.Parameter(torch.zeros(D))
         self.relations = nn.Embedding(R, D)  # the decoder's diagonal per question relation
         nn.init.ones_(self.relations.weight)
-        self.convs = nn.ModuleList(
-            RGCNConv(D, D, R, num_bases=config.num_bases) for _ in range(config.layers)
-        )
-        self.dropout = nn.Dropout(config.dropout)
-
-    def _subgraphs(self, head: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Each row's neighbourhood, batched: node entity ids ``(V,)``, edges ``(2, M)``,
-        edge types ``(M,)``, and the head's node index per row ``(B,)``."""
-        from torch_geometric.utils import k_hop_subgraph
-
-        triples = self.graph.triples.to(head.device)
-        edge_index, edge_type = triples[:, [0, 2]].T, triples[:, 1]  # (2, N), (N,)
-        nodes, edges, types, heads, offset = [], [], [], [], 0
-        for b in range(len(head)):
-            keep = ~hidden[b]
-            subset, sub_edges, mapping, _ = k_hop_subgraph(
-                int(head[b]), self.config.layers, edge_index[:, keep], relabel_nodes=True,
-                num_nodes=len(self.graph.entities),
-            )  # fmt: skip
-            _, _, _, edge_mask = k_hop_subgraph(
-                int(head[b]), self.config.layers, edge_index[:, keep],
-                num_nodes=len(self.graph.entities),
-            )  # fmt: skip
-            nodes.append(subset)
-            edges.append(sub_edges + offset)
-            types.append(edge_type[keep][edge_mask])
-            heads.append(mapping + offset)
-            offset += len(subset)
-        return torch.cat(nodes), torch.cat(edges, 1), torch.cat(types), torch.cat(heads)
+        self.convs = RGCNStack(D, R, config.layers, config.num_bases, config.dropout)
 
     def forward(
         self,
@@ -123,14 +72,11 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
         need_weights: bool = False,
     ) -> GraphReasonerOutput:
         hidden = hidden_mask(hide, self.n_base_triples, len(self.graph), len(head), head.device)
-        nodes, edges, types, heads = self._subgraphs(head, hidden)
-        x = self.entities(nodes)  # (V, D)
+        hood = neighbourhoods(self.graph, list(head.unsqueeze(1)), self.config.layers, hidden)
+        heads = torch.cat(hood.seeds)  # (B,) each row's head node
+        x = self.entities(hood.nodes)  # (V, D)
         x = x.index_add(0, heads, self.head_marker.expand(len(heads), -1))
-        with _plain_matmul():
-            for i, conv in enumerate(self.convs):
-                x = conv(self.dropout(x), edges, types)  # (V, D)
-                if i < len(self.convs) - 1:
-                    x = F.relu(x)
+        x = self.convs(x, hood.edges, hood.types)  # (V, D)
         query = x[heads] * self.relations(relation)  # (B, D)
         logits = query @ self.entities.weight.T  # (B, E)
         loss = F.cross_entropy(logits, targets) if targets is not None else None
