@@ -1,4 +1,6 @@
-"""Contracts of the external memory stores (exact torch backend and FAISS backends)."""
+"""Contracts of the external memory stores: exact (torch), FAISS flat and IVF, on disk
+(FAISS IVF with on-disk lists; ``Flat`` codes and nprobe == nlist make it exact) and sharded
+over 2 Ray actors (one local Ray, started once for this module when a sharded case runs)."""
 
 from __future__ import annotations
 
@@ -18,14 +20,45 @@ from amkit.memory.store import (
 )
 
 D, DV = 16, 3
-KINDS = ("exact", "faiss-flat", "faiss-ivf")
+KINDS = ("exact", "faiss-flat", "faiss-ivf", "disk", "sharded")
+FILES = {
+    "exact": ["store.json", "store.safetensors"],
+    "faiss-flat": ["index.faiss", "store.json", "store.safetensors"],
+    "faiss-ivf": ["index.faiss", "store.json", "store.safetensors"],
+    "disk": ["ids.bin", "index.faiss", "lists.ivfdata", "store.json", "values.bin"],
+    "sharded": ["shard-000", "shard-001", "store.json"],
+}
+_RAY: list = []  # the local Ray of this module, once started
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_ray_at_the_end():
+    yield
+    if _RAY:
+        _RAY[0].shutdown()
+
+
+def local_ray():
+    """A local Ray with 2 CPUs, started once for this module (skips without Ray)."""
+    ray = pytest.importorskip("ray")
+    if not _RAY:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)  # fmt: skip
+        _RAY.append(ray)
+    return ray
 
 
 def _make(kind: str, metric: str = "ip", dim: int = D, **params) -> MemoryStore:
-    """A store of ``kind``; FAISS kinds skip the test when faiss is not installed."""
+    """A store of ``kind``; FAISS and Ray kinds skip the test without faiss or Ray."""
     if kind == "exact":
         return make_store("exact", dim, DV, metric)
+    if kind == "sharded":
+        local_ray()
+        return make_store("sharded", dim, DV, metric, shards=2, shard_backend="exact")
     pytest.importorskip("faiss")
+    if kind == "disk":
+        params = {"nlist": 4, "nprobe": 4, "codes": "Flat", **params}  # exact
+        return make_store("disk", dim, DV, metric, **params)
     if kind == "faiss-flat":
         return make_store("faiss", dim, DV, metric, index="flat")
     params = {"nlist": 4, "nprobe": 4, **params}  # nprobe == nlist: exact
@@ -175,10 +208,8 @@ def test_save_load_gives_identical_reads(kind, tmp_path):
     assert repr(loaded) == repr(store)
     _assert_same_reads(loaded.read(queries, 12), store.read(queries, 12))
     assert loaded.write(keys[:1], values[:1]).tolist() == [1060]
-    assert sorted(p.name for p in (tmp_path / "mem").iterdir()) == sorted(
-        ["store.json", "store.safetensors"] + (["index.faiss"] if kind != "exact" else [])
-    )
-    with pytest.raises(ValueError, match="holds a 'exact' store|holds a 'faiss' store"):
+    assert sorted(p.name for p in (tmp_path / "mem").iterdir()) == FILES[kind]
+    with pytest.raises(ValueError, match="holds a '(exact|faiss|disk|sharded)' store"):
         (FaissMemoryStore if kind == "exact" else ExactMemoryStore).load(tmp_path / "mem")
 
 

@@ -46,8 +46,6 @@ from amkit.textfile import read_json
 
 logger = logging.getLogger(__name__)
 
-logger = logging.getLogger(__name__)
-
 STORES = Registry("memory store")
 """Memory-store backends by name (``exact``, ``faiss``): :class:`MemoryStore` subclasses,
 filled by ``@STORES.register(name)``; :func:`make_store` builds one by name."""
@@ -82,6 +80,21 @@ def _check_meta(meta: dict[str, Any], path: Path) -> None:
     bad = [k for k, kind in _META_FIELDS.items() if not isinstance(meta.get(k), kind)]
     if bad:
         raise UserError(f"{path}: {', '.join(bad)} missing or malformed; save the store again")
+
+
+def check_save_target(path: str | os.PathLike) -> Path:
+    """``path`` as a Path whose parent exists, if a store may be saved there: it is missing,
+    an empty directory, or a store (it has ``store.json``); else ``FileExistsError``."""
+    path = Path(path)
+    if path.exists() and not (
+        path.is_dir() and ((path / META_FILE).is_file() or not any(path.iterdir()))
+    ):
+        raise FileExistsError(
+            f"{path} exists and is not a memory store (no {META_FILE}); refusing to "
+            "replace it: choose a new directory"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -323,7 +336,7 @@ class MemoryStore(abc.ABC):
         values = torch.zeros(q, k, self.value_dim)
         scores = torch.full((q, k), float("-inf"))
         ids = torch.full((q, k), PAD_ID, dtype=torch.int64)
-        found = min(k, self._n)
+        found = min(k, len(self))
         if found and q:
             s, rows = self._search(queries, found)  # (Q, found) each
             real = rows >= 0
@@ -393,15 +406,7 @@ class MemoryStore(abc.ABC):
         Returns:
             ``path`` as a :class:`~pathlib.Path`.
         """
-        path = Path(path)
-        if path.exists() and not (
-            path.is_dir() and ((path / META_FILE).is_file() or not any(path.iterdir()))
-        ):
-            raise FileExistsError(
-                f"{path} exists and is not a memory store (no {META_FILE}); refusing to "
-                "replace it: choose a new directory"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = check_save_target(path)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             live = {name: col[: self._n] for name, col in self._cols.items()}  # views, no copy
@@ -456,7 +461,13 @@ class MemoryStore(abc.ABC):
                 f"{path} holds a {meta['backend']!r} store; load it with MemoryStore.load "
                 f"or {klass.__name__}.load"
             )
-        store = klass(meta["dim"], meta["value_dim"], meta["metric"], **meta["params"])
+        return klass._open(path, meta)
+
+    @classmethod
+    def _open(cls, path: Path, meta: dict[str, Any]) -> MemoryStore:
+        """The store in directory ``path`` whose checked ``store.json`` is ``meta``; backends
+        whose files are not ``store.safetensors`` (on disk, sharded) override it."""
+        store = cls(meta["dim"], meta["value_dim"], meta["metric"], **meta["params"])
         tensors = read_tensors(path / TENSOR_FILE)
         n = meta["size"]
         for name, col in store._cols.items():
