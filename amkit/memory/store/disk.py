@@ -63,16 +63,20 @@ from amkit.memory.store.faiss_index import _import_faiss
 logger = logging.getLogger(__name__)
 
 LISTS_FILE = "lists.ivfdata"
-ROW_FILES = {"ids": ("ids.bin", np.int64), "values": ("values.bin", np.float32),
-             "keys": ("keys.f16.bin", np.float16)}  # fmt: skip
+ROW_FILES = {
+    "ids": ("ids.bin", np.int64),
+    "values": ("values.bin", np.float32),
+    "keys": ("keys.f16.bin", np.float16),
+}
 CODES = re.compile(r"^(Flat|SQ8|SQ4|SQfp16|PQ(\d+))$")
 COARSE = ("flat", "hnsw")
 
 
 def _positive(name: str, value: Any, zero_ok: bool = False) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < (0 if zero_ok else 1):
-        raise UserError(f"{name} must be a {'non-negative' if zero_ok else 'positive'} int, "
-                        f"got {value!r}")  # fmt: skip
+        raise UserError(
+            f"{name} must be a {'non-negative' if zero_ok else 'positive'} int, got {value!r}"
+        )
 
 
 def _faiss_read(path: Path, flags: int = 0) -> Any:
@@ -134,8 +138,10 @@ class DiskMemoryStore(MemoryStore):
         else:
             path = Path(path)
             if path.exists() and (not path.is_dir() or any(path.iterdir())):
-                raise UserError(f"path {path}: exists and is not empty; an on-disk store "
-                                "needs a new directory (open a saved one with MemoryStore.load)")  # fmt: skip
+                raise UserError(
+                    f"path {path}: exists and is not empty; an on-disk store "
+                    "needs a new directory (open a saved one with MemoryStore.load)"
+                )
             path.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._index = self.make_index()
@@ -161,9 +167,18 @@ class DiskMemoryStore(MemoryStore):
         self._nprobe = nprobe
 
     @classmethod
-    def _blank(cls, path: str | os.PathLike, dim: int, value_dim: int, metric: str = "ip",
-               nlist: int = 1024, nprobe: int = 16, codes: str = "SQ8", coarse: str = "flat",
-               rerank: int = 0) -> DiskMemoryStore:  # fmt: skip
+    def _blank(
+        cls,
+        path: str | os.PathLike,
+        dim: int,
+        value_dim: int,
+        metric: str = "ip",
+        nlist: int = 1024,
+        nprobe: int = 16,
+        codes: str = "SQ8",
+        coarse: str = "flat",
+        rerank: int = 0,
+    ) -> DiskMemoryStore:
         """A configured store object at ``path`` that has neither files nor an index yet."""
         store = cls.__new__(cls)
         MemoryStore.__init__(store, dim, value_dim, metric)
@@ -175,8 +190,9 @@ class DiskMemoryStore(MemoryStore):
         """A new, untrained FAISS index of this store's configuration (lists in RAM)."""
         faiss = _import_faiss()
         quantizer = f"IVF{self.nlist}" + ("_HNSW32" if self.coarse == "hnsw" else "")
-        index = faiss.index_factory(self.dim, f"{quantizer},{self.codes}",
-                                    faiss.METRIC_INNER_PRODUCT)  # fmt: skip
+        index = faiss.index_factory(
+            self.dim, f"{quantizer},{self.codes}", faiss.METRIC_INNER_PRODUCT
+        )
         index.cp.min_points_per_centroid = 1  # we warn about small samples ourselves
         return index
 
@@ -198,8 +214,13 @@ class DiskMemoryStore(MemoryStore):
         return bool(self._index.is_trained)
 
     def _params(self) -> dict[str, Any]:
-        return {"nlist": self.nlist, "nprobe": self.nprobe, "codes": self.codes,
-                "coarse": self.coarse, "rerank": self.rerank}  # fmt: skip
+        return {
+            "nlist": self.nlist,
+            "nprobe": self.nprobe,
+            "codes": self.codes,
+            "coarse": self.coarse,
+            "rerank": self.rerank,
+        }
 
     # ------------------------------------------------------------------ rows on disk
     def _row_files(self) -> dict[str, tuple[str, Any, int]]:
@@ -244,8 +265,10 @@ class DiskMemoryStore(MemoryStore):
             self._cols["keys"][start:need] = cols["keys"].half()
         if self._sorted is not None and (not start or cols["ids"].min() > self._sorted[0][-1]):
             new_ids, order = cols["ids"].sort()  # ids past every stored one: still sorted
-            self._sorted = (torch.cat([self._sorted[0], new_ids]),
-                            torch.cat([self._sorted[1], order + start]))  # fmt: skip
+            self._sorted = (
+                torch.cat([self._sorted[0], new_ids]),
+                torch.cat([self._sorted[1], order + start]),
+            )
         else:
             self._sorted = None
         self._n, self._live = need, self._live + m
@@ -289,8 +312,12 @@ class DiskMemoryStore(MemoryStore):
                 f"keys, got {len(keys)}; train on more keys or lower nlist"
             )
         if len(keys) < 39 * self.nlist:
-            logger.warning("training IVF with %d keys for %d lists; FAISS advises at least %d",
-                           len(keys), self.nlist, 39 * self.nlist)  # fmt: skip
+            logger.warning(
+                "training IVF with %d keys for %d lists; FAISS advises at least %d",
+                len(keys),
+                self.nlist,
+                39 * self.nlist,
+            )
         index = self.make_index()
         index.train(keys.numpy())
         self._use_index(index, on_disk=True)
@@ -339,11 +366,18 @@ class DiskMemoryStore(MemoryStore):
     def _meta(self) -> dict[str, Any]:
         names = [LISTS_FILE, INDEX_FILE] if self._index.is_trained else []
         return {
-            "format": FORMAT, "version": FORMAT_VERSION, "backend": self.backend,
-            "metric": self.metric, "dim": self.dim, "value_dim": self.value_dim,
-            "size": self._live, "next_id": self._next_id, "params": self._params(),
-            "rows": self._n, "files": names + [f for f, _, _ in self._row_files().values()],
-        }  # fmt: skip
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "backend": self.backend,
+            "metric": self.metric,
+            "dim": self.dim,
+            "value_dim": self.value_dim,
+            "size": self._live,
+            "next_id": self._next_id,
+            "params": self._params(),
+            "rows": self._n,
+            "files": names + [f for f, _, _ in self._row_files().values()],
+        }
 
     def flush(self) -> None:
         """Make every change durable: rows synced, index header and ``store.json`` rewritten."""
@@ -367,7 +401,7 @@ class DiskMemoryStore(MemoryStore):
             for name in self._meta()["files"]:
                 shutil.copyfile(self.path / name, tmp / name)
             rows = self._row_files()
-            for name, (file, dtype, width) in rows.items():  # no spare capacity in the copy
+            for file, dtype, width in rows.values():  # no spare capacity in the copy
                 os.truncate(tmp / file, self._n * np.dtype(dtype).itemsize * max(width, 1))
             shutil.copyfile(self.path / META_FILE, tmp / META_FILE)
             for name in os.listdir(tmp):
@@ -383,11 +417,14 @@ class DiskMemoryStore(MemoryStore):
         """Open the store in ``path`` in place (files memory-mapped, nothing read into RAM)."""
         faiss = _import_faiss()
         if (path / "build.json").exists():
-            raise UserError(f"{path / 'build.json'}: the build of this store did not finish; "
-                            "run build_disk_store again with the same stream to resume it")  # fmt: skip
+            raise UserError(
+                f"{path / 'build.json'}: the build of this store did not finish; "
+                "run build_disk_store again with the same stream to resume it"
+            )
         try:
-            store = cls._blank(path, meta["dim"], meta["value_dim"], meta["metric"],
-                               **meta["params"])  # fmt: skip
+            store = cls._blank(
+                path, meta["dim"], meta["value_dim"], meta["metric"], **meta["params"]
+            )
         except TypeError as error:
             raise UserError(
                 f"{path / META_FILE}: bad params ({error}); rebuild the store"
@@ -399,8 +436,10 @@ class DiskMemoryStore(MemoryStore):
             need = rows * np.dtype(dtype).itemsize * max(width, 1)
             got = (path / file).stat().st_size if (path / file).is_file() else -1
             if got < need:
-                raise UserError(f"{path / file}: {'missing' if got < 0 else f'{got} bytes'}, "
-                                f"expected at least {need}; the store files do not fit together")  # fmt: skip
+                raise UserError(
+                    f"{path / file}: {'missing' if got < 0 else f'{got} bytes'}, "
+                    f"expected at least {need}; the store files do not fit together"
+                )
         store._attach_rows(rows, rows)
         store._live = meta["size"]
         store._next_id = meta["next_id"]
@@ -414,8 +453,10 @@ class DiskMemoryStore(MemoryStore):
             if not isinstance(ondisk, faiss.OnDiskInvertedLists):
                 raise UserError(f"{path / INDEX_FILE}: not an on-disk IVF index; rebuild the store")
             if ondisk.totsize > lists.stat().st_size:
-                raise UserError(f"{lists}: {lists.stat().st_size} bytes, the index needs "
-                                f"{ondisk.totsize}; it is truncated: rebuild the store")  # fmt: skip
+                raise UserError(
+                    f"{lists}: {lists.stat().st_size} bytes, the index needs "
+                    f"{ondisk.totsize}; it is truncated: rebuild the store"
+                )
             if index.d != store.dim or index.ntotal != store._live:
                 raise UserError(
                     f"{path / INDEX_FILE} holds {index.ntotal} vectors of width {index.d}, "

@@ -33,7 +33,7 @@ import torch
 
 from amkit.errors import UserError
 from amkit.io import atomic_path, atomic_write_json, fsync_path
-from amkit.memory.store.base import META_FILE, MemoryStore
+from amkit.memory.store.base import META_FILE
 from amkit.memory.store.disk import LISTS_FILE, DiskMemoryStore, _faiss_read
 from amkit.memory.store.faiss_index import _import_faiss
 from amkit.textfile import read_json
@@ -67,8 +67,12 @@ def _write_rows(store: DiskMemoryStore, start: int, cols: dict[str, torch.Tensor
 
 
 def _config(store: DiskMemoryStore) -> dict[str, Any]:
-    return {"dim": store.dim, "value_dim": store.value_dim, "metric": store.metric,
-            "params": store._params()}  # fmt: skip
+    return {
+        "dim": store.dim,
+        "value_dim": store.value_dim,
+        "metric": store.metric,
+        "params": store._params(),
+    }
 
 
 def build_disk_store(
@@ -112,17 +116,29 @@ def build_disk_store(
         if state.get("format") != BUILD_FORMAT or state.get("config") != config:
             theirs = state.get("config") or {}
             diff = sorted(k for k in set(config) | set(theirs) if config.get(k) != theirs.get(k))
-            raise UserError(f"{state_file}: this build was started with other options "
-                            f"({', '.join(diff) or 'format'} differ: {theirs}); pass the same "
-                            "options to resume it, or build into a new directory")  # fmt: skip
+            raise UserError(
+                f"{state_file}: this build was started with other options "
+                f"({', '.join(diff) or 'format'} differ: {theirs}); pass the same "
+                "options to resume it, or build into a new directory"
+            )
         trained = _faiss_read(path / TRAINED_FILE)
-        logger.info("resuming the build in %s after chunk %d (%d rows)", path,
-                    state["chunks_done"], state["rows"])  # fmt: skip
+        logger.info(
+            "resuming the build in %s after chunk %d (%d rows)",
+            path,
+            state["chunks_done"],
+            state["rows"],
+        )
     else:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise UserError(f"path {path}: exists and is not empty; build into a new directory")
-        state = {"format": BUILD_FORMAT, "config": config, "chunks_done": 0, "rows": 0,
-                 "next_id": 0, "ids_given": None}  # fmt: skip
+        state = {
+            "format": BUILD_FORMAT,
+            "config": config,
+            "chunks_done": 0,
+            "rows": 0,
+            "next_id": 0,
+            "ids_given": None,
+        }
         trained = None
     stream = _stream(chunks, state["chunks_done"])
     if trained is None:
@@ -135,8 +151,10 @@ def build_disk_store(
             stream = itertools.chain([first], stream)
         sample = store._prepare(store._matrix(train_keys, "train_keys", dim, "D", "S"))
         if len(sample) < store.nlist:
-            raise UserError(f"train_keys: {len(sample)} keys for nlist={store.nlist} lists; "
-                            "give at least nlist (FAISS advises 39 per list) or lower nlist")  # fmt: skip
+            raise UserError(
+                f"train_keys: {len(sample)} keys for nlist={store.nlist} lists; "
+                "give at least nlist (FAISS advises 39 per list) or lower nlist"
+            )
         trained = store.make_index()
         trained.train(sample.numpy())
         path.mkdir(parents=True, exist_ok=True)
@@ -155,16 +173,20 @@ def _add_chunk(store: DiskMemoryStore, trained: Any, state: dict, number: int, c
     """Index one chunk into its part file and write its rows; update ``state`` (in RAM)."""
     faiss = _import_faiss()
     if not isinstance(chunk, tuple | list) or len(chunk) not in (2, 3):
-        raise UserError(f"chunk {number}: expected (keys, values) or (keys, values, ids), got "
-                        f"{type(chunk).__name__}")  # fmt: skip
+        raise UserError(
+            f"chunk {number}: expected (keys, values) or (keys, values, ids), got "
+            f"{type(chunk).__name__}"
+        )
     keys = store._prepare(store._matrix(chunk[0], f"chunk {number} keys", store.dim, "D", "C"))
     values = store._matrix(chunk[1], f"chunk {number} values", store.value_dim, "Dv", "C")
     if len(values) != len(keys):
         raise UserError(f"chunk {number}: keys has {len(keys)} rows but values {len(values)}")
     given = len(chunk) == 3
     if state["ids_given"] is not None and given != state["ids_given"]:
-        raise UserError(f"chunk {number} {'gives' if given else 'lacks'} ids but the chunks "
-                        "before it did not: give ids in every chunk or in none")  # fmt: skip
+        raise UserError(
+            f"chunk {number} {'gives' if given else 'lacks'} ids but the chunks "
+            "before it did not: give ids in every chunk or in none"
+        )
     if given:
         ids = store._ids(chunk[2], name=f"chunk {number} ids", n=len(keys))
     else:
@@ -188,14 +210,17 @@ def _finish(store: DiskMemoryStore, trained: Any, state: dict) -> DiskMemoryStor
     parts = [str(path / PARTS_DIR / f"part-{i:06d}.faiss") for i in range(state["chunks_done"])]
     missing = [p for p in parts if not Path(p).is_file()]
     if missing:
-        raise UserError(f"{missing[0]}: missing; the build cannot finish: build again into a "
-                        "new directory")  # fmt: skip
+        raise UserError(
+            f"{missing[0]}: missing; the build cannot finish: build again into a new directory"
+        )
     if state["ids_given"]:
         ids = np.memmap(path / "ids.bin", dtype=np.int64, mode="r", shape=(rows,))
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
-            raise UserError(f"the chunks' ids repeat, e.g. {uniq[counts > 1][:10].tolist()}; "
-                            "give each entry one id")  # fmt: skip
+            raise UserError(
+                f"the chunks' ids repeat, e.g. {uniq[counts > 1][:10].tolist()}; "
+                "give each entry one id"
+            )
     (path / LISTS_FILE).unlink(missing_ok=True)  # from a merge that was interrupted
     if rows:
         merge_ondisk(trained, parts, str(path / LISTS_FILE))

@@ -72,13 +72,14 @@ def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
 
 def _ensure_ray(address: str | None) -> Any:
     ray = _import_ray()
-    if ray.is_initialized():
-        return ray
     if address not in (None, "auto", "local"):
         check_ray_address(address)
+    if ray.is_initialized():
+        return ray
     try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)  # fmt: skip
+        ray.init(
+            address=address, include_dashboard=False, log_to_driver=False, configure_logging=False
+        )
     except (Exception, SystemExit) as error:  # Ray exits when it cannot connect
         where = f"ray_address {address}" if address else "a local Ray"
         raise UserError(f"{where}: cannot start or join Ray ({error})") from None
@@ -91,8 +92,16 @@ class _Shard:
     def __init__(self) -> None:
         self.store: MemoryStore | None = None
 
-    def open(self, threads: int, backend: str, dim: int, value_dim: int, metric: str,
-             params: dict[str, Any], path: str | None = None) -> int:  # fmt: skip
+    def open(
+        self,
+        threads: int,
+        backend: str,
+        dim: int,
+        value_dim: int,
+        metric: str,
+        params: dict[str, Any],
+        path: str | None = None,
+    ) -> int:
         from amkit.memory.store import make_store
 
         torch.set_num_threads(threads)
@@ -183,9 +192,10 @@ class ShardedMemoryStore(MemoryStore):
         self._actors = [_IDLE.pop() if _IDLE else remote.remote() for _ in range(shards)]
         self._release = weakref.finalize(self, _release, self._actors, job)
         paths = _paths or [None] * shards
-        opened = [actor.open.remote(threads, shard_backend, dim, value_dim, metric,
-                                    shard_params, path)
-                  for actor, path in zip(self._actors, paths, strict=True)]  # fmt: skip
+        opened = [
+            actor.open.remote(threads, shard_backend, dim, value_dim, metric, shard_params, path)
+            for actor, path in zip(self._actors, paths, strict=True)
+        ]
         try:
             self._sizes = ray.get(opened)
         except Exception as error:  # a shard that cannot be built or loaded
@@ -200,8 +210,12 @@ class ShardedMemoryStore(MemoryStore):
         self._release()
 
     def _params(self) -> dict[str, Any]:
-        return {"shards": self.shards, "shard_backend": self.shard_backend,
-                "shard_params": self.shard_params, "threads": self.threads}  # fmt: skip
+        return {
+            "shards": self.shards,
+            "shard_backend": self.shard_backend,
+            "shard_params": self.shard_params,
+            "threads": self.threads,
+        }
 
     # the row hooks of MemoryStore: unused, the shards keep the rows
     def _index_add(self, ids: Tensor, keys: Tensor) -> None:
@@ -224,13 +238,19 @@ class ShardedMemoryStore(MemoryStore):
 
     def _check_present(self, ids: Tensor, hint: str) -> None:
         ray = _import_ray()
-        parts = [(ids[at], self._actors[s].missing.remote(ids[at]))
-                 for s, at in enumerate(self._on(ids)) if len(at)]  # fmt: skip
-        missing = torch.cat([sub[m] for (sub, _), m in
-                             zip(parts, ray.get([c for _, c in parts]), strict=True)])  # fmt: skip
+        parts = [
+            (ids[at], self._actors[s].missing.remote(ids[at]))
+            for s, at in enumerate(self._on(ids))
+            if len(at)
+        ]
+        missing = torch.cat(
+            [sub[m] for (sub, _), m in zip(parts, ray.get([c for _, c in parts]), strict=True)]
+        )
         if len(missing):
-            raise KeyError(f"{len(missing)} id(s) not in the store, e.g. "
-                           f"{missing.sort().values[:10].tolist()}; {hint}")  # fmt: skip
+            raise KeyError(
+                f"{len(missing)} id(s) not in the store, e.g. "
+                f"{missing.sort().values[:10].tolist()}; {hint}"
+            )
 
     # ------------------------------------------------------------------ public API
     def __len__(self) -> int:
@@ -240,8 +260,9 @@ class ShardedMemoryStore(MemoryStore):
         if not isinstance(id_, int) or id_ < 0:
             return False
         ray = _import_ray()
-        return not bool(ray.get(self._actors[id_ % self.shards].missing.remote(
-            torch.tensor([id_])))[0])  # fmt: skip
+        return not bool(
+            ray.get(self._actors[id_ % self.shards].missing.remote(torch.tensor([id_])))[0]
+        )
 
     def ids(self) -> Tensor:
         """``(N,)`` int64 ids, shard by shard."""
@@ -263,8 +284,13 @@ class ShardedMemoryStore(MemoryStore):
             ids = torch.arange(self._next_id, self._next_id + n, dtype=torch.int64)
         else:
             ids = self._ids(ids, n=n)
-        self._gather({s: self._actors[s].call.remote("write", keys[at], values[at], ids[at])
-                      for s, at in enumerate(self._on(ids)) if len(at)})  # fmt: skip
+        self._gather(
+            {
+                s: self._actors[s].call.remote("write", keys[at], values[at], ids[at])
+                for s, at in enumerate(self._on(ids))
+                if len(at)
+            }
+        )
         if n:
             self._next_id = max(self._next_id, int(ids.max()) + 1)
         return ids
@@ -273,8 +299,9 @@ class ShardedMemoryStore(MemoryStore):
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise UserError(f"k must be a positive int, got {k!r}")
         queries = self._matrix(queries, "queries", self.dim, "D", "Q")
-        out = self._gather({s: a.call.remote("read", queries, k)
-                            for s, a in enumerate(self._actors)})  # fmt: skip
+        out = self._gather(
+            {s: a.call.remote("read", queries, k) for s, a in enumerate(self._actors)}
+        )
         values = torch.cat([out[s][0] for s in range(self.shards)], dim=1)  # (Q, S * k, Dv)
         scores = torch.cat([out[s][1] for s in range(self.shards)], dim=1)  # (Q, S * k)
         ids = torch.cat([out[s][2] for s in range(self.shards)], dim=1)  # (Q, S * k)
@@ -287,25 +314,40 @@ class ShardedMemoryStore(MemoryStore):
         ids = self._ids(ids, unique=False).unique()
         if not missing_ok:
             self._check_present(ids, "pass missing_ok=True to ignore them")
-        out = self._gather({s: self._actors[s].call.remote("delete", ids[at], missing_ok=True)
-                            for s, at in enumerate(self._on(ids)) if len(at)})  # fmt: skip
+        out = self._gather(
+            {
+                s: self._actors[s].call.remote("delete", ids[at], missing_ok=True)
+                for s, at in enumerate(self._on(ids))
+                if len(at)
+            }
+        )
         return sum(out.values())
 
     def update(self, ids: Any, keys: Any = None, values: Any = None) -> None:
         if keys is None and values is None:
             raise UserError("update needs keys, values or both")
         ids = self._ids(ids)
-        for name, x, width, wname in (("keys", keys, self.dim, "D"),
-                                      ("values", values, self.value_dim, "Dv")):  # fmt: skip
+        for name, x, width, wname in (
+            ("keys", keys, self.dim, "D"),
+            ("values", values, self.value_dim, "Dv"),
+        ):
             if x is not None and len(self._matrix(x, name, width, wname)) != len(ids):
                 raise UserError(f"{name} has {len(x)} rows but ids has {len(ids)} entries")
         keys = None if keys is None else self._matrix(keys, "keys", self.dim, "D")
         values = None if values is None else self._matrix(values, "values", self.value_dim, "Dv")
         self._check_present(ids, "use write() to insert new entries")
-        self._gather({s: self._actors[s].call.remote(
-            "update", ids[at], None if keys is None else keys[at],
-            None if values is None else values[at]) for s, at in enumerate(self._on(ids))
-            if len(at)})  # fmt: skip
+        self._gather(
+            {
+                s: self._actors[s].call.remote(
+                    "update",
+                    ids[at],
+                    None if keys is None else keys[at],
+                    None if values is None else values[at],
+                )
+                for s, at in enumerate(self._on(ids))
+                if len(at)
+            }
+        )
 
     # ------------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike) -> Path:
@@ -313,12 +355,24 @@ class ShardedMemoryStore(MemoryStore):
         path = check_save_target(path)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
-            self._gather({s: a.call.remote("save", str(tmp / f"shard-{s:03d}"))
-                          for s, a in enumerate(self._actors)})  # fmt: skip
-            meta = {"format": FORMAT, "version": FORMAT_VERSION, "backend": self.backend,
-                    "metric": self.metric, "dim": self.dim, "value_dim": self.value_dim,
-                    "size": len(self), "next_id": self._next_id, "params": self._params(),
-                    "files": [f"shard-{s:03d}" for s in range(self.shards)]}  # fmt: skip
+            self._gather(
+                {
+                    s: a.call.remote("save", str(tmp / f"shard-{s:03d}"))
+                    for s, a in enumerate(self._actors)
+                }
+            )
+            meta = {
+                "format": FORMAT,
+                "version": FORMAT_VERSION,
+                "backend": self.backend,
+                "metric": self.metric,
+                "dim": self.dim,
+                "value_dim": self.value_dim,
+                "size": len(self),
+                "next_id": self._next_id,
+                "params": self._params(),
+                "files": [f"shard-{s:03d}" for s in range(self.shards)],
+            }
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             fsync_path(tmp / META_FILE)
             fsync_path(tmp)
@@ -348,14 +402,23 @@ class ShardedMemoryStore(MemoryStore):
         paths = [path / f"shard-{s:03d}" for s in range(shards)]
         for shard in paths:
             if not (shard / META_FILE).is_file():
-                raise UserError(f"{shard / META_FILE}: missing; the sharded store at {path} "
-                                f"lacks shard {shard.name} of {shards}: restore it")  # fmt: skip
-        store = cls(meta["dim"], meta["value_dim"], meta["metric"], **params,
-                    ray_address=ShardedMemoryStore._load_address,
-                    _paths=[str(p.resolve()) for p in paths])  # fmt: skip
+                raise UserError(
+                    f"{shard / META_FILE}: missing; the sharded store at {path} "
+                    f"lacks shard {shard.name} of {shards}: restore it"
+                )
+        store = cls(
+            meta["dim"],
+            meta["value_dim"],
+            meta["metric"],
+            **params,
+            ray_address=ShardedMemoryStore._load_address,
+            _paths=[str(p.resolve()) for p in paths],
+        )
         store._next_id = meta["next_id"]
         if len(store) != meta["size"]:
             store.close()
-            raise UserError(f"{path / META_FILE}: size {meta['size']} but the shards hold "
-                            f"{len(store)}; the store files do not fit together")  # fmt: skip
+            raise UserError(
+                f"{path / META_FILE}: size {meta['size']} but the shards hold "
+                f"{len(store)}; the store files do not fit together"
+            )
         return store
