@@ -54,6 +54,7 @@ PAD_ID = -1
 FORMAT = "amkit.memory_store"
 FORMAT_VERSION = 1
 META_FILE, TENSOR_FILE, INDEX_FILE = "store.json", "store.safetensors", "index.faiss"
+BUILD_FILE = "build.json"  # an on-disk store's build in progress (disk_build.py)
 
 
 class StoreRead(NamedTuple):
@@ -446,6 +447,11 @@ class MemoryStore(abc.ABC):
         if not (path / META_FILE).is_file() and (directory_backup(path) / META_FILE).is_file():
             logger.warning("%s is missing; loading the copy an interrupted save left", path)
             path = directory_backup(path)
+        if not (path / META_FILE).is_file() and (path / BUILD_FILE).is_file():
+            raise UserError(
+                f"{path / BUILD_FILE}: the build of this store did not finish; run "
+                "build_disk_store again with the same stream to resume it"
+            )
         if not (path / META_FILE).is_file():
             raise FileNotFoundError(f"no memory store at {path} ({META_FILE} not found)")
         meta = read_json(path / META_FILE, fix="save the store again")

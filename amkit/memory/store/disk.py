@@ -50,6 +50,7 @@ from torch import Tensor
 from amkit.errors import UserError
 from amkit.io import atomic_path, atomic_write_text, fsync_path, replace_directory
 from amkit.memory.store.base import (
+    BUILD_FILE,
     FORMAT,
     FORMAT_VERSION,
     INDEX_FILE,
@@ -194,6 +195,8 @@ class DiskMemoryStore(MemoryStore):
             self.dim, f"{quantizer},{self.codes}", faiss.METRIC_INNER_PRODUCT
         )
         index.cp.min_points_per_centroid = 1  # we warn about small samples ourselves
+        if hasattr(index, "do_polysemous_training"):
+            index.do_polysemous_training = False  # minutes of annealing; only for Hamming search
         return index
 
     @property
@@ -383,8 +386,14 @@ class DiskMemoryStore(MemoryStore):
         """Make every change durable: rows synced, index header and ``store.json`` rewritten."""
         self._flush_rows()
         if self._index.is_trained:
-            with atomic_path(self.path / INDEX_FILE) as tmp:
-                _import_faiss().write_index(self._index, str(tmp))
+            faiss = _import_faiss()
+            lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(self._index).invlists)
+            where, lists.filename = lists.filename, LISTS_FILE  # the file names no directory
+            try:
+                with atomic_path(self.path / INDEX_FILE) as tmp:
+                    faiss.write_index(self._index, str(tmp))
+            finally:
+                lists.filename = where
             if (self.path / LISTS_FILE).exists():
                 fsync_path(self.path / LISTS_FILE)
         atomic_write_text(self.path / META_FILE, json.dumps(self._meta(), indent=2) + "\n")
@@ -416,9 +425,9 @@ class DiskMemoryStore(MemoryStore):
     def _open(cls, path: Path, meta: dict[str, Any]) -> DiskMemoryStore:
         """Open the store in ``path`` in place (files memory-mapped, nothing read into RAM)."""
         faiss = _import_faiss()
-        if (path / "build.json").exists():
+        if (path / BUILD_FILE).exists():
             raise UserError(
-                f"{path / 'build.json'}: the build of this store did not finish; "
+                f"{path / BUILD_FILE}: the build of this store did not finish; "
                 "run build_disk_store again with the same stream to resume it"
             )
         try:

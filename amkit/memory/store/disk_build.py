@@ -33,14 +33,14 @@ import torch
 
 from amkit.errors import UserError
 from amkit.io import atomic_path, atomic_write_json, fsync_path
-from amkit.memory.store.base import META_FILE
+from amkit.memory.store.base import BUILD_FILE, META_FILE
 from amkit.memory.store.disk import LISTS_FILE, DiskMemoryStore, _faiss_read
 from amkit.memory.store.faiss_index import _import_faiss
 from amkit.textfile import read_json
 
 logger = logging.getLogger(__name__)
 
-BUILD_FILE, TRAINED_FILE, PARTS_DIR = "build.json", "trained.faiss", "parts"
+TRAINED_FILE, PARTS_DIR = "trained.faiss", "parts"
 BUILD_FORMAT = "amkit.disk_store_build"
 
 Chunk = tuple[Any, Any] | tuple[Any, Any, Any]
@@ -206,6 +206,7 @@ def _finish(store: DiskMemoryStore, trained: Any, state: dict) -> DiskMemoryStor
     """Merge the parts into on-disk lists, write the store's files, remove the build's."""
     from faiss.contrib.ondisk import merge_ondisk
 
+    faiss = _import_faiss()
     path, rows = store.path, state["rows"]
     parts = [str(path / PARTS_DIR / f"part-{i:06d}.faiss") for i in range(state["chunks_done"])]
     missing = [p for p in parts if not Path(p).is_file()]
@@ -224,6 +225,10 @@ def _finish(store: DiskMemoryStore, trained: Any, state: dict) -> DiskMemoryStor
     (path / LISTS_FILE).unlink(missing_ok=True)  # from a merge that was interrupted
     if rows:
         merge_ondisk(trained, parts, str(path / LISTS_FILE))
+        # FAISS's merge leaves the whole file on its free-slot list, so a later write would
+        # put a grown list over the merged ones: take that slot (it is exactly the file)
+        lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(trained).invlists)
+        assert lists.allocate_slot(lists.totsize) == 0
         store._use_index(trained, on_disk=False)
     else:
         store._use_index(trained, on_disk=True)
