@@ -19,6 +19,7 @@ from amkit.memory.store import (
     MemoryStore,
     make_store,
 )
+from amkit.memory.store.sharded import start_actors
 
 D, DV = 16, 3
 KINDS = ("exact", "faiss-flat", "faiss-ivf", "disk", "sharded")
@@ -46,6 +47,7 @@ def local_ray():
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)  # fmt: skip
         _RAY.append(ray)
+        start_actors(4)  # two stores at once (save -> load) need 4; started in parallel
     return ray
 
 

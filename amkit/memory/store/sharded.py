@@ -126,6 +126,19 @@ class _Shard:
         return torch.tensor([int(i) not in self.store for i in ids], dtype=torch.bool)
 
 
+def start_actors(count: int) -> None:
+    """Start ``count`` idle shard actors now, in parallel, for the stores to come (each new
+    actor is a Python process that imports torch: seconds)."""
+    ray = _ensure_ray(None)
+    job = ray.get_runtime_context().get_job_id()
+    if _IDLE_JOB[0] != job:
+        _IDLE.clear()
+        _IDLE_JOB[0] = job
+    new = [ray.remote(_Shard).remote() for _ in range(count)]
+    ray.get([a.close.remote() for a in new])
+    _IDLE.extend(new)
+
+
 def _release(actors: list[Any], job: Any) -> None:
     """Empty the actors and keep them for the next store of this Ray session."""
     ray = _import_ray()
