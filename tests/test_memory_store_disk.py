@@ -187,3 +187,15 @@ def test_damaged_files_are_user_errors_naming_them(tmp_path):
         make_store("disk", D, DV, codes="HNSW")
     with pytest.raises(ValueError, match=r"train_keys: 3 keys for nlist=8"):
         build_disk_store(tmp_path / "t", stream(), D, DV, "ip", _sample()[:3], **EXACT)
+
+
+def test_an_hnsw_coarse_quantizer_reads_and_reopens(tmp_path):
+    keys, values = _all()
+    store = make_store("disk", D, DV, path=tmp_path / "h", coarse="hnsw", **EXACT)
+    store.write(keys, values)
+    exact = make_store("exact", D, DV)
+    exact.write(keys, values)
+    queries = keys[::31] + 0.1
+    assert torch.equal(store.read(queries, 10).ids, exact.read(queries, 10).ids)
+    store.flush()
+    _same(MemoryStore.load(tmp_path / "h").read(queries, 10), store.read(queries, 10))

@@ -52,6 +52,7 @@ SEED, VALUE_DIM, NOISE = 0, 16, 1.0
 MAX_NLIST = 16_384  # k-means on 40 x nlist keys stays under ~20 min on 2 cores at 10^8
 TRAIN_PER_LIST = 40  # FAISS advises 39 to 256
 NPROBES = (16, 64)
+BLOCK = 10_000  # rows made from one seed; chunks are whole blocks
 SINGLES = 200
 
 
@@ -64,10 +65,10 @@ class Data:
     """The benchmark's keys, made again chunk by chunk from the seed.
 
     Args:
-        n: N entries; chunk ``i`` holds rows ``[i * chunk, (i + 1) * chunk)``.
+        n: N entries; chunk ``i`` holds rows ``[i * C, (i + 1) * C)``.
         dim: D.
         data: ``"clustered"`` or ``"overlap"``.
-        chunk: C.
+        chunk: C, rounded to whole blocks of :data:`BLOCK` rows.
     """
 
     def __init__(self, n: int, dim: int, data: str, chunk: int):
@@ -75,7 +76,10 @@ class Data:
 
         if data not in DATASETS:
             raise UserError(f"--data must be one of {DATASETS}, got {data!r}")
-        self.n, self.dim, self.data, self.chunk = n, dim, data, chunk
+        # the data are made in blocks of BLOCK rows, each from its own seed, and a chunk is
+        # whole blocks: the same N gives the same keys whatever the chunk size
+        self.n, self.dim, self.data = n, dim, data
+        self.chunk = max(1, round(chunk / BLOCK)) * BLOCK
         count = round(math.sqrt(n)) if data == "clustered" else min(max(1, n // 100), 2**18)
         g = torch.Generator().manual_seed(SEED)
         self.centres = torch.randn(max(1, count), dim, generator=g)  # (centres, D)
@@ -90,12 +94,17 @@ class Data:
         return keys, g
 
     def chunk_at(self, i: int):
-        """Chunk ``i``: keys ``(C, D)`` and values ``(C, Dv)``."""
+        """Chunk ``i``: keys ``(C, D)`` and values ``(C, Dv)`` (rows ``i * C`` on)."""
         import torch
 
-        rows = min(self.chunk, self.n - i * self.chunk)
-        keys, g = self._draw(rows, 1_000_003 * (1 + DATASETS.index(self.data)) + i)
-        return keys, torch.randn(rows, VALUE_DIM, generator=g)
+        keys, values = [], []
+        first, end = i * self.chunk, min(self.n, (i + 1) * self.chunk)
+        for block in range(first // BLOCK, math.ceil(end / BLOCK)):
+            rows = min(BLOCK, self.n - block * BLOCK)
+            k, g = self._draw(rows, 1_000_003 * (1 + DATASETS.index(self.data)) + block)
+            keys.append(k)
+            values.append(torch.randn(rows, VALUE_DIM, generator=g))
+        return torch.cat(keys), torch.cat(values)
 
     def stream(self, start: int = 0):
         for i in range(start, self.chunks):
@@ -276,7 +285,7 @@ def run_disk_benchmark(
         "value_dim": VALUE_DIM,
         "k": k,
         "n_queries": n_queries,
-        "chunk": chunk,
+        "chunk": stream.chunk,
         "params": params,
         "threads": threads,
         "build_s": progress["build_s"],

@@ -296,8 +296,9 @@ class DiskMemoryStore(MemoryStore):
 
     @property
     def nbytes(self) -> int:
-        """Bytes of the store's files on disk (rows, lists, index header)."""
-        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        """Bytes the store's files take on disk (rows, lists, index header; the unused
+        capacity that writes reserve in sparse files is not counted)."""
+        return sum(p.stat().st_blocks * 512 for p in self.path.iterdir() if p.is_file())
 
     # ------------------------------------------------------------------ the index
     def train(self, keys: Any) -> DiskMemoryStore:

@@ -27,6 +27,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -270,8 +271,9 @@ class ShardedMemoryStore(MemoryStore):
         return sum(self._sizes)
 
     def __contains__(self, id_: object) -> bool:
-        if not isinstance(id_, int) or id_ < 0:
+        if not isinstance(id_, int | np.integer | Tensor) or int(id_) < 0:
             return False
+        id_ = int(id_)
         ray = _import_ray()
         return not bool(
             ray.get(self._actors[id_ % self.shards].missing.remote(torch.tensor([id_])))[0]
