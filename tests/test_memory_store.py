@@ -369,3 +369,6 @@ def test_a_missing_shard_or_an_unreachable_ray_address_is_a_user_error(tmp_path)
         make_store("sharded", D, DV, ray_address="127.0.0.1:1")
     with pytest.raises(ValueError, match="shard_backend must be one of"):
         make_store("sharded", D, DV, shard_backend="sharded")
+    store.close()
+    with pytest.raises(ValueError, match="this sharded store is closed"):
+        store.read(torch.randn(1, D), 3)

@@ -106,6 +106,10 @@ class _Shard:
         from amkit.memory.store import make_store
 
         torch.set_num_threads(threads)
+        if backend in ("faiss", "disk"):
+            import faiss
+
+            faiss.omp_set_num_threads(threads)
         if path is not None:
             self.store = MemoryStore.load(path)
         else:
@@ -138,6 +142,15 @@ def start_actors(count: int) -> None:
     new = [ray.remote(_Shard).remote() for _ in range(count)]
     ray.get([a.close.remote() for a in new])
     _IDLE.extend(new)
+
+
+class _Closed:
+    """Stands in for the actors of a closed store: any use is a clear error."""
+
+    def _closed(self, *args: Any) -> Any:
+        raise UserError("this sharded store is closed; open it again with MemoryStore.load")
+
+    __iter__ = __getitem__ = __len__ = _closed
 
 
 def _release(actors: list[Any], job: Any) -> None:
@@ -222,6 +235,7 @@ class ShardedMemoryStore(MemoryStore):
     def close(self) -> None:
         """Free the shard actors (kept idle for the next store of this Ray session)."""
         self._release()
+        self._actors = _Closed()  # type: ignore[assignment]
 
     def _params(self) -> dict[str, Any]:
         return {
