@@ -8,7 +8,8 @@ made again from ``(seed, chunk number)`` whenever needed, computes the exact top
 resumes by chunk: run the same command again after an interruption (``nohup ... &`` for the
 long runs). It reports:
 
-- build time (training and chunks; summed over resumed runs) and the store's size on disk;
+- build time (training, chunks and the merge; summed over the runs of a resumed build, each
+  interrupted one up to its last chunk) and the store's size on disk;
 - peak anonymous resident memory (``RssAnon`` of ``/proc/self/status``, sampled every 20 ms:
   the memory-mapped lists and rows are page cache and do not count) of the build and of the
   reads, and the process's ``VmHWM`` (anonymous plus mapped pages) for reference;
@@ -241,23 +242,30 @@ def run_disk_benchmark(
     progress = json.loads(progress_file.read_text()) if progress_file.exists() else {}
     stream = Data(size, dim, data, chunk)
     store_dir = folder / "store"
+    base_s, base_peak = progress.get("build_s", 0.0), progress.get("build_anon_peak_mb", 0.0)
+
+    def note() -> None:  # build time and peak so far, kept if this run is killed
+        progress["build_s"] = base_s + time.perf_counter() - started
+        progress["build_anon_peak_mb"] = max(base_peak, build_peak.peak)
+        report.write_atomic(progress_file, json.dumps(progress, indent=2) + "\n")
+
+    def chunks(start: int):
+        for chunk in stream.stream(start):
+            note()
+            yield chunk
+
     with AnonPeak() as build_peak:
         started = time.perf_counter()
         fresh = not (store_dir / "build.json").exists() and not (store_dir / "store.json").exists()
         sample = stream.sample(min(size, TRAIN_PER_LIST * nlist)) if fresh else None
-        store = build_disk_store(
-            store_dir, stream.stream, dim, VALUE_DIM, "cosine", sample, **params
-        )
+        store = build_disk_store(store_dir, chunks, dim, VALUE_DIM, "cosine", sample, **params)
         del sample
-        progress["build_s"] = progress.get("build_s", 0.0) + time.perf_counter() - started
-        progress["build_anon_peak_mb"] = max(
-            progress.get("build_anon_peak_mb", 0.0), build_peak.peak
-        )
-        report.write_atomic(progress_file, json.dumps(progress, indent=2) + "\n")
+    note()
     queries = stream.queries(n_queries)
     t0 = time.perf_counter()
     truth = exact_truth(stream, queries, k, folder / "truth.safetensors")
     progress["truth_s"] = progress.get("truth_s", time.perf_counter() - t0)
+    report.write_atomic(progress_file, json.dumps(progress, indent=2) + "\n")
     del store
     store = MemoryStore.load(store_dir)
     reads = []
