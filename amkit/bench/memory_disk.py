@@ -170,10 +170,11 @@ def exact_truth(data: Data, queries, k: int, state_path: Path):
         start = int(read_tensor_metadata(state_path)["chunks_done"])
     for i in range(start, data.chunks):
         keys = F.normalize(data.chunk_at(i)[0], dim=1)
-        scores = q @ keys.T  # (Q, C)
-        top, at = scores.topk(min(k, keys.shape[0]), dim=1)
-        best, order = torch.cat([best, top], 1).topk(k, dim=1)
-        rows = torch.cat([rows, at + i * data.chunk], 1).gather(1, order)
+        for start in range(0, len(keys), 65_536):  # a (Q, 65536) block at most: 256 MiB
+            scores = q @ keys[start : start + 65_536].T  # (Q, c)
+            top, at = scores.topk(min(k, scores.shape[1]), dim=1)
+            best, order = torch.cat([best, top], 1).topk(k, dim=1)
+            rows = torch.cat([rows, at + i * data.chunk + start], 1).gather(1, order)
         if i % 10 == 9 or i == data.chunks - 1:
             meta = {"chunks_done": str(i + 1)}
             atomic_save_tensors(state_path, {"scores": best, "rows": rows}, meta)

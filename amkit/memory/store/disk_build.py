@@ -13,7 +13,9 @@ When the stream ends, FAISS's ``merge_ondisk`` merges the parts into ``lists.ivf
 parts are memory-mapped, so this too stays out of anonymous memory), the store's files are
 written, and ``build.json``, ``trained.faiss`` and ``parts/`` are removed.
 
-Anonymous memory: one chunk (its keys, values and codes) and the trained index.
+Anonymous memory: one chunk (its keys, values and codes) and the trained index; when the
+chunks give their own ids, the end of the build also sorts them all once to refuse
+duplicates (16 bytes per entry).
 
 Legend: N entries, C entries per chunk, D key width, Dv value width.
 """
