@@ -18,6 +18,10 @@ values and, for the exact backend, keys) and, for FAISS, ``index.faiss``
 (``faiss.write_index``; FAISS's own binary format) -- into a temporary sibling and swaps it in,
 so a save that fails leaves the previous copy whole. Nothing is pickled.
 
+Two backends keep their rows elsewhere and override ``_open`` (how ``load`` reads them):
+``DiskMemoryStore`` (``disk.py``; memory-mapped rows and FAISS lists, opened in place) and
+``ShardedMemoryStore`` (``sharded.py``; one saved store per shard, held by Ray actors).
+
 Legend: N entries, Q queries, D key width (``dim``), Dv value width (``value_dim``),
 k results per query.
 """
