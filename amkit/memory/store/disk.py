@@ -59,7 +59,7 @@ from amkit.memory.store.base import (
     MemoryStore,
     check_save_target,
 )
-from amkit.memory.store.faiss_index import _import_faiss
+from amkit.memory.store.faiss_index import _import_faiss, faiss_quiet
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ def _faiss_read(path: Path, flags: int = 0) -> Any:
     if not path.is_file():
         raise UserError(f"{path}: missing; the on-disk store is incomplete: rebuild it")
     try:
-        return faiss.read_index(str(path), flags)
+        with faiss_quiet():
+            return faiss.read_index(str(path), flags)
     except RuntimeError as error:
         first = str(error).strip().splitlines()[-1][:200]
         raise UserError(
@@ -342,11 +343,13 @@ class DiskMemoryStore(MemoryStore):
         if not self._index.is_trained:
             self.train(keys)
         rows = torch.arange(self._n, self._n + len(keys))  # where _append puts them
-        self._index.add_with_ids(keys.numpy(), rows.numpy())
+        with faiss_quiet():  # lists that grow resize the file
+            self._index.add_with_ids(keys.numpy(), rows.numpy())
 
     def _index_replace(self, rows: Tensor, ids: Tensor, keys: Tensor) -> None:
         self._index.remove_ids(rows.numpy())
-        self._index.add_with_ids(keys.numpy(), rows.numpy())
+        with faiss_quiet():
+            self._index.add_with_ids(keys.numpy(), rows.numpy())
         if self.rerank:
             self._cols["keys"][rows] = keys.half()
 

@@ -36,7 +36,7 @@ import torch
 from amkit.errors import UserError
 from amkit.io import atomic_path, atomic_write_json, fsync_path
 from amkit.memory.store.base import BUILD_FILE, META_FILE
-from amkit.memory.store.disk import LISTS_FILE, DiskMemoryStore, _faiss_read
+from amkit.memory.store.disk import LISTS_FILE, DiskMemoryStore, _faiss_read, faiss_quiet
 from amkit.memory.store.faiss_index import _import_faiss
 from amkit.textfile import read_json
 
@@ -226,7 +226,8 @@ def _finish(store: DiskMemoryStore, trained: Any, state: dict) -> DiskMemoryStor
             )
     (path / LISTS_FILE).unlink(missing_ok=True)  # from a merge that was interrupted
     if rows:
-        merge_ondisk(trained, parts, str(path / LISTS_FILE))
+        with faiss_quiet():
+            merge_ondisk(trained, parts, str(path / LISTS_FILE))
         # FAISS's merge leaves the whole file on its free-slot list, so a later write would
         # put a grown list over the merged ones: take that slot (it is exactly the file)
         lists = faiss.downcast_InvertedLists(faiss.extract_index_ivf(trained).invlists)
