@@ -443,10 +443,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench_sub = bench.add_subparsers(dest="bench", required=True, parser_class=_Parser)
     from amkit.bench import attention as bench_attention
     from amkit.bench import memory as bench_memory
+    from amkit.bench import memory_disk as bench_memory_disk
 
     for name, module, text in (
         ("attention", bench_attention, "multi-head attention speed and memory"),
         ("memory", bench_memory, "memory store read latency, memory and recall"),
+        ("memory-disk", bench_memory_disk, "the on-disk store at 10^7-10^8 entries (resumable)"),
     ):
         case = bench_sub.add_parser(name, help=text)
         module.add_arguments(case)

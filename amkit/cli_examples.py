@@ -38,5 +38,6 @@ EXAMPLES = {
     "amkit sweep demo/recall --seeds 0,1 --grid model.score=dot,additive --backend ray "
     "--out runs/ray-sweep",
     "ls": "amkit ls",
-    "bench": "amkit bench attention --quick\namkit bench memory --quick",
+    "bench": "amkit bench attention --quick\namkit bench memory --quick\n"
+    "amkit bench memory-disk --size 1e7 --work /data/disk-bench",
 }

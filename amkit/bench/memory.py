@@ -374,6 +374,8 @@ def run_memory_benchmark(
         "results": results,
     }
     out.mkdir(parents=True, exist_ok=True)
+    if (out / f"{stem}.json").exists():  # keep the on-disk store's runs (memory_disk.py)
+        data_out["disk"] = json.loads((out / f"{stem}.json").read_text()).get("disk", [])
     report.write_atomic(out / f"{stem}.json", json.dumps(data_out, indent=2) + "\n")
     report.write_atomic(out / f"{stem}.md", memory_report.render_markdown(data_out))
     logger.info("wrote %s and %s", out / f"{stem}.json", out / f"{stem}.md")

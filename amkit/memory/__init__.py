@@ -7,10 +7,13 @@ from amkit.memory.kv import KeyValueMemory, preselect
 from amkit.memory.memn2n import MemN2N, position_encoding_weights
 from amkit.memory.store import (
     STORES,
+    DiskMemoryStore,
     ExactMemoryStore,
     FaissMemoryStore,
     MemoryStore,
+    ShardedMemoryStore,
     StoreRead,
+    build_disk_store,
     make_store,
 )
 from amkit.memory.universal_transformer import UniversalTransformer, UTOutput
@@ -18,6 +21,7 @@ from amkit.memory.universal_transformer import UniversalTransformer, UTOutput
 __all__ = [
     "DNC",
     "STORES",
+    "DiskMemoryStore",
     "EntityNetwork",
     "ExactMemoryStore",
     "FaissMemoryStore",
@@ -25,9 +29,11 @@ __all__ = [
     "MemN2N",
     "MemoryStore",
     "PositionMaskEncoder",
+    "ShardedMemoryStore",
     "StoreRead",
     "UTOutput",
     "UniversalTransformer",
+    "build_disk_store",
     "make_store",
     "position_encoding_weights",
     "preselect",

@@ -18,6 +18,10 @@ values and, for the exact backend, keys) and, for FAISS, ``index.faiss``
 (``faiss.write_index``; FAISS's own binary format) -- into a temporary sibling and swaps it in,
 so a save that fails leaves the previous copy whole. Nothing is pickled.
 
+Two backends keep their rows elsewhere and override ``_open`` (how ``load`` reads them):
+``DiskMemoryStore`` (``disk.py``; memory-mapped rows and FAISS lists, opened in place) and
+``ShardedMemoryStore`` (``sharded.py``; one saved store per shard, held by Ray actors).
+
 Legend: N entries, Q queries, D key width (``dim``), Dv value width (``value_dim``),
 k results per query.
 """
@@ -46,8 +50,6 @@ from amkit.textfile import read_json
 
 logger = logging.getLogger(__name__)
 
-logger = logging.getLogger(__name__)
-
 STORES = Registry("memory store")
 """Memory-store backends by name (``exact``, ``faiss``): :class:`MemoryStore` subclasses,
 filled by ``@STORES.register(name)``; :func:`make_store` builds one by name."""
@@ -56,6 +58,7 @@ PAD_ID = -1
 FORMAT = "amkit.memory_store"
 FORMAT_VERSION = 1
 META_FILE, TENSOR_FILE, INDEX_FILE = "store.json", "store.safetensors", "index.faiss"
+BUILD_FILE = "build.json"  # an on-disk store's build in progress (disk_build.py)
 
 
 class StoreRead(NamedTuple):
@@ -82,6 +85,21 @@ def _check_meta(meta: dict[str, Any], path: Path) -> None:
     bad = [k for k, kind in _META_FIELDS.items() if not isinstance(meta.get(k), kind)]
     if bad:
         raise UserError(f"{path}: {', '.join(bad)} missing or malformed; save the store again")
+
+
+def check_save_target(path: str | os.PathLike) -> Path:
+    """``path`` as a Path whose parent exists, if a store may be saved there: it is missing,
+    an empty directory, or a store (it has ``store.json``); else ``FileExistsError``."""
+    path = Path(path)
+    if path.exists() and not (
+        path.is_dir() and ((path / META_FILE).is_file() or not any(path.iterdir()))
+    ):
+        raise FileExistsError(
+            f"{path} exists and is not a memory store (no {META_FILE}); refusing to "
+            "replace it: choose a new directory"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -323,7 +341,7 @@ class MemoryStore(abc.ABC):
         values = torch.zeros(q, k, self.value_dim)
         scores = torch.full((q, k), float("-inf"))
         ids = torch.full((q, k), PAD_ID, dtype=torch.int64)
-        found = min(k, self._n)
+        found = min(k, len(self))
         if found and q:
             s, rows = self._search(queries, found)  # (Q, found) each
             real = rows >= 0
@@ -393,15 +411,7 @@ class MemoryStore(abc.ABC):
         Returns:
             ``path`` as a :class:`~pathlib.Path`.
         """
-        path = Path(path)
-        if path.exists() and not (
-            path.is_dir() and ((path / META_FILE).is_file() or not any(path.iterdir()))
-        ):
-            raise FileExistsError(
-                f"{path} exists and is not a memory store (no {META_FILE}); refusing to "
-                "replace it: choose a new directory"
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = check_save_target(path)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
         try:
             live = {name: col[: self._n] for name, col in self._cols.items()}  # views, no copy
@@ -441,6 +451,11 @@ class MemoryStore(abc.ABC):
         if not (path / META_FILE).is_file() and (directory_backup(path) / META_FILE).is_file():
             logger.warning("%s is missing; loading the copy an interrupted save left", path)
             path = directory_backup(path)
+        if not (path / META_FILE).is_file() and (path / BUILD_FILE).is_file():
+            raise UserError(
+                f"{path / BUILD_FILE}: the build of this store did not finish; run "
+                "build_disk_store again with the same stream to resume it"
+            )
         if not (path / META_FILE).is_file():
             raise FileNotFoundError(f"no memory store at {path} ({META_FILE} not found)")
         meta = read_json(path / META_FILE, fix="save the store again")
@@ -456,7 +471,13 @@ class MemoryStore(abc.ABC):
                 f"{path} holds a {meta['backend']!r} store; load it with MemoryStore.load "
                 f"or {klass.__name__}.load"
             )
-        store = klass(meta["dim"], meta["value_dim"], meta["metric"], **meta["params"])
+        return klass._open(path, meta)
+
+    @classmethod
+    def _open(cls, path: Path, meta: dict[str, Any]) -> MemoryStore:
+        """The store in directory ``path`` whose checked ``store.json`` is ``meta``; backends
+        whose files are not ``store.safetensors`` (on disk, sharded) override it."""
+        store = cls(meta["dim"], meta["value_dim"], meta["metric"], **meta["params"])
         tensors = read_tensors(path / TENSOR_FILE)
         n = meta["size"]
         for name, col in store._cols.items():

@@ -8,7 +8,12 @@ Legend: N entries, Q queries, D key width, k results per query.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,25 @@ def _import_faiss() -> Any:
     except ImportError as err:
         raise ImportError(f"the FAISS memory store needs faiss: {FAISS_HINT}") from err
     return faiss
+
+
+@contextlib.contextmanager
+def faiss_quiet() -> Iterator[None]:
+    """Send what FAISS's C++ code prints to stdout (``resizing FILE to N bytes``, the
+    on-disk file name on every read) to /dev/null while the block runs, so it never mixes
+    with a command's own output."""
+    sys.stdout.flush()
+    libc = ctypes.CDLL(None)
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        libc.fflush(None)  # C stdio's buffer goes to /dev/null, not later to the terminal
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 @STORES.register("faiss")
