@@ -55,14 +55,18 @@ def test_resume_removes_the_temp_files_of_a_killed_write(tmp_path):
 
 def test_written_files_get_the_usual_permissions(tmp_path):
     """Not mkstemp's 0600: a run directory is readable by whom the umask allows."""
-    from amkit.io import _UMASK, atomic_write_text
+    import torch
+
+    from amkit.io import _UMASK, atomic_save_tensors, atomic_write_text
 
     umask = os.umask(0o022)
     try:
         atomic_write_text(tmp_path / "a.txt", "x")
+        atomic_save_tensors(tmp_path / "w.safetensors", {"w": torch.zeros(2)})  # own temp file
     finally:
         os.umask(umask)
-    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o666 & ~_UMASK
+    for name in ("a.txt", "w.safetensors"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~_UMASK, name
 
 
 def test_read_json_names_the_file_and_line(tmp_path):
