@@ -43,12 +43,15 @@ class Forks:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
         for key in ("AMKIT_FAULT", "AMKIT_FAULT_TRACE"):
             env.pop(key, None)
+        self.log = open(self.folder / "server.log", "w")  # noqa: SIM115 - closed in close()
         self.server = subprocess.Popen(
             [sys.executable, __file__, str(self.folder)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=open(self.folder / "server.log", "w"),  # noqa: SIM115 - the server's life
-            env=env, text=True,
-        )  # fmt: skip
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            text=True,
+        )
         self.start_timeout = start_timeout
         self.ready = False  # it warms up while the caller does something else
 
@@ -84,6 +87,7 @@ class Forks:
         self.server.wait()
         self.server.stdin.close()
         self.server.stdout.close()
+        self.log.close()
 
 
 # ---------------------------------------------------------------------------- the server
