@@ -202,7 +202,14 @@ def test_killed_runs_resume_to_the_same_weights_and_metrics(forks, reference, tm
     assert points["train:step"] == 18 and points["write:last.safetensors:temp"] == 9
     assert _chain(forks, tmp_path / "named", NAMED) == len(NAMED)
     assert_same_outcome(tmp_path / "named", ref_run)
-    _count(**{"amkit train, named points: kills": len(NAMED)})
+    early = tmp_path / "early"  # killed before its first checkpoint: the resume says so
+    assert _train(forks, early, "kill:1:train:step", resume=False) == KILLED
+    assert _train(forks, early, "kill:1:train:step", resume=True) == KILLED
+    assert (
+        "has no finished epoch to resume from: training from epoch 1"
+        in (tmp_path / "early.log").read_text()
+    )
+    _count(**{"amkit train, named points: kills": len(NAMED) + 2})
     _random_chains(forks, reference, tmp_path, range(TRIALS), max_kills=3)
 
 
