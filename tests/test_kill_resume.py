@@ -70,7 +70,8 @@ def _train(forks: Forks, run: Path, fault: str | None, resume: bool) -> int:
 
 
 def assert_whole(run: Path) -> None:
-    """Every file a reader opens is whole: JSON parses, weights load, the config reads."""
+    """Every file a reader opens is whole (JSON parses, weights load, the config reads), and
+    the run loads as a model, or says that it must be resumed first."""
     from amkit.io import read_tensors
 
     for path in run.iterdir():
@@ -85,6 +86,13 @@ def assert_whole(run: Path) -> None:
             read_tensors(path)
         elif path.suffix == ".yaml":
             assert isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)
+    import amkit
+
+    if (run / "model.safetensors").is_file():  # as `amkit evaluate` and `explain` load it
+        amkit.load(run)
+    elif (run / "config.yaml").is_file():  # no epoch finished yet: loading says to resume
+        with pytest.raises(FileNotFoundError, match="resume it with `amkit train --resume"):
+            amkit.load(run)
 
 
 def _outcome(run: Path) -> tuple[dict, list[dict], dict]:
