@@ -153,11 +153,20 @@ def serve(folder: Path) -> None:
     import torch
 
     torch.set_num_threads(1)
+    try:  # no tqdm monitor thread: fork only a process with no other Python thread
+        import tqdm
+
+        tqdm.tqdm.monitor_interval = 0
+    except ImportError:
+        pass
     from amkit.cli import main
 
     if main([*WARM_UP[:2], "--out", str(folder / "warm-up"), *WARM_UP[2:]]) != 0:
         sys.exit("the warm-up run failed")
     sys.stdout.flush()
+    import threading
+
+    assert threading.active_count() == 1, f"threads before fork: {threading.enumerate()}"
     reply.write(json.dumps({"ready": True}) + "\n")
     reply.flush()
     for line in sys.stdin:
