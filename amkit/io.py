@@ -108,9 +108,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp's 0600 would make every written file private
     try:
         yield Path(tmp)
+        # mkstemp's 0600 would make every written file private; set after the writer, as
+        # some (safetensors' save_file) replace the temp file with a new 0600 one
+        os.chmod(tmp, 0o666 & ~_UMASK)
         fsync_path(tmp)
         fault_point(f"write:{path.name}:temp")
         os.replace(tmp, path)

@@ -140,8 +140,8 @@ def pytest_configure(config):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """How many fuzzed files each reader was given (tests/test_fuzz_readers.py), summed over
-    the xdist workers."""
+    """How many fuzzed files each reader was given (tests/test_fuzz_readers.py) and how many
+    kills the crash tests made (tests/test_kill_resume.py), summed over the xdist workers."""
     import json
     from collections import Counter
     from pathlib import Path
@@ -154,6 +154,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_sep("-", "fuzzed cases per reader")
         for reader, n in sorted(totals.items()):
             terminalreporter.write_line(f"{reader}: {n}")
+    kills: Counter = Counter()  # tests/test_kill_resume.py
+    for part in folder.glob("*.kills") if folder.is_dir() else []:
+        kills.update(json.loads(part.read_text()))
+    if kills:
+        terminalreporter.write_sep("-", "SIGKILL trials")
+        for what, n in sorted(kills.items()):
+            terminalreporter.write_line(f"{what}: {n}")
 
 
 @pytest.fixture(scope="session")

@@ -45,6 +45,48 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path):
     assert not (tmp_path / "run" / "config.yaml").exists()
 
 
+HOLD = """import sys
+from amkit.io import folder_lock
+with folder_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_amkit_train_into_a_folder_another_process_holds_is_refused(tmp_path, capsys):
+    """Two processes: one holds the run directory as a training run does; ``amkit train
+    --out SAME`` and ``--resume SAME`` in another are refused at once, naming it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    from amkit.cli import main
+    from amkit.experiments.experiment import load_config
+
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(run)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert main(["train", "demo/recall", "--out", str(run)]) == 2
+        assert f"{run} is in use by process {holder.pid}: another amkit run writes into it" in (
+            capsys.readouterr().err
+        )
+        assert not (run / "config.yaml").exists()
+        config = load_config("demo/recall").to_dict()
+        (run / "config.yaml").write_text(yaml.safe_dump(config))  # as if it had started
+        assert main(["train", "--resume", str(run)]) == 2
+        assert f"in use by process {holder.pid}" in capsys.readouterr().err
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+
+
 def test_resume_removes_the_temp_files_of_a_killed_write(tmp_path):
     amkit.run({**CONFIG, "train": {**CONFIG["train"], "epochs": 1}}, run_dir=tmp_path / "run")
     leftover = tmp_path / "run" / ".last.safetensors.abc123.tmp"
@@ -55,14 +97,18 @@ def test_resume_removes_the_temp_files_of_a_killed_write(tmp_path):
 
 def test_written_files_get_the_usual_permissions(tmp_path):
     """Not mkstemp's 0600: a run directory is readable by whom the umask allows."""
-    from amkit.io import _UMASK, atomic_write_text
+    import torch
+
+    from amkit.io import _UMASK, atomic_save_tensors, atomic_write_text
 
     umask = os.umask(0o022)
     try:
         atomic_write_text(tmp_path / "a.txt", "x")
+        atomic_save_tensors(tmp_path / "w.safetensors", {"w": torch.zeros(2)})  # own temp file
     finally:
         os.umask(umask)
-    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o666 & ~_UMASK
+    for name in ("a.txt", "w.safetensors"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~_UMASK, name
 
 
 def test_read_json_names_the_file_and_line(tmp_path):

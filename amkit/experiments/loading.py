@@ -42,10 +42,14 @@ INFO_FILE = "data_info.json"
 RUN_FORMAT = 1
 """The layout of a run directory this amkit writes and reads; raised when the layout changes
 (``data_info.json`` and ``metrics.json`` record it, beside ``amkit_version``)."""
+OLDEST_RUN_FORMAT = 1
+"""The oldest run format this amkit still loads and resumes; an older run is refused with
+the amkit version that wrote it (raise it only with a test that such a run gets that message)."""
 _VERSION_KEYS = ("run_format", "amkit_version")
 
 __all__ = [
     "INFO_FILE",
+    "OLDEST_RUN_FORMAT",
     "RUN_FORMAT",
     "LoadedRun",
     "check_run_format",
@@ -66,14 +70,16 @@ def save_data_info(run_dir: str | Path, data: DataBundle) -> None:
 
 
 def check_run_format(run_dir: str | Path) -> None:
-    """Refuse a run directory written by a newer run format than this amkit reads.
+    """Refuse a run directory of a run format this amkit does not read.
 
     Runs written before the format was recorded count as format 1. A file that cannot be
     read is left to the reader that needs it (its error names it).
 
     Raises:
-        UserError: ``data_info.json`` or ``metrics.json`` records a ``run_format`` above
-            :data:`RUN_FORMAT`; the message names the file and both versions.
+        UserError: ``data_info.json`` or ``metrics.json`` records a ``run_format`` that is
+            not an integer, or is above :data:`RUN_FORMAT` or below
+            :data:`OLDEST_RUN_FORMAT`; the message names the file, both versions and what
+            to do.
     """
     import amkit
 
@@ -86,13 +92,24 @@ def check_run_format(run_dir: str | Path) -> None:
         if not isinstance(saved, dict):
             continue
         found = saved.get("run_format", 1)
-        if isinstance(found, int) and not isinstance(found, bool) and found > RUN_FORMAT:
-            wrote = saved.get("amkit_version", "a newer amkit")
+        if not isinstance(found, int) or isinstance(found, bool):
             raise UserError(
-                f"{path}: written with run format {found} (amkit {wrote}); this amkit "
-                f"{amkit.__version__} reads run format {RUN_FORMAT} at most: upgrade amkit "
-                "to load or resume this run"
+                f"{path}: key 'run_format' must be an integer, got {found!r}; restore the file"
             )
+        if OLDEST_RUN_FORMAT <= found <= RUN_FORMAT:
+            continue
+        wrote = saved.get("amkit_version")
+        head = f"{path}: written with run format {found}" + (f" (amkit {wrote})" if wrote else "")
+        this = f"this amkit {amkit.__version__} reads run format"
+        if found > RUN_FORMAT:
+            raise UserError(
+                f"{head}; {this} {RUN_FORMAT} at most: upgrade amkit to load or resume this run"
+            )
+        older = f"amkit {wrote} (pip install 'amkit=={wrote}')" if wrote else "an older amkit"
+        raise UserError(
+            f"{head}; {this} {OLDEST_RUN_FORMAT} at least: load or resume it with {older}, "
+            "or retrain it with this one"
+        )
 
 
 def read_data_info(run_dir: Path, config: ExperimentConfig) -> DataInfo:

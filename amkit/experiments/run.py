@@ -178,7 +178,13 @@ def _run(
         run_dir = Path(run_dir)
         saved = run_dir / "config.yaml"
         if not saved.is_file():
-            raise FileNotFoundError(f"cannot resume: {saved} does not exist")
+            if not run_dir.is_dir():
+                raise FileNotFoundError(f"cannot resume: {run_dir} does not exist")
+            raise FileNotFoundError(
+                f"cannot resume: {saved} does not exist: the run was stopped before it saved "
+                f"its config, or this is not a run directory; start it again with "
+                f"`amkit train CONFIG --out {run_dir}`"
+            )
         check_run_format(run_dir)
         cfg = load_config(config if config is not None else saved, overrides)
     else:
@@ -200,9 +206,8 @@ def _run(
     with folder_lock(run_dir):
         if not resume and has_checkpoint(run_dir):  # trained meanwhile by another process
             raise FileExistsError(f"{run_dir} already holds a run; resume it with --resume")
-        if resume:
-            for tmp in remove_temp_files(run_dir):
-                log.info("removed %s, a write its killed process left unfinished", tmp.name)
+        for tmp in remove_temp_files(run_dir):  # of a killed run, resumed or started again
+            log.info("removed %s, a write its killed process left unfinished", tmp.name)
         return _train_locked(cfg, run_dir, resume, started, on_epoch_end)
 
 
