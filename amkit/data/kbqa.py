@@ -15,7 +15,9 @@ Rows: ``tokens`` ``(N, T)`` the question's words with the bracketed topic replac
 ``<topic>`` (the model reads the graph, not the entity's name); ``head`` ``(N,)`` the topic
 entity; ``answers`` ``(N, A)`` the answer set (padded with -1); ``targets`` ``(N,)`` the
 first answer (so the trainer's ``accuracy`` counts only that one: read ``hits@1``);
-``meta_hops`` ``(N,)`` the hop count. Validation is ``dev.tsv``.
+``meta_hops`` ``(N,)`` the hop count. Validation is ``dev.tsv``. A run directory keeps the
+entities' names (``entity_names.tsv``) so ``amkit ask RUN "what is [dog] a kind of?"`` finds
+the bracketed name without the data.
 
 Legend: N rows, T words, A answers per row.
 """
@@ -36,6 +38,7 @@ from amkit.graph import TriplesGraph, read_tsv_triples
 
 TOPIC = "<topic>"
 GLOSS_RELATION = "gloss_mentions"
+NAMES_FILE = "entity_names.tsv"  # written into a run directory: entity<TAB>name
 
 
 @dataclass
@@ -165,4 +168,9 @@ def build_kbqa(config: KBQAConfig, seed: int) -> DataBundle:
             **{f"{split}_questions": len(qs) for split, qs in questions.items()},
         },
     )
-    return DataBundle(splits, info)
+    files = {}
+    if (folder / "names.tsv").is_file():  # `amkit ask` finds bracketed names by them
+        names = read_pairs(folder / "names.tsv", "name")
+        kept = sorted((e, n) for e, n in names.items() if graph.has_entity(e))
+        files[NAMES_FILE] = "".join(f"{e}\t{n}\n" for e, n in kept)
+    return DataBundle(splits, info, files)

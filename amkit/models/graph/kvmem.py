@@ -50,9 +50,9 @@ class GraphKVMemConfig:
 
 @register_model("graph_kvmem", config=GraphKVMemConfig)
 class GraphKVMemNet(CandidateAUCPR, nn.Module):
-    """``forward(head (B,), relation (B,) | tokens (B, T), hide (B, H) = None, answers (B, A)
-    = None, targets = None, need_weights = False) -> GraphReasonerOutput`` with logits
-    ``(B, E)``."""
+    """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None, need_weights =
+    False, tokens (B, T) = None, answers (B, A) = None) -> GraphReasonerOutput`` with logits
+    ``(B, E)``: a question is ``relation`` or, for data with a vocabulary, ``tokens``."""
 
     def __init__(self, config: GraphKVMemConfig, data_info: DataInfo):
         super().__init__()
@@ -76,11 +76,11 @@ class GraphKVMemNet(CandidateAUCPR, nn.Module):
         self,
         head: Tensor,
         relation: Tensor | None = None,
-        tokens: Tensor | None = None,
         hide: Tensor | None = None,
-        answers: Tensor | None = None,
         targets: Tensor | None = None,
         need_weights: bool = False,
+        tokens: Tensor | None = None,
+        answers: Tensor | None = None,
     ) -> GraphReasonerOutput:
         B, E = len(head), len(self.graph.entities)
         start = F.one_hot(head, E).float()  # (B, E)
