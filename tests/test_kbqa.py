@@ -212,3 +212,19 @@ def test_wordnet_offsets_map_to_synsets_with_debians_verb_shift():
     assert mapping["10006842"].lemma_names()[0] == "deserter"
     verb = mapping["00614057"]
     assert verb.pos() == "v" and "desert" in verb.lemma_names()
+
+
+def test_test_phrasings_are_unseen_pairings_of_seen_words():
+    from amkit.data.kbqa_phrases import WORDNET, phrasings, plural, wrappers
+
+    def words(pairs) -> set[str]:
+        return {w for _, t in pairs for w in t.replace("{x}", " ").replace("{q}", " ").split()}
+
+    seen = words(wrappers()[0]).union(*(words(phrasings(d)[0]) for d in WORDNET))
+    for direction in WORDNET:
+        train, test = phrasings(direction)
+        assert test and train and not {t for _, t in test} & {t for _, t in train}
+        assert words(test) <= seen, (direction, words(test) - seen)
+    assert words(wrappers()[1]) <= seen
+    assert [plural(n) for n in ("class", "entry", "group member")] == [
+        "classes", "entries", "group members"]  # fmt: skip

@@ -14,7 +14,8 @@ column says which entity it is about, and only that entity's answers count.
 
 Splits: the questions of each hop count are shuffled and cut into train / dev / test
 (``fractions``, default 0.8 / 0.1 / 0.1); train and dev are phrased with the training
-templates, test with held-out templates only (:mod:`amkit.data.kbqa_phrases`).
+templates, test with held-out templates only: unseen pairings of seen words
+(:mod:`amkit.data.kbqa_phrases`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from amkit.data.kbqa_format import KBQuestion
-from amkit.data.kbqa_phrases import SYMMETRIC, WRAPPERS, phrases_of, split_phrases
+from amkit.data.kbqa_phrases import SYMMETRIC, phrasings, wrappers
 from amkit.errors import UserError
 
 INVERSE = "_inv"
@@ -91,16 +92,14 @@ def phrase(name: str, path: tuple[str, ...], rng: random.Random, held_out: bool)
     drawn from the training (``held_out=False``) or test phrasings."""
     text, ids = f"[{name}]", []
     for direction in path:
-        train, test = split_phrases(phrases_of(direction))
-        options = test if held_out else train
-        k = rng.randrange(len(options))
-        text = options[k].format(x=text)
-        ids.append(f"{direction}#{k + (len(train) if held_out else 0)}")
-    train, test = split_phrases(WRAPPERS)
-    options = test if held_out else train
-    k = rng.randrange(len(options))
-    ids.append(f"q#{k + (len(train) if held_out else 0)}")
-    return options[k].format(q=text), ">".join(ids)
+        options = phrasings(direction)[1 if held_out else 0]
+        key, template = options[rng.randrange(len(options))]
+        text = template.format(x=text)
+        ids.append(f"{direction}#{key}")
+    options = wrappers()[1 if held_out else 0]
+    key, template = options[rng.randrange(len(options))]
+    ids.append(f"q#{key}")
+    return template.format(q=text), ">".join(ids)
 
 
 def generate_questions(

@@ -46,6 +46,7 @@ class GraphKVMemConfig:
     hops: int = option(3, ge=1)
     top_k: int | None = None  # keep the top_k entities per hop (large graphs); null = all
     d_word: int = option(64, ge=2)  # question word width (questions in words only)
+    word_dropout: float = option(0.1, ge=0, lt=1)  # words read as unknown in training
 
 
 @register_model("graph_kvmem", config=GraphKVMemConfig)
@@ -64,7 +65,7 @@ class GraphKVMemNet(CandidateAUCPR, nn.Module):
         self.question, self.hop_queries = None, None
         if data_info.vocab_size:  # questions in words: an encoder gives each hop's query
             self.question = HopQuestionEncoder(data_info.vocab_size, config.d_word, config.hops,
-                                               config.d_key)  # fmt: skip
+                                               config.d_key, config.word_dropout)  # fmt: skip
         else:  # relation(head, ?): one query per relation (reciprocals too) and hop
             self.hop_queries = nn.Parameter(
                 torch.randn(2 * self.n_base_relations, config.hops, config.d_key) * 0.1

@@ -18,11 +18,15 @@ from amkit.data.base import iterate_batches
 
 
 class HopQuestionEncoder(nn.Module):
-    """``(B, T)`` word ids (0 = padding) -> ``(B, K, D)`` hop queries and ``(B, K, T)`` the
-    attention of each hop over the words (rows sum to 1 over real words)."""
+    """``(B, T)`` word ids (0 = padding, 1 = unknown) -> ``(B, K, D)`` hop queries and
+    ``(B, K, T)`` the attention of each hop over the words (rows sum to 1 over real words).
+    In training, each word is read as unknown with probability ``word_dropout``."""
 
-    def __init__(self, vocab_size: int, d_word: int, hops: int, d_query: int):
+    def __init__(
+        self, vocab_size: int, d_word: int, hops: int, d_query: int, word_dropout: float = 0.0
+    ):
         super().__init__()
+        self.word_dropout = word_dropout
         self.embed = nn.Embedding(vocab_size, d_word, padding_idx=0)
         self.gru = nn.GRU(d_word, d_word // 2, batch_first=True, bidirectional=True)
         self.hop_proj = nn.ModuleList(nn.Linear(2 * (d_word // 2), 2 * (d_word // 2))
@@ -31,6 +35,9 @@ class HopQuestionEncoder(nn.Module):
 
     def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         real = tokens != 0  # (B, T)
+        if self.training and self.word_dropout > 0:  # words read as unknown (id 1): robust
+            dropped = torch.rand(tokens.shape, device=tokens.device) < self.word_dropout
+            tokens = tokens.masked_fill(dropped & real, 1)  # to phrasings never seen
         lengths = real.sum(1).clamp_min(1).cpu()
         packed = nn.utils.rnn.pack_padded_sequence(self.embed(tokens), lengths, batch_first=True,
                                                    enforce_sorted=False)  # fmt: skip
