@@ -228,3 +228,28 @@ def test_test_phrasings_are_unseen_pairings_of_seen_words():
     assert words(wrappers()[1]) <= seen
     assert [plural(n) for n in ("class", "entry", "group member")] == [
         "classes", "entries", "group members"]  # fmt: skip
+
+
+def test_embedkgqa_scores_are_complex_trilinear_and_train(folder):
+    pytest.importorskip("pykeen")
+    from amkit.data.base import DATASETS
+    from amkit.data.kbqa import KBQAConfig
+    from amkit.models.graph import EmbedKGQA, EmbedKGQAConfig
+
+    data = DATASETS.get_or_raise("kbqa").build(KBQAConfig(path=str(folder)), 0)
+    torch.manual_seed(0)
+    model = EmbedKGQA(EmbedKGQAConfig(dim=8, d_word=16, kg_batch=32), data.info)
+    batch = data.split("train")[torch.arange(6)]
+    model.eval()  # no word dropout: the same question vector twice
+    out = model(batch["head"], batch["tokens"], batch["answers"], need_weights=True)
+    query, _ = model.question(batch["tokens"])
+    h = torch.view_as_complex(model.entities[batch["head"]].contiguous())  # (B, D)
+    q = torch.view_as_complex(query.view(6, 8, 2).contiguous())
+    e = torch.view_as_complex(model.entities)  # (E, D)
+    expected = torch.einsum("bd,ed->be", h * q, e.conj()).real
+    assert torch.allclose(out.logits, expected, atol=1e-5)
+    assert out.question_weights.shape == (6, 1, batch["tokens"].shape[1])
+    model.train()  # the graph's own loss too
+    model(batch["head"], batch["tokens"], batch["answers"]).loss.backward()
+    assert model.entities.grad.abs().sum() > 0 and model.relations.grad.abs().sum() > 0
+    assert model.question.embed.weight.grad.abs().sum() > 0
