@@ -223,6 +223,7 @@ def save_hop_attention(answer: GraphAnswer, out: Path) -> tuple[Path, Path]:
     return png, page_path
 
 
+@register_explainer("embedkgqa", takes="text")
 @register_explainer("graph_kvmem", takes="text")
 @register_explainer("graph_rgcn", takes="text")
 @register_explainer("complex", takes="text")

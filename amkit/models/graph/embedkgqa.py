@@ -8,10 +8,12 @@ over every entity ``e``; there are no hops and no attention over facts: the enti
 must hold the graph. They are trained on the graph at the same time: each training step
 also asks ``kg_batch`` random triples of the graph, both ways, ``(s, r, ?)`` scored over every
 entity (1-N scoring, reciprocal relations, as ComplEx baselines train), weighted by
-``kg_weight``. Deviation from EmbedKGQA: their ComplEx vectors are trained first (then
-fine-tuned) and their question encoder is RoBERTa; here both are trained together from
-scratch and the encoder is the BiGRU of :class:`~amkit.models.graph.question.HopQuestionEncoder`
-(one hop). Questions in words only (``data.name: kbqa``).
+``kg_weight``; the question loss does not move the entity vectors (``tune_entities``), as
+EmbedKGQA keeps its ComplEx vectors frozen. Deviation from EmbedKGQA: their ComplEx vectors
+are trained first and their question encoder is RoBERTa; here both are trained together
+from scratch and the encoder is the BiGRU of
+:class:`~amkit.models.graph.question.HopQuestionEncoder` (one hop). Questions in words only
+(``data.name: kbqa``).
 
 Legend: B batch, E entities, R relations (2R with reciprocals), D complex width, T words,
 A answers per row, M graph triples per step.
@@ -43,6 +45,9 @@ class EmbedKGQAConfig:
     kg_weight: float = option(1.0, ge=0)  # 0: the vectors learn from the questions alone
     kg_batch: int = option(512, ge=1)  # graph triples asked per training step
     init_std: float = option(0.1, gt=0)
+    # whether the question loss moves the entity vectors too; false (EmbedKGQA's frozen
+    # ComplEx): they learn from the graph alone, else they memorise the training questions
+    tune_entities: bool = False
 
 
 @register_model("embedkgqa", config=EmbedKGQAConfig)
@@ -68,12 +73,12 @@ class EmbedKGQA(CandidateAUCPR, nn.Module):
                                            config.word_dropout)  # fmt: skip
         self.interaction = ComplExInteraction()
 
-    def _scores(self, heads: Tensor, relations: Tensor) -> Tensor:
+    def _scores(self, heads: Tensor, relations: Tensor, tails: Tensor) -> Tensor:
         """``(B, E)`` ComplEx scores of every entity as the tail; heads and relations
-        ``(B, D, 2)``."""
+        ``(B, D, 2)``, tails ``(E, D, 2)``."""
         h = torch.view_as_complex(heads.contiguous()).unsqueeze(1)  # (B, 1, D)
         r = torch.view_as_complex(relations.contiguous()).unsqueeze(1)  # (B, 1, D)
-        t = torch.view_as_complex(self.entities).unsqueeze(0)  # (1, E, D)
+        t = torch.view_as_complex(tails.contiguous()).unsqueeze(0)  # (1, E, D)
         return self.interaction(h, r, t)
 
     def forward(
@@ -86,16 +91,19 @@ class EmbedKGQA(CandidateAUCPR, nn.Module):
     ) -> GraphReasonerOutput:
         B, D = len(head), self.config.dim
         query, words = self.question(tokens)  # (B, 1, 2D), (B, 1, T)
-        logits = self._scores(self.entities[head], query.view(B, D, 2))  # (B, E)
+        entities = self.entities if self.config.tune_entities else self.entities.detach()
+        logits = self._scores(entities[head], query.view(B, D, 2), entities)  # (B, E)
         loss = None
         if answers is not None:
             loss = answer_set_loss(logits, answers)
         elif targets is not None:
             loss = F.cross_entropy(logits, targets)
         if loss is not None and self.training and self.config.kg_weight > 0:
-            picked = torch.randint(len(self.graph), (self.config.kg_batch,))  # (M,)
-            s, r, o = self.graph.triples[picked].to(head.device).unbind(1)
-            kg = F.cross_entropy(self._scores(self.entities[s], self.relations[r]), o)
+            picked = torch.randint(len(self.graph), (self.config.kg_batch,), device=head.device)
+            s, r, o = self.graph.triples.to(head.device)[picked].unbind(1)  # (M,) each
+            kg = F.cross_entropy(
+                self._scores(self.entities[s], self.relations[r], self.entities), o
+            )
             loss = loss + self.config.kg_weight * kg
         out = GraphReasonerOutput(logits=logits, loss=loss)
         if need_weights:
