@@ -261,7 +261,10 @@ def _cases(root: Path) -> dict[str, list[dict]]:
             {"data": kbqa, "model": {"d_key": 8, "d_word": 8}},
         ],
         "embedkgqa": [{"data": kbqa, "model": {"dim": 4, "d_word": 8, "kg_batch": 16}}],
-        "graph_rgcn": [{"data": countries, "model": {"d_model": 8, "layers": 2}}],
+        "graph_rgcn": [
+            {"data": countries, "model": {"d_model": 8, "layers": 2}},
+            {"data": kbqa, "model": {"d_model": 8, "layers": 2, "d_word": 8}},
+        ],
         "complex": [{"data": {**countries, "train_queries": "all"}, "model": {"dim": 8}}],
         "distmult": [{"data": {**countries, "train_queries": "all"}, "model": {"dim": 8}}],
         "popularity": [{"data": seq, "model": {}}],

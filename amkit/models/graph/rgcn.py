@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from amkit.config import option
 from amkit.data.base import DataInfo
+from amkit.errors import UserError
 from amkit.models.base import register_model
 from amkit.models.graph.common import (
     CandidateAUCPR,
@@ -31,6 +32,7 @@ from amkit.models.graph.common import (
     hidden_mask,
     require_graph,
 )
+from amkit.models.graph.question import HopQuestionEncoder, answer_set_loss
 
 
 @contextmanager
@@ -59,12 +61,16 @@ class GraphRGCNConfig:
     # matrix per relation
     num_bases: int | None = option(4, ge=1)
     dropout: float = option(0.1, ge=0, lt=1)
+    d_word: int = option(64, ge=2)  # question word width (questions in words only)
+    word_dropout: float = option(0.1, ge=0, lt=1)  # words read as unknown in training
 
 
 @register_model("graph_rgcn", config=GraphRGCNConfig)
 class GraphRGCN(CandidateAUCPR, nn.Module):
-    """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None,
-    need_weights = False) -> GraphReasonerOutput`` with logits ``(B, E)`` (no attention)."""
+    """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None, need_weights =
+    False, tokens (B, T) = None, answers (B, A) = None) -> GraphReasonerOutput`` with logits
+    ``(B, E)`` (no attention over facts): a question is ``relation`` or, for data with a
+    vocabulary (``kbqa``), ``tokens``, whose encoding replaces the relation's diagonal."""
 
     def __init__(self, config: GraphRGCNConfig, data_info: DataInfo):
         super().__init__()
@@ -88,6 +94,10 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
             RGCNConv(D, D, R, num_bases=config.num_bases) for _ in range(config.layers)
         )
         self.dropout = nn.Dropout(config.dropout)
+        self.question = None  # questions in words: the encoder's vector is the decoder's
+        if data_info.vocab_size:  # diagonal instead of the relation's
+            self.question = HopQuestionEncoder(data_info.vocab_size, config.d_word, 1, D,
+                                               config.word_dropout)  # fmt: skip
 
     def _subgraphs(self, head: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Each row's neighbourhood, batched: node entity ids ``(V,)``, edges ``(2, M)``,
@@ -117,10 +127,12 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
     def forward(
         self,
         head: Tensor,
-        relation: Tensor,
+        relation: Tensor | None = None,
         hide: Tensor | None = None,
         targets: Tensor | None = None,
         need_weights: bool = False,
+        tokens: Tensor | None = None,
+        answers: Tensor | None = None,
     ) -> GraphReasonerOutput:
         hidden = hidden_mask(hide, self.n_base_triples, len(self.graph), len(head), head.device)
         nodes, edges, types, heads = self._subgraphs(head, hidden)
@@ -131,7 +143,24 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
                 x = conv(self.dropout(x), edges, types)  # (V, D)
                 if i < len(self.convs) - 1:
                     x = F.relu(x)
-        query = x[heads] * self.relations(relation)  # (B, D)
-        logits = query @ self.entities.weight.T  # (B, E)
-        loss = F.cross_entropy(logits, targets) if targets is not None else None
-        return GraphReasonerOutput(logits=logits, loss=loss)
+        words = None
+        if tokens is not None and self.question is not None:
+            diagonal, words = self.question(tokens)  # (B, 1, D), (B, 1, T)
+            diagonal = diagonal[:, 0]
+        elif relation is not None:
+            diagonal = self.relations(relation)  # (B, D)
+        else:
+            raise UserError(
+                "graph_rgcn asks relation(head, ?) or a question in words: give relation, "
+                "or tokens with a data set that has a vocabulary"
+            )
+        logits = (x[heads] * diagonal) @ self.entities.weight.T  # (B, E)
+        loss = None
+        if answers is not None:
+            loss = answer_set_loss(logits, answers)
+        elif targets is not None:
+            loss = F.cross_entropy(logits, targets)
+        out = GraphReasonerOutput(logits=logits, loss=loss)
+        if need_weights and words is not None:
+            out.question_weights = words
+        return out
