@@ -216,7 +216,7 @@ CASES = [
     Case("graph_rgcn", GraphRGCNConfig(d_model=4, layers=1), GRAPH_INFO, _graph_question,
          GraphReasonerOutput, {}),
     Case("graph_rgcn", GraphRGCNConfig(d_model=4, layers=1, d_word=8), KBQA_INFO, _graph_words,
-         GraphReasonerOutput, {"question_weights": (B, 1, 8)}),
+         GraphReasonerOutput, {"question_weights": (B, 2, 8)}),
     Case("complex", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
     Case("distmult", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
     Case("patchtst", PatchTSTConfig(d_model=8, n_heads=2, d_ff=16, n_layers=2, patch_len=8,

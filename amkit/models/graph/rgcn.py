@@ -8,6 +8,13 @@ encoded by ``layers`` R-GCN layers (basis decomposition); the input of a node is
 vector, plus a learned marker on the head. The head's output ``h`` scores entity ``e`` as
 ``(h * w_r) . x_e`` with ``x_e`` its input vector (a DistMult decoder).
 
+Questions in words (``data.name: kbqa``), as GraftNet (Sun et al. 2018) classifies the nodes
+of a question's subgraph: the nodes start from zero, the topic from a learned marker plus one
+vector the question encoder reads (:class:`~amkit.models.graph.question.HopQuestionEncoder`),
+and each node is scored by its output's dot product with a second question vector; entities
+outside the neighbourhood score :data:`OUTSIDE`. No entity vectors are read, so questions
+about entities never seen in training are answered alike.
+
 Legend: B batch, E entities, R relations (2R with reciprocals), D width, V nodes of a
 batch's subgraphs.
 """
@@ -51,6 +58,9 @@ def _plain_matmul() -> Iterator[None]:
         backend.use_segment_matmul = saved
 
 
+OUTSIDE = -30.0  # the logit of an entity outside a question's neighbourhood
+
+
 @dataclass
 class GraphRGCNConfig:
     """3 layers: a Countries S3 answer is 3 edges from the question's country."""
@@ -70,7 +80,7 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
     """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None, need_weights =
     False, tokens (B, T) = None, answers (B, A) = None) -> GraphReasonerOutput`` with logits
     ``(B, E)`` (no attention over facts): a question is ``relation`` or, for data with a
-    vocabulary (``kbqa``), ``tokens``, whose encoding replaces the relation's diagonal."""
+    vocabulary (``kbqa``), ``tokens`` (see the module docstring)."""
 
     def __init__(self, config: GraphRGCNConfig, data_info: DataInfo):
         super().__init__()
@@ -94,14 +104,15 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
             RGCNConv(D, D, R, num_bases=config.num_bases) for _ in range(config.layers)
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.question = None  # questions in words: the encoder's vector is the decoder's
-        if data_info.vocab_size:  # diagonal instead of the relation's
-            self.question = HopQuestionEncoder(data_info.vocab_size, config.d_word, 1, D,
+        self.question = None  # questions in words: two vectors, one read into the topic's
+        if data_info.vocab_size:  # input, one that scores the nodes' outputs
+            self.question = HopQuestionEncoder(data_info.vocab_size, config.d_word, 2, D,
                                                config.word_dropout)  # fmt: skip
 
-    def _subgraphs(self, head: Tensor, hidden: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def _subgraphs(self, head: Tensor, hidden: Tensor) -> tuple[Tensor, ...]:
         """Each row's neighbourhood, batched: node entity ids ``(V,)``, edges ``(2, M)``,
-        edge types ``(M,)``, and the head's node index per row ``(B,)``."""
+        edge types ``(M,)``, the head's node index per row ``(B,)`` and each node's row
+        ``(V,)``."""
         from torch_geometric.utils import k_hop_subgraph
 
         triples = self.graph.triples.to(head.device)
@@ -122,7 +133,30 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
             types.append(edge_type[keep][edge_mask])
             heads.append(mapping + offset)
             offset += len(subset)
-        return torch.cat(nodes), torch.cat(edges, 1), torch.cat(types), torch.cat(heads)
+        sizes = torch.tensor([len(n) for n in nodes], device=head.device)
+        rows = torch.repeat_interleave(torch.arange(len(head), device=head.device), sizes)
+        return torch.cat(nodes), torch.cat(edges, 1), torch.cat(types), torch.cat(heads), rows
+
+    def _propagate(self, x: Tensor, edges: Tensor, types: Tensor) -> Tensor:
+        with _plain_matmul():
+            for i, conv in enumerate(self.convs):
+                x = conv(self.dropout(x), edges, types)  # (V, D)
+                if i < len(self.convs) - 1:
+                    x = F.relu(x)
+        return x
+
+    def _answer_nodes(self, nodes, edges, types, heads, rows, tokens) -> tuple[Tensor, Tensor]:
+        """Questions in words: ``(B, E)`` logits, each node of a row's subgraph scored by its
+        output vector (GraftNet-style node classification; entities outside it get
+        :data:`OUTSIDE`), and the ``(B, 2, T)`` word attention."""
+        queries, words = self.question(tokens)  # (B, 2, D), (B, 2, T)
+        B = len(heads)
+        x = torch.zeros(len(nodes), queries.shape[-1], device=heads.device)  # (V, D)
+        x = x.index_add(0, heads, self.head_marker + queries[:, 0])  # the topic, and what is asked
+        x = self._propagate(x, edges, types)
+        scores = (x * queries[rows, 1]).sum(-1)  # (V,)
+        logits = torch.full((B, len(self.graph.entities)), OUTSIDE, device=heads.device)
+        return logits.index_put((rows, nodes), scores), words
 
     def forward(
         self,
@@ -135,26 +169,20 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
         answers: Tensor | None = None,
     ) -> GraphReasonerOutput:
         hidden = hidden_mask(hide, self.n_base_triples, len(self.graph), len(head), head.device)
-        nodes, edges, types, heads = self._subgraphs(head, hidden)
-        x = self.entities(nodes)  # (V, D)
-        x = x.index_add(0, heads, self.head_marker.expand(len(heads), -1))
-        with _plain_matmul():
-            for i, conv in enumerate(self.convs):
-                x = conv(self.dropout(x), edges, types)  # (V, D)
-                if i < len(self.convs) - 1:
-                    x = F.relu(x)
+        nodes, edges, types, heads, rows = self._subgraphs(head, hidden)
         words = None
         if tokens is not None and self.question is not None:
-            diagonal, words = self.question(tokens)  # (B, 1, D), (B, 1, T)
-            diagonal = diagonal[:, 0]
+            logits, words = self._answer_nodes(nodes, edges, types, heads, rows, tokens)
         elif relation is not None:
-            diagonal = self.relations(relation)  # (B, D)
+            x = self.entities(nodes)  # (V, D)
+            x = x.index_add(0, heads, self.head_marker.expand(len(heads), -1))
+            x = self._propagate(x, edges, types)
+            logits = (x[heads] * self.relations(relation)) @ self.entities.weight.T  # (B, E)
         else:
             raise UserError(
                 "graph_rgcn asks relation(head, ?) or a question in words: give relation, "
                 "or tokens with a data set that has a vocabulary"
             )
-        logits = (x[heads] * diagonal) @ self.entities.weight.T  # (B, E)
         loss = None
         if answers is not None:
             loss = answer_set_loss(logits, answers)
