@@ -11,6 +11,7 @@
     amkit data where                                          (where each dataset is expected)
     amkit data download multi30k [--url URL --sha256 HEX]     (into $AMKIT_DATA)
     amkit data synth-digits OUT_DIR --n-per-digit 10 --voices test --seed 1   (espeak-ng)
+    amkit data kbqa-wordnet OUT_DIR --seed 0               (multi-hop questions over WN18RR)
     amkit explain RUN_DIR [--task 2] [--example 7]
     amkit explain RUN_DIR --text "a superb film"             (text classifiers, translation)
     amkit explain RUN_DIR --user 42                           (recommendation: PNG + HTML)
@@ -46,6 +47,7 @@ from collections.abc import Sequence
 
 import amkit
 from amkit import commands
+from amkit.cli_data import add_data_parser
 from amkit.cli_examples import EXAMPLES
 from amkit.errors import UserError
 
@@ -207,34 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=commands.cmd_evaluate)
 
-    data = sub.add_parser(
-        "data", help="where datasets are expected (AMKIT_DATA), and downloading them"
-    )
-    data_sub = data.add_subparsers(dest="data_command", required=True, parser_class=_Parser)
-    where = data_sub.add_parser(
-        "where", help="each dataset, the path where it is expected and whether it is there"
-    )
-    where.set_defaults(func=commands.cmd_data_where)
-    fetch = data_sub.add_parser(
-        "download", help="fetch a dataset into $AMKIT_DATA/NAME, checked against its sha256"
-    )
-    fetch.add_argument("name", help="dataset name, e.g. multi30k (amkit data where lists them)")
-    fetch.add_argument("--url", default=None, help="fetch this copy instead (needs --sha256)")
-    fetch.add_argument("--sha256", default=None, help="the sha256 the --url file must have")
-    fetch.set_defaults(func=commands.cmd_data_download)
-    synth = data_sub.add_parser(
-        "synth-digits", help="synthesise spoken digits with espeak-ng as FSDD-named WAVs"
-    )
-    synth.add_argument("out_dir", help="folder for the WAV files")
-    synth.add_argument("--n-per-digit", type=int, default=10, help="takes per digit and voice")
-    synth.add_argument(
-        "--voices",
-        default="train",
-        help="train or test (two disjoint sets of espeak-ng voices), or voices such as "
-        "en-us+f2,en-gb+m3",
-    )
-    synth.add_argument("--seed", type=int, default=0, help="draws each take's speed and pitch")
-    synth.set_defaults(func=commands.cmd_data_synth)
+    add_data_parser(sub, _Parser)
 
     explain = sub.add_parser("explain", help="show a model's attention for one example")
     explain.add_argument("run_dir")

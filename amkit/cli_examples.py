@@ -14,7 +14,8 @@ EXAMPLES = {
     "amkit evaluate runs/imdb --input new_reviews.csv\n"
     "amkit evaluate runs/imdb --save-probabilities",
     "data": "amkit data where\namkit data download multi30k\n"
-    "amkit data synth-digits runs/synth-test --n-per-digit 10 --voices test --seed 1",
+    "amkit data synth-digits runs/synth-test --n-per-digit 10 --voices test --seed 1\n"
+    "amkit data kbqa-wordnet data/kbqa-wordnet --seed 0",
     "explain": "amkit explain runs/babi-1k --task 2 --example 7\n"
     'amkit explain runs/imdb --text "A superb, moving film."\n'
     "amkit explain runs/ml1m --user 42\n"

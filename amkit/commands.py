@@ -409,6 +409,21 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_kbqa(args: argparse.Namespace) -> int:
+    from amkit.data.kbqa_wordnet import default_wn18rr, named_wordnet_graph, write_kbqa_folder
+
+    source = args.wn18rr or default_wn18rr()
+    triples, names, glosses, dropped = named_wordnet_graph(source, args.wordnet)
+    note = f"WN18RR from {source}; {dropped} offsets had no WordNet 3.0 synset and were dropped."
+    hops = {h: args.per_hop for h in (1, 2, 3)}
+    counts = write_kbqa_folder(args.out_dir, triples, names, glosses, args.seed, hops, args.cap,
+                               note)  # fmt: skip
+    print(f"{len(triples)} triples, {sum(counts.values())} questions in {args.out_dir}")
+    for key, n in counts.items():
+        print(f"  {key}: {n}")
+    return 0
+
+
 def cmd_data_where(args: argparse.Namespace) -> int:
     from amkit.data.locations import where_table
 

@@ -136,6 +136,17 @@ def _series_csv(path: Path) -> Path:
     return path
 
 
+def _kbqa_folder(path: Path) -> Path:
+    """A question set over a chain of 8 entities (``data.name: kbqa``)."""
+    from amkit.data.kbqa_wordnet import write_kbqa_folder
+
+    triples = [(f"e{i}", "hypernym", f"e{i + 1}") for i in range(7)]
+    triples += [(f"e{i}", "has_part", f"e{(i + 3) % 8}") for i in range(8)]
+    names = {f"e{i}": f"w{i}" for i in range(8)}
+    write_kbqa_folder(path, triples, names, {}, per_hops={1: 20, 2: 20}, cap=5)
+    return path
+
+
 def _cases(root: Path) -> dict[str, list[dict]]:
     """Tiny configs per registered model name (several variants where the forward differs)."""
     story = {"name": "babi_generated", "tasks": [1, 2], "n_train": 40, "n_test": 10,
@@ -151,6 +162,7 @@ def _cases(root: Path) -> dict[str, list[dict]]:
     countries = {"name": "countries", "subset": "S3",
                  "path": str(Path(__file__).parent / "fixtures" / "countries")}  # fmt: skip
     small = {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 16, "hidden": 16}
+    kbqa = {"name": "kbqa", "path": str(_kbqa_folder(root / "kbqa"))}
     series = {"name": "timeseries", "path": str(_series_csv(root / "series.csv")),
               "lookback": 16, "horizon": 4, "split": "ratio"}  # fmt: skip
     tiny_patches = {"patch_len": 4, "stride": 4, "n_layers": 1, "d_ff": 8}
@@ -263,8 +275,15 @@ def _cases(root: Path) -> dict[str, list[dict]]:
             }
         ],
         "bpr": [{"data": seq, "model": {"d_model": 8}}],
-        "graph_kvmem": [{"data": countries, "model": {"d_key": 8}}],
-        "graph_rgcn": [{"data": countries, "model": {"d_model": 8, "layers": 2}}],
+        "graph_kvmem": [
+            {"data": countries, "model": {"d_key": 8}},
+            {"data": kbqa, "model": {"d_key": 8, "d_word": 8}},
+        ],
+        "embedkgqa": [{"data": kbqa, "model": {"dim": 4, "d_word": 8, "kg_batch": 16}}],
+        "graph_rgcn": [
+            {"data": countries, "model": {"d_model": 8, "layers": 2}},
+            {"data": kbqa, "model": {"d_model": 8, "layers": 2, "d_word": 8}},
+        ],
         "complex": [{"data": {**countries, "train_queries": "all"}, "model": {"dim": 8}}],
         "distmult": [{"data": {**countries, "train_queries": "all"}, "model": {"dim": 8}}],
         "popularity": [{"data": seq, "model": {}}],

@@ -429,6 +429,23 @@ def test_graph_names(tmp_path_factory, data):
     _check("graph name lists", path, lambda: read_names(path))
 
 
+KBQA_SAMPLE = (
+    "question\ttopic\tanswers\thops\ttemplate\n"
+    "what is [dog] a kind of?\tdog.n.01\tcanine.n.02|domestic_animal.n.01\t1\thypernym#0>q#0\n"
+    "the parts of [car]?\tcar.n.01\twheel.n.01\t1\n"
+)
+
+
+@settings(FUZZ)
+@given(data=fuzzed(KBQA_SAMPLE), which=st.sampled_from(["questions", "names"]))
+def test_kbqa_question_files(tmp_path_factory, data, which):
+    from amkit.data.kbqa_format import read_pairs, read_questions
+
+    path = _write(tmp_path_factory.mktemp("kbqa"), f"{which}.tsv", data)
+    read = read_questions if which == "questions" else lambda p: read_pairs(p, "name")
+    _check(f"kbqa {which} files", path, lambda: read(path))
+
+
 @settings(FUZZ)
 @given(cut=st.integers(0, 4000), junk=st.binary(max_size=40))
 def test_wav_archives(tmp_path_factory, cut, junk):

@@ -64,6 +64,7 @@ from amkit.models import (
     VisionTransformerConfig,
     build_model,
 )
+from amkit.models.graph import EmbedKGQAConfig
 from amkit.models.timeseries import LastValueConfig, SeasonalNaiveConfig
 
 B, M, L, LQ, V = 2, 5, 4, 3, 20
@@ -90,6 +91,16 @@ GRAPH_INFO = DataInfo(
 
 def _graph_question() -> dict[str, torch.Tensor]:
     return {"head": torch.tensor([0, 2]), "relation": torch.tensor([0, 0])}
+
+
+KBQA_INFO = DataInfo(
+    task="classification", n_classes=3, vocab_size=V,
+    graph=TriplesGraph.from_labeled([("e0", "r", "e1"), ("e1", "r", "e2")]),
+)  # fmt: skip
+
+
+def _graph_words() -> dict[str, torch.Tensor]:
+    return {"head": torch.tensor([0, 2]), **_tokens()}
 
 
 FORECAST_INFO = DataInfo(
@@ -197,8 +208,15 @@ CASES = [
     Case("bpr", BPRConfig(d_model=8), RANK_INFO, _ranking, ModelOutput, {}),
     Case("graph_kvmem", GraphKVMemConfig(d_key=4, hops=1), GRAPH_INFO, _graph_question,
          GraphReasonerOutput, {"hop_weights": (B, 1, 4), "hop_slots": (1, 4)}),
+    Case("graph_kvmem", GraphKVMemConfig(d_key=4, hops=2, d_word=8), KBQA_INFO, _graph_words,
+         GraphReasonerOutput, {"hop_weights": (B, 2, 7), "hop_slots": (2, 7),
+                               "question_weights": (B, 2, 8)}),
+    Case("embedkgqa", EmbedKGQAConfig(dim=4, d_word=8), KBQA_INFO, _graph_words,
+         GraphReasonerOutput, {"question_weights": (B, 1, 8)}),
     Case("graph_rgcn", GraphRGCNConfig(d_model=4, layers=1), GRAPH_INFO, _graph_question,
          GraphReasonerOutput, {}),
+    Case("graph_rgcn", GraphRGCNConfig(d_model=4, layers=1, d_word=8), KBQA_INFO, _graph_words,
+         GraphReasonerOutput, {"question_weights": (B, 2, 8)}),
     Case("complex", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
     Case("distmult", KGEConfig(dim=4), GRAPH_INFO, _graph_question, GraphReasonerOutput, {}),
     Case("patchtst", PatchTSTConfig(d_model=8, n_heads=2, d_ff=16, n_layers=2, patch_len=8,
@@ -261,6 +279,7 @@ HOOKED = {
     "popularity": {"score_items"},
     "bpr": {"score_items"},
     "graph_kvmem": {"extra_metrics"},
+    "embedkgqa": {"extra_metrics"},
     "graph_rgcn": {"extra_metrics"},
     "complex": {"extra_metrics"},
     "distmult": {"extra_metrics"},

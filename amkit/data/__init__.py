@@ -7,6 +7,7 @@ from amkit.data import fsdd as fsdd  # registers fsdd
 from amkit.data import house as house  # registers house_stories
 from amkit.data import images as images  # registers fashion_mnist, digits
 from amkit.data import imdb as imdb  # registers imdb
+from amkit.data import kbqa as kbqa  # registers kbqa
 from amkit.data import recall as recall  # registers associative_recall
 from amkit.data import recsys as recsys  # registers sequences
 from amkit.data import stories as stories  # registers babi_generated

@@ -10,6 +10,11 @@ to four (``saudi arabia`` -> ``saudi_arabia``), longest first. The relation aske
 one the question names (``locatedIn``, or its words ``located in``), else the graph's first
 relation (Countries: ``locatedIn``).
 
+A run that reads questions in words (``data.name: kbqa``) takes the topic in square brackets,
+as its training questions mark it: ``amkit ask RUN "what is a part of [dog]?"``. The brackets
+hold an entity (``dog.n.01``) or a name; a name several entities share picks the first of
+them in sorted order (WordNet: the most frequent sense) and the report lists the others.
+
 Legend: K hops, S kept slots, E entities.
 """
 
@@ -22,6 +27,9 @@ from pathlib import Path
 
 import torch
 
+from amkit.data.kbqa import NAMES_FILE, question_tokens
+from amkit.data.kbqa_format import bracketed, read_pairs
+from amkit.data.text import Vocabulary
 from amkit.errors import UserError
 from amkit.experiments.loading import load
 from amkit.explain.heatmap import save_heatmap
@@ -53,6 +61,8 @@ class GraphAnswer:
     answers: list[tuple[str, float]]
     hops: list[list[tuple[str, float]]] = field(default_factory=list)
     path: str = ""
+    words: list[list[tuple[str, float]]] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)
 
     def text(self) -> str:
         """The report ``amkit ask`` prints."""
@@ -61,9 +71,13 @@ class GraphAnswer:
         lines = [f"question: {self.question}",
                  f"entities: {', '.join(self.entities)}   relation: {self.relation}",
                  "answers:"]  # fmt: skip
+        if self.others:
+            lines.insert(2, f"(the name also names: {', '.join(self.others)})")
         lines += [f"  {score:.3f}  {name}" for name, score in self.answers]
         for k, facts in enumerate(self.hops, 1):
             lines.append(f"hop {k}:")
+            if k <= len(self.words):
+                lines.append("  reads: " + ", ".join(f"{w} {a:.2f}" for w, a in self.words[k - 1]))
             lines += [f"  {weight:.3f}  {fact}" for fact, weight in facts]
         if self.path:
             lines.append(f"path: {self.path}")
@@ -87,6 +101,20 @@ def find_entities(question: str, graph: TriplesGraph) -> list[str]:
         else:
             i += 1
     return list(dict.fromkeys(found))
+
+
+def _bracketed_topic(question: str, graph: TriplesGraph, run_dir: Path):
+    """``([topic entity] or [], other entities of the same name)`` (module docstring)."""
+    spans = bracketed(question)
+    if not spans:
+        return [], []
+    text = spans[0].strip()
+    if graph.has_entity(text):
+        return [text], []
+    names = run_dir / NAMES_FILE
+    table = read_pairs(names, "name") if names.is_file() else {}
+    same = sorted(e for e, n in table.items() if n.lower() == text.lower() and graph.has_entity(e))
+    return same[:1], same[1:]
 
 
 def _relation_in(question: str, graph: TriplesGraph, default: int) -> int:
@@ -127,19 +155,36 @@ def ask(run_dir: str | Path, question: str, k: int = 5, facts_per_hop: int = 5) 
     model, graph = loaded.model, loaded.info.graph
     if not isinstance(graph, TriplesGraph) or not hasattr(model, "answer_ids"):
         raise UserError(f"{run_dir} is not a run on a knowledge graph (data.name: countries)")
-    entities = find_entities(question, graph)
-    if not entities:
-        return GraphAnswer(question, [], "", [(NO_ENTITY, 0.0)])
-    relation = _relation_in(question, graph, 0)
-    heads = torch.tensor([graph.entity_id(e) for e in entities])
-    with torch.no_grad():  # one row per entity found; their answers are averaged
-        out = model(head=heads, relation=torch.full_like(heads, relation), need_weights=True)
+    words: list[str] = []
+    if getattr(model, "question", None) is not None:  # questions in words (kbqa)
+        entities, others = _bracketed_topic(question, graph, Path(run_dir))
+        if not entities:
+            return GraphAnswer(question, [], "", [(NO_ENTITY, 0.0)])
+        words = question_tokens(question)
+        heads = torch.tensor([graph.entity_id(entities[0])])
+        tokens = torch.tensor([Vocabulary(loaded.info.vocab).encode(words)])
+        with torch.no_grad():
+            out = model(head=heads, tokens=tokens, need_weights=True)
+        relation_name = "(read from the question)"
+    else:
+        entities, others = find_entities(question, graph), []
+        if not entities:
+            return GraphAnswer(question, [], "", [(NO_ENTITY, 0.0)])
+        relation = _relation_in(question, graph, 0)
+        relation_name = graph.relations[relation]
+        heads = torch.tensor([graph.entity_id(e) for e in entities])
+        with torch.no_grad():  # one row per entity found; their answers are averaged
+            out = model(head=heads, relation=torch.full_like(heads, relation), need_weights=True)
     probabilities = out.logits.float().softmax(-1).mean(0)  # (E,)
     candidates = torch.tensor(model.answer_ids or range(len(graph.entities)))
     scores = probabilities[candidates]
     order = scores.argsort(descending=True)[:k]
     answers = [(graph.entities[int(candidates[i])], float(scores[i])) for i in order]
-    result = GraphAnswer(question, entities, graph.relations[relation], answers)
+    result = GraphAnswer(question, entities, relation_name, answers, others=others)
+    if getattr(out, "question_weights", None) is not None:  # (1, K, T): top words per hop
+        for row in out.question_weights[0]:
+            top = row.argsort(descending=True)[:3]
+            result.words.append([(words[int(t)], float(row[t])) for t in top if row[t] > 0])
     if out.hop_weights is None:
         return result
     memory: TriplesGraph = model.graph
@@ -178,6 +223,7 @@ def save_hop_attention(answer: GraphAnswer, out: Path) -> tuple[Path, Path]:
     return png, page_path
 
 
+@register_explainer("embedkgqa", takes="text")
 @register_explainer("graph_kvmem", takes="text")
 @register_explainer("graph_rgcn", takes="text")
 @register_explainer("complex", takes="text")

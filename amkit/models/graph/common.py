@@ -16,6 +16,7 @@ from amkit.data.base import DataInfo, iterate_batches
 from amkit.errors import UserError
 from amkit.graph import TriplesGraph, auc_pr
 from amkit.models.base import ModelOutput, not_attention
+from amkit.models.graph.question import hits_at_1
 
 
 @dataclass
@@ -29,17 +30,21 @@ class GraphReasonerOutput(ModelOutput):
             the widest hop); with ``need_weights``, for models that attend.
         hop_slots: ``(K, S)`` the memory triple id of each column of ``hop_weights`` (-1 =
             padding).
+        question_weights: ``(B, K, T)`` each hop's attention over the question's words
+            (models that read questions in words, with ``need_weights``).
     """
 
     hop_weights: Tensor | None = None
     hop_slots: Tensor | None = not_attention()
+    question_weights: Tensor | None = None
 
 
 def require_graph(info: DataInfo, model: str) -> TriplesGraph:
     """The data's graph, or an error saying which data a graph model reads."""
     if not isinstance(info.graph, TriplesGraph):
         raise UserError(
-            f"model {model} reads a knowledge graph: use a graph dataset (data.name: countries)"
+            f"model {model} reads a knowledge graph: use a graph dataset (data.name: countries "
+            "or kbqa)"
         )
     return info.graph
 
@@ -62,12 +67,16 @@ class CandidateAUCPR:
     candidate answer) pair of a split, a candidate's score being the model's probability of
     it (softmax of the logits over all entities), and ``candidate_accuracy``, how often the
     best-scored candidate is the answer; ``{}`` for a split whose answers are not
-    all candidates (training rows of other relations). Needs ``self.answer_ids``."""
+    all candidates (training rows of other relations). Needs ``self.answer_ids``. A split
+    of questions with answer sets (``answers``, the ``kbqa`` data) is scored by hits@1 per
+    hop count instead (:func:`amkit.models.graph.question.hits_at_1`)."""
 
     answer_ids: list[int]
 
     @torch.no_grad()
     def extra_metrics(self, dataset, batch_size: int) -> dict[str, float]:
+        if "answers" in dataset.tensors:
+            return hits_at_1(self, dataset, batch_size)
         if not self.answer_ids:
             return {}
         column = {entity: i for i, entity in enumerate(self.answer_ids)}

@@ -8,6 +8,11 @@ vector per hop; the head entity is the first frontier; the answer scores are the
 the last hop's distribution over entities. Training questions hide the triples their row's
 ``hide`` names (and their reciprocals): a question never reads its own answer.
 
+Questions in words (``data.name: kbqa``, MetaQA style): the topic entity is the first frontier
+and a question encoder (:class:`~amkit.models.graph.question.HopQuestionEncoder`) reads the
+words into one query per hop; the loss is ``-log P(answer set)``
+(:func:`~amkit.models.graph.question.answer_set_loss`).
+
 Legend: B batch, E entities, R relations of the data (2R with reciprocals), K hops, D width.
 """
 
@@ -21,6 +26,7 @@ from torch import Tensor, nn
 
 from amkit.config import option
 from amkit.data.base import DataInfo
+from amkit.errors import UserError
 from amkit.graph import GraphKVMemory
 from amkit.models.base import register_model
 from amkit.models.graph.common import (
@@ -29,6 +35,7 @@ from amkit.models.graph.common import (
     hidden_mask,
     require_graph,
 )
+from amkit.models.graph.question import HopQuestionEncoder, answer_set_loss
 
 
 @dataclass
@@ -38,12 +45,15 @@ class GraphKVMemConfig:
     d_key: int = option(32, ge=1)
     hops: int = option(3, ge=1)
     top_k: int | None = None  # keep the top_k entities per hop (large graphs); null = all
+    d_word: int = option(64, ge=2)  # question word width (questions in words only)
+    word_dropout: float = option(0.1, ge=0, lt=1)  # words read as unknown in training
 
 
 @register_model("graph_kvmem", config=GraphKVMemConfig)
 class GraphKVMemNet(CandidateAUCPR, nn.Module):
-    """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None,
-    need_weights = False) -> GraphReasonerOutput`` with logits ``(B, E)``."""
+    """``forward(head (B,), relation (B,), hide (B, H) = None, targets = None, need_weights =
+    False, tokens (B, T) = None, answers (B, A) = None) -> GraphReasonerOutput`` with logits
+    ``(B, E)``: a question is ``relation`` or, for data with a vocabulary, ``tokens``."""
 
     def __init__(self, config: GraphKVMemConfig, data_info: DataInfo):
         super().__init__()
@@ -52,28 +62,50 @@ class GraphKVMemNet(CandidateAUCPR, nn.Module):
         self.n_base_triples, self.n_base_relations = len(graph), len(graph.relations)
         self.graph = graph.with_inverses().with_self_loops()
         self.answer_ids = list(data_info.answer_ids or [])
-        # one query per question relation (reciprocals too) and hop
-        self.hop_queries = nn.Parameter(
-            torch.randn(2 * self.n_base_relations, config.hops, config.d_key) * 0.1
-        )
+        self.question, self.hop_queries = None, None
+        if data_info.vocab_size:  # questions in words: an encoder gives each hop's query
+            self.question = HopQuestionEncoder(data_info.vocab_size, config.d_word, config.hops,
+                                               config.d_key, config.word_dropout)  # fmt: skip
+        else:  # relation(head, ?): one query per relation (reciprocals too) and hop
+            self.hop_queries = nn.Parameter(
+                torch.randn(2 * self.n_base_relations, config.hops, config.d_key) * 0.1
+            )
         self.memory = GraphKVMemory(len(self.graph.relations), config.d_key, config.hops,
                                     config.top_k)  # fmt: skip
 
     def forward(
         self,
         head: Tensor,
-        relation: Tensor,
+        relation: Tensor | None = None,
         hide: Tensor | None = None,
         targets: Tensor | None = None,
         need_weights: bool = False,
+        tokens: Tensor | None = None,
+        answers: Tensor | None = None,
     ) -> GraphReasonerOutput:
         B, E = len(head), len(self.graph.entities)
         start = F.one_hot(head, E).float()  # (B, E)
         hidden = hidden_mask(hide, self.n_base_triples, len(self.graph), B, head.device)
-        read = self.memory(self.graph, start, self.hop_queries[relation], hidden)  # (B, K, D)
+        words = None
+        if tokens is not None and self.question is not None:
+            queries, words = self.question(tokens)  # (B, K, D), (B, K, T)
+        elif relation is not None and self.hop_queries is not None:
+            queries = self.hop_queries[relation]  # (B, K, D)
+        else:
+            raise UserError(
+                "graph_kvmem asks relation(head, ?) or a question in words: give relation, "
+                "or tokens with a data set that has a vocabulary"
+            )
+        read = self.memory(self.graph, start, queries, hidden)
         logits = torch.log(read.answers + 1e-9)  # (B, E)
-        loss = F.cross_entropy(logits, targets) if targets is not None else None
+        loss = None
+        if answers is not None:
+            loss = answer_set_loss(logits, answers)
+        elif targets is not None:
+            loss = F.cross_entropy(logits, targets)
         out = GraphReasonerOutput(logits=logits, loss=loss)
+        if need_weights and words is not None:
+            out.question_weights = words
         if need_weights:
             width = max(len(h.slots) for h in read.hops)
             out.hop_weights = torch.zeros(B, len(read.hops), width, device=head.device)
