@@ -444,6 +444,16 @@ def _without_task_3(per_task_error: dict[str, float] | list[float]) -> list[floa
     return [e for task, e in per_task_error.items() if task != "3"]
 
 
+def column_letter(index: int) -> str:
+    """Spreadsheet-style column names: a ... z, aa, ab, ... (0-based ``index``)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("a") + rest) + letters
+    return letters
+
+
 def _table_row(label: str, cells: list[str]) -> str:
     return f"| {label} | " + " | ".join(cells) + " |"
 
@@ -549,7 +559,8 @@ def _overview(columns: list[tuple[str, str, dict[str, Any]]], tags: list[str],
         "",
         "Mean test error (%) over the 20 tasks and failed tasks (> 5 %); the per-task table "
         "below has one column per line here, by its letter. *best of N*: N runs (seeds), the "
-        "one with the best validation accuracy kept.",
+        "one with the best validation accuracy kept; *best of N by training error*: the one with "
+        "the lowest error on its own training examples (the MemN2N paper's rule).",
         "",
         "| column | model | setting | runs | mean error % | failed | mean without task 3 |",
         "|---|---|---|---|---:|---:|---:|",
@@ -596,7 +607,7 @@ def render(results: dict[str, Any]) -> str:
     means_only = {key: p for key, p in published.items() if "per_task_error" not in p}
     columns = [(key, p["label"], p) for key, p in per_task.items()]
     columns += [(key, r["label"], r) for key, r in rows.items()]
-    tags = [f"({chr(ord('a') + i)})" for i in range(len(columns))]
+    tags = [f"({column_letter(i)})" for i in range(len(columns))]
     lines += _overview(columns, tags, means_only)
     lines += ["## Test error per task", ""]
     lines += [_table_row("task", tags), "|---|" + "---:|" * len(columns)]

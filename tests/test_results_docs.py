@@ -596,3 +596,8 @@ def test_fsdd_leave_one_speaker_out_row_is_the_mean_over_held_out_speakers(tmp_p
     official = _fsdd_run(tmp_path, "official", "george", 0.98, split="official")
     with pytest.raises(ValueError, match="config.yaml: not a leave-one-speaker-out run"):
         fsdd_report.add_loso_row([official], "x", "x", "x", path=path)
+
+
+def test_babi_columns_after_z_are_named_like_spreadsheet_columns():
+    letters = [babi_report.column_letter(i) for i in (0, 25, 26, 27, 51, 52)]
+    assert letters == ["a", "z", "aa", "ab", "az", "ba"]
