@@ -11,6 +11,11 @@ bAbI task is counted per task: ``task_index``); ``input`` is the text as read (c
 :data:`MAX_INPUT_CHARS`) or a short rendering of the ids the model saw; ``task`` only for
 multi-task data (bAbI). ``amkit serve`` pages and searches this file.
 
+A translation run has no class per example: its rows (:func:`translation_rows`) hold the
+source sentence as ``input``, the reference as ``label``, the model's translation as
+``prediction``, ``correct`` when the two match exactly (ignoring case and spaces) and the
+sentence's ``bleu`` (sacreBLEU's sentence score, 0-100).
+
 Legend: N examples, C classes.
 """
 
@@ -28,7 +33,13 @@ from amkit.io import atomic_write_text
 PREDICTIONS_FILE = "predictions.jsonl"
 MAX_INPUT_CHARS = 2000
 
-__all__ = ["MAX_INPUT_CHARS", "PREDICTIONS_FILE", "prediction_rows", "save_predictions"]
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "PREDICTIONS_FILE",
+    "prediction_rows",
+    "save_predictions",
+    "translation_rows",
+]
 
 
 def _render_ids(ids: list[int], vocab: list[str] | None) -> str:
@@ -106,12 +117,49 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
     return rows
 
 
-def save_predictions(run_dir: str | Path, data: DataBundle, probabilities: dict[str, torch.Tensor]
-                     ) -> Path:  # fmt: skip
-    """Write ``run_dir/predictions.jsonl`` (atomically) from each split's probabilities."""
+def translation_rows(model: Any, data: DataBundle, split: str) -> list[dict]:
+    """The rows of ``predictions.jsonl`` for ``split`` of a translation run: each source
+    sentence translated by ``model`` (its ``translate``, on the model's device) beside its
+    reference (see the module docstring)."""
+    sources = (data.info.sources or {}).get(split) or []
+    references = (data.info.references or {}).get(split) or []
+    if not sources or len(sources) != len(references):
+        return []
+    translations, _ = model.translate(sources)
+    try:
+        from sacrebleu import sentence_bleu
+    except ImportError:  # pragma: no cover - sacrebleu comes with the translation extra
+        sentence_bleu = None
+    rows = []
+    for i, (source, reference, guess) in enumerate(
+        zip(sources, references, translations, strict=True)
+    ):
+        row: dict[str, Any] = {
+            "id": i,
+            "split": split,
+            "input": source[:MAX_INPUT_CHARS],
+            "label": reference[:MAX_INPUT_CHARS],
+            "prediction": guess[:MAX_INPUT_CHARS],
+            "correct": " ".join(guess.lower().split()) == " ".join(reference.lower().split()),
+        }
+        if sentence_bleu is not None:
+            row["bleu"] = round(float(sentence_bleu(guess, [reference]).score), 2)
+        rows.append(row)
+    return rows
+
+
+def save_predictions(
+    run_dir: str | Path,
+    data: DataBundle,
+    probabilities: dict[str, torch.Tensor],
+    rows: list[dict] | None = None,
+) -> Path:
+    """Write ``run_dir/predictions.jsonl`` (atomically) from each split's probabilities,
+    then ``rows`` made elsewhere (a translation run's, :func:`translation_rows`)."""
     lines = []
     for split, probs in probabilities.items():
         lines += [json.dumps(row) for row in prediction_rows(data, split, probs)]
+    lines += [json.dumps(row) for row in rows or []]
     path = Path(run_dir) / PREDICTIONS_FILE
     atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
     return path

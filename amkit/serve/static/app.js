@@ -152,7 +152,7 @@ async function viewExamples(id, params) {
     else plot(curveNode, traces, { title: { text: "learning curves" }, xaxis: { title: { text: "epoch" }, dtick: 1 } });
   }).catch((error) => curveNode.replaceChildren(errorBox(error)));
   if (!run.has_predictions && run.view === "translation") {
-    listNode.append(el("p", { class: "problem" }, "a translation run has no per-example predictions: type a sentence in Try it"));
+    listNode.append(el("p", { class: "problem" }, "this translation run has no predictions.jsonl: `amkit evaluate RUN_DIR --save-probabilities` writes each sentence's translation; or type a sentence in Try it"));
     return;
   }
   if (!run.has_predictions && ["forecast", "image", "speech"].includes(run.view)) {
@@ -183,8 +183,8 @@ async function viewExamples(id, params) {
   search.value = query.get("q") || "";
   form.append(field("search", search), field("split", options("split", page.splits, query.get("split"))));
   if (page.tasks.length) form.append(field("task", options("task", page.tasks, query.get("task"))));
-  form.append(field("label", options("label", page.labels, query.get("label"))),
-    field("answer", options("correct", ["true", "false"], query.get("correct"))),
+  if (page.labels.length) form.append(field("label", options("label", page.labels, query.get("label"))));
+  form.append(field("answer", options("correct", ["true", "false"], query.get("correct"))),
     el("button", { type: "submit" }, "Filter"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -254,6 +254,7 @@ function renderView(result, node) {
     node.append(el("p", {}, `query ${result.query}`), box);
     plot(box, [{ type: "bar", x: result.tokens.map((t, i) => `${i}:${plain(t)}`), y: result.weights }], { title: { text: "the query's attention" } });
   } else if (result.view === "translation") {
+    if (result.reference !== undefined && result.reference !== null) node.append(el("p", { id: "reference" }, "reference: ", result.reference));
     node.append(box);
     plot(box, [{ type: "heatmap", z: result.weights, x: result.source.map((p, i) => `${i}:${plain(p)}`), y: result.target.map((p, i) => `${i}:${plain(p)}`), colorscale: "Blues", zmin: 0 }],
       { title: { text: "alignment: output (rows) over source (columns)" }, yaxis: { autorange: "reversed", automargin: true } });
