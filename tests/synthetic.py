@@ -23,8 +23,8 @@ def write_hourly_csv(path: Path, hours: int = 120, seed: int = 0) -> Path:
 def write_interactions_csv(path: Path, users: int = 30, items: int = 20, seed: int = 0) -> Path:
     """``user,item`` rows: each user ``u<N>`` with 5 to 9 random items ``1..items``."""
     rng = random.Random(seed)
-    lines = ["user,item"] + [
-        f"u{u},{rng.randrange(1, items + 1)}" for u in range(users) for _ in range(rng.randint(5, 9))
-    ]
+    lines = ["user,item"]
+    for u in range(users):
+        lines += [f"u{u},{rng.randrange(1, items + 1)}" for _ in range(rng.randint(5, 9))]
     path.write_text("\n".join(lines) + "\n")
     return path

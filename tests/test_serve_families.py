@@ -19,6 +19,7 @@ from amkit.cli import main  # noqa: E402
 from amkit.experiments.predictions import PREDICTIONS_FILE  # noqa: E402
 from amkit.serve.app import create_app  # noqa: E402
 
+
 @pytest.fixture(scope="module")
 def family_runs(serve_family_runs):
     client = TestClient(create_app([serve_family_runs["root"]]))

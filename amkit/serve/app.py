@@ -66,9 +66,7 @@ def _static(name: str) -> bytes:
     return resources.files("amkit.serve").joinpath("static", name).read_bytes()
 
 
-def create_app(
-    roots: list[str | Path], cache_size: int = 4, device: str | None = None
-) -> FastAPI:
+def create_app(roots: list[str | Path], cache_size: int = 4, device: str | None = None) -> FastAPI:
     """The app over the runs under ``roots`` (run directories or folders of them); models
     answer on ``device`` (``None``: each run's own ``train.device``, see
     :func:`~amkit.serve.views.run_device`)."""
