@@ -57,6 +57,7 @@ def test_a_graph_question_shows_answers_and_hop_facts(family_runs):
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
     assert tried["hops"] and all("fact" in f and "weight" in f for f in tried["hops"][0])
     row = client.get(f"/api/runs/{run_id}/examples", params={"split": "test"}).json()["rows"][0]
+    assert row["input"].endswith(" locatedIn?"), row  # the query asked, as a question
     shown = client.get(f"/api/runs/{run_id}/examples/test/{row['id']}").json()
     assert shown["view"] == "graph" and shown["relation"] == "locatedIn", shown
     assert shown["answers"] and len(shown["hops"]) == len(tried["hops"])
@@ -82,8 +83,10 @@ def test_a_speech_clip_shows_its_spectrogram_and_attention_over_frames(family_ru
         pytest.skip("soundfile and librosa are needed for speech runs")
     run_id = ids["gru"]
     assert client.get(f"/api/runs/{run_id}").json()["view"] == "speech"
-    shown = client.get(f"/api/runs/{run_id}/examples/test/0").json()
-    assert shown["view"] == "speech", shown
+    rows = client.get(f"/api/runs/{run_id}/examples", params={"split": "test"}).json()["rows"]
+    assert rows[0]["input"].endswith(".wav") and len(rows[0]["input"]) < 40  # its file name
+    shown = client.get(f"/api/runs/{run_id}/examples/test/{rows[0]['id']}").json()
+    assert shown["view"] == "speech" and shown["name"] == rows[0]["input"], shown
     frames, spectrogram = shown["frames"], shown["spectrogram"]
     assert len(spectrogram) == 8 and len(spectrogram[0]) == len(frames)  # (F, T)
     assert abs(sum(frames) - 1) < 1e-4

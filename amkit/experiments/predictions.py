@@ -8,7 +8,8 @@ Written beside ``probabilities.safetensors`` when a run is trained (and by
 
 ``id`` is the example's index in its split (what ``amkit explain --example`` takes within a
 bAbI task is counted per task: ``task_index``); ``input`` is the text as read (cut to
-:data:`MAX_INPUT_CHARS`) or a short rendering of the ids the model saw; ``task`` only for
+:data:`MAX_INPUT_CHARS`), a short rendering of the ids the model saw, a graph query as
+``"HEAD RELATION?"``, a clip's file name, ``image N`` or ``user ID``; ``task`` only for
 multi-task data (bAbI). ``amkit serve`` pages and searches this file.
 
 A translation run has no class per example: its rows (:func:`translation_rows`) hold the
@@ -62,6 +63,8 @@ def _inputs(data: DataBundle, split: str) -> list[str]:
             elif hasattr(record, "story") and hasattr(record, "question"):
                 story = " ".join(" ".join(s) + "." for s in record.story)
                 out.append(f"{story} {' '.join(record.question)}?")
+            elif hasattr(record, "wave") and hasattr(record, "name"):  # a clip: its file name
+                out.append(str(record.name))
             else:
                 out.append(str(record))
         return [text[:MAX_INPUT_CHARS] for text in out]
@@ -76,6 +79,14 @@ def _inputs(data: DataBundle, split: str) -> list[str]:
                 text += " ? " + _render_ids(q, info.vocab)
             out.append(text[:MAX_INPUT_CHARS])
         return out
+    graph = getattr(info, "graph", None)
+    if "head" in tensors and "relation" in tensors and graph is not None:  # "HEAD RELATION?"
+        return [
+            f"{graph.entities[h].replace('_', ' ')} {graph.relations[r]}?"
+            for h, r in zip(tensors["head"].tolist(), tensors["relation"].tolist(), strict=True)
+        ]
+    if "images" in tensors:
+        return [f"image {i}" for i in range(n)]
     if "user" in tensors:
         names = info.user_names or {}
         return [f"user {names.get(int(u), int(u))}" for u in tensors["user"].tolist()]
