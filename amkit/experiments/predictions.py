@@ -10,7 +10,9 @@ Written beside ``probabilities.safetensors`` when a run is trained (and by
 bAbI task is counted per task: ``task_index``); ``input`` is the text as read (cut to
 :data:`MAX_INPUT_CHARS`), a short rendering of the ids the model saw, a graph query as
 ``"HEAD RELATION?"``, a clip's file name, ``image N`` or ``user ID``; ``task`` only for
-multi-task data (bAbI). ``amkit serve`` pages and searches this file.
+multi-task data (bAbI). Where the data names the answer candidates (``answer_ids``: a
+graph's regions) the prediction is the best-scored candidate, as ``candidate_accuracy``
+counts and ``amkit ask`` answers. ``amkit serve`` pages and searches this file.
 
 A translation run has no class per example: its rows (:func:`translation_rows`) hold the
 source sentence as ``input``, the reference as ``label``, the model's translation as
@@ -102,6 +104,11 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
         names = info.vocab[len(info.vocab) - info.n_classes :]  # answers are the last words
     targets = tensors["targets"].tolist()
     confidence, predicted = probabilities.float().max(-1)
+    answers = list(getattr(info, "answer_ids", None) or [])
+    if answers and set(targets) <= set(answers):  # a graph query: the best of its candidates
+        candidates = torch.tensor(answers)
+        confidence, column = probabilities.float()[:, candidates].max(-1)
+        predicted = candidates[column]
     tasks = tensors["meta_task"].tolist() if "meta_task" in tensors else None
     inputs = _inputs(data, split)
     per_task: dict[int, int] = {}

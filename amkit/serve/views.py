@@ -252,7 +252,7 @@ def _story_input(cache: ModelCache, run_dir: Path, story: str, question: str) ->
 def _translation_input(cache: ModelCache, run_dir: Path, text: str) -> dict[str, Any]:
     from amkit.explain.alignment import align
 
-    _, model, _ = cache.get(run_dir, "run")
+    model = cache.get(run_dir, "load").model  # its spm.model: no corpus read
     with cache.infer:
         translation, source, target, weights = align(model, text)
     return {"view": "translation", "prediction": translation, "source": source,

@@ -48,15 +48,23 @@ function fmt(value) {
 
 // ---- Runs ---------------------------------------------------------------------------------
 
+// the metric a run's table row shows, by task: the first of these the run has
+const KEY_METRICS = { forecasting: ["mse"], translation: ["bleu"], ranking: ["ndcg@10", "hr@10"] };
+
+function keyMetric(run) {
+  const metrics = run.metrics || {};
+  const names = [...(KEY_METRICS[run.task] || []), "candidate_accuracy", "accuracy"];
+  return names.find((n) => metrics["test_" + n] !== undefined || metrics["val_" + n] !== undefined) || "";
+}
+
 async function viewRuns() {
   document.getElementById("where").textContent = "";
   const data = await api("/api/runs");
   const page = [el("h1", {}, "Runs"), el("p", { class: "muted" }, "under: " + data.roots.join(", "))];
   if (!data.runs.length) page.push(el("p", { class: "problem" }, "no run directory (a folder with config.yaml) found"));
-  const columns = ["test_accuracy", "val_accuracy", "epochs"];
   const table = el("table", { id: "runs" }, el("tr", {}, el("th", {}, "compare"), el("th", {}, "run"),
-    el("th", {}, "task"), el("th", {}, "model"), el("th", {}, "data"), columns.map((c) => el("th", {}, c)),
-    el("th", {}, "date"), el("th", {}, "status")));
+    el("th", {}, "task"), el("th", {}, "model"), el("th", {}, "data"), el("th", {}, "key metric"),
+    el("th", {}, "test"), el("th", {}, "val"), el("th", {}, "epochs"), el("th", {}, "date"), el("th", {}, "status")));
   // the first two finished runs with curves start ticked
   const ticked = data.runs.filter((r) => r.has_curves && r.status === "finished").slice(0, 2).map((r) => r.id);
   data.runs.forEach((run) => {
@@ -64,11 +72,13 @@ async function viewRuns() {
     box.checked = ticked.includes(run.id);
     box.addEventListener("change", drawCurves);
     const metrics = run.metrics || {};
+    const key = keyMetric(run);
     table.append(el("tr", {}, el("td", {}, box),
       el("td", {}, el("a", { href: `#/run/${run.id}` }, run.name)), el("td", {}, run.task),
-      el("td", {}, run.model), el("td", {}, run.data), columns.map((c) => el("td", {}, fmt(metrics[c]))),
-      el("td", { class: "date" }, run.date), el("td", {}, run.status)));
-    if (run.problem) table.append(el("tr", {}, el("td"), el("td", { colspan: 9 }, el("span", { class: "problem" }, run.problem))));
+      el("td", {}, run.model), el("td", {}, run.data), el("td", { class: "key-metric" }, key),
+      el("td", {}, fmt(metrics["test_" + key])), el("td", {}, fmt(metrics["val_" + key])),
+      el("td", {}, fmt(metrics.epochs)), el("td", { class: "date" }, run.date), el("td", {}, run.status)));
+    if (run.problem) table.append(el("tr", {}, el("td"), el("td", { colspan: 10 }, el("span", { class: "problem" }, run.problem))));
   });
   const metric = el("select", { id: "metric" });
   metric.addEventListener("change", drawCurves);
@@ -219,7 +229,8 @@ function renderView(result, node) {
   node.replaceChildren();
   if (result.view === "none") { node.append(el("p", { class: "problem", id: "no-view" }, result.message)); return; }
   const verdict = result.answer === undefined || result.answer === null ? "" : (result.prediction === result.answer ? " (right)" : ` (wrong; answer ${result.answer})`);
-  node.append(el("h2", { id: "prediction" }, "Prediction: " + String(result.prediction ?? "–") + verdict));
+  const heading = result.view === "forecast" ? `Forecast of the next ${result.forecast.length} steps` : "Prediction: " + String(result.prediction ?? "–") + verdict;
+  node.append(el("h2", { id: "prediction" }, heading));
   const box = el("div", { class: "plot view-plot" });
   if (result.view === "text") {
     if (result.probabilities) node.append(el("p", {}, Object.entries(result.probabilities).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")));
@@ -278,7 +289,7 @@ function renderView(result, node) {
       const heat = el("div", { class: "plot view-plot" });
       node.append(heat);
       plot(heat, [{ type: "heatmap", z: result.patches, colorscale: "Viridis", zmin: 0 }],
-        { title: { text: "attention over patches, last layer (query rows)" }, yaxis: { autorange: "reversed" }, xaxis: { title: { text: "key patch" } } });
+        { title: { text: "attention over patches, last layer (query rows)" }, yaxis: { autorange: "reversed", dtick: 1, title: { text: "query patch" } }, xaxis: { dtick: 1, title: { text: "key patch" } } });
     }
   } else if (result.view === "graph") {
     node.append(el("p", {}, `entities: ${result.entities.join(", ")}; relation: ${result.relation}`), box);
@@ -289,15 +300,16 @@ function renderView(result, node) {
     else if (!result.hops.length) node.append(el("p", { class: "muted" }, "this model attends over no facts: answers only"));
   } else if (result.view === "image") {
     const pooled = el("div", { class: "plot view-plot" });
-    node.append(el("p", {}, Object.entries(result.probabilities).slice(0, 3).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")), box, pooled);
-    const square = { yaxis: { autorange: "reversed", scaleanchor: "x" }, width: 420, height: 400 };
+    const pair = el("div", { class: "plot-pair" }, box, pooled);
+    node.append(el("p", {}, Object.entries(result.probabilities).slice(0, 3).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")), pair);
+    const square = { yaxis: { autorange: "reversed", scaleanchor: "x" }, width: 440, height: 420 };
     plot(box, [{ type: "heatmap", z: result.image, colorscale: "Greys", reversescale: true, showscale: false }], { title: { text: "the image" }, ...square });
-    plot(pooled, [{ type: "heatmap", z: result.pooled_map, colorscale: "Inferno", zmin: 0 }], { title: { text: "attention pooled over query positions" }, ...square });
+    plot(pooled, [{ type: "heatmap", z: result.pooled_map, colorscale: "Hot", zmin: 0 }], { title: { text: "attention pooled over query positions" }, ...square });
   } else if (result.view === "speech") {
     const frames = el("div", { class: "plot view-plot" });
     const seconds = result.frames.map((_, i) => (i + 0.5) * result.frame_seconds);
     node.append(el("p", {}, `${result.name}: label ${result.label}`), box, frames);
-    plot(box, [{ type: "heatmap", z: result.spectrogram, x: seconds, colorscale: "Magma" }], { title: { text: "spectrogram (mel bands)" }, xaxis: { title: { text: "seconds" } } });
+    plot(box, [{ type: "heatmap", z: result.spectrogram, x: seconds, colorscale: "Viridis" }], { title: { text: "spectrogram (mel bands)" }, xaxis: { title: { text: "seconds" } } });
     plot(frames, [{ x: seconds, y: result.frames, mode: "lines" }], { title: { text: "attention over frames" }, xaxis: { title: { text: "seconds" } } });
   }
 }
