@@ -229,6 +229,31 @@ def test_a_speech_clip_draws_its_spectrogram_and_the_attention_over_frames(serve
     _shot(page, tmp_path, "speech", full_page=True)
 
 
+def test_a_translation_lists_its_sentences_and_draws_an_alignment(server, page, tmp_path):
+    url, ids = server
+    if "seq2seq" not in ids:
+        pytest.skip("sentencepiece and sacrebleu are needed for translation runs")
+    page.goto(f"{url}/#/run/{ids['seq2seq']}?split=test&offset=50")
+    page.wait_for_selector("#example-table tr:nth-child(2)")
+    assert "51–100 of 100" in page.locator("#pager").inner_text()
+    assert page.locator("#filters select[name=label]").count() == 0  # references: free text
+    page.locator("#example-table tr:nth-child(2) a").click()
+    _plot_drawn(page, ".view-plot")
+    assert page.locator(".view-plot .heatmaplayer image, .view-plot .hm").count() >= 1
+    assert page.locator("#reference").inner_text().startswith("reference: ")
+    _shot(page, tmp_path, "translation", full_page=True)
+
+
+def test_a_recommendation_draws_the_top_items_and_their_reasons(server, page, tmp_path):
+    url, ids = server
+    page.goto(f"{url}/#/run/{ids['sasrec']}?split=test")
+    page.wait_for_selector("#example-table tr:nth-child(2)")
+    page.locator("#example-table tr:nth-child(2) a").click()
+    _plot_drawn(page, ".view-plot")
+    assert page.locator(".view-plot .barlayer .point").count() == 10
+    _shot(page, tmp_path, "ranking", full_page=True)
+
+
 def test_html_in_a_query_string_or_an_unknown_run_never_runs(server, page):
     url, ids = server
     payload = "<img src=x onerror=window.__xss=1>"

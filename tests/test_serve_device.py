@@ -25,6 +25,8 @@ import yaml
 pytest.importorskip("fastapi")
 
 from amkit.cli import main  # noqa: E402
+from amkit.explain.memory import explain_story  # noqa: E402
+from amkit.explain.recall import explain_recall_example  # noqa: E402
 from amkit.serve.views import ModelCache, explain_example, run_device, try_input  # noqa: E402
 
 
@@ -108,6 +110,11 @@ PATHS = {
                         lambda c, d: explain_example(c, d, _first_row(d))),
     "ranking try": ("families", "sasrec", "run", lambda c, d: try_input(
         c, d, {"user": _first_row(d)["input"].removeprefix("user ")})),
+    # the explainers amkit demo calls on the models it trains (on a GPU when there is one)
+    "demo recall explainer": ("basic", "recall", "run", lambda c, d: explain_recall_example(
+        c.get(d, "run")[1], c.get(d, "run")[2], 0, Path("not-written"))),
+    "demo story explainer": ("basic", "story", "run", lambda c, d: explain_story(
+        c.get(d, "run")[1], c.get(d, "run")[2], 1, 0, Path("not-written.png"))),
 }  # fmt: skip
 
 

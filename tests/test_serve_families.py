@@ -139,6 +139,7 @@ def test_a_recommender_lists_its_test_users_and_explains_one(family_runs):
     row = page["rows"][0]
     shown = client.get(f"/api/runs/{run_id}/examples/test/{row['id']}").json()
     assert shown["view"] == "ranking" and len(shown["items"]) == 10, shown
+    assert row["label"] == shown["history"][-1]  # the held-out item, by name
     tried = client.post(f"/api/runs/{run_id}/try",
                         json={"user": row["input"].removeprefix("user ")}).json()  # fmt: skip
     assert [i["item"] for i in tried["items"]] == [i["item"] for i in shown["items"]]

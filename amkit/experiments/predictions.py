@@ -10,9 +10,11 @@ Written beside ``probabilities.safetensors`` when a run is trained (and by
 bAbI task is counted per task: ``task_index``); ``input`` is the text as read (cut to
 :data:`MAX_INPUT_CHARS`), a short rendering of the ids the model saw, a graph query as
 ``"HEAD RELATION?"``, a clip's file name, ``image N`` or ``user ID``; ``task`` only for
-multi-task data (bAbI). Where the data names the answer candidates (``answer_ids``: a
-graph's regions) the prediction is the best-scored candidate, as ``candidate_accuracy``
-counts and ``amkit ask`` answers. ``amkit serve`` pages and searches this file.
+multi-task data (bAbI). A recommender's label is the held-out item and its prediction the
+best-scored of the row's candidates (by item name). Where the data names the answer
+candidates (``answer_ids``: a graph's regions) the prediction is the best-scored candidate,
+as ``candidate_accuracy`` counts and ``amkit ask`` answers. ``amkit serve`` pages and
+searches this file.
 
 A translation run has no class per example: its rows (:func:`translation_rows`) hold the
 source sentence as ``input``, the reference as ``label``, the model's translation as
@@ -113,7 +115,12 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
     inputs = _inputs(data, split)
     per_task: dict[int, int] = {}
 
-    def name(i: int) -> str:
+    candidates = tensors["candidates"].tolist() if "candidates" in tensors else None
+    items = info.item_names or {}
+
+    def name(i: int, row: int) -> str:
+        if candidates is not None:  # a ranking: column i of the row's candidates, by name
+            return str(items.get(candidates[row][i], candidates[row][i]))
         return names[i] if names is not None and 0 <= i < len(names) else str(i)
 
     rows = []
@@ -122,8 +129,8 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
             "id": i,
             "split": split,
             "input": inputs[i],
-            "label": name(target),
-            "prediction": name(guess),
+            "label": name(target, i),
+            "prediction": name(guess, i),
             "correct": target == guess,
             "confidence": round(float(confidence[i]), 4),
         }

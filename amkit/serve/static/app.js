@@ -267,12 +267,12 @@ function renderView(result, node) {
   } else if (result.view === "translation") {
     if (result.reference !== undefined && result.reference !== null) node.append(el("p", { id: "reference" }, "reference: ", result.reference));
     node.append(box);
-    plot(box, [{ type: "heatmap", z: result.weights, x: result.source.map((p, i) => `${i}:${plain(p)}`), y: result.target.map((p, i) => `${i}:${plain(p)}`), colorscale: "Blues", zmin: 0 }],
+    plot(box, [{ type: "heatmap", z: result.weights, x: result.source.map((p, i) => `${i}:${plain(p)}`), y: result.target.map((p, i) => `${i}:${plain(p)}`), colorscale: "Blues", reversescale: true, zmin: 0 }],
       { title: { text: "alignment: output (rows) over source (columns)" }, yaxis: { autorange: "reversed", automargin: true } });
   } else if (result.view === "ranking") {
     node.append(el("p", {}, "latest history: ", result.history.join("; ")), box);
     plot(box, [{ type: "bar", orientation: "h", y: result.items.map((r, i) => `${i + 1}. ${plain(r.item)}`), x: result.items.map((r) => r.score) }],
-      { title: { text: "top items by score" }, yaxis: { autorange: "reversed", automargin: true } });
+      { title: { text: "top items by score" }, yaxis: { type: "category", autorange: "reversed", automargin: true } });
     const table = el("table", {}, el("tr", {}, ["#", "item", "score", "because (weight)", "memory slots"].map((h) => el("th", {}, h))));
     result.items.forEach((r, i) => table.append(el("tr", {}, el("td", {}, i + 1), el("td", {}, r.item), el("td", {}, r.score.toFixed(2)),
       el("td", {}, r.because.map(([n, w]) => `${n} (${w.toFixed(2)})`).join(", ")), el("td", {}, r.shares.map(([n, w]) => `${n} ${w.toFixed(2)}`).join(", ")))));
@@ -294,7 +294,7 @@ function renderView(result, node) {
   } else if (result.view === "graph") {
     node.append(el("p", {}, `entities: ${result.entities.join(", ")}; relation: ${result.relation}`), box);
     plot(box, [{ type: "bar", orientation: "h", y: result.answers.map((a) => plain(a.entity)), x: result.answers.map((a) => a.score) }],
-      { title: { text: "answers by probability" }, yaxis: { autorange: "reversed", automargin: true } });
+      { title: { text: "answers by probability" }, yaxis: { type: "category", autorange: "reversed", automargin: true } });
     result.hops.forEach((hop, k) => node.append(el("h3", {}, `hop ${k + 1}`), el("ol", {}, hop.map((f) => el("li", {}, `${f.weight.toFixed(3)}  ${f.fact}`)))));
     if (result.path) node.append(el("p", { id: "graph-path" }, "path: ", result.path));
     else if (!result.hops.length) node.append(el("p", { class: "muted" }, "this model attends over no facts: answers only"));
