@@ -26,7 +26,7 @@
     amkit train-gan CONFIG --out DIR                          (a self-attention GAN)
     amkit generate RUN_DIR --n 64 --out grid.png              (samples of a GAN run)
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
-    amkit serve [RUN_DIR | RUNS_FOLDER ...] [--port 8000] [--host 127.0.0.1]
+    amkit serve [RUN_DIR | RUNS_FOLDER ...] [--port 8000] [--host 127.0.0.1] [--device auto]
     amkit ls
     amkit bench attention|memory [--quick]
     amkit --version
@@ -408,7 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="the address to listen on (default 127.0.0.1, this machine only: the explorer "
         "has no authentication)",
     )
-    _add_cpu_device(serve)
+    serve.add_argument(
+        "--device",
+        default=None,
+        help="where the runs' models answer (auto, cpu, cuda:N, mps); default: each run's own "
+        "train.device, the CPU where this machine lacks it",
+    )
     serve.set_defaults(func=commands.cmd_serve)
 
     ls = sub.add_parser("ls", help="list registered models, datasets and blocks")

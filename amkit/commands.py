@@ -26,10 +26,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _cpu_only(args.device, "amkit serve (models answer on the CPU)")
     from amkit.serve.server import serve
 
-    serve(args.paths, host=args.host, port=args.port)
+    serve(args.paths, host=args.host, port=args.port, device=args.device)
     return 0
 
 
@@ -168,7 +167,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         metrics = save_run_probabilities(args.run_dir, args.set, args.device or "auto")
         print(json.dumps(metrics, indent=2))
-        print(f"wrote {Path(args.run_dir) / 'probabilities.safetensors'} and predictions.jsonl")
+        wrote = [Path(args.run_dir) / name for name in ("probabilities.safetensors",
+                 "predictions.jsonl")]  # fmt: skip
+        print("wrote " + " and ".join(str(p) for p in wrote if p.is_file()))
         return 0
     if args.input is not None:
         from amkit.experiments.loading import evaluate_file

@@ -169,3 +169,13 @@ def serve_runs(tmp_path_factory):
     from serve_runs import make_runs
 
     return make_runs(tmp_path_factory.mktemp("serve"))
+
+
+@pytest.fixture(scope="session")
+def serve_family_runs(tmp_path_factory):
+    """One tiny run per newer family for the ``amkit serve`` tests (forecasters, graph,
+    image, speech, translation, recommendation; see ``tests/serve_runs.py``)."""
+    from serve_runs import make_family_runs
+
+    return make_family_runs(tmp_path_factory.mktemp("families"), _write_digit_wavs,
+                            _write_reverse_corpus, _translation_config)  # fmt: skip

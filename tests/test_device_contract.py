@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from synthetic import write_hourly_csv
 from torch.overrides import TorchFunctionMode
 
 import amkit
@@ -124,18 +125,6 @@ def _recordings(folder: Path) -> Path:
     return folder
 
 
-def _series_csv(path: Path) -> Path:
-    """120 hourly rows of two noisy daily cycles."""
-    rng = random.Random(0)
-    lines = ["date,a,OT"]
-    for t in range(120):
-        day, hour = divmod(t, 24)
-        a = (hour - 12) ** 2 / 50 + rng.random()
-        lines.append(f"2024-01-{day + 1:02d} {hour:02d}:00:00,{a:.3f},{a / 2 + rng.random():.3f}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def _kbqa_folder(path: Path) -> Path:
     """A question set over a chain of 8 entities (``data.name: kbqa``)."""
     from amkit.data.kbqa_wordnet import write_kbqa_folder
@@ -163,7 +152,7 @@ def _cases(root: Path) -> dict[str, list[dict]]:
                  "path": str(Path(__file__).parent / "fixtures" / "countries")}  # fmt: skip
     small = {"d_model": 16, "n_heads": 2, "n_layers": 1, "d_ff": 16, "hidden": 16}
     kbqa = {"name": "kbqa", "path": str(_kbqa_folder(root / "kbqa"))}
-    series = {"name": "timeseries", "path": str(_series_csv(root / "series.csv")),
+    series = {"name": "timeseries", "path": str(write_hourly_csv(root / "series.csv")),
               "lookback": 16, "horizon": 4, "split": "ratio"}  # fmt: skip
     tiny_patches = {"patch_len": 4, "stride": 4, "n_layers": 1, "d_ff": 8}
     digits = {"name": "digits"}

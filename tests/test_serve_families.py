@@ -1,11 +1,12 @@
-"""``amkit serve``'s views of forecasting, knowledge-graph, image and speech runs over tiny
-runs trained here: the JSON shapes, attention rows summing to 1, windows and images opened
-by index without a predictions file, and a graph question naming no entity."""
+"""``amkit serve``'s views of forecasting, knowledge-graph, image, speech, translation and
+recommendation runs over tiny runs trained here (``serve_family_runs``): the JSON shapes,
+attention rows summing to 1, windows and images opened by index without a predictions file,
+a graph question naming no entity, and a translation run's examples listed, searched and
+paged from the predictions ``amkit evaluate`` writes."""
 
 from __future__ import annotations
 
-import random
-from pathlib import Path
+import json
 
 import pytest
 
@@ -14,46 +15,14 @@ pytest.importorskip("httpx")
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from amkit.cli import main  # noqa: E402
 from amkit.experiments.predictions import PREDICTIONS_FILE  # noqa: E402
 from amkit.serve.app import create_app  # noqa: E402
 
-FIXTURES = Path(__file__).parent / "fixtures"
-TRAIN = {"epochs": 1, "batch_size": 128, "progress": False}
-
-
-def _series_csv(path: Path) -> Path:
-    rng = random.Random(0)
-    lines = ["date,a,OT"]
-    for t in range(120):
-        day, hour = divmod(t, 24)
-        a = (hour - 12) ** 2 / 50 + rng.random()
-        lines.append(f"2024-01-{day + 1:02d} {hour:02d}:00:00,{a:.3f},{a / 2 + rng.random():.3f}")
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
 
 @pytest.fixture(scope="module")
-def family_runs(tmp_path_factory):
-    from amkit.experiments.run import run
-
-    root = tmp_path_factory.mktemp("families")
-    series = {"name": "timeseries", "path": str(_series_csv(root / "series.csv")),
-              "lookback": 16, "horizon": 4, "split": "ratio"}  # fmt: skip
-    countries = {"name": "countries", "subset": "S3", "path": str(FIXTURES / "countries")}
-    configs = {
-        "patchtst": {"data": series, "model": {"name": "patchtst", "patch_len": 4, "stride": 4,
-                     "n_layers": 1, "d_ff": 8, "d_model": 8, "n_heads": 2}},
-        "kvmem": {"data": countries,
-                  "model": {"name": "graph_kvmem", "d_key": 8}},
-        "cnn": {"data": {"name": "digits"}, "model": {"name": "image_cnn", "channels": [4, 8],
-                "attention": "sagan", "attention_stage": 1}},
-    }  # fmt: skip
-    for name, config in configs.items():
-        train = {**TRAIN, **({"monitor": "val_mse", "mode": "min"} if name == "patchtst" else {})}
-        run({**config, "train": train}, run_dir=root / "runs" / name)
-        if name != "kvmem":
-            (root / "runs" / name / PREDICTIONS_FILE).unlink(missing_ok=True)  # by index alone
-    client = TestClient(create_app([root / "runs"]))
+def family_runs(serve_family_runs):
+    client = TestClient(create_app([serve_family_runs["root"]]))
     ids = {r["name"]: r["id"] for r in client.get("/api/runs").json()["runs"]}
     return client, ids
 
@@ -88,6 +57,7 @@ def test_a_graph_question_shows_answers_and_hop_facts(family_runs):
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
     assert tried["hops"] and all("fact" in f and "weight" in f for f in tried["hops"][0])
     row = client.get(f"/api/runs/{run_id}/examples", params={"split": "test"}).json()["rows"][0]
+    assert row["input"].endswith(" locatedIn?"), row  # the query asked, as a question
     shown = client.get(f"/api/runs/{run_id}/examples/test/{row['id']}").json()
     assert shown["view"] == "graph" and shown["relation"] == "locatedIn", shown
     assert shown["answers"] and len(shown["hops"]) == len(tried["hops"])
@@ -107,20 +77,69 @@ def test_an_image_shows_its_pixels_and_pooled_attention(family_runs):
     assert abs(sum(shown["probabilities"].values()) - 1) < 1e-4
 
 
-def test_a_speech_clip_shows_its_spectrogram_and_attention_over_frames(tmp_path, digit_wavs):
-    pytest.importorskip("soundfile")
-    pytest.importorskip("librosa")
-    from amkit.experiments.run import run
-
-    folder = digit_wavs(tmp_path / "wav")
-    data = {"name": "fsdd", "path": str(folder), "val_fraction": 0.5, "n_mels": 8}
-    run({"data": data, "model": {"name": "gru_attention", "d_hidden": 8, "conv_channels": 8},
-         "train": TRAIN}, run_dir=tmp_path / "runs" / "gru")  # fmt: skip
-    client = TestClient(create_app([tmp_path / "runs"]))
-    run_id = client.get("/api/runs").json()["runs"][0]["id"]
+def test_a_speech_clip_shows_its_spectrogram_and_attention_over_frames(family_runs):
+    client, ids = family_runs
+    if "gru" not in ids:
+        pytest.skip("soundfile and librosa are needed for speech runs")
+    run_id = ids["gru"]
     assert client.get(f"/api/runs/{run_id}").json()["view"] == "speech"
-    shown = client.get(f"/api/runs/{run_id}/examples/test/0").json()
-    assert shown["view"] == "speech", shown
+    rows = client.get(f"/api/runs/{run_id}/examples", params={"split": "test"}).json()["rows"]
+    assert rows[0]["input"].endswith(".wav") and len(rows[0]["input"]) < 40  # its file name
+    shown = client.get(f"/api/runs/{run_id}/examples/test/{rows[0]['id']}").json()
+    assert shown["view"] == "speech" and shown["name"] == rows[0]["input"], shown
     frames, spectrogram = shown["frames"], shown["spectrogram"]
     assert len(spectrogram) == 8 and len(spectrogram[0]) == len(frames)  # (F, T)
     assert abs(sum(frames) - 1) < 1e-4
+
+
+def test_a_memory_forecaster_shows_the_windows_it_retrieved(family_runs):
+    client, ids = family_runs
+    shown = client.get(f"/api/runs/{ids['memory']}/examples/test/2").json()
+    assert shown["view"] == "forecast", shown
+    retrieved = shown["retrieved"]
+    assert 1 <= len(retrieved) <= 3 and all(len(r["values"]) == 4 for r in retrieved)
+    assert sum(r["weight"] for r in retrieved) <= 1 + 1e-4 and 0 <= shown["gate"] <= 1
+
+
+def test_translation_examples_are_listed_searched_and_paged_with_their_alignment(
+    family_runs, serve_family_runs
+):
+    client, ids = family_runs
+    if "seq2seq" not in ids:
+        pytest.skip("sentencepiece and sacrebleu are needed for translation runs")
+    run_id = ids["seq2seq"]
+    saved = serve_family_runs["seq2seq"] / PREDICTIONS_FILE
+    written = saved.read_text()
+    saved.unlink()  # amkit evaluate writes it again for a run that lacks it
+    assert main(["evaluate", str(saved.parent), "--save-probabilities", "--device", "cpu"]) == 0
+    assert saved.read_text() == written
+    rows = [json.loads(line) for line in written.splitlines()]
+    sources = (serve_family_runs["root"].parent / "mt" / "test.src").read_text().splitlines()
+    test = [r for r in rows if r["split"] == "test"]
+    assert [r["input"] for r in test] == sources and len(rows) == 200  # val and test
+    assert all(0 <= r["bleu"] <= 100 and isinstance(r["correct"], bool) for r in rows)
+    page = client.get(f"/api/runs/{run_id}/examples", params={"split": "test", "limit": 30,
+                      "offset": 60}).json()  # fmt: skip
+    assert page["total"] == 100 and [r["id"] for r in page["rows"]] == list(range(60, 90))
+    assert page["labels"] == []  # references are free text: no label filter
+    word = sources[7].split()[0]
+    found = client.get(f"/api/runs/{run_id}/examples", params={"q": word, "split": "test"})
+    assert found.json()["total"] == sum(word in s for s in sources)
+    shown = client.get(f"/api/runs/{run_id}/examples/test/7").json()
+    assert shown["view"] == "translation" and shown["reference"] == test[7]["label"], shown
+    weights = shown["weights"]
+    assert len(weights) == len(shown["target"]) and len(weights[0]) == len(shown["source"])
+
+
+def test_a_recommender_lists_its_test_users_and_explains_one(family_runs):
+    client, ids = family_runs
+    run_id = ids["sasrec"]
+    page = client.get(f"/api/runs/{run_id}/examples", params={"split": "test"}).json()
+    assert page["total"] > 0 and page["rows"][0]["input"].startswith("user ")
+    row = page["rows"][0]
+    shown = client.get(f"/api/runs/{run_id}/examples/test/{row['id']}").json()
+    assert shown["view"] == "ranking" and len(shown["items"]) == 10, shown
+    assert row["label"] == shown["history"][-1]  # the held-out item, by name
+    tried = client.post(f"/api/runs/{run_id}/try",
+                        json={"user": row["input"].removeprefix("user ")}).json()  # fmt: skip
+    assert [i["item"] for i in tried["items"]] == [i["item"] for i in shown["items"]]

@@ -8,8 +8,18 @@ Written beside ``probabilities.safetensors`` when a run is trained (and by
 
 ``id`` is the example's index in its split (what ``amkit explain --example`` takes within a
 bAbI task is counted per task: ``task_index``); ``input`` is the text as read (cut to
-:data:`MAX_INPUT_CHARS`) or a short rendering of the ids the model saw; ``task`` only for
-multi-task data (bAbI). ``amkit serve`` pages and searches this file.
+:data:`MAX_INPUT_CHARS`), a short rendering of the ids the model saw, a graph query as
+``"HEAD RELATION?"``, a clip's file name, ``image N`` or ``user ID``; ``task`` only for
+multi-task data (bAbI). A recommender's label is the held-out item and its prediction the
+best-scored of the row's candidates (by item name). Where the data names the answer
+candidates (``answer_ids``: a graph's regions) the prediction is the best-scored candidate,
+as ``candidate_accuracy`` counts and ``amkit ask`` answers. ``amkit serve`` pages and
+searches this file.
+
+A translation run has no class per example: its rows (:func:`translation_rows`) hold the
+source sentence as ``input``, the reference as ``label``, the model's translation as
+``prediction``, ``correct`` when the two match exactly (ignoring case and spaces) and the
+sentence's ``bleu`` (sacreBLEU's sentence score, 0-100).
 
 Legend: N examples, C classes.
 """
@@ -28,7 +38,13 @@ from amkit.io import atomic_write_text
 PREDICTIONS_FILE = "predictions.jsonl"
 MAX_INPUT_CHARS = 2000
 
-__all__ = ["MAX_INPUT_CHARS", "PREDICTIONS_FILE", "prediction_rows", "save_predictions"]
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "PREDICTIONS_FILE",
+    "prediction_rows",
+    "save_predictions",
+    "translation_rows",
+]
 
 
 def _render_ids(ids: list[int], vocab: list[str] | None) -> str:
@@ -51,6 +67,8 @@ def _inputs(data: DataBundle, split: str) -> list[str]:
             elif hasattr(record, "story") and hasattr(record, "question"):
                 story = " ".join(" ".join(s) + "." for s in record.story)
                 out.append(f"{story} {' '.join(record.question)}?")
+            elif hasattr(record, "wave") and hasattr(record, "name"):  # a clip: its file name
+                out.append(str(record.name))
             else:
                 out.append(str(record))
         return [text[:MAX_INPUT_CHARS] for text in out]
@@ -65,6 +83,14 @@ def _inputs(data: DataBundle, split: str) -> list[str]:
                 text += " ? " + _render_ids(q, info.vocab)
             out.append(text[:MAX_INPUT_CHARS])
         return out
+    graph = getattr(info, "graph", None)
+    if "head" in tensors and "relation" in tensors and graph is not None:  # "HEAD RELATION?"
+        return [
+            f"{graph.entities[h].replace('_', ' ')} {graph.relations[r]}?"
+            for h, r in zip(tensors["head"].tolist(), tensors["relation"].tolist(), strict=True)
+        ]
+    if "images" in tensors:
+        return [f"image {i}" for i in range(n)]
     if "user" in tensors:
         names = info.user_names or {}
         return [f"user {names.get(int(u), int(u))}" for u in tensors["user"].tolist()]
@@ -80,11 +106,21 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
         names = info.vocab[len(info.vocab) - info.n_classes :]  # answers are the last words
     targets = tensors["targets"].tolist()
     confidence, predicted = probabilities.float().max(-1)
+    answers = list(getattr(info, "answer_ids", None) or [])
+    if answers and set(targets) <= set(answers):  # a graph query: the best of its candidates
+        candidates = torch.tensor(answers)
+        confidence, column = probabilities.float()[:, candidates].max(-1)
+        predicted = candidates[column]
     tasks = tensors["meta_task"].tolist() if "meta_task" in tensors else None
     inputs = _inputs(data, split)
     per_task: dict[int, int] = {}
 
-    def name(i: int) -> str:
+    candidates = tensors["candidates"].tolist() if "candidates" in tensors else None
+    items = info.item_names or {}
+
+    def name(i: int, row: int) -> str:
+        if candidates is not None:  # a ranking: column i of the row's candidates, by name
+            return str(items.get(candidates[row][i], candidates[row][i]))
         return names[i] if names is not None and 0 <= i < len(names) else str(i)
 
     rows = []
@@ -93,8 +129,8 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
             "id": i,
             "split": split,
             "input": inputs[i],
-            "label": name(target),
-            "prediction": name(guess),
+            "label": name(target, i),
+            "prediction": name(guess, i),
             "correct": target == guess,
             "confidence": round(float(confidence[i]), 4),
         }
@@ -106,12 +142,49 @@ def prediction_rows(data: DataBundle, split: str, probabilities: torch.Tensor) -
     return rows
 
 
-def save_predictions(run_dir: str | Path, data: DataBundle, probabilities: dict[str, torch.Tensor]
-                     ) -> Path:  # fmt: skip
-    """Write ``run_dir/predictions.jsonl`` (atomically) from each split's probabilities."""
+def translation_rows(model: Any, data: DataBundle, split: str) -> list[dict]:
+    """The rows of ``predictions.jsonl`` for ``split`` of a translation run: each source
+    sentence translated by ``model`` (its ``translate``, on the model's device) beside its
+    reference (see the module docstring)."""
+    sources = (data.info.sources or {}).get(split) or []
+    references = (data.info.references or {}).get(split) or []
+    if not sources or len(sources) != len(references):
+        return []
+    translations, _ = model.translate(sources)
+    try:
+        from sacrebleu import sentence_bleu
+    except ImportError:  # pragma: no cover - sacrebleu comes with the translation extra
+        sentence_bleu = None
+    rows = []
+    for i, (source, reference, guess) in enumerate(
+        zip(sources, references, translations, strict=True)
+    ):
+        row: dict[str, Any] = {
+            "id": i,
+            "split": split,
+            "input": source[:MAX_INPUT_CHARS],
+            "label": reference[:MAX_INPUT_CHARS],
+            "prediction": guess[:MAX_INPUT_CHARS],
+            "correct": " ".join(guess.lower().split()) == " ".join(reference.lower().split()),
+        }
+        if sentence_bleu is not None:
+            row["bleu"] = round(float(sentence_bleu(guess, [reference]).score), 2)
+        rows.append(row)
+    return rows
+
+
+def save_predictions(
+    run_dir: str | Path,
+    data: DataBundle,
+    probabilities: dict[str, torch.Tensor],
+    rows: list[dict] | None = None,
+) -> Path:
+    """Write ``run_dir/predictions.jsonl`` (atomically) from each split's probabilities,
+    then ``rows`` made elsewhere (a translation run's, :func:`translation_rows`)."""
     lines = []
     for split, probs in probabilities.items():
         lines += [json.dumps(row) for row in prediction_rows(data, split, probs)]
+    lines += [json.dumps(row) for row in rows or []]
     path = Path(run_dir) / PREDICTIONS_FILE
     atomic_write_text(path, "\n".join(lines) + ("\n" if lines else ""))
     return path

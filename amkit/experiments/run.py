@@ -46,7 +46,7 @@ from amkit.experiments.experiment import (  # noqa: F401  (re-exported: the run 
     parse_config,
 )
 from amkit.experiments.loading import RUN_FORMAT, check_run_format, save_data_info
-from amkit.experiments.predictions import save_predictions
+from amkit.experiments.predictions import save_predictions, translation_rows
 from amkit.io import (
     atomic_save_tensors,
     atomic_write_bytes,
@@ -394,8 +394,9 @@ def evaluate_and_save_probabilities(
     """Metrics of the ``val`` and ``test`` splits, and every example's class probabilities
     saved to ``run_dir/probabilities.safetensors`` for ensembles: ``{split}`` ``(N, C)``,
     ``{split}_targets`` ``(N,)`` and, for multi-task data, ``{split}_task`` ``(N,)``; each
-    example's input, label and prediction to ``predictions.jsonl``."""
-    metrics, tensors = {}, {}
+    example's input, label and prediction to ``predictions.jsonl`` (a translation run's:
+    each sentence's translation beside its reference)."""
+    metrics, tensors, translated = {}, {}, []
     for split in ("val", "test"):
         if split not in data.splits:
             continue
@@ -403,7 +404,9 @@ def evaluate_and_save_probabilities(
         metrics[split], probabilities = evaluate(
             model, dataset, cfg.train.eval_batch_size, return_probabilities=True
         )
-        if probabilities is None:  # a translation model: no class per example to save
+        if probabilities is None and hasattr(model, "translate"):
+            translated += translation_rows(model, data, split)  # sentences, not classes
+        if probabilities is None:
             continue
         tensors[split] = probabilities
         tensors[f"{split}_targets"] = dataset.tensors["targets"]
@@ -413,6 +416,8 @@ def evaluate_and_save_probabilities(
         atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
         splits = {s: tensors[s] for s in ("val", "test") if s in tensors}
         save_predictions(run_dir, data, splits)  # per example, for amkit serve
+    elif translated:
+        save_predictions(run_dir, data, {}, translated)
     if "test" in tensors:  # where the test errors go, as a heat map (small label sets only)
         names = data.info.label_names or data.info.vocab or []
         save_confusion_matrix(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,8 +30,15 @@ from amkit.experiments.run import load_run
 from amkit.explain.heatmap import plt
 from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_save_figure
+from amkit.train.device import model_device
 
-__all__ = ["SpeechExplanation", "classify_wav", "explain_clip", "speech_features"]
+__all__ = [
+    "SpeechExplanation",
+    "classify_wav",
+    "clip_attention",
+    "explain_clip",
+    "speech_features",
+]
 
 SPEECH_MODELS = ("gru_attention", "speech_transformer")
 
@@ -44,14 +52,14 @@ class SpeechExplanation:
         probabilities: class name -> probability.
         frames: ``(T,)`` the attention over the clip's frames (sums to 1).
         frame_seconds: seconds between two frames.
-        png: the figure it wrote.
+        png: the figure it wrote (``None`` when asked for none).
     """
 
     label: str
     probabilities: dict[str, float]
     frames: np.ndarray
     frame_seconds: float
-    png: Path
+    png: Path | None
 
 
 def _speech_run(run: LoadedRun) -> None:
@@ -79,20 +87,34 @@ def classify_wav(run: LoadedRun | str | Path, path: str | Path) -> dict[str, flo
 
 
 @torch.no_grad()
+def clip_attention(run: LoadedRun, wave: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, Any]:
+    """``(features (1, T, F), lengths (1,), model output)`` of ``(L,)`` samples: the features
+    on the CPU, the model run on its own device with ``need_weights=True``."""
+    features, lengths = speech_features(run, wave)
+    device = model_device(run.model)
+    output = run.model.eval()(
+        features=features.to(device), lengths=lengths.to(device), need_weights=True
+    )
+    return features, lengths, output
+
+
+@torch.no_grad()
 def explain_clip(
-    run: LoadedRun, wave: np.ndarray, name: str, out_dir: str | Path
+    run: LoadedRun, wave: np.ndarray, name: str, out_dir: str | Path | None
 ) -> SpeechExplanation:
     """Classify ``(L,)`` samples and draw the waveform, spectrogram and attention over frames
-    into ``out_dir/speech_<name>.png``."""
-    features, lengths = speech_features(run, wave)
-    model = run.model.eval()
-    output = model(features=features, lengths=lengths, need_weights=True)
+    into ``out_dir/speech_<name>.png`` (``out_dir`` ``None``: no figure, ``png`` ``None``)."""
+    features, lengths, output = clip_attention(run, wave)
     probabilities = torch.softmax(output.logits.float(), -1)[0].tolist()
     names = run.info.label_names or [str(i) for i in range(len(probabilities))]
+    label = names[int(np.argmax(probabilities))]
     t = int(lengths[0])
-    frames = output.frames[0, :t].numpy()  # (T,)
+    frames = output.frames[0, :t].float().cpu().numpy()  # (T,)
     data = run.config.data.config
     hop = data.hop_ms / 1000
+    by_name = dict(zip(names, probabilities, strict=True))
+    if out_dir is None:
+        return SpeechExplanation(label, by_name, frames, hop, None)
     layers = getattr(output, "layers", None)
     panels = 3 if layers is not None else 2
     fig, axes = plt.subplots(panels, 1, figsize=(8, 2.4 * panels + 0.6))
@@ -100,7 +122,6 @@ def explain_clip(
     axes[0].plot(seconds, wave, linewidth=0.6, color="tab:blue")
     axes[0].set_xlim(0, max(len(wave) / data.sample_rate, t * hop))
     axes[0].set_ylabel("amplitude")
-    label = names[int(np.argmax(probabilities))]
     axes[0].set_title(f"{name}: predicted {label} ({max(probabilities):.2f})")
     spectrogram = features[0, :t].numpy().T  # (F, T)
     axes[1].imshow(spectrogram, origin="lower", aspect="auto", cmap="magma",
@@ -113,14 +134,14 @@ def explain_clip(
     twin.set_ylabel("attention over frames")
     axes[1].set_xlabel("seconds")
     if layers is not None:
-        last = layers[0, -1, :, :t, :t].mean(0).numpy()  # (T, T), mean over heads
+        last = layers[0, -1, :, :t, :t].float().mean(0).cpu().numpy()  # (T, T), mean of heads
         axes[2].imshow(last, origin="lower", aspect="auto", cmap="viridis")
         axes[2].set_title("last layer's self-attention (mean over heads)")
         axes[2].set_xlabel("key frame")
         axes[2].set_ylabel("query frame")
     fig.tight_layout()
     png = atomic_save_figure(fig, Path(out_dir) / f"speech_{Path(name).stem}.png")
-    return SpeechExplanation(label, dict(zip(names, probabilities, strict=True)), frames, hop, png)
+    return SpeechExplanation(label, by_name, frames, hop, png)
 
 
 def _explain_example(request: ExplainRequest) -> str:

@@ -31,11 +31,12 @@ from amkit.data.kbqa import NAMES_FILE, question_tokens
 from amkit.data.kbqa_format import bracketed, read_pairs
 from amkit.data.text import Vocabulary
 from amkit.errors import UserError
-from amkit.experiments.loading import load
+from amkit.experiments.loading import LoadedRun, load
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.graph import TriplesGraph
 from amkit.io import atomic_write_text
+from amkit.train.device import model_device
 
 NO_ENTITY = "no entity of the graph found in the question"
 _MAX_SPAN = 4
@@ -146,23 +147,30 @@ def _path(graph: TriplesGraph, slots: torch.Tensor, weights: torch.Tensor, answe
     return text
 
 
-def ask(run_dir: str | Path, question: str, k: int = 5, facts_per_hop: int = 5) -> GraphAnswer:
+def ask(
+    run_dir: str | Path,
+    question: str,
+    k: int = 5,
+    facts_per_hop: int = 5,
+    loaded: LoadedRun | None = None,
+) -> GraphAnswer:
     """Answer ``question`` with the best model of a graph run, from the run directory alone
-    (its ``data_info.json`` holds the graph). A question that names no entity of the graph
-    answers :data:`NO_ENTITY`; one that names no relation asks the graph's first (Countries:
-    ``locatedIn``)."""
-    loaded = load(run_dir)
+    (its ``data_info.json`` holds the graph; ``loaded``: the run already loaded, on any
+    device). A question that names no entity of the graph answers :data:`NO_ENTITY`; one
+    that names no relation asks the graph's first (Countries: ``locatedIn``)."""
+    loaded = loaded or load(run_dir)
     model, graph = loaded.model, loaded.info.graph
     if not isinstance(graph, TriplesGraph) or not hasattr(model, "answer_ids"):
         raise UserError(f"{run_dir} is not a run on a knowledge graph (data.name: countries)")
     words: list[str] = []
+    device = model_device(model)
     if getattr(model, "question", None) is not None:  # questions in words (kbqa)
         entities, others = _bracketed_topic(question, graph, Path(run_dir))
         if not entities:
             return GraphAnswer(question, [], "", [(NO_ENTITY, 0.0)])
         words = question_tokens(question)
-        heads = torch.tensor([graph.entity_id(entities[0])])
-        tokens = torch.tensor([Vocabulary(loaded.info.vocab).encode(words)])
+        heads = torch.tensor([graph.entity_id(entities[0])], device=device)
+        tokens = torch.tensor([Vocabulary(loaded.info.vocab).encode(words)], device=device)
         with torch.no_grad():
             out = model(head=heads, tokens=tokens, need_weights=True)
         relation_name = "(read from the question)"
@@ -172,10 +180,10 @@ def ask(run_dir: str | Path, question: str, k: int = 5, facts_per_hop: int = 5) 
             return GraphAnswer(question, [], "", [(NO_ENTITY, 0.0)])
         relation = _relation_in(question, graph, 0)
         relation_name = graph.relations[relation]
-        heads = torch.tensor([graph.entity_id(e) for e in entities])
+        heads = torch.tensor([graph.entity_id(e) for e in entities], device=device)
         with torch.no_grad():  # one row per entity found; their answers are averaged
             out = model(head=heads, relation=torch.full_like(heads, relation), need_weights=True)
-    probabilities = out.logits.float().softmax(-1).mean(0)  # (E,)
+    probabilities = out.logits.float().softmax(-1).mean(0).cpu()  # (E,)
     candidates = torch.tensor(model.answer_ids or range(len(graph.entities)))
     scores = probabilities[candidates]
     order = scores.argsort(descending=True)[:k]
@@ -188,13 +196,14 @@ def ask(run_dir: str | Path, question: str, k: int = 5, facts_per_hop: int = 5) 
     if out.hop_weights is None:
         return result
     memory: TriplesGraph = model.graph
-    weights = out.hop_weights.mean(0)  # (K, S)
+    weights = out.hop_weights.float().mean(0).cpu()  # (K, S)
+    hop_slots = out.hop_slots.cpu()  # (K, S)
     for k_hop in range(len(weights)):
         top = weights[k_hop].argsort(descending=True)[:facts_per_hop]
-        slots, w = out.hop_slots[k_hop], weights[k_hop]
+        slots, w = hop_slots[k_hop], weights[k_hop]
         result.hops.append([(memory.describe(int(slots[j])), float(w[j])) for j in top if w[j] > 0])
     best = graph.entity_id(answers[0][0])
-    result.path = _path(memory, out.hop_slots, weights, best)
+    result.path = _path(memory, hop_slots, weights, best)
     return result
 
 

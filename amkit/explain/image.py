@@ -33,6 +33,7 @@ from amkit.experiments.loading import load
 from amkit.explain.heatmap import plt
 from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_save_figure
+from amkit.train.device import model_device
 
 
 @dataclass
@@ -46,7 +47,7 @@ class ImageExplanation:
         query_map: ``(h, w)`` the query position's attention over the key grid (sums to 1;
             a non-local block with subsampling has a key grid half as fine).
         pooled_map: ``(h, w)`` attention averaged over all query positions (sums to 1).
-        png: the figure written.
+        png: the figure written (``None`` from :func:`image_attention`).
     """
 
     label: str
@@ -54,7 +55,7 @@ class ImageExplanation:
     query_pixel: tuple[int, int]
     query_map: np.ndarray
     pooled_map: np.ndarray
-    png: Path
+    png: Path | None = None
 
 
 def parse_pixel(text: str | None, height: int, width: int) -> tuple[int, int]:
@@ -88,6 +89,36 @@ def _stretch(grid: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 @torch.no_grad()
+def image_attention(
+    model, info, pixels: torch.Tensor, query_pixel: str | None = None, what: str = "this run"
+) -> ImageExplanation:
+    """Classify ``pixels`` ``(1, 1, H, W)`` (normalized as the run's data) on the model's
+    device and read its attention maps; draws nothing (``png`` is ``None``)."""
+    out = model(images=pixels.to(model_device(model)), need_weights=True)
+    if out.positions is None:
+        raise UserError(
+            f"{what} has no attention over image positions (model.attention: none); "
+            "train one with model.attention: sagan or nonlocal, or a vit run"
+        )
+    _, height, width = info.image_shape
+    h, w = model.position_grid(height, width)
+    grid = attention_grid(out.positions).float().cpu()  # (N, N)
+    row, col = parse_pixel(query_pixel, height, width)
+    query = row * h // height * w + col * w // width  # the feature cell under the pixel
+    keys = (h, w) if grid.shape[1] == h * w else ((h + 1) // 2, (w + 1) // 2)  # pooled keys
+    probabilities = torch.softmax(out.logits.float(), -1)[0].cpu()
+    names = info.label_names or [str(i) for i in range(len(probabilities))]
+    order = probabilities.argsort(descending=True).tolist()
+    return ImageExplanation(
+        names[order[0]],
+        {names[i]: float(probabilities[i]) for i in order},
+        (row, col),
+        grid[query].reshape(keys).numpy(),
+        grid.mean(0).reshape(keys).numpy(),
+    )
+
+
+@torch.no_grad()
 def explain_image(
     run_dir: str | Path,
     out_dir: str | Path,
@@ -114,27 +145,15 @@ def explain_image(
             raise UserError(f"--example {example}: {split} has examples 0-{len(dataset) - 1}")
         pixels = dataset.tensors["images"][example : example + 1]
         source = f"{split} example {example}"
-    out = model(images=pixels, need_weights=True)
-    if out.positions is None:
-        raise UserError(
-            f"{run_dir} has no attention over image positions (model.attention: none); "
-            "train one with model.attention: sagan or nonlocal, or a vit run"
-        )
+    found = image_attention(model, info, pixels, query_pixel, str(run_dir))
+    names, probabilities = list(found.probabilities), list(found.probabilities.values())
+    row, col = found.query_pixel
+    query_map, pooled_map = found.query_map, found.pooled_map
     _, height, width = info.image_shape
-    h, w = model.position_grid(height, width)
-    grid = attention_grid(out.positions).float().cpu()  # (N, N)
-    row, col = parse_pixel(query_pixel, height, width)
-    query = row * h // height * w + col * w // width  # the feature cell under the pixel
-    keys = (h, w) if grid.shape[1] == h * w else ((h + 1) // 2, (w + 1) // 2)  # pooled keys
-    query_map = grid[query].reshape(keys).numpy()
-    pooled_map = grid.mean(0).reshape(keys).numpy()
-    probabilities = torch.softmax(out.logits.float(), -1)[0]
-    names = info.label_names or [str(i) for i in range(len(probabilities))]
-    order = probabilities.argsort(descending=True).tolist()
     shown = pixels[0, 0].numpy() * (info.image_std or [1.0])[0] + (info.image_mean or [0.0])[0]
     fig, axes = plt.subplots(1, 3, figsize=(9.6, 3.6))
     axes[0].imshow(shown, cmap="gray")
-    axes[0].set_title(f"{names[order[0]]} ({float(probabilities[order[0]]):.2f})")
+    axes[0].set_title(f"{names[0]} ({probabilities[0]:.2f})")
     for ax, grid_map, title in (
         (axes[1], query_map, f"query pixel ({row}, {col})"),
         (axes[2], pooled_map, "pooled over queries"),
@@ -148,14 +167,8 @@ def explain_image(
     fig.suptitle(source, fontsize=9)
     fig.tight_layout()
     png = atomic_save_figure(fig, Path(out_dir) / "explain_image.png")
-    return ImageExplanation(
-        names[order[0]],
-        {names[i]: float(probabilities[i]) for i in order},
-        (row, col),
-        query_map,
-        pooled_map,
-        png,
-    )
+    found.png = png
+    return found
 
 
 def explain_image_run(request: ExplainRequest) -> str:

@@ -20,6 +20,7 @@ from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.models.base import ModelOutput
 from amkit.models.integrated import IntegratedOutput
 from amkit.models.qa import DNCQA, DNCOutput, EntNetOutput, MemN2NOutput, UTQAOutput
+from amkit.train.device import model_device, to_device
 
 
 @dataclass
@@ -102,11 +103,12 @@ class StoryView:
 
 
 def story_view(model: nn.Module, data: DataBundle, split: str, index: int) -> StoryView:
-    """:class:`StoryView` of example ``index`` (0-based, over the whole split) of ``split``."""
+    """:class:`StoryView` of example ``index`` (0-based, over the whole split) of ``split``,
+    run on the model's device."""
     dataset = data.split(split)
     if not 0 <= index < len(dataset):
         raise UserError(f"example must be in 0..{len(dataset) - 1} of {split}, got {index}")
-    batch = dataset[index : index + 1]
+    batch = to_device(dataset[index : index + 1], model_device(model))
     record = data.info.examples[split][index]
     vocab = data.info.vocab
     model.eval()
@@ -117,7 +119,7 @@ def story_view(model: nn.Module, data: DataBundle, split: str, index: int) -> St
     steps = _steps_per_sentence(model, batch)
     weights, columns = story_weights(out, len(sentences), steps)  # (M_real, C)
     predicted = vocab[int(out.logits.argmax())]
-    stages = _stage_lines(model, out, batch["story"][0], vocab, len(sentences))
+    stages = _stage_lines(model, out, batch["story"][0].cpu(), vocab, len(sentences))
     return StoryView(record, sentences, ids, weights, columns, predicted, stages)
 
 
@@ -145,7 +147,15 @@ def story_weights(
     DNC: each read head of the last step traced back to the sentences that wrote what it
     read (:func:`dnc_read_trace`), plus each sentence's write mass. ``steps_per_sentence``:
     the DNC's input steps per sentence (one per sentence, or its words + an end marker).
+    The weights come back on the CPU, whatever device the model ran on.
     """
+    weights, columns = _story_weights(out, n_sentences, steps_per_sentence)
+    return weights.float().cpu(), columns
+
+
+def _story_weights(
+    out: ModelOutput, n_sentences: int, steps_per_sentence: list[int] | None
+) -> tuple[torch.Tensor, list[str]]:
     if isinstance(out, DNCOutput) and out.write is not None and out.read is not None:
         return _dnc_story_weights(out, n_sentences, steps_per_sentence)
     hops = out.hops if isinstance(out, MemN2NOutput) else None
@@ -187,7 +197,7 @@ def dnc_read_trace(write: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
 def _dnc_story_weights(
     out: DNCOutput, n_sentences: int, steps_per_sentence: list[int] | None
 ) -> tuple[torch.Tensor, list[str]]:
-    write, read = out.write[0], out.read[0]  # (T, N), (T, R, N)
+    write, read = out.write[0].float().cpu(), out.read[0].float().cpu()  # (T, N), (T, R, N)
     per_step = torch.cat([dnc_read_trace(write, read), write.sum(-1, keepdim=True)], 1)
     counts = steps_per_sentence or [1] * n_sentences
     owner = torch.repeat_interleave(torch.arange(n_sentences), torch.tensor(counts))

@@ -14,6 +14,7 @@ import torch
 from amkit.experiments.run import load_run
 from amkit.explain.heatmap import save_heatmap
 from amkit.explain.registry import ExplainRequest, register_explainer
+from amkit.train.device import model_device, to_device
 
 
 def explain_recall_example(
@@ -23,9 +24,9 @@ def explain_recall_example(
     vocab = data.info.vocab
     example = data.split(split)[index : index + 1]
     model.eval()
-    with torch.no_grad():
-        out = model(**example, need_weights=True)
-    weights = out.query[0]  # (T,)
+    with torch.no_grad():  # on the model's device (the demo trains on a GPU when there is one)
+        out = model(**to_device(example, model_device(model)), need_weights=True)
+    weights = out.query[0].float().cpu()  # (T,)
     tokens = [vocab[int(t)] for t in example["tokens"][0]]
     query = vocab[int(example["query"][0])]
     first_value = len(vocab) - data.info.n_classes  # value tokens come last

@@ -31,6 +31,7 @@ from amkit.io import atomic_write_text
 from amkit.models.hooks import ScoreItemsHook
 from amkit.models.knowledge_rec import KnowledgeRec, KnowledgeRecOutput
 from amkit.models.seqrec import SASRecOutput
+from amkit.train.device import model_device
 
 
 @dataclass
@@ -94,12 +95,18 @@ def _history(data, user_row: int) -> list[int]:
 
 
 def recommend(
-    run_dir: str | Path, user: str, k: int = 10, out_dir: str | Path | None = None
+    run_dir: str | Path,
+    user: str,
+    k: int = 10,
+    out_dir: str | Path | None = None,
+    loaded: tuple | None = None,
 ) -> UserRecommendations:
-    """The top ``k`` items for ``user`` from the run in ``run_dir``. With ``out_dir``, an HTML
+    """The top ``k`` items for ``user`` from the run in ``run_dir`` (``loaded``: its
+    :func:`amkit.load_run` result, already loaded on any device). With ``out_dir``, an HTML
     page of the list and reasons, and a PNG of the memory reads when the model has a memory."""
-    _, model, data = amkit.load_run(run_dir)
+    _, model, data = loaded or amkit.load_run(run_dir)
     model.eval()
+    device = model_device(model)
     info = data.info
     if info.task != "ranking" or not isinstance(model, ScoreItemsHook):
         raise UserError(f"{run_dir} is not a recommendation run (sequences data, a ranker)")
@@ -111,7 +118,7 @@ def recommend(
         raise UserError(f"user {user!r} has fewer than 3 items: no held-out history to use")
     history = _history(data, test_users.index(numbered[user]))
     max_len = info.max_len
-    seq = torch.tensor([[0] * max(0, max_len - len(history)) + history[-max_len:]])
+    seq = torch.tensor([[0] * max(0, max_len - len(history)) + history[-max_len:]], device=device)
     knowledge = info.item_knowledge
 
     def name(item: int) -> str:
@@ -120,10 +127,10 @@ def recommend(
         return str(info.item_names[item])
 
     with torch.no_grad():
-        uid = torch.tensor([numbered[user]])
-        scores = model.score_items(seq, uid)[0]  # (I + 1,)
+        uid = torch.tensor([numbered[user]], device=device)
+        scores = model.score_items(seq, uid)[0].float()  # (I + 1,)
         scores[0] = float("-inf")
-        scores[torch.tensor(history)] = float("-inf")
+        scores[torch.tensor(history, device=device)] = float("-inf")
         top = scores.topk(k)
         # the model's own weights for the top items: its blocks' attention over the history
         # (SASRec, knowledge_rec) and the memory slots each item read (knowledge_rec)
@@ -134,7 +141,7 @@ def recommend(
             vectors = model.item_vectors if isinstance(model, KnowledgeRec) else model.items
         slot_names = []
         if isinstance(out, KnowledgeRecOutput) and out.memory is not None:
-            memory = out.memory  # (1, K, A)
+            memory = out.memory.float().cpu()  # (1, K, A)
             latent = model.config.latent_slots
             slot_names = (
                 [f"slot{a + 1}" for a in range(latent)] if latent else knowledge.attribute_names
@@ -145,7 +152,8 @@ def recommend(
         ):
             rec = Recommendation(name(item), float(score))
             if attention is not None:
-                cos = F.cosine_similarity(vectors(torch.tensor([item])), vectors(seq[0]), dim=-1)
+                item_vector = vectors(torch.tensor([item], device=device))
+                cos = F.cosine_similarity(item_vector, vectors(seq[0]), dim=-1)
                 reason = attention * cos.clamp(min=0)  # (L,)
                 best = reason.topk(min(2, int((seq[0] != 0).sum())))
                 rec.because = [(name(int(seq[0, p])), float(w))

@@ -30,6 +30,7 @@ from amkit.explain.heatmap import plt
 from amkit.explain.registry import ExplainRequest, register_explainer
 from amkit.io import atomic_save_figure, atomic_write_text
 from amkit.textfile import read_json
+from amkit.train.device import model_device
 
 
 @dataclass
@@ -53,10 +54,12 @@ class TextExplanation:
     png: Path
 
 
-def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[str], Any]:
+def load_text_model(
+    run_dir: str | Path, device: str = "cpu"
+) -> tuple[nn.Module, Vocabulary, list[str], Any]:
     """``(model, vocabulary, label names, data config)`` of a text-classification run (the
     data config says how texts were tokenized: ``max_len``, ``ngrams``), loaded with
-    :func:`amkit.load`: no dataset is read."""
+    :func:`amkit.load` onto ``device``: no dataset is read."""
     run_dir = Path(run_dir)
     for name in ("config.yaml", "vocab.json", "labels.json", "model.safetensors"):
         if not (run_dir / name).is_file():
@@ -64,7 +67,7 @@ def load_text_model(run_dir: str | Path) -> tuple[nn.Module, Vocabulary, list[st
                 f"{run_dir / name} is missing: --text needs a text-classification run "
                 "directory (trained with a text dataset)"
             )
-    run = load(run_dir)
+    run = load(run_dir, device=device)
     labels = run.info.label_names or read_json(run_dir / "labels.json", list)
     return run.model, Vocabulary(run.info.vocab), list(labels), run.config.data.config
 
@@ -75,21 +78,21 @@ def token_views(
     text: str,
 ) -> tuple[str, dict[str, float], list[TokenView]]:  # fmt: skip
     """``(predicted label, probability per label, one view per token)`` of ``text`` for a
-    loaded text classifier (:func:`load_text_model`); writes nothing."""
+    loaded text classifier (:func:`load_text_model`), on the model's device; writes nothing."""
     if not text.strip():
         raise UserError("--text is empty: give the text to classify")
     phrases = load_phrase_linker(run_dir, required=data.phrases is not None)
     words = head_tail(text_tokens(text, data.ngrams, phrases), data.max_len)
     if not words:
         raise UserError(f"no word in {text!r}: the tokenizer keeps letters, digits, ! and ?")
-    ids = torch.tensor([vocab.encode(words)])  # (1, T)
+    ids = torch.tensor([vocab.encode(words)], device=model_device(model))  # (1, T)
     out = model(ids, need_weights=True)
     probabilities = out.logits.float().softmax(-1)[0].tolist()
     weights = out.tokens[0].tolist()  # (T,)
     views = [TokenView(w, weights[i]) for i, w in enumerate(words)]
     if out.knowledge is not None:
-        read = out.knowledge[0]  # (T, E + 1)
-        fact_ids = model.knowledge_table[ids[0]]  # (T, E)
+        read = out.knowledge[0].float().cpu()  # (T, E + 1)
+        fact_ids = model.knowledge_table[ids[0]].cpu()  # (T, E)
         for i, view in enumerate(views):
             view.no_knowledge = float(read[i, -1])
             view.facts = [

@@ -66,11 +66,13 @@ def _static(name: str) -> bytes:
     return resources.files("amkit.serve").joinpath("static", name).read_bytes()
 
 
-def create_app(roots: list[str | Path], cache_size: int = 4) -> FastAPI:
-    """The app over the runs under ``roots`` (run directories or folders of them)."""
+def create_app(roots: list[str | Path], cache_size: int = 4, device: str | None = None) -> FastAPI:
+    """The app over the runs under ``roots`` (run directories or folders of them); models
+    answer on ``device`` (``None``: each run's own ``train.device``, see
+    :func:`~amkit.serve.views.run_device`)."""
     index = RunIndex(roots)
     store = PredictionStore()
-    cache = ModelCache(cache_size)
+    cache = ModelCache(cache_size, device)
     app = FastAPI(title="amkit serve", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.middleware("http")

@@ -20,6 +20,7 @@ from amkit.experiments.predictions import PREDICTIONS_FILE
 __all__ = ["ExamplePage", "PredictionStore", "page_examples"]
 
 MAX_PAGE = 200
+MAX_LABELS = 100  # more distinct labels than this (translations' references) get no filter
 
 
 @dataclass
@@ -88,7 +89,8 @@ class PredictionStore:
             lowered = [str(r.get("input", "")).lower() for r in rows]
             splits = sorted({str(r.get("split")) for r in rows})
             tasks = sorted({r["task"] for r in rows if isinstance(r.get("task"), int)})
-            labels = sorted({str(r.get("label")) for r in rows})[:200]
+            labels = sorted({str(r.get("label")) for r in rows})
+            labels = labels if len(labels) <= MAX_LABELS else []  # free text: no filter
             loaded = _Loaded(stamp, rows, lowered, skipped, splits, tasks, labels)
             self._cache[path] = loaded
             return loaded

@@ -7,7 +7,6 @@ T frames.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +38,15 @@ def forecast_result(loaded, split: str, index: int) -> dict[str, Any]:
     }
 
 
-def graph_result(run_dir: Path, question: str) -> dict[str, Any]:
-    """The answers with scores and each hop's attended facts of ``question``
-    (:func:`amkit.explain.graph.ask`); a question naming no entity raises the clear message."""
+def graph_result(loaded, question: str) -> dict[str, Any]:
+    """The answers with scores and each hop's attended facts of ``question`` by a loaded
+    graph run (:func:`amkit.explain.graph.ask`, given an :func:`amkit.load` result); a
+    question naming no entity raises the clear message."""
     from amkit.explain.graph import NO_ENTITY, ask
 
     if not question.strip():
         raise UserError("give a question, e.g. 'Which region is Palau located in?'")
-    answer = ask(run_dir, question)
+    answer = ask(loaded.run_dir, question, loaded=loaded)
     if not answer.entities:
         raise UserError(f"{NO_ENTITY}: {question!r}")
     return {
@@ -62,29 +62,31 @@ def graph_result(run_dir: Path, question: str) -> dict[str, Any]:
 
 
 def graph_example(loaded, run_dir: Path, split: str, index: int) -> dict[str, Any]:
-    """:func:`graph_result` of example ``index`` of ``split``, asked as ``"HEAD RELATION?"``."""
-    _, _, data = loaded
+    """:func:`graph_result` of example ``index`` of ``split`` of a loaded run (an
+    :func:`amkit.load_run` result), asked as ``"HEAD RELATION?"``."""
+    from amkit.experiments.loading import LoadedRun
+
+    cfg, model, data = loaded
     tensors = data.split(split).tensors
     if not 0 <= index < len(tensors["head"]):
         raise UserError(f"no {split} example {index} in this run's data")
     graph = data.info.graph
     head = graph.entities[int(tensors["head"][index])].replace("_", " ")
     relation = graph.relations[int(tensors["relation"][index])]
-    return graph_result(run_dir, f"{head} {relation}?")
+    return graph_result(LoadedRun(Path(run_dir), cfg, model, data.info), f"{head} {relation}?")
 
 
-def image_result(run_dir: Path, split: str, index: int) -> dict[str, Any]:
+def image_result(loaded, run_dir: Path, split: str, index: int) -> dict[str, Any]:
     """The image (H, W) and the pooled and centre-pixel attention maps (h, w) of example
-    ``index`` (:func:`amkit.explain.image.explain_image`)."""
-    from amkit.experiments.run import load_run
-    from amkit.explain.image import explain_image
+    ``index`` of a loaded run (:func:`amkit.explain.image.image_attention`)."""
+    from amkit.explain.image import image_attention
 
-    with tempfile.TemporaryDirectory() as out:
-        found = explain_image(run_dir, out, example=index, split=split)
-    _, _, data = load_run(run_dir)  # cheap for image data: the pixels to show
-    info = data.info
-    pixels = data.split(split).tensors["images"][index, 0]
-    shown = pixels * (info.image_std or [1.0])[0] + (info.image_mean or [0.0])[0]
+    _, model, data = loaded
+    info, images = data.info, data.split(split).tensors["images"]
+    if not 0 <= index < len(images):
+        raise UserError(f"no {split} image {index}: this run's {split} split has {len(images)}")
+    found = image_attention(model, info, images[index : index + 1], what=str(run_dir))
+    shown = images[index, 0] * (info.image_std or [1.0])[0] + (info.image_mean or [0.0])[0]
     return {
         "view": "image",
         "prediction": found.label,
@@ -108,8 +110,7 @@ def speech_result(loaded, run_dir: Path, split: str, index: int) -> dict[str, An
         raise UserError(f"no {split} clip {index} in this run's data")
     clip = clips[index]
     run = LoadedRun(Path(run_dir), cfg, model, data.info)
-    with tempfile.TemporaryDirectory() as out:
-        found = explain_clip(run, clip.wave, clip.name, out)
+    found = explain_clip(run, clip.wave, clip.name, None)  # no figure: its numbers
     features, lengths = speech_features(run, clip.wave)
     t = int(lengths[0])
     return {

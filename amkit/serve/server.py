@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from amkit.errors import UserError
+from amkit.train.device import resolve_device
 
 __all__ = ["LOOPBACK", "is_loopback", "serve"]
 
@@ -25,8 +26,11 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def serve(paths: Sequence[str | Path], host: str = LOOPBACK, port: int = 8000) -> None:
-    """Serve the runs under ``paths`` on ``host:port`` until interrupted."""
+def serve(
+    paths: Sequence[str | Path], host: str = LOOPBACK, port: int = 8000, device: str | None = None
+) -> None:
+    """Serve the runs under ``paths`` on ``host:port`` until interrupted; their models answer
+    on ``device`` (``None``: each run's own ``train.device``, the CPU where it is missing)."""
     try:
         import uvicorn
 
@@ -38,7 +42,9 @@ def serve(paths: Sequence[str | Path], host: str = LOOPBACK, port: int = 8000) -
         ) from None
     if not 0 < port < 65536:
         raise UserError(f"--port must be in 1..65535, got {port}")
-    app = create_app(list(paths) or ["runs"])
+    if device is not None:
+        resolve_device(device, "--device")  # a device this machine lacks: said now, once
+    app = create_app(list(paths) or ["runs"], device=device)
     if not is_loopback(host):
         print(
             f"amkit serve: WARNING: listening on {host}: the explorer has no authentication; "

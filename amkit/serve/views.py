@@ -13,6 +13,7 @@ Legend: M story sentences, C columns (hops, slots, steps or read heads), T, S to
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,7 +24,9 @@ import torch
 
 from amkit.data.base import model_inputs
 from amkit.errors import UserError
-from amkit.experiments.run import load_run
+from amkit.experiments.experiment import load_config
+from amkit.experiments.loading import load
+from amkit.experiments.run import device_for_run, load_run
 from amkit.explain.memory import _steps_per_sentence, story_view, story_weights
 from amkit.explain.registry import run_kind
 from amkit.explain.text import load_text_model, token_views
@@ -34,8 +37,19 @@ from amkit.serve.families import (
     image_result,
     speech_result,
 )
+from amkit.train.device import model_device, to_device
 
-__all__ = ["BY_INDEX", "ModelCache", "NO_VIEW", "explain_example", "try_input", "view_kind"]
+log = logging.getLogger("amkit")
+
+__all__ = [
+    "BY_INDEX",
+    "ModelCache",
+    "NO_VIEW",
+    "explain_example",
+    "run_device",
+    "try_input",
+    "view_kind",
+]
 
 NO_VIEW = "no view for this model yet"
 FAMILIES = {
@@ -47,12 +61,29 @@ BY_INDEX = ("forecast", "image", "speech")  # views shown by split and index, no
 MAX_TRY_CHARS = 20000  # a typed input longer than this is refused (a pasted file)
 
 
-class ModelCache:
-    """The last ``size`` loaded runs, by directory and kind (``text`` through
-    :func:`amkit.load`, ``run`` with its data rebuilt); one model call at a time."""
+def run_device(run_dir: Path, requested: str | None = None) -> str:
+    """The device a run's model answers on: ``requested`` (``amkit serve --device``), else
+    the run's own ``train.device`` (``auto``: a GPU when there is one); the CPU, with a
+    warning in the log, where that device is not on this machine or the run is
+    int8-quantized (a CPU kernel)."""
+    cfg = load_config(run_dir / "config.yaml")
+    wanted = requested or cfg.train.device
+    try:
+        return str(device_for_run(cfg, wanted))
+    except UserError as error:
+        log.warning("amkit serve: %s: %s; its model answers on the CPU", run_dir, error)
+        return "cpu"
 
-    def __init__(self, size: int = 4):
+
+class ModelCache:
+    """The last ``size`` loaded runs, by directory and kind (``text``:
+    :func:`~amkit.explain.text.load_text_model`, ``load``: :func:`amkit.load`, ``run``:
+    :func:`amkit.load_run` with its data rebuilt), each on its :func:`run_device` (``device``:
+    one for every run, as ``amkit serve --device`` gives it); one model call at a time."""
+
+    def __init__(self, size: int = 4, device: str | None = None):
         self.size = size
+        self.device = device
         self._items: OrderedDict[tuple[Path, str], Any] = OrderedDict()
         self._lock = threading.Lock()
         self.infer = threading.Lock()  # held around model calls: 2 cores, one at a time
@@ -63,7 +94,9 @@ class ModelCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        loaded = load_text_model(run_dir) if kind == "text" else load_run(run_dir)
+        device = run_device(run_dir, self.device)
+        loaders = {"text": load_text_model, "load": load, "run": load_run}
+        loaded = loaders[kind](run_dir, device=device)
         with self._lock:
             self._items[key] = loaded
             while len(self._items) > self.size:
@@ -128,7 +161,7 @@ def _story_result(view) -> dict[str, Any]:
 
 def _recall_result(model, data, split: str, index: int) -> dict[str, Any]:
     vocab = data.info.vocab
-    example = data.split(split)[index : index + 1]
+    example = to_device(data.split(split)[index : index + 1], model_device(model))
     with torch.no_grad():
         out = model(**model_inputs(example), need_weights=True)
     first_value = len(vocab) - data.info.n_classes  # value tokens come last
@@ -163,19 +196,20 @@ def explain_example(cache: ModelCache, run_dir: Path, row: dict[str, Any]) -> di
         with cache.infer:
             return {**base, **graph_example(loaded, run_dir, split, index)}
     if view in BY_INDEX:
-        if view == "image":
-            with cache.infer:
-                return {**base, **image_result(run_dir, split, index)}
         loaded = cache.get(run_dir, "run")
         if split not in loaded[2].splits:
             raise UserError(f"this run's data has no {split} split")
         with cache.infer:
             if view == "forecast":
                 return {**base, **forecast_result(loaded, split, index)}
+            if view == "image":
+                return {**base, **image_result(loaded, run_dir, split, index)}
             return {**base, **speech_result(loaded, run_dir, split, index)}
     user = str(row.get("input", ""))
+    if view == "translation":  # a predictions row: its source sentence, aligned again
+        return {**base, **_translation_input(cache, run_dir, user), "reference": row.get("label")}
     if view == "ranking" and user.startswith("user "):  # the test user's top items
-        return {**base, **_ranking_input(run_dir, user.removeprefix("user "))}
+        return {**base, **_ranking_input(cache, run_dir, user.removeprefix("user "))}
     return {**base, "view": "none",
             "message": f"{NO_VIEW}: a {model_name} model on {task} data"}  # fmt: skip
 
@@ -194,6 +228,7 @@ def _story_input(cache: ModelCache, run_dir: Path, story: str, question: str) ->
     example = BabiExample(sentences, list(range(1, len(sentences) + 1)), tokenize(question),
                           info.vocab[1], [], 0)  # fmt: skip
     batch = vectorize([example], words, info.memory_size, info.sentence_len, info.query_len)
+    batch = to_device(batch, model_device(model))
     kept = sentences[-info.memory_size :]
     with cache.infer, torch.no_grad():
         out = model(**model_inputs(batch), need_weights=True)
@@ -217,17 +252,19 @@ def _story_input(cache: ModelCache, run_dir: Path, story: str, question: str) ->
 def _translation_input(cache: ModelCache, run_dir: Path, text: str) -> dict[str, Any]:
     from amkit.explain.alignment import align
 
-    _, model, _ = cache.get(run_dir, "run")
+    model = cache.get(run_dir, "load").model  # its spm.model: no corpus read
     with cache.infer:
         translation, source, target, weights = align(model, text)
     return {"view": "translation", "prediction": translation, "source": source,
             "target": target, "weights": weights.tolist()}  # fmt: skip
 
 
-def _ranking_input(run_dir: Path, user: str) -> dict[str, Any]:
+def _ranking_input(cache: ModelCache, run_dir: Path, user: str) -> dict[str, Any]:
     from amkit.explain.recommend import recommend
 
-    result = recommend(run_dir, user, k=10)
+    loaded = cache.get(run_dir, "run")
+    with cache.infer:
+        result = recommend(run_dir, user, k=10, loaded=loaded)
     return {
         "view": "ranking",
         "prediction": result.items[0].item if result.items else None,
@@ -244,6 +281,12 @@ def _ranking_input(run_dir: Path, user: str) -> dict[str, Any]:
     }
 
 
+def _graph_input(cache: ModelCache, run_dir: Path, question: str) -> dict[str, Any]:
+    loaded = cache.get(run_dir, "load")
+    with cache.infer:
+        return graph_result(loaded, question)
+
+
 def try_input(cache: ModelCache, run_dir: Path, given: dict[str, Any]) -> dict[str, Any]:
     """The prediction and explanation of a typed input: ``text`` (text classifiers and
     translation), ``story`` + ``question`` (story QA), ``user`` (recommendation),
@@ -253,14 +296,15 @@ def try_input(cache: ModelCache, run_dir: Path, given: dict[str, Any]) -> dict[s
     if any(len(v) > MAX_TRY_CHARS for v in values.values()):
         raise UserError(f"the input is longer than {MAX_TRY_CHARS} characters")
     base = {"model": model_name, "task": task}
+    question = values.get("question", values.get("text", ""))
     handlers: dict[str, Callable[[], dict[str, Any]]] = {
         "text": lambda: _text_result(cache, run_dir, values.get("text", "")),
         "translation": lambda: _translation_input(cache, run_dir, values.get("text", "")),
         "story": lambda: _story_input(
             cache, run_dir, values.get("story", ""), values.get("question", "")
         ),
-        "ranking": lambda: _ranking_input(run_dir, values.get("user", "")),
-        "graph": lambda: graph_result(run_dir, values.get("question", values.get("text", ""))),
+        "ranking": lambda: _ranking_input(cache, run_dir, values.get("user", "")),
+        "graph": lambda: _graph_input(cache, run_dir, question),
     }
     if view not in handlers:
         return {**base, "view": "none",

@@ -48,15 +48,23 @@ function fmt(value) {
 
 // ---- Runs ---------------------------------------------------------------------------------
 
+// the metric a run's table row shows, by task: the first of these the run has
+const KEY_METRICS = { forecasting: ["mse"], translation: ["bleu"], ranking: ["ndcg@10", "hr@10"] };
+
+function keyMetric(run) {
+  const metrics = run.metrics || {};
+  const names = [...(KEY_METRICS[run.task] || []), "candidate_accuracy", "accuracy"];
+  return names.find((n) => metrics["test_" + n] !== undefined || metrics["val_" + n] !== undefined) || "";
+}
+
 async function viewRuns() {
   document.getElementById("where").textContent = "";
   const data = await api("/api/runs");
   const page = [el("h1", {}, "Runs"), el("p", { class: "muted" }, "under: " + data.roots.join(", "))];
   if (!data.runs.length) page.push(el("p", { class: "problem" }, "no run directory (a folder with config.yaml) found"));
-  const columns = ["test_accuracy", "val_accuracy", "epochs"];
   const table = el("table", { id: "runs" }, el("tr", {}, el("th", {}, "compare"), el("th", {}, "run"),
-    el("th", {}, "task"), el("th", {}, "model"), el("th", {}, "data"), columns.map((c) => el("th", {}, c)),
-    el("th", {}, "date"), el("th", {}, "status")));
+    el("th", {}, "task"), el("th", {}, "model"), el("th", {}, "data"), el("th", {}, "key metric"),
+    el("th", {}, "test"), el("th", {}, "val"), el("th", {}, "epochs"), el("th", {}, "date"), el("th", {}, "status")));
   // the first two finished runs with curves start ticked
   const ticked = data.runs.filter((r) => r.has_curves && r.status === "finished").slice(0, 2).map((r) => r.id);
   data.runs.forEach((run) => {
@@ -64,11 +72,13 @@ async function viewRuns() {
     box.checked = ticked.includes(run.id);
     box.addEventListener("change", drawCurves);
     const metrics = run.metrics || {};
+    const key = keyMetric(run);
     table.append(el("tr", {}, el("td", {}, box),
       el("td", {}, el("a", { href: `#/run/${run.id}` }, run.name)), el("td", {}, run.task),
-      el("td", {}, run.model), el("td", {}, run.data), columns.map((c) => el("td", {}, fmt(metrics[c]))),
-      el("td", { class: "date" }, run.date), el("td", {}, run.status)));
-    if (run.problem) table.append(el("tr", {}, el("td"), el("td", { colspan: 9 }, el("span", { class: "problem" }, run.problem))));
+      el("td", {}, run.model), el("td", {}, run.data), el("td", { class: "key-metric" }, key),
+      el("td", {}, fmt(metrics["test_" + key])), el("td", {}, fmt(metrics["val_" + key])),
+      el("td", {}, fmt(metrics.epochs)), el("td", { class: "date" }, run.date), el("td", {}, run.status)));
+    if (run.problem) table.append(el("tr", {}, el("td"), el("td", { colspan: 10 }, el("span", { class: "problem" }, run.problem))));
   });
   const metric = el("select", { id: "metric" });
   metric.addEventListener("change", drawCurves);
@@ -152,7 +162,7 @@ async function viewExamples(id, params) {
     else plot(curveNode, traces, { title: { text: "learning curves" }, xaxis: { title: { text: "epoch" }, dtick: 1 } });
   }).catch((error) => curveNode.replaceChildren(errorBox(error)));
   if (!run.has_predictions && run.view === "translation") {
-    listNode.append(el("p", { class: "problem" }, "a translation run has no per-example predictions: type a sentence in Try it"));
+    listNode.append(el("p", { class: "problem" }, "this translation run has no predictions.jsonl: `amkit evaluate RUN_DIR --save-probabilities` writes each sentence's translation; or type a sentence in Try it"));
     return;
   }
   if (!run.has_predictions && ["forecast", "image", "speech"].includes(run.view)) {
@@ -183,8 +193,8 @@ async function viewExamples(id, params) {
   search.value = query.get("q") || "";
   form.append(field("search", search), field("split", options("split", page.splits, query.get("split"))));
   if (page.tasks.length) form.append(field("task", options("task", page.tasks, query.get("task"))));
-  form.append(field("label", options("label", page.labels, query.get("label"))),
-    field("answer", options("correct", ["true", "false"], query.get("correct"))),
+  if (page.labels.length) form.append(field("label", options("label", page.labels, query.get("label"))));
+  form.append(field("answer", options("correct", ["true", "false"], query.get("correct"))),
     el("button", { type: "submit" }, "Filter"));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -219,7 +229,8 @@ function renderView(result, node) {
   node.replaceChildren();
   if (result.view === "none") { node.append(el("p", { class: "problem", id: "no-view" }, result.message)); return; }
   const verdict = result.answer === undefined || result.answer === null ? "" : (result.prediction === result.answer ? " (right)" : ` (wrong; answer ${result.answer})`);
-  node.append(el("h2", { id: "prediction" }, "Prediction: " + String(result.prediction ?? "–") + verdict));
+  const heading = result.view === "forecast" ? `Forecast of the next ${result.forecast.length} steps` : "Prediction: " + String(result.prediction ?? "–") + verdict;
+  node.append(el("h2", { id: "prediction" }, heading));
   const box = el("div", { class: "plot view-plot" });
   if (result.view === "text") {
     if (result.probabilities) node.append(el("p", {}, Object.entries(result.probabilities).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")));
@@ -254,13 +265,14 @@ function renderView(result, node) {
     node.append(el("p", {}, `query ${result.query}`), box);
     plot(box, [{ type: "bar", x: result.tokens.map((t, i) => `${i}:${plain(t)}`), y: result.weights }], { title: { text: "the query's attention" } });
   } else if (result.view === "translation") {
+    if (result.reference !== undefined && result.reference !== null) node.append(el("p", { id: "reference" }, "reference: ", result.reference));
     node.append(box);
-    plot(box, [{ type: "heatmap", z: result.weights, x: result.source.map((p, i) => `${i}:${plain(p)}`), y: result.target.map((p, i) => `${i}:${plain(p)}`), colorscale: "Blues", zmin: 0 }],
+    plot(box, [{ type: "heatmap", z: result.weights, x: result.source.map((p, i) => `${i}:${plain(p)}`), y: result.target.map((p, i) => `${i}:${plain(p)}`), colorscale: "Blues", reversescale: true, zmin: 0 }],
       { title: { text: "alignment: output (rows) over source (columns)" }, yaxis: { autorange: "reversed", automargin: true } });
   } else if (result.view === "ranking") {
     node.append(el("p", {}, "latest history: ", result.history.join("; ")), box);
     plot(box, [{ type: "bar", orientation: "h", y: result.items.map((r, i) => `${i + 1}. ${plain(r.item)}`), x: result.items.map((r) => r.score) }],
-      { title: { text: "top items by score" }, yaxis: { autorange: "reversed", automargin: true } });
+      { title: { text: "top items by score" }, yaxis: { type: "category", autorange: "reversed", automargin: true } });
     const table = el("table", {}, el("tr", {}, ["#", "item", "score", "because (weight)", "memory slots"].map((h) => el("th", {}, h))));
     result.items.forEach((r, i) => table.append(el("tr", {}, el("td", {}, i + 1), el("td", {}, r.item), el("td", {}, r.score.toFixed(2)),
       el("td", {}, r.because.map(([n, w]) => `${n} (${w.toFixed(2)})`).join(", ")), el("td", {}, r.shares.map(([n, w]) => `${n} ${w.toFixed(2)}`).join(", ")))));
@@ -277,26 +289,27 @@ function renderView(result, node) {
       const heat = el("div", { class: "plot view-plot" });
       node.append(heat);
       plot(heat, [{ type: "heatmap", z: result.patches, colorscale: "Viridis", zmin: 0 }],
-        { title: { text: "attention over patches, last layer (query rows)" }, yaxis: { autorange: "reversed" }, xaxis: { title: { text: "key patch" } } });
+        { title: { text: "attention over patches, last layer (query rows)" }, yaxis: { autorange: "reversed", dtick: 1, title: { text: "query patch" } }, xaxis: { dtick: 1, title: { text: "key patch" } } });
     }
   } else if (result.view === "graph") {
     node.append(el("p", {}, `entities: ${result.entities.join(", ")}; relation: ${result.relation}`), box);
     plot(box, [{ type: "bar", orientation: "h", y: result.answers.map((a) => plain(a.entity)), x: result.answers.map((a) => a.score) }],
-      { title: { text: "answers by probability" }, yaxis: { autorange: "reversed", automargin: true } });
+      { title: { text: "answers by probability" }, yaxis: { type: "category", autorange: "reversed", automargin: true } });
     result.hops.forEach((hop, k) => node.append(el("h3", {}, `hop ${k + 1}`), el("ol", {}, hop.map((f) => el("li", {}, `${f.weight.toFixed(3)}  ${f.fact}`)))));
     if (result.path) node.append(el("p", { id: "graph-path" }, "path: ", result.path));
     else if (!result.hops.length) node.append(el("p", { class: "muted" }, "this model attends over no facts: answers only"));
   } else if (result.view === "image") {
     const pooled = el("div", { class: "plot view-plot" });
-    node.append(el("p", {}, Object.entries(result.probabilities).slice(0, 3).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")), box, pooled);
-    const square = { yaxis: { autorange: "reversed", scaleanchor: "x" }, width: 420, height: 400 };
+    const pair = el("div", { class: "plot-pair" }, box, pooled);
+    node.append(el("p", {}, Object.entries(result.probabilities).slice(0, 3).map(([k, p]) => `${k} ${p.toFixed(3)}`).join(", ")), pair);
+    const square = { yaxis: { autorange: "reversed", scaleanchor: "x" }, width: 440, height: 420 };
     plot(box, [{ type: "heatmap", z: result.image, colorscale: "Greys", reversescale: true, showscale: false }], { title: { text: "the image" }, ...square });
-    plot(pooled, [{ type: "heatmap", z: result.pooled_map, colorscale: "Inferno", zmin: 0 }], { title: { text: "attention pooled over query positions" }, ...square });
+    plot(pooled, [{ type: "heatmap", z: result.pooled_map, colorscale: "Hot", zmin: 0 }], { title: { text: "attention pooled over query positions" }, ...square });
   } else if (result.view === "speech") {
     const frames = el("div", { class: "plot view-plot" });
     const seconds = result.frames.map((_, i) => (i + 0.5) * result.frame_seconds);
     node.append(el("p", {}, `${result.name}: label ${result.label}`), box, frames);
-    plot(box, [{ type: "heatmap", z: result.spectrogram, x: seconds, colorscale: "Magma" }], { title: { text: "spectrogram (mel bands)" }, xaxis: { title: { text: "seconds" } } });
+    plot(box, [{ type: "heatmap", z: result.spectrogram, x: seconds, colorscale: "Viridis" }], { title: { text: "spectrogram (mel bands)" }, xaxis: { title: { text: "seconds" } } });
     plot(frames, [{ x: seconds, y: result.frames, mode: "lines" }], { title: { text: "attention over frames" }, xaxis: { title: { text: "seconds" } } });
   }
 }
