@@ -88,6 +88,16 @@ def _add_overrides(parser: argparse.ArgumentParser, text: str) -> None:
     )
 
 
+def _add_request_device(parser: argparse.ArgumentParser) -> None:
+    """``--device`` of a command that loads a run to answer one request."""
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="where the model runs: cpu (default), auto (a CUDA GPU when present, else the "
+        "CPU), cuda, cuda:N or mps",
+    )
+
+
 def _add_cpu_device(parser: argparse.ArgumentParser) -> None:
     """``--device`` of a command that runs on the CPU: cpu and auto are accepted, a GPU is a
     clear error saying so."""
@@ -230,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
     _add_overrides(explain, "overrides, e.g. data.path=/other/copy")
-    _add_cpu_device(explain)
+    _add_request_device(explain)
     explain.set_defaults(func=commands.cmd_explain)
 
     fc = sub.add_parser("forecast", help="forecast the rows after a CSV with a forecasting run")
@@ -241,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--horizon", type=int, default=None, help="steps (default: the run's horizon)")
     fc.add_argument("--out", required=True, help="the forecast CSV to write")
     fc.add_argument("--plot", default=None, help="also a PNG of history and forecast")
-    _add_cpu_device(fc)
+    _add_request_device(fc)
     fc.set_defaults(func=commands.cmd_forecast)
 
     rec = sub.add_parser("recommend", help="top-k items for one user, with the reasons")
@@ -249,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--user", required=True, help="user id as in the data file")
     rec.add_argument("--k", type=int, default=10)
     rec.add_argument("--out", default=None, help="folder for the PNG (default RUN_DIR/plots)")
-    _add_cpu_device(rec)
+    _add_request_device(rec)
     rec.set_defaults(func=commands.cmd_recommend)
 
     ask = sub.add_parser(
@@ -258,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("run_dir")
     ask.add_argument("question", help="a question naming entities of the graph")
     ask.add_argument("--k", type=int, default=5, help="how many answers to show")
-    _add_cpu_device(ask)
+    _add_request_device(ask)
     ask.set_defaults(func=commands.cmd_ask)
 
     tr = sub.add_parser("translate", help="translate a sentence or a file with a trained run")

@@ -55,6 +55,17 @@ def _cpu_only(device: str | None, what: str) -> None:
         raise UserError(f"--device {device}: {what} runs on the CPU only; use --device cpu")
 
 
+def _inference_device(device: str | None) -> str:
+    """``--device`` of a command that loads a run to answer one request (explain, recommend,
+    ask, forecast): none given -> the CPU (one request gains nothing from a GPU's start-up);
+    ``auto``, ``cuda:N``, ``mps`` are resolved and checked against this machine."""
+    if device is None:
+        return "cpu"
+    from amkit.train.device import resolve_device
+
+    return str(resolve_device(device, option="--device"))
+
+
 def _device_override(args: argparse.Namespace) -> None:
     """``--device X`` on a training command is the override ``train.device=X``."""
     if getattr(args, "device", None):
@@ -186,7 +197,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from amkit.explain.registry import ExplainRequest, check_request, explainer_for, run_kind
 
-    _cpu_only(args.device, "amkit explain (one example at a time)")
+    device = _inference_device(args.device)
     model, task = run_kind(args.run_dir, args.set)
     explainer = explainer_for(model, task)  # registered for the model, else for its task
     request = ExplainRequest(
@@ -201,6 +212,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         overrides=args.set,
         image=Path(args.image) if args.image else None,
         query_pixel=args.query_pixel,
+        device=device,
     )
     check_request(explainer, request, model)
     print(explainer.explain(request))
@@ -211,7 +223,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from amkit.experiments.forecast import forecast_file, write_forecast_csv
     from amkit.experiments.loading import load
 
-    device = args.device or "cpu"
+    device = _inference_device(args.device)
     result = forecast_file(load(args.run_dir, device=device), args.input, args.horizon)
     print(f"forecast: {write_forecast_csv(result, args.out)} ({len(result.dates)} steps, "
           f"model {1000 * result.model_seconds:.1f} ms)")  # fmt: skip
@@ -226,17 +238,17 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     from amkit.explain.recommend import explain_user_run
     from amkit.explain.registry import ExplainRequest
 
-    _cpu_only(args.device, "amkit recommend (one user at a time)")
+    device = _inference_device(args.device)
     out = Path(args.out) if args.out else Path(args.run_dir) / "plots"
-    print(explain_user_run(ExplainRequest(Path(args.run_dir), out, user=args.user, k=args.k)))
+    request = ExplainRequest(Path(args.run_dir), out, user=args.user, k=args.k, device=device)
+    print(explain_user_run(request))
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from amkit.explain.graph import ask
 
-    _cpu_only(args.device, "amkit ask (one question at a time)")
-    print(ask(args.run_dir, args.question, k=args.k).text())
+    print(ask(args.run_dir, args.question, k=args.k, device=_inference_device(args.device)).text())
     return 0
 
 

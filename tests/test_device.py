@@ -5,6 +5,7 @@ benchmarks/; here PyTorch sees none, or the tests that need one skip.)"""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -106,8 +107,6 @@ def test_every_command_that_runs_a_model_takes_a_device(capsys):
 @pytest.mark.parametrize(
     ("argv", "what"),
     [
-        (["explain", "RUN"], "amkit explain"),
-        (["recommend", "RUN", "--user", "1"], "amkit recommend"),
         (["ensemble", "A", "B", "--out", "E"], "amkit ensemble"),
         (["baseline", "imdb/nbsvm", "--out", "B"], "amkit baseline"),
         (["bench", "attention"], "amkit bench"),
@@ -117,3 +116,24 @@ def test_cpu_jobs_say_so_when_given_a_gpu(argv, what, capsys):
     assert main([*argv, "--device", "cuda:0"]) == 2
     err = capsys.readouterr().err
     assert f"--device cuda:0: {what}" in err and "runs on the CPU only" in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize(
+    "argv",
+    [["explain", "RUN", "--text", "x"], ["recommend", "RUN", "--user", "1"],
+     ["ask", "RUN", "x"], ["forecast", "RUN", "--input", "x.csv", "--out", "y.csv"]],
+)  # fmt: skip
+def test_one_request_commands_check_the_device_before_loading(argv, capsys):
+    assert main([*argv, "--device", "cuda:0"]) == 2  # the run is never opened
+    err = capsys.readouterr().err
+    assert "--device: cuda:0, but this machine has" in err
+
+
+def test_explain_runs_on_the_device_given(tmp_path):
+    run = Path(__file__).parent / "fixtures" / "run_format" / "run"
+    for device in ("cpu", "auto"):
+        out = tmp_path / device
+        argv = ["explain", str(run), "--text", "a good film", "--out", str(out)]
+        assert main([*argv, "--device", device]) == 0
+        assert (out / "explain.html").is_file()

@@ -55,13 +55,17 @@ def render_alignment_html(source: list[str], target: list[str], weights, transla
 
 
 def explain_translation(
-    run_dir: str | Path, text: str, out_dir: str | Path, beam: int | None = None
+    run_dir: str | Path,
+    text: str,
+    out_dir: str | Path,
+    beam: int | None = None,
+    device: str = "cpu",
 ) -> AlignmentExplanation:
     """Translate ``text`` with the run in ``run_dir`` (beam ``beam``, default: the run's) and
     write its alignment to ``out_dir`` as ``alignment.png`` and ``alignment.html``."""
     if not text.strip():
         raise UserError("--text is empty: give the sentence to translate")
-    _, model, _ = amkit.load_run(run_dir)
+    _, model, _ = amkit.load_run(run_dir, device=device)
     translation, source, target, weights = align(model, text, beam)
     translations = [translation]
     out_dir = Path(out_dir)
@@ -90,5 +94,5 @@ def align(model, text: str, beam: int | None = None
 @register_explainer("translation", takes="text")
 def explain_translation_run(request: ExplainRequest) -> str:
     """``amkit explain RUN_DIR --text "..."``: :func:`explain_translation` of a sentence."""
-    result = explain_translation(request.run_dir, request.text, request.out)
+    result = explain_translation(request.run_dir, request.text, request.out, device=request.device)
     return f"translation: {result.translation}\nHTML: {result.html}\nheat map: {result.png}"

@@ -145,7 +145,7 @@ def explain_clip(
 
 
 def _explain_example(request: ExplainRequest) -> str:
-    config, model, data = load_run(request.run_dir, request.overrides)
+    config, model, data = load_run(request.run_dir, request.overrides, request.device)
     clips = (data.info.examples or {}).get(request.split)
     if clips is None:
         raise UserError(

@@ -140,7 +140,7 @@ def explain_forecast_run(request: ExplainRequest) -> str:
     forecast against the truth (the target channel), the attention over patches (PatchTST,
     or a memory forecaster on PatchTST), the retrieved windows and their weights (memory
     forecaster). Values are on the scaled axis the model works on."""
-    cfg, model, data = load_run(request.run_dir, overrides=request.overrides)
+    cfg, model, data = load_run(request.run_dir, overrides=request.overrides, device=request.device)
     view = forecast_window(cfg, model, data, request.split, request.example)
     out_dir = Path(request.out)
     tag = f"{request.split}{request.example}"

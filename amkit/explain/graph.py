@@ -153,12 +153,14 @@ def ask(
     k: int = 5,
     facts_per_hop: int = 5,
     loaded: LoadedRun | None = None,
+    device: str = "cpu",
 ) -> GraphAnswer:
     """Answer ``question`` with the best model of a graph run, from the run directory alone
     (its ``data_info.json`` holds the graph; ``loaded``: the run already loaded, on any
-    device). A question that names no entity of the graph answers :data:`NO_ENTITY`; one
-    that names no relation asks the graph's first (Countries: ``locatedIn``)."""
-    loaded = loaded or load(run_dir)
+    device; else it is loaded onto ``device``). A question that names no entity of the graph
+    answers :data:`NO_ENTITY`; one that names no relation asks the graph's first (Countries:
+    ``locatedIn``)."""
+    loaded = loaded or load(run_dir, device=device)
     model, graph = loaded.model, loaded.info.graph
     if not isinstance(graph, TriplesGraph) or not hasattr(model, "answer_ids"):
         raise UserError(f"{run_dir} is not a run on a knowledge graph (data.name: countries)")
@@ -240,7 +242,7 @@ def save_hop_attention(answer: GraphAnswer, out: Path) -> tuple[Path, Path]:
 def explain_graph_run(request: ExplainRequest) -> str:
     """``amkit explain RUN --text QUESTION`` for a graph run: the answer report and, for a
     key-value memory run, the hop attention drawn as PNG and HTML."""
-    answer = ask(request.run_dir, request.text or "", k=request.k)
+    answer = ask(request.run_dir, request.text or "", k=request.k, device=request.device)
     if not answer.entities or not answer.hops:
         return answer.text()
     png, page = save_hop_attention(answer, request.out)

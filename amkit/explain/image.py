@@ -127,19 +127,20 @@ def explain_image(
     split: str = "test",
     query_pixel: str | None = None,
     overrides: tuple[str, ...] = (),
+    device: str = "cpu",
 ) -> ImageExplanation:
     """Classify one image (a file, or example ``example`` of ``split`` of the run's data) and
     draw the attention maps into ``out_dir/explain_image.png``."""
     run_dir = Path(run_dir)
     if image is not None:
-        run = load(run_dir)
+        run = load(run_dir, device=device)
         model, info = run.model, run.info
         pixels = image_inputs(Path(image), run)["images"]  # (1, 1, H, W)
         source = str(image)
     else:
         from amkit.experiments.run import load_run
 
-        _, model, data = load_run(run_dir, overrides)
+        _, model, data = load_run(run_dir, overrides, device)
         info, dataset = data.info, data.split(split)
         if not 0 <= example < len(dataset):
             raise UserError(f"--example {example}: {split} has examples 0-{len(dataset) - 1}")
@@ -181,6 +182,7 @@ def explain_image_run(request: ExplainRequest) -> str:
         request.split,
         request.query_pixel,
         tuple(request.overrides),
+        request.device,
     )
     top = list(result.probabilities.items())[:3]
     h, w = result.query_map.shape  # the key grid

@@ -127,7 +127,7 @@ def story_view(model: nn.Module, data: DataBundle, split: str, index: int) -> St
 def explain_story_run(request: ExplainRequest) -> str:
     """``amkit explain RUN_DIR [--task T] [--example N]``: :func:`explain_story` of a story-QA
     run (the run's data is rebuilt); the task defaults to the split's first."""
-    _, model, data = load_run(request.run_dir, overrides=request.overrides)
+    _, model, data = load_run(request.run_dir, overrides=request.overrides, device=request.device)
     task = request.task
     if task is None:
         task = int(data.split(request.split).tensors["meta_task"][0])

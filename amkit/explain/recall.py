@@ -52,6 +52,6 @@ def explain_recall_example(
 def explain_recall_run(request: ExplainRequest) -> str:
     """``amkit explain RUN_DIR [--example N]``: :func:`explain_recall_example` of a recall
     run (its generated data is rebuilt)."""
-    _, model, data = load_run(request.run_dir, overrides=request.overrides)
+    _, model, data = load_run(request.run_dir, overrides=request.overrides, device=request.device)
     text, png = explain_recall_example(model, data, request.example, request.out, request.split)
     return f"{text}\nheat map: {png}"

@@ -100,11 +100,12 @@ def recommend(
     k: int = 10,
     out_dir: str | Path | None = None,
     loaded: tuple | None = None,
+    device: str = "cpu",
 ) -> UserRecommendations:
     """The top ``k`` items for ``user`` from the run in ``run_dir`` (``loaded``: its
     :func:`amkit.load_run` result, already loaded on any device). With ``out_dir``, an HTML
     page of the list and reasons, and a PNG of the memory reads when the model has a memory."""
-    _, model, data = loaded or amkit.load_run(run_dir)
+    _, model, data = loaded or amkit.load_run(run_dir, device=device)
     model.eval()
     device = model_device(model)
     info = data.info
@@ -186,7 +187,7 @@ def recommend(
 def explain_user_run(request: ExplainRequest) -> str:
     """``amkit explain RUN_DIR --user ID [--k K]`` (and ``amkit recommend``): the top ``k``
     items with their reasons, and the files written."""
-    result = recommend(request.run_dir, request.user, request.k, request.out)
+    result = recommend(request.run_dir, request.user, request.k, request.out, device=request.device)
     lines = [result.text()]
     if result.html is not None:
         lines.append(f"HTML: {result.html}")

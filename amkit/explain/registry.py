@@ -63,6 +63,7 @@ class ExplainRequest:
         image: an image file to explain instead of an example (image classifiers).
         query_pixel: ``"R,C"``, the image position whose attention is drawn (image
             classifiers; default: the centre).
+        device: where the model runs (``cpu``, ``cuda:N``, ``mps``; resolved, not ``auto``).
     """
 
     run_dir: Path
@@ -76,6 +77,7 @@ class ExplainRequest:
     overrides: Sequence[str] = ()
     image: Path | None = None
     query_pixel: str | None = None
+    device: str = "cpu"
 
 
 @dataclass(frozen=True)

@@ -107,12 +107,14 @@ def token_views(
     return label, dict(zip(labels, probabilities, strict=True)), views
 
 
-def explain_text(run_dir: str | Path, text: str, out_dir: str | Path) -> TextExplanation:
+def explain_text(
+    run_dir: str | Path, text: str, out_dir: str | Path, device: str = "cpu"
+) -> TextExplanation:
     """Classify ``text`` with the run's model and write ``explain.html`` and ``explain.png``
     into ``out_dir``."""
     if not text.strip():
         raise UserError("--text is empty: give the text to classify")
-    model, vocab, labels, data = load_text_model(run_dir)
+    model, vocab, labels, data = load_text_model(run_dir, device)
     label, probs, views = token_views(model, vocab, labels, data, run_dir, text)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -180,7 +182,7 @@ def save_text_heatmap(views: list[TokenView], path: Path, title: str, per_row: i
 def explain_text_run(request: ExplainRequest) -> str:
     """``amkit explain RUN_DIR --text "..."``: :func:`explain_text`, reported as the predicted
     label, the ten tokens that counted most and the files written."""
-    result = explain_text(request.run_dir, request.text, request.out)
+    result = explain_text(request.run_dir, request.text, request.out, request.device)
     probs = ", ".join(f"{k} {p:.3f}" for k, p in result.probabilities.items())
     ranked = sorted(result.tokens, key=lambda v: -v.weight)[:10]
     return (
