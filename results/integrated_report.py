@@ -5,6 +5,8 @@ and its generated ``.md``.
         --dataset "bAbI 1k joint" --command "amkit sweep ..." [--notes TEXT]
     python -m results.integrated_report ensemble RUN_DIR --id imdb-ensemble \\
         --dataset IMDB --command "amkit ensemble ..." [--notes TEXT]
+    python -m results.integrated_report runs --variant NAME RUN_DIR [RUN_DIR ...] \
+        [--variant NAME RUN_DIR ...] --id ID --dataset TEXT --command CMD [--notes TEXT]
     python -m results.integrated_report render
 
 A sweep entry keeps, per variant, the seeds and the test / validation accuracy statistics of
@@ -40,8 +42,28 @@ def _summary(sweep_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def add_sweep(sweep_dir, entry_id, dataset, command, notes="", path: Path = RESULTS) -> dict:
-    summary = _summary(Path(sweep_dir))
+def runs_summary(variants: dict[str, list[str | Path]]) -> dict[str, Any]:
+    """A sweep's ``summary.json`` made from separately trained runs (a queue of
+    ``amkit train`` lines instead of one ``amkit sweep``): ``variants`` maps each variant (the
+    first is the baseline) to its run directories, one per seed; the seed is each run's own
+    (its ``metrics.json``)."""
+    from amkit.experiments.sweep import SweepRun
+    from amkit.experiments.sweep_summary import summarize as summarize_runs
+
+    runs = []
+    for variant, run_dirs in variants.items():
+        for run_dir in run_dirs:
+            metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+            runs.append(SweepRun(variant, (), int(metrics["seed"]), Path(run_dir)))
+    return summarize_runs(runs, {})
+
+
+def add_sweep(
+    sweep_dir, entry_id, dataset, command, notes="", path: Path = RESULTS,
+    summary: dict[str, Any] | None = None,
+) -> dict:  # fmt: skip
+    """Add or replace an ablation entry from a sweep directory (or a :func:`runs_summary`)."""
+    summary = summary or _summary(Path(sweep_dir))
     keep = ("test_accuracy", "val_accuracy", "train_seconds")
     variants = []
     for variant in summary["variants"]:
@@ -206,9 +228,23 @@ def main(argv: list[str] | None = None) -> int:
         add.add_argument("--dataset", required=True)
         add.add_argument("--command", required=True, dest="run_command")
         add.add_argument("--notes", default="")
+    runs = sub.add_parser("runs", help="add or replace an ablation entry from separate runs")
+    runs.add_argument(
+        "--variant", nargs="+", action="append", required=True, metavar="NAME RUN_DIR",
+        help="a variant and its runs (one per seed); the first variant is the baseline",
+    )  # fmt: skip
+    runs.add_argument("--id", required=True)
+    runs.add_argument("--dataset", required=True)
+    runs.add_argument("--command", required=True, dest="run_command")
+    runs.add_argument("--notes", default="")
     sub.add_parser("render", help="write integrated.md from integrated.json")
     args = parser.parse_args(argv)
-    if args.command in ("sweep", "ensemble"):
+    if args.command == "runs":
+        if any(len(v) < 2 for v in args.variant):
+            parser.error("--variant NAME RUN_DIR [RUN_DIR ...]: a variant needs its runs")
+        summary = runs_summary({v[0]: v[1:] for v in args.variant})
+        add_sweep(None, args.id, args.dataset, args.run_command, args.notes, summary=summary)
+    elif args.command in ("sweep", "ensemble"):
         adder = add_sweep if args.command == "sweep" else add_ensemble
         adder(args.path, args.id, args.dataset, args.run_command, args.notes)
     results = report.with_summary(_load(RESULTS), summarize)

@@ -342,6 +342,27 @@ def test_integrated_page_keeps_each_variant_of_a_sweep(tmp_path):
     assert "-5.00, p = 0.040" in page and "`amkit sweep x`" in page
 
 
+def test_integrated_entry_from_separate_runs_pairs_them_by_their_seeds(tmp_path):
+    def run(name, seed, accuracy):
+        folder = tmp_path / name
+        folder.mkdir()
+        metrics = {"seed": seed, "test": {"accuracy": accuracy}, "val": {"accuracy": 0.8},
+                   "timings": {"train_seconds": 60.0}}  # fmt: skip
+        (folder / "metrics.json").write_text(json.dumps(metrics))
+        return folder
+
+    variants = {"add": [run("a0", 0, 0.80), run("a1", 1, 0.82)],
+                "gate": [run("g1", 1, 0.85), run("g0", 0, 0.84)]}  # fmt: skip
+    summary = integrated_report.runs_summary(variants)
+    gate = summary["variants"][1]
+    assert summary["baseline"] == "add" and gate["seeds"] == [0, 1]
+    assert gate["vs_add"]["n_pairs"] == 2 and abs(gate["vs_add"]["mean_difference"] - 0.035) < 1e-9
+    path = tmp_path / "integrated.json"
+    integrated_report.add_sweep(None, "fusion", "bAbI", "c", path=path, summary=summary)
+    page = integrated_report.render(json.loads(path.read_text()))
+    assert "| `gate` | 0,1 | 84.50 ± 0.71" in page and "+3.50, p = " in page
+
+
 def test_recsys_row_keeps_each_seed_and_refuses_runs_without_full_ranking(tmp_path):
     dirs = []
     for seed, ndcg in ((0, 0.5), (1, 0.6)):
