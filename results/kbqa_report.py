@@ -63,9 +63,9 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             f"hits1_{hop}", row[f"hits@1_{hop}"]["mean"], published[hop],
             task=f"{hop[0]}-hop questions over WordNet, unseen phrasings, {row['label']}",
             metric="test hits@1",
-            amkit=f"{mean_std_cell(row[f'hits@1_{hop}'], 3)} (mean ± std of "
-            f"{len(row['seeds'])} seed{'s' if len(row['seeds']) > 1 else ''}; target "
-            f">= {TARGETS[hop]:.2f})",
+            amkit=f"{mean_std_cell(row[f'hits@1_{hop}'], 3)} ("
+            + (f"mean ± std of {len(row['seeds'])} seeds" if len(row["seeds"]) > 1 else "1 seed")
+            + f"; target >= {TARGETS[hop]:.2f})",
             reference=f"{published[hop]:.3f} ({published['label']}, {published['source']}; "
             "another graph)",
         )

@@ -47,6 +47,7 @@ TITLES = {
     "countries": "Countries",
     "ett": "ETTh1",
     "fsdd": "spoken digits",
+    "kbqa": "questions over WordNet",
 }
 
 

@@ -507,6 +507,10 @@ SUMMARIZERS = {
     "recsys": recsys_report.summarize,
     "multi30k": multi30k_report.summarize,
     "compression": compression_report.summarize,
+    "countries": importlib.import_module("results.countries_report").summarize,
+    "ett": importlib.import_module("results.ett_report").summarize,
+    "fsdd": importlib.import_module("results.fsdd_report").summarize,
+    "kbqa": importlib.import_module("results.kbqa_report").summarize,
 }
 # the headline figures every page must carry (more may follow)
 REQUIRED_SUMMARY = {
@@ -516,6 +520,10 @@ REQUIRED_SUMMARY = {
     "multi30k": {"bleu_transformer", "bleu_rnn"},
     "integrated": set(),
     "compression": set(),
+    "countries": {"auc_pr_s1", "auc_pr_s2", "auc_pr_s3"},
+    "ett": set(),
+    "fsdd": {"accuracy", "accuracy_noise_10db", "accuracy_synthetic"},
+    "kbqa": {"hits1_1hop", "hits1_2hop", "hits1_3hop"},
 }
 
 
