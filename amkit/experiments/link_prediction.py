@@ -1,0 +1,409 @@
+"""Link prediction on WN18RR and FB15k-237: train a knowledge-graph embedding with PyKEEN,
+select it on validation, score it on test with the numbers the field reports.
+
+    amkit kg-train kg/wn18rr_complex --out runs/kg/wn18rr-complex-seed0 [--set seed=1]
+
+The model (TransE, DistMult, ComplEx or RotatE; PyKEEN's classes) trains on the train split
+with PyKEEN's loops: ``lcwa`` (1-N scoring: every entity scored as the tail of each
+``(head, relation)``, a softmax cross-entropy; with ``inverse_triples``, reciprocal relations
+answer the head side) or ``slcwa`` (``negatives`` corrupted heads and tails per triple, e.g.
+RotatE's self-adversarial loss ``nssa``). Every ``eval_every`` epochs it is scored on
+validation; the best epoch's weights are kept (``model.safetensors``), early stopping counts
+validations without improvement, and the best model is scored on test at the end.
+
+Metrics are PyKEEN's :class:`~pykeen.evaluation.RankBasedEvaluator`: **filtered** ranks (the
+other true answers of train, valid and test removed from the candidates), both directions
+(head and tail prediction averaged), the *realistic* rank (ties count half: the mean of the
+optimistic and pessimistic ranks): ``mrr``, ``hits@1``, ``hits@3``, ``hits@10``, and
+``head_mrr`` / ``tail_mrr``. Every entity of the three splits is a candidate (as in the
+ConvE and RotatE code), so test triples with entities unseen in training are scored too.
+
+The run directory: ``config.yaml``, ``metrics.jsonl`` (one line per epoch: loss, seconds,
+validation metrics when validated), ``metrics.json`` (val and test metrics of the best epoch,
+seed, epochs, timings, device, ``budget_limited``: stopped by ``train.time_limit_minutes``
+before its epochs or early stopping), ``model.safetensors``, ``vectors/`` (the best model's
+vectors as :class:`~amkit.knowledge.kg_embeddings.KGEmbeddings`, which knowledge-fusion
+configs load) and ``last.safetensors`` + ``last.json`` after every epoch: rerunning the same
+command resumes from there (weights, Adam moments, counters); a finished run is left as is.
+
+Legend: N triples, E entities, R relations, D vector width.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import yaml
+
+from amkit.config import ConfigError, apply_overrides, build_section, load_yaml, option, to_dict
+from amkit.data.link_prediction import BENCHMARKS, read_benchmark
+from amkit.errors import UserError
+from amkit.io import atomic_write_json, atomic_write_text
+from amkit.knowledge.kg_embeddings import KG_MODELS, KGEmbeddings, _real
+from amkit.train.checkpoint import (
+    has_checkpoint,
+    load_model,
+    load_training_state,
+    save_model,
+    save_training_state,
+)
+from amkit.train.device import describe_device, resolve_device
+
+__all__ = [
+    "LinkPredictionConfig",
+    "load_link_prediction_config",
+    "rank_metrics",
+    "train_link_prediction",
+]
+
+log = logging.getLogger("amkit")
+METRICS = ("mrr", "hits@1", "hits@3", "hits@10")
+
+
+@dataclass
+class LPData:
+    """Which benchmark, and where (null: ``$AMKIT_DATA/kg``)."""
+
+    name: str = option("wn18rr", choices=tuple(BENCHMARKS))
+    path: str | None = None
+
+
+@dataclass
+class LPModel:
+    """The embedding and its training objective (defaults: ComplEx-N3 as in Lacroix et al.
+    2018, at a smaller width)."""
+
+    name: str = option("complex", choices=tuple(KG_MODELS))
+    dim: int = option(100, ge=1)  # complex numbers for ComplEx and RotatE (2 reals each)
+    loop: Literal["lcwa", "slcwa"] = "lcwa"
+    inverse_triples: bool = True  # reciprocal relations (the head side asked backwards)
+    loss: Literal["crossentropy", "nssa", "softplus", "marginranking", "bcewithlogits"] = (
+        "crossentropy"
+    )
+    n3_weight: float = option(0.0, ge=0)  # PyKEEN's PowerSumRegularizer, p = 3
+    # normal init with this std (Lacroix et al. 2018: 1e-3); null: PyKEEN's default
+    init_std: float | None = option(None, gt=0)
+    negatives: int = option(1, ge=1)  # slcwa: corrupted triples per true triple
+    margin: float = option(9.0, gt=0)  # nssa (RotatE's gamma) and marginranking
+    adversarial_temperature: float = option(1.0, gt=0)  # nssa (RotatE's alpha)
+    label_smoothing: float = option(0.0, ge=0, lt=1)  # lcwa
+
+    def validate(self) -> list[str]:
+        problems = []
+        if self.loop == "lcwa" and self.loss in ("nssa", "marginranking"):
+            problems.append(f"loss: {self.loss} needs negative samples (loop: slcwa)")
+        return problems
+
+
+@dataclass
+class LPTrain:
+    """Optimizer, epochs and the evaluation schedule."""
+
+    epochs: int = option(100, ge=1)
+    batch_size: int = option(1000, ge=1)
+    optimizer: Literal["adam", "adagrad"] = "adam"
+    lr: float = option(0.001, gt=0)
+    eval_every: int = option(5, ge=1)  # epochs between validations (and after the last)
+    early_stopping: int | None = option(None, ge=1)  # validations without improvement
+    eval_batch_size: int = option(256, ge=1)
+    # stop after the epoch when another one as long would overrun it (test scoring is extra)
+    time_limit_minutes: float | None = option(None, gt=0)
+    device: str = "auto"
+
+
+@dataclass
+class LinkPredictionConfig:
+    """The resolved sections of a ``kg-train`` config."""
+
+    seed: int
+    data: LPData
+    model: LPModel
+    train: LPTrain
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            **{k: to_dict(getattr(self, k)) for k in ("data", "model", "train")},
+        }
+
+
+def load_link_prediction_config(
+    path: str | Path, overrides: Iterable[str] = ()
+) -> LinkPredictionConfig:
+    """The config at ``path`` with ``overrides``; every problem reported at once."""
+    raw = apply_overrides(load_yaml(path), overrides)
+    known = ("seed", "data", "model", "train")
+    problems = [
+        f"{k}: unknown top-level key; known: {', '.join(known)}" for k in raw if k not in known
+    ]
+    sections = {
+        k: build_section(cls, raw.get(k) or {}, k, problems)
+        for k, cls in (("data", LPData), ("model", LPModel), ("train", LPTrain))
+    }
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        problems.append(f"seed: expected an integer >= 0, got {seed!r}")
+    if problems:
+        raise ConfigError(problems, str(path))
+    return LinkPredictionConfig(seed, **sections)
+
+
+def _factories(splits: dict[str, list], inverse: bool) -> dict[str, Any]:
+    """PyKEEN triples factories of the splits over one labelling of every entity and
+    relation of the three splits."""
+    from pykeen.triples import TriplesFactory
+
+    everything = [t for rows in splits.values() for t in rows]
+    entities = sorted({t[0] for t in everything} | {t[2] for t in everything})
+    relations = sorted({t[1] for t in everything})
+    ids = {
+        "entity_to_id": {e: i for i, e in enumerate(entities)},
+        "relation_to_id": {r: i for i, r in enumerate(relations)},
+    }
+    return {
+        split: TriplesFactory.from_labeled_triples(
+            np.array(rows, dtype=str), **ids, create_inverse_triples=inverse
+        )
+        for split, rows in splits.items()
+    }
+
+
+def _build_model(cfg: LPModel, factory, seed: int):
+    import pykeen.models
+
+    options: dict[str, Any] = {"loss": cfg.loss}
+    if cfg.loss in ("nssa", "marginranking"):
+        options["loss_kwargs"] = {"margin": cfg.margin}
+        if cfg.loss == "nssa":
+            options["loss_kwargs"]["adversarial_temperature"] = cfg.adversarial_temperature
+    if cfg.n3_weight > 0:  # PyKEEN's "lp" regularizer is the norm itself; N3 sums cubes
+        options["regularizer"] = "powersum"
+        options["regularizer_kwargs"] = {"p": 3.0, "weight": cfg.n3_weight}
+    if cfg.init_std is not None:
+        init = functools.partial(torch.nn.init.normal_, std=cfg.init_std)
+        options["entity_initializer"] = options["relation_initializer"] = init
+        if cfg.name == "rotate":  # a rotation's phase: unit-modulus relations as PyKEEN's
+            del options["relation_initializer"]
+    if cfg.name == "distmult":  # no unit-norm entities: they fight the N3 penalty
+        options["entity_constrainer"] = None
+    cls = getattr(pykeen.models, KG_MODELS[cfg.name])
+    return cls(triples_factory=factory, embedding_dim=cfg.dim, random_seed=seed, **options)
+
+
+@torch.no_grad()
+def rank_metrics(
+    model, triples: torch.Tensor, filter_triples: list[torch.Tensor], batch_size: int = 256
+) -> dict[str, float]:
+    """Filtered, realistic-rank ``mrr``, ``hits@{1,3,10}`` over both directions (and
+    ``head_mrr``, ``tail_mrr``) of the PyKEEN ``model`` on ``triples`` ``(N, 3)``; every
+    triple of ``filter_triples`` (and of ``triples``) is removed from the candidates."""
+    from pykeen.evaluation import RankBasedEvaluator
+
+    quiet = logging.getLogger("torch_max_mem")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its "CPU is not safe for memory maximisation" notice
+    try:
+        result = RankBasedEvaluator(filtered=True).evaluate(
+            model,
+            triples,
+            batch_size=batch_size,
+            use_tqdm=False,
+            additional_filter_triples=filter_triples,
+        )
+    finally:
+        quiet.setLevel(level)
+    flat = result.to_flat_dict()
+    out = {"mrr": flat["both.realistic.inverse_harmonic_mean_rank"]}
+    out.update({f"hits@{k}": flat[f"both.realistic.hits_at_{k}"] for k in (1, 3, 10)})
+    for side in ("head", "tail"):
+        out[f"{side}_mrr"] = flat[f"{side}.realistic.inverse_harmonic_mean_rank"]
+    return {k: float(v) for k, v in out.items()} | {"n": len(triples)}
+
+
+def _vectors(model, factory, cfg: LPModel) -> KGEmbeddings:
+    entities = _real(model.entity_representations[0](indices=None).detach()).float()  # (E, D)
+    relations = _real(model.relation_representations[0](indices=None).detach()).float()
+    if cfg.inverse_triples:  # PyKEEN numbers relation r as 2r and its inverse as 2r + 1
+        relations = relations[0::2]
+    entity_labels = sorted(factory.entity_to_id, key=factory.entity_to_id.get)
+    relation_labels = sorted(factory.relation_to_id, key=factory.relation_to_id.get)
+    return KGEmbeddings(
+        entity_labels, entities.cpu().clone(), relation_labels, relations.cpu().clone(), cfg.name
+    )
+
+
+def _prepare_run_dir(out: Path, resolved: dict) -> None:
+    saved = out / "config.yaml"
+    if saved.is_file():
+        if load_yaml(saved) != resolved:
+            raise UserError(
+                f"{out} holds a run of another config (its config.yaml differs); "
+                "use another --out, or rerun with the same config to resume"
+            )
+    elif out.is_dir() and any(out.iterdir()):
+        raise UserError(f"{out} is not empty and holds no kg-train run; use another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(saved, yaml.safe_dump(resolved, sort_keys=False))
+
+
+def train_link_prediction(
+    config: str | Path,
+    out: str | Path,
+    overrides: Iterable[str] = (),
+    on_epoch_end: Callable[[dict], None] | None = None,
+) -> dict[str, Any]:
+    """Train (or resume, or return the finished metrics of) the run of ``config`` in ``out``
+    (see the module docstring); returns ``metrics.json``'s content."""
+    cfg = load_link_prediction_config(config, overrides)
+    out = Path(out)
+    resolved = cfg.to_dict()
+    _prepare_run_dir(out, resolved)
+    if (out / "metrics.json").is_file():
+        from amkit.textfile import read_json
+
+        log.info("%s is finished; its metrics.json is kept", out)
+        return read_json(out / "metrics.json", fix="train into a new --out")
+    try:
+        from pykeen.training import LCWATrainingLoop, SLCWATrainingLoop
+    except ImportError:
+        raise ModuleNotFoundError("link prediction needs PyKEEN: pip install -e .[kg]") from None
+    device = resolve_device(cfg.train.device)
+    factories = _factories(read_benchmark(cfg.data.name, cfg.data.path), cfg.model.inverse_triples)
+    train_f = factories["train"]
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    model = _build_model(cfg.model, train_f, cfg.seed).to(device)
+    optimizer_cls = torch.optim.Adam if cfg.train.optimizer == "adam" else torch.optim.Adagrad
+    optimizer = optimizer_cls(model.get_grad_params(), lr=cfg.train.lr)
+    if cfg.model.loop == "lcwa":
+        loop = LCWATrainingLoop(model=model, triples_factory=train_f, optimizer=optimizer)
+    else:
+        negatives = {"num_negs_per_pos": cfg.model.negatives}
+        loop = SLCWATrainingLoop(
+            model=model,
+            triples_factory=train_f,
+            optimizer=optimizer,
+            negative_sampler="basic",
+            negative_sampler_kwargs=negatives,
+        )
+    state = {
+        "epoch": 0,
+        "history": [],
+        "best": None,
+        "best_epoch": None,
+        "bad_evals": 0,
+        "train_seconds": 0.0,
+        "eval_seconds": 0.0,
+    }
+    if has_checkpoint(out):
+        saved = load_training_state(out, model, loop.optimizer, None)
+        state.update({k: saved[k] for k in state if k in saved})
+        loop._epoch = state["epoch"]  # PyKEEN's epoch counter: train() continues after it
+        log.info("resumed %s after epoch %d", out, state["epoch"])
+    known = [f.mapped_triples for f in factories.values()]
+    tcfg, stopped, last_eval = cfg.train, "epochs", 0.0
+    for epoch in range(state["epoch"] + 1, tcfg.epochs + 1):
+        if tcfg.early_stopping is not None and state["bad_evals"] >= tcfg.early_stopping:
+            stopped = "early_stopping"
+            break
+        started = time.perf_counter()
+        losses = loop.train(
+            triples_factory=train_f,
+            num_epochs=epoch,
+            batch_size=tcfg.batch_size,
+            label_smoothing=cfg.model.label_smoothing,
+            use_tqdm=False,
+            pin_memory=device.type == "cuda",
+            continue_training=epoch > 1,
+        )
+        epoch_seconds = time.perf_counter() - started
+        state["train_seconds"] += epoch_seconds
+        record = {
+            "epoch": epoch,
+            "train_loss": float(losses[-1]),
+            "seconds": round(state["train_seconds"], 3),
+        }
+        # the budget counts validations too: stop when another epoch and validation as long
+        # as the last ones would overrun it
+        spent = state["train_seconds"] + state["eval_seconds"]
+        limit = tcfg.time_limit_minutes
+        out_of_time = limit is not None and spent + epoch_seconds + last_eval > 60 * limit
+        if epoch % tcfg.eval_every == 0 or epoch == tcfg.epochs or out_of_time:
+            started = time.perf_counter()
+            val = rank_metrics(
+                model, factories["valid"].mapped_triples, known, tcfg.eval_batch_size
+            )
+            last_eval = time.perf_counter() - started
+            state["eval_seconds"] += last_eval
+            record.update({f"val_{k}": v for k, v in val.items() if k in METRICS})
+            if state["best"] is None or val["mrr"] > state["best"]:
+                state["best"], state["best_epoch"], state["bad_evals"] = val["mrr"], epoch, 0
+                save_model(model, out / "model.safetensors")
+            else:
+                state["bad_evals"] += 1
+        state["history"].append(record)
+        state["epoch"] = epoch
+        lines = "".join(json.dumps(r) + "\n" for r in state["history"])
+        atomic_write_text(out / "metrics.jsonl", lines)
+        save_training_state(out, model, loop.optimizer, None, state)
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+        if out_of_time and epoch < tcfg.epochs:
+            stopped = "time_limit"
+            break
+    return _finish(out, cfg, model, factories, state, stopped, device)
+
+
+def _finish(
+    out: Path,
+    cfg: LinkPredictionConfig,
+    model,
+    factories: dict,
+    state: dict,
+    stopped: str,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Score the best epoch's model on validation and test; write the vectors and
+    ``metrics.json``."""
+    if not (out / "model.safetensors").is_file():
+        raise UserError(
+            f"{out}: no validated epoch to keep (model.safetensors); rerun with more epochs"
+        )
+    load_model(model, out / "model.safetensors")
+    known = [f.mapped_triples for f in factories.values()]
+    batch = cfg.train.eval_batch_size
+    started = time.perf_counter()
+    val = rank_metrics(model, factories["valid"].mapped_triples, known, batch)
+    test = rank_metrics(model, factories["test"].mapped_triples, known, batch)
+    _vectors(model, factories["train"], cfg.model).save(out / "vectors")
+    metrics = {
+        "task": "link_prediction",
+        "dataset": cfg.data.name,
+        "model": cfg.model.name,
+        "seed": cfg.seed,
+        "val": val,
+        "test": test,
+        "best_epoch": state["best_epoch"],
+        "epochs_trained": state["epoch"],
+        "stopped": stopped,
+        "budget_limited": stopped == "time_limit",
+        "train_seconds": round(state["train_seconds"], 3),
+        "eval_seconds": round(state["eval_seconds"], 3),
+        "test_seconds": round(time.perf_counter() - started, 3),
+        "entities": factories["train"].num_entities,
+        "relations": factories["train"].real_num_relations,
+        "triples": {split: f.num_triples for split, f in factories.items()},
+        "threads": torch.get_num_threads(),
+        **describe_device(device),
+    }
+    atomic_write_json(out / "metrics.json", metrics)
+    return metrics
