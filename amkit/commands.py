@@ -302,7 +302,7 @@ def cmd_kg_train(args: argparse.Namespace) -> int:
     print(
         f"test: MRR {m['test']['mrr']:.4f}, hits@1 {m['test']['hits@1']:.4f}, hits@3 "
         f"{m['test']['hits@3']:.4f}, hits@10 {m['test']['hits@10']:.4f} (filtered, best "
-        f"epoch {m['best_epoch']} of {m['epochs_trained']}){limited}; run directory: {args.out}"
+        f"epoch {m['best_epoch']} of {m['epochs']}){limited}; run directory: {args.out}"
     )
     return 0
 

@@ -137,7 +137,7 @@ def test_cli_run_writes_a_loadable_run_directory(tiny, tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["seed"] == 0 and metrics["device"] == "cpu" and not metrics["budget_limited"]
     assert set(metrics["test"]) >= {"mrr", "hits@1", "hits@3", "hits@10"}
-    assert 0 < metrics["test"]["mrr"] <= 1 and metrics["epochs_trained"] == 2
+    assert 0 < metrics["test"]["mrr"] <= 1 and metrics["epochs"] == 2
     curve = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in curve] == [1, 2] and all("val_mrr" in r for r in curve)
     vectors = KGEmbeddings.load(out / "vectors")
@@ -160,12 +160,12 @@ def test_an_interrupted_run_resumes_and_a_budget_stops_it(tiny, tmp_path):
         train_link_prediction(config, out, on_epoch_end=stop)
     assert not (out / "metrics.json").exists() and (out / "last.safetensors").is_file()
     metrics = train_link_prediction(config, out)
-    assert metrics["epochs_trained"] == 2 and metrics["stopped"] == "epochs"
+    assert metrics["epochs"] == 2 and metrics["stopped"] == "epochs"
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     limited = train_link_prediction(
         config, tmp_path / "limited", ["train.time_limit_minutes=1e-9", "train.epochs=5"]
     )
-    assert limited["budget_limited"] and limited["epochs_trained"] == 1
+    assert limited["budget_limited"] and limited["epochs"] == 1
 
 
 @pytest.mark.parametrize(

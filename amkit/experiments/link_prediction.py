@@ -20,7 +20,7 @@ ConvE and RotatE code), so test triples with entities unseen in training are sco
 
 The run directory: ``config.yaml``, ``metrics.jsonl`` (one line per epoch: loss, seconds,
 validation metrics when validated), ``metrics.json`` (val and test metrics of the best epoch,
-seed, epochs, timings, device, ``budget_limited``: stopped by ``train.time_limit_minutes``
+seed, ``epochs``, ``timings``, device, ``budget_limited``: stopped by ``train.time_limit_minutes``
 before its epochs or early stopping), ``model.safetensors``, ``vectors/`` (the best model's
 vectors as :class:`~amkit.knowledge.kg_embeddings.KGEmbeddings`, which knowledge-fusion
 configs load) and ``last.safetensors`` + ``last.json`` after every epoch: rerunning the same
@@ -393,12 +393,14 @@ def _finish(
         "val": val,
         "test": test,
         "best_epoch": state["best_epoch"],
-        "epochs_trained": state["epoch"],
+        "epochs": state["epoch"],
         "stopped": stopped,
         "budget_limited": stopped == "time_limit",
-        "train_seconds": round(state["train_seconds"], 3),
-        "eval_seconds": round(state["eval_seconds"], 3),
-        "test_seconds": round(time.perf_counter() - started, 3),
+        "timings": {
+            "train_seconds": round(state["train_seconds"], 3),
+            "eval_seconds": round(state["eval_seconds"], 3),  # validations during training
+            "test_seconds": round(time.perf_counter() - started, 3),  # the final scoring
+        },
         "entities": factories["train"].num_entities,
         "relations": factories["train"].real_num_relations,
         "triples": {split: f.num_triples for split, f in factories.items()},
