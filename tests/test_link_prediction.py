@@ -150,7 +150,7 @@ def test_cli_run_writes_a_loadable_run_directory(tiny, tmp_path, capsys):
 
 
 def test_an_interrupted_run_resumes_and_a_budget_stops_it(tiny, tmp_path):
-    config, _ = tiny
+    config, data = tiny
     out = tmp_path / "run"
 
     def stop(record):
@@ -163,9 +163,13 @@ def test_an_interrupted_run_resumes_and_a_budget_stops_it(tiny, tmp_path):
     assert metrics["epochs"] == 2 and metrics["stopped"] == "epochs"
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
     limited = train_link_prediction(
-        config, tmp_path / "limited", ["train.time_limit_minutes=1e-9", "train.epochs=5"]
+        config,
+        tmp_path / "limited",
+        ["train.time_limit_minutes=1e-9", "train.epochs=5", "train.val_subset=3"],
     )
     assert limited["budget_limited"] and limited["epochs"] == 1
+    n_test = len((data / "test.txt").read_text().splitlines())
+    assert limited["val"]["n"] == 3 and limited["test"]["n"] == n_test  # a sample; test whole
 
 
 @pytest.mark.parametrize(

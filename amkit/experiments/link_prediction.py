@@ -114,7 +114,14 @@ class LPTrain:
     lr: float = option(0.001, gt=0)
     eval_every: int = option(5, ge=1)  # epochs between validations (and after the last)
     early_stopping: int | None = option(None, ge=1)  # validations without improvement
+    # split each batch into pieces of this many triples (gradients summed; same update):
+    # bounds the memory of scoring many negatives (RotatE's 1,024 per triple); null: whole
+    sub_batch_size: int | None = option(None, ge=1)
     eval_batch_size: int = option(256, ge=1)
+    # validate on this many validation triples (a fixed seeded sample, the same for every
+    # run) for model selection, and report validation on them too; null: all. Distance
+    # models (TransE, RotatE) score every entity slowly on a CPU; test is always scored whole
+    val_subset: int | None = option(None, ge=1)
     # stop after the epoch when another one as long would overrun it (test scoring is extra)
     time_limit_minutes: float | None = option(None, gt=0)
     device: str = "auto"
@@ -241,6 +248,14 @@ def _vectors(model, factory, cfg: LPModel) -> KGEmbeddings:
     )
 
 
+def _validation_triples(triples: torch.Tensor, subset: int | None) -> torch.Tensor:
+    """All of ``triples`` ``(N, 3)``, or ``subset`` of them drawn with a fixed seed."""
+    if subset is None or subset >= len(triples):
+        return triples
+    order = torch.randperm(len(triples), generator=torch.Generator().manual_seed(0))
+    return triples[order[:subset].sort().values]
+
+
 def _prepare_run_dir(out: Path, resolved: dict) -> None:
     saved = out / "config.yaml"
     if saved.is_file():
@@ -303,6 +318,8 @@ def train_link_prediction(
         "bad_evals": 0,
         "train_seconds": 0.0,
         "eval_seconds": 0.0,
+        "last_epoch_seconds": 0.0,  # the budget's estimate of the next epoch and validation
+        "last_eval_seconds": 0.0,
     }
     if has_checkpoint(out):
         saved = load_training_state(out, model, loop.optimizer, None)
@@ -310,40 +327,48 @@ def train_link_prediction(
         loop._epoch = state["epoch"]  # PyKEEN's epoch counter: train() continues after it
         log.info("resumed %s after epoch %d", out, state["epoch"])
     known = [f.mapped_triples for f in factories.values()]
-    tcfg, stopped, last_eval = cfg.train, "epochs", 0.0
+    valid = _validation_triples(factories["valid"].mapped_triples, cfg.train.val_subset)
+    tcfg, stopped = cfg.train, "epochs"
+    limit = 60 * tcfg.time_limit_minutes if tcfg.time_limit_minutes else None
+
+    def over_budget() -> bool:
+        """Whether another epoch and validation as long as the last ones would overrun the
+        budget (validations count too)."""
+        spent = state["train_seconds"] + state["eval_seconds"]
+        ahead = state["last_epoch_seconds"] + state["last_eval_seconds"]
+        return limit is not None and spent + ahead > limit
+
     for epoch in range(state["epoch"] + 1, tcfg.epochs + 1):
         if tcfg.early_stopping is not None and state["bad_evals"] >= tcfg.early_stopping:
             stopped = "early_stopping"
+            break
+        if state["epoch"] > 0 and over_budget():  # a resumed run whose budget is spent
+            stopped = "time_limit"
             break
         started = time.perf_counter()
         losses = loop.train(
             triples_factory=train_f,
             num_epochs=epoch,
             batch_size=tcfg.batch_size,
+            sub_batch_size=tcfg.sub_batch_size,
             label_smoothing=cfg.model.label_smoothing,
             use_tqdm=False,
             pin_memory=device.type == "cuda",
             continue_training=epoch > 1,
         )
-        epoch_seconds = time.perf_counter() - started
-        state["train_seconds"] += epoch_seconds
+        state["last_epoch_seconds"] = time.perf_counter() - started
+        state["train_seconds"] += state["last_epoch_seconds"]
         record = {
             "epoch": epoch,
             "train_loss": float(losses[-1]),
             "seconds": round(state["train_seconds"], 3),
         }
-        # the budget counts validations too: stop when another epoch and validation as long
-        # as the last ones would overrun it
-        spent = state["train_seconds"] + state["eval_seconds"]
-        limit = tcfg.time_limit_minutes
-        out_of_time = limit is not None and spent + epoch_seconds + last_eval > 60 * limit
+        out_of_time = over_budget()  # then validate now: this epoch is the last
         if epoch % tcfg.eval_every == 0 or epoch == tcfg.epochs or out_of_time:
             started = time.perf_counter()
-            val = rank_metrics(
-                model, factories["valid"].mapped_triples, known, tcfg.eval_batch_size
-            )
-            last_eval = time.perf_counter() - started
-            state["eval_seconds"] += last_eval
+            val = rank_metrics(model, valid, known, tcfg.eval_batch_size)
+            state["last_eval_seconds"] = time.perf_counter() - started
+            state["eval_seconds"] += state["last_eval_seconds"]
             record.update({f"val_{k}": v for k, v in val.items() if k in METRICS})
             if state["best"] is None or val["mrr"] > state["best"]:
                 state["best"], state["best_epoch"], state["bad_evals"] = val["mrr"], epoch, 0
@@ -382,7 +407,8 @@ def _finish(
     known = [f.mapped_triples for f in factories.values()]
     batch = cfg.train.eval_batch_size
     started = time.perf_counter()
-    val = rank_metrics(model, factories["valid"].mapped_triples, known, batch)
+    valid = _validation_triples(factories["valid"].mapped_triples, cfg.train.val_subset)
+    val = rank_metrics(model, valid, known, batch)
     test = rank_metrics(model, factories["test"].mapped_triples, known, batch)
     _vectors(model, factories["train"], cfg.model).save(out / "vectors")
     metrics = {
