@@ -300,7 +300,12 @@ def train_link_prediction(
     optimizer_cls = torch.optim.Adam if cfg.train.optimizer == "adam" else torch.optim.Adagrad
     optimizer = optimizer_cls(model.get_grad_params(), lr=cfg.train.lr)
     if cfg.model.loop == "lcwa":
-        loop = LCWATrainingLoop(model=model, triples_factory=train_f, optimizer=optimizer)
+        loop = LCWATrainingLoop(
+            model=model,
+            triples_factory=train_f,
+            optimizer=optimizer,
+            automatic_memory_optimization=False,
+        )
     else:
         negatives = {"num_negs_per_pos": cfg.model.negatives}
         loop = SLCWATrainingLoop(
@@ -309,6 +314,7 @@ def train_link_prediction(
             optimizer=optimizer,
             negative_sampler="basic",
             negative_sampler_kwargs=negatives,
+            automatic_memory_optimization=False,  # the config's batch sizes, no probing
         )
     state = {
         "epoch": 0,
