@@ -193,3 +193,12 @@ def test_a_malformed_line_names_file_and_line(tiny, tmp_path, capsys):
     (data / "valid.txt").write_text("00000001\t_hypernym\n")
     assert main(["kg-train", str(config), "--out", str(tmp_path / "x")]) == 2
     assert "valid.txt:1: expected 3 tab-separated columns" in capsys.readouterr().err
+
+
+def test_a_device_this_machine_lacks_is_refused_before_anything_is_written(tiny, tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    config, _ = tiny
+    out = tmp_path / "x"
+    assert main(["kg-train", str(config), "--out", str(out), "--device", "cuda"]) == 2
+    assert "train.device: cuda" in capsys.readouterr().err and not out.exists()

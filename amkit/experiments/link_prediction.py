@@ -256,10 +256,18 @@ def _validation_triples(triples: torch.Tensor, subset: int | None) -> torch.Tens
     return triples[order[:subset].sort().values]
 
 
+def _without_device(config: dict) -> dict:
+    """A resolved config less ``train.device``: a run resumes on another device."""
+    return {
+        **config,
+        "train": {k: v for k, v in (config.get("train") or {}).items() if k != "device"},
+    }
+
+
 def _prepare_run_dir(out: Path, resolved: dict) -> None:
     saved = out / "config.yaml"
     if saved.is_file():
-        if load_yaml(saved) != resolved:
+        if _without_device(load_yaml(saved)) != _without_device(resolved):
             raise UserError(
                 f"{out} holds a run of another config (its config.yaml differs); "
                 "use another --out, or rerun with the same config to resume"
@@ -281,6 +289,7 @@ def train_link_prediction(
     cfg = load_link_prediction_config(config, overrides)
     out = Path(out)
     resolved = cfg.to_dict()
+    device = resolve_device(cfg.train.device)  # a device this machine lacks: nothing written
     _prepare_run_dir(out, resolved)
     if (out / "metrics.json").is_file():
         from amkit.textfile import read_json
@@ -291,7 +300,6 @@ def train_link_prediction(
         from pykeen.training import LCWATrainingLoop, SLCWATrainingLoop
     except ImportError:
         raise ModuleNotFoundError("link prediction needs PyKEEN: pip install -e .[kg]") from None
-    device = resolve_device(cfg.train.device)
     factories = _factories(read_benchmark(cfg.data.name, cfg.data.path), cfg.model.inverse_triples)
     train_f = factories["train"]
     torch.manual_seed(cfg.seed)
