@@ -95,6 +95,7 @@ def test_filtered_ranks_match_a_naive_loop_with_ties():
             for k in hits:
                 hits[k] += rank <= k
     metrics = rank_metrics(model, test, [mapped], batch_size=3)
+    assert rank_metrics(model, test, [mapped], batch_size=3, chunk=3) == pytest.approx(metrics)
     assert metrics["mrr"] == pytest.approx(sum(reciprocal) / len(reciprocal), abs=1e-6)
     for k, count in hits.items():
         assert metrics[f"hits@{k}"] == pytest.approx(count / len(reciprocal))

@@ -208,32 +208,48 @@ def _build_model(cfg: LPModel, factory, seed: int):
 
 @torch.no_grad()
 def rank_metrics(
-    model, triples: torch.Tensor, filter_triples: list[torch.Tensor], batch_size: int = 256
+    model,
+    triples: torch.Tensor,
+    filter_triples: list[torch.Tensor],
+    batch_size: int = 256,
+    chunk: int = 2000,
 ) -> dict[str, float]:
     """Filtered, realistic-rank ``mrr``, ``hits@{1,3,10}`` over both directions (and
     ``head_mrr``, ``tail_mrr``) of the PyKEEN ``model`` on ``triples`` ``(N, 3)``; every
-    triple of ``filter_triples`` (and of ``triples``) is removed from the candidates."""
+    triple of ``filter_triples`` (and of ``triples``) is removed from the candidates.
+
+    The triples are scored ``chunk`` at a time (PyKEEN's evaluator holds memory that grows
+    with the triples it scores: 10 GB for FB15k-237's 17,535 validation triples at once);
+    every metric is a mean over queries, two per triple, so the chunks' means weighted by
+    their sizes are the whole split's."""
     from pykeen.evaluation import RankBasedEvaluator
 
+    keys = {"mrr": "both.realistic.inverse_harmonic_mean_rank",
+            **{f"hits@{k}": f"both.realistic.hits_at_{k}" for k in (1, 3, 10)},
+            **{f"{s}_mrr": f"{s}.realistic.inverse_harmonic_mean_rank"
+               for s in ("head", "tail")}}  # fmt: skip
+    sums = dict.fromkeys(keys, 0.0)
     quiet = logging.getLogger("torch_max_mem")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # its "CPU is not safe for memory maximisation" notice
     try:
-        result = RankBasedEvaluator(filtered=True).evaluate(
-            model,
-            triples,
-            batch_size=batch_size,
-            use_tqdm=False,
-            additional_filter_triples=filter_triples,
-        )
+        for part in triples.split(chunk):
+            flat = (
+                RankBasedEvaluator(filtered=True)
+                .evaluate(
+                    model,
+                    part,
+                    batch_size=batch_size,
+                    use_tqdm=False,
+                    additional_filter_triples=[*filter_triples, triples],
+                )
+                .to_flat_dict()
+            )
+            for key, name in keys.items():
+                sums[key] += float(flat[name]) * len(part)
     finally:
         quiet.setLevel(level)
-    flat = result.to_flat_dict()
-    out = {"mrr": flat["both.realistic.inverse_harmonic_mean_rank"]}
-    out.update({f"hits@{k}": flat[f"both.realistic.hits_at_{k}"] for k in (1, 3, 10)})
-    for side in ("head", "tail"):
-        out[f"{side}_mrr"] = flat[f"{side}.realistic.inverse_harmonic_mean_rank"]
-    return {k: float(v) for k, v in out.items()} | {"n": len(triples)}
+    return {key: total / len(triples) for key, total in sums.items()} | {"n": len(triples)}
 
 
 def _vectors(model, factory, cfg: LPModel) -> KGEmbeddings:
