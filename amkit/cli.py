@@ -24,6 +24,7 @@
     amkit translate RUN_DIR --input FILE --output FILE [--beam 4]
     amkit classify RUN_DIR FILE                               (an image for image runs)
     amkit train-gan CONFIG --out DIR                          (a self-attention GAN)
+    amkit kg-train kg/wn18rr_complex --out DIR                (link prediction, PyKEEN)
     amkit generate RUN_DIR --n 64 --out grid.png              (samples of a GAN run)
     amkit compress RUN_DIR --method quantize|prune [--amount 0.5] --out DIR
     amkit serve [RUN_DIR | RUNS_FOLDER ...] [--port 8000] [--host 127.0.0.1] [--device auto]
@@ -304,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_overrides(gan, "overrides, e.g. gan.attention=false train.steps=100")
     _add_cpu_device(gan)
     gan.set_defaults(func=commands.cmd_train_gan)
+
+    kg = sub.add_parser("kg-train", help="link prediction on WN18RR / FB15k-237 (PyKEEN)")
+    kg.add_argument("config", help="YAML with seed, data, model and train sections (kg/...)")
+    kg.add_argument("--out", required=True, help="run directory (rerun to resume)")
+    _add_overrides(kg, "overrides, e.g. model.dim=200 train.epochs=10 seed=1")
+    kg.add_argument("--device", default=None, help="the override train.device: auto, cpu, cuda:N")
+    kg.set_defaults(func=commands.cmd_kg_train)
 
     generate = sub.add_parser("generate", help="a PNG grid of samples of a GAN run")
     generate.add_argument("run_dir")

@@ -29,6 +29,8 @@ EXAMPLES = {
     "amkit translate runs/multi30k --input test.en --output test.de --beam 4",
     "classify": "amkit classify runs/fashion_mnist/cnn_sagan-seed0 shirt.png --top 3",
     "train-gan": "amkit train-gan fashion_mnist/sagan --out runs/fashion_mnist/sagan-seed0",
+    "kg-train": "amkit kg-train kg/wn18rr_complex --out runs/kg/wn18rr-complex-seed0\n"
+    "amkit kg-train kg/fb15k237_rotate --out runs/kg/fb15k237-rotate-seed0 --set seed=1",
     "generate": "amkit generate runs/fashion_mnist/sagan-seed0 --n 64 --out grid.png",
     "compress": "amkit compress runs/imdb --method quantize --out runs/imdb-int8\n"
     "amkit compress runs/imdb --method prune --amount 0.5 --out runs/imdb-pruned",

@@ -301,6 +301,25 @@ def cmd_train_gan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kg_train(args: argparse.Namespace) -> int:
+    from amkit.experiments.link_prediction import train_link_prediction
+
+    _device_override(args)
+
+    def show(record: dict) -> None:
+        val = f", val MRR {record['val_mrr']:.4f}" if "val_mrr" in record else ""
+        print(f"epoch {record['epoch']}: loss {record['train_loss']:.4f}{val}", flush=True)
+
+    m = train_link_prediction(find_config(args.config), args.out, args.set, on_epoch_end=show)
+    limited = " (budget-limited: train.time_limit_minutes)" if m["budget_limited"] else ""
+    print(
+        f"test: MRR {m['test']['mrr']:.4f}, hits@1 {m['test']['hits@1']:.4f}, hits@3 "
+        f"{m['test']['hits@3']:.4f}, hits@10 {m['test']['hits@10']:.4f} (filtered, best "
+        f"epoch {m['best_epoch']} of {m['epochs']}){limited}; run directory: {args.out}"
+    )
+    return 0
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     _cpu_only(args.device, "amkit generate")
     from amkit.experiments.gan import generate_images, save_grid

@@ -120,6 +120,10 @@ def test_every_shipped_config_is_valid_and_says_how_to_run(path):
         from amkit.experiments.gan import load_gan_config
 
         load_gan_config(path)
+    elif first.startswith("# Run: amkit kg-train"):
+        from amkit.experiments.link_prediction import load_link_prediction_config
+
+        load_link_prediction_config(path)
     elif first.startswith("# Run: amkit baseline") and "image_svm:" in path.read_text():
         from amkit.baselines.images import load_image_baseline_config
 

@@ -64,7 +64,7 @@ def test_render_marks_a_column_that_is_missing_tasks():
 @pytest.mark.parametrize(
     "name",
     ["babi", "imdb", "integrated", "recsys", "multi30k", "compression", "countries", "ett",
-     "fsdd", "kbqa"],
+     "fsdd", "kbqa", "kg"],
 )  # fmt: skip
 def test_results_page_is_generated_from_its_json(name):
     json_path = ROOT / "docs" / "results" / f"{name}.json"
@@ -627,6 +627,46 @@ def test_fsdd_leave_one_speaker_out_row_is_the_mean_over_held_out_speakers(tmp_p
 def test_babi_columns_after_z_are_named_like_spreadsheet_columns():
     letters = [babi_report.column_letter(i) for i in (0, 25, 26, 27, 51, 52)]
     assert letters == ["a", "z", "aa", "ab", "az", "ba"]
+
+
+def test_kg_rows_keep_filtered_ranks_and_the_headline_is_the_best_on_validation(tmp_path):
+    from results import kg_report
+
+    def runs(name, values, val=0.4, limited=False):
+        dirs = []
+        for seed, value in enumerate(values):
+            run = tmp_path / f"{name}-seed{seed}"
+            run.mkdir()
+            test = {"mrr": value, "hits@1": value - 0.05, "hits@3": value + 0.02,
+                    "hits@10": value + 0.1, "n": 3134}  # fmt: skip
+            metrics = {"seed": seed, "test": test, "val": {"mrr": val}, "epochs": 10,
+                       "budget_limited": limited,
+                       "timings": {"train_seconds": 3000.0, "eval_seconds": 500.0,
+                                   "test_seconds": 100.0}}  # fmt: skip
+            (run / "metrics.json").write_text(json.dumps(metrics))
+            dirs.append(run)
+        return dirs
+
+    path = tmp_path / "kg.json"
+    kg_report.add_row(runs("cx", [0.46, 0.48]), "cx", "ComplEx-N3", "complex", "wn18rr", "c",
+                      path=path)  # fmt: skip
+    row = kg_report.add_row(runs("ro", [0.40], val=0.3, limited=True), "ro", "RotatE",
+                            "rotate", "wn18rr", "c", path=path)  # fmt: skip
+    assert row["budget_limited"] and row["seconds"] == 3600.0  # training + validations + test
+    results = json.loads(path.read_text())
+    assert results["summary"] == {"mrr_wn18rr": 0.47}  # ComplEx: the best on validation
+    assert results["summary_published"] == {"mrr_wn18rr": 0.476}
+    page = kg_report.render(results)
+    assert "| **amkit ComplEx-N3** | 0.470 ± 0.014 | 0.420 ± 0.014 |" in page
+    assert "| **amkit RotatE** (budget-limited) | 0.400 |" in page
+    assert "| RotatE (published) | 0.476 | 0.428 | 0.492 | 0.571 |" in page
+    assert "| ConvE (published) | 0.325 | 0.237 | 0.356 | 0.501 |" in page  # FB15k-237
+    assert "| 2 | 60 |" in page and "amkit/configs/kg/" in page
+    kg_report.add_row(runs("fb", [0.33]), "fb", "ComplEx-N3", "complex", "fb15k237", "c",
+                      path=path)  # fmt: skip
+    assert json.loads(path.read_text())["summary"] == {"mrr_wn18rr": 0.47, "mrr_fb15k237": 0.33}
+    with pytest.raises(ValueError, match="dataset must be one of"):
+        kg_report.add_row(runs("x", [0.5]), "x", "x", "complex", "wn18", "c", path=path)
 
 
 def test_kbqa_rows_keep_hits_per_hop_and_the_headline_is_the_full_graph_memory(tmp_path):
