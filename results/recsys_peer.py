@@ -40,6 +40,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from amkit.io import atomic_write_json
+
 LAUNCH = (
     "import random, runpy, sys; import numpy, torch; seed = int(sys.argv[1]); "
     "random.seed(seed); numpy.random.seed(seed); torch.manual_seed(seed); "
@@ -131,9 +133,7 @@ def main() -> None:
         "evaluated_users": "a random 10,000 of the users with a test item (the port's rule)",
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(f"{args.out}.tmp")
-    tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
+    atomic_write_json(args.out, result)
     shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({k: result[k] for k in ("kept", "last", "seconds")}, indent=2))
 

@@ -45,7 +45,7 @@ def test_vectors_by_label_for_every_model(model, width):
 
 @needs_pykeen
 def test_transe_learns_that_head_plus_relation_lands_near_the_tail():
-    kge = train_kg_embeddings(_kb(), "transe", dim=16, epochs=30, batch_size=4, lr=0.05, seed=0)
+    kge = train_kg_embeddings(_kb(), "transe", dim=16, epochs=30, batch_size=8, lr=0.05, seed=0)
     relation = kge.relation_vectors[kge.relations.index("located_in")]
     hits = 0
     pairs = [("Paris", "France"), ("Lyon", "France"), ("Rome", "Italy"), ("Milan", "Italy")]
