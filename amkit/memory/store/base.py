@@ -285,6 +285,26 @@ class MemoryStore(abc.ABC):
         """Bytes of the stored arrays (ids, values, keys or index; FAISS's id maps excluded)."""
         return sum(col[: self._n].nbytes for col in self._cols.values())
 
+    def _checked_rows(self, keys: Any, values: Any, ids: Any) -> tuple[Tensor, Tensor, Tensor]:
+        """``write``'s ``(N, D)`` keys, ``(N, Dv)`` values and ``(N,)`` ids, checked."""
+        keys = self._matrix(keys, "keys", self.dim, "D")
+        values = self._matrix(values, "values", self.value_dim, "Dv")
+        n = len(keys)
+        if len(values) != n:
+            raise UserError(f"keys has {n} rows but values has {len(values)}; pass one per key")
+        if ids is None:
+            ids = torch.arange(self._next_id, self._next_id + n, dtype=torch.int64)
+        else:
+            ids = self._ids(ids, n=n)
+        return keys, values, ids
+
+    def _meta_record(self, size: int, files: list[str]) -> dict[str, Any]:
+        """The ``store.json`` a saved store carries: format, backend, sizes, files."""
+        return {"format": FORMAT, "version": FORMAT_VERSION, "backend": self.backend,
+                "metric": self.metric, "dim": self.dim, "value_dim": self.value_dim,
+                "size": size, "next_id": self._next_id, "params": self._params(),
+                "files": files}  # fmt: skip
+
     def write(self, keys: Any, values: Any, ids: Any = None) -> Tensor:
         """Insert entries; an id already stored is replaced (key and value).
 
@@ -297,16 +317,8 @@ class MemoryStore(abc.ABC):
         Returns:
             ``(N,)`` int64 ids of the written entries.
         """
-        keys = self._matrix(keys, "keys", self.dim, "D")
-        values = self._matrix(values, "values", self.value_dim, "Dv")
-        n = len(keys)
-        if len(values) != n:
-            raise UserError(f"keys has {n} rows but values has {len(values)}; pass one per key")
-        if ids is None:
-            ids = torch.arange(self._next_id, self._next_id + n, dtype=torch.int64)
-        else:
-            ids = self._ids(ids, n=n)
-        keys, written = self._prepare(keys), ids
+        keys, values, ids = self._checked_rows(keys, values, ids)
+        n, keys, written = len(keys), self._prepare(keys), ids
         rows, found = self._rows_of(ids)
         if found.any():
             old = found.nonzero().flatten()
@@ -417,18 +429,7 @@ class MemoryStore(abc.ABC):
             live = {name: col[: self._n] for name, col in self._cols.items()}  # views, no copy
             save_file(live, str(tmp / TENSOR_FILE))
             files = [TENSOR_FILE, *self._save_index(tmp)]
-            meta = {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "backend": self.backend,
-                "metric": self.metric,
-                "dim": self.dim,
-                "value_dim": self.value_dim,
-                "size": self._n,
-                "next_id": self._next_id,
-                "params": self._params(),
-                "files": files,
-            }
+            meta = self._meta_record(self._n, files)
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             for name in (*files, META_FILE):
                 fsync_path(tmp / name)

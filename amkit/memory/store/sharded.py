@@ -34,8 +34,6 @@ from torch import Tensor
 from amkit.errors import UserError
 from amkit.io import fsync_path, replace_directory
 from amkit.memory.store.base import (
-    FORMAT,
-    FORMAT_VERSION,
     META_FILE,
     PAD_ID,
     STORES,
@@ -304,15 +302,8 @@ class ShardedMemoryStore(MemoryStore):
         return sum(_import_ray().get([a.nbytes.remote() for a in self._actors]))
 
     def write(self, keys: Any, values: Any, ids: Any = None) -> Tensor:
-        keys = self._matrix(keys, "keys", self.dim, "D")
-        values = self._matrix(values, "values", self.value_dim, "Dv")
+        keys, values, ids = self._checked_rows(keys, values, ids)
         n = len(keys)
-        if len(values) != n:
-            raise UserError(f"keys has {n} rows but values has {len(values)}; pass one per key")
-        if ids is None:
-            ids = torch.arange(self._next_id, self._next_id + n, dtype=torch.int64)
-        else:
-            ids = self._ids(ids, n=n)
         self._gather(
             {
                 s: self._actors[s].call.remote("write", keys[at], values[at], ids[at])
@@ -390,18 +381,7 @@ class ShardedMemoryStore(MemoryStore):
                     for s, a in enumerate(self._actors)
                 }
             )
-            meta = {
-                "format": FORMAT,
-                "version": FORMAT_VERSION,
-                "backend": self.backend,
-                "metric": self.metric,
-                "dim": self.dim,
-                "value_dim": self.value_dim,
-                "size": len(self),
-                "next_id": self._next_id,
-                "params": self._params(),
-                "files": [f"shard-{s:03d}" for s in range(self.shards)],
-            }
+            meta = self._meta_record(len(self), [f"shard-{s:03d}" for s in range(self.shards)])
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
             fsync_path(tmp / META_FILE)
             fsync_path(tmp)

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from amkit.data.base import DataInfo, iterate_batches
 from amkit.errors import UserError
 from amkit.graph import TriplesGraph, auc_pr
 from amkit.models.base import ModelOutput, not_attention
-from amkit.models.graph.question import hits_at_1
+from amkit.models.graph.question import answer_set_loss, hits_at_1
 
 
 @dataclass
@@ -37,6 +38,21 @@ class GraphReasonerOutput(ModelOutput):
     hop_weights: Tensor | None = None
     hop_slots: Tensor | None = not_attention()
     question_weights: Tensor | None = None
+
+    @classmethod
+    def scored(
+        cls, logits: Tensor, answers: Tensor | None, targets: Tensor | None,
+        words: Tensor | None = None,
+    ) -> GraphReasonerOutput:  # fmt: skip
+        """The output for ``logits (B, E)``: the answer-set loss when ``answers (B, A)`` are
+        given (questions with several answers), else cross-entropy on ``targets (B,)``, else
+        none; ``words (B, K, T)`` the question attention (``None`` unless asked for)."""
+        loss = None
+        if answers is not None:
+            loss = answer_set_loss(logits, answers)
+        elif targets is not None:
+            loss = F.cross_entropy(logits, targets)
+        return cls(logits=logits, loss=loss, question_weights=words)
 
 
 def require_graph(info: DataInfo, model: str) -> TriplesGraph:

@@ -35,7 +35,7 @@ from amkit.models.graph.common import (
     hidden_mask,
     require_graph,
 )
-from amkit.models.graph.question import HopQuestionEncoder, answer_set_loss
+from amkit.models.graph.question import HopQuestionEncoder
 
 
 @dataclass
@@ -98,14 +98,7 @@ class GraphKVMemNet(CandidateAUCPR, nn.Module):
             )
         read = self.memory(self.graph, start, queries, hidden)
         logits = torch.log(read.answers + 1e-9)  # (B, E)
-        loss = None
-        if answers is not None:
-            loss = answer_set_loss(logits, answers)
-        elif targets is not None:
-            loss = F.cross_entropy(logits, targets)
-        out = GraphReasonerOutput(logits=logits, loss=loss)
-        if need_weights and words is not None:
-            out.question_weights = words
+        out = GraphReasonerOutput.scored(logits, answers, targets, words if need_weights else None)
         if need_weights:
             width = max(len(h.slots) for h in read.hops)
             out.hop_weights = torch.zeros(B, len(read.hops), width, device=head.device)

@@ -24,7 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from amkit.config import option
@@ -38,7 +37,7 @@ from amkit.models.graph.common import (
     hidden_mask,
     require_graph,
 )
-from amkit.models.graph.question import HopQuestionEncoder, answer_set_loss
+from amkit.models.graph.question import HopQuestionEncoder
 
 OUTSIDE = -30.0  # the logit of an entity outside a question's neighbourhood
 
@@ -121,12 +120,5 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
                 "graph_rgcn asks relation(head, ?) or a question in words: give relation, "
                 "or tokens with a data set that has a vocabulary"
             )
-        loss = None
-        if answers is not None:
-            loss = answer_set_loss(logits, answers)
-        elif targets is not None:
-            loss = F.cross_entropy(logits, targets)
-        out = GraphReasonerOutput(logits=logits, loss=loss)
-        if need_weights and words is not None:
-            out.question_weights = words
+        out = GraphReasonerOutput.scored(logits, answers, targets, words if need_weights else None)
         return out
