@@ -32,8 +32,6 @@ import abc
 import json
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
@@ -44,7 +42,8 @@ from safetensors.torch import save_file
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.io import directory_backup, fsync_path, read_tensors, replace_directory
+from amkit.io import directory_backup, read_tensors
+from amkit.memory.store.persist import META_FILE, saved_directory
 from amkit.registry import Registry
 from amkit.textfile import read_json
 
@@ -57,7 +56,7 @@ METRICS = ("ip", "cosine")
 PAD_ID = -1
 FORMAT = "amkit.memory_store"
 FORMAT_VERSION = 1
-META_FILE, TENSOR_FILE, INDEX_FILE = "store.json", "store.safetensors", "index.faiss"
+TENSOR_FILE, INDEX_FILE = "store.safetensors", "index.faiss"
 BUILD_FILE = "build.json"  # an on-disk store's build in progress (disk_build.py)
 
 
@@ -85,21 +84,6 @@ def _check_meta(meta: dict[str, Any], path: Path) -> None:
     bad = [k for k, kind in _META_FIELDS.items() if not isinstance(meta.get(k), kind)]
     if bad:
         raise UserError(f"{path}: {', '.join(bad)} missing or malformed; save the store again")
-
-
-def check_save_target(path: str | os.PathLike) -> Path:
-    """``path`` as a Path whose parent exists, if a store may be saved there: it is missing,
-    an empty directory, or a store (it has ``store.json``); else ``FileExistsError``."""
-    path = Path(path)
-    if path.exists() and not (
-        path.is_dir() and ((path / META_FILE).is_file() or not any(path.iterdir()))
-    ):
-        raise FileExistsError(
-            f"{path} exists and is not a memory store (no {META_FILE}); refusing to "
-            "replace it: choose a new directory"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _as_tensor(x: Any, name: str) -> Tensor:
@@ -423,22 +407,13 @@ class MemoryStore(abc.ABC):
         Returns:
             ``path`` as a :class:`~pathlib.Path`.
         """
-        path = check_save_target(path)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        try:
+        with saved_directory(path) as tmp:
             live = {name: col[: self._n] for name, col in self._cols.items()}  # views, no copy
             save_file(live, str(tmp / TENSOR_FILE))
             files = [TENSOR_FILE, *self._save_index(tmp)]
             meta = self._meta_record(self._n, files)
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            for name in (*files, META_FILE):
-                fsync_path(tmp / name)
-            fsync_path(tmp)
-            replace_directory(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MemoryStore:

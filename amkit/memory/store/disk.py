@@ -48,7 +48,7 @@ import torch
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.io import atomic_path, atomic_write_text, fsync_path, replace_directory
+from amkit.io import atomic_path, atomic_write_text, fsync_path
 from amkit.memory.store.base import (
     BUILD_FILE,
     FORMAT,
@@ -57,9 +57,9 @@ from amkit.memory.store.base import (
     META_FILE,
     STORES,
     MemoryStore,
-    check_save_target,
 )
 from amkit.memory.store.faiss_index import _import_faiss, faiss_quiet
+from amkit.memory.store.persist import saved_directory
 
 logger = logging.getLogger(__name__)
 
@@ -408,21 +408,13 @@ class DiskMemoryStore(MemoryStore):
         self.flush()
         if path.exists() and path.resolve() == self.path.resolve():
             return path
-        path = check_save_target(path)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        try:
+        with saved_directory(path) as tmp:
             for name in self._meta()["files"]:
                 shutil.copyfile(self.path / name, tmp / name)
             rows = self._row_files()
             for file, dtype, width in rows.values():  # no spare capacity in the copy
                 os.truncate(tmp / file, self._n * np.dtype(dtype).itemsize * max(width, 1))
             shutil.copyfile(self.path / META_FILE, tmp / META_FILE)
-            for name in os.listdir(tmp):
-                fsync_path(tmp / name)
-            replace_directory(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
         return path
 
     @classmethod

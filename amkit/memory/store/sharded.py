@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
-import tempfile
 import weakref
 from pathlib import Path
 from typing import Any
@@ -32,15 +30,14 @@ import torch
 from torch import Tensor
 
 from amkit.errors import UserError
-from amkit.io import fsync_path, replace_directory
 from amkit.memory.store.base import (
     META_FILE,
     PAD_ID,
     STORES,
     MemoryStore,
     StoreRead,
-    check_save_target,
 )
+from amkit.memory.store.persist import saved_directory
 
 _IDLE: list[Any] = []  # shard actors of the current Ray session, free for the next store
 _IDLE_JOB: list[Any] = [None]  # the Ray job those actors belong to
@@ -372,9 +369,7 @@ class ShardedMemoryStore(MemoryStore):
     # ------------------------------------------------------------------ save / load
     def save(self, path: str | os.PathLike) -> Path:
         """Write ``store.json`` and ``shard-NNN/`` (one per shard, by its actor) atomically."""
-        path = check_save_target(path)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-        try:
+        with saved_directory(path) as tmp:
             self._gather(
                 {
                     s: a.call.remote("save", str(tmp / f"shard-{s:03d}"))
@@ -383,13 +378,7 @@ class ShardedMemoryStore(MemoryStore):
             )
             meta = self._meta_record(len(self), [f"shard-{s:03d}" for s in range(self.shards)])
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-            fsync_path(tmp / META_FILE)
-            fsync_path(tmp)
-            replace_directory(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return path
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | os.PathLike, ray_address: str | None = None) -> MemoryStore:
