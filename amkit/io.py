@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
 
 from amkit.errors import UserError
 
@@ -198,6 +197,8 @@ def atomic_save_tensors(
     safetensors refuses tensors that share storage (tied weights), so each is stored as a
     contiguous copy.
     """
+    from safetensors.torch import save_file  # torch loads on first use, not with amkit.io
+
     copies = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
     with atomic_path(path) as tmp:
         save_file(copies, str(tmp), metadata=metadata)
@@ -256,6 +257,8 @@ def read_tensors(path: str | Path) -> dict[str, Any]:
         UserError: the file is not a whole safetensors file (truncated, another format such
             as a pickle, or corrupt); the message names it.
     """
+    from safetensors.torch import load_file  # torch loads on first use, not with amkit.io
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such file")

@@ -106,6 +106,21 @@ def test_console_script_version_and_ls():
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
 
 
+def test_help_and_version_answer_without_loading_torch():
+    """Building the command line must stay light: ``amkit --help`` or a typo answers at
+    once instead of after the seconds torch, sklearn and the models take to import."""
+    code = (
+        "import sys\n"
+        "from amkit.cli import build_parser\n"
+        "build_parser()\n"
+        "heavy = sorted(m for m in ('torch', 'sklearn', 'numpy', 'safetensors.torch')"
+        " if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "", f"building the parser imported {done.stdout.strip()}"
+
+
 def test_a_config_after_set_is_not_taken_for_an_override(capsys):
     config = str(ROOT / "configs/demo/recall.yaml")
     argv = ["train", "--set", "train.epochs=7", "model.d_model=8", config, "--print-config"]

@@ -18,7 +18,14 @@ import sys
 import time
 from pathlib import Path
 
-from amkit.train.device import cpu_model  # noqa: F401  (machine.cpu_model: the benchmarks' name)
+
+def cpu_model() -> str:
+    """The CPU's model name (:func:`amkit.train.device.cpu_model`), imported on call so that
+    building the command line (``amkit --version``) does not load torch."""
+    from amkit.train.device import cpu_model as read_cpu_model
+
+    return read_cpu_model()
+
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
