@@ -41,7 +41,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("amkit.io.save_file", explode)
+    monkeypatch.setattr("safetensors.torch.save_file", explode)
     with pytest.raises(OSError, match="disk full"):
         atomic_save_tensors(path, {"w": torch.ones(2)})
     assert path.read_bytes() == before
