@@ -45,8 +45,10 @@ setup-fashion-mnist:
 demo: $(STAMP)
 	$(BIN)/amkit demo
 
+# one worker per core; an idle worker takes tests queued for the other (tests/conftest.py
+# puts the longest modules first), so both end together
 test: $(STAMP)
-	$(BIN)/pytest -q -n auto --durations=15
+	$(BIN)/pytest -q -n auto --dist worksteal --durations=15
 
 test-all: $(STAMP)
 	AMKIT_FUZZ_EXAMPLES=1000 $(BIN)/pytest -q -m "slow or not slow"

@@ -49,6 +49,7 @@ DEMO_CONFIG = {
         "lr": 0.001,
         "monitor": "val_accuracy",
         "mode": "max",
+        "stop_at": 1.0,
     },
 }
 
