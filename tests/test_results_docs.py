@@ -669,6 +669,57 @@ def test_kg_rows_keep_filtered_ranks_and_the_headline_is_the_best_on_validation(
         kg_report.add_row(runs("x", [0.5]), "x", "x", "complex", "wn18", "c", path=path)
 
 
+def test_fashion_mnist_rows_the_attention_gain_by_seed_and_the_gan_headlines(tmp_path):
+    from results import fashion_mnist_report as fm
+
+    def runs(name, accuracies, val):
+        dirs = []
+        for seed, accuracy in enumerate(accuracies):
+            run = tmp_path / f"{name}-seed{seed}"
+            run.mkdir()
+            metrics = {"seed": seed, "test": {"accuracy": accuracy, "n": 10000},
+                       "val": {"accuracy": val}, "timings": {"train_seconds": 3000.0}}  # fmt: skip
+            (run / "metrics.json").write_text(json.dumps(metrics))
+            dirs.append(run)
+        return dirs
+
+    def gans(name, distances, attention):
+        dirs = []
+        for seed, distance in enumerate(distances):
+            run = tmp_path / f"{name}-seed{seed}"
+            run.mkdir()
+            config = {"seed": seed, "gan": {"attention": attention},
+                      "score": {"classifier": "runs/cnn"}}  # fmt: skip
+            (run / "config.yaml").write_text(json.dumps(config))  # JSON is YAML
+            metrics = {"steps": 1500, "train_seconds": 600.0, "frechet_distance": distance}
+            (run / "metrics.json").write_text(json.dumps(metrics))
+            dirs.append(run)
+        return dirs
+
+    path = tmp_path / "fashion_mnist.json"
+    fm.add_row(runs("cnn", [0.930, 0.932, 0.934], val=0.93), "cnn", "CNN", "c", path=path)
+    fm.add_row(runs("att", [0.935, 0.934], val=0.94), "cnn-sagan", "CNN + SAGAN block", "c",
+               path=path)  # fmt: skip
+    results = json.loads(path.read_text())
+    assert results["summary"] == {"accuracy": 0.9345}  # the attention CNN: best on validation
+    assert results["summary_published"] == {"accuracy": 0.949}
+    gain = fm.attention_gain(results)
+    assert gain["seeds"] == [0, 1] and gain["per_seed"] == [0.005, 0.002]  # paired by seed
+    fm.add_gan_row(gans("sa", [20.0, 22.0], True), "sagan", "SAGAN", "g", path=path)
+    fm.add_gan_row(gans("na", [30.0, 26.0], False), "sagan-no-attention", "no attention", "g",
+                   path=path)  # fmt: skip
+    results = json.loads(path.read_text())
+    assert results["summary"] == {"accuracy": 0.9345, "fd_sagan": 21.0, "fd_no_attention": 28.0}
+    page = fm.render(results)
+    assert "| **CNN + SAGAN block** | 0.9345 ± 0.0007 | 0.9400 ± 0.0000 | 2 | 50.0 |" in page
+    assert "| ResNet-18 (published) | 0.949 |" in page
+    assert "| **SAGAN** | yes | 21.00 ± 1.41 | 1500 | 2 | 10.0 |" in page
+    assert "seeds [0, 1]): 0.0035 ± 0.0021 test accuracy" in page
+    with pytest.raises(ValueError, match="mix gan.attention"):
+        mixed = [*gans("m1", [1.0], True), *gans("m2", [1.0, 2.0], False)[1:]]
+        fm.add_gan_row(mixed, "x", "x", "g", path=path)
+
+
 def test_kbqa_rows_keep_hits_per_hop_and_the_headline_is_the_full_graph_memory(tmp_path):
     from results import kbqa_report
 
