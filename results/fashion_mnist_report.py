@@ -78,11 +78,13 @@ def add_gan_row(
     path: Path = RESULTS,
 ) -> dict[str, Any]:  # fmt: skip
     """Add or replace the GAN row ``row_id``: one ``amkit train-gan`` run per seed, all with
-    the same ``gan.attention``; the Frechet distance as mean ± std over the seeds."""
+    the same ``gan.attention``; the Frechet distance as mean ± std over the seeds. A
+    ``{seeds}`` in ``command`` becomes the seeds, space-separated."""
     per_seed = [_gan_run(d) for d in run_dirs]
     if len({s["attention"] for s in per_seed}) > 1:
         raise ValueError(f"{row_id}: the runs mix gan.attention true and false")
     results = report.load_results(path, PUBLISHED)
+    command = command.replace("{seeds}", " ".join(str(s["seed"]) for s in per_seed))
     row = {
         "label": label, "command": command, "notes": notes,
         "attention": per_seed[0]["attention"],

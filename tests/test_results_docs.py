@@ -705,7 +705,7 @@ def test_fashion_mnist_rows_the_attention_gain_by_seed_and_the_gan_headlines(tmp
     assert results["summary_published"] == {"accuracy": 0.949}
     gain = fm.attention_gain(results)
     assert gain["seeds"] == [0, 1] and gain["per_seed"] == [0.005, 0.002]  # paired by seed
-    fm.add_gan_row(gans("sa", [20.0, 22.0], True), "sagan", "SAGAN", "g", path=path)
+    fm.add_gan_row(gans("sa", [20.0, 22.0], True), "sagan", "SAGAN", "g {seeds}", path=path)
     fm.add_gan_row(gans("na", [30.0, 26.0], False), "sagan-no-attention", "no attention", "g",
                    path=path)  # fmt: skip
     results = json.loads(path.read_text())
@@ -714,6 +714,7 @@ def test_fashion_mnist_rows_the_attention_gain_by_seed_and_the_gan_headlines(tmp
     assert "| **CNN + SAGAN block** | 0.9345 ± 0.0007 | 0.9400 ± 0.0000 | 2 | 50.0 |" in page
     assert "| ResNet-18 (published) | 0.949 |" in page
     assert "| **SAGAN** | yes | 21.00 ± 1.41 | 1500 | 2 | 10.0 |" in page
+    assert "(`sagan`): `g 0 1`" in page
     assert "seeds [0, 1]): 0.0035 ± 0.0021 test accuracy" in page
     with pytest.raises(ValueError, match="mix gan.attention"):
         mixed = [*gans("m1", [1.0], True), *gans("m2", [1.0, 2.0], False)[1:]]
