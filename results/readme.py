@@ -48,6 +48,7 @@ TITLES = {
     "ett": "ETTh1",
     "fsdd": "spoken digits",
     "kbqa": "questions over WordNet",
+    "fashion_mnist": "Fashion-MNIST",
 }
 
 
