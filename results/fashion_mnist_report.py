@@ -233,12 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     parser, _, more = report.rows_cli(
         "fashion_mnist_report", "fashion_mnist", {"add-gan": "add or replace a GAN row"}
     )
-    gan = more["add-gan"]
-    gan.add_argument("run_dirs", nargs="+", help="one amkit train-gan run per seed")
-    gan.add_argument("--id", required=True)
-    gan.add_argument("--label", required=True)
-    gan.add_argument("--command", required=True, dest="run_command")
-    gan.add_argument("--notes", default="")
+    report.row_arguments(more["add-gan"], "one amkit train-gan run per seed")
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(args.run_dirs, args.id, args.label, args.run_command, args.notes,

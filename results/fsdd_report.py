@@ -258,12 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser, add, more = report.rows_cli(
         "fsdd_report", "fsdd", {"add-loso": "add or replace a leave-one-speaker-out row"}
     )
-    loso = more["add-loso"]
-    loso.add_argument("run_dirs", nargs="+", help="one run per held-out speaker")
-    loso.add_argument("--id", required=True)
-    loso.add_argument("--label", required=True)
-    loso.add_argument("--command", required=True, dest="run_command")
-    loso.add_argument("--notes", default="")
+    report.row_arguments(more["add-loso"], "one run per held-out speaker")
     args = parser.parse_args(argv)
     if args.command == "add":
         add_row(args.run_dirs, args.id, args.label, args.run_command, args.notes)

@@ -210,6 +210,16 @@ def write_page(
     atomic_write_text(path.with_suffix(".md"), render(results))
 
 
+def row_arguments(parser: argparse.ArgumentParser, runs_help: str | None = None) -> None:
+    """The arguments of a command that adds a row: ``RUN_DIR... --id --label --command
+    [--notes]`` (``args.run_dirs``, ``id``, ``label``, ``run_command``, ``notes``)."""
+    parser.add_argument("run_dirs", nargs="+", help=runs_help)
+    parser.add_argument("--id", required=True)
+    parser.add_argument("--label", required=True)
+    parser.add_argument("--command", required=True, dest="run_command")
+    parser.add_argument("--notes", default="")
+
+
 def rows_cli(
     module: str, page: str, extra: dict[str, str] | None = None
 ) -> tuple[argparse.ArgumentParser, argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -220,11 +230,7 @@ def rows_cli(
     parser = argparse.ArgumentParser(prog=f"python -m results.{module}")
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="add or replace a row from the run directories of its seeds")
-    add.add_argument("run_dirs", nargs="+")
-    add.add_argument("--id", required=True)
-    add.add_argument("--label", required=True)
-    add.add_argument("--command", required=True, dest="run_command")
-    add.add_argument("--notes", default="")
+    row_arguments(add)
     add.add_argument("--keep-seeds", action="store_true",
                      help="keep the row's other seeds (runs of an earlier session, no longer "
                      "on disk) and add these to them")  # fmt: skip
