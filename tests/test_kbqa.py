@@ -253,3 +253,34 @@ def test_embedkgqa_scores_are_complex_trilinear_and_train(folder):
     model(batch["head"], batch["tokens"], batch["answers"]).loss.backward()
     assert model.entities.grad.abs().sum() > 0 and model.relations.grad.abs().sum() > 0
     assert model.question.embed.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["graph_kvmem", "embedkgqa", "graph_rgcn"])
+def test_exclude_topic_rules_out_only_the_questions_own_entity(folder, name):
+    """The generator never answers a question with its topic (``_naive`` drops it), so
+    ``model.exclude_topic`` gives the topic the lowest score and leaves the others as
+    they were."""
+    if name == "embedkgqa":
+        pytest.importorskip("pykeen")
+    if name == "graph_rgcn":
+        pytest.importorskip("torch_geometric")
+    from amkit.data.base import DATASETS
+    from amkit.data.kbqa import KBQAConfig
+    from amkit.models.base import MODELS
+
+    data = DATASETS.get_or_raise("kbqa").build(KBQAConfig(path=str(folder)), 0)
+    entry = MODELS.get_or_raise(name)
+    batch = data.split("test")[torch.arange(8)]
+    scores = {}
+    for exclude in (False, True):
+        torch.manual_seed(0)
+        model = entry.cls(entry.config_cls(exclude_topic=exclude), data.info).eval()
+        with torch.no_grad():
+            scores[exclude] = model(batch["head"], tokens=batch["tokens"]).logits
+    rows = torch.arange(8)
+    lowest = torch.finfo(scores[True].dtype).min
+    assert (scores[True][rows, batch["head"]] == lowest).all()
+    assert (scores[True].argmax(1) != batch["head"]).all()
+    keep = torch.ones_like(scores[False], dtype=torch.bool)
+    keep[rows, batch["head"]] = False
+    torch.testing.assert_close(scores[True][keep], scores[False][keep])

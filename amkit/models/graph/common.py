@@ -55,6 +55,15 @@ class GraphReasonerOutput(ModelOutput):
         return cls(logits=logits, loss=loss, question_weights=words)
 
 
+def exclude_topic(logits: Tensor, head: Tensor) -> Tensor:
+    """``logits (B, E)`` with each row's topic entity ``head (B,)`` ruled out as its answer:
+    the lowest finite score. MetaQA-style question sets never answer a question with its
+    own entity (``amkit data kbqa-wordnet`` leaves it out of every answer set), and the
+    EmbedKGQA and TransferNet evaluations drop it from the candidates the same way."""
+    lowest = torch.finfo(logits.dtype).min
+    return logits.scatter(1, head.unsqueeze(1), lowest)
+
+
 def require_graph(info: DataInfo, model: str) -> TriplesGraph:
     """The data's graph, or an error saying which data a graph model reads."""
     if not isinstance(info.graph, TriplesGraph):

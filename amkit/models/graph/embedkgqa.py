@@ -31,7 +31,12 @@ from amkit.config import option
 from amkit.data.base import DataInfo
 from amkit.errors import UserError
 from amkit.models.base import register_model
-from amkit.models.graph.common import CandidateAUCPR, GraphReasonerOutput, require_graph
+from amkit.models.graph.common import (
+    CandidateAUCPR,
+    GraphReasonerOutput,
+    exclude_topic,
+    require_graph,
+)
 from amkit.models.graph.question import HopQuestionEncoder, answer_set_loss
 
 
@@ -48,6 +53,7 @@ class EmbedKGQAConfig:
     # whether the question loss moves the entity vectors too; false (EmbedKGQA's frozen
     # ComplEx): they learn from the graph alone, else they memorise the training questions
     tune_entities: bool = False
+    exclude_topic: bool = False  # the topic entity is never the answer (common.exclude_topic)
 
 
 @register_model("embedkgqa", config=EmbedKGQAConfig)
@@ -93,6 +99,8 @@ class EmbedKGQA(CandidateAUCPR, nn.Module):
         query, words = self.question(tokens)  # (B, 1, 2D), (B, 1, T)
         entities = self.entities if self.config.tune_entities else self.entities.detach()
         logits = self._scores(entities[head], query.view(B, D, 2), entities)  # (B, E)
+        if self.config.exclude_topic:
+            logits = exclude_topic(logits, head)
         loss = None
         if answers is not None:
             loss = answer_set_loss(logits, answers)

@@ -32,6 +32,7 @@ from amkit.models.base import register_model
 from amkit.models.graph.common import (
     CandidateAUCPR,
     GraphReasonerOutput,
+    exclude_topic,
     hidden_mask,
     require_graph,
 )
@@ -47,6 +48,8 @@ class GraphKVMemConfig:
     top_k: int | None = None  # keep the top_k entities per hop (large graphs); null = all
     d_word: int = option(64, ge=2)  # question word width (questions in words only)
     word_dropout: float = option(0.1, ge=0, lt=1)  # words read as unknown in training
+    # questions in words: the topic entity is never the answer (common.exclude_topic)
+    exclude_topic: bool = False
 
 
 @register_model("graph_kvmem", config=GraphKVMemConfig)
@@ -98,6 +101,8 @@ class GraphKVMemNet(CandidateAUCPR, nn.Module):
             )
         read = self.memory(self.graph, start, queries, hidden)
         logits = torch.log(read.answers + 1e-9)  # (B, E)
+        if tokens is not None and self.config.exclude_topic:
+            logits = exclude_topic(logits, head)
         out = GraphReasonerOutput.scored(logits, answers, targets, words if need_weights else None)
         if need_weights:
             width = max(len(h.slots) for h in read.hops)

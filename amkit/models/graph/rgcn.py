@@ -34,6 +34,7 @@ from amkit.models.base import register_model
 from amkit.models.graph.common import (
     CandidateAUCPR,
     GraphReasonerOutput,
+    exclude_topic,
     hidden_mask,
     require_graph,
 )
@@ -54,6 +55,8 @@ class GraphRGCNConfig:
     dropout: float = option(0.1, ge=0, lt=1)
     d_word: int = option(64, ge=2)  # question word width (questions in words only)
     word_dropout: float = option(0.1, ge=0, lt=1)  # words read as unknown in training
+    # questions in words: the topic entity is never the answer (common.exclude_topic)
+    exclude_topic: bool = False
 
 
 @register_model("graph_rgcn", config=GraphRGCNConfig)
@@ -110,6 +113,8 @@ class GraphRGCN(CandidateAUCPR, nn.Module):
         words = None
         if tokens is not None and self.question is not None:
             logits, words = self._answer_nodes(hood, heads, tokens)
+            if self.config.exclude_topic:
+                logits = exclude_topic(logits, head)
         elif relation is not None:
             x = self.entities(hood.nodes)  # (V, D)
             x = x.index_add(0, heads, self.head_marker.expand(len(heads), -1))
