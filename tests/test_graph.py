@@ -131,6 +131,39 @@ def test_top_k_bounds_the_frontier():
     assert torch.allclose(read.answers.sum(1), torch.ones(len(start)), atol=1e-5)
 
 
+def test_relation_transfer_matches_a_naive_loop_and_does_not_split_among_answers():
+    """TransferNet's step: p'(o) = min(1, sum over kept slots (s, r, o) of p(s) *
+    softmax_r(q . k_r)[r]), written out triple by triple; 30 answers of one relation each
+    get the subject's full weight times that relation's probability."""
+    graph, _, start, queries = kv_setup(seed=2)
+    torch.manual_seed(0)
+    memory = GraphKVMemory(len(graph.relations), d_key=8, hops=3, transfer="relation")
+    read = memory(graph, start, queries)
+    p = start.clone()
+    for t in range(3):
+        relation_p = (queries[:, t] @ memory.keys.weight.T).softmax(-1)  # (B, R)
+        reached = torch.zeros_like(p)
+        for s, r, o in graph.triples.tolist():
+            reached[:, o] += p[:, s] * relation_p[:, r]
+        p = reached.clamp(max=1.0)
+        torch.testing.assert_close(read.hops[t].answers, p, atol=1e-6, rtol=1e-5)
+    hub = TriplesGraph.from_labeled([("hub", "hyponym", f"kind{i}") for i in range(30)]
+                                    + [("hub", "part", "wheel")])  # fmt: skip
+    memory = GraphKVMemory(len(hub.relations), d_key=4, hops=1, transfer="relation")
+    with torch.no_grad():
+        memory.keys.weight.copy_(torch.eye(len(hub.relations), 4) * 3)
+    query = torch.zeros(1, 1, 4)
+    query[0, 0, hub.relations.index("hyponym")] = 1.0
+    start = torch.zeros(1, len(hub.entities))
+    start[0, hub.entities.index("hub")] = 1.0
+    answers = memory(hub, start, query).answers[0]
+    kinds = [hub.entities.index(f"kind{i}") for i in range(30)]
+    assert torch.allclose(answers[kinds], answers[kinds[0]].expand(30))
+    assert answers[kinds[0]] > 0.5 > answers[hub.entities.index("wheel")]  # not 1/30 each
+    with pytest.raises(UserError, match="transfer must be one of softmax, relation"):
+        GraphKVMemory(2, transfer="walk")
+
+
 def test_auc_pr_hand_computed():
     # 2 queries x 3 candidates; flattened scores ranked: .9 (+), .8 (-), .7 (+), rest (-)
     scores = np.array([[0.9, 0.8, 0.1], [0.2, 0.7, 0.3]])

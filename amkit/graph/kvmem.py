@@ -21,6 +21,16 @@ normalised per subject (a random walk whose steps the question chooses), which k
 hop's answers a distribution over entities and needs no entity vectors, so it answers about
 entities never seen in training.
 
+``transfer="relation"`` (TransferNet's step, Shi et al. 2021) instead scores the relations,
+not the slots, and does not divide a subject's weight among its triples::
+
+    a_i = p(s_i) * softmax_r(q . k_r)[r_i]        p'(o) = min(1, sum_{i : o_i = o} a_i)
+
+so every object reached by a likely relation keeps its subject's weight: a question with 30
+answers (the hyponyms of a word) scores each of them as high as a question with one, where
+the normalised walk gives each 1/30 and a single wrong entity outranks them. ``p'`` is a
+score in [0, 1] per entity, not a distribution.
+
 Legend: B batch, E entities, N triples, R relations, K hops, D key width, S kept slots.
 """
 
@@ -33,6 +43,8 @@ from torch import Tensor, nn
 
 from amkit.errors import UserError
 from amkit.graph.triples import TriplesGraph
+
+TRANSFERS = ("softmax", "relation")
 
 
 @dataclass
@@ -80,16 +92,24 @@ class GraphKVMemory(nn.Module):
         d_key: D, the width of relation keys and hop queries.
         hops: K, the reads per question.
         top_k: keep only the ``top_k`` most likely entities of each row's frontier after a
-            hop (renormalised); ``None`` keeps all. Bounds the cost on large graphs.
+            hop (renormalised for ``softmax``); ``None`` keeps all. Bounds the cost on large
+            graphs.
+        transfer: ``softmax`` (a walk normalised per subject) or ``relation`` (TransferNet's
+            relation scores, no division among a subject's triples); see the module text.
     """
 
-    def __init__(self, n_relations: int, d_key: int = 32, hops: int = 3, top_k: int | None = None):
+    def __init__(
+        self, n_relations: int, d_key: int = 32, hops: int = 3, top_k: int | None = None,
+        transfer: str = "softmax",
+    ):  # fmt: skip
         super().__init__()
         if hops < 1:
             raise UserError(f"hops must be >= 1, got {hops}")
         if top_k is not None and top_k < 1:
             raise UserError(f"top_k must be >= 1 or None, got {top_k}")
-        self.hops, self.top_k = hops, top_k
+        if transfer not in TRANSFERS:
+            raise UserError(f"transfer must be one of {', '.join(TRANSFERS)}, got {transfer!r}")
+        self.hops, self.top_k, self.transfer = hops, top_k, transfer
         self.keys = nn.Embedding(n_relations, d_key)
         nn.init.normal_(self.keys.weight, std=0.1)
 
@@ -124,10 +144,14 @@ class GraphKVMemory(nn.Module):
             slots = hashed_slots(graph, p).to(device)  # (S,)
             s, r, o = triples[slots].unbind(1)  # (S,) each
             subjects, group = torch.unique(s, return_inverse=True)  # (A,), (S,)
-            logits = queries[:, t] @ self.keys(r).T  # (B, S)
             allowed = p[:, s] > 0  # (B, S) the row's own frontier
             if hidden is not None:
                 allowed &= ~hidden[:, slots]
+            if self.transfer == "relation":
+                p, weights = self._relation_step(queries[:, t], p, s, r, o, allowed)
+                hops.append(HopAttention(slots, weights, p))
+                continue
+            logits = queries[:, t] @ self.keys(r).T  # (B, S)
             logits = logits.float().masked_fill(~allowed, float("-inf"))
             index = group.expand(B, -1)  # (B, S)
             peak = torch.full((B, len(subjects)), float("-inf"), device=device)
@@ -144,3 +168,17 @@ class GraphKVMemory(nn.Module):
                 p = pruned * (mass / pruned.sum(1, keepdim=True).clamp_min(1e-30))
             hops.append(HopAttention(slots, weights, p))
         return GraphMemoryRead(p, hops)
+
+    def _relation_step(
+        self, query: Tensor, p: Tensor, s: Tensor, r: Tensor, o: Tensor, allowed: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        """One ``transfer="relation"`` hop: ``query (B, D)``, frontier ``p (B, E)``, the kept
+        slots' subjects, relations and objects ``(S,)``, ``allowed (B, S)`` -> the next
+        frontier ``(B, E)`` (scores in [0, 1]) and the slot weights ``(B, S)``."""
+        relation_p = torch.softmax(query.float() @ self.keys.weight.float().T, dim=-1)  # (B, R)
+        weights = torch.where(allowed, p[:, s] * relation_p[:, r], torch.zeros_like(p[:, s]))
+        reached = torch.zeros_like(p).index_add(1, o, weights).clamp(max=1.0)  # (B, E)
+        if self.top_k is not None and self.top_k < reached.shape[1]:
+            kept, at = reached.topk(self.top_k, dim=1)
+            reached = torch.zeros_like(reached).scatter(1, at, kept)
+        return reached, weights

@@ -50,6 +50,8 @@ class GraphKVMemConfig:
     word_dropout: float = option(0.1, ge=0, lt=1)  # words read as unknown in training
     # questions in words: the topic entity is never the answer (common.exclude_topic)
     exclude_topic: bool = False
+    # softmax: a walk normalised per subject; relation: TransferNet's step (amkit.graph.kvmem)
+    transfer: str = option("softmax", choices=("softmax", "relation"))
 
 
 @register_model("graph_kvmem", config=GraphKVMemConfig)
@@ -74,7 +76,7 @@ class GraphKVMemNet(CandidateAUCPR, nn.Module):
                 torch.randn(2 * self.n_base_relations, config.hops, config.d_key) * 0.1
             )
         self.memory = GraphKVMemory(len(self.graph.relations), config.d_key, config.hops,
-                                    config.top_k)  # fmt: skip
+                                    config.top_k, config.transfer)  # fmt: skip
 
     def forward(
         self,
