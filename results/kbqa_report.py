@@ -26,8 +26,9 @@ RESULTS = Path("docs/results/kbqa.json")
 HOPS = ("1hop", "2hop", "3hop")
 METRICS = ("hits@1", *(f"hits@1_{h}" for h in HOPS))
 GRAPHS = ("full", "half", "half+text")
-# the row whose numbers are the headline figures, fixed before any run (the shipped config)
-HEADLINE = ("graph_kvmem", "full")
+# the row whose numbers are the headline figures: the shipped config on the complete graph
+# (other graph_kvmem rows on it are ablations: settings the shipped config does not use)
+HEADLINE_ROW = "graph_kvmem-full"
 TARGETS = {"1hop": 0.97, "2hop": 0.98, "3hop": 0.95}
 
 PUBLISHED: dict[str, dict[str, Any]] = {
@@ -54,7 +55,7 @@ def add_row(
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     """Headline figures: the key-value memory's mean test hits@1 per hop count on the
     complete graph, beside MetaQA's KV-MemNN."""
-    row = next((r for r in results["rows"].values() if (r["model"], r["graph"]) == HEADLINE), None)
+    row = results["rows"].get(HEADLINE_ROW)
     if row is None:
         return report.summary_fields([])
     published = results["published"]["kv-memnn-metaqa"]

@@ -744,11 +744,13 @@ def test_kbqa_rows_keep_hits_per_hop_and_the_headline_is_the_full_graph_memory(t
         return dirs
 
     path = tmp_path / "kbqa.json"
-    kbqa_report.add_row(runs("half", [0.5]), "kv-half", "KV", "graph_kvmem", "half", "c",
-                        path=path)  # fmt: skip
-    assert json.loads(path.read_text())["summary"] == {}  # no full-graph row yet
-    row = kbqa_report.add_row(runs("full", [0.8, 0.9]), "kv", "KV", "graph_kvmem", "full",
-                              "c", path=path)  # fmt: skip
+    kbqa_report.add_row(runs("half", [0.5]), "graph_kvmem-half", "KV", "graph_kvmem", "half",
+                        "c", path=path)  # fmt: skip
+    kbqa_report.add_row(runs("walk", [0.6]), "graph_kvmem-full-walk", "KV walk", "graph_kvmem",
+                        "full", "c", path=path)  # fmt: skip
+    assert json.loads(path.read_text())["summary"] == {}  # an ablation is not the headline
+    row = kbqa_report.add_row(runs("full", [0.8, 0.9]), "graph_kvmem-full", "KV",
+                              "graph_kvmem", "full", "c", path=path)  # fmt: skip
     assert row["hits@1_1hop"]["mean"] == 0.87 and row["hits@1_3hop"]["mean"] == 0.83
     results = json.loads(path.read_text())
     assert results["summary"] == {"hits1_1hop": 0.87, "hits1_2hop": 0.85, "hits1_3hop": 0.83}
