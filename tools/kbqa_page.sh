@@ -17,4 +17,15 @@ for m in graph_kvmem embedkgqa graph_rgcn; do
       --command "${D}for s in {seeds}; do amkit train kbqa/$m --set data.path=runs/kbqa/wordnet-data${SET[$g]} seed=\$s --out runs/kbqa/$m-$g-seed\$s; done"
   done
 done
+# ablations of the shipped graph_kvmem config (one setting changed each)
+ablation() {  # ID DIR_PREFIX SETTINGS LABEL
+  dirs=$(finished runs/kbqa/$2-seed{0,1,2})
+  [ -z "$dirs" ] && return
+  $R add $dirs --id $1 --label "$4" --model graph_kvmem --graph full \
+    --command "${D}for s in {seeds}; do amkit train kbqa/graph_kvmem --set data.path=runs/kbqa/wordnet-data $3 seed=\$s --out runs/kbqa/$2-seed\$s; done"
+}
+ablation graph_kvmem-full-topic graph_kvmem-walk-full model.exclude_topic=false \
+  "the same, the topic allowed as an answer (ablation; the shipped config before 2026-12-07)"
+ablation graph_kvmem-full-relation graph_kvmem-full-notopic-relation model.transfer=relation \
+  "the same, TransferNet's relation transfer instead of the walk (ablation)"
 exit 0
