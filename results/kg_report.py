@@ -16,6 +16,7 @@ stopped it (``budget_limited``). The published rows are the RotatE paper's table
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -72,9 +73,25 @@ def add_row(
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
     limited = [finished_metrics(d).get("budget_limited", False) for d in run_dirs]
     fields = {"label": label, "model": model, "dataset": dataset, "command": command,
-              "notes": notes, "budget_limited": any(limited)}  # fmt: skip
+              "notes": notes, "budget_limited": any(limited),
+              "curves": [learning_curve(d) for d in run_dirs]}  # fmt: skip
     return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "mrr",
                             metrics_of=run_metrics, summarize=summarize)  # fmt: skip
+
+
+def learning_curve(run_dir: str | Path) -> list[list[float]]:
+    """``[[epoch, minutes, validation MRR], ...]`` of a run's validated epochs, from its
+    ``metrics.jsonl`` (``[]`` without one)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    curve = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line) if line.strip() else {}
+        if "val_mrr" in record:
+            curve.append([record["epoch"], round(record["seconds"] / 60, 1),
+                          round(record["val_mrr"], 4)])  # fmt: skip
+    return curve
 
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
@@ -146,6 +163,9 @@ def render(results: dict[str, Any]) -> str:
             + (" Stopped by the time budget." if row.get("budget_limited") else "")
             + (f" {row['notes']}" if row.get("notes") else "")
         )
+        for seed, curve in zip(row["seeds"], row.get("curves") or [], strict=False):
+            points = ", ".join(f"{e}: {mrr:.3f} ({m:.0f} min)" for e, m, mrr in curve)
+            lines.append(f"  Learning curve, seed {seed} (epoch: validation MRR): {points}.")
     lines += ["", "## Vectors", "", SHIPPED_NOTE]
     return finish_page(lines, results)
 

@@ -646,6 +646,11 @@ def test_kg_rows_keep_filtered_ranks_and_the_headline_is_the_best_on_validation(
                        "timings": {"train_seconds": 3000.0, "eval_seconds": 500.0,
                                    "test_seconds": 100.0}}  # fmt: skip
             (run / "metrics.json").write_text(json.dumps(metrics))
+            curve = [
+                {"epoch": 1, "train_loss": 2.0, "seconds": 60.0},
+                {"epoch": 2, "train_loss": 1.0, "seconds": 150.0, "val_mrr": val},
+            ]
+            (run / "metrics.jsonl").write_text("".join(json.dumps(c) + "\n" for c in curve))
             dirs.append(run)
         return dirs
 
@@ -664,6 +669,7 @@ def test_kg_rows_keep_filtered_ranks_and_the_headline_is_the_best_on_validation(
     assert "| RotatE (published) | 0.476 | 0.428 | 0.492 | 0.571 |" in page
     assert "| ConvE (published) | 0.325 | 0.237 | 0.356 | 0.501 |" in page  # FB15k-237
     assert "| 2 | 60 |" in page and "amkit/configs/kg/" in page
+    assert "Learning curve, seed 1 (epoch: validation MRR): 2: 0.400 (2 min)." in page
     kg_report.add_row(runs("fb", [0.33]), "fb", "ComplEx-N3", "complex", "fb15k237", "c",
                       path=path)  # fmt: skip
     assert json.loads(path.read_text())["summary"] == {"mrr_wn18rr": 0.47, "mrr_fb15k237": 0.33}
