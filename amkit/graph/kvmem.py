@@ -53,10 +53,11 @@ class HopAttention:
 
     Attributes:
         slots: ``(S,)`` the triple ids key hashing kept (the union over the batch).
-        weights: ``(B, S)`` attention over them: a row sums to its frontier's mass (1 with
-            self loops and a normalised question), and is exactly 0 on slots whose subject is
-            not in that row's frontier or that the row hides.
-        answers: ``(B, E)`` the distribution over entities after the hop.
+        weights: ``(B, S)`` attention over them: with ``transfer="softmax"`` a row sums to
+            its frontier's mass (1 with self loops and a normalised question); always exactly
+            0 on slots whose subject is not in that row's frontier or that the row hides.
+        answers: ``(B, E)`` the distribution over entities after the hop (``relation``:
+            a score in [0, 1] per entity).
     """
 
     slots: Tensor
