@@ -139,7 +139,7 @@ def pytest_configure(config):
         os.environ["AMKIT_FUZZ_COUNTS"] = tempfile.mkdtemp(prefix="amkit-fuzz-")
 
 
-# The modules whose tests take longest (seconds summed per module, `make test --durations`),
+# The modules whose tests take longest (seconds summed per module, `pytest --durations=0`),
 # longest first. They run first so that `make test`'s two workers end together: a long test
 # collected last would leave one worker waiting for the other.
 LONGEST_FIRST = (
