@@ -49,6 +49,7 @@ TITLES = {
     "fsdd": "spoken digits",
     "kbqa": "questions over WordNet",
     "fashion_mnist": "Fashion-MNIST",
+    "kg": "link prediction",
 }
 
 
