@@ -162,7 +162,11 @@ def test_an_interrupted_run_resumes_and_a_budget_stops_it(tiny, tmp_path):
     assert not (out / "metrics.json").exists() and (out / "last.safetensors").is_file()
     metrics = train_link_prediction(config, out)
     assert metrics["epochs"] == 2 and metrics["stopped"] == "epochs"
-    assert len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    curve = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(curve) == 2
+    best = curve[metrics["best_epoch"] - 1]  # across the resume: the kept epoch's validation
+    assert {k: metrics["val"][k] for k in ("mrr", "hits@10")} == {
+        "mrr": best["val_mrr"], "hits@10": best["val_hits@10"]}  # fmt: skip
     limited = train_link_prediction(
         config,
         tmp_path / "limited",

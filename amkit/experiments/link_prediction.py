@@ -254,6 +254,7 @@ def train_link_prediction(
         "history": [],
         "best": None,
         "best_epoch": None,
+        "best_val": None,  # the best epoch's validation metrics (metrics.json's val)
         "bad_evals": 0,
         "train_seconds": 0.0,
         "eval_seconds": 0.0,
@@ -311,6 +312,7 @@ def train_link_prediction(
             record.update({f"val_{k}": v for k, v in val.items() if k in METRICS})
             if state["best"] is None or val["mrr"] > state["best"]:
                 state["best"], state["best_epoch"], state["bad_evals"] = val["mrr"], epoch, 0
+                state["best_val"] = val
                 save_model(model, out / "model.safetensors")
             else:
                 state["bad_evals"] += 1
@@ -336,8 +338,9 @@ def _finish(
     stopped: str,
     device: torch.device,
 ) -> dict[str, Any]:
-    """Score the best epoch's model on validation and test; write the vectors and
-    ``metrics.json``."""
+    """Score the best epoch's model on test (its validation metrics are those measured at
+    that epoch; a checkpoint older than ``best_val`` scores validation again); write the
+    vectors and ``metrics.json``."""
     if not (out / "model.safetensors").is_file():
         raise UserError(
             f"{out}: no validated epoch to keep (model.safetensors); rerun with more epochs"
@@ -346,8 +349,10 @@ def _finish(
     known = [f.mapped_triples for f in factories.values()]
     batch = cfg.train.eval_batch_size
     started = time.perf_counter()
-    valid = _validation_triples(factories["valid"].mapped_triples, cfg.train.val_subset)
-    val = rank_metrics(model, valid, known, batch)
+    val = state.get("best_val")
+    if val is None:
+        valid = _validation_triples(factories["valid"].mapped_triples, cfg.train.val_subset)
+        val = rank_metrics(model, valid, known, batch)
     test = rank_metrics(model, factories["test"].mapped_triples, known, batch)
     _vectors(model, factories["train"], cfg.model).save(out / "vectors")
     metrics = {
