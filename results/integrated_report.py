@@ -53,7 +53,7 @@ def runs_summary(variants: dict[str, list[str | Path]]) -> dict[str, Any]:
     runs = []
     for variant, run_dirs in variants.items():
         for run_dir in run_dirs:
-            metrics = json.loads((Path(run_dir) / "metrics.json").read_text(encoding="utf-8"))
+            metrics = report.finished_metrics(run_dir)
             runs.append(SweepRun(variant, (), int(metrics["seed"]), Path(run_dir)))
     return summarize_runs(runs, {})
 
@@ -222,22 +222,20 @@ def render(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m results.integrated_report")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, what in (("sweep", "an ablation sweep directory"), ("ensemble", "an ensemble run")):
+    for name, what in (("sweep", "an ablation sweep directory"), ("ensemble", "an ensemble run"),
+                       ("runs", "separate runs of each variant")):  # fmt: skip
         add = sub.add_parser(name, help=f"add or replace an entry from {what}")
-        add.add_argument("path")
+        if name == "runs":
+            add.add_argument(
+                "--variant", nargs="+", action="append", required=True, metavar="NAME RUN_DIR",
+                help="a variant and its runs (one per seed); the first variant is the baseline",
+            )  # fmt: skip
+        else:
+            add.add_argument("path")
         add.add_argument("--id", required=True)
         add.add_argument("--dataset", required=True)
         add.add_argument("--command", required=True, dest="run_command")
         add.add_argument("--notes", default="")
-    runs = sub.add_parser("runs", help="add or replace an ablation entry from separate runs")
-    runs.add_argument(
-        "--variant", nargs="+", action="append", required=True, metavar="NAME RUN_DIR",
-        help="a variant and its runs (one per seed); the first variant is the baseline",
-    )  # fmt: skip
-    runs.add_argument("--id", required=True)
-    runs.add_argument("--dataset", required=True)
-    runs.add_argument("--command", required=True, dest="run_command")
-    runs.add_argument("--notes", default="")
     sub.add_parser("render", help="write integrated.md from integrated.json")
     args = parser.parse_args(argv)
     if args.command == "runs":
