@@ -18,7 +18,10 @@ macro precision / recall / F1, n; timings) and ``probabilities.safetensors`` for
 (``val``, ``test``: ``(N, 2)``; ``val_targets``, ``test_targets``: ``(N,)``); with
 ``nbsvm.train_folds: 5`` also ``train`` (out-of-fold probabilities of the training part) and
 ``train_index``, which makes the run a distillation teacher for a neural model
-(``data.teacher: RUN_DIR``).
+(``data.teacher: RUN_DIR``). With ``data.train_fraction < 1`` and ``data.predict_unlabelled:
+true`` also ``unlabelled`` and ``unlabelled_index``: the run's predictions of the training
+texts the subset leaves out, which makes it a self-training teacher (``data.pseudo_labels:
+RUN_DIR``, :mod:`amkit.data.pseudo_labels`).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from amkit.config import (
     to_dict,
 )
 from amkit.data.base import DATASETS
+from amkit.data.pseudo_labels import load_pseudo_labels, pool_predictions, unlabelled_indices
 from amkit.data.text import TEXT_SOURCES, read_labelled_file, split_indices
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, atomic_write_text
@@ -253,9 +257,19 @@ def run_baseline(
     data = TEXT_SOURCES[name](data_config)
     targets = np.asarray(data.train_targets)
     fit_idx, val_idx = split_indices(data.train_targets, data_config, seed)
+    pool = unlabelled_indices(len(targets), fit_idx, val_idx)
+    fit_texts, fit_targets = [data.train_texts[i] for i in fit_idx], targets[fit_idx]
+    metrics: dict[str, Any] = {}
+    if data_config.pseudo_labels is not None:  # self-training: the pool texts the teacher labels
+        pseudo = load_pseudo_labels(data_config.pseudo_labels, pool, data_config.pseudo_threshold)
+        fit_texts += [data.train_texts[i] for i in pseudo.indices]
+        fit_targets = np.concatenate([fit_targets, np.asarray(pseudo.labels, dtype=targets.dtype)])
+        metrics["pseudo_labels"] = pseudo.summary(
+            data.train_targets, data_config.pseudo_labels, data_config.pseudo_threshold
+        )
     model = make_estimator(kind, settings, seed, work_dir=out)
     fit_started = time.perf_counter()
-    model.fit([data.train_texts[i] for i in fit_idx], targets[fit_idx])
+    model.fit(fit_texts, fit_targets)
     atomic_write_text(out / "labels.json", json.dumps(list(data.label_names)))
     if kind in SAVED_BASELINES:  # amkit evaluate scores the run on new files
         model.save(out)
@@ -264,7 +278,6 @@ def run_baseline(
     splits = {"val": ([data.train_texts[i] for i in val_idx], targets[val_idx])}
     if data.test_texts is not None:
         splits["test"] = (data.test_texts, np.asarray(data.test_targets))
-    metrics: dict[str, Any] = {}
     tensors = {}
     for split, (texts, split_targets) in splits.items():
         probabilities = model.predict_proba(texts)  # (N, 2)
@@ -274,12 +287,17 @@ def run_baseline(
     if getattr(settings, "train_folds", 0):
         tensors["train"] = _out_of_fold(data.train_texts, targets, fit_idx, kind, settings, seed)
         tensors["train_index"] = torch.tensor(fit_idx, dtype=torch.long)
+    if data_config.predict_unlabelled:  # a teacher for self-training (data.pseudo_labels)
+        pool_texts = [data.train_texts[i] for i in pool]
+        pool_predictions(tensors, pool, model.predict_proba(pool_texts))
     atomic_save_tensors(out / "probabilities.safetensors", tensors)
     metrics["timings"] = {
         "train_seconds": round(train_seconds, 3),
         "total_seconds": round(time.perf_counter() - started, 3),
     }
-    metrics.update(seed=seed, baseline=kind, n_train=len(fit_idx), amkit_version=amkit.__version__)
+    metrics.update(
+        seed=seed, baseline=kind, n_train=len(fit_texts), amkit_version=amkit.__version__
+    )
     if kind == "nbsvm":
         metrics["n_features"] = len(model.r_)
     atomic_write_json(out / "metrics.json", metrics)

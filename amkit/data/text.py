@@ -41,6 +41,7 @@ from sklearn.model_selection import train_test_split
 
 from amkit.config import option
 from amkit.data.base import DataBundle, DataInfo, TensorDictDataset, pad_rows, register_dataset
+from amkit.data.pseudo_labels import load_pseudo_labels, unlabelled_indices
 from amkit.errors import UserError
 from amkit.io import read_tensors
 from amkit.knowledge.linking import EntityLinker, phrase_names
@@ -255,9 +256,27 @@ class TokenizationConfig:
     # a run directory whose probabilities.safetensors holds out-of-fold "train" predictions
     # (amkit baseline ... --set nbsvm.train_folds=5): its soft labels train the model too
     teacher: str | None = None
+    # self-training (amkit.data.pseudo_labels), with train_fraction < 1: the training texts
+    # the subset leaves out are unlabelled. predict_unlabelled (amkit baseline): the run also
+    # saves its predictions of them; pseudo_labels: RUN (such a run, or an ensemble of them):
+    # train on them too, labelled by RUN where its probability is >= pseudo_threshold
+    predict_unlabelled: bool = False
+    pseudo_labels: str | None = None
+    pseudo_threshold: float = option(0.9, ge=0.5, le=1)
     # > 0: training batches of similar length (pools of this many batches sorted by length, the
     # batches then shuffled): less padding, 1.5-2x faster on IMDB; 0 keeps plain random batches
     bucket_pool: int = option(0, ge=0)
+
+    def validate(self) -> list[str]:
+        problems = []
+        for key in ("predict_unlabelled", "pseudo_labels"):
+            if getattr(self, key) and self.train_fraction >= 1:
+                problems.append(f"{key} needs train_fraction < 1 (the texts it leaves out are "
+                                "the unlabelled ones)")  # fmt: skip
+        if self.pseudo_labels and self.teacher:
+            problems.append("pseudo_labels and teacher: give one (the teacher's soft labels "
+                            "cover the labelled texts only)")  # fmt: skip
+        return problems
 
 
 @dataclass
@@ -353,7 +372,19 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
     """Split, build the vocabulary on the training part only, and encode every split."""
     texts, targets = data.train_texts, data.train_targets
     fit_idx, val_idx = split_indices(targets, config, seed)
+    if config.predict_unlabelled:
+        raise UserError(
+            "data.predict_unlabelled: only amkit baseline runs predict the unlabelled texts (a "
+            "trained model can be a student: data.pseudo_labels)"
+        )
     files = {}
+    fit_targets = [targets[i] for i in fit_idx]
+    if config.pseudo_labels is not None:  # self-training: the pool texts the teacher labels
+        pool = unlabelled_indices(len(targets), fit_idx, val_idx)
+        pseudo = load_pseudo_labels(config.pseudo_labels, pool, config.pseudo_threshold)
+        fit_idx, fit_targets = [*fit_idx, *pseudo.indices], [*fit_targets, *pseudo.labels]
+        summary = pseudo.summary(targets, config.pseudo_labels, config.pseudo_threshold)
+        files["pseudo_labels.json"] = json.dumps(summary, indent=1)
     linker = None
     if config.phrases is not None:
         try:
@@ -378,9 +409,10 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
         return encode_texts(some_texts, vocab, config.max_len, config.ngrams, linker)[0]
 
     splits = {}
+    split_targets = {"train": fit_targets, "val": [targets[i] for i in val_idx]}
     for name, idx in (("train", fit_idx), ("val", val_idx)):
         ids = encode([texts[i] for i in idx])
-        tensors = {"tokens": ids, "targets": torch.tensor([targets[i] for i in idx])}
+        tensors = {"tokens": ids, "targets": torch.tensor(split_targets[name])}
         if name == "train" and config.teacher is not None:
             tensors["teacher_logits"] = load_teacher_logits(config.teacher, fit_idx)
         if name == "train" and config.bucket_pool:
@@ -420,7 +452,10 @@ class TextDataConfig(TokenizationConfig):
     labels: list[str] | None = None  # the allowed labels, in class order (default: sorted)
 
     def validate(self) -> list[str]:
-        return [] if self.train else ["train: the path of the training file is required"]
+        problems = super().validate()
+        if not self.train:
+            problems.append("train: the path of the training file is required")
+        return problems
 
 
 @text_dataset("text", config=TextDataConfig)

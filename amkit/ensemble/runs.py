@@ -10,7 +10,9 @@ fit on 4/5 of the validation examples and scores the other 1/5, five times (stra
 seeded), so they are an honest estimate; its ``test`` metrics come from the copy fit on all
 validation examples. The output is a run directory like any other: ``metrics.json`` (with
 an ``ensemble`` section: method, members, weights, each member's accuracy) and
-``probabilities.safetensors`` (``val``: the out-of-fold probabilities).
+``probabilities.safetensors`` (``val``: the out-of-fold probabilities; where every member
+predicted the unlabelled texts of a self-training setup, the ensemble's predictions of them
+too, so an ensemble can be a ``data.pseudo_labels`` teacher).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold
 
 import amkit
+from amkit.data.pseudo_labels import POOL, POOL_INDEX, pool_predictions
 from amkit.ensemble import METHODS, Stacking, Voting, WeightedAverage
 from amkit.errors import UserError
 from amkit.io import atomic_save_tensors, atomic_write_json, read_tensors
@@ -47,6 +50,8 @@ class RunPredictions:
     tasks: dict[str, np.ndarray] = field(default_factory=dict)
     train_seconds: float = 0.0
     seed: int | None = None
+    # a self-training teacher's predictions of the unlabelled texts: (indices, (N, C))
+    unlabelled: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def load_run_predictions(run_dir: str | Path) -> RunPredictions:
@@ -81,9 +86,30 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
     seconds = json_section(run_metrics, "timings", metrics_path).get("train_seconds", 0.0)
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise UserError(f"{metrics_path}: timings.train_seconds should be a number")
+    unlabelled = None
+    if POOL in saved and POOL_INDEX in saved:
+        unlabelled = (saved[POOL_INDEX].astype(np.int64), saved[POOL].astype(np.float64))
     return RunPredictions(
-        run_dir, probabilities, targets, tasks, float(seconds), run_metrics.get("seed")
+        run_dir, probabilities, targets, tasks, float(seconds), run_metrics.get("seed"), unlabelled
     )
+
+
+def unlabelled_predictions(members: Sequence[RunPredictions], fitted) -> dict[str, torch.Tensor]:
+    """The ensemble's predictions of the unlabelled texts when every member has them (a
+    self-training teacher, :mod:`amkit.data.pseudo_labels`), else nothing."""
+    if any(m.unlabelled is None for m in members):
+        return {}
+    index = members[0].unlabelled[0]
+    for other in members[1:]:
+        if not np.array_equal(other.unlabelled[0], index):
+            raise UserError(
+                f"{members[0].run_dir} and {other.run_dir} predict different unlabelled texts; "
+                "ensemble runs with the same data, seed and train_fraction"
+            )
+    stacked = np.stack([m.unlabelled[1] for m in members])
+    tensors: dict[str, torch.Tensor] = {}
+    pool_predictions(tensors, index.tolist(), fitted.predict_proba(stacked))
+    return tensors
 
 
 def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
@@ -175,6 +201,7 @@ def run_ensemble(
     for split, task_ids in tasks.items():
         if split in tensors:
             tensors[f"{split}_task"] = torch.from_numpy(task_ids)
+    tensors.update(unlabelled_predictions(members, fitted))
     fit_seconds = time.perf_counter() - started
     members_seconds = sum(m.train_seconds for m in members)
     description = {
