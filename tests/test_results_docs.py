@@ -112,6 +112,24 @@ def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
         imdb_report.row_from_runs([tmp_path / "missing"])
 
 
+def test_imdb_ten_percent_headline_is_the_row_best_on_validation_against_the_target():
+    def row(test, val, seeds=3):
+        accuracy = {"mean": test, "std": 0.001}
+        return {"label": "L", "train_size": "10%", "seeds": list(range(seeds)),
+                "accuracy": accuracy, "val_accuracy": {"mean": val}}  # fmt: skip
+
+    rows = {"nblr-bi-10pct": row(0.8717, 0.99), "better-on-test": row(0.90, 0.88),
+            "best-on-val": row(0.891, 0.89), "two-seeds": row(0.95, 0.95, seeds=2),
+            "full": {**row(0.93, 0.97), "train_size": "full"}}  # fmt: skip
+    headline = imdb_report.ten_percent_headline({"rows": rows})
+    assert headline["key"] == "accuracy_10pct" and headline["value"] == 0.891
+    assert "best-on-val" in headline["detail"]["task"]
+    assert "target not met; +1.93 points against NBSVM-bi" in headline["detail"]["amkit"]
+    rows["best-on-val"]["accuracy"]["mean"] = 0.895
+    assert "target met;" in imdb_report.ten_percent_headline({"rows": rows})["detail"]["amkit"]
+    assert imdb_report.ten_percent_headline({"rows": {"full": rows["full"]}}) is None
+
+
 def test_imdb_grid_shows_each_source_beside_no_knowledge_paired_by_seed(tmp_path):
     path = tmp_path / "imdb.json"
     cells = {("cnn", "none"): (0.880, 0.884, 0.882), ("cnn", "lexicon"): (0.885, 0.886),
