@@ -14,8 +14,8 @@ dirs=$(finished runs/fashion_mnist/hog_svm)
   --command "amkit baseline fashion_mnist/hog_svm --out runs/fashion_mnist/hog_svm"
 dirs=$(finished runs/fashion_mnist/sagan-seed{0,1,2})
 [ -n "$dirs" ] && $R add-gan $dirs --id sagan --label "SAGAN (self-attention at 14x14 in both networks)" \
-  --command "for s in {seeds}; do amkit train-gan fashion_mnist/sagan --set seed=\$s --out runs/fashion_mnist/sagan-seed\$s; done"
+  --command "for s in {seeds}; do amkit train-gan fashion_mnist/sagan --set seed=\$s score.classifier=runs/fashion_mnist/cnn_sagan-seed0 --out runs/fashion_mnist/sagan-seed\$s; done"
 dirs=$(finished runs/fashion_mnist/sagan_noattn-seed{0,1,2})
 [ -n "$dirs" ] && $R add-gan $dirs --id sagan-no-attention --label "the same GAN without self-attention" \
-  --command "for s in {seeds}; do amkit train-gan fashion_mnist/sagan --set seed=\$s gan.attention=false --out runs/fashion_mnist/sagan_noattn-seed\$s; done"
+  --command "for s in {seeds}; do amkit train-gan fashion_mnist/sagan --set seed=\$s gan.attention=false score.classifier=runs/fashion_mnist/cnn_sagan-seed0 --out runs/fashion_mnist/sagan_noattn-seed\$s; done"
 exit 0
