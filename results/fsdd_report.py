@@ -35,8 +35,11 @@ NOISY = ("test_white_10db", "test_babble_10db", "test_white_0db", "test_babble_0
 # (``tools/fsdd_synthetic_eval.sh``: espeak-ng's test voices, none heard in training)
 EXTRA_SPLITS = (*NOISY, "synthetic")
 PUBLISHED: dict[str, dict[str, Any]] = {}  # FSDD has no agreed published protocol figure
-# the row whose numbers are the headline figures, fixed before any run (the shipped config)
+# the row whose noise, leave-one-speaker-out and synthetic-speech numbers are headline figures,
+# fixed before any run (the shipped config); the test accuracy headline is the row best on
+# validation (best_row)
 HEADLINE_ROW = "gru-attention"
+BASELINE_ROW = "mfcc-dtw"  # the classical baseline: never a headline
 SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 
 
@@ -147,23 +150,38 @@ def _loso_lines(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def best_row(results: dict[str, Any]) -> str:
+    """The amkit row (the classical baseline aside) with the best validation accuracy (mean
+    over its seeds); a tie goes to the row with more seeds, then to the earlier row."""
+    rows = {k: r for k, r in results["rows"].items() if k != BASELINE_ROW}
+    order = list(rows)
+    return max(order, key=lambda k: (rows[k]["val_accuracy"]["mean"], len(rows[k]["seeds"]),
+                                     -order.index(k)))  # fmt: skip
+
+
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
-    """Headline figures of the shipped GRU + attention config: test ``accuracy`` and
-    ``accuracy_noise_10db`` (the mean of white and babble noise at 10 dB), as fractions."""
+    """Headline figures: test ``accuracy`` of the amkit row best on validation
+    (:func:`best_row`), and the shipped GRU + attention config's ``accuracy_noise_10db`` (the
+    mean of white and babble noise at 10 dB), ``accuracy_loso`` and ``accuracy_synthetic``,
+    as fractions."""
     row = results["rows"].get(HEADLINE_ROW)
     if row is None:
         return report.summary_fields([])
     seeds = f"mean ± std of {len(row['seeds'])} seeds"
-    baseline = results["rows"].get("mfcc-dtw")
+    baseline = results["rows"].get(BASELINE_ROW)
     reference = (
         f"{baseline['accuracy']['mean']:.4f} (MFCC + DTW 1-NN, measured here)" if baseline else ""
     )
+    best = results["rows"][best_row(results)]
+    runs = f"mean ± std of {len(best['seeds'])} seeds" if len(best["seeds"]) > 1 else "one run"
     headlines = [
         report.headline(
-            "accuracy", row["accuracy"]["mean"], None,
-            task=f"spoken digits (FSDD, official split), {row['label']}",
+            "accuracy", best["accuracy"]["mean"], None,
+            task=f"spoken digits (FSDD, official split), {best['label']} (the row best on "
+            "validation)",
             metric="test accuracy (300 recordings)",
-            amkit=f"{mean_std_cell(row['accuracy'], 4)} ({seeds})", reference=reference,
+            amkit=f"{mean_std_cell(best['accuracy'], 4)} ({runs}; target 0.99)",
+            reference=reference,
         )
     ]  # fmt: skip
     noisy = [row.get(f"accuracy_{s}") for s in ("test_white_10db", "test_babble_10db")]

@@ -112,6 +112,19 @@ def test_imdb_row_keeps_each_seed_and_their_mean_and_std(tmp_path):
         imdb_report.row_from_runs([tmp_path / "missing"])
 
 
+def test_fsdd_accuracy_headline_is_the_amkit_row_best_on_validation():
+    fsdd_report = importlib.import_module("results.fsdd_report")
+
+    def row(val, seeds):
+        return {"val_accuracy": {"mean": val}, "seeds": list(range(seeds))}
+
+    rows = {"mfcc-dtw": row(1.0, 1), "gru-attention": row(0.99, 3), "vote": row(0.995, 1),
+            "tied": row(0.995, 3)}  # fmt: skip
+    assert fsdd_report.best_row({"rows": rows}) == "tied"  # the baseline never; ties: more seeds
+    rows["tied"]["val_accuracy"]["mean"] = 0.98
+    assert fsdd_report.best_row({"rows": rows}) == "vote"
+
+
 def test_imdb_ten_percent_headline_is_the_row_best_on_validation_against_the_target():
     def row(test, val, seeds=3):
         accuracy = {"mean": test, "std": 0.001}

@@ -7,9 +7,13 @@ N="'data.test_noise=[white:10,babble:10,white:0,babble:0]'"
 dirs=$(finished runs/fsdd/gru_attention-seed{0,1,2})
 [ -n "$dirs" ] && $R add $dirs --id gru-attention --label "conv + BiGRU + attention pooling" \
   --command "for s in {seeds}; do amkit train fsdd/gru_attention --set seed=\$s --out runs/fsdd/gru_attention-seed\$s; done; noisy sets: amkit evaluate RUN --split test_white_10db --set $N; synthesised: amkit evaluate RUN --split synthetic --set data.extra_test=runs/synth-test"
-dirs=$(finished runs/fsdd/gru_attention-noiseaug-seed0)
+dirs=$(finished runs/fsdd/gru_attention-noiseaug-seed{0,1,2})
 [ -n "$dirs" ] && $R add $dirs --id gru-attention-noise-aug --label "the same, trained with white + babble noise" \
-  --command "amkit train fsdd/gru_attention --set seed=0 data.augment_noise=both --out runs/fsdd/gru_attention-noiseaug-seed0"
+  --command "for s in {seeds}; do amkit train fsdd/gru_attention --set seed=\$s data.augment_noise=both --out runs/fsdd/gru_attention-noiseaug-seed\$s; done"
+dirs=$(finished runs/fsdd/noiseaug-vote)
+[ -n "$dirs" ] && $R add $dirs --id gru-attention-noise-aug-vote --label "soft vote of the three noise-trained seeds" \
+  --command "amkit ensemble runs/fsdd/gru_attention-noiseaug-seed0 runs/fsdd/gru_attention-noiseaug-seed1 runs/fsdd/gru_attention-noiseaug-seed2 --method voting --out runs/fsdd/noiseaug-vote" \
+  --notes "One ensemble of the row above's three runs (equal weights; its training time is theirs summed)."
 dirs=$(finished runs/fsdd/transformer-seed0)
 [ -n "$dirs" ] && $R add $dirs --id transformer --label "conv + Transformer over frames" \
   --command "amkit train fsdd/transformer --set seed=0 --out runs/fsdd/transformer-seed0"
