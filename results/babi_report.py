@@ -112,8 +112,8 @@ PUBLISHED: dict[str, dict[str, Any]] = {
         ],
     },
     # The paper's 10k figures (after_rows: their columns come after amkit's), as later papers
-    # tabulate them (the paper's own tables could not
-    # be read from this machine); each list's mean and failed count match the figure quoted.
+    # tabulate them (the paper's own tables could not be read from this machine); each list's
+    # mean and failed count match the figure quoted.
     "memn2n-10k-joint-pe-ls-rn": {
         "label": "MemN2N PE LS RN, joint (paper, as tabulated by the DNC paper)",
         "setting": "10k joint",

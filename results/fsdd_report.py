@@ -152,11 +152,10 @@ def _loso_lines(results: dict[str, Any]) -> list[str]:
 
 def best_row(results: dict[str, Any]) -> str:
     """The amkit row (the classical baseline aside) with the best validation accuracy (mean
-    over its seeds); a tie goes to the row with more seeds, then to the earlier row."""
+    over its seeds); a tie goes to the row with more seeds, then to the earlier row (``max``
+    keeps the first of equal keys)."""
     rows = {k: r for k, r in results["rows"].items() if k != BASELINE_ROW}
-    order = list(rows)
-    return max(order, key=lambda k: (rows[k]["val_accuracy"]["mean"], len(rows[k]["seeds"]),
-                                     -order.index(k)))  # fmt: skip
+    return max(rows, key=lambda k: (rows[k]["val_accuracy"]["mean"], len(rows[k]["seeds"])))
 
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:

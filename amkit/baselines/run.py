@@ -264,9 +264,7 @@ def run_baseline(
         pseudo = load_pseudo_labels(data_config.pseudo_labels, pool, data_config.pseudo_threshold)
         fit_texts += [data.train_texts[i] for i in pseudo.indices]
         fit_targets = np.concatenate([fit_targets, np.asarray(pseudo.labels, dtype=targets.dtype)])
-        metrics["pseudo_labels"] = pseudo.summary(
-            data.train_targets, data_config.pseudo_labels, data_config.pseudo_threshold
-        )
+        metrics["pseudo_labels"] = pseudo.summary(data.train_targets)
     model = make_estimator(kind, settings, seed, work_dir=out)
     fit_started = time.perf_counter()
     model.fit(fit_texts, fit_targets)

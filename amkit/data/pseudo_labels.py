@@ -40,11 +40,14 @@ def unlabelled_indices(n_texts: int, fit_idx: Sequence[int], val_idx: Sequence[i
 @dataclass
 class PseudoLabels:
     """The pool texts a teacher labels confidently: ``indices`` into the training texts and
-    the teacher's class ids, ``labels``; ``pool_size`` texts were in the pool."""
+    the teacher's class ids, ``labels``; ``pool_size`` texts were in the pool; ``teacher``
+    (its run directory) kept those at probability >= ``threshold``."""
 
     indices: list[int]
     labels: list[int]
     pool_size: int
+    teacher: str
+    threshold: float
 
     def agreement(self, targets: Sequence[int]) -> float | None:
         """The share of pseudo-labels equal to the held-back gold labels ``targets`` (all
@@ -54,12 +57,12 @@ class PseudoLabels:
         same = sum(targets[i] == label for i, label in zip(self.indices, self.labels, strict=True))
         return same / len(self.indices)
 
-    def summary(self, targets: Sequence[int], teacher: str, threshold: float) -> dict:
-        """What ``metrics.json`` records about them."""
+    def summary(self, targets: Sequence[int]) -> dict:
+        """What ``metrics.json`` records about them (``targets``: as :meth:`agreement`)."""
         agreement = self.agreement(targets)
         return {
-            "teacher": teacher,
-            "threshold": threshold,
+            "teacher": self.teacher,
+            "threshold": self.threshold,
             "pool": self.pool_size,
             "kept": len(self.indices),
             "agreement_with_held_back_labels": None if agreement is None else round(agreement, 4),
@@ -103,4 +106,5 @@ def load_pseudo_labels(
         "pseudo-labels from %s: %d of %d unlabelled texts at probability >= %.2f",
         run_dir, len(keep), len(pool_idx), threshold,
     )  # fmt: skip
-    return PseudoLabels([pool_idx[i] for i in keep], [int(labels[i]) for i in keep], len(pool_idx))
+    return PseudoLabels([pool_idx[i] for i in keep], [int(labels[i]) for i in keep],
+                        len(pool_idx), str(run_dir), threshold)  # fmt: skip

@@ -383,8 +383,7 @@ def build_text_bundle(config: TokenizationConfig, seed: int, data: LabelledTexts
         pool = unlabelled_indices(len(targets), fit_idx, val_idx)
         pseudo = load_pseudo_labels(config.pseudo_labels, pool, config.pseudo_threshold)
         fit_idx, fit_targets = [*fit_idx, *pseudo.indices], [*fit_targets, *pseudo.labels]
-        summary = pseudo.summary(targets, config.pseudo_labels, config.pseudo_threshold)
-        files["pseudo_labels.json"] = json.dumps(summary, indent=1)
+        files["pseudo_labels.json"] = json.dumps(pseudo.summary(targets), indent=1)
     linker = None
     if config.phrases is not None:
         try:
