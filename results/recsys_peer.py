@@ -19,7 +19,9 @@ its log and reports the test numbers of the evaluation with the best validation 
 the last evaluation's beside them. Its evaluation draws 100 negatives per user uniformly
 from the items outside the user's training sequence and, with more than 10,000 users, scores
 a random 10,000 of them (amkit scores every user): the sampling adds noise, not bias. On this
-2-core machine an epoch on Games took about 45-100 s (beside other jobs), so a run is 2-6 h.
+2-core machine an epoch on Games took about 30-100 s (beside other jobs), so a run is 2-6 h.
+``--time-limit MIN`` stops the port after MIN minutes and reports the evaluations it reached,
+marked ``stopped_early`` (a time-limited run, not the authors' 201 epochs).
 
 The port does not seed its random number generators; this script seeds Python's, NumPy's
 and PyTorch's before it runs the port's ``main.py`` (its sampler processes draw their seeds
@@ -33,7 +35,9 @@ import ast
 import gzip
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,15 +52,18 @@ LAUNCH = (
     "sys.argv = ['main.py', *sys.argv[2:]]; runpy.run_path('main.py', run_name='__main__')"
 )
 
+NUMPY_SCALAR = re.compile(r"np\.\w+\(([^()]*)\)")
+
 
 def parse_log(text: str) -> list[dict[str, float]]:
     """The port's ``log.txt``: one line per evaluation, ``EPOCH (val_ndcg, val_hr)
-    (test_ndcg, test_hr)`` after a header line."""
+    (test_ndcg, test_hr)`` after a header line (a number may be NumPy's ``np.float64(x)``)."""
     evaluations = []
     for number, line in enumerate(text.splitlines()[1:], 2):
         if not line.strip():
             continue
         epoch, _, rest = line.partition(" ")
+        rest = NUMPY_SCALAR.sub(r"\1", rest)  # NumPy 2 writes np.float64(0.5) for 0.5
         try:
             split = rest.index(") (") + 1
             val = ast.literal_eval(rest[:split].strip())
@@ -91,6 +98,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=201)
     parser.add_argument("--maxlen", type=int, default=50)
     parser.add_argument("--dropout", type=float, default=0.5)
+    parser.add_argument("--time-limit", type=float, default=None, help="minutes; then stop")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
 
@@ -106,8 +114,21 @@ def main() -> None:
         f"--num_epochs={args.epochs}", "--device=cpu",
     ]  # fmt: skip
     start = time.time()
+    stopped_early = False
     with open(work / "stdout.txt", "wb") as stdout:  # the port prints every step's loss
-        subprocess.run(command, cwd=work, stdout=stdout, stderr=subprocess.STDOUT, check=True)
+        # its own session, so that a time limit stops its sampler processes too
+        port = subprocess.Popen(
+            command, cwd=work, stdout=stdout, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            limit = None if args.time_limit is None else args.time_limit * 60
+            returncode = port.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(port.pid, signal.SIGTERM)
+            port.wait()
+            returncode, stopped_early = 0, True
+    if returncode != 0:
+        raise SystemExit(f"the port failed (exit {returncode}); its output: {work}/stdout.txt")
     seconds = time.time() - start
     evaluations = parse_log((work / f"{args.dataset}_peer" / "log.txt").read_text())
     kept = kept_on_validation(evaluations)
@@ -129,6 +150,7 @@ def main() -> None:
         "last": evaluations[-1],
         "evaluations": evaluations,
         "seconds": round(seconds, 1),
+        "stopped_early": stopped_early,
         "threads": int(os.environ.get("OMP_NUM_THREADS", "0")) or None,
         "evaluated_users": "a random 10,000 of the users with a test item (the port's rule)",
     }

@@ -613,9 +613,11 @@ def test_sasrec_port_log_is_read_and_the_test_row_kept_on_validation():
         "20 (0.40, 0.60) (0.41, 0.62)\n"
         "40 (0.50, 0.70) (0.48, 0.69)\n"
         "60 (0.45, 0.71) (0.52, 0.74)\n"  # best test, not best validation NDCG
+        "80 (np.float64(0.44), 0.70) (np.float64(0.47), 0.68)\n"  # as NumPy 2 writes it
     )
     evaluations = parse_log(log)
-    assert [e["epoch"] for e in evaluations] == [20, 40, 60]
+    assert [e["epoch"] for e in evaluations] == [20, 40, 60, 80]
+    assert evaluations[-1]["val_ndcg@10"] == 0.44 and evaluations[-1]["ndcg@10"] == 0.47
     kept = kept_on_validation(evaluations)
     assert kept["epoch"] == 40 and kept["hr@10"] == 0.69 and kept["ndcg@10"] == 0.48
     with pytest.raises(ValueError, match="log.txt:3"):
