@@ -71,7 +71,8 @@ def _path(question: KBQuestion) -> list[str]:
 def test_same_seed_same_files_other_seed_other_questions(folder, tmp_path):
     write_kbqa_folder(tmp_path / "again", *tiny_graph(), seed=3, per_hops=HOPS, cap=15)
     write_kbqa_folder(tmp_path / "other", *tiny_graph(), seed=4, per_hops=HOPS, cap=15)
-    for name in ("train.tsv", "dev.tsv", "test.tsv", "graph_half.tsv", "README.md"):
+    for name in ("train.tsv", "dev.tsv", "test.tsv", "dev_unseen.tsv", "graph_half.tsv",
+                 "README.md"):  # fmt: skip
         assert (folder / name).read_bytes() == (tmp_path / "again" / name).read_bytes()
     assert (folder / "train.tsv").read_bytes() != (tmp_path / "other" / "train.tsv").read_bytes()
 
@@ -110,6 +111,54 @@ def test_test_phrasings_are_never_used_in_training(folder):
     assert phrasings("test") and not phrasings("test") & seen
     texts = {q.question for q in read_questions(folder / "test.tsv")}
     assert texts.isdisjoint(q.question for q in read_questions(folder / "train.tsv"))
+
+
+def test_dev_unseen_asks_the_dev_questions_in_wrappers_of_neither_training_nor_test(folder):
+    from amkit.data.kbqa_phrases import DEV_WRAPPERS, WRAPPERS
+
+    dev = read_questions(folder / "dev.tsv")
+    unseen = read_questions(folder / "dev_unseen.tsv")
+    assert len(unseen) == len(dev) > 0
+    used = {q.template.rsplit(">", 1)[1] for q in unseen}
+    assert used == {"q#d0", "q#d1", "q#d2"}  # every dev wrapper, and only those
+    for question, twin in zip(dev, unseen, strict=True):
+        assert (twin.topic, twin.answers, twin.hops) == (question.topic, question.answers,
+                                                         question.hops)  # fmt: skip
+        assert twin.template.rsplit(">", 1)[0] == question.template.rsplit(">", 1)[0]
+
+        def inner(q: KBQuestion, pool: list[str]) -> str:
+            wrapper = pool[int(q.template.rsplit("#", 1)[1].lstrip("d"))]
+            before, after = wrapper.split("{q}")
+            assert q.question.startswith(before) and q.question.endswith(after), q
+            return q.question[len(before) : len(q.question) - len(after)]
+
+        assert inner(twin, DEV_WRAPPERS) == inner(question, WRAPPERS)
+    assert not set(DEV_WRAPPERS) & set(WRAPPERS)
+
+
+def test_validation_on_dev_unseen_and_its_errors(folder, tmp_path):
+    from amkit.data.base import DATASETS
+    from amkit.data.kbqa import KBQAConfig
+
+    dev = DATASETS.get_or_raise("kbqa").build(KBQAConfig(path=str(folder)), 0)
+    unseen = DATASETS.get_or_raise("kbqa").build(
+        KBQAConfig(path=str(folder), validation="dev_unseen"), 0
+    )
+    assert torch.equal(dev.split("val").tensors["head"], unseen.split("val").tensors["head"])
+    assert not torch.equal(
+        dev.split("val").tensors["tokens"], unseen.split("val").tensors["tokens"]
+    )
+    assert torch.equal(dev.split("test").tensors["tokens"], unseen.split("test").tensors["tokens"])
+    assert KBQAConfig(validation="test").validate() == [
+        "validation: expected dev or dev_unseen, got 'test'"
+    ]
+    old = tmp_path / "old"  # a question set from before dev_unseen.tsv
+    old.mkdir()
+    for path in folder.iterdir():
+        if path.name != "dev_unseen.tsv":
+            (old / path.name).write_bytes(path.read_bytes())
+    with pytest.raises(FileNotFoundError, match="no dev_unseen.tsv in .*regenerate"):
+        DATASETS.get_or_raise("kbqa").build(KBQAConfig(path=str(old), validation="dev_unseen"), 0)
 
 
 def test_half_graph_is_a_seeded_half(folder):
@@ -215,7 +264,7 @@ def test_wordnet_offsets_map_to_synsets_with_debians_verb_shift():
 
 
 def test_test_phrasings_are_unseen_pairings_of_seen_words():
-    from amkit.data.kbqa_phrases import WORDNET, phrasings, plural, wrappers
+    from amkit.data.kbqa_phrases import WORDNET, dev_wrappers, phrasings, plural, wrappers
 
     def words(pairs) -> set[str]:
         return {w for _, t in pairs for w in t.replace("{x}", " ").replace("{q}", " ").split()}
@@ -225,7 +274,7 @@ def test_test_phrasings_are_unseen_pairings_of_seen_words():
         train, test = phrasings(direction)
         assert test and train and not {t for _, t in test} & {t for _, t in train}
         assert words(test) <= seen, (direction, words(test) - seen)
-    assert words(wrappers()[1]) <= seen
+    assert words(wrappers()[1]) <= seen and words(dev_wrappers()) <= seen
     assert [plural(n) for n in ("class", "entry", "group member")] == [
         "classes", "entries", "group members"]  # fmt: skip
 

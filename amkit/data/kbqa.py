@@ -15,9 +15,11 @@ Rows: ``tokens`` ``(N, T)`` the question's words with the bracketed topic replac
 ``<topic>`` (the model reads the graph, not the entity's name); ``head`` ``(N,)`` the topic
 entity; ``answers`` ``(N, A)`` the answer set (padded with -1); ``targets`` ``(N,)`` the
 first answer (so the trainer's ``accuracy`` counts only that one: read ``hits@1``);
-``meta_hops`` ``(N,)`` the hop count. Validation is ``dev.tsv``. A run directory keeps the
-entities' names (``entity_names.tsv``) so ``amkit ask RUN "what is [dog] a kind of?"`` finds
-the bracketed name without the data.
+``meta_hops`` ``(N,)`` the hop count. Validation is ``dev.tsv`` (``validation: dev``), or
+``dev_unseen.tsv`` (``validation: dev_unseen``: the same questions in wrappers of neither
+training nor test, to select on how a model carries over to new phrasings). A run directory
+keeps the entities' names (``entity_names.tsv``) so ``amkit ask RUN "what is [dog] a kind
+of?"`` finds the bracketed name without the data.
 
 Legend: N rows, T words, A answers per row.
 """
@@ -51,9 +53,12 @@ class KBQAConfig:
     max_mention_senses: int = option(3, ge=1)
     max_len: int = option(48, ge=4)  # question words kept
     train_limit: int | None = None  # read only the first N training questions (probes)
+    validation: str = "dev"  # dev | dev_unseen (the dev questions in unseen wrappers)
 
     def validate(self) -> list[str]:
         problems = []
+        if self.validation not in ("dev", "dev_unseen"):
+            problems.append(f"validation: expected dev or dev_unseen, got {self.validation!r}")
         if self.graph not in ("full", "half"):
             problems.append(f"graph: expected full or half, got {self.graph!r}")
         if self.text_memory not in ("none", "glosses"):
@@ -140,16 +145,19 @@ def build_kbqa(config: KBQAConfig, seed: int) -> DataBundle:
             f"kbqa: no train.tsv in {folder}; generate the question set with `amkit data "
             f"kbqa-wordnet {folder}` or set data.path"
         )
+    files = {"train": "train", "val": config.validation, "test": "test"}
+    if not (folder / f"{files['val']}.tsv").is_file():
+        raise FileNotFoundError(
+            f"kbqa: no {files['val']}.tsv in {folder} (data.validation); a question set "
+            f"written by an older amkit lacks dev_unseen.tsv: regenerate it with `amkit data "
+            f"kbqa-wordnet {folder}` (train, dev and test stay the same)"
+        )
     graph = read_kbqa_graph(folder, config)
-    questions = {
-        split: read_questions(folder / f"{name}.tsv")
-        for split, name in (("train", "train"), ("val", "dev"), ("test", "test"))
-    }
+    questions = {split: read_questions(folder / f"{name}.tsv") for split, name in files.items()}
     if config.train_limit is not None:
         questions["train"] = questions["train"][: config.train_limit]
     vocab = Vocabulary.build(question_tokens(q.question) for q in questions["train"])
-    splits = {split: _rows(qs, folder / f"{'dev' if split == 'val' else split}.tsv", graph,
-                           vocab, config.max_len)
+    splits = {split: _rows(qs, folder / f"{files[split]}.tsv", graph, vocab, config.max_len)
               for split, qs in questions.items()}  # fmt: skip
     max_len = max(int((s.tensors["tokens"] != 0).sum(1).max()) for s in splits.values())
     info = DataInfo(
@@ -163,6 +171,7 @@ def build_kbqa(config: KBQAConfig, seed: int) -> DataBundle:
         statistics={
             "graph": config.graph,
             "text_memory": config.text_memory,
+            "validation": config.validation,
             "entities": len(graph.entities),
             "triples": len(graph),
             **{f"{split}_questions": len(qs) for split, qs in questions.items()},

@@ -15,7 +15,10 @@ column says which entity it is about, and only that entity's answers count.
 Splits: the questions of each hop count are shuffled and cut into train / dev / test
 (``fractions``, default 0.8 / 0.1 / 0.1); train and dev are phrased with the training
 templates, test with held-out templates only: unseen pairings of seen words
-(:mod:`amkit.data.kbqa_phrases`).
+(:mod:`amkit.data.kbqa_phrases`). A fourth split, ``dev_unseen``, asks the dev questions
+again with their wrapper drawn from a third pool, in neither training nor test (the
+relation phrasings stay the training ones): validation on new wrappers. It draws from its
+own random stream, so train, dev and test are the same with or without it.
 """
 
 from __future__ import annotations
@@ -25,11 +28,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from amkit.data.kbqa_format import KBQuestion
-from amkit.data.kbqa_phrases import SYMMETRIC, phrasings, wrappers
+from amkit.data.kbqa_phrases import SYMMETRIC, dev_wrappers, phrasings, wrappers
 from amkit.errors import UserError
 
 INVERSE = "_inv"
-SPLITS = ("train", "dev", "test")
+SPLITS = ("train", "dev", "test", "dev_unseen")
 
 
 def inverse(direction: str, symmetric: set[str] = SYMMETRIC) -> str:
@@ -87,19 +90,22 @@ def _sample_path(index: PathIndex, rng: random.Random, hops: int, cap: int):
     return topic, tuple(path), answers
 
 
-def phrase(name: str, path: tuple[str, ...], rng: random.Random, held_out: bool):
-    """``(question text, template id)``: the path's phrasings nested around ``[name]``,
-    drawn from the training (``held_out=False``) or test phrasings."""
+def phrase_path(name: str, path: tuple[str, ...], rng: random.Random, held_out: bool):
+    """``(phrase, template ids)``: the path's phrasings nested around ``[name]``, drawn from
+    the training (``held_out=False``) or test phrasings, before a wrapper."""
     text, ids = f"[{name}]", []
     for direction in path:
         options = phrasings(direction)[1 if held_out else 0]
         key, template = options[rng.randrange(len(options))]
         text = template.format(x=text)
         ids.append(f"{direction}#{key}")
-    options = wrappers()[1 if held_out else 0]
+    return text, ids
+
+
+def wrap(text: str, ids: list[str], rng: random.Random, options: list[tuple[str, str]]):
+    """``(question text, template id)``: ``text`` inside a wrapper drawn from ``options``."""
     key, template = options[rng.randrange(len(options))]
-    ids.append(f"q#{key}")
-    return template.format(q=text), ">".join(ids)
+    return template.format(q=text), ">".join([*ids, f"q#{key}"])
 
 
 def generate_questions(
@@ -124,7 +130,8 @@ def generate_questions(
         fractions: train, dev, test shares of each hop count's questions.
 
     Returns:
-        ``{"train": [...], "dev": [...], "test": [...]}``.
+        ``{"train": [...], "dev": [...], "test": [...], "dev_unseen": [...]}`` (``dev_unseen``:
+        the dev questions in wrappers of neither training nor test).
     """
     per_hops = per_hops or {1: 1000, 2: 1000, 3: 1000}
     if cap < 1 or any(h < 1 or n < 0 for h, n in per_hops.items()):
@@ -135,6 +142,7 @@ def generate_questions(
     if not index.entities:
         raise UserError("the graph has no triples to ask about")
     rng = random.Random(seed)
+    dev_rng = random.Random(f"{seed}:dev_unseen")  # its own stream: the other splits stay put
     out: dict[str, list[KBQuestion]] = {split: [] for split in SPLITS}
     for hops, wanted in sorted(per_hops.items()):
         found: dict[tuple[str, tuple[str, ...]], set[str]] = {}
@@ -150,7 +158,11 @@ def generate_questions(
         n_dev = round(fractions[1] * len(keys))
         for i, (topic, path) in enumerate(keys):
             split = "train" if i < n_train else "dev" if i < n_train + n_dev else "test"
-            text, template = phrase(names.get(topic, topic), path, rng, split == "test")
+            inner, ids = phrase_path(names.get(topic, topic), path, rng, split == "test")
+            text, template = wrap(inner, ids, rng, wrappers()[1 if split == "test" else 0])
             answers = tuple(sorted(found[(topic, path)]))
             out[split].append(KBQuestion(text, topic, answers, hops, template))
+            if split == "dev":
+                text, template = wrap(inner, ids, dev_rng, dev_wrappers())
+                out["dev_unseen"].append(KBQuestion(text, topic, answers, hops, template))
     return out

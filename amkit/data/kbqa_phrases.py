@@ -13,6 +13,11 @@ A relation with one noun holds out its last frame instead. Wrappers hold out the
 (built from the training wrappers' words). A model that reads the question, rather than
 memorising its strings, can answer test questions.
 
+A third pool, :data:`DEV_WRAPPERS`, is in neither training nor test: other unseen
+combinations of the training wrappers' words. The ``dev_unseen`` split asks the dev
+questions in them, so a model can be selected on how it carries over to new wrappers
+without looking at test.
+
 The WordNet (WN18RR) relations have hand-written frames; any other relation ``r`` gets
 frames made from its words (:func:`generic_phrases`). ``_inv`` marks the reverse direction;
 symmetric relations (:data:`SYMMETRIC`) have one direction.
@@ -74,6 +79,8 @@ WORDNET: dict[str, tuple[list[str], list[str]]] = {
 WRAPPERS = ["what is {q}?", "which things are {q}?", "name {q}.", "{q}?", "list {q}.",
             "what are {q}?", "which is {q}?"]  # fmt: skip
 HELD_OUT_WRAPPERS = 2
+# in neither training nor test: the dev_unseen split's wrappers
+DEV_WRAPPERS = ["which are {q}?", "what things are {q}?", "name what is {q}."]
 
 
 def generic_phrases(direction: str) -> tuple[list[str], list[str]]:
@@ -113,3 +120,8 @@ def wrappers() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(training, test)`` wrappers, each ``(id, template)`` with ``{q}`` to fill."""
     numbered = [(str(i), w) for i, w in enumerate(WRAPPERS)]
     return numbered[:-HELD_OUT_WRAPPERS], numbered[-HELD_OUT_WRAPPERS:]
+
+
+def dev_wrappers() -> list[tuple[str, str]]:
+    """The ``dev_unseen`` split's wrappers, ``(id, template)``: ids ``d0``, ``d1``, ..."""
+    return [(f"d{i}", w) for i, w in enumerate(DEV_WRAPPERS)]
