@@ -278,6 +278,7 @@ def _cases(root: Path) -> dict[str, list[dict]]:
         "popularity": [{"data": seq, "model": {}}],
         "patchtst": [{"data": series, "model": {**tiny_patches, "d_model": 8, "n_heads": 2}}],
         "dlinear": [{"data": series, "model": {}}, {"data": series, "model": {"individual": True}}],
+        "rlinear": [{"data": series, "model": {}}, {"data": series, "model": {"individual": True}}],
         "memory_forecaster": [{"data": series, "model": {"k": 3, "key_length": 8}}],
         "last_value": [{"data": series, "model": {}}],
         "seasonal_naive": [{"data": series, "model": {"period": 4}}],

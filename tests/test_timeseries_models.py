@@ -1,6 +1,6 @@
 """Forecasters against naive references: PatchTST's patching and attention, DLinear's moving
-average, the baselines' formulas, and the memory forecaster's retrieval (an exhaustive scan,
-overlapping windows left out)."""
+average, RLinear's normalisation, the baselines' formulas, and the memory forecaster's
+retrieval (an exhaustive scan, overlapping windows left out)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from amkit.models.timeseries import (
     MemoryForecasterConfig,
     PatchTST,
     PatchTSTConfig,
+    RLinear,
+    RLinearConfig,
     SeasonalNaive,
     SeasonalNaiveConfig,
     make_patches,
@@ -100,6 +102,33 @@ def test_dlinear_is_two_linear_maps_of_the_decomposition():
     torch.testing.assert_close(model(x).forecast, expected, atol=1e-5, rtol=1e-5)
     with pytest.raises(UserError, match="kernel .4. must be odd"):
         DLinear(DLinearConfig(kernel=4), info())
+
+
+def test_rlinear_is_one_linear_map_between_revin_and_its_inverse():
+    torch.manual_seed(0)
+    model = RLinear(RLinearConfig(), info()).eval()  # eval: no dropout
+    with torch.no_grad():
+        model.scale.copy_(torch.tensor([0.5, 2.0, 1.5]))
+        model.shift.copy_(torch.tensor([0.3, -1.0, 0.0]))
+    x = windows()
+    mean = x.mean(1, keepdim=True)
+    std = torch.sqrt(x.var(1, keepdim=True, unbiased=False) + 1e-5)
+    normed = (x - mean) / std * model.scale + model.shift
+    layer = model.linear[0]
+    out = torch.einsum("blc,hl->bhc", normed, layer.weight) + layer.bias[:, None]
+    expected = (out - model.shift) / (model.scale + 1e-10) * std + mean
+    torch.testing.assert_close(model(x).forecast, expected, atol=1e-5, rtol=1e-5)
+    # RevIN makes it equivariant to each channel's scale and offset
+    a, b = torch.tensor([3.0, 0.5, 2.0]), torch.tensor([10.0, -4.0, 1.0])
+    torch.testing.assert_close(model(x * a + b).forecast, model(x).forecast * a + b,
+                               atol=1e-4, rtol=1e-4)  # fmt: skip
+    plain = RLinear(RLinearConfig(revin=False, dropout=0.0), info())
+    assert plain.scale is None and len(list(plain.parameters())) == 2
+    layer = plain.linear[0]
+    expected = torch.einsum("blc,hl->bhc", x, layer.weight) + layer.bias[:, None]
+    torch.testing.assert_close(plain(x).forecast, expected, atol=1e-5, rtol=1e-5)
+    own = RLinear(RLinearConfig(individual=True), info()).eval()
+    assert len(own.linear) == C and own(x).forecast.shape == (B, H, C)
 
 
 def test_baselines_follow_their_formulas():

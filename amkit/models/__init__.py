@@ -62,6 +62,8 @@ from amkit.models.timeseries import (
     MemoryForecasterConfig,
     PatchTST,
     PatchTSTConfig,
+    RLinear,
+    RLinearConfig,
 )
 from amkit.models.vision import (
     ImageClassifierOutput,
@@ -119,6 +121,8 @@ __all__ = [
     "PatchTSTConfig",
     "Popularity",
     "PopularityConfig",
+    "RLinear",
+    "RLinearConfig",
     "RNNSeq2Seq",
     "RecallAttention",
     "RecallModelConfig",

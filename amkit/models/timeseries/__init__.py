@@ -2,6 +2,7 @@
 
 - ``patchtst``: :class:`PatchTST` (Nie et al. 2023);
 - ``dlinear``: :class:`DLinear` (Zeng et al. 2023);
+- ``rlinear``: :class:`RLinear` (Li et al. 2023), one linear map between RevIN and its inverse;
 - ``memory_forecaster``: :class:`MemoryForecaster`, a base forecaster gated with the
   continuations of the most similar training windows, read from an amkit memory store;
 - ``last_value`` and ``seasonal_naive``: baselines with nothing to learn.
@@ -23,6 +24,7 @@ from amkit.models.timeseries.memory_forecaster import (
     memory_windows,
 )
 from amkit.models.timeseries.patchtst import PatchTST, PatchTSTConfig, make_patches
+from amkit.models.timeseries.rlinear import RLinear, RLinearConfig
 
 __all__ = [
     "DLinear",
@@ -34,6 +36,8 @@ __all__ = [
     "MemoryForecasterConfig",
     "PatchTST",
     "PatchTSTConfig",
+    "RLinear",
+    "RLinearConfig",
     "SeasonalNaive",
     "SeasonalNaiveConfig",
     "instance_norm",

@@ -6,8 +6,8 @@ and cut to its last ``key_length`` steps, all channels side by side; its value i
 followed -- the next ``horizon`` rows, normalised by the same window statistics. For an
 input window the ``k`` keys most similar to its own (cosine) are read; the model attends
 over their continuations (``softmax(temperature * similarity)``, the temperature learned)
-and mixes the result with a base forecaster's (PatchTST or DLinear) through a learned gate
-per step and channel that also sees how similar the best match was::
+and mixes the result with a base forecaster's (PatchTST, DLinear or RLinear) through a
+learned gate per step and channel that also sees how similar the best match was::
 
     gate = sigmoid(bias[h, c] + slope[h, c] * best_similarity)
     forecast = gate * base + (1 - gate) * sum_j weight_j * continuation_j   (normalised)
@@ -48,6 +48,7 @@ from amkit.models.timeseries.common import (
 )
 from amkit.models.timeseries.dlinear import DLinear, DLinearConfig
 from amkit.models.timeseries.patchtst import PatchTST, PatchTSTConfig
+from amkit.models.timeseries.rlinear import RLinear, RLinearConfig
 
 __all__ = ["MemoryForecaster", "MemoryForecasterConfig", "memory_windows"]
 
@@ -56,7 +57,7 @@ __all__ = ["MemoryForecaster", "MemoryForecasterConfig", "memory_windows"]
 class MemoryForecasterConfig:
     """Retrieval settings; the base forecaster keeps its paper defaults."""
 
-    base: Literal["patchtst", "dlinear"] = "patchtst"
+    base: Literal["patchtst", "dlinear", "rlinear"] = "patchtst"
     retrieval: bool = True  # false: the base alone (the ablation)
     k: int = option(10, ge=1)  # windows read per query
     key_length: int = option(96, ge=1)  # the window's last steps that make its key
@@ -100,11 +101,10 @@ class MemoryForecaster(nn.Module):
                 f"model.key_length ({config.key_length}) must be <= data.lookback ({lookback})"
             )
         self.lookback, self.horizon, self.channels = lookback, horizon, channels
-        self.base = (
-            PatchTST(PatchTSTConfig(), info)
-            if config.base == "patchtst"
-            else DLinear(DLinearConfig(), info)
-        )
+        bases = {"patchtst": lambda: PatchTST(PatchTSTConfig(), info),
+                 "dlinear": lambda: DLinear(DLinearConfig(), info),
+                 "rlinear": lambda: RLinear(RLinearConfig(), info)}  # fmt: skip
+        self.base = bases[config.base]()
         self.log_temperature = nn.Parameter(torch.tensor(math.log(config.temperature)))
         self.gate_bias = nn.Parameter(torch.zeros(horizon, channels))
         self.gate_slope = nn.Parameter(torch.zeros(horizon, channels))
