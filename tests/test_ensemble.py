@@ -248,3 +248,60 @@ def test_ensemble_of_multi_task_runs_scores_each_task(tmp_path):
     assert metrics["test"]["per_task"]["1"]["n"] == 30
     saved = load_file(str(tmp_path / "out" / "probabilities.safetensors"))
     assert saved["test_task"].tolist() == tasks.tolist()
+
+
+def test_ensemble_of_question_answering_runs_scores_hits_at_1_per_hop(tmp_path):
+    """Questions with answer sets over many entities (every class seen once or twice, so the
+    out-of-fold split cannot stratify): hits@1 of the averaged scores, per hop count too."""
+    rng = np.random.default_rng(3)
+    n, entities = 40, 200
+    answers = np.full((n, 3), -1)
+    for i in range(n):
+        answers[i, : 1 + i % 3] = rng.choice(entities, 1 + i % 3, replace=False)
+    hops = np.repeat([1, 2], n // 2)
+    runs, tops = [], []
+    for m in range(2):
+        p = _random_probabilities(1, n, entities, seed=10 + m)[0]
+        # each model puts its top score on an answer for its own half of the questions
+        own = np.arange(n) % 2 == m
+        p[own, answers[own, 0]] = 5.0
+        p = p / p.sum(1, keepdims=True)
+        tops.append(p.argmax(1))
+        folder = tmp_path / f"m{m}"
+        folder.mkdir()
+        tensors = {}
+        for split in ("val", "test"):
+            tensors |= {split: torch.tensor(p, dtype=torch.float32),
+                        f"{split}_targets": torch.tensor(answers[:, 0]),
+                        f"{split}_answers": torch.tensor(answers),
+                        f"{split}_hops": torch.tensor(hops)}  # fmt: skip
+        save_file(tensors, str(folder / "probabilities.safetensors"))
+        runs.append(folder)
+    metrics = run_ensemble(runs, tmp_path / "out", method="voting")
+    averaged = sum(load_file(str(r / "probabilities.safetensors"))["test"] for r in runs) / 2
+    top = averaged.argmax(1).numpy()
+    hit = (answers == top[:, None]).any(1)
+    assert metrics["test"]["hits@1"] == pytest.approx(hit.mean())
+    assert metrics["test"]["hits@1_1hop"] == pytest.approx(hit[:20].mean())
+    assert metrics["test"]["hits@1_2hop"] == pytest.approx(hit[20:].mean())
+    assert metrics["test"]["hits@1"] == 1.0  # each question has one confident member
+    member_hits = [float((answers == t[:, None]).any(1).mean()) for t in tops]
+    assert metrics["ensemble"]["members_test_hits@1"] == pytest.approx(member_hits, abs=1e-4)
+    assert "hits@1_2hop" in metrics["val"]  # out-of-fold, with plain folds
+    saved = load_file(str(tmp_path / "out" / "probabilities.safetensors"))
+    assert saved["test_answers"].tolist() == answers.tolist()
+    other = np.roll(answers, 1, axis=0)  # a run on other questions
+    tensors = load_file(str(runs[1] / "probabilities.safetensors"))
+    tensors["test_answers"] = torch.tensor(other)
+    save_file(tensors, str(runs[1] / "probabilities.safetensors"))
+    with pytest.raises(ValueError, match="different test answer sets"):
+        run_ensemble(runs, tmp_path / "out2", method="voting")
+
+
+def test_hard_voting_over_many_classes_needs_no_one_hot_table():
+    P = _random_probabilities(3, 5, 50_000)
+    shares = Voting(voting="hard").fit(P).predict_proba(P)
+    expected = np.zeros((5, 50_000))
+    for top in P.argmax(-1):
+        expected[np.arange(5), top] += 1 / 3
+    np.testing.assert_allclose(shares, expected)

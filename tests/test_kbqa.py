@@ -235,6 +235,12 @@ def test_train_evaluate_and_ask_end_to_end(folder, tmp_path, capsys):
         assert {"hits@1", "hits@1_1hop", "hits@1_2hop", "hits@1_3hop"} <= set(metrics[split])
     assert metrics["best"]["val_hits@1"] >= 0.2  # learns something in 4 tiny epochs
     assert main(["evaluate", str(run), "--split", "test"]) == 0
+    # the saved scores carry the answer sets: an ensemble of runs scores hits@1 per hop
+    assert main(["ensemble", str(run), str(run), "--method", "voting",
+                 "--out", str(tmp_path / "vote")]) == 0  # fmt: skip
+    vote = json.loads((tmp_path / "vote" / "metrics.json").read_text())
+    for key in ("hits@1", "hits@1_1hop", "hits@1_2hop", "hits@1_3hop"):
+        assert vote["test"][key] == pytest.approx(metrics["test"][key], abs=1e-6), key
     capsys.readouterr()
     assert main(["ask", str(run), "what is [w3] a kind of?", "--k", "3"]) == 0
     out = capsys.readouterr().out

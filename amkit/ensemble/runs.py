@@ -1,14 +1,17 @@
 """Ensembles of finished run directories: ``amkit ensemble RUN_DIR... --method M --out DIR``.
 
 Every member run's ``probabilities.safetensors`` (written by ``amkit train`` and ``amkit
-baseline``) holds the class probabilities and targets of its ``val`` and ``test`` examples.
+baseline``) holds the class probabilities and targets of its ``val`` and ``test`` examples
+and, for questions with answer sets (``kbqa``), the answers and hop counts: the ensemble is
+then scored by hits@1 (its top answer is one of them) overall and per hop count too.
 The members must share the same validation and test examples in the same order (same data,
 same split seed); their targets are compared and a mismatch names both runs.
 
 The ensemble is fit on validation only. Its ``val`` metrics are out-of-fold: a fresh copy is
 fit on 4/5 of the validation examples and scores the other 1/5, five times (stratified,
-seeded), so they are an honest estimate; its ``test`` metrics come from the copy fit on all
-validation examples. The output is a run directory like any other: ``metrics.json`` (with
+seeded; plain shuffled folds when a class has fewer examples than folds, as with thousands
+of answer entities), so they are an honest estimate; its ``test`` metrics come from the copy
+fit on all validation examples. The output is a run directory like any other: ``metrics.json`` (with
 an ``ensemble`` section: method, members, weights, each member's accuracy) and
 ``probabilities.safetensors`` (``val``: the out-of-fold probabilities; where every member
 predicted the unlabelled texts of a self-training setup, the ensemble's predictions of them
@@ -26,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import KFold, StratifiedKFold
 
 import amkit
 from amkit.data.pseudo_labels import POOL, POOL_INDEX, pool_predictions
@@ -41,8 +44,9 @@ SPLITS = ("val", "test")
 
 @dataclass
 class RunPredictions:
-    """One run's saved predictions: per split ``(N, C)`` probabilities, ``(N,)`` targets
-    and, for multi-task data, ``(N,)`` task ids."""
+    """One run's saved predictions: per split ``(N, C)`` probabilities, ``(N,)`` targets,
+    for multi-task data ``(N,)`` task ids, for questions with answer sets ``(N, A)`` answers
+    (-1 pads) and ``(N,)`` hop counts."""
 
     run_dir: Path
     probabilities: dict[str, np.ndarray]
@@ -52,6 +56,8 @@ class RunPredictions:
     seed: int | None = None
     # a self-training teacher's predictions of the unlabelled texts: (indices, (N, C))
     unlabelled: tuple[np.ndarray, np.ndarray] | None = None
+    answers: dict[str, np.ndarray] = field(default_factory=dict)
+    hops: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def load_run_predictions(run_dir: str | Path) -> RunPredictions:
@@ -63,7 +69,7 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
             f"`amkit evaluate {run_dir} --save-probabilities`"
         )
     saved = {k: v.numpy() for k, v in read_tensors(path).items()}
-    probabilities, targets, tasks = {}, {}, {}
+    probabilities, targets, tasks, answers, hops = {}, {}, {}, {}, {}
     for split in SPLITS:
         if split not in saved:
             continue
@@ -75,8 +81,9 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
             )
         probabilities[split] = saved[split].astype(np.float64)
         targets[split] = saved[f"{split}_targets"].astype(np.int64)
-        if f"{split}_task" in saved:
-            tasks[split] = saved[f"{split}_task"].astype(np.int64)
+        for key, table in (("task", tasks), ("answers", answers), ("hops", hops)):
+            if f"{split}_{key}" in saved:
+                table[split] = saved[f"{split}_{key}"].astype(np.int64)
     if "val" not in probabilities:
         raise UserError(f"{path} has no val predictions; an ensemble is fit on validation")
     metrics_path = run_dir / "metrics.json"
@@ -89,9 +96,8 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
     unlabelled = None
     if POOL in saved and POOL_INDEX in saved:
         unlabelled = (saved[POOL_INDEX].astype(np.int64), saved[POOL].astype(np.float64))
-    return RunPredictions(
-        run_dir, probabilities, targets, tasks, float(seconds), run_metrics.get("seed"), unlabelled
-    )
+    return RunPredictions(run_dir, probabilities, targets, tasks, float(seconds),
+                          run_metrics.get("seed"), unlabelled, answers, hops)  # fmt: skip
 
 
 def unlabelled_predictions(members: Sequence[RunPredictions], fitted) -> dict[str, torch.Tensor]:
@@ -130,6 +136,14 @@ def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
                 f"({detail}); ensemble runs trained on the same data with the same seed "
                 "(the seed draws the validation split)"
             )
+        if (split in first.answers) != (split in other.answers) or (
+            split in first.answers and not np.array_equal(first.answers[split],
+                                                          other.answers[split])
+        ):  # fmt: skip
+            raise UserError(
+                f"{first.run_dir} and {other.run_dir} have different {split} answer sets; "
+                "ensemble runs on the same questions"
+            )
         if other.probabilities[split].shape[1] != first.probabilities[split].shape[1]:
             raise UserError(
                 f"{first.run_dir} and {other.run_dir} have different numbers of classes"
@@ -147,21 +161,43 @@ def out_of_fold_probabilities(
     estimator: Any, P: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0
 ) -> np.ndarray:
     """``(N, C)``: each example's probabilities from a copy of ``estimator`` fit without it
-    (stratified ``folds``-fold cross-validation, seeded)."""
+    (stratified ``folds``-fold cross-validation, seeded; plain folds when a class has fewer
+    than ``folds`` examples)."""
     out = np.zeros(P.shape[1:])
-    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    counts = np.bincount(y)
+    stratify = counts[counts > 0].min() >= folds  # every class in every fold
+    splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)
     for fit_part, held_out in splitter.split(np.zeros(len(y)), y):
         model = clone(estimator).fit(P[:, fit_part], y[fit_part])
         out[held_out] = model.predict_proba(P[:, held_out])
     return out
 
 
-def _scores(targets: np.ndarray, probabilities: np.ndarray, tasks: np.ndarray | None) -> dict:
+def _scores(
+    targets: np.ndarray, probabilities: np.ndarray, tasks: np.ndarray | None,
+    answers: np.ndarray | None = None, hops: np.ndarray | None = None,
+) -> dict:  # fmt: skip
+    """Log loss and classification scores of ``(N, C)`` probabilities; with ``(N, A)``
+    answer sets also ``hits@1`` (the top class is an answer) and ``hits@1_{k}hop``."""
     picked = probabilities[np.arange(len(targets)), targets]
-    return {
+    top = probabilities.argmax(-1)
+    scores = {
         "loss": float(-np.log(np.maximum(picked, 1e-12)).mean()),
-        **classification_scores(targets, probabilities.argmax(-1), tasks),
+        **classification_scores(targets, top, tasks),
     }
+    if answers is not None:
+        hit = (answers == top[:, None]).any(1)
+        scores["hits@1"] = float(hit.mean())
+        for k in sorted(set(hops.tolist())) if hops is not None else ():
+            scores[f"hits@1_{k}hop"] = float(hit[hops == k].mean())
+    return scores
+
+
+def _split_scores(members: Sequence[RunPredictions], split: str, probabilities: np.ndarray):
+    """:func:`_scores` of ``probabilities`` against the first member's ``split`` labels."""
+    first = members[0]
+    return _scores(first.targets[split], probabilities, first.tasks.get(split),
+                   first.answers.get(split), first.hops.get(split))  # fmt: skip
 
 
 def run_ensemble(
@@ -183,24 +219,24 @@ def run_ensemble(
     tasks = members[0].tasks
     fitted = clone(estimator).fit(P_val, y_val)
     val_oof = out_of_fold_probabilities(estimator, P_val, y_val, folds, seed)
-    metrics: dict[str, Any] = {"val": _scores(y_val, val_oof, tasks.get("val"))}
+    metrics: dict[str, Any] = {"val": _split_scores(members, "val", val_oof)}
     tensors = {"val": torch.from_numpy(val_oof).float(), "val_targets": torch.from_numpy(y_val)}
-    members_val = [_scores(y_val, m.probabilities["val"], tasks.get("val")) for m in members]
+    members_val = [_split_scores(members, "val", m.probabilities["val"]) for m in members]
     has_test = all("test" in m.probabilities for m in members)
     members_test = []
     if has_test:
         P_test = stack_members(members, "test")
         y_test = members[0].targets["test"]
         test_probabilities = fitted.predict_proba(P_test)
-        metrics["test"] = _scores(y_test, test_probabilities, tasks.get("test"))
+        metrics["test"] = _split_scores(members, "test", test_probabilities)
         tensors["test"] = torch.from_numpy(test_probabilities).float()
         tensors["test_targets"] = torch.from_numpy(y_test)
-        members_test = [
-            _scores(y_test, m.probabilities["test"], tasks.get("test")) for m in members
-        ]
-    for split, task_ids in tasks.items():
-        if split in tensors:
-            tensors[f"{split}_task"] = torch.from_numpy(task_ids)
+        members_test = [_split_scores(members, "test", m.probabilities["test"]) for m in members]
+    first = members[0]
+    for key, table in (("task", tasks), ("answers", first.answers), ("hops", first.hops)):
+        for split, values in table.items():
+            if split in tensors:  # the ensemble's own run can be a member of another
+                tensors[f"{split}_{key}"] = torch.from_numpy(values)
     tensors.update(unlabelled_predictions(members, fitted))
     fit_seconds = time.perf_counter() - started
     members_seconds = sum(m.train_seconds for m in members)
@@ -214,6 +250,9 @@ def run_ensemble(
         "members_val_accuracy": [round(s["accuracy"], 4) for s in members_val],
         "members_test_accuracy": [round(s["accuracy"], 4) for s in members_test],
     }
+    if "hits@1" in metrics["val"]:  # questions with answer sets: what the members score
+        description["members_val_hits@1"] = [round(s["hits@1"], 4) for s in members_val]
+        description["members_test_hits@1"] = [round(s["hits@1"], 4) for s in members_test]
     metrics.update(
         ensemble=description,
         timings={

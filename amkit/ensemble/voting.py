@@ -47,5 +47,8 @@ class Voting(ProbabilityEnsemble):
         P = self._check_fitted_shape(P)
         if self.voting == "soft":
             return np.tensordot(self.weights_, P, axes=1)
-        votes = np.eye(self.n_classes_)[P.argmax(-1)]  # (M, N, C) one-hot top class
-        return np.tensordot(self.weights_, votes, axes=1)
+        shares = np.zeros(P.shape[1:])  # (N, C): each class's share of the weighted votes
+        rows = np.arange(P.shape[1])
+        for weight, top in zip(self.weights_, P.argmax(-1), strict=True):  # top: (N,)
+            np.add.at(shares, (rows, top), weight)
+        return shares

@@ -393,7 +393,9 @@ def evaluate_and_save_probabilities(
 ) -> dict[str, Any]:
     """Metrics of the ``val`` and ``test`` splits, and every example's class probabilities
     saved to ``run_dir/probabilities.safetensors`` for ensembles: ``{split}`` ``(N, C)``,
-    ``{split}_targets`` ``(N,)`` and, for multi-task data, ``{split}_task`` ``(N,)``; each
+    ``{split}_targets`` ``(N,)``, for multi-task data ``{split}_task`` ``(N,)``, and for
+    questions with answer sets ``{split}_answers`` ``(N, A)`` (-1 pads) and
+    ``{split}_hops`` ``(N,)``; each
     example's input, label and prediction to ``predictions.jsonl`` (a translation run's:
     each sentence's translation beside its reference)."""
     metrics, tensors, translated = {}, {}, []
@@ -410,8 +412,9 @@ def evaluate_and_save_probabilities(
             continue
         tensors[split] = probabilities
         tensors[f"{split}_targets"] = dataset.tensors["targets"]
-        if "meta_task" in dataset.tensors:
-            tensors[f"{split}_task"] = dataset.tensors["meta_task"]
+        for key, name in (("meta_task", "task"), ("answers", "answers"), ("meta_hops", "hops")):
+            if key in dataset.tensors:  # tasks; answer sets and hop counts (kbqa): hits@1
+                tensors[f"{split}_{name}"] = dataset.tensors[key]
     if tensors:
         atomic_save_tensors(run_dir / "probabilities.safetensors", tensors)
         splits = {s: tensors[s] for s in ("val", "test") if s in tensors}
