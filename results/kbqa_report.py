@@ -26,9 +26,10 @@ RESULTS = Path("docs/results/kbqa.json")
 HOPS = ("1hop", "2hop", "3hop")
 METRICS = ("hits@1", *(f"hits@1_{h}" for h in HOPS))
 GRAPHS = ("full", "half", "half+text")
-# the row whose numbers are the headline figures: the shipped config on the complete graph
-# (other graph_kvmem rows on it are ablations: settings the shipped config does not use)
-HEADLINE_ROW = "graph_kvmem-full"
+# the rows whose numbers are the headline figures, the first one present: the soft vote of
+# the shipped config's seeds (chosen over each single run on dev_unseen), else the shipped
+# config on the complete graph (other graph_kvmem rows on it are ablations)
+HEADLINE_ROWS = ("graph_kvmem-full-vote", "graph_kvmem-full")
 TARGETS = {"1hop": 0.97, "2hop": 0.98, "3hop": 0.95}
 
 PUBLISHED: dict[str, dict[str, Any]] = {
@@ -53,20 +54,26 @@ def add_row(
 
 
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
-    """Headline figures: the key-value memory's mean test hits@1 per hop count on the
-    complete graph, beside MetaQA's KV-MemNN."""
-    row = results["rows"].get(HEADLINE_ROW)
-    if row is None:
+    """Headline figures: the key-value memory's test hits@1 per hop count on the complete
+    graph (the first of :data:`HEADLINE_ROWS` on the page), beside MetaQA's KV-MemNN."""
+    key = next((k for k in HEADLINE_ROWS if k in results["rows"]), None)
+    if key is None:
         return report.summary_fields([])
+    row = results["rows"][key]
+    if key.endswith("-vote"):
+        how = "soft vote of the 3 seeds' runs, chosen on dev_unseen"
+    elif len(row["seeds"]) > 1:
+        how = f"mean ± std of {len(row['seeds'])} seeds"
+    else:
+        how = "1 seed"
     published = results["published"]["kv-memnn-metaqa"]
     headlines = [
         report.headline(
             f"hits1_{hop}", row[f"hits@1_{hop}"]["mean"], published[hop],
             task=f"{hop[0]}-hop questions over WordNet, unseen phrasings, {row['label']}",
             metric="test hits@1",
-            amkit=f"{mean_std_cell(row[f'hits@1_{hop}'], 3)} ("
-            + (f"mean ± std of {len(row['seeds'])} seeds" if len(row["seeds"]) > 1 else "1 seed")
-            + f"; target >= {TARGETS[hop]:.2f})",
+            amkit=f"{mean_std_cell(row[f'hits@1_{hop}'], 3)} ({how}; target >= "
+            f"{TARGETS[hop]:.2f})",
             reference=f"{published[hop]:.3f} ({published['label']}, {published['source']}; "
             "another graph)",
         )
@@ -85,19 +92,20 @@ def render(results: dict[str, Any]) -> str:
         "used in training. Graph: `full`, `half` (a seeded half of the triples removed; the "
         "answers stay those of the complete graph) or `half+text` (the half graph plus the "
         "synsets' glosses as text memory). Metric: hits@1, the top answer is in the answer "
-        "set. Model selection on dev hits@1. Targets on the full graph: "
+        "set. Model selection on dev hits@1 (the vote's: on dev_unseen, the dev questions in "
+        "wrappers neither training nor test uses). Targets on the full graph: "
         + ", ".join(f"{h[0]}-hop >= {t:.2f}" for h, t in TARGETS.items())
         + ".",
         "",
         "| model | graph | 1-hop | 2-hop | 3-hop | all | seeds | train min / run |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for row in results["rows"].values():
+    for key, row in results["rows"].items():
         cells = " | ".join(mean_std_cell(row[f"hits@1_{h}"], 3) for h in HOPS)
+        seeds = "3 (one vote)" if key.endswith("-vote") else str(len(row["seeds"]))
         lines.append(
             f"| **amkit {row['label']}** | {row['graph']} | {cells} | "
-            f"{mean_std_cell(row['hits@1'], 3)} | {len(row['seeds'])} | "
-            f"{row['seconds'] / 60:.0f} |"
+            f"{mean_std_cell(row['hits@1'], 3)} | {seeds} | {row['seconds'] / 60:.0f} |"
         )
     for entry in results["published"].values():
         cells = " | ".join(f"{entry[h]:.3f}" for h in HOPS)

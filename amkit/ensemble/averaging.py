@@ -50,4 +50,4 @@ class WeightedAverage(ProbabilityEnsemble):
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         """``(N, C)``: the weighted average of the models' probabilities."""
         P = self._check_fitted_shape(P)
-        return np.tensordot(self.weights_, P, axes=1)
+        return np.tensordot(self.weights_.astype(P.dtype), P, axes=1)  # float32 stays float32

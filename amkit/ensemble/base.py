@@ -15,15 +15,18 @@ from amkit.errors import UserError
 
 
 def check_probabilities(P: np.ndarray, name: str = "P") -> np.ndarray:
-    """``P`` as a float64 ``(M, N, C)`` array whose rows are probability distributions."""
-    P = np.asarray(P, dtype=np.float64)
+    """``P`` as a float ``(M, N, C)`` array whose rows are probability distributions (float32
+    stays float32: thousands of classes, such as a graph's entities, take gigabytes)."""
+    P = np.asarray(P)
+    if P.dtype not in (np.float32, np.float64):
+        P = P.astype(np.float64)
     if P.ndim != 3:
         raise UserError(f"{name}: expected (models, examples, classes), got shape {P.shape}")
     if P.shape[0] == 0 or P.shape[1] == 0 or P.shape[2] < 2:
         raise UserError(f"{name}: needs >= 1 model, >= 1 example and >= 2 classes, got {P.shape}")
     if not np.isfinite(P).all() or (P < 0).any():
         raise UserError(f"{name}: probabilities must be finite and >= 0")
-    row_sums = P.sum(-1)
+    row_sums = P.sum(-1, dtype=np.float64)
     bad = np.argwhere(np.abs(row_sums - 1) > 1e-3)
     if len(bad):
         m, i = bad[0]

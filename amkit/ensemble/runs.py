@@ -79,7 +79,7 @@ def load_run_predictions(run_dir: str | Path) -> RunPredictions:
                 f"amkit); rewrite it with `amkit evaluate {run_dir} --save-probabilities` "
                 "(or rerun `amkit baseline`)"
             )
-        probabilities[split] = saved[split].astype(np.float64)
+        probabilities[split] = np.asarray(saved[split], dtype=np.float32)  # as saved, no copy
         targets[split] = saved[f"{split}_targets"].astype(np.int64)
         for key, table in (("task", tasks), ("answers", answers), ("hops", hops)):
             if f"{split}_{key}" in saved:
@@ -163,7 +163,7 @@ def out_of_fold_probabilities(
     """``(N, C)``: each example's probabilities from a copy of ``estimator`` fit without it
     (stratified ``folds``-fold cross-validation, seeded; plain folds when a class has fewer
     than ``folds`` examples)."""
-    out = np.zeros(P.shape[1:])
+    out = np.zeros(P.shape[1:], dtype=P.dtype)
     counts = np.bincount(y)
     stratify = counts[counts > 0].min() >= folds  # every class in every fold
     splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True, random_state=seed)

@@ -46,7 +46,7 @@ class Voting(ProbabilityEnsemble):
     def predict_proba(self, P: np.ndarray) -> np.ndarray:
         P = self._check_fitted_shape(P)
         if self.voting == "soft":
-            return np.tensordot(self.weights_, P, axes=1)
+            return np.tensordot(self.weights_.astype(P.dtype), P, axes=1)
         shares = np.zeros(P.shape[1:])  # (N, C): each class's share of the weighted votes
         rows = np.arange(P.shape[1])
         for weight, top in zip(self.weights_, P.argmax(-1), strict=True):  # top: (N,)
