@@ -2,6 +2,8 @@
 
     python -m results.recsys_report add RUN_DIR [RUN_DIR ...] --id ID \\
         --label TEXT --dataset ml-1m --command CMD [--notes TEXT]
+    python -m results.recsys_report peer RESULT.json --id ID --label TEXT --dataset games \
+        --command CMD
     python -m results.recsys_report render
 
 Each RUN_DIR is one seed (an ``amkit train`` run on the ``sequences`` dataset). A row keeps
@@ -17,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from amkit.io import atomic_write_json
+from amkit.textfile import read_json
 from results import report
 from results.report import finish_page, mean_std_cell, seeds_row
 
@@ -103,6 +107,39 @@ def add_row(
               "speed_target": speed_target}  # fmt: skip
     return report.store_row(path, PUBLISHED, row_id, fields, run_dirs, METRICS, "ndcg@10",
                             keep_seeds=keep_seeds, summarize=summarize)  # fmt: skip
+
+
+def add_peer(
+    result_json: str | Path, peer_id: str, label: str, dataset: str, command: str,
+    path: Path = RESULTS,
+) -> dict[str, Any]:  # fmt: skip
+    """Add (or replace) a peer measured here: another library's run on the same file and
+    protocol, as ``results/recsys_peer.py`` writes it (its test numbers at the evaluation best
+    on validation NDCG@10). Kept in the JSON twin's ``peers``, shown beside the published
+    rows of ``dataset``."""
+    result = read_json(Path(result_json), fix="rerun results/recsys_peer.py")
+    kept, last = result["kept"], result["last"]
+    evaluations = result["evaluations"]
+    stopped = " It was stopped early by its time limit." if result.get("stopped_early") else ""
+    entry = {
+        "label": label,
+        "kind": "peer, measured here",
+        "dataset": dataset,
+        "hr@10": round(kept["hr@10"], 4),
+        "ndcg@10": round(kept["ndcg@10"], 4),
+        "seconds": result["seconds"],
+        "source": f"`{command}` (seed {result['seed']}, {result.get('threads') or 'all'} "
+        f"thread(s) beside other jobs): {result['peer']}, settings {result['settings']}; "
+        f"the test numbers of its evaluation best on validation NDCG@10 (epoch "
+        f"{kept['epoch']} of {len(evaluations)} evaluations, one every 20 epochs); its last, "
+        f"epoch {last['epoch']}: HR@10 {last['hr@10']:.4f} / NDCG@10 {last['ndcg@10']:.4f}. "
+        f"It scores {result['evaluated_users']} against 100 sampled negatives (amkit scores "
+        f"every user).{stopped}",
+    }
+    results = load_results(path)
+    results.setdefault("peers", {})[peer_id] = entry
+    atomic_write_json(path, results)
+    return entry
 
 
 def _speed(row: dict[str, Any]) -> str:
@@ -288,7 +325,8 @@ def render(results: dict[str, Any]) -> str:
     ]
     for dataset, description in DATASETS.items():
         rows = [(k, r) for k, r in results["rows"].items() if r["dataset"] == dataset]
-        published = [p for p in results["published"].values() if p["dataset"] == dataset]
+        references = [*results["published"].values(), *results.get("peers", {}).values()]
+        published = [p for p in references if p["dataset"] == dataset]
         if not rows and not published:
             continue
         lines += [
@@ -327,8 +365,16 @@ def render(results: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, add, _ = report.rows_cli("recsys_report", "recsys")
+    parser, add, more = report.rows_cli(
+        "recsys_report", "recsys", {"peer": "add a peer measured here (recsys_peer.py's JSON)"}
+    )
     add.add_argument("--dataset", required=True, choices=list(DATASETS))
+    peer = more["peer"]
+    peer.add_argument("result")
+    peer.add_argument("--id", required=True)
+    peer.add_argument("--label", required=True)
+    peer.add_argument("--command", required=True, dest="run_command")
+    peer.add_argument("--dataset", required=True, choices=list(DATASETS))
     add.add_argument("--speed-target", action="store_true",
                      help="this row answers the speed target (<= 24 min on 2 cores)")  # fmt: skip
     args = parser.parse_args(argv)
@@ -336,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
         add_row(args.run_dirs, args.id, args.label, args.dataset, args.run_command, args.notes,
                 speed_target=args.speed_target, keep_seeds=args.keep_seeds,
                 path=RESULTS)  # fmt: skip
+    if args.command == "peer":
+        add_peer(args.result, args.id, args.label, args.dataset, args.run_command)
     report.write_page(RESULTS, PUBLISHED, render, summarize)
     return 0
 

@@ -809,3 +809,23 @@ def test_kbqa_rows_keep_hits_per_hop_and_the_headline_is_the_full_graph_memory(t
     assert "| **amkit KV** | full | 0.870 ± 0.071 | 0.850 ± 0.071 | 0.830 ± 0.071 |" in page
     with pytest.raises(ValueError, match="graph must be one of"):
         kbqa_report.add_row(runs("x", [0.5]), "x", "x", "graph_kvmem", "quarter", "c", path=path)
+
+
+def test_recsys_peer_row_comes_from_the_ports_result_file(tmp_path):
+    page = tmp_path / "recsys.json"
+    page.write_text(Path("docs/results/recsys.json").read_text())
+    evaluations = [
+        {"epoch": 20, "val_ndcg@10": 0.50, "val_hr@10": 0.70, "ndcg@10": 0.48, "hr@10": 0.69},
+        {"epoch": 40, "val_ndcg@10": 0.55, "val_hr@10": 0.76, "ndcg@10": 0.52, "hr@10": 0.73},
+    ]
+    result = {"peer": "a port", "dataset": "Video", "seed": 0, "settings": {"maxlen": 50},
+              "kept": evaluations[1], "last": evaluations[1], "evaluations": evaluations,
+              "seconds": 600.0, "stopped_early": True, "threads": 1,
+              "evaluated_users": "a random 10,000 of the users"}  # fmt: skip
+    (tmp_path / "port.json").write_text(json.dumps(result))
+    entry = recsys_report.add_peer(tmp_path / "port.json", "port-games", "the port", "games",
+                                   "python results/recsys_peer.py", path=page)  # fmt: skip
+    assert (entry["hr@10"], entry["ndcg@10"]) == (0.73, 0.52)
+    assert "epoch 40 of 2 evaluations" in entry["source"] and "time limit" in entry["source"]
+    text = recsys_report.render(recsys_report.load_results(page))
+    assert "| *peer, measured here:* the port | 0.7300 | 0.5200 |" in text
