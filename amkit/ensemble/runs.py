@@ -11,11 +11,11 @@ The ensemble is fit on validation only. Its ``val`` metrics are out-of-fold: a f
 fit on 4/5 of the validation examples and scores the other 1/5, five times (stratified,
 seeded; plain shuffled folds when a class has fewer examples than folds, as with thousands
 of answer entities), so they are an honest estimate; its ``test`` metrics come from the copy
-fit on all validation examples. The output is a run directory like any other: ``metrics.json`` (with
-an ``ensemble`` section: method, members, weights, each member's accuracy) and
-``probabilities.safetensors`` (``val``: the out-of-fold probabilities; where every member
-predicted the unlabelled texts of a self-training setup, the ensemble's predictions of them
-too, so an ensemble can be a ``data.pseudo_labels`` teacher).
+fit on all validation examples. The output is a run directory like any other:
+``metrics.json`` (with an ``ensemble`` section: method, members, weights, each member's
+accuracy) and ``probabilities.safetensors`` (``val``: the out-of-fold probabilities; where
+every member predicted the unlabelled texts of a self-training setup, the ensemble's
+predictions of them too, so an ensemble can be a ``data.pseudo_labels`` teacher).
 """
 
 from __future__ import annotations
@@ -136,10 +136,8 @@ def stack_members(members: Sequence[RunPredictions], split: str) -> np.ndarray:
                 f"({detail}); ensemble runs trained on the same data with the same seed "
                 "(the seed draws the validation split)"
             )
-        if (split in first.answers) != (split in other.answers) or (
-            split in first.answers and not np.array_equal(first.answers[split],
-                                                          other.answers[split])
-        ):  # fmt: skip
+        ours, theirs = first.answers.get(split), other.answers.get(split)
+        if (ours is None) != (theirs is None) or not np.array_equal(ours, theirs):
             raise UserError(
                 f"{first.run_dir} and {other.run_dir} have different {split} answer sets; "
                 "ensemble runs on the same questions"
@@ -213,10 +211,10 @@ def run_ensemble(
     if len(run_dirs) < 2:
         raise UserError("an ensemble needs at least 2 run directories")
     members = [load_run_predictions(d) for d in run_dirs]
+    first = members[0]  # the labels every member shares (stack_members checks)
     estimator = build_method(method, voting)
     P_val = stack_members(members, "val")
-    y_val = members[0].targets["val"]
-    tasks = members[0].tasks
+    y_val = first.targets["val"]
     fitted = clone(estimator).fit(P_val, y_val)
     val_oof = out_of_fold_probabilities(estimator, P_val, y_val, folds, seed)
     metrics: dict[str, Any] = {"val": _split_scores(members, "val", val_oof)}
@@ -226,14 +224,13 @@ def run_ensemble(
     members_test = []
     if has_test:
         P_test = stack_members(members, "test")
-        y_test = members[0].targets["test"]
+        y_test = first.targets["test"]
         test_probabilities = fitted.predict_proba(P_test)
         metrics["test"] = _split_scores(members, "test", test_probabilities)
         tensors["test"] = torch.from_numpy(test_probabilities).float()
         tensors["test_targets"] = torch.from_numpy(y_test)
         members_test = [_split_scores(members, "test", m.probabilities["test"]) for m in members]
-    first = members[0]
-    for key, table in (("task", tasks), ("answers", first.answers), ("hops", first.hops)):
+    for key, table in (("task", first.tasks), ("answers", first.answers), ("hops", first.hops)):
         for split, values in table.items():
             if split in tensors:  # the ensemble's own run can be a member of another
                 tensors[f"{split}_{key}"] = torch.from_numpy(values)

@@ -394,10 +394,9 @@ def evaluate_and_save_probabilities(
     """Metrics of the ``val`` and ``test`` splits, and every example's class probabilities
     saved to ``run_dir/probabilities.safetensors`` for ensembles: ``{split}`` ``(N, C)``,
     ``{split}_targets`` ``(N,)``, for multi-task data ``{split}_task`` ``(N,)``, and for
-    questions with answer sets ``{split}_answers`` ``(N, A)`` (-1 pads) and
-    ``{split}_hops`` ``(N,)``; each
-    example's input, label and prediction to ``predictions.jsonl`` (a translation run's:
-    each sentence's translation beside its reference)."""
+    questions with answer sets ``{split}_answers`` ``(N, A)`` (-1 pads) and ``{split}_hops``
+    ``(N,)``; each example's input, label and prediction to ``predictions.jsonl`` (a
+    translation run's: each sentence's translation beside its reference)."""
     metrics, tensors, translated = {}, {}, []
     for split in ("val", "test"):
         if split not in data.splits:
