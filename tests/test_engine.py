@@ -416,20 +416,23 @@ def test_evaluate_reports_macro_precision_recall_f1_on_every_example():
     assert result["f1"] == pytest.approx(sum(f1) / 3)
 
 
+@pytest.mark.parametrize("beta2", [0.999, 0.98])
 @pytest.mark.parametrize("name", ["adam", "adamw"])
-def test_fused_adam_steps_like_the_reference_loop(name):
-    """make_optimizer's fused Adam/AdamW gives torch's plain for-loop update, step after step."""
+def test_fused_adam_steps_like_the_reference_loop(name, beta2):
+    """make_optimizer's fused Adam/AdamW gives torch's plain for-loop update, step after step,
+    with ``train.adam_beta2`` as its second beta."""
     from amkit.train.trainer import TrainConfig, make_optimizer
 
     torch.manual_seed(0)
     fused_param = torch.nn.Parameter(torch.randn(50, 8))
     loop_param = torch.nn.Parameter(fused_param.detach().clone())
     start = fused_param.detach().clone()
-    cfg = TrainConfig(optimizer=name, lr=0.01, weight_decay=0.1)
+    cfg = TrainConfig(optimizer=name, lr=0.01, weight_decay=0.1, adam_beta2=beta2)
     fused = make_optimizer(cfg, [fused_param])
     assert fused.defaults["fused"] is True
+    assert fused.defaults["betas"] == (0.9, beta2)
     reference = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[name]
-    loop = reference([loop_param], lr=0.01, weight_decay=0.1, foreach=False)
+    loop = reference([loop_param], lr=0.01, betas=(0.9, beta2), weight_decay=0.1, foreach=False)
     for step in range(5):
         grad = torch.randn(50, 8, generator=torch.Generator().manual_seed(step))
         for param, optimizer in ((fused_param, fused), (loop_param, loop)):

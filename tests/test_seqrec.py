@@ -91,6 +91,25 @@ def test_sasrec_learns_next_item_of_a_cycle(tmp_path):
     assert {"hr@10", "ndcg@10", "mrr"} <= set(test)
 
 
+def test_xavier_init_sets_every_block_matrix_as_the_authors_code():
+    """``init: xavier`` draws every weight matrix of the blocks with Xavier's std
+    sqrt(2 / (fan_in + fan_out)); the default keeps PyTorch's (std 1 / sqrt(3 fan_in) for a
+    linear map); the norms keep weight 1 and the tables are Xavier-normal in both."""
+    torch.manual_seed(0)
+    default = SASRec(SASRecConfig(d_model=32), INFO)
+    xavier = SASRec(SASRecConfig(d_model=32, init="xavier"), INFO)
+    matrices = [n for n, w in xavier.blocks.named_parameters() if w.dim() == 2]
+    assert len(matrices) >= 2 * 5  # q, k, v, out and two feed-forward maps per block
+    for name in matrices:
+        w_x = dict(xavier.blocks.named_parameters())[name]
+        w_d = dict(default.blocks.named_parameters())[name]
+        fan_out, fan_in = w_x.shape
+        assert w_x.std().item() == pytest.approx((2 / (fan_in + fan_out)) ** 0.5, rel=0.1)
+        assert w_d.std().item() == pytest.approx((1 / (3 * fan_in)) ** 0.5, rel=0.1)
+    for model in (default, xavier):
+        assert all((b.attn_norm.weight == 1).all() for b in model.blocks)
+
+
 def test_attention_dropout_defaults_to_dropout_and_can_be_switched_off():
     paper = SASRec(SASRecConfig(d_model=16, dropout=0.2), INFO)
     fast = SASRec(SASRecConfig(d_model=16, dropout=0.2, attention_dropout=0.0), INFO)

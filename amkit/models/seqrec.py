@@ -23,6 +23,7 @@ Legend: B batch, L positions (``max_len``), D ``d_model``, C candidates.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -97,6 +98,10 @@ class SASRecConfig:
     # dropout on the attention weights (the authors' code: = dropout). Any value above 0
     # sends CPU training to the unfused attention kernel: 0 is about 1.6x faster per batch
     attention_dropout: float | None = option(None, ge=0, lt=1)
+    # "embeddings": Xavier-normal item and position tables, PyTorch's default for the linear
+    # maps; "xavier": every weight matrix Xavier-normal, as the authors' code (glorot for its
+    # dense layers) and the PyTorch port (xavier_normal_ on every matrix)
+    init: Literal["embeddings", "xavier"] = "embeddings"
 
 
 class SASRecBlock(nn.Module):
@@ -148,6 +153,10 @@ class SASRec(nn.Module):
         # by sqrt(d), the first scores are in the tens and the BCE saturates
         for table in (self.items, self.positions):
             nn.init.xavier_normal_(table.weight)
+        if config.init == "xavier":
+            for name, weight in self.blocks.named_parameters():
+                if weight.dim() == 2 and "norm" not in name:
+                    nn.init.xavier_normal_(weight)
         with torch.no_grad():
             self.items.weight[0].zero_()
 
