@@ -303,6 +303,10 @@ def test_embedkgqa_scores_are_complex_trilinear_and_train(folder):
     e = torch.view_as_complex(model.entities)  # (E, D)
     expected = torch.einsum("bd,ed->be", h * q, e.conj()).real
     assert torch.allclose(out.logits, expected, atol=1e-5)
+    from pykeen.nn.modules import ComplExInteraction  # the library's score, the reference
+
+    pykeen = ComplExInteraction()(h.unsqueeze(1), q.unsqueeze(1), e.unsqueeze(0))  # (B, E)
+    assert torch.allclose(out.logits, pykeen, atol=1e-5)
     assert out.question_weights.shape == (6, 1, batch["tokens"].shape[1])
     model.train()  # the graph's own loss too
     model(batch["head"], batch["tokens"], batch["answers"]).loss.backward()
