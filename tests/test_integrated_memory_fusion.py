@@ -165,6 +165,23 @@ def test_save_then_load_gives_the_same_outputs(mode, tmp_path):
     torch.testing.assert_close(other(**inputs).logits, model(**inputs).logits)
 
 
+def test_hop_keys_give_each_later_hop_its_own_key_map_and_load_back(tmp_path):
+    """``hop_keys``: the memory gets hops - 1 extra key maps (the block's formula is tested in
+    test_memory_kv); the story model's outputs change with them, train and load back."""
+    model = _model(QA_INFO, hop_keys=True)
+    assert len(model.memory.hop_key_projs) == 1
+    inputs = _inputs(QA_INFO)
+    plain = _model(QA_INFO)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if "hop_key_projs" not in k})
+    assert not torch.allclose(plain(**inputs).logits, model(**inputs).logits)
+    model.train()(**inputs, targets=torch.tensor([1, 2])).loss.backward()
+    assert model.memory.hop_key_projs[0].weight.grad.abs().sum() > 0
+    save_model(model.eval(), tmp_path / "model.safetensors")
+    other = _model(QA_INFO, seed=1, hop_keys=True)
+    load_model(other, tmp_path / "model.safetensors")
+    torch.testing.assert_close(other(**inputs).logits, model(**inputs).logits)
+
+
 def test_bad_memory_fusion_is_an_error_naming_the_key_and_the_choices():
     with pytest.raises(ConfigError, match=r"memory_fusion: 'mean' is not allowed.*add, concat"):
         from_dict(IntegratedConfig, {"memory_fusion": "mean"})

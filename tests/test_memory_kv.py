@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from amkit.errors import UserError
 from amkit.memory.kv import KeyValueMemory, preselect
 
 B, M, D = 3, 5, 8
@@ -22,15 +23,18 @@ def _inputs(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
 
 
 def _reference(module: KeyValueMemory, query, keys, values, mask) -> torch.Tensor:
-    """The paper's equations written out, one example at a time."""
+    """The paper's equations written out, one example at a time (with ``hop_keys``, hop j
+    addresses the keys through its own A_j)."""
     a = module.key_proj.weight if module.key_proj is not None else torch.eye(D)
     c = module.value_proj.weight if module.value_proj is not None else torch.eye(D)
+    extra = [m.weight for m in module.hop_key_projs] if module.hop_key_projs else []
+    key_maps = [a] + (extra or [a] * (module.hops - 1))
     out = []
     for b in range(query.shape[0]):
         q = a @ query[b]
         real = mask[b].nonzero().flatten()
-        for hop_map in module.hop_maps:
-            p = torch.softmax(torch.stack([q @ (a @ keys[b, i]) for i in real]), dim=0)
+        for hop_map, a_j in zip(module.hop_maps, key_maps, strict=True):
+            p = torch.softmax(torch.stack([q @ (a_j @ keys[b, i]) for i in real]), dim=0)
             o = sum(p[j] * (c @ values[b, i]) for j, i in enumerate(real))
             q = hop_map.weight @ (q + o)
         out.append(q)
@@ -102,6 +106,30 @@ def test_combine_replaces_the_sum_and_linear_drops_the_softmax():
     _, raw = module(query, keys, values, mask, need_weights=True, linear=True)
     scores = torch.einsum("bmd,bd->bm", module.key_proj(keys), q)  # first hop's scores
     torch.testing.assert_close(raw[:, 0], scores.masked_fill(~mask, 0.0))
+
+
+def test_per_hop_key_maps_match_the_formula_and_reduce_to_one_map():
+    """``hop_keys``: hop j addresses the keys through its own A_j (checked against the
+    equations); with every A_j set to A it is the shared block, and it needs key_proj."""
+    torch.manual_seed(0)
+    module = KeyValueMemory(D, hops=3, hop_keys=True)
+    assert len(module.hop_key_projs) == 2
+    query, keys, values, mask = _inputs()
+    out, weights = module(query, keys, values, mask, need_weights=True)
+    torch.testing.assert_close(out, _reference(module, query, keys, values, mask))
+    torch.testing.assert_close(weights.sum(-1), torch.ones(B, 3))
+    shared = KeyValueMemory(D, hops=3)
+    shared.load_state_dict(
+        {k: v for k, v in module.state_dict().items() if not k.startswith("hop_key_projs")}
+    )
+    assert not torch.allclose(out, shared(query, keys, values, mask)[0])
+    with torch.no_grad():
+        for extra in module.hop_key_projs:
+            extra.weight.copy_(module.key_proj.weight)
+    torch.testing.assert_close(module(query, keys, values, mask)[0],
+                               shared(query, keys, values, mask)[0])  # fmt: skip
+    with pytest.raises(UserError, match="hop_keys needs key_proj"):
+        KeyValueMemory(D, hops=2, key_proj=False, hop_keys=True)
 
 
 def test_shared_projection_is_one_matrix():

@@ -125,9 +125,14 @@ class KeyValueMemory(nn.Module):
             values (the paper); otherwise keys and values get separate maps.
         init_std: projections and ``R_j`` start from N(0, init_std) (the MemN2N family uses
             0.1); ``None`` keeps ``nn.Linear``'s default init.
+        hop_keys: every hop after the first addresses the keys through its own map ``A_j``
+            (``A_1`` is ``key_proj``), as MemN2N's per-hop memory embeddings: a later hop
+            can match the keys on other features than the question's (bAbI's induction task
+            first looks up a name, then the animal it names). Needs ``key_proj``.
 
     Attributes:
         key_proj: ``A`` (``nn.Linear(D, D, bias=False)``) or ``None``.
+        hop_key_projs: ``A_2 .. A_H`` with ``hop_keys``, else ``None``.
         value_proj: the value map, the same module as ``key_proj`` when shared, or ``None``.
         hop_maps: ``R_1 .. R_H``.
     """
@@ -140,6 +145,7 @@ class KeyValueMemory(nn.Module):
         value_proj: bool = True,
         share_proj: bool = True,
         init_std: float | None = 0.1,
+        hop_keys: bool = False,
     ):
         super().__init__()
         if dim < 1:
@@ -160,6 +166,9 @@ class KeyValueMemory(nn.Module):
         else:
             self.value_proj = linear() if value_proj else None
         self.hop_maps = nn.ModuleList(linear() for _ in range(hops))
+        if hop_keys and not key_proj:
+            raise UserError("hop_keys needs key_proj: the first hop's map is key_proj")
+        self.hop_key_projs = nn.ModuleList(linear() for _ in range(hops - 1)) if hop_keys else None
 
     def _check(
         self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor | None
@@ -217,7 +226,7 @@ class KeyValueMemory(nn.Module):
             with ``linear``) or ``None``.
         """
         self._check(query, keys, values, mask)
-        q = query
+        q, raw_keys = query, keys
         if self.key_proj is not None:
             q = self.key_proj(q)  # (B, D) A q_1
             keys = self.key_proj(keys)  # (B, M, D)
@@ -225,6 +234,8 @@ class KeyValueMemory(nn.Module):
             values = self.value_proj(values)  # (B, M, D)
         hop_weights = []
         for j, hop_map in enumerate(self.hop_maps):
+            if j and self.hop_key_projs is not None:
+                keys = self.hop_key_projs[j - 1](raw_keys)  # (B, M, D) A_{j+1} k
             scores = torch.einsum("bmd,bd->bm", keys, q)  # (B, M)
             if linear:
                 p = scores if mask is None else scores.masked_fill(~mask, 0.0)  # (B, M)

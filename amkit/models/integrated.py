@@ -98,6 +98,9 @@ class IntegratedConfig:
     # (the knowledge fusion blocks, one per hop) or parallel (the head reads [q; memory's q])
     memory_fusion: Literal["add", "concat", "gate", "parallel"] = "add"
     hops: int = option(3, ge=1)
+    # memory: context or graph -- every hop after the first addresses the keys through its
+    # own map (MemN2N's per-hop memory embeddings) instead of one shared map
+    hop_keys: bool = False
     # MemN2N's recipe for story QA, off by default: linear start (no softmax in the memory
     # hops until val loss stops falling for ls_patience epochs, at most ls_max_epochs) and
     # random noise (in training a blank memory follows a sentence with this probability)
@@ -202,7 +205,7 @@ class IntegratedModel(nn.Module):
             self.slot_keys = nn.Parameter(torch.randn(data_info.memory_size, d) * 0.1)
             self.slot_values = nn.Parameter(torch.randn(data_info.memory_size, d) * 0.1)
         self.memory = (
-            KeyValueMemory(d, hops=config.hops, share_proj=False)
+            KeyValueMemory(d, hops=config.hops, share_proj=False, hop_keys=config.hop_keys)
             if config.memory in ("context", "graph")
             else None
         )
