@@ -64,6 +64,23 @@ def test_attention_block_starts_as_the_plain_cnn():
     torch.testing.assert_close(sagan(images).logits, plain(images).logits)
 
 
+def test_flip_tta_averages_the_mirror_images_logits_in_evaluation_only():
+    plain = _model("image_cnn", channels=[8, 16], attention="sagan")
+    tta = _model("image_cnn", channels=[8, 16], attention="sagan", flip_tta=True)
+    images = torch.randn(3, 1, 8, 8)
+    plain.eval(), tta.eval()
+    expected = (plain(images).logits + plain(images.flip(-1)).logits) / 2
+    torch.testing.assert_close(tta(images).logits, expected)
+    assert not torch.allclose(tta(images).logits, plain(images).logits)
+    out = tta(images, need_weights=True)  # the attention of the image itself
+    torch.testing.assert_close(out.positions, plain(images, need_weights=True).positions)
+    plain.train(), tta.train()  # training batches are not mirrored twice
+    torch.manual_seed(1)
+    a = plain(images).logits
+    torch.manual_seed(1)
+    torch.testing.assert_close(tta(images).logits, a)
+
+
 def test_bad_options_name_the_key():
     from amkit.config import ConfigError, from_dict
     from amkit.models.vision import ImageCNNConfig
@@ -135,6 +152,17 @@ def test_explain_draws_the_attention_over_the_image(digits_run, tmp_path, capsys
     assert main(["explain", str(digits_run), "--image", str(png), "--out", str(out)]) == 0
     assert main(["explain", str(digits_run), "--query-pixel", "9,0", "--out", str(out)]) == 2
     assert "outside the 8x8 image" in capsys.readouterr().err
+
+
+def test_evaluate_scores_a_trained_run_with_flip_tta(digits_run, capsys):
+    """``--set model.flip_tta=true`` reaches the loaded model: the scores change."""
+    assert main(["evaluate", str(digits_run), "--split", "val"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert (
+        main(["evaluate", str(digits_run), "--split", "val", "--set", "model.flip_tta=true"]) == 0
+    )
+    mirrored = json.loads(capsys.readouterr().out)
+    assert plain["n"] == mirrored["n"] and plain["loss"] != pytest.approx(mirrored["loss"])
 
 
 def test_run_loads_without_its_data(digits_run):

@@ -58,6 +58,9 @@ class ImageCNNConfig:
     nonlocal_subsample: bool = False
     dropout: float = option(0.1, ge=0, lt=1)  # before the classifier
     label_smoothing: float = option(0.0, ge=0, lt=1)  # of the training loss
+    # evaluation only: the logits are the mean of the image's and its mirror image's (test-time
+    # augmentation with the training's horizontal flip); training is unchanged
+    flip_tta: bool = False
 
     def validate(self) -> list[str]:
         problems = []
@@ -132,6 +135,9 @@ class ImageCNN(nn.Module):
         """images ``(B, C_in, H, W)`` (normalised), targets ``(B,)``."""
         pooled, weights = self._encode(images, need_weights)
         logits = self.head(self.drop(pooled))  # (B, C)
+        if self.config.flip_tta and not self.training:
+            mirrored, _ = self._encode(images.flip(-1), need_weights=False)
+            logits = (logits + self.head(mirrored)) / 2  # (B, C)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits, targets, label_smoothing=self.config.label_smoothing)
