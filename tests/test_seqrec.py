@@ -98,11 +98,11 @@ def test_xavier_init_sets_every_block_matrix_as_the_authors_code():
     torch.manual_seed(0)
     default = SASRec(SASRecConfig(d_model=32), INFO)
     xavier = SASRec(SASRecConfig(d_model=32, init="xavier"), INFO)
-    matrices = [n for n, w in xavier.blocks.named_parameters() if w.dim() == 2]
+    defaults = dict(default.blocks.named_parameters())
+    matrices = {n: w for n, w in xavier.blocks.named_parameters() if w.dim() == 2}
     assert len(matrices) >= 2 * 5  # q, k, v, out and two feed-forward maps per block
-    for name in matrices:
-        w_x = dict(xavier.blocks.named_parameters())[name]
-        w_d = dict(default.blocks.named_parameters())[name]
+    for name, w_x in matrices.items():
+        w_d = defaults[name]
         fan_out, fan_in = w_x.shape
         assert w_x.std().item() == pytest.approx((2 / (fan_in + fan_out)) ** 0.5, rel=0.1)
         assert w_d.std().item() == pytest.approx((1 / (3 * fan_in)) ** 0.5, rel=0.1)

@@ -152,6 +152,8 @@ class KeyValueMemory(nn.Module):
             raise UserError(f"dim must be >= 1, got {dim}")
         if hops < 1:
             raise UserError(f"hops must be >= 1, got {hops}")
+        if hop_keys and not key_proj:
+            raise UserError("hop_keys needs key_proj: the first hop's map is key_proj")
         self.dim, self.hops = dim, hops
 
         def linear() -> nn.Linear:
@@ -166,8 +168,6 @@ class KeyValueMemory(nn.Module):
         else:
             self.value_proj = linear() if value_proj else None
         self.hop_maps = nn.ModuleList(linear() for _ in range(hops))
-        if hop_keys and not key_proj:
-            raise UserError("hop_keys needs key_proj: the first hop's map is key_proj")
         self.hop_key_projs = nn.ModuleList(linear() for _ in range(hops - 1)) if hop_keys else None
 
     def _check(

@@ -154,8 +154,8 @@ class SASRec(nn.Module):
         for table in (self.items, self.positions):
             nn.init.xavier_normal_(table.weight)
         if config.init == "xavier":
-            for name, weight in self.blocks.named_parameters():
-                if weight.dim() == 2 and "norm" not in name:
+            for weight in self.blocks.parameters():
+                if weight.dim() == 2:  # the matrices (norms and biases are vectors)
                     nn.init.xavier_normal_(weight)
         with torch.no_grad():
             self.items.weight[0].zero_()

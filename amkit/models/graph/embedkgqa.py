@@ -79,10 +79,12 @@ class EmbedKGQA(CandidateAUCPR, nn.Module):
         """``(B, E)`` ComplEx scores ``Re(<h, r, conj(t)>)`` of every entity as the tail;
         heads and relations ``(B, D, 2)``, tails ``(E, D, 2)`` (real and imaginary parts).
 
-        ``Re(<hr, conj(t)>) = Re(hr) . Re(t) + Im(hr) . Im(t)``: one ``(B, 2D) @ (2D, E)``."""
+        ``Re(<hr, conj(t)>) = Re(hr) . Re(t) + Im(hr) . Im(t)``: one ``(B, 2D) @ (2D, E)``
+        with real and imaginary parts interleaved as the tails store them (no copy of the
+        entity table)."""
         (h_re, h_im), (r_re, r_im) = heads.unbind(-1), relations.unbind(-1)  # (B, D) each
-        hr = torch.cat([h_re * r_re - h_im * r_im, h_re * r_im + h_im * r_re], -1)  # (B, 2D)
-        return hr @ tails.transpose(1, 2).reshape(len(tails), -1).T  # (B, E)
+        hr = torch.stack([h_re * r_re - h_im * r_im, h_re * r_im + h_im * r_re], -1)  # (B, D, 2)
+        return hr.flatten(1) @ tails.flatten(1).T  # (B, E)
 
     def forward(
         self,
